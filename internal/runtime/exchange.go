@@ -1,0 +1,251 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/internal/keygroup"
+)
+
+// Pattern says how the subtasks of two operators are connected.
+type Pattern uint8
+
+const (
+	// Forward connects sender i to receiver i only (equal parallelism).
+	Forward Pattern = iota
+	// Rebalance sends records round-robin to every receiver.
+	Rebalance
+	// Hash sends each record to the receiver that owns its key group.
+	Hash
+	// Broadcast sends every record to every receiver.
+	Broadcast
+)
+
+// String names the pattern as the plan shows it.
+func (p Pattern) String() string {
+	return [...]string{"FORWARD", "REBALANCE", "HASH", "BROADCAST"}[p]
+}
+
+// ExchangeOptions size an exchange.
+type ExchangeOptions struct {
+	BatchSize      int           // records per batch; 0 means 512
+	Capacity       int           // batches buffered per channel; 0 means 4
+	BufferTimeout  time.Duration // a partial batch leaves after this; 0 sends every record at once
+	MaxParallelism int           // key groups, for Hash
+}
+
+// Exchange is the set of channels between the subtasks of a sending and a
+// receiving operator.
+type Exchange[T any] struct {
+	pattern   Pattern
+	senders   int
+	receivers int
+	chans     [][]chan envelope[T] // [sender][receiver]; nil where not connected
+	notify    []chan struct{}      // per receiver, shared with its other exchanges
+	pool      sync.Pool
+	opts      ExchangeOptions
+	hash      func(T) uint64
+}
+
+// NewExchange connects senders to receivers. notify holds, per receiver, the
+// channel that wakes its gate. hash maps a record to its key's hash; it is
+// used by the Hash pattern only.
+func NewExchange[T any](pattern Pattern, senders int, notify []chan struct{}, hash func(T) uint64, opts ExchangeOptions) *Exchange[T] {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 512
+	}
+	if opts.Capacity <= 0 {
+		opts.Capacity = 4
+	}
+	if opts.MaxParallelism <= 0 {
+		opts.MaxParallelism = keygroup.DefaultMaxParallelism
+	}
+	e := &Exchange[T]{pattern: pattern, senders: senders, receivers: len(notify), notify: notify, opts: opts, hash: hash}
+	e.chans = make([][]chan envelope[T], senders)
+	for s := range e.chans {
+		e.chans[s] = make([]chan envelope[T], e.receivers)
+		for r := range e.chans[s] {
+			if pattern == Forward && s != r {
+				continue
+			}
+			e.chans[s][r] = make(chan envelope[T], opts.Capacity)
+		}
+	}
+	size := opts.BatchSize
+	e.pool.New = func() any { return &Batch[T]{Records: make([]Record[T], 0, size)} }
+	return e
+}
+
+// Inputs returns the channels that receiver reads, one per connected sender.
+func (e *Exchange[T]) Inputs(receiver int) []Input[T] {
+	var in []Input[T]
+	for s := range e.chans {
+		if ch := e.chans[s][receiver]; ch != nil {
+			in = append(in, Input[T]{ch: ch, ex: e})
+		}
+	}
+	return in
+}
+
+func (e *Exchange[T]) getBatch() *Batch[T] { return e.pool.Get().(*Batch[T]) }
+
+func (e *Exchange[T]) putBatch(b *Batch[T]) {
+	clear(b.Records) // drop references so recycled batches keep no records alive
+	b.Records = b.Records[:0]
+	e.pool.Put(b)
+}
+
+// Writer returns the collector through which sender emits into the exchange.
+func (e *Exchange[T]) Writer(ctx context.Context, sender int, m *Metrics) *Writer[T] {
+	w := &Writer[T]{
+		ex:      e,
+		ctx:     ctx,
+		metrics: m,
+		outs:    e.chans[sender],
+		batches: make([]*Batch[T], e.receivers),
+		size:    e.opts.BatchSize,
+		timeout: e.opts.BufferTimeout.Milliseconds(),
+		next:    sender % max(e.receivers, 1),
+	}
+	if e.opts.BufferTimeout == 0 {
+		w.size = 1
+	}
+	if e.pattern == Forward {
+		w.next = sender
+	}
+	return w
+}
+
+// Writer is the end of a chain that feeds an exchange. It implements
+// Collector and Ticker (for the buffer timeout).
+type Writer[T any] struct {
+	ex      *Exchange[T]
+	ctx     context.Context
+	metrics *Metrics
+	outs    []chan envelope[T]
+	batches []*Batch[T]
+	size    int
+	timeout int64 // milliseconds
+	next    int   // the receiver for Forward, the round-robin cursor for Rebalance
+	pending int   // records in unsent batches
+	out     int64 // records sent, not yet added to metrics
+}
+
+// Collect routes r to its receiver's batch and sends the batch when full.
+func (w *Writer[T]) Collect(r Record[T]) error {
+	switch w.ex.pattern {
+	case Forward:
+		return w.add(w.next, r)
+	case Rebalance:
+		to := w.next
+		if w.next++; w.next == len(w.outs) {
+			w.next = 0
+		}
+		return w.add(to, r)
+	case Hash:
+		g := keygroup.Of(w.ex.hash(r.Value), w.ex.opts.MaxParallelism)
+		return w.add(keygroup.Subtask(g, w.ex.opts.MaxParallelism, len(w.outs)), r)
+	default: // Broadcast
+		for to := range w.outs {
+			if err := w.add(to, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (w *Writer[T]) add(to int, r Record[T]) error {
+	b := w.batches[to]
+	if b == nil {
+		b = w.ex.getBatch()
+		w.batches[to] = b
+	}
+	b.Records = append(b.Records, r)
+	w.pending++
+	if len(b.Records) >= w.size {
+		return w.sendBatch(to)
+	}
+	return nil
+}
+
+func (w *Writer[T]) sendBatch(to int) error {
+	b := w.batches[to]
+	w.batches[to] = nil
+	n := len(b.Records)
+	w.pending -= n
+	w.out += int64(n)
+	return w.send(to, envelope[T]{batch: b, kind: kindData})
+}
+
+// Flush sends every partial batch.
+func (w *Writer[T]) Flush() error {
+	if w.pending > 0 {
+		for to, b := range w.batches {
+			if b != nil && len(b.Records) > 0 {
+				if err := w.sendBatch(to); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if w.out > 0 {
+		w.metrics.RecordsOut.Add(w.out)
+		w.out = 0
+	}
+	return nil
+}
+
+// Watermark flushes and sends wm to every receiver.
+func (w *Writer[T]) Watermark(wm int64) error {
+	return w.control(envelope[T]{kind: kindWatermark, value: wm})
+}
+
+// End flushes and tells every receiver that this sender is done.
+func (w *Writer[T]) End() error {
+	return w.control(envelope[T]{kind: kindEnd})
+}
+
+func (w *Writer[T]) control(e envelope[T]) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for to := range w.outs {
+		if w.outs[to] != nil {
+			if err := w.send(to, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Tick flushes partial batches whose buffer timeout expired. The task calls
+// it at most every buffer timeout.
+func (w *Writer[T]) Tick(now int64) (int64, error) {
+	if err := w.Flush(); err != nil {
+		return NoWakeup, err
+	}
+	return now + max(w.timeout, 1), nil
+}
+
+func (w *Writer[T]) send(to int, e envelope[T]) error {
+	out := w.outs[to]
+	select {
+	case out <- e:
+	default:
+		start := time.Now()
+		select {
+		case out <- e:
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
+		w.metrics.addBackpressured(time.Since(start))
+	}
+	select {
+	case w.ex.notify[to] <- struct{}{}:
+	default:
+	}
+	return nil
+}

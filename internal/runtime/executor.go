@@ -1,0 +1,117 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// OperatorError is the error of one operator in one subtask.
+type OperatorError struct {
+	Operator    string
+	Subtask     int
+	Parallelism int
+	Err         error
+}
+
+func (e *OperatorError) Error() string {
+	return fmt.Sprintf("operator %q (subtask %d of %d): %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
+}
+
+func (e *OperatorError) Unwrap() error { return e.Err }
+
+// PanicError is a panic recovered in an operator, with its stack.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Recover turns a panic into an *OperatorError in *err. Operators that call
+// user code defer it: `defer runtime.Recover(&err, name, subtask, parallelism)`.
+func Recover(err *error, operator string, subtask, parallelism int) {
+	if v := recover(); v != nil {
+		*err = &OperatorError{Operator: operator, Subtask: subtask, Parallelism: parallelism,
+			Err: &PanicError{Value: v, Stack: debug.Stack()}}
+	}
+}
+
+// Wrap names the operator in err unless an inner operator already did.
+func Wrap(err error, operator string, subtask, parallelism int) error {
+	if err == nil {
+		return nil
+	}
+	var oe *OperatorError
+	if errors.As(err, &oe) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &OperatorError{Operator: operator, Subtask: subtask, Parallelism: parallelism, Err: err}
+}
+
+// Task is one goroutine of a job.
+type Task struct {
+	Name        string // the chain's name, for errors
+	Subtask     int
+	Parallelism int
+	Run         func(ctx context.Context) error
+	// Background tasks (enumerators) run until the job ends; the job does
+	// not wait for them to finish on their own.
+	Background bool
+}
+
+// Execute runs tasks until every foreground task has finished, ctx is done,
+// or a task fails; then it cancels the rest and waits for all of them. The
+// caller makes ctx with context.WithCancelCause and passes its cancel, which
+// Execute calls on the first failure: the tasks' channels and readers were
+// built with ctx, so cancelling it is what unblocks them. It returns the
+// first failure, or ctx's error if ctx ended the run, or nil.
+func Execute(ctx context.Context, cancel context.CancelCauseFunc, tasks []Task) error {
+	bgCtx, bgCancel := context.WithCancel(ctx)
+	defer bgCancel()
+
+	var (
+		wg       sync.WaitGroup
+		bg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel(err)
+	}
+	for _, t := range tasks {
+		run := func(c context.Context) {
+			var err error
+			func() {
+				defer Recover(&err, t.Name, t.Subtask, t.Parallelism)
+				err = t.Run(c)
+			}()
+			if err != nil && c.Err() == nil {
+				fail(Wrap(err, t.Name, t.Subtask, t.Parallelism))
+			} else if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				fail(Wrap(err, t.Name, t.Subtask, t.Parallelism))
+			}
+		}
+		if t.Background {
+			bg.Add(1)
+			go func() { defer bg.Done(); run(bgCtx) }()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); run(ctx) }()
+	}
+	wg.Wait()
+	bgCancel()
+	bg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,215 @@
+package runtime
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/source"
+)
+
+// SourceTask is the loop of a subtask that reads a source: it polls the
+// reader, hands it the splits the enumerator assigns, and serves the chain's
+// timers in between.
+type SourceTask[T any] struct {
+	Reader  source.Reader[T]
+	Mailbox *SplitMailbox
+	Head    Collector[T]
+	Clock   *Clock
+	Tickers []Ticker
+	Writers []Flusher
+	Metrics *Metrics
+}
+
+// Run reads until the reader reports EndOfInput, ctx is done, or an
+// operator fails.
+func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
+	t.Metrics.started.Store(time.Now().UnixNano())
+	defer func() { t.Metrics.finished.Store(time.Now().UnixNano()) }()
+	defer func() {
+		if cerr := t.Reader.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if err := t.Reader.Start(ctx); err != nil {
+		return err
+	}
+	out := &sourceOutput[T]{head: t.Head}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if splits, noMore, changed := t.Mailbox.take(); changed {
+			if len(splits) > 0 {
+				t.Reader.AddSplits(splits)
+			}
+			if noMore {
+				t.Reader.NoMoreSplits()
+			}
+		}
+		if err := t.Clock.fire(t.Tickers); err != nil {
+			return err
+		}
+		start := time.Now()
+		status, err := t.Reader.Poll(ctx, out)
+		if err != nil {
+			return err
+		}
+		if out.err != nil {
+			return out.err
+		}
+		t.Metrics.RecordsIn.Add(out.n)
+		if out.n == 0 && status == source.NothingAvailable {
+			t.Metrics.addIdle(time.Since(start))
+			for _, w := range t.Writers {
+				if err := w.Flush(); err != nil {
+					return err
+				}
+			}
+		}
+		out.n = 0
+		if status == source.EndOfInput {
+			if err := t.Head.Watermark(EndOfTime); err != nil {
+				return err
+			}
+			return t.Head.End()
+		}
+	}
+}
+
+// sourceOutput adapts the chain's head to source.Output, whose methods
+// return no error: the first error is kept and checked after each Poll.
+type sourceOutput[T any] struct {
+	head Collector[T]
+	err  error
+	n    int64
+}
+
+func (o *sourceOutput[T]) Collect(v T) { o.CollectAt(v, NoTimestamp) }
+
+func (o *sourceOutput[T]) CollectAt(v T, ts int64) {
+	if o.err != nil {
+		return
+	}
+	o.n++
+	o.err = o.head.Collect(Record[T]{Value: v, Time: ts})
+}
+
+func (o *sourceOutput[T]) EmitWatermark(wm int64) {
+	if o.err != nil {
+		return
+	}
+	o.err = o.head.Watermark(wm)
+}
+
+// SplitMailbox carries split assignments from the enumerator to one reader.
+// Its size is bounded by the number of splits the source has.
+type SplitMailbox struct {
+	mu      sync.Mutex
+	splits  []source.Split
+	noMore  bool
+	changed bool
+}
+
+// Assign queues splits for the reader.
+func (m *SplitMailbox) Assign(splits ...source.Split) {
+	m.mu.Lock()
+	m.splits = append(m.splits, splits...)
+	m.changed = true
+	m.mu.Unlock()
+}
+
+// NoMoreSplits queues the notice that no split follows.
+func (m *SplitMailbox) NoMoreSplits() {
+	m.mu.Lock()
+	m.noMore, m.changed = true, true
+	m.mu.Unlock()
+}
+
+func (m *SplitMailbox) take() (splits []source.Split, noMore, changed bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.changed {
+		return nil, false, false
+	}
+	splits, m.splits = m.splits, nil
+	noMore = m.noMore
+	m.noMore, m.changed = false, false
+	return splits, noMore, true
+}
+
+// Enumeration drives a source's enumerator from one goroutine and routes
+// the readers' split requests to it (source invariant 1).
+type Enumeration struct {
+	enum        source.Enumerator
+	parallelism int
+	mailboxes   []*SplitMailbox
+	requests    chan int
+}
+
+// NewEnumeration prepares mailboxes for parallelism readers.
+func NewEnumeration(parallelism int) *Enumeration {
+	e := &Enumeration{parallelism: parallelism, requests: make(chan int, 4*parallelism)}
+	for range parallelism {
+		e.mailboxes = append(e.mailboxes, &SplitMailbox{})
+	}
+	return e
+}
+
+// SetEnumerator sets the enumerator the loop drives.
+func (e *Enumeration) SetEnumerator(en source.Enumerator) { e.enum = en }
+
+// Mailbox returns the mailbox of subtask's reader.
+func (e *Enumeration) Mailbox(subtask int) *SplitMailbox { return e.mailboxes[subtask] }
+
+// Parallelism implements source.EnumeratorContext.
+func (e *Enumeration) Parallelism() int { return e.parallelism }
+
+// Assign implements source.EnumeratorContext.
+func (e *Enumeration) Assign(subtask int, splits ...source.Split) {
+	e.mailboxes[subtask].Assign(splits...)
+}
+
+// NoMoreSplits implements source.EnumeratorContext.
+func (e *Enumeration) NoMoreSplits(subtask int) { e.mailboxes[subtask].NoMoreSplits() }
+
+// ReaderContext returns the context handed to subtask's reader.
+func (e *Enumeration) ReaderContext(ctx context.Context, subtask int) source.ReaderContext {
+	return readerContext{e: e, ctx: ctx, subtask: subtask}
+}
+
+// Run starts the enumerator and serves split requests until ctx is done.
+// It closes the enumerator before it returns.
+func (e *Enumeration) Run(ctx context.Context) (err error) {
+	defer func() {
+		if cerr := e.enum.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if err := e.enum.Start(ctx); err != nil {
+		return err
+	}
+	for {
+		select {
+		case s := <-e.requests:
+			e.enum.HandleSplitRequest(s)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+type readerContext struct {
+	e       *Enumeration
+	ctx     context.Context
+	subtask int
+}
+
+func (r readerContext) Subtask() int     { return r.subtask }
+func (r readerContext) Parallelism() int { return r.e.parallelism }
+func (r readerContext) RequestSplit() {
+	select {
+	case r.e.requests <- r.subtask:
+	case <-r.ctx.Done():
+	}
+}

@@ -1,0 +1,155 @@
+// Package source is the connector SPI for reading data into a weir job.
+//
+// The shape follows Flink's FLIP-27: a Source is split into an Enumerator,
+// one per source, which discovers units of work (splits: a file, a byte range
+// of a file, a Kafka partition) and assigns them to readers; and a Reader, one
+// per parallel subtask, which reads the splits it was given.
+//
+// Invariants the runtime relies on:
+//
+//  1. The enumerator is driven from a single goroutine: its methods are never
+//     called concurrently with each other.
+//  2. A reader is driven from its subtask's goroutine only. Poll must not block
+//     for long (see Poll), so that the subtask keeps serving timers,
+//     watermarks and, later, checkpoint barriers.
+//  3. A split is assigned to at most one reader at a time. A split that a
+//     failed reader held is handed back to the enumerator with AddSplitsBack.
+package source
+
+import (
+	"context"
+	"errors"
+)
+
+// Split is one unit of work of a source. Splits are values: a reader that
+// reports its splits in a snapshot returns them with their current position.
+type Split interface {
+	// SplitID identifies the split; it is stable across restarts.
+	SplitID() string
+}
+
+// Boundedness says whether a source ends.
+type Boundedness int
+
+const (
+	// Bounded sources end: when every reader has read all its splits, the job
+	// drains, fires every window and finishes.
+	Bounded Boundedness = iota
+	// Unbounded sources run until the job is cancelled.
+	Unbounded
+)
+
+// String returns "bounded" or "unbounded".
+func (b Boundedness) String() string {
+	if b == Bounded {
+		return "bounded"
+	}
+	return "unbounded"
+}
+
+// Source creates the enumerator and the readers of one source.
+type Source[T any] interface {
+	// Boundedness says whether the source ends.
+	Boundedness() Boundedness
+	// NewEnumerator creates the source's enumerator. It is called once per
+	// job run, before any reader is created. It must not start goroutines;
+	// Start does.
+	NewEnumerator(ctx EnumeratorContext) (Enumerator, error)
+	// NewReader creates the reader of one parallel subtask.
+	NewReader(ctx ReaderContext) (Reader[T], error)
+}
+
+// EnumeratorContext is what an enumerator may do to the running job.
+// Its methods are safe to call from any goroutine.
+type EnumeratorContext interface {
+	// Parallelism is the number of readers.
+	Parallelism() int
+	// Assign gives splits to the reader of the given subtask.
+	Assign(subtask int, splits ...Split)
+	// NoMoreSplits tells the reader of subtask that it will get no more
+	// splits: once it has read those it has, it ends.
+	NoMoreSplits(subtask int)
+}
+
+// Enumerator discovers splits and assigns them to readers.
+type Enumerator interface {
+	// Start begins discovery. It is called once, before any other method.
+	// Goroutines it starts must stop when ctx is done.
+	Start(ctx context.Context) error
+	// HandleSplitRequest is called when the reader of subtask asks for work.
+	// The enumerator answers with Assign or NoMoreSplits, now or later.
+	HandleSplitRequest(subtask int)
+	// AddSplitsBack returns splits that a reader held when it failed.
+	AddSplitsBack(splits []Split, subtask int)
+	// Close releases resources. It is called once, after the job ends.
+	Close() error
+}
+
+// ReaderContext tells a reader who it is and lets it ask for work.
+type ReaderContext interface {
+	// Subtask is the index of this reader, in [0, Parallelism).
+	Subtask() int
+	// Parallelism is the number of readers of the source.
+	Parallelism() int
+	// RequestSplit asks the enumerator for a split. The answer arrives
+	// through Reader.AddSplits or Reader.NoMoreSplits.
+	RequestSplit()
+}
+
+// Status is what Poll says about the reader's input after a call.
+type Status int
+
+const (
+	// MoreAvailable means Poll may be called again at once.
+	MoreAvailable Status = iota
+	// NothingAvailable means there is no data now; the runtime calls Poll
+	// again soon, after serving timers and control events.
+	NothingAvailable
+	// EndOfInput means the reader has read all its splits and was told there
+	// will be no more. Poll is not called again.
+	EndOfInput
+)
+
+// Output receives the records a reader emits.
+type Output[T any] interface {
+	// Collect emits a record with no event timestamp (a later Watermarks
+	// step assigns one).
+	Collect(v T)
+	// CollectAt emits a record with its event timestamp in Unix milliseconds.
+	CollectAt(v T, timestampMillis int64)
+}
+
+// WatermarkOutput is implemented by every Output the runtime hands to a
+// reader. A reader that knows event time per split (a Kafka partition, a
+// scripted test input) emits watermarks itself; most readers leave that to a
+// Watermarks step downstream.
+type WatermarkOutput interface {
+	// EmitWatermark says that no record at or before timestampMillis
+	// follows from this reader.
+	EmitWatermark(timestampMillis int64)
+}
+
+// Reader reads the splits assigned to one subtask.
+type Reader[T any] interface {
+	// Start is called once before any other method. Goroutines it starts
+	// must stop when ctx is done or Close is called.
+	Start(ctx context.Context) error
+	// AddSplits hands the reader more splits to read.
+	AddSplits(splits []Split)
+	// NoMoreSplits says that no more splits will be assigned.
+	NoMoreSplits()
+	// Poll emits the records that are available now into out, a batch at a
+	// time (a few thousand records at most), and says whether more are
+	// available. When nothing is available it returns NothingAvailable
+	// without waiting more than about 50 ms, so the subtask stays
+	// responsive. A non-nil error fails the job.
+	Poll(ctx context.Context, out Output[T]) (Status, error)
+	// Snapshot returns the reader's unfinished splits with their current
+	// positions: what it has emitted so far is before those positions.
+	Snapshot() ([]Split, error)
+	// Close releases resources. It is called once, also after an error.
+	Close() error
+}
+
+// ErrClosed is returned by readers and enumerators used after Close.
+var ErrClosed = errors.New("source: closed")
