@@ -1,0 +1,221 @@
+// Package weirtest is the test kit for weir jobs and connectors: an
+// in-memory source, a collecting sink, and helpers to read their results.
+package weirtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/source"
+)
+
+// Timed is a value with an event time, for sources that set timestamps.
+type Timed[T any] struct {
+	Value T
+	Time  time.Time
+}
+
+// SliceSource is a bounded source of fixed records. With parallelism p,
+// subtask i reads the records whose index is i modulo p, in order.
+type SliceSource[T any] struct {
+	records []T
+	times   []int64 // Unix ms per record; nil if the records have no time
+	// Delay, if set, is slept before each Poll batch: a slow source for
+	// backpressure and cancellation tests.
+	Delay time.Duration
+	// BatchSize is the records per Poll (default 64).
+	BatchSize int
+	// Forever makes the source unbounded: after its records it keeps
+	// reporting NothingAvailable until the job is cancelled.
+	Forever bool
+}
+
+// FromSlice returns a source of records without event times.
+func FromSlice[T any](records ...T) *SliceSource[T] {
+	return &SliceSource[T]{records: records}
+}
+
+// FromTimed returns a source of records with event times.
+func FromTimed[T any](records ...Timed[T]) *SliceSource[T] {
+	s := &SliceSource[T]{}
+	for _, r := range records {
+		s.records = append(s.records, r.Value)
+		s.times = append(s.times, r.Time.UnixMilli())
+	}
+	return s
+}
+
+type sliceSplit struct{ subtask, next int }
+
+func (s *sliceSplit) SplitID() string { return fmt.Sprintf("slice-%d", s.subtask) }
+
+// Boundedness implements source.Source.
+func (s *SliceSource[T]) Boundedness() source.Boundedness {
+	if s.Forever {
+		return source.Unbounded
+	}
+	return source.Bounded
+}
+
+// NewEnumerator implements source.Source: one split per subtask.
+func (s *SliceSource[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
+	return &sliceEnum{ctx: ctx, given: map[int]bool{}}, nil
+}
+
+type sliceEnum struct {
+	ctx   source.EnumeratorContext
+	given map[int]bool
+}
+
+func (e *sliceEnum) Start(context.Context) error { return nil }
+func (e *sliceEnum) HandleSplitRequest(subtask int) {
+	if !e.given[subtask] {
+		e.given[subtask] = true
+		e.ctx.Assign(subtask, &sliceSplit{subtask: subtask, next: subtask})
+	}
+	e.ctx.NoMoreSplits(subtask)
+}
+func (e *sliceEnum) AddSplitsBack(splits []source.Split, subtask int) { delete(e.given, subtask) }
+func (e *sliceEnum) Close() error                                     { return nil }
+
+// NewReader implements source.Source.
+func (s *SliceSource[T]) NewReader(ctx source.ReaderContext) (source.Reader[T], error) {
+	return &sliceReader[T]{src: s, ctx: ctx}, nil
+}
+
+type sliceReader[T any] struct {
+	src    *SliceSource[T]
+	ctx    source.ReaderContext
+	splits []*sliceSplit
+	noMore bool
+}
+
+func (r *sliceReader[T]) Start(context.Context) error { r.ctx.RequestSplit(); return nil }
+func (r *sliceReader[T]) AddSplits(splits []source.Split) {
+	for _, s := range splits {
+		r.splits = append(r.splits, s.(*sliceSplit))
+	}
+}
+func (r *sliceReader[T]) NoMoreSplits() { r.noMore = true }
+
+func (r *sliceReader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Status, error) {
+	if len(r.splits) == 0 {
+		if r.noMore && !r.src.Forever {
+			return source.EndOfInput, nil
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		return source.NothingAvailable, nil
+	}
+	if r.src.Delay > 0 {
+		select {
+		case <-time.After(r.src.Delay):
+		case <-ctx.Done():
+			return source.NothingAvailable, nil
+		}
+	}
+	sp := r.splits[0]
+	p := r.ctx.Parallelism()
+	batch := r.src.BatchSize
+	if batch <= 0 {
+		batch = 64
+	}
+	for n := 0; n < batch && sp.next < len(r.src.records); n++ {
+		if r.src.times != nil {
+			out.CollectAt(r.src.records[sp.next], r.src.times[sp.next])
+		} else {
+			out.Collect(r.src.records[sp.next])
+		}
+		sp.next += p
+	}
+	if sp.next >= len(r.src.records) {
+		r.splits = r.splits[1:]
+	}
+	return source.MoreAvailable, nil
+}
+
+func (r *sliceReader[T]) Snapshot() ([]source.Split, error) {
+	out := make([]source.Split, 0, len(r.splits))
+	for _, s := range r.splits {
+		c := *s
+		out = append(out, &c)
+	}
+	return out, nil
+}
+
+func (r *sliceReader[T]) Close() error { return nil }
+
+// Collector is a sink that keeps every record in memory, for tests.
+type Collector[T any] struct {
+	mu      sync.Mutex
+	records []T
+	// Delay, if set, is slept in every Write: a slow sink.
+	Delay time.Duration
+	// Fail, if set, is called for every record; an error fails the write.
+	Fail    func(v T) error
+	flushes int
+}
+
+// NewCollector returns an empty collecting sink.
+func NewCollector[T any]() *Collector[T] { return &Collector[T]{} }
+
+// NewWriter implements sink.Sink.
+func (c *Collector[T]) NewWriter(sink.WriterContext) (sink.Writer[T], error) {
+	return collectWriter[T]{c}, nil
+}
+
+// Records returns a copy of what was collected so far.
+func (c *Collector[T]) Records() []T {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]T(nil), c.records...)
+}
+
+// Len returns how many records were collected.
+func (c *Collector[T]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.records)
+}
+
+// Flushes returns how many times a writer was flushed.
+func (c *Collector[T]) Flushes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushes
+}
+
+type collectWriter[T any] struct{ c *Collector[T] }
+
+func (w collectWriter[T]) Write(ctx context.Context, v T) error {
+	if w.c.Delay > 0 {
+		select {
+		case <-time.After(w.c.Delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if w.c.Fail != nil {
+		if err := w.c.Fail(v); err != nil {
+			return err
+		}
+	}
+	w.c.mu.Lock()
+	w.c.records = append(w.c.records, v)
+	w.c.mu.Unlock()
+	return nil
+}
+
+func (w collectWriter[T]) Flush(context.Context) error {
+	w.c.mu.Lock()
+	w.c.flushes++
+	w.c.mu.Unlock()
+	return nil
+}
+
+func (w collectWriter[T]) Close() error { return nil }
