@@ -1,0 +1,362 @@
+package weir
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/source"
+)
+
+// sourceNode holds the typed factories of a source.
+type sourceNode struct {
+	enumeration func(parallelism int) (*runtime.Enumeration, error)
+	task        func(t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error)
+}
+
+// FromSource adds a source to the job. Each parallel subtask runs one
+// reader of src; its enumerator hands out the splits.
+func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[T] {
+	n := newNode[T](env, "source", opts)
+	n.source = &sourceNode{
+		enumeration: func(parallelism int) (*runtime.Enumeration, error) {
+			en := runtime.NewEnumeration(parallelism)
+			enum, err := src.NewEnumerator(en)
+			if err != nil {
+				return nil, err
+			}
+			en.SetEnumerator(enum)
+			return en, nil
+		},
+		task: func(t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error) {
+			r, err := src.NewReader(en.ReaderContext(t.ctx, t.subtask))
+			if err != nil {
+				return nil, err
+			}
+			task := &runtime.SourceTask[T]{
+				Reader: r, Mailbox: en.Mailbox(t.subtask), Head: out.(runtime.Collector[T]),
+				Clock: t.clock, Tickers: t.tickers, Writers: t.flushers, Metrics: t.metrics,
+			}
+			return task.Run, nil
+		},
+	}
+	return Stream[T]{n}
+}
+
+// oneToOne adds an operator with one input that keeps the upstream's
+// partitioning (it chains when parallelism allows).
+func oneToOne[In, Out any](s Stream[In], kind string, opts []OpOption, build func(t *taskCtx, name string, out runtime.Collector[Out]) runtime.Collector[In]) Stream[Out] {
+	n := newNode[Out](s.n.env, kind, opts)
+	connect(s, n, runtime.Forward, nil)
+	withInput[In](n)
+	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
+		return build(t, n.name, out.(runtime.Collector[Out])), nil
+	}
+	return Stream[Out]{n}
+}
+
+// Map applies fn to every record.
+func Map[T, U any](s Stream[T], fn func(T) U, opts ...OpOption) Stream[U] {
+	return oneToOne(s, "map", opts, func(t *taskCtx, name string, out runtime.Collector[U]) runtime.Collector[T] {
+		return &mapOp[T, U]{fn: fn, out: out, op: op{name: name, subtask: t.subtask, par: t.parallelism}}
+	})
+}
+
+// op identifies an operator instance in errors.
+type op struct {
+	name         string
+	subtask, par int
+}
+
+func (o op) wrap(err error) error { return runtime.Wrap(err, o.name, o.subtask, o.par) }
+
+type mapOp[T, U any] struct {
+	op
+	fn  func(T) U
+	out runtime.Collector[U]
+}
+
+func (m *mapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, m.name, m.subtask, m.par)
+	return m.out.Collect(runtime.Record[U]{Value: m.fn(r.Value), Time: r.Time})
+}
+func (m *mapOp[T, U]) Watermark(wm int64) error { return m.out.Watermark(wm) }
+func (m *mapOp[T, U]) End() error               { return m.out.End() }
+
+// Filter keeps the records for which keep returns true.
+func Filter[T any](s Stream[T], keep func(T) bool, opts ...OpOption) Stream[T] {
+	return oneToOne(s, "filter", opts, func(t *taskCtx, name string, out runtime.Collector[T]) runtime.Collector[T] {
+		return &filterOp[T]{keep: keep, out: out, op: op{name: name, subtask: t.subtask, par: t.parallelism}}
+	})
+}
+
+type filterOp[T any] struct {
+	op
+	keep func(T) bool
+	out  runtime.Collector[T]
+}
+
+func (f *filterOp[T]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, f.name, f.subtask, f.par)
+	if !f.keep(r.Value) {
+		return nil
+	}
+	return f.out.Collect(r)
+}
+func (f *filterOp[T]) Watermark(wm int64) error { return f.out.Watermark(wm) }
+func (f *filterOp[T]) End() error               { return f.out.End() }
+
+// Emitter receives the records a function emits. Emit never blocks for
+// long and never fails: downstream errors end the job after the function
+// returns.
+type Emitter[T any] interface {
+	Emit(v T)
+}
+
+// emitter emits with the timestamp of the record being processed.
+type emitter[T any] struct {
+	out  runtime.Collector[T]
+	time int64
+	err  error
+}
+
+func (e *emitter[T]) Emit(v T) {
+	if e.err == nil {
+		e.err = e.out.Collect(runtime.Record[T]{Value: v, Time: e.time})
+	}
+}
+
+func (e *emitter[T]) take() error {
+	err := e.err
+	e.err = nil
+	return err
+}
+
+// FlatMap calls fn for every record; fn emits zero or more records.
+func FlatMap[T, U any](s Stream[T], fn func(v T, out Emitter[U]), opts ...OpOption) Stream[U] {
+	return oneToOne(s, "flatmap", opts, func(t *taskCtx, name string, out runtime.Collector[U]) runtime.Collector[T] {
+		return &flatMapOp[T, U]{fn: fn, em: emitter[U]{out: out}, op: op{name: name, subtask: t.subtask, par: t.parallelism}}
+	})
+}
+
+type flatMapOp[T, U any] struct {
+	op
+	fn func(T, Emitter[U])
+	em emitter[U]
+}
+
+func (f *flatMapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, f.name, f.subtask, f.par)
+	f.em.time = r.Time
+	f.fn(r.Value, &f.em)
+	return f.em.take()
+}
+func (f *flatMapOp[T, U]) Watermark(wm int64) error { return f.em.out.Watermark(wm) }
+func (f *flatMapOp[T, U]) End() error               { return f.em.out.End() }
+
+// Context is what a ProcessFunc knows about the record it processes and
+// where it may send side outputs.
+type Context struct {
+	time      int64
+	watermark int64
+	subtask   int
+	sides     []sideOutput
+	err       error
+}
+
+type sideOutput struct {
+	tag *tagID
+	out any // *emitter[U]
+}
+
+// Timestamp returns the record's event time, and false if it has none.
+func (c *Context) Timestamp() (time.Time, bool) {
+	if c.time == runtime.NoTimestamp {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(c.time).UTC(), true
+}
+
+// Watermark returns the current event time of the subtask: the last
+// watermark it received (the zero time before the first).
+func (c *Context) Watermark() time.Time {
+	if c.watermark == runtime.NoTimestamp {
+		return time.Time{}
+	}
+	return time.UnixMilli(c.watermark).UTC()
+}
+
+// Subtask returns the index of the parallel subtask running the function.
+func (c *Context) Subtask() int { return c.subtask }
+
+type tagID struct{ name string }
+
+// OutputTag names a side output of type T. Create it once with
+// NewOutputTag, emit to it from a ProcessFunc, and get its stream with
+// SideOutput.
+type OutputTag[T any] struct{ id *tagID }
+
+// NewOutputTag returns a new side-output tag; name shows in plans.
+func NewOutputTag[T any](name string) OutputTag[T] { return OutputTag[T]{id: &tagID{name: name}} }
+
+// Emit sends v to the side output from inside a ProcessFunc. A side output
+// that no stream consumes drops v.
+func (t OutputTag[T]) Emit(ctx *Context, v T) {
+	for _, s := range ctx.sides {
+		if s.tag == t.id {
+			e := s.out.(*emitter[T])
+			e.time = ctx.time
+			e.Emit(v)
+			if err := e.take(); err != nil && ctx.err == nil {
+				ctx.err = err
+			}
+			return
+		}
+	}
+}
+
+// ProcessFunc processes one record: it emits any number of records to out
+// and to side outputs (OutputTag.Emit). A returned error fails the job.
+type ProcessFunc[T, U any] func(ctx *Context, v T, out Emitter[U]) error
+
+// Process calls fn for every record. Side outputs that fn emits are read
+// with SideOutput on the returned stream.
+func Process[T, U any](s Stream[T], fn ProcessFunc[T, U], opts ...OpOption) Stream[U] {
+	n := newNode[U](s.n.env, "process", opts)
+	connect(s, n, runtime.Forward, nil)
+	withInput[T](n)
+	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
+		p := &processOp[T, U]{fn: fn, em: emitter[U]{out: out.(runtime.Collector[U])},
+			op:  op{name: n.name, subtask: t.subtask, par: t.parallelism},
+			ctx: Context{subtask: t.subtask, watermark: runtime.NoTimestamp}}
+		for _, side := range b.env.nodes {
+			if side.side == n {
+				sideOut, err := b.output(side, t)
+				if err != nil {
+					return nil, err
+				}
+				p.ctx.sides = append(p.ctx.sides, sideOutput{tag: side.sideTag, out: side.sideEmitter(sideOut)})
+				p.sideEnds = append(p.sideEnds, side.sideCollector(sideOut))
+			}
+		}
+		return p, nil
+	}
+	return Stream[U]{n}
+}
+
+// SideOutput returns the stream of records that s's ProcessFunc emitted
+// to tag. It runs with s's parallelism.
+func SideOutput[T, U any](s Stream[U], tag OutputTag[T], opts ...OpOption) Stream[T] {
+	n := newNode[T](s.n.env, "side-"+tag.id.name, opts)
+	n.side = s.n
+	n.sideTag = tag.id
+	n.sideEmitter = func(out any) any { return &emitter[T]{out: out.(runtime.Collector[T])} }
+	n.sideCollector = func(out any) controlSink { return out.(runtime.Collector[T]) }
+	return Stream[T]{n}
+}
+
+// controlSink is the part of a collector that carries control elements,
+// whatever its record type.
+type controlSink interface {
+	Watermark(wm int64) error
+	End() error
+}
+
+type processOp[T, U any] struct {
+	op
+	fn       ProcessFunc[T, U]
+	em       emitter[U]
+	ctx      Context
+	sideEnds []controlSink
+}
+
+func (p *processOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+	p.ctx.time, p.em.time = r.Time, r.Time
+	if err := p.fn(&p.ctx, r.Value, &p.em); err != nil {
+		return p.wrap(err)
+	}
+	if err := p.em.take(); err != nil {
+		return err
+	}
+	err, p.ctx.err = p.ctx.err, nil
+	return err
+}
+
+func (p *processOp[T, U]) Watermark(wm int64) error {
+	if wm != runtime.Idle {
+		p.ctx.watermark = wm
+	}
+	for _, s := range p.sideEnds {
+		if err := s.Watermark(wm); err != nil {
+			return err
+		}
+	}
+	return p.em.out.Watermark(wm)
+}
+
+func (p *processOp[T, U]) End() error {
+	for _, s := range p.sideEnds {
+		if err := s.End(); err != nil {
+			return err
+		}
+	}
+	return p.em.out.End()
+}
+
+// Union merges streams of one type into one. Records keep their order per
+// input; between inputs they interleave. The watermark is the minimum of
+// the inputs'.
+func Union[T any](first Stream[T], more ...Stream[T]) Stream[T] {
+	n := newNode[T](first.n.env, "union", nil)
+	for _, s := range append([]Stream[T]{first}, more...) {
+		connect(s, n, runtime.Rebalance, nil)
+	}
+	withInput[T](n)
+	n.build = func(b *builder, t *taskCtx, out any) (any, error) { return out, nil }
+	return Stream[T]{n}
+}
+
+// SinkTo writes every record of s to snk. Each parallel subtask has its
+// own writer, flushed at the end of input.
+func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
+	n := newNode[T](s.n.env, "sink", opts)
+	connect(s, n, runtime.Forward, nil)
+	withInput[T](n)
+	n.build = func(b *builder, t *taskCtx, _ any) (any, error) {
+		w, err := snk.NewWriter(writerContext{t.subtask, t.parallelism})
+		if err != nil {
+			return nil, err
+		}
+		t.onClose(w.Close)
+		return &sinkOp[T]{w: w, ctx: t.ctx, op: op{name: n.name, subtask: t.subtask, par: t.parallelism}}, nil
+	}
+}
+
+type writerContext struct{ subtask, parallelism int }
+
+func (w writerContext) Subtask() int     { return w.subtask }
+func (w writerContext) Parallelism() int { return w.parallelism }
+
+type sinkOp[T any] struct {
+	op
+	w   sink.Writer[T]
+	ctx context.Context
+}
+
+func (s *sinkOp[T]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, s.name, s.subtask, s.par)
+	if err := s.w.Write(s.ctx, r.Value); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return s.wrap(err)
+	}
+	return nil
+}
+
+func (s *sinkOp[T]) Watermark(int64) error { return nil }
+
+func (s *sinkOp[T]) End() error { return s.wrap(s.w.Flush(s.ctx)) }

@@ -1,0 +1,120 @@
+package weir
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weirstream/weir/internal/keygroup"
+)
+
+// EnvOption configures an Env.
+type EnvOption interface{ applyEnv(*config) }
+
+// OpOption configures one operator.
+type OpOption interface{ applyOp(*opConfig) }
+
+// config holds the effective job settings; Validate reports every problem.
+type config struct {
+	parallelism       int
+	maxParallelism    int
+	bufferTimeout     time.Duration
+	batchSize         int
+	channelCapacity   int
+	watermarkInterval time.Duration
+}
+
+func defaultConfig() config {
+	return config{
+		parallelism:       1,
+		maxParallelism:    keygroup.DefaultMaxParallelism,
+		bufferTimeout:     10 * time.Millisecond,
+		batchSize:         512,
+		channelCapacity:   4,
+		watermarkInterval: 200 * time.Millisecond,
+	}
+}
+
+func (c config) validate() error {
+	var errs []error
+	if err := keygroup.Validate(c.parallelism, c.maxParallelism); err != nil {
+		errs = append(errs, fmt.Errorf("weir: Parallelism/MaxParallelism: %w", err))
+	}
+	if c.bufferTimeout < 0 {
+		errs = append(errs, fmt.Errorf("weir: BufferTimeout %v is negative: use 0 to send every record at once, or a small duration such as 10ms", c.bufferTimeout))
+	}
+	if c.batchSize < 1 {
+		errs = append(errs, fmt.Errorf("weir: BatchSize %d must be at least 1", c.batchSize))
+	}
+	if c.channelCapacity < 1 {
+		errs = append(errs, fmt.Errorf("weir: ChannelCapacity %d must be at least 1", c.channelCapacity))
+	}
+	if c.watermarkInterval < time.Millisecond {
+		errs = append(errs, fmt.Errorf("weir: WatermarkInterval %v must be at least 1ms", c.watermarkInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// String lists the effective settings.
+func (c config) String() string {
+	return fmt.Sprintf("parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%d channel-capacity=%d watermark-interval=%v",
+		c.parallelism, c.maxParallelism, c.bufferTimeout, c.batchSize, c.channelCapacity, c.watermarkInterval)
+}
+
+type opConfig struct {
+	name        string
+	parallelism int
+}
+
+// Parallelism sets how many parallel subtasks run an operator. As an
+// EnvOption it is the default of every operator (default 1); as an OpOption
+// it overrides the default for one operator.
+func Parallelism(n int) interface {
+	EnvOption
+	OpOption
+} {
+	return parallelismOption(n)
+}
+
+type parallelismOption int
+
+func (p parallelismOption) applyEnv(c *config)  { c.parallelism = int(p) }
+func (p parallelismOption) applyOp(o *opConfig) { o.parallelism = int(p) }
+
+// Name names an operator in errors, metrics and plans. The default is the
+// kind of operator and its position, such as "map-3".
+func Name(name string) OpOption { return nameOption(name) }
+
+type nameOption string
+
+func (n nameOption) applyOp(o *opConfig) { o.name = string(n) }
+
+type envFunc func(*config)
+
+func (f envFunc) applyEnv(c *config) { f(c) }
+
+// MaxParallelism sets the number of key groups, the upper bound of any
+// keyed operator's parallelism, fixed for the life of a job's state
+// (default 128).
+func MaxParallelism(n int) EnvOption { return envFunc(func(c *config) { c.maxParallelism = n }) }
+
+// BufferTimeout sets how long a partial batch may wait before it is sent
+// (default 10ms). 0 sends every record at once: lowest latency, lowest
+// throughput.
+func BufferTimeout(d time.Duration) EnvOption {
+	return envFunc(func(c *config) { c.bufferTimeout = d })
+}
+
+// BatchSize sets the records per batch between subtasks (default 512).
+func BatchSize(n int) EnvOption { return envFunc(func(c *config) { c.batchSize = n }) }
+
+// ChannelCapacity sets how many batches each channel between two subtasks
+// buffers before the sender blocks (default 4). With BatchSize it bounds the
+// records in flight per channel.
+func ChannelCapacity(n int) EnvOption { return envFunc(func(c *config) { c.channelCapacity = n }) }
+
+// WatermarkInterval sets how often Watermarks emits a watermark, in
+// processing time (default 200ms, as in Flink).
+func WatermarkInterval(d time.Duration) EnvOption {
+	return envFunc(func(c *config) { c.watermarkInterval = d })
+}

@@ -1,0 +1,172 @@
+package weir_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/weirtest"
+)
+
+func ints(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func TestMapFilterFlatMapKeyBy(t *testing.T) {
+	for _, p := range []int{1, 2, 3} {
+		env := weir.NewEnv(weir.Parallelism(p))
+		src := weir.FromSource(env, weirtest.FromSlice(ints(10000)...))
+		sq := weir.Map(src, func(v int) int { return v * 2 })
+		even := weir.Filter(sq, func(v int) bool { return v%4 == 0 })
+		dup := weir.FlatMap(even, func(v int, out weir.Emitter[int]) { out.Emit(v); out.Emit(v + 1) })
+		sums := weir.ProcessKeyed(weir.KeyBy(dup, func(v int) int { return v % 10 }), newRunningSum)
+		got := weirtest.NewCollector[[2]int]()
+		weir.SinkTo(sums, got)
+		if err := env.Execute(context.Background(), "t"); err != nil {
+			t.Fatal(err)
+		}
+		// Expected: the last running sum per key equals the total per key.
+		want := map[int]int{}
+		for i := 0; i < 10000; i++ {
+			if v := 2 * i; v%4 == 0 {
+				want[v%10] += v
+				want[(v+1)%10] += v + 1
+			}
+		}
+		last := map[int]int{}
+		for _, r := range got.Records() {
+			if r[1] > last[r[0]] {
+				last[r[0]] = r[1]
+			}
+		}
+		if len(got.Records()) != 10000 {
+			t.Fatalf("p=%d: %d records, want 10000", p, len(got.Records()))
+		}
+		for k, v := range want {
+			if last[k] != v {
+				t.Fatalf("p=%d: key %d sum %d, want %d", p, k, last[k], v)
+			}
+		}
+	}
+}
+
+type runningSum struct{ sum state.Value[int] }
+
+func newRunningSum(s *state.Store[int]) weir.KeyedProcessFunction[int, int, [2]int] {
+	return &runningSum{sum: state.ValueOf[int](s, "sum")}
+}
+
+func (r *runningSum) ProcessElement(ctx *weir.KeyedContext[int, [2]int], v int) error {
+	n, _ := r.sum.Get()
+	n += v
+	r.sum.Set(n)
+	ctx.Emit([2]int{ctx.Key(), n})
+	return nil
+}
+
+func (r *runningSum) OnTimer(*weir.KeyedContext[int, [2]int], time.Time, weir.TimeDomain) error {
+	return nil
+}
+
+func TestUnionAndSideOutput(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2))
+	a := weir.FromSource(env, weirtest.FromSlice(1, 2, 3))
+	b := weir.FromSource(env, weirtest.FromSlice(10, 20), weir.Parallelism(1))
+	odd := weir.NewOutputTag[string]("odd")
+	evens := weir.Process(weir.Union(a, b), func(ctx *weir.Context, v int, out weir.Emitter[int]) error {
+		if v%2 == 1 {
+			odd.Emit(ctx, strings.Repeat("x", v))
+			return nil
+		}
+		out.Emit(v)
+		return nil
+	})
+	gotEven := weirtest.NewCollector[int]()
+	gotOdd := weirtest.NewCollector[string]()
+	weir.SinkTo(evens, gotEven)
+	weir.SinkTo(weir.SideOutput(evens, odd), gotOdd, weir.Parallelism(1))
+	if err := env.Execute(context.Background(), "t"); err != nil {
+		t.Fatal(err)
+	}
+	e := gotEven.Records()
+	slices.Sort(e)
+	if !slices.Equal(e, []int{2, 10, 20}) {
+		t.Fatalf("evens = %v", e)
+	}
+	o := gotOdd.Records()
+	slices.Sort(o)
+	if !slices.Equal(o, []string{"x", "xxx"}) {
+		t.Fatalf("odds = %v", o)
+	}
+}
+
+func TestOperatorErrorNamesOperator(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2))
+	src := weir.FromSource(env, weirtest.FromSlice(ints(1000)...))
+	m := weir.Process(src, func(ctx *weir.Context, v int, out weir.Emitter[int]) error {
+		if v == 500 {
+			return errors.New("boom")
+		}
+		out.Emit(v)
+		return nil
+	}, weir.Name("exploder"))
+	weir.SinkTo(m, weirtest.NewCollector[int]())
+	err := env.Execute(context.Background(), "t")
+	if err == nil || !strings.Contains(err.Error(), `"exploder"`) || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v, want it to name exploder and say boom", err)
+	}
+}
+
+func TestPanicNamesOperator(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2))
+	src := weir.FromSource(env, weirtest.FromSlice(ints(1000)...))
+	keyed := weir.KeyBy(src, func(v int) int { return v })
+	m := weir.ProcessKeyed(keyed, func(*state.Store[int]) weir.KeyedProcessFunction[int, int, int] { return panicky{} }, weir.Name("panicky"))
+	weir.SinkTo(m, weirtest.NewCollector[int]())
+	err := env.Execute(context.Background(), "t")
+	if err == nil || !strings.Contains(err.Error(), `"panicky"`) || !strings.Contains(err.Error(), "panic: runtime error: index out of range") {
+		t.Fatalf("err = %v, want a panic in panicky", err)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) ProcessElement(ctx *weir.KeyedContext[int, int], v int) error {
+	var s []int
+	_ = s[v] // panics
+	return nil
+}
+func (panicky) OnTimer(*weir.KeyedContext[int, int], time.Time, weir.TimeDomain) error { return nil }
+
+func TestCancellationStopsEverything(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2))
+	src := &weirtest.SliceSource[int]{Forever: true}
+	s := weir.FromSource(env, src)
+	s = weir.Map(s, func(v int) int { return v })
+	weir.SinkTo(weir.ProcessKeyed(weir.KeyBy(s, func(v int) int { return v }), newRunningSum), weirtest.NewCollector[[2]int]())
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := env.Execute(ctx, "t")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	// goleak in TestMain checks that no goroutine is left.
+}
+
+func TestValidationReportsEveryProblem(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(0), weir.BatchSize(0))
+	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(1)), weirtest.NewCollector[int]())
+	err := env.Execute(context.Background(), "t")
+	if err == nil || !strings.Contains(err.Error(), "Parallelism") || !strings.Contains(err.Error(), "BatchSize") {
+		t.Fatalf("err = %v, want both problems", err)
+	}
+}

@@ -1,0 +1,126 @@
+package weir
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// WatermarkStrategy says how records get their event time and how the
+// watermark follows it.
+type WatermarkStrategy[T any] struct {
+	timestamp   func(T) time.Time
+	outOfOrder  time.Duration
+	idleTimeout time.Duration
+}
+
+// BoundedOutOfOrderness assigns each record the time timestamp returns and
+// lets the watermark trail the largest time seen by maxOutOfOrderness: a
+// record at most that much older than the newest one is not late.
+func BoundedOutOfOrderness[T any](maxOutOfOrderness time.Duration, timestamp func(T) time.Time) WatermarkStrategy[T] {
+	return WatermarkStrategy[T]{timestamp: timestamp, outOfOrder: maxOutOfOrderness}
+}
+
+// WithIdleness marks the subtask's output idle after d without records, so
+// that it does not hold back the watermark of the operators downstream. The
+// default is never.
+func (w WatermarkStrategy[T]) WithIdleness(d time.Duration) WatermarkStrategy[T] {
+	w.idleTimeout = d
+	return w
+}
+
+func (w WatermarkStrategy[T]) validate() error {
+	switch {
+	case w.timestamp == nil:
+		return fmt.Errorf("weir: Watermarks: the strategy has no timestamp function: use BoundedOutOfOrderness(d, fn)")
+	case w.outOfOrder < 0:
+		return fmt.Errorf("weir: Watermarks: out-of-orderness %v is negative: use 0 for ordered input", w.outOfOrder)
+	case w.idleTimeout < 0:
+		return fmt.Errorf("weir: Watermarks: idleness %v is negative: use 0 to never mark the input idle", w.idleTimeout)
+	}
+	return nil
+}
+
+// Watermarks assigns event times to the records of s and emits watermarks
+// every WatermarkInterval. Watermarks from upstream are replaced, except
+// the final one at the end of a bounded input.
+func Watermarks[T any](s Stream[T], strategy WatermarkStrategy[T], opts ...OpOption) Stream[T] {
+	env := s.n.env
+	if err := strategy.validate(); err != nil {
+		env.errs = append(env.errs, err)
+	}
+	return oneToOne(s, "watermarks", opts, func(t *taskCtx, name string, out runtime.Collector[T]) runtime.Collector[T] {
+		w := &watermarkOp[T]{
+			op: op{name: name, subtask: t.subtask, par: t.parallelism}, out: out, ts: strategy.timestamp,
+			delay: strategy.outOfOrder.Milliseconds(), idleAfter: strategy.idleTimeout.Milliseconds(),
+			interval: env.cfg.watermarkInterval.Milliseconds(), max: runtime.NoTimestamp, emitted: runtime.NoTimestamp,
+		}
+		t.onTick(w)
+		return w
+	})
+}
+
+type watermarkOp[T any] struct {
+	op
+	out       runtime.Collector[T]
+	ts        func(T) time.Time
+	delay     int64
+	idleAfter int64
+	interval  int64
+
+	max        int64 // largest timestamp seen
+	emitted    int64 // last watermark sent
+	seen       bool  // a record arrived since the last tick
+	lastActive int64
+	idle       bool
+	nextEmit   int64
+}
+
+func (w *watermarkOp[T]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, w.name, w.subtask, w.par)
+	r.Time = w.ts(r.Value).UnixMilli()
+	if r.Time > w.max {
+		w.max = r.Time
+	}
+	w.seen = true
+	w.idle = false
+	return w.out.Collect(r)
+}
+
+// Tick emits the watermark when its interval has come, and the idle marker
+// when no record arrived for the idleness timeout.
+func (w *watermarkOp[T]) Tick(now int64) (int64, error) {
+	if w.seen || w.lastActive == 0 {
+		w.lastActive = now
+		w.seen = false
+	}
+	if now >= w.nextEmit {
+		w.nextEmit = now + w.interval
+		if w.max != runtime.NoTimestamp {
+			if wm := w.max - w.delay - 1; wm > w.emitted {
+				w.emitted = wm
+				if err := w.out.Watermark(wm); err != nil {
+					return runtime.NoWakeup, err
+				}
+			}
+		}
+	}
+	if w.idleAfter > 0 && !w.idle && now-w.lastActive >= w.idleAfter {
+		w.idle = true
+		if err := w.out.Watermark(runtime.Idle); err != nil {
+			return runtime.NoWakeup, err
+		}
+	}
+	return w.nextEmit, nil
+}
+
+func (w *watermarkOp[T]) Watermark(wm int64) error {
+	if wm == runtime.EndOfTime {
+		w.emitted = wm
+		return w.out.Watermark(wm)
+	}
+	return nil
+}
+
+func (w *watermarkOp[T]) End() error { return w.out.End() }

@@ -1,0 +1,170 @@
+package weir_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/weirtest"
+	"github.com/weirstream/weir/window"
+)
+
+var t0 = time.Date(2026, 11, 24, 7, 40, 0, 0, time.UTC)
+
+func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+
+type kv struct {
+	K string
+	V int
+}
+
+var count = weir.AggregateFunc[kv, int, int]{
+	Init:   func() int { return 0 },
+	Add:    func(a int, v kv) int { return a + v.V },
+	Result: func(a int) int { return a },
+	Merge:  func(a, b int) int { return a + b },
+}
+
+// describe renders a window result so tests compare plain strings.
+func describe(k string, w window.Window, n int, out weir.Emitter[string]) error {
+	out.Emit(fmt.Sprintf("%s %s-%s %d", k, w.StartTime().Format("15:04:05"), w.EndTime().Format("15:04:05"), n))
+	return nil
+}
+
+func runWindows(t *testing.T, script *weirtest.Script[kv], a window.Assigner, opts ...weir.WindowOption) (results, late []string) {
+	t.Helper()
+	env := weir.NewEnv(weir.Parallelism(2))
+	src := weir.FromSource(env, script, weir.Parallelism(1))
+	keyed := weir.KeyBy(src, func(v kv) string { return v.K })
+	lateTag := weir.NewOutputTag[kv]("late")
+	opts = append(opts, weir.LateRecordsTo(lateTag))
+	out := weir.AggregateWindow(weir.Window(keyed, a, opts...), count, describe)
+	got := weirtest.NewCollector[string]()
+	lateGot := weirtest.NewCollector[kv]()
+	weir.SinkTo(out, got, weir.Parallelism(1))
+	weir.SinkTo(weir.Map(weir.SideOutput(out, lateTag), func(v kv) kv { return v }), lateGot, weir.Parallelism(1))
+	if err := env.Execute(context.Background(), "windows"); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lateGot.Records() {
+		late = append(late, fmt.Sprintf("%s %d", l.K, l.V))
+	}
+	return got.Records(), late
+}
+
+func TestTumblingOutOfOrderAndLate(t *testing.T) {
+	s := weirtest.NewScript[kv]().
+		Record(kv{"a", 1}, at(1)).
+		Record(kv{"b", 1}, at(5)).
+		Record(kv{"a", 10}, at(61)).  // next window
+		Record(kv{"a", 100}, at(2)).  // out of order, window 1 still open
+		Watermark(at(60)).            // fires window 1 (its last ms is 59.999)
+		Record(kv{"a", 1000}, at(3)). // late: window 1 closed
+		Record(kv{"b", 5}, at(70))
+	got, late := runWindows(t, s, window.Tumbling(time.Minute))
+	slices.Sort(got)
+	want := []string{"a 07:40:00-07:41:00 101", "a 07:41:00-07:42:00 10", "b 07:40:00-07:41:00 1", "b 07:41:00-07:42:00 5"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("results\n got %q\nwant %q", got, want)
+	}
+	if !slices.Equal(late, []string{"a 1000"}) {
+		t.Fatalf("late = %q, want [a 1000]", late)
+	}
+}
+
+func TestAllowedLatenessRefires(t *testing.T) {
+	s := weirtest.NewScript[kv]().
+		Record(kv{"a", 1}, at(1)).
+		Watermark(at(60)).          // fires a=1
+		Record(kv{"a", 2}, at(30)). // late but within 10s lateness: fires a=3
+		Watermark(at(70)).          // lateness over: state dropped
+		Record(kv{"a", 4}, at(31))  // too late: side output
+	got, late := runWindows(t, s, window.Tumbling(time.Minute), weir.AllowedLateness(10*time.Second))
+	want := []string{"a 07:40:00-07:41:00 1", "a 07:40:00-07:41:00 3"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("results\n got %q\nwant %q", got, want)
+	}
+	if !slices.Equal(late, []string{"a 4"}) {
+		t.Fatalf("late = %q", late)
+	}
+}
+
+func TestSlidingWindows(t *testing.T) {
+	s := weirtest.NewScript[kv]().Record(kv{"a", 1}, at(5)).Record(kv{"a", 2}, at(25))
+	got, _ := runWindows(t, s, window.Sliding(20*time.Second, 10*time.Second))
+	want := []string{"a 07:39:50-07:40:10 1", "a 07:40:00-07:40:20 1", "a 07:40:10-07:40:30 2", "a 07:40:20-07:40:40 2"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("results\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestSessionWindowsMerge(t *testing.T) {
+	s := weirtest.NewScript[kv]().
+		Record(kv{"a", 1}, at(0)).
+		Record(kv{"a", 2}, at(20)). // separate session: gap is 10s
+		Record(kv{"b", 7}, at(1)).
+		Record(kv{"a", 4}, at(9)).  // bridges [0,10) and [20,30)? 9+10=19 < 20: joins only the first
+		Record(kv{"a", 8}, at(15)). // [15,25) touches [0,19) and [20,30): all merge
+		Watermark(at(100)).
+		Record(kv{"a", 16}, at(200))
+	got, late := runWindows(t, s, window.Session(10*time.Second))
+	slices.Sort(got)
+	want := []string{"a 07:40:00-07:40:30 15", "a 07:43:20-07:43:30 16", "b 07:40:01-07:40:11 7"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("results\n got %q\nwant %q", got, want)
+	}
+	if len(late) != 0 {
+		t.Fatalf("late = %q", late)
+	}
+}
+
+func TestEarlyFiring(t *testing.T) {
+	s := weirtest.NewScript[kv]().
+		Record(kv{"a", 1}, at(1)).Wait(150*time.Millisecond).
+		Record(kv{"a", 2}, at(2)).Wait(150*time.Millisecond).
+		Record(kv{"a", 4}, at(3))
+	got, _ := runWindows(t, s, window.Tumbling(time.Minute), weir.EarlyFiring(50*time.Millisecond))
+	// Early results show running sums 1 and 3; the final result is 7 and comes last.
+	if len(got) < 3 || got[len(got)-1] != "a 07:40:00-07:41:00 7" {
+		t.Fatalf("results = %q: want early results then the final 7", got)
+	}
+	if !slices.Contains(got, "a 07:40:00-07:41:00 1") || !slices.Contains(got, "a 07:40:00-07:41:00 3") {
+		t.Fatalf("results = %q: want early results 1 and 3", got)
+	}
+}
+
+func TestProcessingTimeWindows(t *testing.T) {
+	s := weirtest.NewScript[kv]().Record(kv{"a", 1}, at(0)).Record(kv{"a", 2}, at(0))
+	got, _ := runWindows(t, s, window.OnProcessingTime(window.Tumbling(time.Hour)))
+	if len(got) != 1 || got[0][len(got[0])-1] != '3' {
+		t.Fatalf("results = %q, want one window holding 3", got)
+	}
+}
+
+func TestReduce(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2))
+	var timed []weirtest.Timed[kv]
+	for i := 0; i < 1000; i++ {
+		timed = append(timed, weirtest.Timed[kv]{Value: kv{fmt.Sprint(i % 3), i}, Time: at(float64(i % 120))})
+	}
+	src := weir.FromSource(env, weirtest.FromTimed(timed...))
+	wm := weir.Watermarks(src, weir.BoundedOutOfOrderness(2*time.Minute, func(kv) time.Time { return time.Time{} }))
+	_ = wm
+	keyed := weir.KeyBy(src, func(v kv) string { return v.K })
+	sum := weir.Reduce(weir.Window(keyed, window.Tumbling(time.Minute)), func(a, b kv) kv { return kv{a.K, a.V + b.V} })
+	got := weirtest.NewCollector[kv]()
+	weir.SinkTo(sum, got)
+	if err := env.Execute(context.Background(), "reduce"); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, r := range got.Records() {
+		total += r.V
+	}
+	if len(got.Records()) != 6 || total != 999*1000/2 {
+		t.Fatalf("%d results summing to %d, want 6 summing to %d", len(got.Records()), total, 999*1000/2)
+	}
+}
