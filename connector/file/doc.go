@@ -1,0 +1,50 @@
+// Package file reads lines from files and writes JSON lines to files.
+//
+// # Reading
+//
+// [NewSource] returns a [source.Source] of string records, one per line. A
+// line ends at '\n'; the '\n' and a '\r' before it are not part of the record.
+// A last line without '\n' is a line too in bounded mode; in follow mode it is
+// held back until its '\n' arrives (see below).
+//
+// In bounded mode (the default) the enumerator lists the files that match
+// the pattern, sorted by name, and cuts each into byte ranges of SplitSize
+// bytes. A range [Start, End) owns the lines that start inside it, the
+// convention of Hadoop and Flink:
+//
+//  1. A reader of a range with Start > 0 skips to the first '\n' at or after
+//     Start-1; the line it passes belongs to the range before.
+//  2. A reader reads past End to finish the last line that starts before End.
+//  3. Hence every line is read exactly once, whatever the split size.
+//  4. A split's Offset is always the start of a line (or Start, before the
+//     first line was emitted): a reader restored at Offset > Start resumes
+//     there without rule 1.
+//
+// In follow mode ([Follow]) the source is unbounded and tails the files that
+// match the pattern, as Flume's taildir source does. One split stands for the
+// whole pattern and goes to subtask 0; the readers of other subtasks end at
+// once. The reader tracks each file by identity (device and inode), not by
+// name, so a file renamed by log rotation keeps its offset: it is read to its
+// end before it is let go, and the new file of the same name is read from
+// its start. The split's state, which Snapshot returns, is the list of
+// tracked files with identity, name and the offset after the last emitted
+// line, so a restored reader resumes exactly.
+//
+// Readers read synchronously inside Poll, with large positioned reads, and
+// start no goroutines.
+//
+// Restoring: a reader restored with the splits of its snapshot resumes at
+// their offsets. The enumerator keeps no state of its own; splits handed to
+// it with AddSplitsBack (also before Start) are assigned first, in place of
+// the fresh splits with the same SplitID.
+//
+// Lines longer than MaxLineSize are skipped, never buffered whole, so the
+// memory of a reader stays bounded; a hook set with [WithLongLineHook] hears
+// of each one.
+//
+// # Writing
+//
+// [NewSink] writes each record as one JSON document per line; [NewLineSink]
+// writes strings as they are. Each parallel writer writes its own file
+// ([SubtaskPath]).
+package file

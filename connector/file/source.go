@@ -1,0 +1,237 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/weirstream/weir/source"
+)
+
+// Defaults of the source options.
+const (
+	// DefaultSplitSize is the size of the byte ranges a file is cut into in
+	// bounded mode: a 200 MB file gives 6 splits, enough for a few readers.
+	DefaultSplitSize int64 = 32 << 20
+	// DefaultMaxLineSize is the longest line a reader emits, in bytes.
+	DefaultMaxLineSize = 1 << 20
+	// DefaultPollInterval is how often a follow-mode reader re-lists the
+	// pattern, and how long it waits to look again after finding no data.
+	DefaultPollInterval = 100 * time.Millisecond
+	// DefaultRotationGrace is how long a follow-mode reader keeps a file
+	// that left the pattern open after reading it to its end.
+	DefaultRotationGrace = 5 * time.Second
+)
+
+// batchLines bounds the records one Poll emits.
+const batchLines = 4096
+
+// readAhead is the least a reader asks the OS for in one read; the buffer
+// holds MaxLineSize bytes more, so that a line of any allowed length fits.
+const readAhead = 1 << 20
+
+// Source reads the lines of the files matching a pattern. It implements
+// [source.Source] for string records; create it with [NewSource].
+type Source struct {
+	pattern string
+	cfg     sourceConfig
+}
+
+var _ source.Source[string] = (*Source)(nil)
+
+type sourceConfig struct {
+	splitSize     int64
+	maxLineSize   int
+	follow        bool
+	pollInterval  time.Duration
+	rotationGrace time.Duration
+	onLongLine    func(path string, offset int64)
+}
+
+// SourceOption configures [NewSource].
+type SourceOption interface {
+	apply(*sourceConfig)
+}
+
+type sourceOptionFunc func(*sourceConfig)
+
+func (f sourceOptionFunc) apply(c *sourceConfig) { f(c) }
+
+// SplitSize sets the size in bytes of the ranges a file is cut into in
+// bounded mode, so that several readers share one large file. It must be
+// positive. The default is [DefaultSplitSize] (32 MiB). Follow mode ignores it.
+func SplitSize(bytes int64) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.splitSize = bytes })
+}
+
+// MaxLineSize sets the longest line, in bytes without the '\n', that a reader
+// emits. A longer line is skipped, so that one runaway line cannot take
+// unbounded memory; see [WithLongLineHook]. Each reader holds a buffer of
+// MaxLineSize plus 1 MiB. It must be positive. The default is
+// [DefaultMaxLineSize] (1 MiB).
+func MaxLineSize(bytes int) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.maxLineSize = bytes })
+}
+
+// Follow makes the source unbounded: it tails the files matching the pattern,
+// as Flume's taildir source does, instead of reading them once. The pattern
+// should match the live files only or also their rotated names: with
+// "access.log*", access.log.1 keeps being read under its new name; with
+// "access.log", a file renamed away is read to its end and let go after
+// [RotationGrace]. Files already there when the job starts are read from
+// their beginning. Compressed rotated files are read as they are, so keep
+// them out of the pattern. By default the source is bounded.
+func Follow() SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.follow = true })
+}
+
+// PollInterval sets how often a follow-mode reader lists the pattern to find
+// new and renamed files, and how long it waits before looking for new data
+// again after it found none; it bounds the latency of a quiet file. Zero
+// looks at every Poll. It must not be negative. The default is
+// [DefaultPollInterval] (100 ms).
+func PollInterval(d time.Duration) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.pollInterval = d })
+}
+
+// RotationGrace sets how long a follow-mode reader keeps reading a file that
+// no longer matches the pattern (renamed away or deleted) after it reached
+// its end, because its writer may still append until it reopens its log.
+// When the grace ends, a last line without '\n' is emitted and the file is
+// closed. It must not be negative. The default is [DefaultRotationGrace] (5 s).
+func RotationGrace(d time.Duration) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.rotationGrace = d })
+}
+
+// WithLongLineHook sets a function called for every line skipped because it
+// is longer than [MaxLineSize], with the file and the offset where the line
+// starts. It is called from the reader's subtask goroutine, so with several
+// readers it must be safe for concurrent use. A follow-mode reader restored
+// from a snapshot may report a line again. By default skipped lines are not
+// reported.
+func WithLongLineHook(fn func(path string, offset int64)) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.onLongLine = fn })
+}
+
+// NewSource returns a source of the lines of the files that pattern matches.
+// The pattern is a file path or a glob in the syntax of [filepath.Match].
+// All problems with the pattern and the options are reported together: an
+// empty or malformed pattern, a pattern that matches no regular file in
+// bounded mode, and option values out of range.
+func NewSource(pattern string, opts ...SourceOption) (*Source, error) {
+	cfg := sourceConfig{
+		splitSize:     DefaultSplitSize,
+		maxLineSize:   DefaultMaxLineSize,
+		pollInterval:  DefaultPollInterval,
+		rotationGrace: DefaultRotationGrace,
+	}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	var errs []error
+	if cfg.splitSize <= 0 {
+		errs = append(errs, fmt.Errorf("file: SplitSize is %d; pass a positive number of bytes, such as 32<<20", cfg.splitSize))
+	}
+	if cfg.maxLineSize <= 0 {
+		errs = append(errs, fmt.Errorf("file: MaxLineSize is %d; pass a positive number of bytes, such as 1<<20", cfg.maxLineSize))
+	}
+	if cfg.pollInterval < 0 {
+		errs = append(errs, fmt.Errorf("file: PollInterval is %v; pass zero or a positive duration", cfg.pollInterval))
+	}
+	if cfg.rotationGrace < 0 {
+		errs = append(errs, fmt.Errorf("file: RotationGrace is %v; pass zero or a positive duration", cfg.rotationGrace))
+	}
+	if cfg.follow && !identitySupported {
+		errs = append(errs, errors.New("file: Follow needs file identities (device and inode), which this platform does not provide; read the files in bounded mode instead"))
+	}
+	switch {
+	case pattern == "":
+		errs = append(errs, errors.New(`file: the pattern is empty; pass a file path or a glob such as "logs/*.log"`))
+	default:
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("file: pattern %q is not a valid glob (see path/filepath.Match); fix or escape it: %w", pattern, err))
+			break
+		}
+		if !cfg.follow {
+			if _, err := listFiles(pattern, matches); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Source{pattern: pattern, cfg: cfg}, nil
+}
+
+// fileEntry is a file found by listing a pattern.
+type fileEntry struct {
+	path string
+	size int64
+}
+
+// listFiles returns the regular files among matches, in their order, with
+// their sizes, or an error if there is none.
+func listFiles(pattern string, matches []string) ([]fileEntry, error) {
+	var infos []fileEntry
+	var firstErr error
+	for _, m := range matches {
+		fi, err := os.Stat(m)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if fi.Mode().IsRegular() {
+			infos = append(infos, fileEntry{path: m, size: fi.Size()})
+		}
+	}
+	if len(infos) == 0 {
+		if firstErr != nil {
+			return nil, fmt.Errorf("file: pattern %q matches no readable regular file; check the path and its permissions: %w", pattern, firstErr)
+		}
+		if len(matches) > 0 {
+			return nil, fmt.Errorf("file: pattern %q matches only directories; match the files inside, as in %q", pattern, filepath.Join(pattern, "*"))
+		}
+		return nil, fmt.Errorf("file: pattern %q matches no file; check the path, or use Follow to wait for files to appear", pattern)
+	}
+	return infos, nil
+}
+
+// Pattern returns the pattern the source reads.
+func (s *Source) Pattern() string { return s.pattern }
+
+// Boundedness returns [source.Unbounded] in follow mode and
+// [source.Bounded] otherwise.
+func (s *Source) Boundedness() source.Boundedness {
+	if s.cfg.follow {
+		return source.Unbounded
+	}
+	return source.Bounded
+}
+
+// NewEnumerator returns the source's enumerator. In bounded mode it lists
+// the files when started; in follow mode it hands the one split of the
+// pattern to subtask 0.
+func (s *Source) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
+	if s.cfg.follow {
+		return &followEnumerator{ctx: ctx, pattern: s.pattern, pending: newFollowSplit(s.pattern)}, nil
+	}
+	return &boundedEnumerator{ctx: ctx, pattern: s.pattern, splitSize: s.cfg.splitSize}, nil
+}
+
+// NewReader returns the reader of one subtask.
+func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], error) {
+	if s.cfg.follow {
+		return newFollowReader(s, ctx), nil
+	}
+	return newBoundedReader(s, ctx), nil
+}
+
+// bufferSize is the size of a reader's buffer: room for a line of the
+// longest allowed length plus a large read.
+func (c *sourceConfig) bufferSize() int { return c.maxLineSize + readAhead }

@@ -1,0 +1,107 @@
+package stdout
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+type wctx struct{ subtask, parallelism int }
+
+func (c wctx) Subtask() int     { return c.subtask }
+func (c wctx) Parallelism() int { return c.parallelism }
+
+type fast struct{ N int }
+
+func (f fast) AppendJSON(dst []byte) []byte {
+	return append(strconv.AppendInt(append(dst, `{"f":`...), int64(f.N), 10), '}')
+}
+
+type plain struct {
+	S string `json:"s"`
+}
+
+// lockedBuffer fails the test on concurrent writes instead of relying on
+// the race detector alone.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	if !b.mu.TryLock() {
+		panic("concurrent Write")
+	}
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func TestSinkSharedWriter(t *testing.T) {
+	var out lockedBuffer
+	s := NewSink[fast](&out)
+	const par, per = 4, 20000
+	var wg sync.WaitGroup
+	for i := range par {
+		w, err := s.NewWriter(wctx{i, par})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			ctx := context.Background()
+			for j := range per {
+				if err := w.Write(ctx, fast{i*per + j}); err != nil {
+					t.Error(err)
+				}
+			}
+			if err := w.Flush(ctx); err != nil {
+				t.Error(err)
+			}
+			w.Close()
+		})
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(out.buf.String(), "\n"), "\n")
+	var got []int
+	for _, l := range lines {
+		var n int
+		if _, err := fmt.Sscanf(l, `{"f":%d}`, &n); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		got = append(got, n)
+	}
+	slices.Sort(got)
+	if len(got) != par*per || got[0] != 0 || got[len(got)-1] != par*per-1 || len(slices.Compact(got)) != par*per {
+		t.Fatalf("got %d distinct records, want %d", len(slices.Compact(got)), par*per)
+	}
+}
+
+func TestSinkEncodingAndClose(t *testing.T) {
+	var out bytes.Buffer
+	w, err := NewSink[plain](&out).NewWriter(wctx{0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w.Write(ctx, plain{"a<b>&c"})
+	w.Flush(ctx)
+	w.Write(ctx, plain{"dropped"})
+	w.Close()
+	if got, want := out.String(), "{\"s\":\"a<b>&c\"}\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if err := w.Write(ctx, plain{}); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+	bad, _ := NewSink[any](&out).NewWriter(wctx{0, 1})
+	if err := bad.Write(ctx, func() {}); err == nil || !strings.HasPrefix(err.Error(), "stdout: ") {
+		t.Fatalf("unencodable record: %v", err)
+	}
+	if _, err := NewSink[int](nil).NewWriter(wctx{0, 1}); err == nil {
+		t.Fatal("nil writer accepted")
+	}
+}
