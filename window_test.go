@@ -151,8 +151,6 @@ func TestReduce(t *testing.T) {
 		timed = append(timed, weirtest.Timed[kv]{Value: kv{fmt.Sprint(i % 3), i}, Time: at(float64(i % 120))})
 	}
 	src := weir.FromSource(env, weirtest.FromTimed(timed...))
-	wm := weir.Watermarks(src, weir.BoundedOutOfOrderness(2*time.Minute, func(kv) time.Time { return time.Time{} }))
-	_ = wm
 	keyed := weir.KeyBy(src, func(v kv) string { return v.K })
 	sum := weir.Reduce(weir.Window(keyed, window.Tumbling(time.Minute)), func(a, b kv) kv { return kv{a.K, a.V + b.V} })
 	got := weirtest.NewCollector[kv]()
@@ -168,3 +166,5 @@ func TestReduce(t *testing.T) {
 		t.Fatalf("%d results summing to %d, want 6 summing to %d", len(got.Records()), total, 999*1000/2)
 	}
 }
+
+func timeWindow() window.Assigner { return window.Tumbling(time.Minute) }
