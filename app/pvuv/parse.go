@@ -23,6 +23,7 @@ package pvuv
 import (
 	"bytes"
 	"time"
+	"unsafe"
 )
 
 // Hit is one page view parsed from an access-log line.
@@ -119,6 +120,32 @@ func ParseInto(line []byte, h *Hit) string {
 	h.Method = methodString(r.Method)
 	h.Status = r.Status
 	return ""
+}
+
+// ParseString is ParseInto for a line held in a string: it allocates
+// nothing, because Client and Page are substrings of line (and Method a
+// constant for the common methods). Keep the Hit only as long as the line
+// may be kept; operators that store keys (windows, keyed state) copy them.
+func ParseString(line string, h *Hit) string {
+	var r RawHit
+	if reason := ParseRaw(unsafe.Slice(unsafe.StringData(line), len(line)), &r); reason != "" {
+		return reason
+	}
+	h.Client = substring(line, r.Client)
+	h.Page = substring(line, r.Page)
+	h.Time = r.Time
+	h.Method = methodString(r.Method)
+	h.Status = r.Status
+	return ""
+}
+
+// substring returns the part of s that b, a subslice of s's bytes, covers.
+func substring(s string, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(b))) - uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return s[off : off+uintptr(len(b))]
 }
 
 // methodString returns a constant for the common methods so they cost no

@@ -369,3 +369,23 @@ func BenchmarkParse(b *testing.B) {
 		}
 	})
 }
+
+func TestParseStringMatchesParse(t *testing.T) {
+	for _, line := range []string{
+		`203.0.113.9 - - [24/Nov/2026:07:40:13 +0100] "GET /a/b?x=1 HTTP/1.1" 200 512 "-" "curl"`,
+		`10.0.0.1 - - [24/Nov/2026:07:40:13 +0000] "-" 400 0 "-" "-"`,
+		`10.0.0.1 - - [31/Feb/2026:07:40:13 +0000] "GET / HTTP/1.1" 200 1`,
+	} {
+		want, werr := Parse([]byte(line))
+		var got Hit
+		reason := ParseString(line, &got)
+		if (werr == nil) != (reason == "") || (werr == nil && got != want) {
+			t.Fatalf("%q: ParseString gave %+v %q, Parse %+v %v", line, got, reason, want, werr)
+		}
+	}
+	line := `203.0.113.9 - - [24/Nov/2026:07:40:13 +0000] "GET /a HTTP/1.1" 200 512`
+	var h Hit
+	if n := testing.AllocsPerRun(100, func() { ParseString(line, &h) }); n != 0 {
+		t.Fatalf("ParseString allocates %v times per line", n)
+	}
+}

@@ -1,0 +1,128 @@
+package pvuv_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/bench/baseline"
+	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/weirtest"
+)
+
+func generate(t testing.TB, n int) (path string, data []byte) {
+	g, err := datagen.New(datagen.Config{Seed: 7, EventsPerSecond: 500, Clients: 5000, Pages: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := g.WriteLines(&buf, n); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "access.log")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, buf.Bytes()
+}
+
+func runJob(t testing.TB, path string, parallelism int, splitSize int64) ([]pvuv.Result, *pvuv.Counters) {
+	env := weir.NewEnv(weir.Parallelism(parallelism))
+	src, err := file.NewSource(path, file.SplitSize(splitSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := pvuv.Build(weir.FromSource(env, src), pvuv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := weirtest.NewCollector[pvuv.Result]()
+	weir.SinkTo(job.Results, got, weir.Parallelism(1))
+	if err := env.Execute(context.Background(), "pvuv"); err != nil {
+		t.Fatal(err)
+	}
+	return got.Records(), job.Counters
+}
+
+// TestGoldenAgainstBaseline runs the job on generated logs and compares
+// every window with the hand-written exact computation, straight and in
+// parallel with the file read in several splits.
+func TestGoldenAgainstBaseline(t *testing.T) {
+	path, data := generate(t, 60_000)
+	want, err := baseline.Run(bytes.NewReader(data), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("p%d", p), func(t *testing.T) {
+			got, c := runJob(t, path, p, int64(len(data)/5+1))
+			if c.Lines.Load() != want.Lines || c.BadLines.Load() != want.Bad {
+				t.Fatalf("lines %d bad %d, want %d and %d", c.Lines.Load(), c.BadLines.Load(), want.Lines, want.Bad)
+			}
+			if len(got) != len(want.Windows) {
+				t.Fatalf("%d windows, want %d", len(got), len(want.Windows))
+			}
+			for i, w := range want.Windows {
+				g := got[i]
+				wantJSON := string(pvuv.Result{WindowStart: w.Start, WindowEnd: w.End, PV: w.PV, UV: w.UV, TopPages: pages(w.TopPages)}.AppendJSON(nil))
+				if gotJSON := string(g.AppendJSON(nil)); gotJSON != wantJSON {
+					t.Fatalf("window %d:\n got %s\nwant %s", i, gotJSON, wantJSON)
+				}
+			}
+		})
+	}
+}
+
+func pages(ps []baseline.PageCount) []pvuv.PageCount {
+	out := make([]pvuv.PageCount, len(ps))
+	for i, p := range ps {
+		out[i] = pvuv.PageCount{Page: p.Page, PV: p.PV}
+	}
+	return out
+}
+
+func TestResultJSON(t *testing.T) {
+	r := pvuv.Result{
+		WindowStart: time.Date(2026, 11, 24, 7, 40, 0, 0, time.UTC),
+		WindowEnd:   time.Date(2026, 11, 24, 7, 41, 0, 0, time.UTC),
+		PV:          1234, UV: 567, TopPages: []pvuv.PageCount{{"/a", 99}, {`/"q"`, 1}},
+	}
+	want := `{"window_start":"2026-11-24T07:40:00Z","window_end":"2026-11-24T07:41:00Z","pv":1234,"uv":567,"top_pages":[{"page":"/a","pv":99},{"page":"/\"q\"","pv":1}]}`
+	if got := string(r.AppendJSON(nil)); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	r.TopPages = nil
+	if got := string(r.AppendJSON(nil)); got[len(got)-16:] != `"top_pages":[]}` && got[len(got)-15:] != `"top_pages":[]}` {
+		t.Fatalf("no pages must give an empty list: %s", got)
+	}
+}
+
+func BenchmarkJob(b *testing.B) {
+	path, data := generate(b, 500_000)
+	for _, p := range []int{1, 2} {
+		b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				runJob(b, path, p, int64(len(data)/4+1))
+			}
+			b.ReportMetric(float64(500_000*b.N)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
+	b.Run("baseline", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			f, _ := os.Open(path)
+			if _, err := baseline.Run(f, time.Minute, 10); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+		b.ReportMetric(float64(500_000*b.N)/b.Elapsed().Seconds(), "lines/s")
+	})
+}
