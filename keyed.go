@@ -184,8 +184,9 @@ func (p *keyedProcessOp[K, T, U]) End() error { return p.em.out.End() }
 
 // timerQueue is a min-heap of (time, key) timers without duplicates.
 type timerQueue[K comparable] struct {
-	h   timerHeap[K]
-	set map[timerEntry[K]]struct{}
+	h     timerHeap[K]
+	set   map[timerEntry[K]]struct{}
+	clone func(K) K
 }
 
 type timerEntry[K comparable] struct {
@@ -194,7 +195,7 @@ type timerEntry[K comparable] struct {
 }
 
 func newTimerQueue[K comparable]() *timerQueue[K] {
-	return &timerQueue[K]{set: map[timerEntry[K]]struct{}{}}
+	return &timerQueue[K]{set: map[timerEntry[K]]struct{}{}, clone: keygroup.Cloner[K]()}
 }
 
 func (q *timerQueue[K]) add(ts int64, key K) {
@@ -202,6 +203,7 @@ func (q *timerQueue[K]) add(ts int64, key K) {
 	if _, ok := q.set[e]; ok {
 		return
 	}
+	e.key = q.clone(key)
 	q.set[e] = struct{}{}
 	heap.Push(&q.h, e)
 }

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/window"
 )
@@ -152,6 +153,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 		w := &windowOp[K, T, A, O]{
 			op:       op{name: n.name, subtask: t.subtask, par: t.parallelism},
 			key:      ws.ks.key,
+			clone:    keygroup.Cloner[K](),
 			assigner: ws.assigner,
 			procTime: ws.assigner.Time() == window.ProcessingTime,
 			merging:  ws.assigner.Merging(),
@@ -199,6 +201,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 type windowOp[K comparable, T, A, O any] struct {
 	op
 	key      func(T) K
+	clone    func(K) K // keys are cloned when first stored (keygroup.Cloner)
 	assigner window.Assigner
 	procTime bool
 	merging  bool
@@ -272,6 +275,7 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		}
 		i, ok := p.index[k]
 		if !ok {
+			k = w.clone(k)
 			i = int32(len(p.keys))
 			p.index[k] = i
 			p.keys = append(p.keys, k)
@@ -313,6 +317,7 @@ func (w *windowOp[K, T, A, O]) addSession(k K, ts int64, v T) error {
 	}
 	s := w.sessions[k]
 	if s == nil {
+		k = w.clone(k)
 		s = &sessionSet[A]{}
 		w.sessions[k] = s
 	}

@@ -25,6 +25,8 @@ package state
 import (
 	"fmt"
 	"time"
+
+	"github.com/weirstream/weir/internal/keygroup"
 )
 
 // Store holds the keyed state of one operator in one subtask (the heap
@@ -32,6 +34,7 @@ import (
 // code only passes it to ValueOf, ListOf, MapOf and ReducingOf.
 type Store[K comparable] struct {
 	key    K
+	clone  func(K) K    // makes a new key safe to keep
 	now    func() int64 // processing time, Unix ms
 	tables map[string]table[K]
 }
@@ -42,7 +45,7 @@ func NewStore[K comparable](now func() int64) *Store[K] {
 	if now == nil {
 		now = func() int64 { return time.Now().UnixMilli() }
 	}
-	return &Store[K]{now: now, tables: map[string]table[K]{}}
+	return &Store[K]{now: now, clone: keygroup.Cloner[K](), tables: map[string]table[K]{}}
 }
 
 // SetKey sets the key whose entries the handles read and write. The runtime
@@ -101,19 +104,23 @@ type entry[T any] struct {
 }
 
 // keyed is the storage shared by all state kinds: one entry per key.
+//
+// Entries are pointers so that an update changes the entry in place: a map
+// assignment to an existing string key would also replace the stored key
+// with the record's, which may live in a shared buffer. New keys are cloned.
 type keyed[K comparable, T any] struct {
 	store *Store[K]
 	ttl   int64 // ms; 0 = none
-	m     map[K]entry[T]
+	m     map[K]*entry[T]
 }
 
 func (t *keyed[K, T]) get() (T, bool) {
-	e, ok := t.m[t.store.key]
-	if ok && t.ttl > 0 && t.store.now()-e.written >= t.ttl {
+	e := t.m[t.store.key]
+	if e != nil && t.ttl > 0 && t.store.now()-e.written >= t.ttl {
 		delete(t.m, t.store.key)
-		ok = false
+		e = nil
 	}
-	if !ok {
+	if e == nil {
 		var zero T
 		return zero, false
 	}
@@ -121,11 +128,15 @@ func (t *keyed[K, T]) get() (T, bool) {
 }
 
 func (t *keyed[K, T]) set(v T) {
-	e := entry[T]{v: v}
+	e := t.m[t.store.key]
+	if e == nil {
+		e = &entry[T]{}
+		t.m[t.store.clone(t.store.key)] = e
+	}
+	e.v = v
 	if t.ttl > 0 {
 		e.written = t.store.now()
 	}
-	t.m[t.store.key] = e
 }
 
 func (t *keyed[K, T]) remove(k K) { delete(t.m, k) }
@@ -154,7 +165,7 @@ func register[T any, K comparable](s *Store[K], name string, kind string, opts [
 		}
 		panic(fmt.Sprintf("state: %s %q registered twice with different types: give each state its own name", kind, name))
 	}
-	k := &keyed[K, T]{store: s, ttl: o.ttl.Milliseconds(), m: map[K]entry[T]{}}
+	k := &keyed[K, T]{store: s, ttl: o.ttl.Milliseconds(), m: map[K]*entry[T]{}}
 	s.tables[key] = k
 	return k
 }
@@ -226,11 +237,15 @@ type Map[MK comparable, V any] interface {
 }
 
 // MapOf returns the map state called name.
+// Put copies string map keys (see keyed), so a Put costs an allocation.
 func MapOf[MK comparable, V any, K comparable](s *Store[K], name string, opts ...Option) Map[MK, V] {
-	return mapState[K, MK, V]{register[map[MK]V](s, name, "map", opts)}
+	return mapState[K, MK, V]{register[map[MK]V](s, name, "map", opts), keygroup.Cloner[MK]()}
 }
 
-type mapState[K, MK comparable, V any] struct{ t *keyed[K, map[MK]V] }
+type mapState[K, MK comparable, V any] struct {
+	t     *keyed[K, map[MK]V]
+	clone func(MK) MK
+}
 
 func (m mapState[K, MK, V]) Get(mk MK) (V, bool) {
 	cur, _ := m.t.get()
@@ -243,7 +258,7 @@ func (m mapState[K, MK, V]) Put(mk MK, v V) {
 	if !ok || cur == nil {
 		cur = map[MK]V{}
 	}
-	cur[mk] = v
+	cur[m.clone(mk)] = v
 	m.t.set(cur) // refreshes the TTL stamp
 }
 

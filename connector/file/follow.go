@@ -20,9 +20,10 @@ import (
 // All tracked files share one buffer; the file that used it last is its
 // owner, and gives it up (dropping what it buffered) when another file reads.
 type followReader struct {
-	src *Source
-	ctx source.ReaderContext
-	buf []byte
+	src   *Source
+	ctx   source.ReaderContext
+	buf   []byte
+	arena arena // the lines' memory
 
 	split   *Split      // the pattern's split; nil until assigned
 	restore []FileState // positions from the split, applied by the first scan
@@ -134,7 +135,7 @@ func (r *followReader) Poll(ctx context.Context, out source.Output[string]) (sou
 				atEnd = true
 				break
 			}
-			out.Collect(string(trimCR(line)))
+			out.Collect(r.arena.String(trimCR(line)))
 			n++
 			grew = true
 		}
@@ -147,7 +148,7 @@ func (r *followReader) Poll(ctx context.Context, out source.Output[string]) (sou
 		if now.Sub(t.eofSince) >= cfg.rotationGrace {
 			// Its writer has let it go: a last line without '\n' is complete.
 			if last := t.lines.rest(); last != nil {
-				out.Collect(string(trimCR(last)))
+				out.Collect(r.arena.String(trimCR(last)))
 				n++
 			}
 			r.drop(i)

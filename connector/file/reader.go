@@ -19,6 +19,7 @@ type boundedReader struct {
 	cur    *Split   // being read; its Offset is refreshed by Snapshot
 	file   *os.File // cur's file
 	lines  lineReader
+	arena  arena // the lines' memory
 	noMore bool
 	err    error // a problem found outside Poll, returned by the next Poll
 	closed bool
@@ -92,13 +93,13 @@ func (r *boundedReader) Poll(ctx context.Context, out source.Output[string]) (so
 		}
 		switch st {
 		case gotLine:
-			out.Collect(string(trimCR(line)))
+			out.Collect(r.arena.String(trimCR(line)))
 			n++
 			continue
 		case needMore:
 			// The end of the file: a last line without '\n' counts.
 			if last := r.lines.rest(); last != nil {
-				out.Collect(string(trimCR(last)))
+				out.Collect(r.arena.String(trimCR(last)))
 				n++
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
+	"unsafe"
 )
 
 // Hasher returns a deterministic hash function for keys of type K: the same
@@ -48,7 +50,26 @@ func Hasher[K comparable]() (func(K) uint64, error) {
 	if _, ok := any(zero).(Hashable); ok {
 		return func(k K) uint64 { return any(k).(Hashable).KeyHash() }, nil
 	}
+	if reflect.TypeFor[K]().Kind() == reflect.String {
+		// A named string type (type UserID string) hashes as its string.
+		return func(k K) uint64 { return String(*(*string)(unsafe.Pointer(&k))) }, nil
+	}
 	return nil, fmt.Errorf("key type %s has no deterministic hash: use a string or number key, or implement KeyHash() uint64", reflect.TypeFor[K]())
+}
+
+// Cloner returns a function that makes a key safe to keep in state: for
+// string kinds, a copy that shares no memory with the record it came from
+// (sources may cut records from shared buffers); other keys are returned as
+// they are. Operators call it only when they insert a new key, so a record
+// whose key is already known costs nothing.
+func Cloner[K comparable]() func(K) K {
+	if reflect.TypeFor[K]().Kind() != reflect.String {
+		return func(k K) K { return k }
+	}
+	return func(k K) K {
+		s := strings.Clone(*(*string)(unsafe.Pointer(&k)))
+		return *(*K)(unsafe.Pointer(&s))
+	}
 }
 
 // Hashable is implemented by key types that are not strings or numbers.

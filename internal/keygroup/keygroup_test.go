@@ -2,6 +2,7 @@ package keygroup
 
 import (
 	"testing"
+	"unsafe"
 )
 
 func TestRangesCoverAndMatchSubtask(t *testing.T) {
@@ -82,5 +83,26 @@ func (k hk) KeyHash() uint64 { return k.v }
 func TestValidate(t *testing.T) {
 	if Validate(2, 128) != nil || Validate(0, 128) == nil || Validate(129, 128) == nil || Validate(1, 0) == nil {
 		t.Fatal("Validate accepts or rejects the wrong values")
+	}
+}
+
+type userID string
+
+func TestNamedStringKeys(t *testing.T) {
+	h, err := Hasher[userID]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h("u1") != String("u1") {
+		t.Fatal("a named string hashes differently from its string")
+	}
+	line := []byte("client-42 rest")
+	k := userID(line[:9]) // a copy already, but check that Cloner copies again
+	c := Cloner[userID]()(k)
+	if c != k || unsafe.StringData(string(c)) == unsafe.StringData(string(k)) {
+		t.Fatal("Cloner did not copy the string")
+	}
+	if Cloner[int]()(5) != 5 {
+		t.Fatal("Cloner changed an int")
 	}
 }
