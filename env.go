@@ -249,7 +249,7 @@ func (b *builder) chained(ed *edge) bool {
 
 // isHead reports whether n starts a chain: it runs its own subtasks.
 func (b *builder) isHead(n *node) bool {
-	if n.side != nil {
+	if n.side != nil || n.unionOf != nil {
 		return false
 	}
 	if n.source != nil {

@@ -54,6 +54,8 @@ type node struct {
 	inputTask func(t *taskCtx, head any, inputs []any, notify chan struct{}) func(context.Context) error
 	// source is set for sources.
 	source *sourceNode
+	// unionOf lists the inputs of a union; the node itself never runs.
+	unionOf []*node
 }
 
 // edge connects two nodes; its closures are typed by the records it carries.
@@ -87,8 +89,24 @@ func newNode[Out any](env *Env, kind string, opts []OpOption) *node {
 	return n
 }
 
-// connect adds an edge carrying T from the node of s to n.
+// unionInputs returns the nodes a stream's records come from: the node
+// itself, or the inputs of a union.
+func (n *node) unionInputs() []*node {
+	if n.unionOf != nil {
+		return n.unionOf
+	}
+	return []*node{n}
+}
+
+// connect adds an edge carrying T from the node of s to n (from each input,
+// if s is a union).
 func connect[T any](s Stream[T], n *node, pattern runtime.Pattern, hash func(T) uint64) {
+	if s.n.unionOf != nil {
+		for _, in := range s.n.unionOf {
+			connect(Stream[T]{in}, n, pattern, hash)
+		}
+		return
+	}
 	e := &edge{from: s.n, to: n, pattern: pattern}
 	e.exchange = func(senders int, notify []chan struct{}, opts runtime.ExchangeOptions) any {
 		return runtime.NewExchange[T](e.pattern, senders, notify, hash, opts)

@@ -308,14 +308,13 @@ func (p *processOp[T, U]) End() error {
 
 // Union merges streams of one type into one. Records keep their order per
 // input; between inputs they interleave. The watermark is the minimum of
-// the inputs'.
+// the inputs'. A union is not an operator: whatever consumes it reads from
+// every input directly, so it costs no extra hop.
 func Union[T any](first Stream[T], more ...Stream[T]) Stream[T] {
 	n := newNode[T](first.n.env, "union", nil)
 	for _, s := range append([]Stream[T]{first}, more...) {
-		connect(s, n, runtime.Rebalance, nil)
+		n.unionOf = append(n.unionOf, s.n.unionInputs()...)
 	}
-	withInput[T](n)
-	n.build = func(b *builder, t *taskCtx, out any) (any, error) { return out, nil }
 	return Stream[T]{n}
 }
 
