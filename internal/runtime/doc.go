@@ -8,7 +8,7 @@
 //     channels, one channel per (sending subtask, receiving subtask) pair. A
 //     batch leaves when it is full, when the buffer timeout expires, when the
 //     sender is about to wait for input, or before any control element.
-//     Batches are recycled through a pool per exchange, so the steady state
+//     Batches are recycled through a free list per exchange, so the steady state
 //     allocates nothing per record.
 //  2. Control elements (watermark, idle, end of input) travel in-band on the
 //     same channels, so they never overtake the records sent before them.

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/weirstream/weir/internal/keygroup"
@@ -43,7 +42,7 @@ type Exchange[T any] struct {
 	receivers int
 	chans     [][]chan envelope[T] // [sender][receiver]; nil where not connected
 	notify    []chan struct{}      // per receiver, shared with its other exchanges
-	pool      sync.Pool
+	free      chan *Batch[T]       // recycled batches
 	opts      ExchangeOptions
 	hash      func(T) uint64
 }
@@ -72,8 +71,11 @@ func NewExchange[T any](pattern Pattern, senders int, notify []chan struct{}, ha
 			e.chans[s][r] = make(chan envelope[T], opts.Capacity)
 		}
 	}
-	size := opts.BatchSize
-	e.pool.New = func() any { return &Batch[T]{Records: make([]Record[T], 0, size)} }
+	// Enough free batches for every channel to be full and every sender and
+	// receiver to hold one. A free list, not a sync.Pool: a pool is emptied
+	// at every garbage collection, and refilling it costs an allocation and
+	// a clear of a whole batch each time.
+	e.free = make(chan *Batch[T], senders*e.receivers*(opts.Capacity+2))
 	return e
 }
 
@@ -88,12 +90,23 @@ func (e *Exchange[T]) Inputs(receiver int) []Input[T] {
 	return in
 }
 
-func (e *Exchange[T]) getBatch() *Batch[T] { return e.pool.Get().(*Batch[T]) }
+func (e *Exchange[T]) getBatch() *Batch[T] {
+	select {
+	case b := <-e.free:
+		return b
+	default:
+		return &Batch[T]{Records: make([]Record[T], 0, e.opts.BatchSize)}
+	}
+}
 
+// putBatch recycles b. Its old records stay referenced until overwritten;
+// the free list is bounded, so that memory is too.
 func (e *Exchange[T]) putBatch(b *Batch[T]) {
-	clear(b.Records) // drop references so recycled batches keep no records alive
 	b.Records = b.Records[:0]
-	e.pool.Put(b)
+	select {
+	case e.free <- b:
+	default:
+	}
 }
 
 // Writer returns the collector through which sender emits into the exchange.

@@ -29,7 +29,7 @@ func TestWatermarkTracker(t *testing.T) {
 			{1, "idle", 0, 10},
 			{0, "wm", 15, 15},
 			{1, "record", 0, none}, // active again, with no watermark of its own yet
-			{0, "wm", 40, none}, // input 1 holds it back again
+			{0, "wm", 40, none},    // input 1 holds it back again
 			{1, "wm", 30, 30},
 		}},
 		{"all idle forwards idle", 2, []step{
