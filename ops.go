@@ -318,6 +318,27 @@ func Union[T any](first Stream[T], more ...Stream[T]) Stream[T] {
 	return Stream[T]{n}
 }
 
+// Rebalance spreads the records of s round-robin over the subtasks of the
+// next operator: for skewed or unevenly split inputs.
+func Rebalance[T any](s Stream[T], opts ...OpOption) Stream[T] {
+	return repartition(s, "rebalance", runtime.Rebalance, opts)
+}
+
+// Broadcast sends every record of s to every subtask of the next operator.
+func Broadcast[T any](s Stream[T], opts ...OpOption) Stream[T] {
+	return repartition(s, "broadcast", runtime.Broadcast, opts)
+}
+
+// repartition adds a pass-through operator whose input edge uses pattern;
+// it chains with whatever follows it.
+func repartition[T any](s Stream[T], kind string, pattern runtime.Pattern, opts []OpOption) Stream[T] {
+	n := newNode[T](s.n.env, kind, opts)
+	connect(s, n, pattern, nil)
+	withInput[T](n)
+	n.build = func(b *builder, t *taskCtx, out any) (any, error) { return out, nil }
+	return Stream[T]{n}
+}
+
 // SinkTo writes every record of s to snk. Each parallel subtask has its
 // own writer, flushed at the end of input.
 func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
