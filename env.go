@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -91,19 +92,13 @@ func (e *Env) check() error {
 	if len(e.nodes) == 0 {
 		return fmt.Errorf("weir: the job has no operators: add a source with FromSource and a sink with SinkTo")
 	}
-	var problems []string
-	for _, err := range e.errs {
-		problems = append(problems, err.Error())
-	}
+	problems := append([]error(nil), e.errs...)
 	for _, n := range e.nodes {
 		if n.parallelism < 0 || n.parallelism > e.cfg.maxParallelism {
-			problems = append(problems, fmt.Sprintf("operator %q: Parallelism %d is out of range [1, %d]", n.name, n.parallelism, e.cfg.maxParallelism))
+			problems = append(problems, fmt.Errorf("weir: operator %q: Parallelism %d is out of range: use a value in [1, %d] (the max parallelism)", n.name, n.parallelism, e.cfg.maxParallelism))
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("weir: %s", strings.Join(problems, "; "))
-	}
-	return nil
+	return errors.Join(problems...)
 }
 
 // taskCtx collects what one subtask's chain registers while it is built.
