@@ -109,7 +109,7 @@ type taskCtx struct {
 	maxParallelism int
 	clock          *runtime.Clock
 	tickers        []runtime.Ticker
-	flushers       []runtime.Flusher
+	outputs        []runtime.Output
 	closers        []func() error
 	metrics        *runtime.Metrics
 	names          []string
@@ -266,7 +266,7 @@ func (b *builder) output(n *node, t *taskCtx) (any, error) {
 			continue
 		}
 		c, parts := ed.writer(b.exchanges[ed], t.ctx, t.subtask, t.metrics)
-		t.flushers = append(t.flushers, parts.flusher)
+		t.outputs = append(t.outputs, parts.output)
 		t.onTick(parts.ticker)
 		outs = append(outs, c)
 	}

@@ -71,8 +71,8 @@ type edge struct {
 }
 
 type writerParts struct {
-	flusher runtime.Flusher
-	ticker  runtime.Ticker
+	output runtime.Output
+	ticker runtime.Ticker
 }
 
 func newNode[Out any](env *Env, kind string, opts []OpOption) *node {
@@ -113,7 +113,7 @@ func connect[T any](s Stream[T], n *node, pattern runtime.Pattern, hash func(T) 
 	}
 	e.writer = func(ex any, ctx context.Context, sender int, m *runtime.Metrics) (any, *writerParts) {
 		w := ex.(*runtime.Exchange[T]).Writer(ctx, sender, m)
-		return runtime.Collector[T](w), &writerParts{flusher: w, ticker: w}
+		return runtime.Collector[T](w), &writerParts{output: w, ticker: w}
 	}
 	e.inputs = func(ex any, receiver int) any { return ex.(*runtime.Exchange[T]).Inputs(receiver) }
 	s.n.outputs = append(s.n.outputs, e)
@@ -132,7 +132,7 @@ func withInput[In any](n *node) {
 			Head:    head.(runtime.Collector[In]),
 			Clock:   t.clock,
 			Tickers: t.tickers,
-			Writers: t.flushers,
+			Outputs: t.outputs,
 			Metrics: t.metrics,
 		}
 		return task.Run

@@ -37,7 +37,7 @@ func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[
 			}
 			task := &runtime.SourceTask[T]{
 				Reader: r, Mailbox: en.Mailbox(t.subtask), Head: out.(runtime.Collector[T]),
-				Clock: t.clock, Tickers: t.tickers, Writers: t.flushers, Metrics: t.metrics,
+				Clock: t.clock, Tickers: t.tickers, Outputs: t.outputs, Metrics: t.metrics,
 			}
 			return task.Run, nil
 		},

@@ -131,7 +131,7 @@ func (e *Exchange[T]) Writer(ctx context.Context, sender int, m *Metrics) *Write
 }
 
 // Writer is the end of a chain that feeds an exchange. It implements
-// Collector and Ticker (for the buffer timeout).
+// Collector, Ticker (for the buffer timeout) and Output (for barriers).
 type Writer[T any] struct {
 	ex      *Exchange[T]
 	ctx     context.Context
@@ -213,6 +213,12 @@ func (w *Writer[T]) Flush() error {
 // Watermark flushes and sends wm to every receiver.
 func (w *Writer[T]) Watermark(wm int64) error {
 	return w.control(envelope[T]{kind: kindWatermark, value: wm})
+}
+
+// Barrier flushes and sends the barrier of checkpoint id to every receiver:
+// the records sent before it belong to the checkpoint, those after it do not.
+func (w *Writer[T]) Barrier(id int64) error {
+	return w.control(envelope[T]{kind: kindBarrier, value: id})
 }
 
 // End flushes and tells every receiver that this sender is done.

@@ -18,14 +18,17 @@ type Gate[T any] struct {
 	inputs  []Input[T]
 	notify  chan struct{}
 	tracker *WatermarkTracker
+	align   aligner
 	cursor  int
 }
 
 // NewGate reads inputs; notify is the channel every sender into this
 // subtask signals after a send.
 func NewGate[T any](inputs []Input[T], notify chan struct{}) *Gate[T] {
-	return &Gate[T]{inputs: inputs, notify: notify, tracker: NewWatermarkTracker(len(inputs))}
+	return &Gate[T]{inputs: inputs, notify: notify, tracker: NewWatermarkTracker(len(inputs)), align: newAligner(len(inputs))}
 }
+
+func (g *Gate[T]) ended(i int) bool { return g.inputs[i].ch == nil }
 
 // poll returns the next envelope from any input without blocking.
 func (g *Gate[T]) poll() (envelope[T], int, bool) {
@@ -35,8 +38,8 @@ func (g *Gate[T]) poll() (envelope[T], int, bool) {
 		if i >= n {
 			i -= n
 		}
-		if g.inputs[i].ch == nil {
-			continue
+		if g.inputs[i].ch == nil || g.align.blocked[i] {
+			continue // ended, or waiting for the other inputs' barriers
 		}
 		select {
 		case e := <-g.inputs[i].ch:
@@ -55,8 +58,10 @@ type InputTask[T any] struct {
 	Head    Collector[T] // the first operator of the chain
 	Clock   *Clock
 	Tickers []Ticker // operators that act on processing time
-	Writers []Flusher
+	Outputs []Output
 	Metrics *Metrics
+	// Checkpointing is nil when checkpoints are off.
+	Checkpointing *Checkpointing
 }
 
 // Flusher is implemented by the writers at the end of a chain: the task
@@ -78,9 +83,12 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 		if err := t.Clock.fire(t.Tickers); err != nil {
 			return err
 		}
+		if err := t.commands(ctx); err != nil {
+			return err
+		}
 		e, i, ok := g.poll()
 		if !ok {
-			for _, w := range t.Writers {
+			for _, w := range t.Outputs {
 				if err := w.Flush(); err != nil {
 					return err
 				}
@@ -112,8 +120,19 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 					return err
 				}
 			}
+		case kindBarrier:
+			if g.align.barrier(i, e.value, g.ended) {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, e.value); err != nil {
+					return err
+				}
+			}
 		case kindEnd:
 			g.inputs[i].ch = nil
+			if id, ok := g.align.aligned(g.ended); ok {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, id); err != nil {
+					return err
+				}
+			}
 			wm, fwd := g.tracker.End(i)
 			if g.tracker.AllEnded() {
 				if err := t.Head.Watermark(EndOfTime); err != nil {
@@ -130,24 +149,60 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 	}
 }
 
-// wait blocks until an input signals, a timer is due, or ctx is done, and
-// accounts the time as idle.
+// commands handles the coordinator's completions and aborts without
+// waiting.
+func (t *InputTask[T]) commands(ctx context.Context) error {
+	if t.Checkpointing == nil {
+		return nil
+	}
+	for {
+		select {
+		case c := <-t.Checkpointing.Commands:
+			if err := t.Checkpointing.Notify(ctx, c); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// checkpoint snapshots the chain and sends the barrier on.
+func checkpoint(ctx context.Context, c *Checkpointing, outputs []Output, id int64) error {
+	if c == nil {
+		return nil // checkpoints are off: nobody sends barriers
+	}
+	if err := c.Snapshot(ctx, id); err != nil {
+		return err
+	}
+	for _, o := range outputs {
+		if err := o.Barrier(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wait blocks until an input signals, a timer is due, a command arrives,
+// or ctx is done, and accounts the time as idle.
 func (t *InputTask[T]) wait(ctx context.Context, timer *time.Timer) error {
 	start := time.Now()
 	defer func() { t.Metrics.addIdle(time.Since(start)) }()
+	var commands <-chan Command
+	if t.Checkpointing != nil {
+		commands = t.Checkpointing.Commands
+	}
+	var due <-chan time.Time
 	if next := t.Clock.next; next != NoWakeup {
 		timer.Reset(time.Duration(next-start.UnixMilli()) * time.Millisecond)
 		defer timer.Stop()
-		select {
-		case <-t.Gate.notify:
-		case <-timer.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		return nil
+		due = timer.C
 	}
 	select {
 	case <-t.Gate.notify:
+	case <-due:
+	case c := <-commands:
+		return t.Checkpointing.Notify(ctx, c)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -52,6 +52,7 @@ const (
 	kindData kind = iota
 	kindWatermark
 	kindEnd
+	kindBarrier
 )
 
 // envelope is what travels on a channel: a batch of records or one control
@@ -59,7 +60,7 @@ const (
 type envelope[T any] struct {
 	batch *Batch[T]
 	kind  kind
-	value int64 // the watermark
+	value int64 // the watermark, or the checkpoint id of a barrier
 }
 
 // Batch is a recycled slice of records.

@@ -17,8 +17,10 @@ type SourceTask[T any] struct {
 	Head    Collector[T]
 	Clock   *Clock
 	Tickers []Ticker
-	Writers []Flusher
+	Outputs []Output
 	Metrics *Metrics
+	// Checkpointing is nil when checkpoints are off.
+	Checkpointing *Checkpointing
 }
 
 // Run reads until the reader reports EndOfInput, ctx is done, or an
@@ -50,6 +52,9 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 		if err := t.Clock.fire(t.Tickers); err != nil {
 			return err
 		}
+		if err := t.commands(ctx); err != nil {
+			return err
+		}
 		start := time.Now()
 		status, err := t.Reader.Poll(ctx, out)
 		if err != nil {
@@ -61,7 +66,7 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 		t.Metrics.RecordsIn.Add(out.n)
 		if out.n == 0 && status == source.NothingAvailable {
 			t.Metrics.addIdle(time.Since(start))
-			for _, w := range t.Writers {
+			for _, w := range t.Outputs {
 				if err := w.Flush(); err != nil {
 					return err
 				}
@@ -73,6 +78,30 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 				return err
 			}
 			return t.Head.End()
+		}
+	}
+}
+
+// commands serves the coordinator: a trigger snapshots the reader and the
+// chain and emits the barrier; completions and aborts go to the operators.
+func (t *SourceTask[T]) commands(ctx context.Context) error {
+	if t.Checkpointing == nil {
+		return nil
+	}
+	for {
+		select {
+		case c := <-t.Checkpointing.Commands:
+			if c.Kind == Trigger {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, c.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := t.Checkpointing.Notify(ctx, c); err != nil {
+				return err
+			}
+		default:
+			return nil
 		}
 	}
 }

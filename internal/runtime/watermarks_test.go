@@ -79,3 +79,34 @@ func TestWatermarkTracker(t *testing.T) {
 		})
 	}
 }
+
+func TestAligner(t *testing.T) {
+	ended := map[int]bool{}
+	isEnded := func(i int) bool { return ended[i] }
+	a := newAligner(3)
+	if a.barrier(0, 1, isEnded) || a.barrier(1, 1, isEnded) {
+		t.Fatal("aligned before every input delivered the barrier")
+	}
+	if !a.blocked[0] || !a.blocked[1] || a.blocked[2] {
+		t.Fatalf("blocked = %v, want inputs 0 and 1 held back", a.blocked)
+	}
+	if !a.barrier(2, 1, isEnded) || a.blocked[0] {
+		t.Fatal("not aligned, or not reset, after the last barrier")
+	}
+	// An input that ends completes the alignment.
+	a.barrier(0, 2, isEnded)
+	a.barrier(1, 2, isEnded)
+	ended[2] = true
+	if id, ok := a.aligned(isEnded); !ok || id != 2 {
+		t.Fatalf("aligned after end = %d %v, want 2 true", id, ok)
+	}
+	// A newer barrier abandons an older alignment; a stale one is ignored.
+	ended[2] = false
+	a.barrier(0, 3, isEnded)
+	if a.barrier(1, 4, isEnded) || a.blocked[0] || !a.blocked[1] {
+		t.Fatalf("newer checkpoint did not restart alignment: %v", a.blocked)
+	}
+	if a.barrier(0, 3, isEnded) || a.blocked[0] {
+		t.Fatal("a stale barrier blocked an input")
+	}
+}
