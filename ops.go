@@ -346,7 +346,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	connect(s, n, runtime.Forward, nil)
 	withInput[T](n)
 	n.build = func(b *builder, t *taskCtx, _ any) (any, error) {
-		w, err := snk.NewWriter(writerContext{t.subtask, t.parallelism})
+		w, err := snk.NewWriter(writerContext{subtask: t.subtask, parallelism: t.parallelism})
 		if err != nil {
 			return nil, err
 		}
@@ -355,10 +355,16 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	}
 }
 
-type writerContext struct{ subtask, parallelism int }
+type writerContext struct {
+	subtask, parallelism int
+	checkpointing        bool
+	restored             []byte
+}
 
-func (w writerContext) Subtask() int     { return w.subtask }
-func (w writerContext) Parallelism() int { return w.parallelism }
+func (w writerContext) Subtask() int        { return w.subtask }
+func (w writerContext) Parallelism() int    { return w.parallelism }
+func (w writerContext) Checkpointing() bool { return w.checkpointing }
+func (w writerContext) Restored() []byte    { return w.restored }
 
 type sinkOp[T any] struct {
 	op

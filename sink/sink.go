@@ -3,9 +3,16 @@
 // A Sink creates one Writer per parallel subtask. The runtime calls a writer
 // only from its subtask's goroutine, so a writer needs no locks of its own.
 // Flush is called at every checkpoint barrier and at the end of input: what
-// was written before a completed Flush must not be lost. Two-phase commit
-// (pending output made visible when a checkpoint completes) arrives with the
-// Committer interface of the checkpointing layer.
+// was written before a completed Flush must not be lost.
+//
+// Exactly-once output uses two-phase commit, as Flink's Sink API does. A
+// writer that implements PreCommitter makes what it wrote since the last
+// barrier durable but invisible, and returns committables that are stored
+// in the checkpoint. When the checkpoint completes, the sink's Committer
+// publishes them. After a crash, the job restores the last completed
+// checkpoint and commits its committables again, so Commit must be
+// idempotent; output that was pre-committed after that checkpoint is
+// dropped by the writer when it is restored (see WriterContext).
 package sink
 
 import "context"
@@ -17,12 +24,53 @@ type Sink[T any] interface {
 	NewWriter(ctx WriterContext) (Writer[T], error)
 }
 
-// WriterContext tells a writer which subtask it serves.
+// WriterContext tells a writer which subtask it serves and what it
+// restores.
 type WriterContext interface {
 	// Subtask is the index of this writer, in [0, Parallelism).
 	Subtask() int
 	// Parallelism is the number of writers of the sink.
 	Parallelism() int
+	// Checkpointing reports whether the job takes checkpoints. A writer
+	// that can pre-commit publishes only through its Committer then;
+	// without checkpoints it may write output directly.
+	Checkpointing() bool
+	// Restored returns the state this subtask's writer snapshotted in the
+	// checkpoint the job restores (see StatefulWriter), or nil. After a
+	// change of parallelism a writer gets the state of the old subtask with
+	// its index, if any.
+	Restored() []byte
+}
+
+// StatefulWriter is a Writer with state of its own to keep in checkpoints
+// (for example, how much of its output is committed).
+type StatefulWriter interface {
+	// SnapshotState returns the writer's state at the barrier of
+	// checkpoint id, after PreCommit if the writer has it.
+	SnapshotState(id int64) ([]byte, error)
+}
+
+// PreCommitter is a Writer that takes part in two-phase commit.
+type PreCommitter interface {
+	// PreCommit makes everything written since the previous barrier
+	// durable but not visible, and returns the committables that will
+	// publish it. It is called at the barrier of checkpoint id, and at the
+	// end of input (then the committables are committed at once).
+	PreCommit(ctx context.Context, id int64) ([][]byte, error)
+}
+
+// Committer publishes pre-committed output.
+type Committer interface {
+	// Commit publishes committables whose checkpoint completed. It must be
+	// idempotent: after a restore the same committables are committed
+	// again, and some of them may already be published.
+	Commit(ctx context.Context, committables [][]byte) error
+}
+
+// CommittingSink is a Sink whose writers pre-commit.
+type CommittingSink interface {
+	// NewCommitter creates the committer of one subtask.
+	NewCommitter() (Committer, error)
 }
 
 // Writer writes the records of one subtask.
