@@ -13,8 +13,10 @@ import (
 
 type wctx struct{ subtask, parallelism int }
 
-func (c wctx) Subtask() int     { return c.subtask }
-func (c wctx) Parallelism() int { return c.parallelism }
+func (c wctx) Subtask() int        { return c.subtask }
+func (c wctx) Parallelism() int    { return c.parallelism }
+func (c wctx) Checkpointing() bool { return false }
+func (c wctx) Restored() []byte    { return nil }
 
 type fast struct{ N int }
 

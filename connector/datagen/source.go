@@ -1,0 +1,301 @@
+package datagen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/weirstream/weir/source"
+)
+
+// maxBatch bounds the lines one Poll emits.
+const maxBatch = 4096
+
+// maxWait bounds how long Poll waits for the rate limit before it returns
+// source.NothingAvailable.
+const maxWait = 50 * time.Millisecond
+
+// maxSkip bounds the lines one Poll regenerates and drops to reach the
+// position of a restored split: about 20 ms of work.
+const maxSkip = 100_000
+
+// burstWindow is how much time's worth of lines the rate limiter lets out at
+// once after a pause: a job that was backpressured catches up by at most
+// this much, it does not flood.
+const burstWindow = 100 * time.Millisecond
+
+// SplitID is the ID of the one split of a Source.
+const SplitID = "datagen"
+
+// Split is the one split of a Source: the generator's Config is the
+// source's, and Emitted is its position, the number of lines emitted so far.
+// A reader given a Split with Emitted > 0 regenerates the sequence from the
+// start and skips that many lines, so a restored job goes on with the very
+// lines it would have emitted.
+type Split struct {
+	Emitted int64
+}
+
+// SplitID implements source.Split.
+func (*Split) SplitID() string { return SplitID }
+
+// Source emits generated access-log lines. It implements
+// source.Source[string]; create it with NewSource.
+//
+// The source has one split, which subtask 0 reads, so its output is the
+// generator's sequence in order whatever the job's parallelism; the readers
+// of other subtasks end at once. Give the source parallelism 1 (an op
+// option of weir.FromSource) and let the next step spread the lines.
+type Source struct {
+	cfg   Config // effective, defaults applied
+	rate  float64
+	limit int64
+	now   func() time.Time
+}
+
+var _ source.Source[string] = (*Source)(nil)
+
+type sourceConfig struct {
+	rate  float64
+	limit int64
+}
+
+// SourceOption configures NewSource.
+type SourceOption interface{ apply(*sourceConfig) }
+
+type sourceOptionFunc func(*sourceConfig)
+
+func (f sourceOptionFunc) apply(c *sourceConfig) { f(c) }
+
+// Rate paces the source at linesPerSecond of wall-clock time, with a token
+// bucket that lets out at most 100 ms worth of lines at once. It must be
+// positive. By default the source emits as fast as the job takes lines.
+//
+// Rate paces wall-clock time only; the event time of the lines advances at
+// Config.EventsPerSecond. Set both to the same value for event time that
+// flows as fast as the clock.
+func Rate(linesPerSecond float64) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.rate = linesPerSecond })
+}
+
+// Limit makes the source bounded: it ends after n lines, which must not be
+// negative. By default the source is unbounded.
+func Limit(n int64) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.limit = n })
+}
+
+// NewSource returns a source of the lines of a Generator for cfg. Every
+// problem with cfg and the options is reported at once.
+func NewSource(cfg Config, opts ...SourceOption) (*Source, error) {
+	sc := sourceConfig{limit: -1}
+	for _, o := range opts {
+		o.apply(&sc)
+	}
+	var errs []error
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if r := sc.rate; math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
+		errs = append(errs, fmt.Errorf("datagen: Rate is %v lines per second; pass a positive number, or leave Rate out for as fast as possible", r))
+	}
+	if sc.limit < -1 {
+		errs = append(errs, fmt.Errorf("datagen: Limit is %d; pass zero or a positive number of lines, or leave Limit out for an unbounded source", sc.limit))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Source{cfg: cfg.WithDefaults(), rate: sc.rate, limit: sc.limit, now: time.Now}, nil
+}
+
+// Config returns the effective generator configuration.
+func (s *Source) Config() Config { return s.cfg }
+
+// Boundedness returns source.Bounded with Limit and source.Unbounded
+// without.
+func (s *Source) Boundedness() source.Boundedness {
+	if s.limit >= 0 {
+		return source.Bounded
+	}
+	return source.Unbounded
+}
+
+// NewEnumerator returns the enumerator, which gives the one split to
+// subtask 0 and no split to the others.
+func (s *Source) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
+	return &enumerator{ctx: ctx, pending: &Split{}}, nil
+}
+
+// NewReader returns the reader of one subtask.
+func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], error) {
+	return &reader{src: s, ctx: ctx}, nil
+}
+
+// enumerator holds the split until subtask 0 asks for it. A split handed
+// back (a failed reader's, or a restored one before Start) replaces it.
+type enumerator struct {
+	ctx     source.EnumeratorContext
+	pending *Split // nil once assigned
+}
+
+func (e *enumerator) Start(context.Context) error { return nil }
+
+func (e *enumerator) HandleSplitRequest(subtask int) {
+	if subtask == 0 && e.pending != nil {
+		e.ctx.Assign(0, e.pending)
+		e.pending = nil
+	}
+	e.ctx.NoMoreSplits(subtask)
+}
+
+func (e *enumerator) AddSplitsBack(splits []source.Split, _ int) {
+	for _, sp := range splits {
+		if s, ok := sp.(*Split); ok {
+			c := *s
+			e.pending = &c
+		}
+	}
+}
+
+func (e *enumerator) Close() error { return nil }
+
+// reader generates the lines of its split.
+type reader struct {
+	src    *Source
+	ctx    source.ReaderContext
+	split  *Split // nil when it has none, or has finished it
+	gen    *Generator
+	skip   int64 // lines gen must still skip to reach the split's position
+	noMore bool
+	closed bool
+	buf    []byte
+
+	// token bucket, when src.rate > 0
+	tokens float64
+	last   time.Time
+}
+
+func (r *reader) Start(context.Context) error {
+	r.ctx.RequestSplit()
+	return nil
+}
+
+func (r *reader) AddSplits(splits []source.Split) {
+	for _, sp := range splits {
+		s, ok := sp.(*Split)
+		if !ok || r.split != nil {
+			continue // the source has one split; the enumerator gives it once
+		}
+		c := *s
+		r.split = &c
+		r.gen = nil // (re)generated at the next Poll
+	}
+}
+
+func (r *reader) NoMoreSplits() { r.noMore = true }
+
+// Poll emits the next batch of lines, at most what the rate allows. When the
+// rate holds it back, it waits at most 50 ms and returns NothingAvailable.
+func (r *reader) Poll(ctx context.Context, out source.Output[string]) (source.Status, error) {
+	if r.closed {
+		return source.EndOfInput, source.ErrClosed
+	}
+	if r.split == nil {
+		if r.noMore {
+			return source.EndOfInput, nil
+		}
+		wait(ctx, 5*time.Millisecond)
+		return source.NothingAvailable, nil
+	}
+	if r.gen == nil {
+		g, err := New(r.src.cfg)
+		if err != nil {
+			return source.EndOfInput, err
+		}
+		r.gen, r.skip = g, r.split.Emitted
+	}
+	if r.skip > 0 {
+		// Regenerate the lines emitted before the split's position a chunk
+		// at a time, so that Poll stays short.
+		for range min(r.skip, maxSkip) {
+			r.buf, _ = r.gen.Next(r.buf[:0])
+		}
+		r.skip -= min(r.skip, maxSkip)
+		return source.MoreAvailable, nil
+	}
+	n := int64(maxBatch)
+	if lim := r.src.limit; lim >= 0 {
+		n = max(0, min(n, lim-r.split.Emitted))
+	}
+	if r.src.rate > 0 && n > 0 {
+		allowed, d := r.take(n)
+		if allowed == 0 {
+			wait(ctx, d)
+			return source.NothingAvailable, nil
+		}
+		n = allowed
+	}
+	for range n {
+		r.buf, _ = r.gen.Next(r.buf[:0])
+		out.Collect(string(r.buf))
+	}
+	r.split.Emitted += n
+	if lim := r.src.limit; lim >= 0 && r.split.Emitted >= lim {
+		r.split, r.gen = nil, nil // finished
+		if r.noMore {
+			return source.EndOfInput, nil
+		}
+	}
+	return source.MoreAvailable, nil
+}
+
+// take removes up to n tokens from the bucket and returns how many it
+// removed; when none, it also returns how long until one is there, at most
+// maxWait.
+func (r *reader) take(n int64) (int64, time.Duration) {
+	now := r.src.now()
+	burst := max(1, r.src.rate*burstWindow.Seconds())
+	if r.last.IsZero() {
+		r.tokens = 1 // the first line goes at once
+	} else {
+		r.tokens = min(burst, r.tokens+now.Sub(r.last).Seconds()*r.src.rate)
+	}
+	r.last = now
+	got := min(n, int64(r.tokens))
+	if got == 0 {
+		d := time.Duration((1 - r.tokens) / r.src.rate * float64(time.Second))
+		return 0, min(max(d, time.Millisecond), maxWait)
+	}
+	r.tokens -= float64(got)
+	return got, 0
+}
+
+// Snapshot returns the split with the number of lines emitted so far, or
+// no split once it is finished.
+func (r *reader) Snapshot() ([]source.Split, error) {
+	if r.closed {
+		return nil, source.ErrClosed
+	}
+	if r.split == nil {
+		return nil, nil
+	}
+	c := *r.split
+	return []source.Split{&c}, nil
+}
+
+func (r *reader) Close() error {
+	r.closed = true
+	r.gen = nil
+	return nil
+}
+
+// wait sleeps for d or until ctx is done.
+func wait(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
