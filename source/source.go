@@ -151,5 +151,38 @@ type Reader[T any] interface {
 	Close() error
 }
 
+// Checkpointed is implemented by sources whose splits can be stored in
+// checkpoints. A job that takes checkpoints requires it of every source.
+type Checkpointed interface {
+	// EncodeSplit encodes a split of this source, position included.
+	EncodeSplit(Split) ([]byte, error)
+	// DecodeSplit decodes what EncodeSplit wrote.
+	DecodeSplit([]byte) (Split, error)
+}
+
+// SnapshottingEnumerator is an Enumerator that can be checkpointed; a job
+// that takes checkpoints requires it of every source's enumerator.
+//
+// Snapshot is called on the enumerator's goroutine when a checkpoint
+// starts, and before any split is assigned after it: every split is then
+// either in the enumerator's snapshot or in exactly one reader's.
+type SnapshottingEnumerator interface {
+	Enumerator
+	// Snapshot returns the splits the enumerator has not assigned yet.
+	Snapshot() ([]Split, error)
+}
+
+// RestoringContext is the EnumeratorContext of a job that restores a
+// checkpoint.
+type RestoringContext interface {
+	EnumeratorContext
+	// Restored returns the splits that were unassigned when the restored
+	// checkpoint was taken, and true. An enumerator that restores hands
+	// out exactly these, and the splits added back with AddSplitsBack, and
+	// must not discover again the splits that readers finished before the
+	// checkpoint. It returns false on a fresh start.
+	Restored() ([]Split, bool)
+}
+
 // ErrClosed is returned by readers and enumerators used after Close.
 var ErrClosed = errors.New("source: closed")

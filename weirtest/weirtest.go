@@ -4,6 +4,7 @@ package weirtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -48,9 +49,25 @@ func FromTimed[T any](records ...Timed[T]) *SliceSource[T] {
 	return s
 }
 
-type sliceSplit struct{ subtask, next int }
+// sliceSplit reads the records Next, Next+Stride, ... (Stride is the
+// parallelism the job started with, kept across restores).
+type sliceSplit struct {
+	Subtask int `json:"subtask"`
+	Next    int `json:"next"`
+	Stride  int `json:"stride"`
+}
 
-func (s *sliceSplit) SplitID() string { return fmt.Sprintf("slice-%d", s.subtask) }
+func (s *sliceSplit) SplitID() string { return fmt.Sprintf("slice-%d", s.Subtask) }
+
+// EncodeSplit implements source.Checkpointed.
+func (s *SliceSource[T]) EncodeSplit(sp source.Split) ([]byte, error) { return json.Marshal(sp) }
+
+// DecodeSplit implements source.Checkpointed.
+func (s *SliceSource[T]) DecodeSplit(b []byte) (source.Split, error) {
+	var sp sliceSplit
+	err := json.Unmarshal(b, &sp)
+	return &sp, err
+}
 
 // Boundedness implements source.Source.
 func (s *SliceSource[T]) Boundedness() source.Boundedness {
@@ -62,24 +79,56 @@ func (s *SliceSource[T]) Boundedness() source.Boundedness {
 
 // NewEnumerator implements source.Source: one split per subtask.
 func (s *SliceSource[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
-	return &sliceEnum{ctx: ctx, given: map[int]bool{}}, nil
+	return newSliceEnum(ctx), nil
 }
 
+// sliceEnum gives each subtask its one split. On a restore it gives only
+// the splits that come back from readers: the others were finished.
 type sliceEnum struct {
-	ctx   source.EnumeratorContext
-	given map[int]bool
+	ctx     source.EnumeratorContext
+	pending map[int]*sliceSplit
+}
+
+func newSliceEnum(ctx source.EnumeratorContext) *sliceEnum {
+	e := &sliceEnum{ctx: ctx, pending: map[int]*sliceSplit{}}
+	if rc, ok := ctx.(source.RestoringContext); ok {
+		if splits, ok := rc.Restored(); ok {
+			for _, sp := range splits {
+				s := sp.(*sliceSplit)
+				e.pending[s.Subtask] = s
+			}
+			return e
+		}
+	}
+	for i := range ctx.Parallelism() {
+		e.pending[i] = &sliceSplit{Subtask: i, Next: i, Stride: ctx.Parallelism()}
+	}
+	return e
 }
 
 func (e *sliceEnum) Start(context.Context) error { return nil }
 func (e *sliceEnum) HandleSplitRequest(subtask int) {
-	if !e.given[subtask] {
-		e.given[subtask] = true
-		e.ctx.Assign(subtask, &sliceSplit{subtask: subtask, next: subtask})
+	if s, ok := e.pending[subtask]; ok {
+		delete(e.pending, subtask)
+		e.ctx.Assign(subtask, s)
 	}
 	e.ctx.NoMoreSplits(subtask)
 }
-func (e *sliceEnum) AddSplitsBack(splits []source.Split, subtask int) { delete(e.given, subtask) }
-func (e *sliceEnum) Close() error                                     { return nil }
+func (e *sliceEnum) AddSplitsBack(splits []source.Split, subtask int) {
+	for _, sp := range splits {
+		s := sp.(*sliceSplit)
+		e.pending[s.Subtask] = s
+	}
+}
+func (e *sliceEnum) Snapshot() ([]source.Split, error) {
+	var out []source.Split
+	for _, s := range e.pending {
+		c := *s
+		out = append(out, &c)
+	}
+	return out, nil
+}
+func (e *sliceEnum) Close() error { return nil }
 
 // NewReader implements source.Source.
 func (s *SliceSource[T]) NewReader(ctx source.ReaderContext) (source.Reader[T], error) {
@@ -120,20 +169,19 @@ func (r *sliceReader[T]) Poll(ctx context.Context, out source.Output[T]) (source
 		}
 	}
 	sp := r.splits[0]
-	p := r.ctx.Parallelism()
 	batch := r.src.BatchSize
 	if batch <= 0 {
 		batch = 64
 	}
-	for n := 0; n < batch && sp.next < len(r.src.records); n++ {
+	for n := 0; n < batch && sp.Next < len(r.src.records); n++ {
 		if r.src.times != nil {
-			out.CollectAt(r.src.records[sp.next], r.src.times[sp.next])
+			out.CollectAt(r.src.records[sp.Next], r.src.times[sp.Next])
 		} else {
-			out.Collect(r.src.records[sp.next])
+			out.Collect(r.src.records[sp.Next])
 		}
-		sp.next += p
+		sp.Next += sp.Stride
 	}
-	if sp.next >= len(r.src.records) {
+	if sp.Next >= len(r.src.records) {
 		r.splits = r.splits[1:]
 	}
 	return source.MoreAvailable, nil

@@ -16,12 +16,20 @@ type boundedEnumerator struct {
 	splitSize int64
 	pending   []*Split
 	closed    bool
+	// A restore hands out restored (and splits added back) instead of
+	// listing the files.
+	isRestore bool
+	restored  []*Split
 }
 
 // Start lists the files and cuts them into splits. Empty files give none.
 func (e *boundedEnumerator) Start(context.Context) error {
 	if e.closed {
 		return source.ErrClosed
+	}
+	if e.isRestore {
+		e.pending = mergeBack(e.pending, e.restored)
+		return nil
 	}
 	matches, err := filepath.Glob(e.pattern)
 	if err != nil {
@@ -89,6 +97,15 @@ func mergeBack(back, rest []*Split) []*Split {
 	return out
 }
 
+// Snapshot returns the splits not assigned yet (source.SnapshottingEnumerator).
+func (e *boundedEnumerator) Snapshot() ([]source.Split, error) {
+	out := make([]source.Split, len(e.pending))
+	for i, s := range e.pending {
+		out[i] = s.clone()
+	}
+	return out, nil
+}
+
 // Close forgets the pending splits.
 func (e *boundedEnumerator) Close() error {
 	e.closed = true
@@ -136,6 +153,14 @@ func (e *followEnumerator) AddSplitsBack(splits []source.Split, _ int) {
 	if e.waiting && e.pending != nil {
 		e.HandleSplitRequest(0)
 	}
+}
+
+// Snapshot returns the split if no reader holds it (source.SnapshottingEnumerator).
+func (e *followEnumerator) Snapshot() ([]source.Split, error) {
+	if e.pending == nil {
+		return nil, nil
+	}
+	return []source.Split{e.pending.clone()}, nil
 }
 
 // Close does nothing.

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -217,11 +218,68 @@ func (s *Source) Boundedness() source.Boundedness {
 // NewEnumerator returns the source's enumerator. In bounded mode it lists
 // the files when started; in follow mode it hands the one split of the
 // pattern to subtask 0.
+//
+// When the job restores a checkpoint, the enumerator hands out the splits
+// that were unassigned then instead of listing the files again: the splits
+// readers finished before the checkpoint are not read twice.
 func (s *Source) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
-	if s.cfg.follow {
-		return &followEnumerator{ctx: ctx, pattern: s.pattern, pending: newFollowSplit(s.pattern)}, nil
+	var restored []*Split
+	isRestore := false
+	if rc, ok := ctx.(source.RestoringContext); ok {
+		splits, ok := rc.Restored()
+		isRestore = ok
+		for _, sp := range splits {
+			if fs, ok := sp.(*Split); ok {
+				restored = append(restored, fs.clone())
+			}
+		}
 	}
-	return &boundedEnumerator{ctx: ctx, pattern: s.pattern, splitSize: s.cfg.splitSize}, nil
+	if s.cfg.follow {
+		e := &followEnumerator{ctx: ctx, pattern: s.pattern, pending: newFollowSplit(s.pattern)}
+		if isRestore {
+			// The split was held by a reader at the checkpoint (it comes
+			// back with AddSplitsBack) or unassigned (restored here).
+			e.pending = nil
+			for _, sp := range restored {
+				if sp.Follow && sp.Path == s.pattern {
+					e.pending = sp
+				}
+			}
+		}
+		return e, nil
+	}
+	return &boundedEnumerator{ctx: ctx, pattern: s.pattern, splitSize: s.cfg.splitSize, restored: restored, isRestore: isRestore}, nil
+}
+
+// EncodeSplit implements source.Checkpointed.
+func (s *Source) EncodeSplit(sp source.Split) ([]byte, error) {
+	fs, ok := sp.(*Split)
+	if !ok {
+		return nil, fmt.Errorf("file: cannot encode split %q of type %T: it is not a file split", sp.SplitID(), sp)
+	}
+	b, err := json.Marshal(splitRecord{Version: 1, Split: fs})
+	if err != nil {
+		return nil, fmt.Errorf("file: encode split %s: %w", fs.SplitID(), err)
+	}
+	return b, nil
+}
+
+// DecodeSplit implements source.Checkpointed.
+func (s *Source) DecodeSplit(b []byte) (source.Split, error) {
+	var r splitRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("file: decode split: %w", err)
+	}
+	if r.Version != 1 || r.Split == nil {
+		return nil, fmt.Errorf("file: decode split: unsupported version %d (this weir reads version 1)", r.Version)
+	}
+	return r.Split, nil
+}
+
+// splitRecord is the stored form of a split, versioned.
+type splitRecord struct {
+	Version int    `json:"v"`
+	Split   *Split `json:"split"`
 }
 
 // NewReader returns the reader of one subtask.

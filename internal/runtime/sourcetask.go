@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -41,12 +42,19 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if splits, noMore, changed := t.Mailbox.take(); changed {
-			if len(splits) > 0 {
-				t.Reader.AddSplits(splits)
-			}
-			if noMore {
+		for _, m := range t.Mailbox.take() {
+			switch {
+			case m.checkpoint != 0:
+				// The enumerator snapshotted before every assignment that
+				// follows this marker: the reader's state at this point and
+				// the enumerator's hold each split exactly once.
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, m.checkpoint); err != nil {
+					return err
+				}
+			case m.noMore:
 				t.Reader.NoMoreSplits()
+			default:
+				t.Reader.AddSplits(m.splits)
 			}
 		}
 		if err := t.Clock.fire(t.Tickers); err != nil {
@@ -131,40 +139,38 @@ func (o *sourceOutput[T]) EmitWatermark(wm int64) {
 	o.err = o.head.Watermark(wm)
 }
 
-// SplitMailbox carries split assignments from the enumerator to one reader.
-// Its size is bounded by the number of splits the source has.
+// SplitMailbox carries split assignments and checkpoint markers from the
+// enumerator to one reader, in order. Its size is bounded by the number of
+// splits the source has and the checkpoints in flight (one).
 type SplitMailbox struct {
-	mu      sync.Mutex
-	splits  []source.Split
-	noMore  bool
-	changed bool
+	mu    sync.Mutex
+	items []mailItem
+}
+
+type mailItem struct {
+	splits     []source.Split
+	noMore     bool
+	checkpoint int64 // a checkpoint marker
 }
 
 // Assign queues splits for the reader.
-func (m *SplitMailbox) Assign(splits ...source.Split) {
-	m.mu.Lock()
-	m.splits = append(m.splits, splits...)
-	m.changed = true
-	m.mu.Unlock()
-}
+func (m *SplitMailbox) Assign(splits ...source.Split) { m.put(mailItem{splits: splits}) }
 
 // NoMoreSplits queues the notice that no split follows.
-func (m *SplitMailbox) NoMoreSplits() {
+func (m *SplitMailbox) NoMoreSplits() { m.put(mailItem{noMore: true}) }
+
+func (m *SplitMailbox) put(it mailItem) {
 	m.mu.Lock()
-	m.noMore, m.changed = true, true
+	m.items = append(m.items, it)
 	m.mu.Unlock()
 }
 
-func (m *SplitMailbox) take() (splits []source.Split, noMore, changed bool) {
+func (m *SplitMailbox) take() []mailItem {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.changed {
-		return nil, false, false
-	}
-	splits, m.splits = m.splits, nil
-	noMore = m.noMore
-	m.noMore, m.changed = false, false
-	return splits, noMore, true
+	items := m.items
+	m.items = nil
+	return items
 }
 
 // Enumeration drives a source's enumerator from one goroutine and routes
@@ -174,11 +180,16 @@ type Enumeration struct {
 	parallelism int
 	mailboxes   []*SplitMailbox
 	requests    chan int
+	triggers    chan int64
+	// OnSnapshot receives the enumerator's snapshot of each checkpoint.
+	OnSnapshot func(id int64, unassigned []source.Split, err error)
+	restored   []source.Split
+	isRestore  bool
 }
 
 // NewEnumeration prepares mailboxes for parallelism readers.
 func NewEnumeration(parallelism int) *Enumeration {
-	e := &Enumeration{parallelism: parallelism, requests: make(chan int, 4*parallelism)}
+	e := &Enumeration{parallelism: parallelism, requests: make(chan int, 4*parallelism), triggers: make(chan int64, 1)}
 	for range parallelism {
 		e.mailboxes = append(e.mailboxes, &SplitMailbox{})
 	}
@@ -187,6 +198,25 @@ func NewEnumeration(parallelism int) *Enumeration {
 
 // SetEnumerator sets the enumerator the loop drives.
 func (e *Enumeration) SetEnumerator(en source.Enumerator) { e.enum = en }
+
+// Restore makes the enumerator's context report the splits that were
+// unassigned at the restored checkpoint (source.RestoringContext).
+func (e *Enumeration) Restore(unassigned []source.Split) {
+	e.restored, e.isRestore = unassigned, true
+}
+
+// Restored implements source.RestoringContext.
+func (e *Enumeration) Restored() ([]source.Split, bool) { return e.restored, e.isRestore }
+
+// Trigger starts checkpoint id at this source: the enumerator's goroutine
+// snapshots the enumerator and then puts a marker in every reader's
+// mailbox. It blocks only if a trigger is already waiting.
+func (e *Enumeration) Trigger(ctx context.Context, id int64) {
+	select {
+	case e.triggers <- id:
+	case <-ctx.Done():
+	}
+}
 
 // Mailbox returns the mailbox of subtask's reader.
 func (e *Enumeration) Mailbox(subtask int) *SplitMailbox { return e.mailboxes[subtask] }
@@ -222,6 +252,20 @@ func (e *Enumeration) Run(ctx context.Context) (err error) {
 		select {
 		case s := <-e.requests:
 			e.enum.HandleSplitRequest(s)
+		case id := <-e.triggers:
+			var splits []source.Split
+			var err error
+			if se, ok := e.enum.(source.SnapshottingEnumerator); ok {
+				splits, err = se.Snapshot()
+			} else {
+				err = fmt.Errorf("the enumerator (%T) cannot be checkpointed: it does not implement source.SnapshottingEnumerator", e.enum)
+			}
+			if e.OnSnapshot != nil {
+				e.OnSnapshot(id, splits, err)
+			}
+			for _, m := range e.mailboxes {
+				m.put(mailItem{checkpoint: id})
+			}
 		case <-ctx.Done():
 			return nil
 		}
