@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/keygroup"
 )
 
@@ -95,6 +96,8 @@ type table[K comparable] interface {
 	remove(k K)
 	expire(now int64)
 	len() int
+	snapshot(name string, groupOf func(K) int, emit EmitFunc) error
+	restore(key, value []byte) error
 }
 
 // entry is a value with the time it was last written, for TTL.
@@ -112,6 +115,8 @@ type keyed[K comparable, T any] struct {
 	store *Store[K]
 	ttl   int64 // ms; 0 = none
 	m     map[K]*entry[T]
+	keys  codec.Codec[K]
+	vals  codec.Codec[T]
 }
 
 func (t *keyed[K, T]) get() (T, bool) {
@@ -165,7 +170,7 @@ func register[T any, K comparable](s *Store[K], name string, kind string, opts [
 		}
 		panic(fmt.Sprintf("state: %s %q registered twice with different types: give each state its own name", kind, name))
 	}
-	k := &keyed[K, T]{store: s, ttl: o.ttl.Milliseconds(), m: map[K]*entry[T]{}}
+	k := &keyed[K, T]{store: s, ttl: o.ttl.Milliseconds(), m: map[K]*entry[T]{}, keys: codec.For[K](), vals: codec.For[T]()}
 	s.tables[key] = k
 	return k
 }

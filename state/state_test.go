@@ -83,3 +83,57 @@ func TestSameNameSameState(t *testing.T) {
 	}()
 	ValueOf[string](s, "x")
 }
+
+func TestSnapshotRestore(t *testing.T) {
+	s := NewStore[string](nil)
+	v := ValueOf[int64](s, "n")
+	m := MapOf[string, int](s, "pages")
+	l := ListOf[string](s, "seen")
+	for i, k := range []string{"a", "b", "c"} {
+		s.SetKey(k)
+		v.Set(int64(i + 10))
+		m.Put("/x", i)
+		l.Add(k + "1")
+		l.Add(k + "2")
+	}
+	type ent struct {
+		group      int
+		state      string
+		key, value []byte
+	}
+	var ents []ent
+	groupOf := func(k string) int { return int(k[0]) % 4 }
+	if err := s.Snapshot(groupOf, func(g int, st string, k, val []byte) { ents = append(ents, ent{g, st, k, val}) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 9 {
+		t.Fatalf("%d entries, want 9", len(ents))
+	}
+	r := NewStore[string](nil)
+	rv := ValueOf[int64](r, "n")
+	rm := MapOf[string, int](r, "pages")
+	rl := ListOf[string](r, "seen")
+	for _, e := range ents {
+		if e.group != int(e.key[1])%4 { // key encoding: uvarint length 1, then the byte
+			t.Fatalf("entry of %q in group %d", e.key, e.group)
+		}
+		if err := r.Restore(e.state, e.key, e.value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, k := range []string{"a", "b", "c"} {
+		r.SetKey(k)
+		if n, _ := rv.Get(); n != int64(i+10) {
+			t.Fatalf("key %s: value %d", k, n)
+		}
+		if x, _ := rm.Get("/x"); x != i {
+			t.Fatalf("key %s: map value %d", k, x)
+		}
+		if got := rl.Get(); len(got) != 2 || got[0] != k+"1" {
+			t.Fatalf("key %s: list %v", k, got)
+		}
+	}
+	if err := r.Restore("value:gone", ents[0].key, ents[0].value); err == nil {
+		t.Fatal("restoring an unregistered state gave no error")
+	}
+}
