@@ -1,0 +1,37 @@
+// Package storage is where a job's checkpoints and savepoints live: a local
+// directory (the default) or object storage (S3, Google Cloud Storage, Azure
+// Blob Storage) through gocloud.dev/blob.
+//
+// Layout under the storage location:
+//
+//	<location>/
+//	  chk-00000000000000000041/      a completed checkpoint
+//	    <state files>
+//	    _metadata                    written last
+//	  chk-00000000000000000042/      an incomplete checkpoint (in progress, failed or crashed)
+//	    <state files>
+//	  savepoint-7-1700000000000/     a savepoint (or a name the user chose)
+//	    <state files>
+//	    _metadata
+//
+// Checkpoint ids are zero-padded to 20 digits, so listing order is numeric
+// order. The metadata bytes are opaque here: the checkpoint package encodes,
+// checksums and decodes them, and hands this package a validate function.
+//
+// Invariants:
+//
+//  1. A directory is completed iff its _metadata object exists. Commit writes
+//     _metadata after every state file, and the write is atomic (a local file
+//     is written to a temporary name and renamed; an object store PUT is
+//     atomic), so a reader never sees a partial _metadata from a live writer.
+//  2. Deleting a directory removes _metadata first, so a directory that is
+//     half deleted is never mistaken for a completed one.
+//  3. Retain and Discard touch only chk- directories they are asked about;
+//     savepoints are deleted only by an explicit Discard.
+//  4. A completed checkpoint whose metadata does not validate (truncated by a
+//     power loss, corrupted, from an incompatible version) is skipped by
+//     Latest with a warning, never silently.
+//
+// A Storage is safe for concurrent use: state files of one checkpoint are
+// uploaded from many goroutines at once.
+package storage

@@ -1,0 +1,584 @@
+package storage
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/gcerrors"
+
+	// Object stores, registered on blob.DefaultMux under their URL schemes.
+	_ "gocloud.dev/blob/azureblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
+)
+
+// ErrNone is returned by Latest when the storage holds no completed
+// checkpoint whose metadata validates: the job starts from scratch (or from
+// a savepoint the user names).
+var ErrNone = errors.New("checkpoint storage: no completed checkpoint")
+
+// remoteSchemes are the object store URL schemes Open accepts.
+var remoteSchemes = []string{"s3", "gs", "azblob"}
+
+// deleteConcurrency bounds the deletes in flight when a directory is removed
+// from an object store, where each object is one request.
+const deleteConcurrency = 16
+
+// Storage is where a job's checkpoints and savepoints live: a local directory
+// (the default) or object storage. It is safe for concurrent use.
+type Storage struct {
+	location string
+	bucket   *blob.Bucket
+	// localRoot is the absolute directory of a local storage, and "" for an
+	// object store; local state files are read with os.File, and emptied
+	// directories removed, which blob cannot do.
+	localRoot string
+	logger    *slog.Logger
+}
+
+// Option configures Open.
+type Option interface{ apply(*config) }
+
+type config struct {
+	logger   *slog.Logger
+	noCreate bool
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithLogger sets the logger for warnings (a skipped corrupt checkpoint).
+// The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// Open opens the storage at location:
+//
+//   - a plain path or file:///abs/path: a local directory, created if missing;
+//   - s3://bucket/prefix: Amazon S3 or an S3-compatible store; query
+//     parameters configure the client: region, endpoint (for an S3-compatible
+//     store, e.g. http://127.0.0.1:9000), use_path_style=true (needed by most
+//     S3-compatible stores), disable_https=true, profile, anonymous=true,
+//     request_checksum_calculation=when_required (for stores that reject
+//     the SDK's default checksums), and the others of gocloud.dev/blob/s3blob.
+//     Credentials come from the usual AWS sources (AWS_ACCESS_KEY_ID and
+//     AWS_SECRET_ACCESS_KEY, shared config files, instance roles);
+//   - gs://bucket/prefix: Google Cloud Storage, with application default
+//     credentials;
+//   - azblob://container/prefix: Azure Blob Storage, with the account from
+//     AZURE_STORAGE_ACCOUNT and the usual Azure credentials.
+//
+// For an object store, Open lists the bucket once so that a wrong bucket,
+// endpoint or credentials fail here rather than at the first checkpoint.
+func Open(ctx context.Context, location string, opts ...Option) (*Storage, error) {
+	cfg := config{logger: slog.Default()}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint storage: open %q: %w", location, err)
+	}
+	s := &Storage{location: location, logger: cfg.logger}
+	if location == "" {
+		return nil, errors.New(`checkpoint storage: empty location: give a directory or a URL (file:///abs/path, s3://bucket/prefix, gs://bucket/prefix, azblob://container/prefix)`)
+	}
+	if !strings.Contains(location, "://") {
+		return s.openLocal(location, location, !cfg.noCreate)
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint storage: location %q is not a valid URL: %w; give a directory or a URL such as s3://bucket/prefix", location, err)
+	}
+	if u.Scheme == "file" {
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("checkpoint storage: location %q names host %q: a file URL must hold an absolute path, as in file:///var/lib/weir/checkpoints", location, u.Host)
+		}
+		if u.RawQuery != "" {
+			return nil, fmt.Errorf("checkpoint storage: location %q has query parameters, which a local directory does not take: remove them", location)
+		}
+		return s.openLocal(location, u.Path, !cfg.noCreate)
+	}
+	if !slices.Contains(remoteSchemes, u.Scheme) {
+		return nil, fmt.Errorf("checkpoint storage: location %q has unsupported scheme %q: use a directory, file:///abs/path, s3://bucket/prefix, gs://bucket/prefix or azblob://container/prefix", location, u.Scheme)
+	}
+	return s.openRemote(ctx, u)
+}
+
+// OpenRestore opens the storage holding a directory to restore from, as
+// given by a user (--restore PATH; see ParseRestorePath). Unlike Open, it
+// never creates a local directory: a path that does not exist is an error.
+func OpenRestore(ctx context.Context, path string, opts ...Option) (*Storage, Dir, error) {
+	location, dir, err := ParseRestorePath(path)
+	if err != nil {
+		return nil, Dir{}, err
+	}
+	s, err := Open(ctx, location, append(opts, optionFunc(func(c *config) { c.noCreate = true }))...)
+	if err != nil {
+		return nil, Dir{}, err
+	}
+	return s, dir, nil
+}
+
+func (s *Storage) openLocal(location, dir string, create bool) (*Storage, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("checkpoint storage: location %q names no directory: give a path, as in file:///var/lib/weir/checkpoints", location)
+	}
+	abs, err := filepath.Abs(filepath.FromSlash(dir))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint storage: location %q: cannot make the path absolute: %w", location, err)
+	}
+	if !create {
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: location %q: %w: check the path", location, err)
+		}
+	}
+	b, err := fileblob.OpenBucket(abs, &fileblob.Options{
+		CreateDir: create,
+		// Temporary files next to their final names: os.TempDir is often
+		// another file system, across which the atomic rename would fail.
+		NoTempDir: true,
+		// Attributes are not used; sidecar files would double the files.
+		Metadata: fileblob.MetadataDontWrite,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint storage: cannot open local directory %q: %w: check that the path is a directory this process may create and write", location, err)
+	}
+	s.bucket = b
+	s.localRoot = abs
+	return s, nil
+}
+
+func (s *Storage) openRemote(ctx context.Context, u *url.URL) (*Storage, error) {
+	if u.Host == "" {
+		return nil, fmt.Errorf("checkpoint storage: location %q names no bucket: use %s://bucket/prefix", s.location, u.Scheme)
+	}
+	// The URL's path is the key prefix; gocloud takes it as a query parameter.
+	q := u.Query()
+	prefix := strings.Trim(u.Path, "/")
+	if p := q.Get("prefix"); p != "" {
+		if prefix != "" {
+			return nil, fmt.Errorf("checkpoint storage: location %q gives a prefix both as a path and as ?prefix=: keep one", s.location)
+		}
+		prefix = strings.Trim(p, "/")
+	}
+	q.Del("prefix")
+	if prefix != "" {
+		q.Set("prefix", prefix+"/")
+	}
+	bu := *u
+	bu.Path, bu.RawPath, bu.RawQuery = "", "", q.Encode()
+	b, err := blob.OpenBucket(ctx, bu.String())
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint storage: cannot open %q: %w: check the URL's query parameters and the credentials", s.location, err)
+	}
+	// One list call checks bucket, endpoint, credentials and list
+	// permission, all of which checkpointing needs.
+	_, err = b.List(&blob.ListOptions{Prefix: checkpointPrefix, Delimiter: "/"}).Next(ctx)
+	if err != nil && err != io.EOF {
+		_ = b.Close()
+		hint := "check the endpoint, region and credentials"
+		if q.Get("endpoint") != "" && q.Get("use_path_style") == "" && q.Get("s3ForcePathStyle") == "" {
+			hint += "; most S3-compatible stores also need use_path_style=true"
+		}
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			hint = "the bucket does not exist: create it, or fix its name"
+		}
+		return nil, fmt.Errorf("checkpoint storage: cannot list %q: %w: %s", s.location, ctxErr(ctx, err), hint)
+	}
+	s.bucket = b
+	return s, nil
+}
+
+// Close releases the storage's resources. Calls after Close fail.
+func (s *Storage) Close() error {
+	if err := s.bucket.Close(); err != nil {
+		return fmt.Errorf("checkpoint storage: close %q: %w", s.location, err)
+	}
+	return nil
+}
+
+// Location returns the location the storage was opened with.
+func (s *Storage) Location() string { return s.location }
+
+// WriteState writes the state file name of dir, streaming it from r, and
+// returns its size. Names are '/'-separated segments of letters, digits,
+// '.', '_' and '-'; segments may not start with '_' or '.'. The file appears
+// whole or not at all: if r fails or ctx is cancelled, nothing is written
+// (an object store may keep an upload's parts until its lifecycle rules
+// expire them). Writing an existing name replaces the file.
+//
+// WriteState may be called from many goroutines at once.
+func (s *Storage) WriteState(ctx context.Context, dir Dir, name string, r io.Reader) (size int64, err error) {
+	if err := dir.validate(); err != nil {
+		return 0, err
+	}
+	if err := checkStateName(name); err != nil {
+		return 0, err
+	}
+	key := dir.key(name)
+	n, err := s.write(ctx, key, r)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint storage: write state file %s in %s: %w", key, s.location, err)
+	}
+	return n, nil
+}
+
+// write streams r to key, aborting the write on any error so that no
+// partial object is left behind.
+func (s *Storage) write(ctx context.Context, key string, r io.Reader) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+		// A fixed type skips content sniffing, which buffers the head.
+		ContentType: "application/octet-stream",
+	})
+	if err != nil {
+		return 0, ctxErr(ctx, err)
+	}
+	n, err := io.Copy(w, r)
+	if err != nil {
+		cancel() // blob's way to abort: Close then discards the write.
+		_ = w.Close()
+		return 0, ctxErr(ctx, err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, ctxErr(ctx, err)
+	}
+	return n, nil
+}
+
+// StateFile is a state file opened for random access, as key-group offsets
+// need. ReadAt may be called from many goroutines at once; on an object
+// store each call is one ranged request, made under the context given to
+// OpenState. For sequential reading, wrap it: io.NewSectionReader(f, 0, f.Size()).
+type StateFile interface {
+	io.ReaderAt
+	io.Closer
+	// Size returns the size of the file in bytes.
+	Size() int64
+}
+
+// OpenState opens the state file name of dir for random access. A missing
+// file gives an error that matches fs.ErrNotExist.
+func (s *Storage) OpenState(ctx context.Context, dir Dir, name string) (StateFile, error) {
+	if err := dir.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkStateName(name); err != nil {
+		return nil, err
+	}
+	key := dir.key(name)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint storage: open state file %s in %s: %w", key, s.location, err)
+	}
+	if s.localRoot != "" {
+		f, err := os.Open(filepath.Join(s.localRoot, filepath.FromSlash(key)))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: open state file %s in %s: %w", key, s.location, err)
+		}
+		st, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("checkpoint storage: open state file %s in %s: %w", key, s.location, err)
+		}
+		return &localFile{ctx: ctx, f: f, size: st.Size()}, nil
+	}
+	attrs, err := s.bucket.Attributes(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint storage: open state file %s in %s: %w", key, s.location, notExist(ctx, err))
+	}
+	return &blobFile{ctx: ctx, bucket: s.bucket, key: key, size: attrs.Size}, nil
+}
+
+// Commit completes dir by writing its metadata, atomically and last: after
+// it returns nil, dir is a completed checkpoint (or savepoint) and Latest may
+// return it. Call it only after every WriteState of dir has returned nil.
+// Committing a directory that is already completed is an error, so that a
+// completed checkpoint is never rewritten.
+func (s *Storage) Commit(ctx context.Context, dir Dir, metadata []byte) error {
+	if err := dir.validate(); err != nil {
+		return err
+	}
+	key := dir.key(MetadataName)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, err)
+	}
+	exists, err := s.bucket.Exists(ctx, key)
+	if err != nil {
+		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, ctxErr(ctx, err))
+	}
+	if exists {
+		return fmt.Errorf("checkpoint storage: commit %s in %s: it is already completed; a checkpoint id or savepoint name is used once", dir, s.location)
+	}
+	if _, err := s.write(ctx, key, strings.NewReader(string(metadata))); err != nil {
+		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, err)
+	}
+	return nil
+}
+
+// Completed lists the completed checkpoints, newest first. Savepoints are
+// not listed.
+func (s *Storage) Completed(ctx context.Context) ([]Dir, error) {
+	all, err := s.checkpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []Dir
+	for _, c := range slices.Backward(all) {
+		if c.completed {
+			done = append(done, c.dir)
+		}
+	}
+	return done, nil
+}
+
+// Latest returns the newest completed checkpoint whose metadata validate
+// accepts, with that metadata. A newer one whose metadata cannot be read or
+// fails validate (truncated, corrupt) is skipped with a warning naming it.
+// Latest returns ErrNone when no checkpoint qualifies, and the context's
+// error when ctx ends.
+func (s *Storage) Latest(ctx context.Context, validate func([]byte) error) (Dir, []byte, error) {
+	done, err := s.Completed(ctx)
+	if err != nil {
+		return Dir{}, nil, err
+	}
+	for i, dir := range done {
+		md, err := s.readMetadata(ctx, dir, validate)
+		if err == nil {
+			return dir, md, nil
+		}
+		if ctx.Err() != nil {
+			return Dir{}, nil, fmt.Errorf("checkpoint storage: find latest checkpoint in %s: %w", s.location, ctx.Err())
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // Deleted since listing (retention): not a problem.
+		}
+		msg := "checkpoint storage: skipping checkpoint with unusable metadata; using the previous one"
+		attrs := []any{"checkpoint", dir.Name(), "location", s.location, "error", err}
+		if i+1 < len(done) {
+			attrs = append(attrs, "previous", done[i+1].Name())
+		} else {
+			msg = "checkpoint storage: skipping checkpoint with unusable metadata; no previous checkpoint remains"
+		}
+		s.logger.WarnContext(ctx, msg, attrs...)
+	}
+	return Dir{}, nil, ErrNone
+}
+
+// ReadMetadata reads and validates the metadata of dir, as a restore from a
+// path the user gives needs. A dir without metadata (not completed, or no
+// checkpoint at all) gives an error that matches fs.ErrNotExist.
+func (s *Storage) ReadMetadata(ctx context.Context, dir Dir, validate func([]byte) error) ([]byte, error) {
+	if err := dir.validate(); err != nil {
+		return nil, err
+	}
+	return s.readMetadata(ctx, dir, validate)
+}
+
+func (s *Storage) readMetadata(ctx context.Context, dir Dir, validate func([]byte) error) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint storage: read metadata of %s in %s: %w", dir, s.location, err)
+	}
+	md, err := s.bucket.ReadAll(ctx, dir.key(MetadataName))
+	if err != nil {
+		err = notExist(ctx, err)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("checkpoint storage: %s in %s has no %s: it is not a completed checkpoint or savepoint; choose one that has: %w", dir, s.location, MetadataName, err)
+		}
+		return nil, fmt.Errorf("checkpoint storage: read metadata of %s in %s: %w", dir, s.location, err)
+	}
+	if validate != nil {
+		if err := validate(md); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: metadata of %s in %s is invalid (truncated or corrupt): %w; restore from another checkpoint or savepoint", dir, s.location, err)
+		}
+	}
+	return md, nil
+}
+
+// Retain deletes all but the newest n completed checkpoints, and every
+// incomplete checkpoint older than the newest completed one: leftovers of
+// failed checkpoints, or of one in progress at a crash. An incomplete
+// checkpoint newer than the newest completed one may be in progress and is
+// kept. Savepoints are never deleted. n must be at least 1, so that a
+// restore point always remains.
+func (s *Storage) Retain(ctx context.Context, n int) error {
+	if n < 1 {
+		return fmt.Errorf("checkpoint storage: retain %d checkpoints: keep at least 1, or no restore point would remain", n)
+	}
+	all, err := s.checkpoints(ctx)
+	if err != nil {
+		return err
+	}
+	var newest uint64
+	kept := 0
+	var doomed []Dir
+	for _, c := range slices.Backward(all) { // newest first
+		id, _ := c.dir.Checkpoint()
+		switch {
+		case c.completed && kept < n:
+			kept++
+			newest = max(newest, id)
+		case c.completed:
+			doomed = append(doomed, c.dir)
+		case kept > 0 && id < newest:
+			doomed = append(doomed, c.dir)
+		}
+	}
+	var errs []error
+	for _, d := range doomed {
+		if err := s.Discard(ctx, d); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Discard deletes dir and every file in it: a failed or timed-out
+// checkpoint, or a savepoint the user no longer wants. The metadata goes
+// first, so a dir that is half deleted is no longer completed. Discarding a
+// dir that does not exist is not an error.
+func (s *Storage) Discard(ctx context.Context, dir Dir) error {
+	if err := dir.validate(); err != nil {
+		return err
+	}
+	if err := s.delete(ctx, dir.key(MetadataName)); err != nil {
+		return fmt.Errorf("checkpoint storage: discard %s in %s: %w", dir, s.location, err)
+	}
+	if s.localRoot != "" {
+		// One call removes the files and the directories blob leaves behind.
+		if err := os.RemoveAll(filepath.Join(s.localRoot, dir.Name())); err != nil {
+			return fmt.Errorf("checkpoint storage: discard %s in %s: %w", dir, s.location, err)
+		}
+		return nil
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, deleteConcurrency)
+	)
+	it := s.bucket.List(&blob.ListOptions{Prefix: dir.prefix()})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, ctxErr(ctx, err))
+			mu.Unlock()
+			break
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := s.delete(ctx, obj.Key); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("checkpoint storage: discard %s in %s: %w", dir, s.location, err)
+	}
+	return nil
+}
+
+// delete deletes key; a key already gone is fine (a concurrent Retain).
+func (s *Storage) delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.bucket.Delete(ctx, key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return ctxErr(ctx, err)
+	}
+	return nil
+}
+
+// checkpoint is one chk- directory found by listing.
+type checkpoint struct {
+	dir       Dir
+	completed bool
+}
+
+// checkpoints lists every chk- directory, oldest first, telling completed
+// from incomplete ones.
+func (s *Storage) checkpoints(ctx context.Context) ([]checkpoint, error) {
+	var out []checkpoint
+	it := s.bucket.List(&blob.ListOptions{Prefix: checkpointPrefix, Delimiter: "/"})
+	for {
+		// The local store does not look at ctx; check it once a directory.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, err)
+		}
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, ctxErr(ctx, err))
+		}
+		if !obj.IsDir {
+			continue
+		}
+		dir, err := ParseDir(strings.TrimSuffix(obj.Key, "/"))
+		if err != nil {
+			// Not ours (a name we never write): leave it alone.
+			s.logger.DebugContext(ctx, "checkpoint storage: ignoring unknown directory", "location", s.location, "name", obj.Key)
+			continue
+		}
+		ok, err := s.bucket.Exists(ctx, dir.key(MetadataName))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, ctxErr(ctx, err))
+		}
+		out = append(out, checkpoint{dir: dir, completed: ok})
+	}
+	// Listing is lexical, which padding makes numeric; sort anyway rather
+	// than trust every store's order.
+	slices.SortFunc(out, func(a, b checkpoint) int { return cmp.Compare(a.dir.id, b.dir.id) })
+	return out, nil
+}
+
+// ctxErr makes an error caused by the end of ctx match ctx's error, which
+// gocloud's wrapping does not always preserve.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return err
+}
+
+// notExist makes a not-found error from any store match fs.ErrNotExist.
+func notExist(ctx context.Context, err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w (%w)", fs.ErrNotExist, err)
+	}
+	return ctxErr(ctx, err)
+}
