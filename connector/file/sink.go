@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/weirstream/weir/sink"
@@ -27,20 +28,42 @@ type JSONAppender interface {
 const DefaultBufferSize = 64 << 10
 
 // Sink writes records to files, one line per record: JSON documents from
-// [NewSink], raw strings from [NewLineSink]. It implements [sink.Sink].
+// [NewSink], raw strings from [NewLineSink]. It implements [sink.Sink] and
+// [sink.CommittingSink].
 //
-// Each writer creates its own file, named by [SubtaskPath], with any missing
-// parent directories. By default an existing file is truncated, which suits
-// jobs run once from the start; with [Append] a restarted job adds to it,
-// at least once. Output is not transactional: a job that fails leaves what
-// its writers had written out so far (at Flush, or when a buffer filled).
+// Each writer writes its own file, named by [SubtaskPath], and creates any
+// missing parent directories. What the output guarantees depends on whether
+// the job takes checkpoints ([sink.WriterContext.Checkpointing]):
+//
+//   - Without checkpoints, writers write to their files directly, at least
+//     once. By default an existing file is truncated, which suits jobs run
+//     once from the start; with [Append] a restarted job adds to it. Output
+//     is not transactional: a job that fails leaves what its writers had
+//     written out so far (at Flush, or when a buffer filled), which may end
+//     in a partial line.
+//   - With checkpoints, output is exactly-once. A writer writes to a hidden
+//     part file beside its file (".NAME.part-SUBTASK-SEQ"). At each
+//     checkpoint barrier it fsyncs and closes the part (PreCommit); when the
+//     checkpoint completes, the committer appends the part to the file,
+//     fsyncs it and deletes the part. Output thus appears only when a
+//     checkpoint completes, or at the end of input. A restored writer cuts
+//     its file back to the length it has once the restored checkpoint is
+//     published and deletes the parts of checkpoints that never completed,
+//     so the replay, which is deterministic in weir, neither duplicates nor
+//     loses a line. A fresh start truncates the file as above, or keeps it
+//     with [Append]. Parts are always fsynced; [Sync] adds an fsync to
+//     Flush.
 type Sink[T any] struct {
 	path   string
 	cfg    sinkConfig
 	encode func(enc *encoder[T], v T) error
 }
 
-var _ sink.Sink[int] = (*Sink[int])(nil)
+var (
+	_ sink.Sink[int]      = (*Sink[int])(nil)
+	_ sink.PreCommitter   = (*writer[int])(nil)
+	_ sink.StatefulWriter = (*writer[int])(nil)
+)
 
 type sinkConfig struct {
 	sync       bool
@@ -59,15 +82,20 @@ func (f sinkOptionFunc) apply(c *sinkConfig) { f(c) }
 
 // Sync makes Flush call fsync after writing the buffer out, so that flushed
 // output survives a crash of the machine, not only of the process. By
-// default Flush hands the data to the operating system only.
+// default Flush hands the data to the operating system only. With
+// checkpoints, pre-committed part files and published output are always
+// fsynced; Sync then only adds an fsync of the current part to Flush.
 func Sync() SinkOption {
 	return sinkOptionFunc(func(c *sinkConfig) { c.sync = true })
 }
 
 // Append makes writers add to existing files instead of truncating them, so
-// that a job restored from a checkpoint keeps the output written before the
-// failure; the records written after the checkpoint it restores appear
-// twice. By default existing files are truncated.
+// that a restarted job keeps the output written before. Without
+// checkpoints, a job restored from a checkpoint then writes the records
+// written after that checkpoint twice; with checkpoints a restored writer
+// cuts its file back to the restored checkpoint whatever the option, and
+// Append only keeps the file on a fresh start. By default existing files
+// are truncated on a fresh start.
 func Append() SinkOption {
 	return sinkOptionFunc(func(c *sinkConfig) { c.append = true })
 }
@@ -159,8 +187,11 @@ func SubtaskPath(path string, subtask, parallelism int) string {
 // Path returns the path the sink was created with.
 func (s *Sink[T]) Path() string { return s.path }
 
-// NewWriter creates the subtask's file, and its parent directories. An
-// existing file is truncated, or appended to with [Append].
+// NewWriter creates the subtask's file, and its parent directories. Without
+// checkpoints an existing file is truncated, or appended to with [Append].
+// With checkpoints, a restored writer cuts the file back to its length at
+// the restored checkpoint, and every writer deletes stray part files of its
+// subtask (see [Sink]).
 func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 	if s.path == "" {
 		return nil, errors.New(`file: the sink path is empty; pass a file name such as "out/results.jsonl"`)
@@ -171,6 +202,17 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 			return nil, fmt.Errorf("file: create the directory of sink file %s: %w", path, err)
 		}
 	}
+	w := &writer[T]{path: path, sync: s.cfg.sync, encode: s.encode}
+	w.enc.json = json.NewEncoder(&w.enc.jsonBuf)
+	w.enc.json.SetEscapeHTML(false)
+	if ctx.Checkpointing() {
+		if err := w.startTwoPhase(ctx, s.cfg.append); err != nil {
+			return nil, err
+		}
+		// The buffer writes to a part file once there is something to write.
+		w.enc.w = bufio.NewWriterSize(nil, s.cfg.bufferSize)
+		return w, nil
+	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if s.cfg.append {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
@@ -179,11 +221,59 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("file: create sink file %s: %w", path, err)
 	}
-	w := &writer[T]{path: path, file: f, sync: s.cfg.sync, encode: s.encode}
+	w.file = f
 	w.enc.w = bufio.NewWriterSize(f, s.cfg.bufferSize)
-	w.enc.json = json.NewEncoder(&w.enc.jsonBuf)
-	w.enc.json.SetEscapeHTML(false)
 	return w, nil
+}
+
+// startTwoPhase prepares w to write part files: it brings the final file to
+// where the restored checkpoint left it (or creates it on a fresh start) and
+// deletes parts no committer will publish.
+func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
+	w.twoPhase = true
+	w.subtask = ctx.Subtask()
+	if b := ctx.Restored(); b != nil {
+		st, err := decodeWriterState(b)
+		if err != nil {
+			return err
+		}
+		// Output past st.Next was published after the restored checkpoint;
+		// the replay writes it again. Parts other than the restored
+		// checkpoint's are pending output of checkpoints that never
+		// completed.
+		if err := truncateTo(st.Final, st.Next); err != nil {
+			return err
+		}
+		if err := removeStrayParts(st.Final, w.subtask, st.Pending); err != nil {
+			return err
+		}
+		if st.Final == w.path {
+			w.next, w.seq = st.Next, st.Seq
+			return nil
+		}
+		// The parallelism changed, and with it the file's name. What the
+		// new file holds was published by an earlier run: add to it.
+		keep = true
+	}
+	flags := os.O_WRONLY | os.O_CREATE
+	if !keep {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(w.path, flags, 0o644)
+	if err != nil {
+		return fmt.Errorf("file: create sink file %s: %w", w.path, err)
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		w.next = fi.Size()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("file: create sink file %s: %w", w.path, err)
+	}
+	return removeStrayParts(w.path, w.subtask, nil)
 }
 
 // encoder holds a writer's reusable encoding state.
@@ -205,20 +295,34 @@ func (e *encoder[T]) write() error {
 }
 
 type writer[T any] struct {
-	path   string
-	file   *os.File
+	path   string   // the final file
+	file   *os.File // the final file, or with checkpoints the open part (nil if none)
 	enc    encoder[T]
 	sync   bool
 	encode func(enc *encoder[T], v T) error
 	closed bool
+
+	// With checkpoints (twoPhase), records go to part files numbered by seq.
+	twoPhase bool
+	subtask  int
+	part     string   // path of the open part, if file is not nil
+	seq      uint64   // number of the next part
+	next     int64    // offset of the final file where the next part lands
+	pending  []uint64 // parts returned by the last PreCommit
 }
 
 var errWriterClosed = errors.New("file: write after Close; the runtime must not use a writer it closed")
 
 // Write encodes v into the buffer, writing the buffer out when it fills.
+// With checkpoints, the first record after a barrier opens a new part file.
 func (w *writer[T]) Write(_ context.Context, v T) error {
 	if w.closed {
 		return errWriterClosed
+	}
+	if w.twoPhase && w.file == nil {
+		if err := w.openPart(); err != nil {
+			return err
+		}
 	}
 	if err := w.encode(&w.enc, v); err != nil {
 		return fmt.Errorf("file: write a record to %s: %w", w.path, err)
@@ -229,30 +333,118 @@ func (w *writer[T]) Write(_ context.Context, v T) error {
 	return nil
 }
 
+func (w *writer[T]) openPart() error {
+	path := partName(w.path, w.subtask, w.seq)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("file: create part file %s: %w", path, err)
+	}
+	w.seq++
+	w.file, w.part = f, path
+	w.enc.w.Reset(f)
+	return nil
+}
+
 // Flush writes the buffer out to the file and, with [Sync], to the disk.
+// With checkpoints it writes to the current part file, which stays
+// invisible until PreCommit and Commit publish it.
 func (w *writer[T]) Flush(context.Context) error {
 	if w.closed {
 		return errWriterClosed
 	}
+	if w.file == nil {
+		return nil // nothing written since the last PreCommit
+	}
 	if err := w.enc.w.Flush(); err != nil {
-		return fmt.Errorf("file: flush %s: %w", w.path, err)
+		return fmt.Errorf("file: flush %s: %w", w.file.Name(), err)
 	}
 	if w.sync {
 		if err := w.file.Sync(); err != nil {
-			return fmt.Errorf("file: fsync %s: %w", w.path, err)
+			return fmt.Errorf("file: fsync %s: %w", w.file.Name(), err)
 		}
 	}
 	return nil
 }
 
-// Close closes the file without writing out the buffer.
+// PreCommit implements [sink.PreCommitter]. With checkpoints it writes out,
+// fsyncs and closes the current part file and returns one committable that
+// publishes it at the end of the final file; it returns none if nothing was
+// written since the last PreCommit. Without checkpoints it is Flush.
+func (w *writer[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
+	if w.closed {
+		return nil, errWriterClosed
+	}
+	if !w.twoPhase {
+		return nil, w.Flush(ctx)
+	}
+	w.pending = w.pending[:0]
+	if w.file == nil {
+		return nil, nil
+	}
+	f, path := w.file, w.part
+	w.file, w.part = nil, ""
+	err := w.enc.w.Flush()
+	if err == nil {
+		err = f.Sync()
+	}
+	var size int64
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = f.Stat(); err == nil {
+			size = fi.Size()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("file: pre-commit part file %s: %w", path, err)
+	}
+	if size == 0 { // only records that failed to encode
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("file: delete empty part file %s: %w", path, err)
+		}
+		return nil, nil
+	}
+	// The checkpoint will name the part: its directory entry must last.
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	c := committable{Part: path, Final: w.path, Offset: w.next, Length: size}
+	w.next += size
+	w.pending = append(w.pending, w.seq-1)
+	return [][]byte{c.encode()}, nil
+}
+
+// SnapshotState implements [sink.StatefulWriter]. With checkpoints it
+// returns the final file's name, its length once the committables of the
+// last PreCommit are published, and the parts they name. Without
+// checkpoints the writer has no state.
+func (w *writer[T]) SnapshotState(int64) ([]byte, error) {
+	if !w.twoPhase {
+		return nil, nil
+	}
+	return writerState{Final: w.path, Next: w.next, Seq: w.seq, Pending: slices.Clone(w.pending)}.encode(), nil
+}
+
+// Close closes the file without writing out the buffer. With checkpoints
+// it deletes the current part file: no committable names it.
 func (w *writer[T]) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
-	if err := w.file.Close(); err != nil {
-		return fmt.Errorf("file: close %s: %w", w.path, err)
+	if w.file == nil {
+		return nil
 	}
-	return nil
+	err := w.file.Close()
+	if err != nil {
+		err = fmt.Errorf("file: close %s: %w", w.file.Name(), err)
+	}
+	if w.twoPhase {
+		if rerr := os.Remove(w.part); rerr != nil && err == nil {
+			err = fmt.Errorf("file: delete unfinished part file %s: %w", w.part, rerr)
+		}
+	}
+	return err
 }

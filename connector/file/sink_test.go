@@ -3,12 +3,16 @@ package file
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/weirstream/weir/sink"
 )
 
 type wctx struct{ subtask, parallelism int }
@@ -206,4 +210,528 @@ func TestSinkErrors(t *testing.T) {
 	if err := w.Write(t.Context(), func() {}); err == nil || !strings.HasPrefix(err.Error(), "file: ") {
 		t.Fatalf("unencodable record: %v", err)
 	}
+}
+
+// ckctx is the context of a writer in a job that takes checkpoints.
+type ckctx struct {
+	subtask, parallelism int
+	restored             []byte
+}
+
+func (c ckctx) Subtask() int        { return c.subtask }
+func (c ckctx) Parallelism() int    { return c.parallelism }
+func (c ckctx) Checkpointing() bool { return true }
+func (c ckctx) Restored() []byte    { return c.restored }
+
+// partFiles lists the part files in dir.
+func partFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".part-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// lines returns the lines of path, none if it does not exist.
+func lines(t *testing.T, path string) []string {
+	t.Helper()
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil
+	}
+	return readLines(t, path)
+}
+
+func mustWriter[T any](t *testing.T, s *Sink[T], ctx sink.WriterContext) *writer[T] {
+	t.Helper()
+	w, err := s.NewWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.(*writer[T])
+}
+
+func writeAll[T any](t *testing.T, w sink.Writer[T], vs ...T) {
+	t.Helper()
+	for _, v := range vs {
+		if err := w.Write(t.Context(), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func preCommit(t *testing.T, w sink.PreCommitter, id int64) [][]byte {
+	t.Helper()
+	cs, err := w.PreCommit(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func commit(t *testing.T, s interface {
+	NewCommitter() (sink.Committer, error)
+}, cs [][]byte) {
+	t.Helper()
+	c, err := s.NewCommitter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Commit(t.Context(), cs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantLines(t *testing.T, path string, want ...string) {
+	t.Helper()
+	if got := lines(t, path); !slices.Equal(got, want) {
+		t.Fatalf("%s holds %q, want %q", filepath.Base(path), got, want)
+	}
+}
+
+func TestTwoPhaseCommit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.jsonl")
+	writeFile(t, path, "stale\n")
+	s := NewSink[int](path)
+	w := mustWriter(t, s, ckctx{0, 1, nil})
+	defer w.Close()
+	wantLines(t, path) // truncated on a fresh start
+
+	writeAll[int](t, w, 1, 2)
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cs := preCommit(t, w, 1)
+	if len(cs) != 1 {
+		t.Fatalf("PreCommit returned %d committables, want 1", len(cs))
+	}
+	c, err := decodeCommittable(cs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Final != path || c.Offset != 0 || c.Length != 4 || filepath.Base(c.Part) != ".out.jsonl.part-0-0" {
+		t.Fatalf("committable %+v", c)
+	}
+	wantLines(t, path) // not visible before Commit
+	if got := partFiles(t, dir); len(got) != 1 {
+		t.Fatalf("part files %q", got)
+	}
+	st, err := w.SnapshotState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws, err := decodeWriterState(st); err != nil || ws.Next != 4 || ws.Final != path || !slices.Equal(ws.Pending, []uint64{0}) {
+		t.Fatalf("state %+v, %v", ws, err)
+	}
+
+	commit(t, s, cs)
+	wantLines(t, path, "1", "2")
+	commit(t, s, cs) // idempotent
+	wantLines(t, path, "1", "2")
+	if got := partFiles(t, dir); len(got) != 0 {
+		t.Fatalf("part files left after Commit: %q", got)
+	}
+
+	// (d) Nothing written since the last barrier: no committable.
+	if cs := preCommit(t, w, 2); len(cs) != 0 {
+		t.Fatalf("empty PreCommit returned %q", cs)
+	}
+	writeAll[int](t, w, 3)
+	cs3 := preCommit(t, w, 3)
+	if c, _ := decodeCommittable(cs3[0]); c.Offset != 4 || c.Length != 2 {
+		t.Fatalf("second committable %+v", c)
+	}
+	commit(t, s, append(cs, cs3...)) // an old committable again, then the new one
+	wantLines(t, path, "1", "2", "3")
+}
+
+func TestTwoPhaseRestoreDropsUncompletedOutput(t *testing.T) {
+	for _, published := range []bool{false, true} {
+		t.Run(fmt.Sprintf("checkpoint 2 published=%v", published), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "dead.txt")
+			s := NewLineSink(path)
+			w := mustWriter(t, s, ckctx{0, 1, nil})
+			writeAll(t, w, "a")
+			cs1 := preCommit(t, w, 1)
+			st1, _ := w.SnapshotState(1)
+			commit(t, s, cs1)
+			writeAll(t, w, "b")
+			cs2 := preCommit(t, w, 2)
+			if published {
+				commit(t, s, cs2)
+				wantLines(t, path, "a", "b")
+			}
+			writeAll(t, w, "c") // an open part that the crash leaves behind
+			w.Flush(t.Context())
+			w.file.Close() // the process dies: no Close
+
+			// Restore checkpoint 1, whose committables the runtime commits again.
+			w = mustWriter(t, s, ckctx{0, 1, st1})
+			defer w.Close()
+			wantLines(t, path, "a")
+			if got := partFiles(t, dir); len(got) != 0 {
+				t.Fatalf("stray part files after restore: %q", got)
+			}
+			commit(t, s, cs1) // (c) already published: no change
+			wantLines(t, path, "a")
+			writeAll(t, w, "b", "c") // the replay
+			commit(t, s, preCommit(t, w, 2))
+			wantLines(t, path, "a", "b", "c")
+		})
+	}
+}
+
+func TestTwoPhaseRestoreKeepsPendingPart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	s := NewLineSink(path)
+	w := mustWriter(t, s, ckctx{0, 1, nil})
+	writeAll(t, w, "a")
+	cs := preCommit(t, w, 1)
+	st, _ := w.SnapshotState(1)
+	w.file = nil // crash before the checkpoint's commit
+
+	w = mustWriter(t, s, ckctx{0, 1, st}) // the writer may start before the commit
+	defer w.Close()
+	commit(t, s, cs)
+	wantLines(t, path, "a")
+	writeAll(t, w, "b")
+	commit(t, s, preCommit(t, w, 2))
+	wantLines(t, path, "a", "b")
+}
+
+func TestTwoPhaseInterruptedCommit(t *testing.T) {
+	// "zeros": after a machine crash a file may have grown with blocks that
+	// were never written, which read as zeros.
+	for _, cut := range []string{"half", "all", "zeros"} {
+		t.Run(cut, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out.txt")
+			s := NewLineSink(path)
+			w := mustWriter(t, s, ckctx{0, 1, nil})
+			defer w.Close()
+			writeAll(t, w, "first")
+			commit(t, s, preCommit(t, w, 1))
+			writeAll(t, w, "second", "third")
+			cs := preCommit(t, w, 2)
+			c, _ := decodeCommittable(cs[0])
+			part, err := os.ReadFile(c.Part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch cut {
+			case "half":
+				part = part[:len(part)/2]
+			case "zeros":
+				part = make([]byte, len(part)+3)
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Write(part) // the commit crashes here, leaving the part
+			f.Close()
+
+			commit(t, s, cs)
+			wantLines(t, path, "first", "second", "third")
+			if got := partFiles(t, dir); len(got) != 0 {
+				t.Fatalf("part files left: %q", got)
+			}
+		})
+	}
+}
+
+func TestTwoPhaseCommitErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	s := NewLineSink(path)
+	w := mustWriter(t, s, ckctx{0, 1, nil})
+	defer w.Close()
+	writeAll(t, w, "a")
+	cs := preCommit(t, w, 1)
+	c, _ := decodeCommittable(cs[0])
+	com, _ := s.NewCommitter()
+
+	os.Remove(c.Part) // gone, and not published
+	if err := com.Commit(t.Context(), cs); err == nil || !strings.HasPrefix(err.Error(), "file: ") || !strings.Contains(err.Error(), "is gone") {
+		t.Fatalf("lost part: %v", err)
+	}
+	for _, b := range []string{`{"v":2,"part":"p","final":"f"}`, `{"v":1}`, `not json`} {
+		if err := com.Commit(t.Context(), [][]byte{[]byte(b)}); err == nil || !strings.HasPrefix(err.Error(), "file: ") {
+			t.Fatalf("committable %s: %v", b, err)
+		}
+	}
+	if _, err := s.NewWriter(ckctx{0, 1, []byte(`{"v":9,"final":"x"}`)}); err == nil || !strings.Contains(err.Error(), "version 9") {
+		t.Fatalf("state of an unknown version: %v", err)
+	}
+}
+
+func TestTwoPhaseFreshStartAndClose(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	writeFile(t, path, "kept\n")
+	stray := filepath.Join(dir, ".out-1.txt.part-1-7")
+	other := filepath.Join(dir, ".out-0.txt.part-0-3") // another subtask's
+	writeFile(t, stray, "junk\n")
+	writeFile(t, other, "theirs\n")
+	s := NewLineSink(path, Append())
+	w := mustWriter(t, s, ckctx{1, 2, nil})
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Fatal("a fresh start kept a stray part file")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Fatal("a fresh start deleted another subtask's part file")
+	}
+	final := filepath.Join(dir, "out-1.txt")
+	writeFile(t, final, "earlier\n")
+	w.Close()
+	w = mustWriter(t, s, ckctx{1, 2, nil})
+	writeAll(t, w, "x")
+	commit(t, s, preCommit(t, w, 1))
+	wantLines(t, final, "earlier", "x") // Append keeps the file on a fresh start
+	writeAll(t, w, "unfinished")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := partFiles(t, dir); !slices.Equal(got, []string{".out-0.txt.part-0-3"}) {
+		t.Fatalf("Close left part files: %q", got)
+	}
+	wantLines(t, path, "kept")
+	if err := w.Write(t.Context(), "x"); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+}
+
+func TestDirectWriterPreCommitFlushes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.txt")
+	w := mustWriter(t, NewLineSink(path), wctx{0, 1})
+	defer w.Close()
+	writeAll(t, w, "a")
+	if cs := preCommit(t, w, 1); cs != nil {
+		t.Fatalf("direct PreCommit returned %q", cs)
+	}
+	if st, err := w.SnapshotState(1); st != nil || err != nil {
+		t.Fatalf("direct state %q, %v", st, err)
+	}
+	wantLines(t, path, "a")
+}
+
+// TestTwoPhaseModel drives a writer and committer through random writes,
+// barriers, commits and crashes, as the runtime would, restoring after each
+// crash and replaying the input deterministically: the file must always
+// hold exactly the input up to the last committed checkpoint.
+func TestTwoPhaseModel(t *testing.T) {
+	for seed := range 24 { // each run costs some 100 fsyncs
+		t.Run(strconv.Itoa(seed), func(t *testing.T) { runTwoPhaseModel(t, uint64(seed)) })
+	}
+}
+
+func runTwoPhaseModel(t *testing.T, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 42))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	input := make([]string, 10+r.IntN(40))
+	for i := range input {
+		input[i] = fmt.Sprintf("%d:%s", i, strings.Repeat("x", r.IntN(40)))
+	}
+	s := NewLineSink(path, BufferSize(r.IntN(8<<10)))
+	com, _ := s.NewCommitter()
+
+	type checkpoint struct {
+		pos          int // input records before its barrier
+		state        []byte
+		committables [][]byte
+		completed    bool
+	}
+	var (
+		w         *writer[string]
+		pos       int // next input record
+		id        int64
+		ckpts     []*checkpoint
+		committed int // input records the file must hold
+		trace     []string
+	)
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("seed %d after %s: %s", seed, strings.Join(trace, " "), fmt.Sprintf(format, args...))
+	}
+	mustCommit := func(cs [][]byte) {
+		t.Helper()
+		if err := com.Commit(t.Context(), cs); err != nil {
+			fail("Commit: %v", err)
+		}
+	}
+	start := func(from *checkpoint) {
+		t.Helper()
+		var st []byte
+		if from != nil {
+			st = from.state
+		}
+		commitFirst := from != nil && r.IntN(2) == 0
+		if commitFirst {
+			mustCommit(from.committables)
+		}
+		nw, err := s.NewWriter(ckctx{0, 1, st})
+		if err != nil {
+			fail("NewWriter: %v", err)
+		}
+		w = nw.(*writer[string])
+		pos, committed = 0, 0
+		if from != nil {
+			if !commitFirst {
+				mustCommit(from.committables)
+			}
+			pos, committed = from.pos, from.pos
+		}
+	}
+	completeNext := func() bool {
+		for _, c := range ckpts {
+			if !c.completed {
+				mustCommit(c.committables)
+				c.completed, committed = true, c.pos
+				return true
+			}
+		}
+		return false
+	}
+
+	start(nil)
+	for pos < len(input) {
+		switch op := r.IntN(11); {
+		case op < 5:
+			n := min(1+r.IntN(6), len(input)-pos)
+			trace = append(trace, fmt.Sprintf("write%d", n))
+			for _, v := range input[pos : pos+n] {
+				if err := w.Write(t.Context(), v); err != nil {
+					fail("Write: %v", err)
+				}
+			}
+			pos += n
+		case op < 6:
+			trace = append(trace, "flush")
+			if err := w.Flush(t.Context()); err != nil {
+				fail("Flush: %v", err)
+			}
+		case op < 8:
+			id++
+			trace = append(trace, fmt.Sprintf("barrier%d", id))
+			cs, err := w.PreCommit(t.Context(), id)
+			if err != nil {
+				fail("PreCommit: %v", err)
+			}
+			st, err := w.SnapshotState(id)
+			if err != nil {
+				fail("SnapshotState: %v", err)
+			}
+			ckpts = append(ckpts, &checkpoint{pos: pos, state: st, committables: cs})
+		case op < 10:
+			if completeNext() {
+				trace = append(trace, "commit")
+			}
+		default:
+			kind := r.IntN(3)
+			trace = append(trace, fmt.Sprintf("crash%d", kind))
+			if w.file != nil {
+				w.file.Close() // the process dies: buffer and open part are left as they are
+			}
+			// Kinds 1 and 2 die inside the commit of the next completed
+			// checkpoint, after appending part or all of its part file.
+			if kind > 0 {
+				for _, c := range ckpts {
+					if c.completed {
+						continue
+					}
+					c.completed = true
+					if len(c.committables) == 0 {
+						break
+					}
+					cm, _ := decodeCommittable(c.committables[0])
+					b, err := os.ReadFile(cm.Part)
+					if err != nil {
+						fail("read part: %v", err)
+					}
+					if kind == 1 {
+						b = b[:r.IntN(len(b))]
+					}
+					f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+					f.Write(b)
+					f.Close()
+					break
+				}
+			}
+			// Restore the latest completed checkpoint or, as if it were
+			// corrupt, an earlier one; none means a fresh start.
+			var done []int
+			for i, c := range ckpts {
+				if c.completed {
+					done = append(done, i)
+				}
+			}
+			if len(done) == 0 {
+				ckpts = nil
+				start(nil)
+				break
+			}
+			i := done[len(done)-1]
+			if r.IntN(4) == 0 {
+				i = done[r.IntN(len(done))]
+			}
+			ckpts = ckpts[:i+1]
+			trace = append(trace, fmt.Sprintf("restore@%d", ckpts[i].pos))
+			start(ckpts[i])
+		}
+		if got := lines(t, path); !slices.Equal(got, input[:committed]) {
+			fail("file holds %d lines, want %d:\n%q\nwant\n%q", len(got), committed, got, input[:committed])
+		}
+	}
+	// The end of input: pending checkpoints complete, then the final
+	// PreCommit is committed at once.
+	for completeNext() {
+	}
+	id++
+	cs, err := w.PreCommit(t.Context(), id)
+	if err != nil {
+		fail("final PreCommit: %v", err)
+	}
+	mustCommit(cs)
+	if err := w.Close(); err != nil {
+		fail("Close: %v", err)
+	}
+	if got := lines(t, path); !slices.Equal(got, input) {
+		fail("file holds %q, want %q", got, input)
+	}
+	if got := partFiles(t, dir); len(got) != 0 {
+		fail("part files left: %q", got)
+	}
+}
+
+func TestTwoPhaseRestoreWithNewParallelism(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	s := NewLineSink(path)
+	w := mustWriter(t, s, ckctx{0, 1, nil})
+	writeAll(t, w, "a")
+	commit(t, s, preCommit(t, w, 1))
+	st, _ := w.SnapshotState(1)
+	writeAll(t, w, "b")
+	commit(t, s, preCommit(t, w, 2)) // published after the checkpoint restored below
+	w.Close()
+	sub0 := filepath.Join(dir, "out-0.txt")
+	writeFile(t, sub0, "earlier run\n")
+
+	// At parallelism 2, subtask 0 gets the state of the old subtask 0.
+	w = mustWriter(t, s, ckctx{0, 2, st})
+	defer w.Close()
+	wantLines(t, path, "a")
+	writeAll(t, w, "b")
+	commit(t, s, preCommit(t, w, 3))
+	wantLines(t, sub0, "earlier run", "b")
 }

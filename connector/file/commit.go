@@ -1,0 +1,311 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/weirstream/weir/sink"
+)
+
+// commitFormat is the version of the committables and writer states that
+// the file sink stores in checkpoints. Raise it when their meaning changes;
+// decoders reject versions they do not know rather than guess.
+const commitFormat = 1
+
+// committable describes one pre-committed part file: publishing it puts
+// the part's Length bytes into Final at Offset, then deletes the part.
+type committable struct {
+	V      int    `json:"v"`
+	Part   string `json:"part"`
+	Final  string `json:"final"`
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
+}
+
+// encode returns c as versioned JSON, which checkpoint inspection can show.
+func (c committable) encode() []byte {
+	c.V = commitFormat
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("file: encode a committable: " + err.Error()) // strings and integers always encode
+	}
+	return b
+}
+
+func decodeCommittable(b []byte) (committable, error) {
+	var c committable
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("file: decode a committable of the file sink: %w", err)
+	}
+	if c.V != commitFormat {
+		return c, fmt.Errorf("file: a committable of the file sink has format version %d, this build reads version %d; restore the checkpoint with the weir version that wrote it", c.V, commitFormat)
+	}
+	if c.Part == "" || c.Final == "" || c.Offset < 0 || c.Length < 0 {
+		return c, fmt.Errorf("file: a committable of the file sink is malformed: %s", b)
+	}
+	return c, nil
+}
+
+// writerState is what a writer keeps in a checkpoint: where its file ends
+// once the checkpoint's committables are published, and which part files
+// those committables name (a restored writer must not delete them).
+type writerState struct {
+	V       int      `json:"v"`
+	Final   string   `json:"final"`
+	Next    int64    `json:"next"`              // offset of Final where the next part lands
+	Seq     uint64   `json:"seq"`               // sequence number of the next part
+	Pending []uint64 `json:"pending,omitempty"` // parts pre-committed at the checkpoint
+}
+
+func (s writerState) encode() []byte {
+	s.V = commitFormat
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic("file: encode the writer state: " + err.Error())
+	}
+	return b
+}
+
+func decodeWriterState(b []byte) (writerState, error) {
+	var s writerState
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("file: decode the restored state of a file sink writer: %w", err)
+	}
+	if s.V != commitFormat {
+		return s, fmt.Errorf("file: the restored state of a file sink writer has format version %d, this build reads version %d; restore the checkpoint with the weir version that wrote it", s.V, commitFormat)
+	}
+	if s.Final == "" || s.Next < 0 {
+		return s, fmt.Errorf("file: the restored state of a file sink writer is malformed: %s", b)
+	}
+	return s, nil
+}
+
+// NewCommitter returns the committer that publishes the part files the
+// sink's writers pre-committed. It implements [sink.CommittingSink]; see
+// [Sink] for what it guarantees.
+func (s *Sink[T]) NewCommitter() (sink.Committer, error) { return committer{}, nil }
+
+var _ sink.CommittingSink = (*Sink[int])(nil)
+
+// committer publishes committables. It keeps no state: each committable
+// names its files, and the files themselves tell what is already done.
+type committer struct{}
+
+// Commit publishes the committables in order. It is idempotent: a
+// committable whose part is gone and whose bytes the file already holds is
+// skipped, and one whose publication was cut short is redone from its
+// offset.
+func (committer) Commit(ctx context.Context, committables [][]byte) error {
+	dirs := make(map[string]bool)
+	for _, b := range committables {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c, err := decodeCommittable(b)
+		if err != nil {
+			return err
+		}
+		done, err := publish(c)
+		if err != nil {
+			return err
+		}
+		if !done {
+			dirs[filepath.Dir(c.Final)] = true
+		}
+	}
+	// Make the deletions of the parts, and new files, survive a machine crash.
+	for dir := range dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// publish puts the part of c into its final file and deletes the part. It
+// reports done if the committable had been published before.
+func publish(c committable) (done bool, err error) {
+	end := c.Offset + c.Length
+	part, err := os.Open(c.Part)
+	if errors.Is(err, fs.ErrNotExist) {
+		size, err := fileSize(c.Final)
+		if err != nil {
+			return false, err
+		}
+		if size >= end {
+			return true, nil // published, and its part deleted
+		}
+		return false, fmt.Errorf("file: commit part file %s: it is gone, but %s holds %d bytes, fewer than the %d it holds once the part is published; "+
+			"the part was deleted or the file truncated outside the job: restore an older checkpoint or rerun the job from the start", c.Part, c.Final, size, end)
+	}
+	if err != nil {
+		return false, fmt.Errorf("file: commit part file %s: %w", c.Part, err)
+	}
+	defer part.Close()
+	if fi, err := part.Stat(); err != nil {
+		return false, fmt.Errorf("file: commit part file %s: %w", c.Part, err)
+	} else if fi.Size() != c.Length {
+		return false, fmt.Errorf("file: commit part file %s: it holds %d bytes, not the %d it was pre-committed with; it was changed outside the job: restore an older checkpoint or rerun the job from the start", c.Part, fi.Size(), c.Length)
+	}
+
+	f, err := os.OpenFile(c.Final, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return false, fmt.Errorf("file: commit part file %s: open %s: %w", c.Part, c.Final, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("file: commit part file %s: %w", c.Part, err)
+	}
+	size := fi.Size()
+	switch {
+	case size < c.Offset:
+		return false, fmt.Errorf("file: commit part file %s: %s holds %d bytes, fewer than the %d published before this part; "+
+			"earlier output is missing (committables of an earlier checkpoint were not committed, or the file was truncated outside the job)", c.Part, c.Final, size, c.Offset)
+	case size >= end && sameBytes(f, part, c.Offset, c.Length):
+		// Published before a crash cut the deletion of the part short.
+	default:
+		// Drop a partial append of an interrupted commit, then append again.
+		if err := f.Truncate(c.Offset); err != nil {
+			return false, fmt.Errorf("file: commit part file %s: truncate %s to %d bytes: %w", c.Part, c.Final, c.Offset, err)
+		}
+		if _, err := io.Copy(io.NewOffsetWriter(f, c.Offset), io.NewSectionReader(part, 0, c.Length)); err != nil {
+			return false, fmt.Errorf("file: commit part file %s: append it to %s: %w", c.Part, c.Final, err)
+		}
+	}
+	// Also after a crash between append and fsync: the part may go only
+	// once its bytes are on disk.
+	if err := f.Sync(); err != nil {
+		return false, fmt.Errorf("file: commit part file %s: fsync %s: %w", c.Part, c.Final, err)
+	}
+	if err := f.Close(); err != nil {
+		return false, fmt.Errorf("file: commit part file %s: close %s: %w", c.Part, c.Final, err)
+	}
+	part.Close()
+	if err := os.Remove(c.Part); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("file: commit part file %s: delete it: %w", c.Part, err)
+	}
+	return false, nil
+}
+
+// sameBytes reports whether f holds the n bytes of part at off.
+func sameBytes(f, part *os.File, off, n int64) bool {
+	a, b := make([]byte, 32<<10), make([]byte, 32<<10)
+	for pos := int64(0); pos < n; {
+		k := int(min(n-pos, int64(len(a))))
+		if _, err := f.ReadAt(a[:k], off+pos); err != nil {
+			return false
+		}
+		if _, err := part.ReadAt(b[:k], pos); err != nil {
+			return false
+		}
+		if !bytes.Equal(a[:k], b[:k]) {
+			return false
+		}
+		pos += int64(k)
+	}
+	return true
+}
+
+// fileSize returns the size of path, 0 if it does not exist.
+func fileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("file: %w", err)
+	}
+	return fi.Size(), nil
+}
+
+// partName returns the hidden name of part seq of subtask's writer of
+// final, in final's directory: ".NAME.part-SUBTASK-SEQ".
+func partName(final string, subtask int, seq uint64) string {
+	return filepath.Join(filepath.Dir(final), partPrefix(final, subtask)+strconv.FormatUint(seq, 10))
+}
+
+func partPrefix(final string, subtask int) string {
+	return "." + filepath.Base(final) + ".part-" + strconv.Itoa(subtask) + "-"
+}
+
+// removeStrayParts deletes the part files of subtask's writer of final,
+// except those numbered in keep: pending output of checkpoints that never
+// completed, which no committer will publish.
+func removeStrayParts(final string, subtask int, keep []uint64) error {
+	dir := filepath.Dir(final)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("file: list %s for stray part files: %w", dir, err)
+	}
+	prefix := partPrefix(final, subtask)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
+			continue
+		}
+		seq, err := strconv.ParseUint(rest, 10, 64)
+		if err != nil || slices.Contains(keep, seq) {
+			continue // not a part of ours, or one a restored committable names
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("file: delete stray part file: %w", err)
+		}
+	}
+	return nil
+}
+
+// truncateTo cuts path to size bytes if it is longer, creating it if it is
+// missing. A shorter file is left alone: the restored committables still
+// have to be published into it.
+func truncateTo(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("file: open sink file %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("file: open sink file %s: %w", path, err)
+	}
+	if fi.Size() > size {
+		if err := f.Truncate(size); err != nil {
+			return fmt.Errorf("file: truncate sink file %s to the %d bytes of the restored checkpoint: %w", path, size, err)
+		}
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("file: fsync %s: %w", path, err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("file: close %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncDir makes the creation and deletion of files in dir durable. Windows
+// cannot fsync a directory, and does not need to.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("file: fsync directory %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("file: fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
