@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/weirstream/weir/internal/checkpoint"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,8 @@ type Env struct {
 
 	mu      sync.Mutex
 	metrics []*runtime.Metrics // of the running or last run
+
+	stats *checkpoint.Stats // checkpoints of the running or last run
 }
 
 // NewEnv returns an environment with the given options. Options are
@@ -77,13 +80,25 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	if err := e.check(); err != nil {
 		return err
 	}
+	if e.cfg.checkpoint == nil {
+		return e.runOnce(ctx, name, nil)
+	}
+	return e.executeWithCheckpoints(ctx, name)
+}
+
+// runOnce runs the job once, with checkpoints when run is not nil.
+func (e *Env) runOnce(ctx context.Context, name string, run *jobRun) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	tasks, err := e.plan(ctx)
+	tasks, err := e.plan(ctx, run)
 	if err != nil {
 		return fmt.Errorf("weir: job %q: %w", name, err)
 	}
-	return runtime.Execute(ctx, cancel, tasks)
+	err = runtime.Execute(ctx, cancel, tasks)
+	if run != nil {
+		run.uploads.Wait()
+	}
+	return err
 }
 
 // check validates the graph: parallelism of every operator, and that the
@@ -114,6 +129,22 @@ type taskCtx struct {
 	metrics        *runtime.Metrics
 	names          []string
 	env            *Env
+
+	// With checkpoints: the job run, this task's id, the operators with
+	// state, and the uploads in flight (waited for before the task counts
+	// as finished).
+	run           *jobRun
+	taskID        checkpoint.TaskID
+	stateful      []registeredState
+	checkpointing *runtime.Checkpointing
+	uploads       sync.WaitGroup
+}
+
+// addState registers an operator's state for checkpoints.
+func (t *taskCtx) addState(uid string, op stateful) {
+	if t.run != nil {
+		t.stateful = append(t.stateful, registeredState{uid: uid, op: op})
+	}
 }
 
 func (t *taskCtx) onTick(tk runtime.Ticker) { t.tickers = append(t.tickers, tk) }
@@ -127,7 +158,7 @@ type builder struct {
 	notify    map[*node][]chan struct{}
 }
 
-func (e *Env) plan(ctx context.Context) ([]runtime.Task, error) {
+func (e *Env) plan(ctx context.Context, run *jobRun) ([]runtime.Task, error) {
 	b := &builder{env: e, par: map[*node]int{}, exchanges: map[*edge]any{}, notify: map[*node][]chan struct{}{}}
 	for _, n := range e.nodes {
 		p := n.parallelism
@@ -175,22 +206,27 @@ func (e *Env) plan(ctx context.Context) ([]runtime.Task, error) {
 		var enumeration *runtime.Enumeration
 		if n.source != nil {
 			var err error
-			if enumeration, err = n.source.enumeration(b.par[n]); err != nil {
+			if enumeration, err = n.source.enumeration(ctx, b.par[n], run, n.name); err != nil {
 				return nil, fmt.Errorf("source %q: %w", n.name, err)
 			}
 			tasks = append(tasks, runtime.Task{Name: n.name + " (enumerator)", Parallelism: 1, Run: enumeration.Run, Background: true})
 		}
 		for i := 0; i < b.par[n]; i++ {
 			t := &taskCtx{ctx: ctx, subtask: i, parallelism: b.par[n], maxParallelism: e.cfg.maxParallelism,
-				clock: runtime.NewClock(), metrics: &runtime.Metrics{Subtask: i}, env: e}
-			var run func(context.Context) error
+				clock: runtime.NewClock(), metrics: &runtime.Metrics{Subtask: i}, env: e,
+				run: run, taskID: checkpoint.TaskID{Chain: n.id, Subtask: i}}
+			if run != nil {
+				run.addTask(t.taskID, n.source != nil)
+				t.checkpointing = run.checkpointing(t)
+			}
+			var runTask func(context.Context) error
 			if n.source != nil {
 				t.names = append(t.names, n.name)
 				out, err := b.output(n, t)
 				if err != nil {
 					return nil, err
 				}
-				if run, err = n.source.task(t, out, enumeration); err != nil {
+				if runTask, err = n.source.task(t, out, enumeration); err != nil {
 					return nil, fmt.Errorf("source %q: %w", n.name, err)
 				}
 			} else {
@@ -202,7 +238,7 @@ func (e *Env) plan(ctx context.Context) ([]runtime.Task, error) {
 				for _, ed := range n.inputs {
 					inputs = append(inputs, ed.inputs(b.exchanges[ed], i))
 				}
-				run = n.inputTask(t, head, inputs, b.notify[n][i])
+				runTask = n.inputTask(t, head, inputs, b.notify[n][i])
 			}
 			t.metrics.Operator = strings.Join(t.names, " -> ")
 			t.clock.WakeAt(0) // every ticker reports its first wake-up at once
@@ -216,10 +252,24 @@ func (e *Env) plan(ctx context.Context) ([]runtime.Task, error) {
 							}
 						}
 					}()
-					return run(ctx)
+					if err = runTask(ctx); err == nil && run != nil {
+						// Done: after its acknowledgements are out, the
+						// coordinator stops waiting for it.
+						t.uploads.Wait()
+						select {
+						case run.finished <- t.taskID:
+						case <-ctx.Done():
+						}
+					}
+					return err
 				}})
 			metrics = append(metrics, t.metrics)
 		}
+	}
+	if run != nil {
+		run.acks = make(chan taskAck, len(run.tasks)+len(run.srcRuns))
+		run.finished = make(chan checkpoint.TaskID, len(run.tasks))
+		tasks = append(tasks, runtime.Task{Name: "checkpoint coordinator", Parallelism: 1, Run: run.drive, Background: true})
 	}
 	e.mu.Lock()
 	e.metrics = metrics

@@ -134,6 +134,8 @@ func withInput[In any](n *node) {
 			Tickers: t.tickers,
 			Outputs: t.outputs,
 			Metrics: t.metrics,
+
+			Checkpointing: t.checkpointing,
 		}
 		return task.Run
 	}

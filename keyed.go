@@ -103,6 +103,7 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 		store := state.NewStore[K](t.clock.Now)
 		p := &keyedProcessOp[K, T, U]{
 			op:    op{name: n.name, subtask: t.subtask, par: t.parallelism},
+			base:  newKeyedBase(n.name, ks.hash, t),
 			key:   ks.key,
 			store: store,
 			fn:    newFn(store),
@@ -110,6 +111,12 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 		}
 		p.ctx = KeyedContext[K, U]{Context: &Context{subtask: t.subtask, watermark: runtime.NoTimestamp},
 			out: &p.em, event: newTimerQueue[K](), proc: newTimerQueue[K](), clock: t.clock}
+		if t.run != nil {
+			if err := p.restore(t.ctx, t.run); err != nil {
+				return nil, err
+			}
+			t.addState(n.name, p)
+		}
 		t.onTick(p)
 		return p, nil
 	}
@@ -118,6 +125,7 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 
 type keyedProcessOp[K comparable, T, U any] struct {
 	op
+	base  keyedBase[K]
 	key   func(T) K
 	store *state.Store[K]
 	fn    KeyedProcessFunction[K, T, U]

@@ -3,6 +3,11 @@ package weir
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/snapshot"
 	"time"
 
 	"github.com/weirstream/weir/internal/runtime"
@@ -12,20 +17,62 @@ import (
 
 // sourceNode holds the typed factories of a source.
 type sourceNode struct {
-	enumeration func(parallelism int) (*runtime.Enumeration, error)
+	enumeration func(ctx context.Context, parallelism int, run *jobRun, uid string) (*runtime.Enumeration, error)
 	task        func(t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error)
 }
+
+// enumeratorUID names the enumerator's state in checkpoints.
+func enumeratorUID(uid string) string { return uid + "#enumerator" }
 
 // FromSource adds a source to the job. Each parallel subtask runs one
 // reader of src; its enumerator hands out the splits.
 func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[T] {
 	n := newNode[T](env, "source", opts)
 	n.source = &sourceNode{
-		enumeration: func(parallelism int) (*runtime.Enumeration, error) {
+		enumeration: func(ctx context.Context, parallelism int, run *jobRun, uid string) (*runtime.Enumeration, error) {
 			en := runtime.NewEnumeration(parallelism)
+			var readerSplits []source.Split
+			if run != nil {
+				codec, ok := src.(source.Checkpointed)
+				if !ok {
+					return nil, fmt.Errorf("%T cannot take part in checkpoints: it does not implement source.Checkpointed", src)
+				}
+				if run.operator(uid) != nil {
+					unassigned, err := decodeSplits(codec, run.operatorStates(enumeratorUID(uid), 0, 1))
+					if err != nil {
+						return nil, fmt.Errorf("restore the enumerator: %w", err)
+					}
+					en.Restore(unassigned)
+					if readerSplits, err = decodeSplits(codec, run.operatorStates(uid, 0, 1)); err != nil {
+						return nil, fmt.Errorf("restore the readers' splits: %w", err)
+					}
+				}
+				task := checkpoint.TaskID{Chain: n.id, Subtask: -1}
+				run.addTask(task, false)
+				run.srcRuns = append(run.srcRuns, &sourceRun{name: uid, enumeration: en, task: task})
+				en.OnSnapshot = func(id int64, splits []source.Split, err error) {
+					ack := taskAck{id: id, task: task, err: err}
+					if err == nil {
+						var state []byte
+						if state, err = encodeSplits(codec, splits); err == nil {
+							ack.ops = []opAck{{uid: enumeratorUID(uid), parallelism: 1, sub: snapshot.Subtask{OperatorState: state}}}
+						}
+						ack.err = err
+					}
+					select {
+					case run.acks <- ack:
+					case <-ctx.Done():
+					}
+				}
+			}
 			enum, err := src.NewEnumerator(en)
 			if err != nil {
 				return nil, err
+			}
+			if len(readerSplits) > 0 {
+				// The splits readers held at the checkpoint, with their
+				// positions: the enumerator hands them out again.
+				enum.AddSplitsBack(readerSplits, -1)
 			}
 			en.SetEnumerator(enum)
 			return en, nil
@@ -35,14 +82,66 @@ func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[
 			if err != nil {
 				return nil, err
 			}
+			if codec, ok := src.(source.Checkpointed); ok {
+				t.addState(n.name, &readerState[T]{reader: r, codec: codec})
+			}
 			task := &runtime.SourceTask[T]{
 				Reader: r, Mailbox: en.Mailbox(t.subtask), Head: out.(runtime.Collector[T]),
 				Clock: t.clock, Tickers: t.tickers, Outputs: t.outputs, Metrics: t.metrics,
+				Checkpointing: t.checkpointing,
 			}
 			return task.Run, nil
 		},
 	}
 	return Stream[T]{n}
+}
+
+// readerState checkpoints a reader's splits and their positions.
+type readerState[T any] struct {
+	reader source.Reader[T]
+	codec  source.Checkpointed
+}
+
+func (r *readerState[T]) snapshotState(_ context.Context, _ int64, s *opSnapshot) error {
+	splits, err := r.reader.Snapshot()
+	if err != nil {
+		return err
+	}
+	s.state, err = encodeSplits(r.codec, splits)
+	return err
+}
+
+func (r *readerState[T]) notifyCheckpoint(context.Context, runtime.Command) error { return nil }
+
+func encodeSplits(c source.Checkpointed, splits []source.Split) ([]byte, error) {
+	enc := make([][]byte, len(splits))
+	for i, sp := range splits {
+		b, err := c.EncodeSplit(sp)
+		if err != nil {
+			return nil, err
+		}
+		enc[i] = b
+	}
+	return encodeState(enc)
+}
+
+// decodeSplits decodes the splits of several old subtasks.
+func decodeSplits(c source.Checkpointed, subs []snapshot.Subtask) ([]source.Split, error) {
+	var out []source.Split
+	for _, sub := range subs {
+		enc, err := decodeState[[][]byte](sub.OperatorState)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range enc {
+			sp, err := c.DecodeSplit(b)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sp)
+		}
+	}
+	return out, nil
 }
 
 // oneToOne adds an operator with one input that keeps the upstream's
@@ -340,18 +439,52 @@ func repartition[T any](s Stream[T], kind string, pattern runtime.Pattern, opts 
 }
 
 // SinkTo writes every record of s to snk. Each parallel subtask has its
-// own writer, flushed at the end of input.
+// own writer, flushed at every checkpoint and at the end of input. With
+// checkpoints, a sink whose writers pre-commit (sink.PreCommitter) publishes
+// output only when the checkpoint that covers it completes: exactly once.
 func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	n := newNode[T](s.n.env, "sink", opts)
 	connect(s, n, runtime.Forward, nil)
 	withInput[T](n)
 	n.build = func(b *builder, t *taskCtx, _ any) (any, error) {
-		w, err := snk.NewWriter(writerContext{subtask: t.subtask, parallelism: t.parallelism})
+		op := &sinkOp[T]{ctx: t.ctx, op: op{name: n.name, subtask: t.subtask, par: t.parallelism}, ckpt: t.run != nil}
+		wctx := writerContext{subtask: t.subtask, parallelism: t.parallelism, checkpointing: t.run != nil}
+		if t.run != nil {
+			if cs, ok := snk.(sink.CommittingSink); ok {
+				c, err := cs.NewCommitter()
+				if err != nil {
+					return nil, err
+				}
+				op.committer = c
+			}
+			// Publish what the restored checkpoint pre-committed before the
+			// writer starts: the writer's restored state assumes it is.
+			for _, sub := range t.run.operatorStates(n.name, t.subtask, t.parallelism) {
+				st, err := decodeState[sinkState](sub.OperatorState)
+				if err != nil {
+					return nil, fmt.Errorf("restore: %w", err)
+				}
+				if err := op.commit(t.ctx, st.Pending); err != nil {
+					return nil, fmt.Errorf("restore: commit: %w", err)
+				}
+				if sub.Index == t.subtask {
+					wctx.restored = st.Writer
+				}
+			}
+		}
+		w, err := snk.NewWriter(wctx)
 		if err != nil {
 			return nil, err
 		}
+		op.w = w
+		op.pre, _ = w.(sink.PreCommitter)
+		op.stw, _ = w.(sink.StatefulWriter)
+		if op.pre != nil && op.committer == nil && t.run != nil {
+			return nil, fmt.Errorf("its writer pre-commits but %T has no committer: implement sink.CommittingSink", snk)
+		}
 		t.onClose(w.Close)
-		return &sinkOp[T]{w: w, ctx: t.ctx, op: op{name: n.name, subtask: t.subtask, par: t.parallelism}}, nil
+		t.addState(n.name, op)
+		return op, nil
 	}
 }
 
@@ -366,10 +499,27 @@ func (w writerContext) Parallelism() int    { return w.parallelism }
 func (w writerContext) Checkpointing() bool { return w.checkpointing }
 func (w writerContext) Restored() []byte    { return w.restored }
 
+// sinkState is a sink subtask's state in a checkpoint: its writer's own
+// state, and what it pre-committed and has not seen committed.
+type sinkState struct {
+	Writer  []byte
+	Pending []pendingCommit
+}
+
+type pendingCommit struct {
+	ID           int64
+	Committables [][]byte
+}
+
 type sinkOp[T any] struct {
 	op
-	w   sink.Writer[T]
-	ctx context.Context
+	w         sink.Writer[T]
+	ctx       context.Context
+	ckpt      bool
+	pre       sink.PreCommitter
+	stw       sink.StatefulWriter
+	committer sink.Committer
+	pending   []pendingCommit
 }
 
 func (s *sinkOp[T]) Collect(r runtime.Record[T]) (err error) {
@@ -385,4 +535,74 @@ func (s *sinkOp[T]) Collect(r runtime.Record[T]) (err error) {
 
 func (s *sinkOp[T]) Watermark(int64) error { return nil }
 
-func (s *sinkOp[T]) End() error { return s.wrap(s.w.Flush(s.ctx)) }
+// End publishes everything: a bounded job's last output follows no
+// checkpoint.
+func (s *sinkOp[T]) End() error {
+	if s.ckpt && s.pre != nil {
+		c, err := s.pre.PreCommit(s.ctx, 0)
+		if err != nil {
+			return s.wrap(err)
+		}
+		s.pending = append(s.pending, pendingCommit{Committables: c})
+		err = s.commit(s.ctx, s.pending)
+		s.pending = nil
+		return s.wrap(err)
+	}
+	return s.wrap(s.w.Flush(s.ctx))
+}
+
+func (s *sinkOp[T]) snapshotState(ctx context.Context, id int64, snap *opSnapshot) error {
+	if s.pre != nil {
+		c, err := s.pre.PreCommit(ctx, id)
+		if err != nil {
+			return s.wrap(err)
+		}
+		s.pending = append(s.pending, pendingCommit{ID: id, Committables: c})
+	} else if err := s.w.Flush(ctx); err != nil {
+		return s.wrap(err)
+	}
+	var st sinkState
+	if s.stw != nil {
+		b, err := s.stw.SnapshotState(id)
+		if err != nil {
+			return s.wrap(err)
+		}
+		st.Writer = b
+	}
+	st.Pending = s.pending
+	b, err := encodeState(st)
+	snap.state = b
+	return err
+}
+
+// notifyCheckpoint publishes what was pre-committed up to a completed
+// checkpoint. After an abort the pending output waits for the next
+// completed checkpoint, which covers it too.
+func (s *sinkOp[T]) notifyCheckpoint(ctx context.Context, c runtime.Command) error {
+	if c.Kind != runtime.Complete {
+		return nil
+	}
+	i := 0
+	for i < len(s.pending) && s.pending[i].ID <= c.ID {
+		i++
+	}
+	if err := s.commit(ctx, s.pending[:i]); err != nil {
+		return s.wrap(err)
+	}
+	s.pending = slices.Delete(s.pending, 0, i)
+	return nil
+}
+
+func (s *sinkOp[T]) commit(ctx context.Context, pending []pendingCommit) error {
+	if s.committer == nil {
+		return nil
+	}
+	var all [][]byte
+	for _, p := range pending {
+		all = append(all, p.Committables...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return s.committer.Commit(ctx, all)
+}

@@ -22,6 +22,7 @@ type config struct {
 	batchSize         int
 	channelCapacity   int
 	watermarkInterval time.Duration
+	checkpoint        *checkpointConfig // nil: checkpoints off
 }
 
 func defaultConfig() config {
@@ -51,6 +52,11 @@ func (c config) validate() error {
 	}
 	if c.watermarkInterval < time.Millisecond {
 		errs = append(errs, fmt.Errorf("weir: WatermarkInterval %v must be at least 1ms", c.watermarkInterval))
+	}
+	if c.checkpoint != nil {
+		if err := c.checkpoint.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

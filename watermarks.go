@@ -17,7 +17,8 @@ type WatermarkStrategy[T any] struct {
 
 // BoundedOutOfOrderness assigns each record the time timestamp returns and
 // lets the watermark trail the largest time seen by maxOutOfOrderness: a
-// record at most that much older than the newest one is not late.
+// record at most that much older than the newest one is not late. A nil
+// timestamp keeps the times the source gave the records.
 func BoundedOutOfOrderness[T any](maxOutOfOrderness time.Duration, timestamp func(T) time.Time) WatermarkStrategy[T] {
 	return WatermarkStrategy[T]{timestamp: timestamp, outOfOrder: maxOutOfOrderness}
 }
@@ -32,8 +33,6 @@ func (w WatermarkStrategy[T]) WithIdleness(d time.Duration) WatermarkStrategy[T]
 
 func (w WatermarkStrategy[T]) validate() error {
 	switch {
-	case w.timestamp == nil:
-		return fmt.Errorf("weir: Watermarks: the strategy has no timestamp function: use BoundedOutOfOrderness(d, fn)")
 	case w.outOfOrder < 0:
 		return fmt.Errorf("weir: Watermarks: out-of-orderness %v is negative: use 0 for ordered input", w.outOfOrder)
 	case w.idleTimeout < 0:
@@ -79,7 +78,9 @@ type watermarkOp[T any] struct {
 
 func (w *watermarkOp[T]) Collect(r runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, w.name, w.subtask, w.par)
-	r.Time = w.ts(r.Value).UnixMilli()
+	if w.ts != nil {
+		r.Time = w.ts(r.Value).UnixMilli()
+	}
 	if r.Time > w.max {
 		w.max = r.Time
 	}

@@ -169,6 +169,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 			dropped:  &n.dropped,
 		}
 		w.emit = makeEmit(&w.em)
+		w.base = newKeyedBase(n.name, ws.ks.hash, t)
 		if ws.cfg.lateTag != nil {
 			for _, side := range b.env.nodes {
 				if side.side == n && side.sideTag == ws.cfg.lateTag {
@@ -185,6 +186,12 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 				}
 			}
 		}
+		if t.run != nil {
+			if err := w.restore(t.ctx, t.run); err != nil {
+				return nil, err
+			}
+			t.addState(n.name, w)
+		}
 		t.onTick(w)
 		return w, nil
 	}
@@ -200,6 +207,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 // a timer per session.
 type windowOp[K comparable, T, A, O any] struct {
 	op
+	base     keyedBase[K]
 	key      func(T) K
 	clone    func(K) K // keys are cloned when first stored (keygroup.Cloner)
 	assigner window.Assigner

@@ -145,8 +145,8 @@ type partial struct {
 // it reported, so that a refiring within the allowed lateness sends only
 // the difference: the merge adds partials and must count each view once.
 type counter struct {
-	views    int64
-	reported int64
+	Views    int64 // exported: accumulators are stored in checkpoints
+	Reported int64
 }
 
 // Build adds the PV/UV job to lines' environment.
@@ -182,24 +182,24 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 	lateness := weir.AllowedLateness(opts.AllowedLateness)
 	count := weir.AggregateFunc[Hit, *counter, *counter]{
 		Init:   func() *counter { return &counter{} },
-		Add:    func(a *counter, _ Hit) *counter { a.views++; return a },
+		Add:    func(a *counter, _ Hit) *counter { a.Views++; return a },
 		Result: func(a *counter) *counter { return a },
-		Merge:  func(a, b *counter) *counter { a.views += b.views; return a },
+		Merge:  func(a, b *counter) *counter { a.Views += b.Views; return a },
 	}
 	byClient := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Client }), tumbling, lateness), count,
 		func(_ string, w window.Window, a *counter, out weir.Emitter[partial]) error {
-			p := partial{window: w.Start, end: w.End, pv: a.views - a.reported}
-			if a.reported == 0 {
+			p := partial{window: w.Start, end: w.End, pv: a.Views - a.Reported}
+			if a.Reported == 0 {
 				p.uv = 1
 			}
-			a.reported = a.views
+			a.Reported = a.Views
 			out.Emit(p)
 			return nil
 		}, weir.Name("count-clients"))
 	byPage := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Page }), tumbling, lateness), count,
 		func(page string, w window.Window, a *counter, out weir.Emitter[partial]) error {
-			out.Emit(partial{window: w.Start, end: w.End, pv: a.views - a.reported, page: page})
-			a.reported = a.views
+			out.Emit(partial{window: w.Start, end: w.End, pv: a.Views - a.Reported, page: page})
+			a.Reported = a.Views
 			return nil
 		}, weir.Name("count-pages"))
 
@@ -216,10 +216,12 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 	return &Job{Results: merged, Bad: badLines, Counters: c}, nil
 }
 
+// totals is a window's running sums. Its fields are exported because it is
+// kept in state, and state is stored in checkpoints.
 type totals struct {
-	end     int64
-	pv, uv  int64
-	emitted bool
+	End     int64
+	PV, UV  int64
+	Emitted bool
 }
 
 // merge adds the partial counts of each window and emits the window when
@@ -235,16 +237,16 @@ type merge struct {
 
 func (m *merge) ProcessElement(ctx *weir.KeyedContext[int64, Result], p partial) error {
 	t, _ := m.totals.Get()
-	t.end = p.end
+	t.End = p.end
 	if p.page != "" {
 		n, _ := m.pages.Get(p.page)
 		m.pages.Put(p.page, n+p.pv)
 	} else {
-		t.pv += p.pv
-		t.uv += p.uv
+		t.PV += p.pv
+		t.UV += p.uv
 	}
 	m.totals.Set(t)
-	if t.emitted {
+	if t.Emitted {
 		m.emit(ctx, t) // a late update within the allowed lateness
 		return nil
 	}
@@ -257,8 +259,8 @@ func (m *merge) OnTimer(ctx *weir.KeyedContext[int64, Result], at time.Time, _ w
 	if !ok {
 		return nil
 	}
-	if !t.emitted {
-		t.emitted = true
+	if !t.Emitted {
+		t.Emitted = true
 		m.totals.Set(t)
 		m.emit(ctx, t)
 		if m.lateness > 0 {
@@ -291,12 +293,12 @@ func (m *merge) emit(ctx *weir.KeyedContext[int64, Result], t totals) {
 		top = top[:m.topN]
 	}
 	m.counters.Windows.Add(1)
-	m.counters.Watermark.Store(t.end)
+	m.counters.Watermark.Store(t.End)
 	ctx.Emit(Result{
 		WindowStart: time.UnixMilli(ctx.Key()).UTC(),
-		WindowEnd:   time.UnixMilli(t.end).UTC(),
-		PV:          t.pv,
-		UV:          t.uv,
+		WindowEnd:   time.UnixMilli(t.End).UTC(),
+		PV:          t.PV,
+		UV:          t.UV,
 		TopPages:    top,
 	})
 }

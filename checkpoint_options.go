@@ -1,0 +1,182 @@
+package weir
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// checkpointConfig holds the checkpoint settings; nil in config means off.
+type checkpointConfig struct {
+	interval time.Duration
+	location string
+	timeout  time.Duration
+	minPause time.Duration
+	retain   int
+	restore  string // "" or "latest": the newest checkpoint at location, if any; else a path
+	restart  RestartStrategy
+}
+
+func (c *checkpointConfig) validate() error {
+	var errs []error
+	if c.interval < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("weir: Checkpoints: interval %v is below 10ms: use an interval such as 1s", c.interval))
+	}
+	if c.location == "" {
+		errs = append(errs, fmt.Errorf("weir: Checkpoints: no location: give a directory or a file://, s3://, gs:// or azblob:// URL"))
+	}
+	if c.timeout < 0 || c.minPause < 0 {
+		errs = append(errs, fmt.Errorf("weir: CheckpointTimeout %v and MinPauseBetweenCheckpoints %v must not be negative", c.timeout, c.minPause))
+	}
+	if c.retain < 1 {
+		errs = append(errs, fmt.Errorf("weir: RetainCheckpoints %d must be at least 1", c.retain))
+	}
+	if err := c.restart.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// withCheckpoints returns c's checkpoint settings, creating them with their
+// defaults on first use.
+func withCheckpoints(c *config) *checkpointConfig {
+	if c.checkpoint == nil {
+		c.checkpoint = &checkpointConfig{retain: 3, timeout: 10 * time.Minute, restart: ExponentialBackoffRestart(100*time.Millisecond, 10*time.Second, 10)}
+	}
+	return c.checkpoint
+}
+
+// Checkpoints turns on periodic checkpoints: every interval the job's
+// state, its sources' positions and its sinks' pending output are written
+// to location (a directory, or a file://, s3://, gs:// or azblob:// URL).
+// A job that fails restarts from the latest completed checkpoint (see
+// Restart), and a job started again with the same location resumes from it.
+// Off by default.
+func Checkpoints(interval time.Duration, location string) EnvOption {
+	return envFunc(func(c *config) {
+		cc := withCheckpoints(c)
+		cc.interval, cc.location = interval, location
+	})
+}
+
+// CheckpointTimeout aborts a checkpoint that has not completed after d
+// (default 10m).
+func CheckpointTimeout(d time.Duration) EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).timeout = d })
+}
+
+// MinPauseBetweenCheckpoints leaves at least d between the end of one
+// checkpoint and the start of the next (default 0).
+func MinPauseBetweenCheckpoints(d time.Duration) EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).minPause = d })
+}
+
+// RetainCheckpoints keeps the newest n completed checkpoints and deletes
+// older ones (default 3). Savepoints are never deleted.
+func RetainCheckpoints(n int) EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).retain = n })
+}
+
+// RestoreFrom starts the job from the checkpoint or savepoint at path (its
+// directory or its _metadata file, local or a URL) instead of from the
+// newest checkpoint at the checkpoint location. "latest" is the default.
+func RestoreFrom(path string) EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).restore = path })
+}
+
+// Restart sets how a failed job with checkpoints restarts (default:
+// exponential backoff from 100ms to 10s, at most 10 restarts).
+func Restart(s RestartStrategy) EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).restart = s })
+}
+
+// RestartStrategy says whether and when a failed job restarts.
+type RestartStrategy struct {
+	attempts int           // restarts allowed; -1 for no limit
+	delay    time.Duration // first delay
+	maxDelay time.Duration // backoff cap; equal to delay for a fixed delay
+	name     string
+}
+
+// NoRestart lets the first failure end the job.
+func NoRestart() RestartStrategy { return RestartStrategy{name: "none"} }
+
+// FixedDelayRestart restarts at most attempts times (a negative number:
+// without limit), waiting delay before each restart.
+func FixedDelayRestart(attempts int, delay time.Duration) RestartStrategy {
+	return RestartStrategy{attempts: attempts, delay: delay, maxDelay: delay, name: "fixed delay"}
+}
+
+// ExponentialBackoffRestart restarts at most attempts times (negative:
+// without limit), waiting initial before the first restart and doubling the
+// wait each time up to max.
+func ExponentialBackoffRestart(initial, max time.Duration, attempts int) RestartStrategy {
+	return RestartStrategy{attempts: attempts, delay: initial, maxDelay: max, name: "exponential backoff"}
+}
+
+func (r RestartStrategy) validate() error {
+	if r.delay < 0 || r.maxDelay < r.delay {
+		return fmt.Errorf("weir: Restart: delays %v..%v are invalid: use a non-negative initial delay no larger than the maximum", r.delay, r.maxDelay)
+	}
+	return nil
+}
+
+// next returns the delay before restart number n (1-based), and false when
+// no restart is left.
+func (r RestartStrategy) next(n int) (time.Duration, bool) {
+	if r.name == "none" || (r.attempts >= 0 && n > r.attempts) {
+		return 0, false
+	}
+	d := r.delay
+	for i := 1; i < n && d < r.maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, r.maxDelay), true
+}
+
+// CheckpointStat describes one checkpoint of the running or last execution.
+type CheckpointStat struct {
+	ID       int64
+	Status   string // "pending", "completed" or "failed"
+	Started  time.Time
+	Duration time.Duration // from trigger to completion or failure
+	Size     int64         // bytes of state and metadata
+	Failure  string        // why it failed
+	// Acks is the time from the trigger to each task's acknowledgement,
+	// by task name ("chain (subtask i)").
+	Acks map[string]time.Duration
+}
+
+// CheckpointStats returns the recent checkpoints (oldest first) of the
+// running or last execution; it is safe to call while Execute runs.
+func (e *Env) CheckpointStats() []CheckpointStat {
+	e.mu.Lock()
+	st := e.stats
+	e.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	var out []CheckpointStat
+	for _, s := range st.Recent() {
+		cs := CheckpointStat{ID: s.ID, Status: s.Status, Started: s.Started, Duration: s.Duration, Size: s.Size, Failure: s.Failure}
+		if len(s.Acks) > 0 {
+			cs.Acks = map[string]time.Duration{}
+			for t, d := range s.Acks {
+				cs.Acks[e.taskName(t.Chain, t.Subtask)] = d
+			}
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+// taskName names a task for statistics.
+func (e *Env) taskName(chain, subtask int) string {
+	if chain < 0 || chain >= len(e.nodes) {
+		return fmt.Sprintf("task %d/%d", chain, subtask)
+	}
+	if subtask < 0 {
+		return e.nodes[chain].name + " (enumerator)"
+	}
+	return fmt.Sprintf("%s (subtask %d)", e.nodes[chain].name, subtask)
+}

@@ -1,0 +1,492 @@
+package weir
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/checkpoint/storage"
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/snapshot"
+)
+
+// stateful is implemented by operators with state to keep in checkpoints.
+// Both methods run on the subtask's goroutine.
+type stateful interface {
+	// snapshotState captures the operator's state at the barrier of
+	// checkpoint id into s. It copies; uploads happen later, elsewhere.
+	snapshotState(ctx context.Context, id int64, s *opSnapshot) error
+	// notifyCheckpoint passes a completion or an abort.
+	notifyCheckpoint(ctx context.Context, c runtime.Command) error
+}
+
+// opSnapshot is one operator's state in one checkpoint.
+type opSnapshot struct {
+	keyed    map[int][]snapshot.Entry // by key group; nil for operators without keyed state
+	keyRange keygroup.Range
+	state    []byte // operator state
+}
+
+func (s *opSnapshot) addKeyed(group int, e snapshot.Entry) {
+	if s.keyed == nil {
+		s.keyed = map[int][]snapshot.Entry{}
+	}
+	s.keyed[group] = append(s.keyed[group], e)
+}
+
+type registeredState struct {
+	uid string
+	op  stateful
+}
+
+// taskAck is a task's acknowledgement of a checkpoint.
+type taskAck struct {
+	id   int64
+	task checkpoint.TaskID
+	ops  []opAck
+	err  error
+}
+
+type opAck struct {
+	uid         string
+	parallelism int
+	sub         snapshot.Subtask
+}
+
+// sourceRun ties a source's enumeration to its tasks for triggering.
+type sourceRun struct {
+	name        string
+	enumeration *runtime.Enumeration
+	task        checkpoint.TaskID // the enumerator's own acknowledgement
+}
+
+// jobRun is one run of a job that takes checkpoints: from its start (fresh
+// or restored) until it ends or fails.
+type jobRun struct {
+	env    *Env
+	name   string
+	cfg    *checkpointConfig
+	store  *storage.Storage
+	lastID int64 // the newest checkpoint id at the location
+	// What the run restores: nil on a fresh start. A savepoint may live in
+	// another storage than the checkpoints.
+	restored     *snapshot.Metadata
+	restoreStore *storage.Storage
+	restoreDir   storage.Dir
+	byUID        map[string]*snapshot.Operator
+
+	acks     chan taskAck
+	finished chan checkpoint.TaskID
+	tasks    []checkpoint.TaskID
+	sources  []checkpoint.TaskID
+	commands map[checkpoint.TaskID]chan runtime.Command
+	srcRuns  []*sourceRun
+	stats    *checkpoint.Stats
+	uploads  sync.WaitGroup
+}
+
+func newJobRun(e *Env, name string, store *storage.Storage, lastID int64, from *restorePoint) *jobRun {
+	r := &jobRun{env: e, name: name, cfg: e.cfg.checkpoint, store: store, lastID: lastID,
+		byUID: map[string]*snapshot.Operator{}, commands: map[checkpoint.TaskID]chan runtime.Command{}, stats: e.stats}
+	if from != nil {
+		r.restored, r.restoreStore, r.restoreDir = from.meta, from.store, from.dir
+		restored := from.meta
+		for i := range restored.Operators {
+			r.byUID[restored.Operators[i].UID] = &restored.Operators[i]
+		}
+		r.lastID = max(r.lastID, restored.CheckpointID)
+	}
+	return r
+}
+
+// addTask registers a task and returns its command channel.
+func (r *jobRun) addTask(id checkpoint.TaskID, source bool) chan runtime.Command {
+	r.tasks = append(r.tasks, id)
+	if source {
+		r.sources = append(r.sources, id)
+	}
+	ch := make(chan runtime.Command, 16)
+	r.commands[id] = ch
+	return ch
+}
+
+// checkpointing returns the hooks of one task.
+func (r *jobRun) checkpointing(t *taskCtx) *runtime.Checkpointing {
+	return &runtime.Checkpointing{
+		Commands: r.commands[t.taskID],
+		Snapshot: func(ctx context.Context, id int64) error { return r.snapshotTask(ctx, t, id) },
+		Notify: func(ctx context.Context, c runtime.Command) error {
+			for _, s := range t.stateful {
+				if err := s.op.notifyCheckpoint(ctx, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// snapshotTask captures the state of every operator of t's chain and
+// uploads it in the background, then acknowledges.
+func (r *jobRun) snapshotTask(ctx context.Context, t *taskCtx, id int64) error {
+	snaps := make([]opSnapshot, len(t.stateful))
+	for i, s := range t.stateful {
+		if err := s.op.snapshotState(ctx, id, &snaps[i]); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", id, err)
+		}
+	}
+	t.uploads.Add(1)
+	r.uploads.Add(1)
+	go func() {
+		defer r.uploads.Done()
+		defer t.uploads.Done()
+		ack := taskAck{id: id, task: t.taskID}
+		for i, s := range t.stateful {
+			sub := snapshot.Subtask{Index: t.subtask, OperatorState: snaps[i].state}
+			if snaps[i].keyed != nil {
+				if err := r.writeKeyed(ctx, id, s.uid, t.subtask, &snaps[i], &sub); err != nil {
+					ack.err = err
+					break
+				}
+			}
+			ack.ops = append(ack.ops, opAck{uid: s.uid, parallelism: t.parallelism, sub: sub})
+		}
+		select {
+		case r.acks <- ack:
+		case <-ctx.Done():
+		}
+	}()
+	return nil
+}
+
+// writeKeyed writes one operator subtask's keyed state file.
+func (r *jobRun) writeKeyed(ctx context.Context, id int64, uid string, subtask int, s *opSnapshot, sub *snapshot.Subtask) error {
+	var buf bytes.Buffer
+	rng := [2]int{s.keyRange.Start, s.keyRange.End}
+	w := snapshot.NewKeyedWriter(&buf, rng)
+	for g := rng[0]; g < rng[1]; g++ {
+		entries := s.keyed[g]
+		if len(entries) == 0 {
+			continue
+		}
+		if err := w.WriteGroup(g, func(yield func(snapshot.Entry) bool) {
+			for _, e := range entries {
+				if !yield(e) {
+					return
+				}
+			}
+		}); err != nil {
+			return fmt.Errorf("checkpoint %d: operator %q: %w", id, uid, err)
+		}
+	}
+	offsets, size, crc, err := w.Close()
+	if err != nil {
+		return fmt.Errorf("checkpoint %d: operator %q: %w", id, uid, err)
+	}
+	name := fmt.Sprintf("%s.%d.keyed", fileSafe(uid), subtask)
+	if _, err := r.store.WriteState(ctx, storage.CheckpointDir(uint64(id)), name, &buf); err != nil {
+		return err
+	}
+	sub.KeyGroups, sub.KeyedFile, sub.KeyedSize, sub.KeyedCRC, sub.GroupOffsets = rng, name, size, crc, offsets
+	return nil
+}
+
+// fileSafe turns an operator name into a file name.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// drive runs the coordinator until ctx ends.
+func (r *jobRun) drive(ctx context.Context) error {
+	coord := checkpoint.NewCoordinator[[]opAck](checkpoint.Config{
+		Interval: r.cfg.interval, Timeout: r.cfg.timeout, MinPause: r.cfg.minPause,
+	}, r.tasks, r.sources, r.lastID, r.stats)
+	tick := time.NewTicker(min(r.cfg.interval/4, 50*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tick.C:
+			r.act(ctx, coord, coord.Tick(now))
+		case a := <-r.acks:
+			if a.err != nil {
+				r.act(ctx, coord, coord.Decline(time.Now(), a.id, a.task, a.err.Error()))
+				continue
+			}
+			r.act(ctx, coord, coord.Ack(time.Now(), a.id, a.task, a.ops))
+		case t := <-r.finished:
+			r.act(ctx, coord, coord.Finished(time.Now(), t))
+		}
+	}
+}
+
+func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck], actions []checkpoint.Action[[]opAck]) {
+	for _, a := range actions {
+		switch a.Kind {
+		case checkpoint.TriggerSources:
+			for _, s := range r.srcRuns {
+				s.enumeration.Trigger(ctx, a.ID)
+			}
+		case checkpoint.Persist:
+			size, err := r.persist(ctx, a.ID, a.States)
+			r.act(ctx, coord, coord.Persisted(time.Now(), a.ID, size, err))
+		case checkpoint.NotifyComplete, checkpoint.NotifyAbort:
+			kind := runtime.Complete
+			if a.Kind == checkpoint.NotifyAbort {
+				kind = runtime.Abort
+				slog.Warn("checkpoint aborted", "job", r.name, "checkpoint", a.ID, "reason", a.Reason)
+				if err := r.store.Discard(ctx, storage.CheckpointDir(uint64(a.ID))); err != nil && ctx.Err() == nil {
+					slog.Warn("could not delete the files of an aborted checkpoint", "checkpoint", a.ID, "err", err)
+				}
+			}
+			for _, t := range a.Tasks {
+				if ch := r.commands[t]; ch != nil {
+					select {
+					case ch <- runtime.Command{Kind: kind, ID: a.ID}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			if kind == runtime.Complete {
+				if err := r.store.Retain(ctx, r.cfg.retain); err != nil && ctx.Err() == nil {
+					slog.Warn("could not delete old checkpoints", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// persist writes the metadata of checkpoint id; the checkpoint is complete
+// when it returns nil.
+func (r *jobRun) persist(ctx context.Context, id int64, states map[checkpoint.TaskID][]opAck) (int64, error) {
+	m := &snapshot.Metadata{CheckpointID: id, JobName: r.name, CreatedUnixMs: time.Now().UnixMilli(), MaxParallelism: r.env.cfg.maxParallelism}
+	ops := map[string]*snapshot.Operator{}
+	var order []string
+	var size int64
+	for _, t := range r.tasks {
+		for _, oa := range states[t] {
+			op := ops[oa.uid]
+			if op == nil {
+				op = &snapshot.Operator{UID: oa.uid, Parallelism: oa.parallelism}
+				ops[oa.uid] = op
+				order = append(order, oa.uid)
+			}
+			op.Subtasks = append(op.Subtasks, oa.sub)
+			size += oa.sub.KeyedSize + int64(len(oa.sub.OperatorState))
+		}
+	}
+	for _, uid := range order {
+		m.Operators = append(m.Operators, *ops[uid])
+	}
+	b, err := snapshot.EncodeMetadata(m)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.store.Commit(ctx, storage.CheckpointDir(uint64(id)), b); err != nil {
+		return 0, err
+	}
+	return size + int64(len(b)), nil
+}
+
+// operator returns the restored state of operator uid, or nil.
+func (r *jobRun) operator(uid string) *snapshot.Operator {
+	if r == nil {
+		return nil
+	}
+	return r.byUID[uid]
+}
+
+// restoreKeyed feeds each restored keyed-state entry of operator uid whose
+// key group lies in rng to each, reading only the groups it needs from the
+// files of the old subtasks.
+func (r *jobRun) restoreKeyed(ctx context.Context, uid string, rng keygroup.Range, each func(snapshot.Entry) error) error {
+	op := r.operator(uid)
+	if op == nil {
+		return nil
+	}
+	for _, sub := range op.Subtasks {
+		if sub.KeyedFile == "" {
+			continue
+		}
+		lo, hi := max(rng.Start, sub.KeyGroups[0]), min(rng.End, sub.KeyGroups[1])
+		if lo >= hi {
+			continue
+		}
+		f, err := r.restoreStore.OpenState(ctx, r.restoreDir, sub.KeyedFile)
+		if err != nil {
+			return fmt.Errorf("restore operator %q: %w", uid, err)
+		}
+		kr, err := snapshot.NewKeyedReader(f, sub.KeyedSize, sub.KeyGroups, sub.GroupOffsets)
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("restore operator %q from %s: %w", uid, sub.KeyedFile, err)
+		}
+		for g := lo; g < hi; g++ {
+			for e, err := range kr.Group(g) {
+				if err == nil {
+					err = each(e)
+				}
+				if err != nil {
+					f.Close()
+					return fmt.Errorf("restore operator %q, key group %d from %s: %w", uid, g, sub.KeyedFile, err)
+				}
+			}
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// operatorStates returns the old subtasks of uid whose operator state new
+// subtask i of parallelism p takes over: old subtask j goes to j mod p.
+func (r *jobRun) operatorStates(uid string, i, p int) []snapshot.Subtask {
+	op := r.operator(uid)
+	if op == nil {
+		return nil
+	}
+	var out []snapshot.Subtask
+	for _, sub := range op.Subtasks {
+		if sub.Index%p == i {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+// restorePoint is a checkpoint or savepoint to start from.
+type restorePoint struct {
+	meta  *snapshot.Metadata
+	store *storage.Storage
+	dir   storage.Dir
+}
+
+// validator checks metadata bytes for storage.Latest.
+func (e *Env) validator(b []byte) error {
+	m, err := snapshot.DecodeMetadata(b)
+	if err != nil {
+		return err
+	}
+	if m.MaxParallelism != e.cfg.maxParallelism {
+		return fmt.Errorf("it was taken with max parallelism %d and the job has %d: key groups cannot change; set MaxParallelism(%d)", m.MaxParallelism, e.cfg.maxParallelism, m.MaxParallelism)
+	}
+	return nil
+}
+
+// latest returns the newest valid checkpoint at store, or nil.
+func (e *Env) latest(ctx context.Context, store *storage.Storage) (*restorePoint, error) {
+	dir, b, err := store.Latest(ctx, e.validator)
+	if errors.Is(err, storage.ErrNone) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := snapshot.DecodeMetadata(b)
+	if err != nil {
+		return nil, err
+	}
+	return &restorePoint{meta: m, store: store, dir: dir}, nil
+}
+
+// executeWithCheckpoints runs the job with checkpoints, restarting it from
+// the latest checkpoint when it fails, as the restart strategy allows.
+func (e *Env) executeWithCheckpoints(ctx context.Context, name string) error {
+	cc := e.cfg.checkpoint
+	store, err := storage.Open(ctx, cc.location)
+	if err != nil {
+		return fmt.Errorf("weir: Checkpoints: %w", err)
+	}
+	defer store.Close()
+	e.mu.Lock()
+	e.stats = checkpoint.NewStats(100)
+	e.mu.Unlock()
+
+	var from *restorePoint
+	switch cc.restore {
+	case "", "latest":
+		if from, err = e.latest(ctx, store); err != nil {
+			return fmt.Errorf("weir: restore: %w", err)
+		}
+	default:
+		rs, dir, err := storage.OpenRestore(ctx, cc.restore)
+		if err != nil {
+			return fmt.Errorf("weir: RestoreFrom %q: %w", cc.restore, err)
+		}
+		defer rs.Close()
+		b, err := rs.ReadMetadata(ctx, dir, e.validator)
+		if err != nil {
+			return fmt.Errorf("weir: RestoreFrom %q: %w", cc.restore, err)
+		}
+		m, err := snapshot.DecodeMetadata(b)
+		if err != nil {
+			return fmt.Errorf("weir: RestoreFrom %q: %w", cc.restore, err)
+		}
+		from = &restorePoint{meta: m, store: rs, dir: dir}
+	}
+	for attempt := 1; ; attempt++ {
+		var lastID int64
+		if dirs, err := store.Completed(ctx); err == nil && len(dirs) > 0 {
+			if id, ok := dirs[0].Checkpoint(); ok {
+				lastID = int64(id)
+			}
+		}
+		if from != nil {
+			slog.Info("restoring", "job", name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
+		}
+		err := e.runOnce(ctx, name, newJobRun(e, name, store, lastID, from))
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		delay, ok := cc.restart.next(attempt)
+		if !ok {
+			if cc.restart.name == "none" {
+				return err
+			}
+			return fmt.Errorf("weir: job %q gave up after %d restarts (%s): %w", name, attempt-1, cc.restart.name, err)
+		}
+		latest, lerr := e.latest(ctx, store)
+		if lerr != nil {
+			return fmt.Errorf("weir: job %q failed (%w) and its checkpoints cannot be read: %v", name, err, lerr)
+		}
+		if latest != nil {
+			from = latest
+		}
+		at := "the start"
+		if from != nil {
+			at = from.dir.String()
+		}
+		slog.Warn("job failed; restarting", "job", name, "attempt", attempt, "in", delay, "from", at, "err", err)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// encodeState and decodeState store small operator states.
+func encodeState[T any](v T) ([]byte, error) { return codec.For[T]().Append(nil, v) }
+
+func decodeState[T any](b []byte) (T, error) {
+	v, n, err := codec.For[T]().Decode(b)
+	if err == nil && n != len(b) {
+		err = errors.New("trailing bytes")
+	}
+	return v, err
+}

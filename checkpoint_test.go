@@ -1,0 +1,129 @@
+package weir_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/weirtest"
+	"github.com/weirstream/weir/window"
+)
+
+// countJob sums kv values per key and window from a slow source, with a
+// map that fails now and then, into a transactional collector.
+func countJob(env *weir.Env, n int, fail func(kv) error) *weirtest.TxCollector[string] {
+	var timed []weirtest.Timed[kv]
+	for i := 0; i < n; i++ {
+		timed = append(timed, weirtest.Timed[kv]{Value: kv{string(rune('a' + i%5)), 1}, Time: at(float64(i) / 10)})
+	}
+	src := weirtest.FromTimed(timed...)
+	src.BatchSize = 20
+	src.Delay = 2 * time.Millisecond
+	s := weir.FromSource(env, src, weir.Name("source"))
+	s = weir.Process(s, func(_ *weir.Context, v kv, out weir.Emitter[kv]) error {
+		if err := fail(v); err != nil {
+			return err
+		}
+		out.Emit(v)
+		return nil
+	}, weir.Name("flaky"))
+	s = weir.Watermarks(s, weir.BoundedOutOfOrderness[kv](time.Second, nil), weir.Name("wm"))
+	counts := weir.AggregateWindow(weir.Window(weir.KeyBy(s, func(v kv) string { return v.K }), window.Tumbling(10*time.Second)), count, describe, weir.Name("count"))
+	out := weirtest.NewTxCollector[string]()
+	weir.SinkTo(counts, out, weir.Name("sink"), weir.Parallelism(1))
+	return out
+}
+
+func TestCheckpointsComplete(t *testing.T) {
+	dir := t.TempDir()
+	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(30*time.Millisecond, dir))
+	out := countJob(env, 3000, func(kv) error { return nil })
+	if err := env.Execute(context.Background(), "ckpt"); err != nil {
+		t.Fatal(err)
+	}
+	completed := 0
+	for _, s := range env.CheckpointStats() {
+		if s.Status == "completed" {
+			completed++
+			if len(s.Acks) == 0 || s.Size == 0 {
+				t.Fatalf("checkpoint %d has no acknowledgements or size: %+v", s.ID, s)
+			}
+		}
+	}
+	if completed < 3 {
+		t.Fatalf("%d checkpoints completed, want at least 3: %+v", completed, env.CheckpointStats())
+	}
+	dirs, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
+	if len(dirs) == 0 || len(dirs) > 3 {
+		t.Fatalf("%d checkpoints kept, want 1..3 (RetainCheckpoints default)", len(dirs))
+	}
+	if got := len(out.Records()); got != 3000/100*5 {
+		t.Fatalf("%d window results, want %d", got, 3000/100*5)
+	}
+}
+
+// TestFailuresRestoreExactlyOnce fails an operator again and again; the job
+// restarts from its latest checkpoint each time, and the committed output
+// equals a run without failures.
+func TestFailuresRestoreExactlyOnce(t *testing.T) {
+	const n = 3000
+	clean := weir.NewEnv(weir.Parallelism(2))
+	want := countJob(clean, n, func(kv) error { return nil })
+	if err := clean.Execute(context.Background(), "clean"); err != nil {
+		t.Fatal(err)
+	}
+
+	var seen, failures atomic.Int64
+	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, t.TempDir()),
+		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
+	got := countJob(env, n, func(kv) error {
+		if seen.Add(1)%700 == 0 {
+			failures.Add(1)
+			return errors.New("injected failure")
+		}
+		return nil
+	})
+	if err := env.Execute(context.Background(), "flaky"); err != nil {
+		t.Fatal(err)
+	}
+	if failures.Load() < 3 {
+		t.Fatalf("only %d failures injected", failures.Load())
+	}
+	w, g := want.Records(), got.Records()
+	slices.Sort(w)
+	slices.Sort(g)
+	if !slices.Equal(w, g) {
+		t.Fatalf("after %d failures the output differs:\n got %d results\nwant %d results", failures.Load(), len(g), len(w))
+	}
+}
+
+func TestCorruptLatestCheckpointFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	env := weir.NewEnv(weir.Checkpoints(20*time.Millisecond, dir), weir.RetainCheckpoints(5))
+	countJob(env, 1500, func(kv) error { return nil })
+	if err := env.Execute(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	metas, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
+	if len(metas) < 2 {
+		t.Skipf("only %d checkpoints to fall back on", len(metas))
+	}
+	slices.Sort(metas)
+	newest := metas[len(metas)-1]
+	b, _ := os.ReadFile(newest)
+	b[len(b)/2] ^= 0xff
+	os.WriteFile(newest, b, 0o644)
+	// A new run restores the previous checkpoint: the job's input is
+	// finished there too, so it completes at once with the right output.
+	env2 := weir.NewEnv(weir.Checkpoints(20*time.Millisecond, dir))
+	countJob(env2, 1500, func(kv) error { return nil })
+	if err := env2.Execute(context.Background(), "b"); err != nil {
+		t.Fatal(err)
+	}
+}
