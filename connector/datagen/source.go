@@ -2,6 +2,7 @@ package datagen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -123,8 +124,49 @@ func (s *Source) Boundedness() source.Boundedness {
 
 // NewEnumerator returns the enumerator, which gives the one split to
 // subtask 0 and no split to the others.
+//
+// When the job restores a checkpoint (its context has a Restored method),
+// the enumerator holds the split only if it was unassigned then; otherwise
+// the split comes back from the reader that held it with AddSplitsBack.
 func (s *Source) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
-	return &enumerator{ctx: ctx, pending: &Split{}}, nil
+	e := &enumerator{ctx: ctx, pending: &Split{}}
+	if rc, ok := ctx.(interface{ Restored() ([]source.Split, bool) }); ok {
+		if splits, restoring := rc.Restored(); restoring {
+			e.pending = nil
+			e.AddSplitsBack(splits, 0)
+		}
+	}
+	return e, nil
+}
+
+// splitRecord is the stored form of a Split, versioned.
+type splitRecord struct {
+	Version int   `json:"v"`
+	Emitted int64 `json:"emitted"`
+}
+
+// EncodeSplit encodes a Split for a checkpoint.
+func (s *Source) EncodeSplit(sp source.Split) ([]byte, error) {
+	ds, ok := sp.(*Split)
+	if !ok {
+		return nil, fmt.Errorf("datagen: cannot encode split %q of type %T: it is not a datagen split", sp.SplitID(), sp)
+	}
+	return json.Marshal(splitRecord{Version: 1, Emitted: ds.Emitted})
+}
+
+// DecodeSplit decodes what EncodeSplit wrote.
+func (s *Source) DecodeSplit(b []byte) (source.Split, error) {
+	var r splitRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("datagen: decode split: %w", err)
+	}
+	if r.Version != 1 {
+		return nil, fmt.Errorf("datagen: decode split: unsupported version %d (this weir reads version 1)", r.Version)
+	}
+	if r.Emitted < 0 {
+		return nil, fmt.Errorf("datagen: decode split: negative position %d", r.Emitted)
+	}
+	return &Split{Emitted: r.Emitted}, nil
 }
 
 // NewReader returns the reader of one subtask.
@@ -156,6 +198,15 @@ func (e *enumerator) AddSplitsBack(splits []source.Split, _ int) {
 			e.pending = &c
 		}
 	}
+}
+
+// Snapshot returns the split if it is not assigned yet.
+func (e *enumerator) Snapshot() ([]source.Split, error) {
+	if e.pending == nil {
+		return nil, nil
+	}
+	c := *e.pending
+	return []source.Split{&c}, nil
 }
 
 func (e *enumerator) Close() error { return nil }

@@ -47,4 +47,11 @@
 // [NewSink] writes each record as one JSON document per line; [NewLineSink]
 // writes strings as they are. Each parallel writer writes its own file
 // ([SubtaskPath]).
+//
+// Without checkpoints, writers write directly: at least once, and a crash
+// may leave a partial last line. With checkpoints, writers write to hidden
+// part files and the sink's Committer publishes them when a checkpoint
+// completes (or at the end of input). A restore cuts each file back to its
+// length at the restored checkpoint and deletes stray parts, so the replay,
+// which is deterministic, neither duplicates nor loses a line.
 package file

@@ -37,8 +37,8 @@ func TestCoordinatorTranscript(t *testing.T) {
 		do   func() []Action[string]
 		want string
 	}{
-		{func() []Action[string] { return c.Tick(at(0)) }, ""},   // first interval starts now
-		{func() []Action[string] { return c.Tick(at(50)) }, ""},  // not due
+		{func() []Action[string] { return c.Tick(at(0)) }, ""},  // first interval starts now
+		{func() []Action[string] { return c.Tick(at(50)) }, ""}, // not due
 		{func() []Action[string] { return c.Tick(at(100)) }, "trigger 5 [{0 0}];"},
 		{func() []Action[string] { return c.Tick(at(150)) }, ""}, // one pending at a time
 		{func() []Action[string] { return c.Ack(at(160), 5, src, "s") }, ""},
