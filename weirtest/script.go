@@ -48,7 +48,7 @@ func (s *Script[T]) Boundedness() source.Boundedness { return source.Bounded }
 
 // NewEnumerator implements source.Source: subtask 0 gets the script.
 func (s *Script[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
-	return newSliceEnum(ctx), nil
+	return newSliceEnum(ctx, len(s.steps)), nil
 }
 
 // NewReader implements source.Source.
@@ -68,7 +68,7 @@ type scriptReader[T any] struct {
 func (r *scriptReader[T]) Start(context.Context) error { r.ctx.RequestSplit(); return nil }
 func (r *scriptReader[T]) AddSplits(splits []source.Split) {
 	for _, sp := range splits {
-		if sp.(*sliceSplit).Subtask == 0 {
+		if sp.(*sliceSplit).Subtask == 0 && sp.(*sliceSplit).End > 0 {
 			r.has = true
 		}
 	}

@@ -20,7 +20,8 @@ type Timed[T any] struct {
 }
 
 // SliceSource is a bounded source of fixed records. With parallelism p,
-// subtask i reads the records whose index is i modulo p, in order.
+// the records are cut into p contiguous ranges, one split each, as a file
+// source cuts a file; subtask i reads range i in order.
 type SliceSource[T any] struct {
 	records []T
 	times   []int64 // Unix ms per record; nil if the records have no time
@@ -49,12 +50,11 @@ func FromTimed[T any](records ...Timed[T]) *SliceSource[T] {
 	return s
 }
 
-// sliceSplit reads the records Next, Next+Stride, ... (Stride is the
-// parallelism the job started with, kept across restores).
+// sliceSplit reads the records [Next, End).
 type sliceSplit struct {
 	Subtask int `json:"subtask"`
 	Next    int `json:"next"`
-	Stride  int `json:"stride"`
+	End     int `json:"end"`
 }
 
 func (s *sliceSplit) SplitID() string { return fmt.Sprintf("slice-%d", s.Subtask) }
@@ -79,7 +79,7 @@ func (s *SliceSource[T]) Boundedness() source.Boundedness {
 
 // NewEnumerator implements source.Source: one split per subtask.
 func (s *SliceSource[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
-	return newSliceEnum(ctx), nil
+	return newSliceEnum(ctx, len(s.records)), nil
 }
 
 // sliceEnum gives each subtask its one split. On a restore it gives only
@@ -89,7 +89,7 @@ type sliceEnum struct {
 	pending map[int]*sliceSplit
 }
 
-func newSliceEnum(ctx source.EnumeratorContext) *sliceEnum {
+func newSliceEnum(ctx source.EnumeratorContext, n int) *sliceEnum {
 	e := &sliceEnum{ctx: ctx, pending: map[int]*sliceSplit{}}
 	if rc, ok := ctx.(source.RestoringContext); ok {
 		if splits, ok := rc.Restored(); ok {
@@ -100,17 +100,23 @@ func newSliceEnum(ctx source.EnumeratorContext) *sliceEnum {
 			return e
 		}
 	}
-	for i := range ctx.Parallelism() {
-		e.pending[i] = &sliceSplit{Subtask: i, Next: i, Stride: ctx.Parallelism()}
+	p := ctx.Parallelism()
+	for i := range p {
+		e.pending[i] = &sliceSplit{Subtask: i, Next: i * n / p, End: (i + 1) * n / p}
 	}
 	return e
 }
 
 func (e *sliceEnum) Start(context.Context) error { return nil }
+// HandleSplitRequest gives a subtask the split of the same index; subtask
+// 0 also takes the splits of subtasks that no longer exist (a restore at a
+// lower parallelism).
 func (e *sliceEnum) HandleSplitRequest(subtask int) {
-	if s, ok := e.pending[subtask]; ok {
-		delete(e.pending, subtask)
-		e.ctx.Assign(subtask, s)
+	for i, s := range e.pending {
+		if i == subtask || (subtask == 0 && i >= e.ctx.Parallelism()) {
+			delete(e.pending, i)
+			e.ctx.Assign(subtask, s)
+		}
 	}
 	e.ctx.NoMoreSplits(subtask)
 }
@@ -173,15 +179,15 @@ func (r *sliceReader[T]) Poll(ctx context.Context, out source.Output[T]) (source
 	if batch <= 0 {
 		batch = 64
 	}
-	for n := 0; n < batch && sp.Next < len(r.src.records); n++ {
+	for n := 0; n < batch && sp.Next < sp.End; n++ {
 		if r.src.times != nil {
 			out.CollectAt(r.src.records[sp.Next], r.src.times[sp.Next])
 		} else {
 			out.Collect(r.src.records[sp.Next])
 		}
-		sp.Next += sp.Stride
+		sp.Next++
 	}
-	if sp.Next >= len(r.src.records) {
+	if sp.Next >= sp.End {
 		r.splits = r.splits[1:]
 	}
 	return source.MoreAvailable, nil

@@ -422,6 +422,10 @@ func (s *Storage) readMetadata(ctx context.Context, dir Dir, validate func([]byt
 // checkpoint newer than the newest completed one may be in progress and is
 // kept. Savepoints are never deleted. n must be at least 1, so that a
 // restore point always remains.
+//
+// Call it after a Commit, from the goroutine that commits: with concurrent
+// checkpoints, one still pending when a newer one completes is deleted, so
+// the coordinator must abort it first (as Flink subsumes it).
 func (s *Storage) Retain(ctx context.Context, n int) error {
 	if n < 1 {
 		return fmt.Errorf("checkpoint storage: retain %d checkpoints: keep at least 1, or no restore point would remain", n)

@@ -715,7 +715,7 @@ func TestOpenBadLocations(t *testing.T) {
 		{"", "empty location"},
 		{"ftp://host/dir", `unsupported scheme "ftp": use a directory, file:///abs/path, s3://bucket/prefix, gs://bucket/prefix or azblob://container/prefix`},
 		{"file://host/dir", "must hold an absolute path"},
-		{"file:///tmp/x?mode=1", "query parameters"},
+		{"file:///var/lib/weir?mode=1", "query parameters"},
 		{file, "not a directory"},
 		{"s3:///prefix", "names no bucket"},
 		{"s3://b/p?prefix=q", "keep one"},
