@@ -91,11 +91,43 @@ type jobRun struct {
 	srcRuns  []*sourceRun
 	stats    *checkpoint.Stats
 	uploads  sync.WaitGroup
+
+	// Savepoints: requests from TriggerSavepoint, the directory of each
+	// savepoint id (read by upload goroutines), and the requests waiting
+	// for their savepoint to complete (driver goroutine only).
+	savepointReqs chan *savepointReq
+	savepointDirs sync.Map // int64 -> storage.Dir
+	queued        []*savepointReq
+	inFlight      map[int64]*savepointReq
+	stop          context.CancelCauseFunc // ends the run; set by runOnce
+}
+
+// savepointReq asks the driver for a savepoint.
+type savepointReq struct {
+	stop bool // stop the job once the savepoint completed
+	done chan savepointResult
+}
+
+type savepointResult struct {
+	path string
+	err  error
+}
+
+// errStopped is the cause of a run ended by StopWithSavepoint.
+var errStopped = errors.New("weir: stopped with a savepoint")
+
+// dirFor returns where checkpoint id's files go.
+func (r *jobRun) dirFor(id int64) storage.Dir {
+	if d, ok := r.savepointDirs.Load(id); ok {
+		return d.(storage.Dir)
+	}
+	return storage.CheckpointDir(uint64(id))
 }
 
 func newJobRun(e *Env, name string, store *storage.Storage, lastID int64, from *restorePoint) *jobRun {
 	r := &jobRun{env: e, name: name, cfg: e.cfg.checkpoint, store: store, lastID: lastID,
-		byUID: map[string]*snapshot.Operator{}, commands: map[checkpoint.TaskID]chan runtime.Command{}, stats: e.stats}
+		byUID: map[string]*snapshot.Operator{}, commands: map[checkpoint.TaskID]chan runtime.Command{}, stats: e.stats,
+		savepointReqs: make(chan *savepointReq), inFlight: map[int64]*savepointReq{}}
 	if from != nil {
 		r.restored, r.restoreStore, r.restoreDir = from.meta, from.store, from.dir
 		restored := from.meta
@@ -192,7 +224,7 @@ func (r *jobRun) writeKeyed(ctx context.Context, id int64, uid string, subtask i
 		return fmt.Errorf("checkpoint %d: operator %q: %w", id, uid, err)
 	}
 	name := fmt.Sprintf("%s.%d.keyed", fileSafe(uid), subtask)
-	if _, err := r.store.WriteState(ctx, storage.CheckpointDir(uint64(id)), name, &buf); err != nil {
+	if _, err := r.store.WriteState(ctx, r.dirFor(id), name, &buf); err != nil {
 		return err
 	}
 	sub.KeyGroups, sub.KeyedFile, sub.KeyedSize, sub.KeyedCRC, sub.GroupOffsets = rng, name, size, crc, offsets
@@ -217,11 +249,23 @@ func (r *jobRun) drive(ctx context.Context) error {
 	}, r.tasks, r.sources, r.lastID, r.stats)
 	tick := time.NewTicker(min(r.cfg.interval/4, 50*time.Millisecond))
 	defer tick.Stop()
+	defer func() {
+		// Savepoints the run can no longer take.
+		for _, q := range append(r.queued, mapValues(r.inFlight)...) {
+			q.done <- savepointResult{err: errors.New("weir: the job ended before the savepoint completed")}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case req := <-r.savepointReqs:
+			r.queued = append(r.queued, req)
+			r.triggerSavepoint(ctx, coord)
 		case now := <-tick.C:
+			if len(r.queued) > 0 {
+				r.triggerSavepoint(ctx, coord)
+			}
 			r.act(ctx, coord, coord.Tick(now))
 		case a := <-r.acks:
 			if a.err != nil {
@@ -233,6 +277,35 @@ func (r *jobRun) drive(ctx context.Context) error {
 			r.act(ctx, coord, coord.Finished(time.Now(), t))
 		}
 	}
+}
+
+// triggerSavepoint starts the first queued savepoint if no checkpoint is
+// in progress (else the next tick tries again).
+func (r *jobRun) triggerSavepoint(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]) {
+	now := time.Now()
+	id, acts := coord.TriggerNow(now)
+	if id == 0 {
+		if len(acts) == 0 && coord.Pending() == 0 && len(r.sources) > 0 {
+			// Not blocked by a checkpoint: every source finished.
+			req := r.queued[0]
+			r.queued = r.queued[1:]
+			req.done <- savepointResult{err: errors.New("weir: the job's sources have finished: nothing to take a savepoint of")}
+		}
+		return
+	}
+	req := r.queued[0]
+	r.queued = r.queued[1:]
+	r.savepointDirs.Store(id, storage.NewSavepointDir(uint64(id), now))
+	r.inFlight[id] = req
+	r.act(ctx, coord, acts)
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
 
 func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck], actions []checkpoint.Action[[]opAck]) {
@@ -250,7 +323,7 @@ func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]
 			if a.Kind == checkpoint.NotifyAbort {
 				kind = runtime.Abort
 				slog.Warn("checkpoint aborted", "job", r.name, "checkpoint", a.ID, "reason", a.Reason)
-				if err := r.store.Discard(ctx, storage.CheckpointDir(uint64(a.ID))); err != nil && ctx.Err() == nil {
+				if err := r.store.Discard(ctx, r.dirFor(a.ID)); err != nil && ctx.Err() == nil {
 					slog.Warn("could not delete the files of an aborted checkpoint", "checkpoint", a.ID, "err", err)
 				}
 			}
@@ -268,6 +341,20 @@ func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]
 					slog.Warn("could not delete old checkpoints", "err", err)
 				}
 			}
+			if req := r.inFlight[a.ID]; req != nil {
+				delete(r.inFlight, a.ID)
+				res := savepointResult{path: strings.TrimSuffix(r.store.Location(), "/") + "/" + r.dirFor(a.ID).Name()}
+				if kind == runtime.Abort {
+					res = savepointResult{err: fmt.Errorf("weir: savepoint failed: %s", a.Reason)}
+				}
+				if res.err == nil {
+					slog.Info("savepoint completed", "job", r.name, "path", res.path)
+				}
+				req.done <- res
+				if req.stop && res.err == nil && r.stop != nil {
+					r.stop(errStopped)
+				}
+			}
 		}
 	}
 }
@@ -275,7 +362,8 @@ func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]
 // persist writes the metadata of checkpoint id; the checkpoint is complete
 // when it returns nil.
 func (r *jobRun) persist(ctx context.Context, id int64, states map[checkpoint.TaskID][]opAck) (int64, error) {
-	m := &snapshot.Metadata{CheckpointID: id, JobName: r.name, CreatedUnixMs: time.Now().UnixMilli(), MaxParallelism: r.env.cfg.maxParallelism}
+	dir := r.dirFor(id)
+	m := &snapshot.Metadata{CheckpointID: id, Savepoint: dir.IsSavepoint(), JobName: r.name, CreatedUnixMs: time.Now().UnixMilli(), MaxParallelism: r.env.cfg.maxParallelism}
 	ops := map[string]*snapshot.Operator{}
 	var order []string
 	var size int64
@@ -298,7 +386,7 @@ func (r *jobRun) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 	if err != nil {
 		return 0, err
 	}
-	if err := r.store.Commit(ctx, storage.CheckpointDir(uint64(id)), b); err != nil {
+	if err := r.store.Commit(ctx, dir, b); err != nil {
 		return 0, err
 	}
 	return size + int64(len(b)), nil
@@ -449,7 +537,17 @@ func (e *Env) executeWithCheckpoints(ctx context.Context, name string) error {
 		if from != nil {
 			slog.Info("restoring", "job", name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
 		}
-		err := e.runOnce(ctx, name, newJobRun(e, name, store, lastID, from))
+		run := newJobRun(e, name, store, lastID, from)
+		e.mu.Lock()
+		e.current = run
+		e.mu.Unlock()
+		err := e.runOnce(ctx, name, run)
+		e.mu.Lock()
+		e.current = nil
+		e.mu.Unlock()
+		if errors.Is(err, errStopped) {
+			return nil
+		}
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
@@ -489,4 +587,39 @@ func decodeState[T any](b []byte) (T, error) {
 		err = errors.New("trailing bytes")
 	}
 	return v, err
+}
+
+// TriggerSavepoint takes a savepoint of the running job: a checkpoint kept
+// apart from the periodic ones and never deleted, to start the job from
+// later (RestoreFrom), also at another parallelism. It blocks until the
+// savepoint completed and returns its location. The job needs Checkpoints.
+func (e *Env) TriggerSavepoint(ctx context.Context) (string, error) {
+	return e.savepoint(ctx, false)
+}
+
+// StopWithSavepoint takes a savepoint and then stops the job: Execute
+// returns nil. It returns the savepoint's location.
+func (e *Env) StopWithSavepoint(ctx context.Context) (string, error) {
+	return e.savepoint(ctx, true)
+}
+
+func (e *Env) savepoint(ctx context.Context, stop bool) (string, error) {
+	e.mu.Lock()
+	run := e.current
+	e.mu.Unlock()
+	if run == nil {
+		return "", errors.New("weir: no job with checkpoints is running: savepoints need Execute with Checkpoints")
+	}
+	req := &savepointReq{stop: stop, done: make(chan savepointResult, 1)}
+	select {
+	case run.savepointReqs <- req:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	select {
+	case res := <-req.done:
+		return res.path, res.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }

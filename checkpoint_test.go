@@ -177,3 +177,50 @@ func TestRescaleOnRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestStopWithSavepointAndResume stops a running job with a savepoint and
+// starts it again from the savepoint at another parallelism, with its
+// checkpoints in another place: the output is that of one clean run.
+func TestStopWithSavepointAndResume(t *testing.T) {
+	const n = 3000
+	clean := weir.NewEnv(weir.Parallelism(2))
+	want := countJob(clean, n, func(kv) error { return nil })
+	if err := clean.Execute(context.Background(), "clean"); err != nil {
+		t.Fatal(err)
+	}
+
+	var seen atomic.Int64
+	first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(time.Hour, t.TempDir()))
+	out := weirtest.NewTxCollector[string]()
+	countJobInto(first, n, func(kv) error { seen.Add(1); return nil }, out)
+	done := make(chan error, 1)
+	go func() { done <- first.Execute(context.Background(), "first") }()
+	for seen.Load() < n/3 {
+		time.Sleep(time.Millisecond)
+	}
+	path, err := first.StopWithSavepoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Execute after StopWithSavepoint: %v", err)
+	}
+	if seen.Load() >= n {
+		t.Fatal("the job finished before the savepoint: make the source slower")
+	}
+	if _, err := os.Stat(filepath.Join(path, "_metadata")); err != nil {
+		t.Fatalf("savepoint at %s: %v", path, err)
+	}
+
+	second := weir.NewEnv(weir.Parallelism(3), weir.Checkpoints(time.Hour, t.TempDir()), weir.RestoreFrom(path))
+	countJobInto(second, n, func(kv) error { return nil }, out)
+	if err := second.Execute(context.Background(), "second"); err != nil {
+		t.Fatal(err)
+	}
+	w, g := want.Records(), out.Records()
+	slices.Sort(w)
+	slices.Sort(g)
+	if !slices.Equal(w, g) {
+		t.Fatalf("output differs: got %d results, want %d", len(g), len(w))
+	}
+}

@@ -23,7 +23,8 @@ type Env struct {
 	mu      sync.Mutex
 	metrics []*runtime.Metrics // of the running or last run
 
-	stats *checkpoint.Stats // checkpoints of the running or last run
+	stats   *checkpoint.Stats // checkpoints of the running or last run
+	current *jobRun           // the running job, for savepoints
 }
 
 // NewEnv returns an environment with the given options. Options are
@@ -90,6 +91,9 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 func (e *Env) runOnce(ctx context.Context, name string, run *jobRun) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if run != nil {
+		run.stop = cancel
+	}
 	tasks, err := e.plan(ctx, run)
 	if err != nil {
 		return fmt.Errorf("weir: job %q: %w", name, err)
@@ -97,6 +101,9 @@ func (e *Env) runOnce(ctx context.Context, name string, run *jobRun) error {
 	err = runtime.Execute(ctx, cancel, tasks)
 	if run != nil {
 		run.uploads.Wait()
+		if errors.Is(context.Cause(ctx), errStopped) {
+			return errStopped
+		}
 	}
 	return err
 }
