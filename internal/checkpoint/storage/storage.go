@@ -20,8 +20,6 @@ import (
 	"gocloud.dev/gcerrors"
 
 	// Object stores, registered on blob.DefaultMux under their URL schemes.
-	_ "gocloud.dev/blob/azureblob"
-	_ "gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/blob/s3blob"
 )
 
@@ -118,6 +116,9 @@ func Open(ctx context.Context, location string, opts ...Option) (*Storage, error
 	}
 	if !slices.Contains(remoteSchemes, u.Scheme) {
 		return nil, fmt.Errorf("checkpoint storage: location %q has unsupported scheme %q: use a directory, file:///abs/path, s3://bucket/prefix, gs://bucket/prefix or azblob://container/prefix", location, u.Scheme)
+	}
+	if !registeredSchemes[u.Scheme] {
+		return nil, fmt.Errorf("checkpoint storage: location %q: this weir was built without %s:// support, whose SDK is large: build it with 'go build -tags %s'", location, u.Scheme, buildTag[u.Scheme])
 	}
 	return s.openRemote(ctx, u)
 }
