@@ -108,6 +108,7 @@ func newSliceEnum(ctx source.EnumeratorContext, n int) *sliceEnum {
 }
 
 func (e *sliceEnum) Start(context.Context) error { return nil }
+
 // HandleSplitRequest gives a subtask the split of the same index; subtask
 // 0 also takes the splits of subtasks that no longer exist (a restore at a
 // lower parallelism).

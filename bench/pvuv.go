@@ -1,0 +1,375 @@
+// Package bench measures weir against the hand-written programs in
+// bench/baseline, the way DESIGN.md says performance is measured: in one
+// process, on one input, one run after the other, as a ratio.
+//
+// The measurements are for people and for `weir bench`; tests only check
+// that a run completes and that its results match the baseline's, never
+// its timings.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	rt "runtime"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/bench/baseline"
+	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/weirtest"
+)
+
+// Targets of the PV/UV benchmark.
+const (
+	// TargetP1 is the least throughput of weir at parallelism 1, as a share
+	// of the baseline's.
+	TargetP1 = 0.5
+	// TargetP2 is the least throughput of weir at parallelism 2 as a
+	// multiple of its throughput at parallelism 1.
+	TargetP2 = 1.6
+)
+
+// Defaults of PVUVConfig.
+const (
+	DefaultEvents = 2_000_000
+	DefaultWindow = time.Minute
+	DefaultTopN   = 10
+)
+
+// PVUVConfig configures PVUV. Zero values take the documented defaults.
+type PVUVConfig struct {
+	// Events is the number of access-log lines generated. Default
+	// DefaultEvents (2,000,000).
+	Events int64
+	// Window is the size of the tumbling windows. Default 1m.
+	Window time.Duration
+	// TopN is the number of top pages per window. Default 10.
+	TopN int
+	// Runs is how many times each program runs; the best throughput of
+	// each counts. Default 1.
+	Runs int
+	// Dir is the directory of the temporary input file. Default
+	// os.TempDir().
+	Dir string
+	// Keep keeps the input file; by default it is removed at the end.
+	Keep bool
+	// Generating, if set, is called while the input is written, about a
+	// hundred times, with the lines written so far and Events.
+	Generating func(written, total int64)
+}
+
+func (c PVUVConfig) withDefaults() PVUVConfig {
+	if c.Events == 0 {
+		c.Events = DefaultEvents
+	}
+	if c.Window == 0 {
+		c.Window = DefaultWindow
+	}
+	if c.TopN == 0 {
+		c.TopN = DefaultTopN
+	}
+	if c.Runs == 0 {
+		c.Runs = 1
+	}
+	return c
+}
+
+// Validate reports every problem with c, each naming the field.
+func (c PVUVConfig) Validate() error {
+	var errs []error
+	if c.Events < 0 {
+		errs = append(errs, fmt.Errorf("bench: Events is %d; pass a positive number of lines, or 0 for %d", c.Events, DefaultEvents))
+	}
+	if c.Window < 0 || c.Window%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("bench: Window is %v; pass a whole number of seconds, or 0 for %v", c.Window, DefaultWindow))
+	}
+	if c.TopN < 0 {
+		errs = append(errs, fmt.Errorf("bench: TopN is %d; pass a positive number, or 0 for %d", c.TopN, DefaultTopN))
+	}
+	if c.Runs < 0 {
+		errs = append(errs, fmt.Errorf("bench: Runs is %d; pass a positive number, or 0 for 1", c.Runs))
+	}
+	return errors.Join(errs...)
+}
+
+// PVUVRun is the best of the runs of one program.
+type PVUVRun struct {
+	Name         string        // "baseline", "weir p1", "weir p2"
+	Parallelism  int           // 0 for the baseline
+	Lines        int64         // input lines read
+	Wall         time.Duration // wall time of the best run
+	EventsPerSec float64       // Lines / Wall
+}
+
+// PVUVReport is the outcome of PVUV.
+type PVUVReport struct {
+	Config    PVUVConfig // effective
+	File      string     // the input file; removed unless Config.Keep
+	FileBytes int64
+	Baseline  PVUVRun
+	P1, P2    PVUVRun
+	// Windows and PageViews are the baseline's totals.
+	Windows   int
+	PageViews int64
+	// Match says whether every weir run produced exactly the baseline's
+	// windows; Mismatches describes the first differences otherwise.
+	Match      bool
+	Mismatches []string
+	// P1Ratio is P1's throughput over the baseline's, P2Ratio P2's over
+	// P1's; P1Met and P2Met say whether they reach TargetP1 and TargetP2.
+	P1Ratio, P2Ratio float64
+	P1Met, P2Met     bool
+}
+
+// PVUV generates Config.Events access-log lines into a temporary file with
+// the default datagen configuration, then, one after another in this
+// process, runs the baseline over it (one goroutine), and the PV/UV job
+// reading it with the file source at parallelism 1 and 2. It checks that
+// both weir runs produce exactly the baseline's windows, and writes its
+// progress, the check and a table of the figures to w.
+//
+// The generated input is out of order by at most 5 s, the job's default
+// out-of-orderness, so no line is late and the streaming results must
+// equal the batch baseline's exactly.
+//
+// PVUV returns an error when the configuration is invalid, a run fails or
+// ctx ends; results that differ are reported in the report, not as an error.
+func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) {
+	if err := cfg.Validate(); err != nil {
+		return PVUVReport{}, err
+	}
+	cfg = cfg.withDefaults()
+	rep := PVUVReport{Config: cfg}
+
+	f, err := os.CreateTemp(cfg.Dir, "weir-bench-pvuv-*.log")
+	if err != nil {
+		return rep, fmt.Errorf("bench: create the input file: %w", err)
+	}
+	rep.File = f.Name()
+	if !cfg.Keep {
+		defer os.Remove(rep.File)
+	}
+	fmt.Fprintf(w, "weir bench pvuv: %s events, window %v, top %d, GOMAXPROCS %d\n",
+		count(cfg.Events), cfg.Window, cfg.TopN, rt.GOMAXPROCS(0))
+	start := time.Now()
+	err = generate(ctx, f, cfg)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("bench: write the input file: %w", cerr)
+	}
+	if err != nil {
+		return rep, err
+	}
+	if fi, err := os.Stat(rep.File); err == nil {
+		rep.FileBytes = fi.Size()
+	}
+	fmt.Fprintf(w, "input: %s (%.1f MB), generated in %v\n", rep.File, float64(rep.FileBytes)/1e6, time.Since(start).Round(time.Millisecond))
+
+	rep.Baseline = PVUVRun{Name: "baseline"}
+	rep.P1 = PVUVRun{Name: "weir p1", Parallelism: 1}
+	rep.P2 = PVUVRun{Name: "weir p2", Parallelism: 2}
+	var want []baseline.Window
+	for i := range cfg.Runs {
+		fmt.Fprintf(w, "run %d/%d:", i+1, cfg.Runs)
+		res, d, err := runBaseline(ctx, rep.File, cfg)
+		if err != nil {
+			fmt.Fprintln(w)
+			return rep, err
+		}
+		want, rep.Windows, rep.PageViews = res.Windows, len(res.Windows), 0
+		for _, win := range res.Windows {
+			rep.PageViews += win.PV
+		}
+		rep.Baseline.best(res.Lines, d)
+		fmt.Fprintf(w, " baseline %v", d.Round(time.Millisecond))
+		for _, r := range []*PVUVRun{&rep.P1, &rep.P2} {
+			got, lines, d, err := runWeir(ctx, rep.File, cfg, r.Parallelism)
+			if err != nil {
+				fmt.Fprintln(w)
+				return rep, err
+			}
+			r.best(lines, d)
+			fmt.Fprintf(w, ", %s %v", r.Name, d.Round(time.Millisecond))
+			if len(rep.Mismatches) == 0 {
+				rep.Mismatches = diff(r.Name, got, want)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	rep.Match = len(rep.Mismatches) == 0
+	if rep.Baseline.EventsPerSec > 0 {
+		rep.P1Ratio = rep.P1.EventsPerSec / rep.Baseline.EventsPerSec
+	}
+	if rep.P1.EventsPerSec > 0 {
+		rep.P2Ratio = rep.P2.EventsPerSec / rep.P1.EventsPerSec
+	}
+	rep.P1Met, rep.P2Met = rep.P1Ratio >= TargetP1, rep.P2Ratio >= TargetP2
+	rep.print(w)
+	return rep, nil
+}
+
+func (r *PVUVRun) best(lines int64, d time.Duration) {
+	if r.Wall == 0 || d < r.Wall {
+		r.Lines, r.Wall = lines, d
+		r.EventsPerSec = float64(lines) / d.Seconds()
+	}
+}
+
+func (rep *PVUVReport) print(w io.Writer) {
+	fmt.Fprintln(w)
+	if rep.Match {
+		fmt.Fprintf(w, "results: PASS: weir p1 and p2 produced exactly the baseline's windows (%d, with %s page views)\n", rep.Windows, count(rep.PageViews))
+	} else {
+		fmt.Fprintln(w, "results: FAIL: weir's windows differ from the baseline's:")
+		for _, m := range rep.Mismatches {
+			fmt.Fprintln(w, "  "+m)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%-10s %12s %12s %7s   %-20s %s\n", "run", "events/s", "vs baseline", "p2/p1", "target", "met")
+	fmt.Fprintf(w, "%-10s %12s %12.2f\n", rep.Baseline.Name, count(int64(rep.Baseline.EventsPerSec)), 1.0)
+	fmt.Fprintf(w, "%-10s %12s %12.2f %7s   %-20s %s\n", rep.P1.Name, count(int64(rep.P1.EventsPerSec)), rep.P1Ratio, "",
+		fmt.Sprintf(">= %.2f x baseline", TargetP1), yesNo(rep.P1Met))
+	fmt.Fprintf(w, "%-10s %12s %12.2f %7.2f   %-20s %s\n", rep.P2.Name, count(int64(rep.P2.EventsPerSec)), rep.P2.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), rep.P2Ratio,
+		fmt.Sprintf(">= %.2f x p1", TargetP2), yesNo(rep.P2Met))
+	if rep.Config.Keep {
+		fmt.Fprintf(w, "\nthe input is kept in %s\n", rep.File)
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "NO"
+}
+
+// generate writes cfg.Events lines of the default generator to f.
+func generate(ctx context.Context, f *os.File, cfg PVUVConfig) error {
+	g, err := datagen.New(datagen.Config{})
+	if err != nil {
+		return err
+	}
+	chunk := max(cfg.Events/100, 1)
+	for done := int64(0); done < cfg.Events; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(chunk, cfg.Events-done)
+		if err := g.WriteLines(f, int(n)); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		done += n
+		if cfg.Generating != nil {
+			cfg.Generating(done, cfg.Events)
+		}
+	}
+	return nil
+}
+
+func runBaseline(ctx context.Context, path string, cfg PVUVConfig) (baseline.Result, time.Duration, error) {
+	rt.GC()
+	start := time.Now()
+	f, err := os.Open(path)
+	if err != nil {
+		return baseline.Result{}, 0, fmt.Errorf("bench: %w", err)
+	}
+	defer f.Close()
+	res, err := baseline.Run(ctxReader{ctx, f}, cfg.Window, cfg.TopN)
+	d := time.Since(start)
+	if err != nil {
+		return res, d, fmt.Errorf("bench: baseline: %w", err)
+	}
+	return res, d, nil
+}
+
+// ctxReader stops a read loop when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// runWeir runs the PV/UV job over path at the given parallelism and returns
+// its windows and the lines it read.
+func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int) ([]pvuv.Result, int64, time.Duration, error) {
+	rt.GC()
+	start := time.Now()
+	env := weir.NewEnv(weir.Parallelism(parallelism))
+	src, err := file.NewSource(path)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	job, err := pvuv.Build(weir.FromSource(env, src, weir.Name("file")), pvuv.Options{Window: cfg.Window, TopN: cfg.TopN})
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	results := weirtest.NewCollector[pvuv.Result]()
+	weir.SinkTo(job.Results, results, weir.Name("results"), weir.Parallelism(1))
+	var bad atomic.Int64
+	weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error {
+		bad.Add(1)
+		return nil
+	}), weir.Name("discard-bad"))
+	if err := env.Execute(ctx, "bench-pvuv"); err != nil {
+		return nil, 0, 0, fmt.Errorf("bench: weir p%d: %w", parallelism, err)
+	}
+	return results.Records(), job.Counters.Lines.Load(), time.Since(start), nil
+}
+
+// diff describes the first differences between weir's windows and the
+// baseline's, at most five; none when they are equal.
+func diff(name string, got []pvuv.Result, want []baseline.Window) []string {
+	var out []string
+	add := func(format string, args ...any) bool {
+		out = append(out, name+": "+fmt.Sprintf(format, args...))
+		return len(out) < 5
+	}
+	if len(got) != len(want) {
+		add("%d windows, the baseline has %d", len(got), len(want))
+	}
+	for i := range min(len(got), len(want)) {
+		g, w := got[i], want[i]
+		at := w.Start.UTC().Format(time.RFC3339)
+		switch {
+		case !g.WindowStart.Equal(w.Start) || !g.WindowEnd.Equal(w.End):
+			if !add("window %d is [%s, %s), the baseline's is [%s, %s)", i, g.WindowStart.UTC().Format(time.RFC3339), g.WindowEnd.UTC().Format(time.RFC3339), at, w.End.UTC().Format(time.RFC3339)) {
+				return out
+			}
+		case g.PV != w.PV || g.UV != w.UV:
+			if !add("window %s: pv %d uv %d, the baseline's pv %d uv %d", at, g.PV, g.UV, w.PV, w.UV) {
+				return out
+			}
+		case !slices.EqualFunc(g.TopPages, w.TopPages, func(a pvuv.PageCount, b baseline.PageCount) bool { return a.Page == b.Page && a.PV == b.PV }):
+			if !add("window %s: top pages %v, the baseline's %v", at, g.TopPages, w.TopPages) {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// count formats n with commas between thousands.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + count(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

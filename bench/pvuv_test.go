@@ -1,0 +1,67 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/bench/baseline"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestPVUV(t *testing.T) {
+	var out bytes.Buffer
+	var calls int
+	rep, err := PVUV(t.Context(), PVUVConfig{Events: 20_000, Window: 10 * time.Second, Dir: t.TempDir(), Runs: 2,
+		Generating: func(done, total int64) { calls++ }}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Match || rep.Windows < 2 || rep.Baseline.Lines != 20_000 || rep.P1.Lines != 20_000 || rep.P2.Lines != 20_000 {
+		t.Fatalf("report %+v\n%s", rep, out.String())
+	}
+	if calls != 100 {
+		t.Errorf("Generating called %d times, want 100", calls)
+	}
+	for _, want := range []string{"run 2/2", "results: PASS", "weir p2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestPVUVValidate(t *testing.T) {
+	err := PVUVConfig{Events: -1, Window: 1500 * time.Millisecond, TopN: -1, Runs: -1}.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a bad config")
+	}
+	for _, field := range []string{"Events", "Window", "TopN", "Runs"} {
+		if !strings.Contains(err.Error(), field) {
+			t.Errorf("error does not name %s: %v", field, err)
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	start := time.Date(2026, 11, 24, 7, 40, 0, 0, time.UTC)
+	want := []baseline.Window{{Start: start, End: start.Add(time.Minute), PV: 3, UV: 2, TopPages: []baseline.PageCount{{Page: "/a", PV: 2}, {Page: "/b", PV: 1}}}}
+	got := []pvuv.Result{{WindowStart: start, WindowEnd: start.Add(time.Minute), PV: 3, UV: 2, TopPages: []pvuv.PageCount{{Page: "/a", PV: 2}, {Page: "/b", PV: 1}}}}
+	if d := diff("x", got, want); len(d) != 0 {
+		t.Fatalf("equal windows differ: %v", d)
+	}
+	got[0].TopPages[1].Page = "/c"
+	if d := diff("x", got, want); len(d) != 1 || !strings.Contains(d[0], "top pages") {
+		t.Fatalf("diff = %v, want the top pages", d)
+	}
+	got[0].UV = 3
+	if d := diff("x", got, want); len(d) != 1 || !strings.Contains(d[0], "uv 3") {
+		t.Fatalf("diff = %v, want uv", d)
+	}
+	if d := diff("x", nil, want); len(d) != 1 || !strings.Contains(d[0], "0 windows") {
+		t.Fatalf("diff = %v, want the count", d)
+	}
+}

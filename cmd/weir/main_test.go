@@ -1,0 +1,483 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/bench/baseline"
+	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/internal/progress"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			os.Stderr.WriteString("goleak: " + err.Error() + "\n")
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// weirBinary builds the weir command once per test run, with the race
+// detector when the tests have it, and returns its path.
+func weirBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "weir-cmd-test-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "weir")
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goTool); err != nil {
+			goTool = "go"
+		}
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command(goTool, append(args, ".")...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{err: err, out: string(out)}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v", buildErr)
+	}
+	return binPath
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// weirCommand returns the command that runs the binary with args.
+func weirCommand(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(weirBinary(t), args...)
+	// A race-enabled binary sleeps 1s at exit by default.
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	return cmd
+}
+
+// result is what a finished command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runWeir runs the binary with args and waits for it, at most 60 s.
+func runWeir(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := weirCommand(t, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("weir %s did not end in 60s; stderr:\n%s", strings.Join(args, " "), stderr.String())
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// input is a generated access log split into two files, and what the
+// generator says about it.
+type input struct {
+	dir   string
+	glob  string
+	files []string
+	lines int
+	bad   []string // the bad lines, in order
+}
+
+// generate writes n lines of the default generator into two files,
+// continuing one sequence, so that a glob gives two splits.
+func generate(t *testing.T, n int) input {
+	t.Helper()
+	dir := t.TempDir()
+	g, err := datagen.New(datagen.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := input{dir: dir, glob: filepath.Join(dir, "access-*.log"), lines: n}
+	var line []byte
+	for part := range 2 {
+		path := filepath.Join(dir, "access-"+string(rune('0'+part))+".log")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := bufio.NewWriter(f)
+		for range n / 2 {
+			var kind datagen.Kind
+			line, kind = g.Next(line[:0])
+			if kind.Bad() {
+				in.bad = append(in.bad, string(line))
+			}
+			w.Write(line)
+			w.WriteByte('\n')
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		in.files = append(in.files, path)
+	}
+	return in
+}
+
+// baselineLines returns the baseline's windows over the input, each in
+// the job's exact JSON form.
+func (in input) baselineLines(t *testing.T, window time.Duration, topN int) (baseline.Result, []string) {
+	t.Helper()
+	var readers []io.Reader
+	for _, p := range in.files {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		readers = append(readers, f)
+	}
+	res, err := baseline.Run(io.MultiReader(readers...), window, topN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, w := range res.Windows {
+		r := pvuv.Result{WindowStart: w.Start, WindowEnd: w.End, PV: w.PV, UV: w.UV, TopPages: []pvuv.PageCount{}}
+		for _, p := range w.TopPages {
+			r.TopPages = append(r.TopPages, pvuv.PageCount{Page: p.Page, PV: p.PV})
+		}
+		lines = append(lines, string(r.AppendJSON(nil)))
+	}
+	return res, lines
+}
+
+func readLines(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.TrimSuffix(string(b), "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// asJSON is what a line becomes through a JSON string: bytes that are not
+// UTF-8 turn into U+FFFD.
+func asJSON(t *testing.T, s string) string {
+	t.Helper()
+	b, _ := json.Marshal(s)
+	var back string
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// TestPVUVGolden runs the job over a generated log and compares its output
+// with the hand-written baseline's, window by window and byte for byte:
+// window start and end, pv, uv and the top pages ordered by pv descending,
+// then page ascending. The log is out of order by at most the job's
+// default out-of-orderness, so nothing is late.
+func TestPVUVGolden(t *testing.T) {
+	in := generate(t, 60_000)
+	const window, topN = 10 * time.Second, 10
+	want, wantLines := in.baselineLines(t, window, topN)
+	if len(wantLines) < 5 {
+		t.Fatalf("the baseline found %d windows; the test needs several", len(wantLines))
+	}
+	if int(want.Bad) != len(in.bad) || len(in.bad) == 0 {
+		t.Fatalf("the baseline counts %d bad lines, the generator made %d", want.Bad, len(in.bad))
+	}
+	var wantBad []string
+	for _, l := range in.bad {
+		wantBad = append(wantBad, asJSON(t, l))
+	}
+	slices.Sort(wantBad)
+
+	for _, p := range []string{"1", "2"} {
+		t.Run("p"+p, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out", "pvuv.jsonl")
+			bad := filepath.Join(t.TempDir(), "bad.jsonl")
+			r := runWeir(t, "pvuv", "--source", "file://"+in.glob, "--sink", "file://"+out, "--dead-letter", "file://"+bad,
+				"--window", "10s", "--top", "10", "--parallelism", p)
+			if r.code != 0 {
+				t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+			}
+			got := readLines(t, out)
+			if len(got) != len(wantLines) {
+				t.Errorf("%d windows, the baseline has %d", len(got), len(wantLines))
+			}
+			for i := range min(len(got), len(wantLines)) {
+				if got[i] != wantLines[i] {
+					t.Errorf("window %d:\n got %s\nwant %s", i, got[i], wantLines[i])
+				}
+			}
+
+			var gotBad []string
+			for _, l := range readLines(t, bad) {
+				var b struct {
+					Line   *string `json:"line"`
+					Reason string  `json:"reason"`
+				}
+				if err := json.Unmarshal([]byte(l), &b); err != nil || b.Line == nil || b.Reason == "" {
+					t.Fatalf("dead letter %q: %v; want a line and a reason", l, err)
+				}
+				gotBad = append(gotBad, *b.Line)
+			}
+			slices.Sort(gotBad)
+			if !slices.Equal(gotBad, wantBad) {
+				t.Errorf("the dead-letter file has %d lines; the generator made %d bad lines, which differ", len(gotBad), len(wantBad))
+			}
+			if !strings.Contains(r.stderr, "weir pvuv: finished after") || !strings.Contains(r.stderr, "60,000 lines ("+progress.Count(int64(len(in.bad)))+" bad)") {
+				t.Errorf("no summary line in stderr:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestPVUVStdoutSink(t *testing.T) {
+	r := runWeir(t, "pvuv", "--source", "datagen://?limit=5000&seed=2", "--window", "2s", "--top", "3")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("stdout has %d lines:\n%s", len(lines), r.stdout)
+	}
+	var last time.Time
+	for _, l := range lines {
+		var res struct {
+			Start time.Time `json:"window_start"`
+			Top   []any     `json:"top_pages"`
+		}
+		if err := json.Unmarshal([]byte(l), &res); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if !res.Start.After(last) || len(res.Top) > 3 {
+			t.Fatalf("windows out of order or too many top pages: %s", l)
+		}
+		last = res.Start
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string // in stderr
+	}{
+		{[]string{"pvuv"}, []string{"--source: missing"}},
+		{[]string{"pvuv", "--source", "datagen://", "--window", "90ms", "--top", "0", "--parallelism", "x", "--sink", "kafka://x"},
+			[]string{"4 problems", "--window: 90ms", "--top: 0", "--parallelism: \"x\"", "--sink: \"kafka://x\""}},
+		{[]string{"pvuv", "--source", "file:///no/such/dir/*.log"}, []string{"--source:", "matches no file"}},
+		{[]string{"pvuv", "--source", "datagen://?rat=5"}, []string{"--source:", `no parameter "rat"`}},
+		{[]string{"pvuv", "--source", "datagen://", "--dead-letter", "stdout"}, []string{"--dead-letter:"}},
+		{[]string{"pvuv", "--nope"}, []string{"--nope: no such flag"}},
+		{[]string{"demo", "--rate", "0"}, []string{"--rate: 0"}},
+		{[]string{"bench", "pvuv", "--events", "-1", "--window", "1.5s"}, []string{"--events: -1", "--window: 1.5s"}},
+		{[]string{"bench"}, []string{"weir bench pvuv"}},
+		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
+		{nil, []string{"Usage: weir <command>"}},
+	} {
+		r := runWeir(t, c.args...)
+		if r.code != 2 {
+			t.Errorf("weir %s: exit %d, want 2\nstderr:\n%s", strings.Join(c.args, " "), r.code, r.stderr)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("weir %s: stderr lacks %q:\n%s", strings.Join(c.args, " "), w, r.stderr)
+			}
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	r := runWeir(t, "help")
+	if r.code != 0 || !strings.Contains(r.stdout, "pvuv") || !strings.Contains(r.stdout, "bench") {
+		t.Fatalf("weir help: exit %d\n%s", r.code, r.stdout)
+	}
+	for _, args := range [][]string{{"pvuv", "-h"}, {"help", "pvuv"}} {
+		r = runWeir(t, args...)
+		if r.code != 0 {
+			t.Fatalf("weir %v: exit %d", args, r.code)
+		}
+		for _, want := range []string{"--source URL", "--sink URL", "(default stdout)", "--window duration", "(default 1m)",
+			"(default 5s)", "(default 0s)", "(default 10)", "--dead-letter", "only counted", "--progress", "datagen://"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("weir %v lacks %q:\n%s", args, want, r.stdout)
+			}
+		}
+	}
+	r = runWeir(t, "bench", "pvuv", "-h")
+	if r.code != 0 || !strings.Contains(r.stdout, "--events n") || !strings.Contains(r.stdout, "(default 2000000)") || !strings.Contains(r.stdout, "--keep") {
+		t.Fatalf("weir bench pvuv -h: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// startWeir starts the binary and returns it with a channel of its stderr
+// lines and its stdout.
+func startWeir(t *testing.T, args ...string) (*exec.Cmd, <-chan string, *syncBuffer) {
+	t.Helper()
+	cmd := weirCommand(t, args...)
+	stdout := &syncBuffer{}
+	cmd.Stdout = stdout
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1000)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, lines, stdout
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitLine waits for a stderr line containing want and returns every line
+// read until then.
+func waitLine(t *testing.T, lines <-chan string, want string) []string {
+	t.Helper()
+	var seen []string
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("stderr ended before %q:\n%s", want, strings.Join(seen, "\n"))
+			}
+			seen = append(seen, l)
+			if strings.Contains(l, want) {
+				return seen
+			}
+		case <-timeout:
+			t.Fatalf("no %q on stderr in 30s:\n%s", want, strings.Join(seen, "\n"))
+		}
+	}
+}
+
+// TestInterrupt stops an endless job with SIGINT: it exits 0 after a
+// summary line.
+func TestInterrupt(t *testing.T) {
+	cmd, lines, _ := startWeir(t, "pvuv", "--source", "datagen://?rate=20000", "--progress", "100ms", "--sink", "file://"+filepath.Join(t.TempDir(), "out.jsonl"))
+	seen := waitLine(t, lines, "msg=progress")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	seen = append(seen, waitLine(t, lines, "weir pvuv: stopped after")...)
+	for range lines {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v; stderr:\n%s", err, strings.Join(seen, "\n"))
+	}
+	if !strings.Contains(strings.Join(seen, "\n"), "lines_per_sec=") {
+		t.Errorf("no progress figures on stderr:\n%s", strings.Join(seen, "\n"))
+	}
+}
+
+// TestDemo runs the demo until it printed a window, then stops it.
+func TestDemo(t *testing.T) {
+	cmd, lines, stdout := startWeir(t, "demo", "--rate", "20000", "--window", "1s", "--out-of-orderness", "1s", "--progress", "off")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "  pv=") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no window in 30s; stdout:\n%s", stdout.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, lines, "weir demo: stopped after")
+	for range lines {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "weir demo: generating 20,000 access-log lines per second") {
+		t.Errorf("no banner:\n%s", out)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "pv=") && (!strings.Contains(l, "uv=") || !strings.Contains(l, "top: /p/") || !strings.Contains(l, "–")) {
+			t.Errorf("window line %q is not like 07:40:00–07:40:10  pv=1234  uv=567  top: /a (99), ...", l)
+		}
+	}
+}
+
+func TestBenchPVUV(t *testing.T) {
+	r := runWeir(t, "bench", "pvuv", "--events", "50000")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"results: PASS", "baseline", "weir p1", "weir p2", "events/s", "p2/p1", ">= 0.50 x baseline", ">= 1.60 x p1"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/internal/progress"
+	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/source"
+)
+
+const pvuvAbout = `Counts page views (PV) and unique visitors (UV, exact) per event-time
+window of nginx or Apache access-log lines (combined or common format), with
+the most viewed pages, and writes one JSON line per window, in window order:
+
+  {"window_start":"2026-11-24T07:40:00Z","window_end":"2026-11-24T07:41:00Z","pv":1234,"uv":567,"top_pages":[{"page":"/a","pv":99}]}
+
+A window is written when the event time of the input passes its end by the
+out-of-orderness; a line later than that (and than --allowed-lateness) is
+not counted. Lines that are not page views are counted; with --dead-letter
+they are also written to a file with the reason. Without --dead-letter bad
+lines are only counted.
+
+Progress goes to stderr. Ctrl-C (SIGINT) or SIGTERM stops the job: it writes
+the windows completed so far, prints a summary and exits 0.`
+
+const pvuvFooter = sourceHelp + `
+
+Examples:
+  weir pvuv --source 'file:///var/log/nginx/access.log*' --dead-letter file:///tmp/bad.jsonl
+  weir pvuv --source 'file:///var/log/nginx/access.log?follow=true' --sink file:///tmp/pvuv.jsonl
+  weir pvuv --source 'datagen://?limit=1000000' --parallelism 4
+
+Exit status: 0 when the job finished or was stopped, 1 when it failed, 2 on
+a usage error.`
+
+// jobFlags are the flags of the PV/UV job shared by pvuv and demo.
+type jobFlags struct {
+	window, outOfOrderness, allowedLateness *time.Duration
+	top, parallelism                        *int64
+	progress                                *progressValue
+}
+
+func addJobFlags(f *flagSet, window time.Duration, top int64) jobFlags {
+	return jobFlags{
+		window:          f.duration("window", window, "size of the tumbling event-time windows; whole seconds"),
+		outOfOrderness:  f.duration("out-of-orderness", 5*time.Second, "how far behind the newest line a line may be and still count"),
+		allowedLateness: f.duration("allowed-lateness", 0, "keep each window this long after it is written, and write it\nagain when a late line updates it"),
+		top:             f.int64("top", top, "number of most viewed pages per window"),
+		parallelism:     f.int64("parallelism", 1, "parallel subtasks of the job; results are written by one"),
+		progress:        f.progress(),
+	}
+}
+
+func (j jobFlags) check(f *flagSet) {
+	f.checkWindow("window", *j.window)
+	f.checkNonNegative("out-of-orderness", *j.outOfOrderness)
+	f.checkNonNegative("allowed-lateness", *j.allowedLateness)
+	f.checkTop(*j.top)
+	f.checkParallelism(*j.parallelism)
+}
+
+func (j jobFlags) options() pvuv.Options {
+	o := pvuv.Options{
+		Window:          *j.window,
+		OutOfOrderness:  *j.outOfOrderness,
+		AllowedLateness: *j.allowedLateness,
+		TopN:            int(*j.top),
+	}
+	if o.OutOfOrderness == 0 {
+		// pvuv.Options reads 0 as its default, 5s. Log times have second
+		// resolution, so 1ms lets through exactly the lines 0 would.
+		o.OutOfOrderness = time.Millisecond
+	}
+	return o
+}
+
+func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlagSet("weir pvuv", "weir pvuv --source URL [flags]", pvuvAbout, pvuvFooter)
+	srcFlag := f.url("source", "", sourceUsage)
+	sinkFlag := f.url("sink", "stdout", "where the window results go, as JSON lines: stdout, or\nfile:///path/to/pvuv.jsonl (created or truncated)")
+	deadFlag := f.url("dead-letter", "", "file for the lines that are not page views, as JSON lines\n"+`{"line":...,"reason":...}, e.g. file:///tmp/bad.jsonl; when not given,`+"\nbad lines are only counted")
+	jf := addJobFlags(f, time.Minute, 10)
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	jf.check(f)
+	spec := parseSource(f, "source", *srcFlag)
+	out := parseOutput(f, "sink", *sinkFlag, true)
+	var dead outputSpec
+	if *deadFlag != "" {
+		dead = parseOutput(f, "dead-letter", *deadFlag, false)
+		if !out.stdout && dead.path != "" && dead.path == out.path {
+			f.problem("dead-letter", "%s is also the --sink file; give each its own file", dead.path)
+		}
+	}
+	var src source.Source[string]
+	if len(f.problems) == 0 {
+		src = spec.open(f, "source")
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+
+	results, err := openOutput(out, stdout, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
+		return exitFail
+	}
+	var bad *lineOutput
+	if *deadFlag != "" {
+		if bad, err = openOutput(dead, stdout, false); err != nil {
+			results.close()
+			fmt.Fprintf(stderr, "weir pvuv: --dead-letter: %v\n", err)
+			return exitFail
+		}
+	}
+	job := pvuvJob{
+		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
+		results: lineSink[pvuv.Result]{out: results, encode: appendResult},
+		stderr:  stderr, progress: jf.progress,
+	}
+	if bad != nil {
+		job.bad = lineSink[pvuv.BadLine]{out: bad, encode: appendBadLine}
+	}
+	flushCtx, stopFlush := context.WithCancel(ctx)
+	var flushing sync.WaitGroup
+	if bad != nil {
+		flushing.Go(func() { bad.flushEvery(flushCtx, time.Second) })
+	}
+	sum, err := job.run(ctx, nil)
+	stopFlush()
+	flushing.Wait()
+	if cerr := results.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("--sink: %w", cerr)
+	}
+	if bad != nil {
+		if cerr := bad.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("--dead-letter: %w", cerr)
+		}
+	}
+	sum.print(stderr, "weir pvuv")
+	if err != nil {
+		fmt.Fprintf(stderr, "weir pvuv: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// pvuvJob is a PV/UV job ready to run.
+type pvuvJob struct {
+	src         source.Source[string]
+	spec        sourceSpec
+	opts        pvuv.Options
+	parallelism int
+	results     sink.Sink[pvuv.Result]
+	bad         sink.Sink[pvuv.BadLine] // nil: only counted
+	stderr      io.Writer
+	progress    *progressValue
+}
+
+// summary is what a job did, printed when it ends.
+type summary struct {
+	stopped bool // by a signal, not by the end of the input
+	wall    time.Duration
+	lines   int64
+	bad     int64
+	windows int64
+	wm      int64
+}
+
+func (s summary) print(w io.Writer, cmd string) {
+	how := "finished"
+	if s.stopped {
+		how = "stopped"
+	}
+	rate := 0.0
+	if s.wall > 0 {
+		rate = float64(s.lines) / s.wall.Seconds()
+	}
+	wm := "-"
+	if s.wm != 0 {
+		wm = time.UnixMilli(s.wm).UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(w, "%s: %s after %v: %s (%s bad), %s, watermark %s, %s lines/s\n",
+		cmd, how, s.wall.Round(time.Millisecond), progress.Plural(s.lines, "line"), progress.Count(s.bad),
+		progress.Plural(s.windows, "window"), wm, progress.Count(int64(rate+0.5)))
+}
+
+// run builds the job and runs it with progress on stderr until its input
+// ends or ctx is cancelled. onReporter, if set, is given the reporter
+// before the job starts (demo prints its results through it). A job
+// stopped by ctx is not an error.
+func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (summary, error) {
+	start := time.Now()
+	env := weir.NewEnv(weir.Parallelism(j.parallelism))
+	lines := weir.FromSource(env, j.src, j.spec.sourceOptions()...)
+	job, err := pvuv.Build(lines, j.opts)
+	if err != nil {
+		return summary{}, err
+	}
+	weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
+	if j.bad != nil {
+		weir.SinkTo(job.Bad, j.bad, weir.Name("dead-letter"), weir.Parallelism(1))
+	} else {
+		weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error { return nil }), weir.Name("count-bad"))
+	}
+
+	terminal := false
+	if f, ok := j.stderr.(*os.File); ok {
+		terminal = progress.IsTerminal(f)
+	}
+	rep := progress.New(j.stderr, sampler(env, job.Counters), progress.Options{Terminal: terminal, Interval: j.progress.d})
+	if onReporter != nil {
+		onReporter(rep)
+	}
+	progCtx, stopProgress := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if !j.progress.off {
+		wg.Go(func() { rep.Run(progCtx) })
+	}
+	err = env.Execute(ctx, "pvuv")
+	stopProgress()
+	wg.Wait()
+
+	sum := summary{
+		wall: time.Since(start), lines: job.Counters.Lines.Load(), bad: job.Counters.BadLines.Load(),
+		windows: job.Counters.Windows.Load(), wm: job.Counters.Watermark.Load(),
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		sum.stopped, err = true, nil
+	}
+	return sum, err
+}

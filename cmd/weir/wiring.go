@@ -1,0 +1,403 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/internal/progress"
+	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/source"
+)
+
+const sourceUsage = `where the lines come from (required), one of:
+  file:///var/log/nginx/access.log          a file, read once
+  file://logs/access*.log                   a glob, relative to the working directory
+  file:///var/log/access.log?follow=true    tail the file, across rotation
+  datagen://?rate=1000&limit=100000&seed=1  generated lines (see Sources below)`
+
+const sourceHelp = `Sources:
+  file://PATH or file://GLOB reads the matching files once, in parallel by
+    byte ranges; ?follow=true tails them instead, as they grow and rotate,
+    until the job is stopped. PATH is absolute after file:/// and relative
+    after file:// (file://logs/a.log). Globs use path/filepath.Match syntax;
+    write a literal '?' as %3F and '%' as %25.
+  datagen://?PARAMS generates nginx access-log lines, 0.1% of them bad:
+    rate=N    lines per second (event time then flows at the same pace);
+              default as fast as possible, 1000 lines per second of event time
+    limit=N   stop after N lines; default never
+    seed=N    the sequence; default 1. The same parameters give the same lines.
+    start=T   event time of the first line: RFC 3339, or now; default
+              2026-11-24T07:40:00Z`
+
+// sourceSpec is a parsed --source URL.
+type sourceSpec struct {
+	raw     string
+	file    bool
+	pattern string // file
+	follow  bool   // file
+	gen     datagen.Config
+	rate    float64
+	limit   int64 // -1: endless
+}
+
+// parseSource parses a --source URL; problems name the flag.
+func parseSource(f *flagSet, flagName, raw string) sourceSpec {
+	spec := sourceSpec{raw: raw, limit: -1}
+	if raw == "" {
+		f.problem(flagName, "missing; give the input, such as --%s file:///var/log/nginx/access.log or --%s 'datagen://?rate=1000'", flagName, flagName)
+		return spec
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		f.problem(flagName, "%q is not a URL (%v); write file:///path/to/access.log or datagen://?rate=1000", raw, unwrapURLError(err))
+		return spec
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		f.problem(flagName, "the parameters of %q do not parse (%v); write them as ?name=value&name=value", raw, err)
+		return spec
+	}
+	switch u.Scheme {
+	case "file":
+		spec.file = true
+		spec.pattern = filePath(u)
+		if spec.pattern == "" {
+			f.problem(flagName, "%q names no file; write file:///var/log/access.log, or file://logs/access.log for a relative path", raw)
+		}
+		for name, vals := range q {
+			switch name {
+			case "follow":
+				b, err := strconv.ParseBool(vals[len(vals)-1])
+				if err != nil {
+					f.problem(flagName, "follow=%s in %q is not true or false", vals[len(vals)-1], raw)
+				}
+				spec.follow = b
+			default:
+				f.problem(flagName, "file sources have no parameter %q (in %q); the one parameter is follow=true. A '?' in a glob is written %%3F", name, raw)
+			}
+		}
+	case "datagen":
+		if u.Host != "" || (u.Path != "" && u.Path != "/") || u.Opaque != "" {
+			f.problem(flagName, "%q: datagen takes parameters only; write datagen://?rate=1000&limit=100000", raw)
+		}
+		spec.parseDatagen(f, flagName, q)
+	case "":
+		f.problem(flagName, "%q has no scheme; write file://%s for a file, or datagen://?rate=1000 for generated lines", raw, raw)
+	default:
+		f.problem(flagName, "unknown scheme %q in %q; use file:// or datagen://", u.Scheme, raw)
+	}
+	return spec
+}
+
+func (s *sourceSpec) parseDatagen(f *flagSet, flagName string, q url.Values) {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v := q.Get(name)
+		switch name {
+		case "rate":
+			r, err := strconv.ParseFloat(v, 64)
+			if err != nil || !(r > 0) || math.IsInf(r, 0) {
+				f.problem(flagName, "datagen rate=%s is not a positive number of lines per second; write rate=1000", v)
+				continue
+			}
+			s.rate = r
+			s.gen.EventsPerSecond = r
+		case "limit":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				f.problem(flagName, "datagen limit=%s is not a number of lines; write limit=100000, or leave it out for no end", v)
+				continue
+			}
+			s.limit = n
+		case "seed":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				f.problem(flagName, "datagen seed=%s is not a whole number; write seed=1", v)
+				continue
+			}
+			s.gen.Seed = n
+		case "start":
+			if v == "now" {
+				s.gen.Start = time.Now().Truncate(time.Second)
+				continue
+			}
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				f.problem(flagName, "datagen start=%s is not an RFC 3339 time; write start=2026-11-24T07:40:00Z or start=now", v)
+				continue
+			}
+			s.gen.Start = t
+		default:
+			f.problem(flagName, "datagen has no parameter %q; it takes rate, limit, seed and start", name)
+		}
+	}
+	if err := s.gen.Validate(); err != nil {
+		f.problem(flagName, "%v", err)
+	}
+}
+
+// filePath returns the path or glob of a file URL: absolute after
+// file:///, relative after file:// (the "host" is its first element).
+func filePath(u *url.URL) string {
+	if u.Opaque != "" { // file:relative.log
+		p, err := url.PathUnescape(u.Opaque)
+		if err != nil {
+			return u.Opaque
+		}
+		return p
+	}
+	if u.Host != "" && u.Host != "localhost" {
+		return u.Host + u.Path
+	}
+	return u.Path
+}
+
+func unwrapURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// open creates the weir source of the spec. Problems (a glob that matches
+// nothing) are recorded against the flag.
+func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
+	if s.file {
+		var opts []file.SourceOption
+		if s.follow {
+			opts = append(opts, file.Follow())
+		}
+		src, err := file.NewSource(s.pattern, opts...)
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				f.problem(flagName, "%s", line)
+			}
+			return nil
+		}
+		return src
+	}
+	var opts []datagen.SourceOption
+	if s.rate > 0 {
+		opts = append(opts, datagen.Rate(s.rate))
+	}
+	if s.limit >= 0 {
+		opts = append(opts, datagen.Limit(s.limit))
+	}
+	src, err := datagen.NewSource(s.gen, opts...)
+	if err != nil {
+		f.problem(flagName, "%v", err)
+		return nil
+	}
+	return src
+}
+
+// sourceOptions are the operator options of the source: sources with one
+// split (datagen, a followed file) run at parallelism 1 and the job spreads
+// their lines; bounded file sources read byte ranges in parallel.
+func (s sourceSpec) sourceOptions() []weir.OpOption {
+	name := "datagen"
+	if s.file {
+		name = "file"
+	}
+	opts := []weir.OpOption{weir.Name(name)}
+	if !s.file || s.follow {
+		opts = append(opts, weir.Parallelism(1))
+	}
+	return opts
+}
+
+// outputSpec is a parsed --sink or --dead-letter URL: stdout or a file.
+type outputSpec struct {
+	stdout bool
+	path   string
+}
+
+func parseOutput(f *flagSet, flagName, raw string, allowStdout bool) outputSpec {
+	if raw == "stdout" || raw == "-" {
+		if !allowStdout {
+			f.problem(flagName, "%q is not allowed here; write file:///path/to/bad.jsonl", raw)
+		}
+		return outputSpec{stdout: true}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "file" {
+		fix := "file:///path/to/out.jsonl"
+		if allowStdout {
+			fix = "stdout or " + fix
+		}
+		f.problem(flagName, "%q is not an output; write %s", raw, fix)
+		return outputSpec{}
+	}
+	if u.RawQuery != "" {
+		f.problem(flagName, "%q: file outputs take no parameters", raw)
+	}
+	p := filePath(u)
+	if p == "" {
+		f.problem(flagName, "%q names no file; write file:///path/to/out.jsonl", raw)
+	} else if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		f.problem(flagName, "%s is a directory; name a file in it, such as %s", p, filepath.Join(p, "out.jsonl"))
+	}
+	return outputSpec{path: p}
+}
+
+// lineOutput is an output file or stdout that a job's sinks write lines
+// to. It belongs to the command, not to the sink's writers: the command
+// flushes and closes it after the job ends, also when the job was stopped
+// with Ctrl-C, so that the windows computed until then are kept.
+type lineOutput struct {
+	mu        sync.Mutex
+	w         *bufio.Writer
+	file      *os.File // nil for stdout
+	lastFlush time.Time
+	every     bool // flush after every line (few, live lines: results)
+	lines     int64
+}
+
+// openOutput opens the output of spec; stdout is used for spec.stdout.
+func openOutput(spec outputSpec, stdout io.Writer, every bool) (*lineOutput, error) {
+	o := &lineOutput{every: every, lastFlush: time.Now()}
+	if spec.stdout {
+		o.w = bufio.NewWriterSize(stdout, 64<<10)
+		return o, nil
+	}
+	if dir := filepath.Dir(spec.path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Create(spec.path)
+	if err != nil {
+		return nil, err
+	}
+	o.file, o.w = f, bufio.NewWriterSize(f, 64<<10)
+	return o, nil
+}
+
+// writeLine writes b and a newline. Lines are flushed at once for an
+// every-line output, otherwise when the buffer fills, at a write a second
+// after the last flush, or by flushEvery.
+func (o *lineOutput) writeLine(b []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.w.Write(b)
+	if err := o.w.WriteByte('\n'); err != nil {
+		return err
+	}
+	o.lines++
+	if o.every || time.Since(o.lastFlush) > time.Second {
+		return o.flushLocked()
+	}
+	return nil
+}
+
+func (o *lineOutput) flush() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.flushLocked()
+}
+
+func (o *lineOutput) flushLocked() error {
+	o.lastFlush = time.Now()
+	return o.w.Flush()
+}
+
+// flushEvery flushes the output every d until ctx is done, so that lines
+// written while the job is quiet do not wait in the buffer. It blocks.
+func (o *lineOutput) flushEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			o.mu.Lock()
+			if o.w.Buffered() > 0 && time.Since(o.lastFlush) >= d {
+				o.flushLocked() // a failure shows again at the next write
+			}
+			o.mu.Unlock()
+		}
+	}
+}
+
+// close flushes what is buffered and closes the file.
+func (o *lineOutput) close() error {
+	err := o.flush()
+	if o.file != nil {
+		if cerr := o.file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// lineSink is a sink that encodes each record and writes it to a
+// lineOutput.
+type lineSink[T any] struct {
+	out    *lineOutput
+	encode func(dst []byte, v T) []byte
+}
+
+func (s lineSink[T]) NewWriter(sink.WriterContext) (sink.Writer[T], error) {
+	return &lineWriter[T]{s: s}, nil
+}
+
+type lineWriter[T any] struct {
+	s   lineSink[T]
+	buf []byte
+}
+
+func (w *lineWriter[T]) Write(_ context.Context, v T) error {
+	w.buf = w.s.encode(w.buf[:0], v)
+	return w.s.out.writeLine(w.buf)
+}
+
+func (w *lineWriter[T]) Flush(context.Context) error { return w.s.out.flush() }
+
+// Close does nothing: the command flushes and closes the output.
+func (w *lineWriter[T]) Close() error { return nil }
+
+func appendResult(dst []byte, r pvuv.Result) []byte { return r.AppendJSON(dst) }
+
+// appendBadLine writes {"line":...,"reason":...}. Bytes of the line that
+// are not UTF-8 are written as U+FFFD, since JSON strings are UTF-8.
+func appendBadLine(dst []byte, b pvuv.BadLine) []byte {
+	j, err := json.Marshal(b)
+	if err != nil { // cannot happen: two strings
+		j = []byte(`{"line":"","reason":"unencodable"}`)
+	}
+	return append(dst, j...)
+}
+
+// sampler reads a running job's figures for the progress reporter.
+func sampler(env *weir.Env, c *pvuv.Counters) func() progress.Sample {
+	return func() progress.Sample {
+		s := progress.Sample{Lines: c.Lines.Load(), BadLines: c.BadLines.Load(), Windows: c.Windows.Load()}
+		if wm := c.Watermark.Load(); wm != 0 {
+			s.Watermark = time.UnixMilli(wm).UTC()
+		}
+		for _, m := range env.Metrics() {
+			s.Tasks = append(s.Tasks, progress.Task{Name: m.Operator, Subtask: m.Subtask, Busy: m.Busy, Idle: m.Idle, Backpressured: m.Backpressured})
+		}
+		return s
+	}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseSource(t *testing.T) {
+	for _, c := range []struct {
+		raw     string
+		pattern string
+		follow  bool
+		problem string
+	}{
+		{raw: "file:///var/log/access.log", pattern: "/var/log/access.log"},
+		{raw: "file://logs/access*.log", pattern: "logs/access*.log"},
+		{raw: "file://./a.log?follow=true", pattern: "./a.log", follow: true},
+		{raw: "file:///a/b%3F.log", pattern: "/a/b?.log"},
+		{raw: "file:rel.log", pattern: "rel.log"},
+		{raw: "file://", problem: "names no file"},
+		{raw: "file:///a.log?follow=yes", problem: "follow=yes"},
+		{raw: "file:///a.log?tail=1", problem: `no parameter "tail"`},
+		{raw: "access.log", problem: "no scheme"},
+		{raw: "kafka://broker/topic", problem: `unknown scheme "kafka"`},
+		{raw: "datagen://host", problem: "parameters only"},
+		{raw: "datagen://?rate=0", problem: "rate=0"},
+		{raw: "datagen://?limit=-3", problem: "limit=-3"},
+		{raw: "datagen://?start=yesterday", problem: "start=yesterday"},
+	} {
+		f := newFlagSet("weir pvuv", "", "", "")
+		spec := parseSource(f, "source", c.raw)
+		if c.problem != "" {
+			if len(f.problems) != 1 || !strings.Contains(f.problems[0], c.problem) || !strings.HasPrefix(f.problems[0], "--source: ") {
+				t.Errorf("%s: problems %q, want one about %q", c.raw, f.problems, c.problem)
+			}
+			continue
+		}
+		if len(f.problems) > 0 || spec.pattern != c.pattern || spec.follow != c.follow {
+			t.Errorf("%s: pattern %q follow %v problems %q; want %q %v", c.raw, spec.pattern, spec.follow, f.problems, c.pattern, c.follow)
+		}
+	}
+}
+
+func TestParseDatagen(t *testing.T) {
+	f := newFlagSet("weir pvuv", "", "", "")
+	spec := parseSource(f, "source", "datagen://?rate=500&limit=10&seed=9&start=2026-01-02T03:04:05Z")
+	if len(f.problems) > 0 {
+		t.Fatal(f.problems)
+	}
+	if spec.rate != 500 || spec.gen.EventsPerSecond != 500 || spec.limit != 10 || spec.gen.Seed != 9 || spec.gen.Start.Year() != 2026 {
+		t.Fatalf("spec %+v", spec)
+	}
+	spec = parseSource(f, "source", "datagen://")
+	if spec.limit != -1 || spec.rate != 0 {
+		t.Fatalf("defaults: %+v", spec)
+	}
+}
+
+func TestParseOutput(t *testing.T) {
+	f := newFlagSet("weir pvuv", "", "", "")
+	if o := parseOutput(f, "sink", "stdout", true); !o.stdout {
+		t.Error("stdout is not stdout")
+	}
+	if o := parseOutput(f, "sink", "file://out/pv.jsonl", true); o.path != "out/pv.jsonl" {
+		t.Errorf("relative path %q", o.path)
+	}
+	if len(f.problems) > 0 {
+		t.Fatal(f.problems)
+	}
+	parseOutput(f, "dead-letter", "stdout", false)
+	parseOutput(f, "sink", t.TempDir(), true)
+	parseOutput(f, "sink", "file://"+t.TempDir(), true)
+	if len(f.problems) != 3 || !strings.Contains(f.problems[2], "is a directory") {
+		t.Fatalf("problems %q", f.problems)
+	}
+}
