@@ -2,19 +2,41 @@ package state
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/weirstream/weir/codec"
 )
 
 // EmitFunc receives one encoded entry of a snapshot: the key group of its
 // key, the state's name, and the encoded key and value. The slices are the
-// receiver's to keep.
+// receiver's to keep (they may share a backing array with other entries, but
+// never overlap them).
 type EmitFunc func(group int, state string, key, value []byte)
+
+// ErrUnknownState is wrapped by the error Restore returns for an entry of a
+// state that the job does not register.
+var ErrUnknownState = errors.New("state: unknown state")
 
 // Snapshot encodes every entry of every state and passes it to emit, with
 // the key group that groupOf assigns to its key. States are visited in
 // name order. Expired entries are left out.
+//
+// Entries are the canonical checkpoint format, the same on every backend:
+// the state is "kind:name"; the key is the key's codec encoding; the value is
+// the uvarint write time (Unix ms, for TTL; 0 without TTL) followed by the
+// value's codec encoding.
+//
+// A heap store emits in no particular order within a state. A KV store emits
+// in key-group order within a state and takes each entry's group from its KV
+// key (placed by the hash and max parallelism given to NewKVStore) without
+// calling groupOf, so the runtime must give both the same placement. A store
+// whose Err is set refuses to snapshot, since its state may be incomplete.
 func (s *Store[K]) Snapshot(groupOf func(K) int, emit EmitFunc) error {
+	if s.err != nil {
+		return fmt.Errorf("state: cannot snapshot a store that failed: %w", s.err)
+	}
 	names := make([]string, 0, len(s.tables))
 	for name := range s.tables {
 		names = append(names, name)
@@ -28,14 +50,18 @@ func (s *Store[K]) Snapshot(groupOf func(K) int, emit EmitFunc) error {
 	return nil
 }
 
-// Restore puts back one entry that Snapshot emitted. The state must have
-// been registered (ValueOf and friends) before; an entry of a state that is
-// not registered gives an error that names it, so the caller can warn and
-// go on (a state was removed from the job).
+// Restore puts back one entry that Snapshot emitted, on either backend. The
+// state must have been registered (ValueOf and friends) before; an entry of
+// a state that is not registered gives an error that wraps ErrUnknownState
+// and names it, so the caller can warn and go on (a state was removed from
+// the job). Any other error means the entry is corrupt or does not match the
+// state's types, or the KV failed (then Err reports it too). A KV store
+// buffers restored entries and writes them in sorted batches: a KV failure
+// may surface at a later Restore, or through Err.
 func (s *Store[K]) Restore(state string, key, value []byte) error {
 	t, ok := s.tables[state]
 	if !ok {
-		return fmt.Errorf("state: the checkpoint holds state %q, which this job does not register", state)
+		return fmt.Errorf("%w: the checkpoint holds state %q, which this job does not register", ErrUnknownState, state)
 	}
 	if err := t.restore(key, value); err != nil {
 		return fmt.Errorf("state: restore %q: %w", state, err)
@@ -43,46 +69,39 @@ func (s *Store[K]) Restore(state string, key, value []byte) error {
 	return nil
 }
 
-// An entry's value is the uvarint write time (Unix ms, for TTL; 0 without
-// TTL) followed by the encoded value.
-func (t *keyed[K, T]) snapshot(name string, groupOf func(K) int, emit EmitFunc) error {
-	now := t.store.now()
-	for k, e := range t.m {
-		if t.ttl > 0 && now-e.written >= t.ttl {
-			continue
-		}
-		key, err := t.keys.Append(nil, k)
-		if err != nil {
-			return fmt.Errorf("state: encode a key of %q: %w", name, err)
-		}
-		val := binary.AppendUvarint(nil, uint64(e.written))
-		if val, err = t.vals.Append(val, e.v); err != nil {
-			return fmt.Errorf("state: encode a value of %q: %w", name, err)
-		}
-		emit(groupOf(k), name, key, val)
-	}
-	return nil
-}
+// Snapshots carve entries from slabs of slabSize bytes, and start a new slab
+// when less than minSlabFree is left (an entry that outgrows its slab gets
+// its own array from append).
+const (
+	slabSize    = 64 << 10
+	minSlabFree = 256
+)
 
-func (t *keyed[K, T]) restore(key, value []byte) error {
-	k, n, err := t.keys.Decode(key)
+// decodeKey decodes an entry's key, which must be exactly one encoded key.
+func decodeKey[K any](c codec.Codec[K], key []byte) (K, error) {
+	k, n, err := c.Decode(key)
 	if err != nil {
-		return err
+		return k, err
 	}
 	if n != len(key) {
-		return fmt.Errorf("key has %d bytes after its end", len(key)-n)
+		return k, fmt.Errorf("key has %d bytes after its end", len(key)-n)
 	}
-	written, n := binary.Uvarint(value)
+	return k, nil
+}
+
+// decodeValue decodes an entry's value: the uvarint write time, then exactly
+// one encoded value.
+func decodeValue[T any](c codec.Codec[T], value []byte) (written int64, v T, err error) {
+	w, n := binary.Uvarint(value)
 	if n <= 0 {
-		return fmt.Errorf("bad write time")
+		return 0, v, errors.New("bad write time")
 	}
-	v, m, err := t.vals.Decode(value[n:])
+	v, m, err := c.Decode(value[n:])
 	if err != nil {
-		return err
+		return 0, v, err
 	}
 	if n+m != len(value) {
-		return fmt.Errorf("value has %d bytes after its end", len(value)-n-m)
+		return 0, v, fmt.Errorf("value has %d bytes after its end", len(value)-n-m)
 	}
-	t.m[t.store.clone(k)] = &entry[T]{v: v, written: int64(written)}
-	return nil
+	return int64(w), v, nil
 }

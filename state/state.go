@@ -14,34 +14,46 @@
 // operator sets before each call into user code. Handles must be used only
 // from that call (the subtask's goroutine).
 //
+// A store keeps its state in one of two backends, behind the same handles:
+// the heap (NewStore: Go maps, fastest, bounded by memory) or an ordered
+// key-value store off the Go heap (NewKVStore: for state larger than memory;
+// the pebble backend). Both snapshot to the same entries, so a job can
+// checkpoint on one and restore on the other. A KV can fail; handles cannot
+// return errors, so the store keeps the first failure for Store.Err.
+//
 // Invariants:
 //
 //  1. State is addressed by key; a key belongs to exactly one key group, so
 //     state can be moved between subtasks one key group at a time.
 //  2. An entry whose time to live has passed reads as absent and is removed
 //     when it is next touched or when Store.Expire runs.
+//  3. Snapshot entries are the same bytes on every backend: restoring a
+//     snapshot on either backend and snapshotting again gives them back.
 package state
 
 import (
 	"fmt"
 	"time"
 
-	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/keygroup"
 )
 
-// Store holds the keyed state of one operator in one subtask (the heap
-// backend: Go maps). The runtime creates it and sets the current key; user
-// code only passes it to ValueOf, ListOf, MapOf and ReducingOf.
+// Store holds the keyed state of one operator in one subtask. The runtime
+// creates it, with NewStore (the heap backend: Go maps) or NewKVStore (an
+// ordered key-value store off the Go heap, such as pebble), and sets the
+// current key; user code only passes it to ValueOf, ListOf, MapOf and
+// ReducingOf. Both backends behave the same and snapshot to the same entries.
 type Store[K comparable] struct {
 	key    K
 	clone  func(K) K    // makes a new key safe to keep
 	now    func() int64 // processing time, Unix ms
 	tables map[string]table[K]
+	kv     *kvStore[K] // nil for the heap backend
+	err    error       // the first failure of the KV backend
 }
 
-// NewStore returns an empty store. now supplies processing time in Unix
-// milliseconds (for time to live); nil means the wall clock.
+// NewStore returns an empty store on the heap. now supplies processing time
+// in Unix milliseconds (for time to live); nil means the wall clock.
 func NewStore[K comparable](now func() int64) *Store[K] {
 	if now == nil {
 		now = func() int64 { return time.Now().UnixMilli() }
@@ -51,10 +63,35 @@ func NewStore[K comparable](now func() int64) *Store[K] {
 
 // SetKey sets the key whose entries the handles read and write. The runtime
 // calls it before each call into user code.
-func (s *Store[K]) SetKey(k K) { s.key = k }
+func (s *Store[K]) SetKey(k K) {
+	s.key = k
+	if s.kv != nil {
+		s.kv.fresh = false // encoded again on the first access
+	}
+}
 
 // Key returns the current key.
 func (s *Store[K]) Key() K { return s.key }
+
+// Err returns the first error the store met: a failure of its KV (disk
+// full, I/O error) or a value that could not be encoded or decoded. Handles
+// cannot return errors, so the operator checks Err after each call into user
+// code and fails the job with it; the job then restarts from its last
+// checkpoint. After an error, reads may see absent values and writes may be
+// lost. A heap store never fails.
+func (s *Store[K]) Err() error {
+	if s.kv != nil {
+		s.ready() // entries that Restore buffered fail here at the latest
+	}
+	return s.err
+}
+
+// fail records err unless an earlier error is already recorded.
+func (s *Store[K]) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
 
 // ClearKey removes every entry of key k from every state.
 func (s *Store[K]) ClearKey(k K) {
@@ -63,7 +100,8 @@ func (s *Store[K]) ClearKey(k K) {
 	}
 }
 
-// Expire removes every entry whose time to live has passed.
+// Expire removes every entry whose time to live has passed. On a KV store
+// it scans every state that has a time to live.
 func (s *Store[K]) Expire() {
 	now := s.now()
 	for _, t := range s.tables {
@@ -71,7 +109,9 @@ func (s *Store[K]) Expire() {
 	}
 }
 
-// Len returns the number of entries across all states (for metrics and tests).
+// Len returns the number of entries across all states, expired entries not
+// yet removed included (for metrics and tests). On a KV store it scans every
+// state.
 func (s *Store[K]) Len() int {
 	n := 0
 	for _, t := range s.tables {
@@ -92,6 +132,7 @@ type options struct {
 // The default is no expiry.
 func TTL(ttl time.Duration) Option { return func(o *options) { o.ttl = ttl } }
 
+// table is what the store needs of one state, whatever its value type.
 type table[K comparable] interface {
 	remove(k K)
 	expire(now int64)
@@ -100,79 +141,86 @@ type table[K comparable] interface {
 	restore(key, value []byte) error
 }
 
-// entry is a value with the time it was last written, for TTL.
-type entry[T any] struct {
-	v       T
-	written int64
+// column is the storage of one state: one entry per key. keyed (heap) and
+// kvColumn (KV) implement it; the handles are written once against it.
+type column[K comparable, T any] interface {
+	table[K]
+	// get returns the current key's value; an expired entry reads as absent.
+	get() (T, bool)
+	// set writes the current key's value and stamps the write time (TTL).
+	set(v T)
+	// update writes the current key's value and keeps its write time: an
+	// in-place change that is not a write for TTL (a map entry removed).
+	update(v T)
 }
 
-// keyed is the storage shared by all state kinds: one entry per key.
-//
-// Entries are pointers so that an update changes the entry in place: a map
-// assignment to an existing string key would also replace the stored key
-// with the record's, which may live in a shared buffer. New keys are cloned.
-type keyed[K comparable, T any] struct {
-	store *Store[K]
-	ttl   int64 // ms; 0 = none
-	m     map[K]*entry[T]
-	keys  codec.Codec[K]
-	vals  codec.Codec[T]
+var (
+	_ column[int, int] = (*keyed[int, int])(nil)
+	_ column[int, int] = (*kvColumn[int, int])(nil)
+)
+
+// cell is a handle's reference to its column. It holds the heap column as a
+// concrete pointer so that the heap path makes direct calls, without an
+// interface dispatch per access; exactly one of heap and kv is set.
+type cell[K comparable, T any] struct {
+	heap *keyed[K, T]
+	kv   *kvColumn[K, T]
 }
 
-func (t *keyed[K, T]) get() (T, bool) {
-	e := t.m[t.store.key]
-	if e != nil && t.ttl > 0 && t.store.now()-e.written >= t.ttl {
-		delete(t.m, t.store.key)
-		e = nil
+func (c cell[K, T]) get() (T, bool) {
+	if c.heap != nil {
+		return c.heap.get()
 	}
-	if e == nil {
-		var zero T
-		return zero, false
-	}
-	return e.v, true
+	return c.kv.get()
 }
 
-func (t *keyed[K, T]) set(v T) {
-	e := t.m[t.store.key]
-	if e == nil {
-		e = &entry[T]{}
-		t.m[t.store.clone(t.store.key)] = e
-	}
-	e.v = v
-	if t.ttl > 0 {
-		e.written = t.store.now()
-	}
-}
-
-func (t *keyed[K, T]) remove(k K) { delete(t.m, k) }
-func (t *keyed[K, T]) len() int   { return len(t.m) }
-
-func (t *keyed[K, T]) expire(now int64) {
-	if t.ttl == 0 {
+func (c cell[K, T]) set(v T) {
+	if c.heap != nil {
+		c.heap.set(v)
 		return
 	}
-	for k, e := range t.m {
-		if now-e.written >= t.ttl {
-			delete(t.m, k)
-		}
-	}
+	c.kv.set(v)
 }
 
-func register[T any, K comparable](s *Store[K], name string, kind string, opts []Option) *keyed[K, T] {
+func (c cell[K, T]) update(v T) {
+	if c.heap != nil {
+		c.heap.update(v)
+		return
+	}
+	c.kv.update(v)
+}
+
+// clear removes the current key's entry.
+func (c cell[K, T]) clear() {
+	if c.heap != nil {
+		c.heap.remove(c.heap.store.key)
+		return
+	}
+	c.kv.clear()
+}
+
+func register[T any, K comparable](s *Store[K], name string, kind string, opts []Option) cell[K, T] {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
 	key := kind + ":" + name
-	if t, ok := s.tables[key]; ok {
-		if k, ok := t.(*keyed[K, T]); ok {
-			return k
+	t, ok := s.tables[key]
+	if !ok {
+		if s.kv != nil {
+			t = newKVColumn[K, T](s, key, o.ttl.Milliseconds())
+		} else {
+			t = newKeyed[K, T](s, o.ttl.Milliseconds())
 		}
-		panic(fmt.Sprintf("state: %s %q registered twice with different types: give each state its own name", kind, name))
+		s.tables[key] = t
 	}
-	k := &keyed[K, T]{store: s, ttl: o.ttl.Milliseconds(), m: map[K]*entry[T]{}, keys: codec.For[K](), vals: codec.For[T]()}
-	s.tables[key] = k
-	return k
+	switch c := t.(type) {
+	case *keyed[K, T]:
+		return cell[K, T]{heap: c}
+	case *kvColumn[K, T]:
+		return cell[K, T]{kv: c}
+	}
+	panic(fmt.Sprintf("state: %s %q registered twice with different types: give each state its own name", kind, name))
 }
 
 // Value is a single value per key.
@@ -190,11 +238,11 @@ func ValueOf[T any, K comparable](s *Store[K], name string, opts ...Option) Valu
 	return valueState[K, T]{register[T](s, name, "value", opts)}
 }
 
-type valueState[K comparable, T any] struct{ t *keyed[K, T] }
+type valueState[K comparable, T any] struct{ t cell[K, T] }
 
 func (v valueState[K, T]) Get() (T, bool) { return v.t.get() }
 func (v valueState[K, T]) Set(x T)        { v.t.set(x) }
-func (v valueState[K, T]) Clear()         { v.t.remove(v.t.store.key) }
+func (v valueState[K, T]) Clear()         { v.t.clear() }
 
 // List is a list of values per key.
 type List[T any] interface {
@@ -214,7 +262,7 @@ func ListOf[T any, K comparable](s *Store[K], name string, opts ...Option) List[
 	return listState[K, T]{register[[]T](s, name, "list", opts)}
 }
 
-type listState[K comparable, T any] struct{ t *keyed[K, []T] }
+type listState[K comparable, T any] struct{ t cell[K, []T] }
 
 func (l listState[K, T]) Get() []T { v, _ := l.t.get(); return v }
 func (l listState[K, T]) Add(x T) {
@@ -222,7 +270,7 @@ func (l listState[K, T]) Add(x T) {
 	l.t.set(append(v, x))
 }
 func (l listState[K, T]) Update(vs []T) { l.t.set(append([]T(nil), vs...)) }
-func (l listState[K, T]) Clear()        { l.t.remove(l.t.store.key) }
+func (l listState[K, T]) Clear()        { l.t.clear() }
 
 // Map is a map per key.
 type Map[MK comparable, V any] interface {
@@ -248,7 +296,7 @@ func MapOf[MK comparable, V any, K comparable](s *Store[K], name string, opts ..
 }
 
 type mapState[K, MK comparable, V any] struct {
-	t     *keyed[K, map[MK]V]
+	t     cell[K, map[MK]V]
 	clone func(MK) MK
 }
 
@@ -268,10 +316,13 @@ func (m mapState[K, MK, V]) Put(mk MK, v V) {
 }
 
 func (m mapState[K, MK, V]) Remove(mk MK) {
-	if cur, ok := m.t.get(); ok {
+	cur, _ := m.t.get()
+	if _, ok := cur[mk]; ok {
 		delete(cur, mk)
 		if len(cur) == 0 {
 			m.Clear()
+		} else {
+			m.t.update(cur) // a KV column holds a decoded copy
 		}
 	}
 }
@@ -286,7 +337,7 @@ func (m mapState[K, MK, V]) All(yield func(MK, V) bool) {
 }
 
 func (m mapState[K, MK, V]) Len() int { cur, _ := m.t.get(); return len(cur) }
-func (m mapState[K, MK, V]) Clear()   { m.t.remove(m.t.store.key) }
+func (m mapState[K, MK, V]) Clear()   { m.t.clear() }
 
 // Reducing keeps one value per key, folded with a reduce function.
 type Reducing[T any] interface {
@@ -304,7 +355,7 @@ func ReducingOf[T any, K comparable](s *Store[K], name string, reduce func(a, b 
 }
 
 type reducingState[K comparable, T any] struct {
-	t      *keyed[K, T]
+	t      cell[K, T]
 	reduce func(a, b T) T
 }
 
@@ -315,4 +366,4 @@ func (r reducingState[K, T]) Add(x T) {
 	}
 	r.t.set(x)
 }
-func (r reducingState[K, T]) Clear() { r.t.remove(r.t.store.key) }
+func (r reducingState[K, T]) Clear() { r.t.clear() }

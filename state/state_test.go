@@ -1,139 +1,266 @@
-package state
+package state_test
 
 import (
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/internal/backend/pebble"
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/state"
 )
 
-func TestScopedByKey(t *testing.T) {
-	s := NewStore[string](nil)
-	v := ValueOf[int](s, "n")
-	l := ListOf[string](s, "l")
-	m := MapOf[string, int](s, "m")
-	r := ReducingOf[int](s, "sum", func(a, b int) int { return a + b })
+const maxPar = keygroup.DefaultMaxParallelism
 
-	s.SetKey("a")
-	v.Set(1)
-	l.Add("x")
-	m.Put("p", 1)
-	r.Add(2)
-	r.Add(3)
-	s.SetKey("b")
-	if _, ok := v.Get(); ok {
-		t.Fatal("key b sees key a's value")
+// backend is one way to make a store; every test of the handles runs on each.
+type backend struct {
+	name string
+	kv   func(tb testing.TB) state.KV // nil for the heap
+}
+
+var backends = []backend{
+	{name: "heap"},
+	{name: "pebble", kv: openPebble},
+}
+
+func openPebble(tb testing.TB) state.KV {
+	tb.Helper()
+	db, err := pebble.Open(tb.TempDir() + "/db")
+	if err != nil {
+		tb.Fatal(err)
 	}
-	v.Set(2)
-	s.SetKey("a")
-	if n, _ := v.Get(); n != 1 {
-		t.Fatalf("key a value = %d, want 1", n)
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+// newStore makes a store of backend b, placing keys as the runtime does.
+func newStore[K comparable](tb testing.TB, b backend, now func() int64) *state.Store[K] {
+	tb.Helper()
+	if b.kv == nil {
+		return state.NewStore[K](now)
 	}
-	if got := l.Get(); len(got) != 1 || got[0] != "x" {
-		t.Fatalf("list = %v", got)
+	return state.NewKVStore(now, b.kv(tb), mustHasher[K](tb), maxPar)
+}
+
+func mustHasher[K comparable](tb testing.TB) func(K) uint64 {
+	h, err := keygroup.Hasher[K]()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if x, ok := m.Get("p"); !ok || x != 1 || m.Len() != 1 {
-		t.Fatalf("map get = %d %v", x, ok)
+	return h
+}
+
+// groupOf is the runtime's placement of keys in key groups.
+func groupOf[K comparable](tb testing.TB) func(K) int {
+	h := mustHasher[K](tb)
+	return func(k K) int { return keygroup.Of(h(k), maxPar) }
+}
+
+// eachBackend runs fn as a subtest on every backend.
+func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
 	}
-	if x, _ := r.Get(); x != 5 {
-		t.Fatalf("reducing = %d, want 5", x)
+}
+
+// checkErr fails the test if the store met an error.
+func checkErr[K comparable](t testing.TB, s *state.Store[K]) {
+	t.Helper()
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
 	}
-	s.ClearKey("a")
-	if _, ok := v.Get(); ok || l.Get() != nil || m.Len() != 0 {
-		t.Fatal("ClearKey left entries")
-	}
-	if s.Len() != 1 {
-		t.Fatalf("store holds %d entries, want 1 (key b's value)", s.Len())
-	}
+}
+
+func TestScopedByKey(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newStore[string](t, b, nil)
+		v := state.ValueOf[int](s, "n")
+		l := state.ListOf[string](s, "l")
+		m := state.MapOf[string, int](s, "m")
+		r := state.ReducingOf[int](s, "sum", func(a, b int) int { return a + b })
+
+		s.SetKey("a")
+		v.Set(1)
+		l.Add("x")
+		m.Put("p", 1)
+		r.Add(2)
+		r.Add(3)
+		s.SetKey("b")
+		if _, ok := v.Get(); ok {
+			t.Fatal("key b sees key a's value")
+		}
+		v.Set(2)
+		s.SetKey("a")
+		if n, _ := v.Get(); n != 1 {
+			t.Fatalf("key a value = %d, want 1", n)
+		}
+		if got := l.Get(); len(got) != 1 || got[0] != "x" {
+			t.Fatalf("list = %v", got)
+		}
+		if x, ok := m.Get("p"); !ok || x != 1 || m.Len() != 1 {
+			t.Fatalf("map get = %d %v", x, ok)
+		}
+		if x, _ := r.Get(); x != 5 {
+			t.Fatalf("reducing = %d, want 5", x)
+		}
+		if n := s.Len(); n != 5 {
+			t.Fatalf("store holds %d entries, want 5", n)
+		}
+		s.SetKey("b") // ClearKey of a key that is not the current one
+		s.ClearKey("a")
+		s.SetKey("a")
+		if _, ok := v.Get(); ok || l.Get() != nil || m.Len() != 0 {
+			t.Fatal("ClearKey left entries")
+		}
+		if s.Len() != 1 {
+			t.Fatalf("store holds %d entries, want 1 (key b's value)", s.Len())
+		}
+		checkErr(t, s)
+	})
+}
+
+func TestHandles(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newStore[int64](t, b, nil)
+		v := state.ValueOf[string](s, "v")
+		l := state.ListOf[int](s, "l")
+		m := state.MapOf[string, []int](s, "m")
+		r := state.ReducingOf[int64](s, "max", func(a, b int64) int64 { return max(a, b) })
+		s.SetKey(-3)
+
+		v.Set("x")
+		v.Clear()
+		if _, ok := v.Get(); ok {
+			t.Fatal("value survived Clear")
+		}
+		l.Update([]int{1, 2})
+		l.Add(3)
+		if got := l.Get(); len(got) != 3 || got[2] != 3 {
+			t.Fatalf("list = %v", got)
+		}
+		l.Clear()
+		if l.Get() != nil {
+			t.Fatal("list survived Clear")
+		}
+		m.Put("a", []int{1})
+		m.Put("b", []int{2, 3})
+		m.Remove("a")
+		m.Remove("absent")
+		if _, ok := m.Get("a"); ok || m.Len() != 1 {
+			t.Fatalf("map after Remove: len %d", m.Len())
+		}
+		n := 0
+		m.All(func(k string, v []int) bool { n++; return k == "b" && len(v) == 2 })
+		if n != 1 {
+			t.Fatalf("All visited %d entries, want 1", n)
+		}
+		m.Remove("b")
+		if s.Len() != 0 {
+			t.Fatalf("removing a map's last entry left %d entries", s.Len())
+		}
+		r.Add(4)
+		r.Add(9)
+		r.Add(2)
+		if x, _ := r.Get(); x != 9 {
+			t.Fatalf("reducing = %d, want 9", x)
+		}
+		r.Clear()
+		if _, ok := r.Get(); ok {
+			t.Fatal("reducing survived Clear")
+		}
+		checkErr(t, s)
+	})
 }
 
 func TestTTL(t *testing.T) {
-	now := int64(1000)
-	s := NewStore[int](func() int64 { return now })
-	v := ValueOf[string](s, "v", TTL(time.Second))
-	s.SetKey(7)
-	v.Set("x")
-	now += 999
-	if _, ok := v.Get(); !ok {
-		t.Fatal("expired early")
-	}
-	now += 1
-	if _, ok := v.Get(); ok {
-		t.Fatal("expired value returned")
-	}
-	v.Set("y")
-	now += 5000
-	s.Expire()
-	if s.Len() != 0 {
-		t.Fatal("Expire kept an expired entry")
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		now := int64(1000)
+		s := newStore[int](t, b, func() int64 { return now })
+		v := state.ValueOf[string](s, "v", state.TTL(time.Second))
+		s.SetKey(7)
+		v.Set("x")
+		now += 999
+		if _, ok := v.Get(); !ok {
+			t.Fatal("expired early")
+		}
+		now += 1
+		if _, ok := v.Get(); ok {
+			t.Fatal("expired value returned")
+		}
+		if s.Len() != 0 {
+			t.Fatal("reading an expired entry did not remove it")
+		}
+		v.Set("y")
+		now += 5000
+		s.Expire()
+		if s.Len() != 0 {
+			t.Fatal("Expire kept an expired entry")
+		}
+		checkErr(t, s)
+	})
+}
+
+func TestTTLExpireKeepsLive(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		var now int64
+		s := newStore[int](t, b, func() int64 { return now })
+		v := state.ValueOf[int](s, "v", state.TTL(time.Minute))
+		m := state.MapOf[string, int](s, "m", state.TTL(time.Minute))
+		forever := state.ValueOf[int](s, "forever")
+		const base = 1_000_000
+		for k := range 100 {
+			now = base + int64(k)*1000
+			s.SetKey(k)
+			v.Set(k)
+			forever.Set(k)
+		}
+		now = base + 39*1000 + 60_000 // keys 0..39 have expired
+		s.Expire()
+		live := 0
+		for k := range 100 {
+			s.SetKey(k)
+			if _, ok := v.Get(); ok {
+				live++
+			}
+			if _, ok := forever.Get(); !ok {
+				t.Fatalf("key %d: a state without TTL expired", k)
+			}
+		}
+		if live != 60 {
+			t.Fatalf("%d live entries after Expire, want 60", live)
+		}
+		// Removing a map entry is not a write: it keeps the map's stamp.
+		s.SetKey(1000)
+		m.Put("a", 1)
+		m.Put("b", 2)
+		now += 59_000
+		m.Remove("a")
+		now += 1_000
+		if m.Len() != 0 {
+			t.Fatal("removing a map entry refreshed the map's time to live")
+		}
+		checkErr(t, s)
+	})
 }
 
 func TestSameNameSameState(t *testing.T) {
-	s := NewStore[int](nil)
-	a := ValueOf[int](s, "x")
-	b := ValueOf[int](s, "x")
-	s.SetKey(1)
-	a.Set(3)
-	if n, _ := b.Get(); n != 3 {
-		t.Fatal("two handles of one name see different state")
-	}
-	defer func() {
-		if recover() == nil {
-			t.Fatal("re-registering with another type did not panic")
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := newStore[int](t, b, nil)
+		a := state.ValueOf[int](s, "x")
+		c := state.ValueOf[int](s, "x")
+		s.SetKey(1)
+		a.Set(3)
+		if n, _ := c.Get(); n != 3 {
+			t.Fatal("two handles of one name see different state")
 		}
-	}()
-	ValueOf[string](s, "x")
-}
-
-func TestSnapshotRestore(t *testing.T) {
-	s := NewStore[string](nil)
-	v := ValueOf[int64](s, "n")
-	m := MapOf[string, int](s, "pages")
-	l := ListOf[string](s, "seen")
-	for i, k := range []string{"a", "b", "c"} {
-		s.SetKey(k)
-		v.Set(int64(i + 10))
-		m.Put("/x", i)
-		l.Add(k + "1")
-		l.Add(k + "2")
-	}
-	type ent struct {
-		group      int
-		state      string
-		key, value []byte
-	}
-	var ents []ent
-	groupOf := func(k string) int { return int(k[0]) % 4 }
-	if err := s.Snapshot(groupOf, func(g int, st string, k, val []byte) { ents = append(ents, ent{g, st, k, val}) }); err != nil {
-		t.Fatal(err)
-	}
-	if len(ents) != 9 {
-		t.Fatalf("%d entries, want 9", len(ents))
-	}
-	r := NewStore[string](nil)
-	rv := ValueOf[int64](r, "n")
-	rm := MapOf[string, int](r, "pages")
-	rl := ListOf[string](r, "seen")
-	for _, e := range ents {
-		if e.group != int(e.key[1])%4 { // key encoding: uvarint length 1, then the byte
-			t.Fatalf("entry of %q in group %d", e.key, e.group)
-		}
-		if err := r.Restore(e.state, e.key, e.value); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i, k := range []string{"a", "b", "c"} {
-		r.SetKey(k)
-		if n, _ := rv.Get(); n != int64(i+10) {
-			t.Fatalf("key %s: value %d", k, n)
-		}
-		if x, _ := rm.Get("/x"); x != i {
-			t.Fatalf("key %s: map value %d", k, x)
-		}
-		if got := rl.Get(); len(got) != 2 || got[0] != k+"1" {
-			t.Fatalf("key %s: list %v", k, got)
-		}
-	}
-	if err := r.Restore("value:gone", ents[0].key, ents[0].value); err == nil {
-		t.Fatal("restoring an unregistered state gave no error")
-	}
+		defer func() {
+			if recover() == nil {
+				t.Fatal("re-registering with another type did not panic")
+			}
+		}()
+		state.ValueOf[string](s, "x")
+	})
 }

@@ -255,12 +255,14 @@ func (w *Writer[T]) send(to int, e envelope[T]) error {
 	case out <- e:
 	default:
 		start := time.Now()
+		w.metrics.beginBackpressure(start)
 		select {
 		case out <- e:
 		case <-w.ctx.Done():
+			w.metrics.endBackpressure(start)
 			return w.ctx.Err()
 		}
-		w.metrics.addBackpressured(time.Since(start))
+		w.metrics.endBackpressure(start)
 	}
 	select {
 	case w.ex.notify[to] <- struct{}{}:

@@ -187,7 +187,8 @@ func checkpoint(ctx context.Context, c *Checkpointing, outputs []Output, id int6
 // or ctx is done, and accounts the time as idle.
 func (t *InputTask[T]) wait(ctx context.Context, timer *time.Timer) error {
 	start := time.Now()
-	defer func() { t.Metrics.addIdle(time.Since(start)) }()
+	t.Metrics.beginIdle(start)
+	defer t.Metrics.endIdle(start)
 	var commands <-chan Command
 	if t.Checkpointing != nil {
 		commands = t.Checkpointing.Commands

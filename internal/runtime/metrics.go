@@ -18,6 +18,11 @@ type Metrics struct {
 	finished       atomic.Int64
 	idleNanos      atomic.Int64
 	backpressNanos atomic.Int64
+	// The start of the wait in progress (Unix ns; 0 when none), so that a
+	// long wait counts as idle or backpressured while it lasts, not only
+	// once it ends.
+	idleSince atomic.Int64
+	bpSince   atomic.Int64
 }
 
 // TimeShares is the split of a subtask's wall time, as in Flink's
@@ -37,7 +42,13 @@ func (m *Metrics) Shares() TimeShares {
 		end = time.Now().UnixNano()
 	}
 	idle := time.Duration(m.idleNanos.Load())
+	if since := m.idleSince.Load(); since != 0 && since < end {
+		idle += time.Duration(end - since)
+	}
 	bp := time.Duration(m.backpressNanos.Load())
+	if since := m.bpSince.Load(); since != 0 && since < end {
+		bp += time.Duration(end - since)
+	}
 	busy := time.Duration(end-start) - idle - bp
 	if busy < 0 {
 		busy = 0
@@ -45,5 +56,19 @@ func (m *Metrics) Shares() TimeShares {
 	return TimeShares{Busy: busy, Idle: idle, Backpressured: bp}
 }
 
-func (m *Metrics) addIdle(d time.Duration)          { m.idleNanos.Add(int64(d)) }
-func (m *Metrics) addBackpressured(d time.Duration) { m.backpressNanos.Add(int64(d)) }
+// beginIdle marks the start of a wait for input; endIdle accounts it.
+func (m *Metrics) beginIdle(start time.Time) { m.idleSince.Store(start.UnixNano()) }
+
+func (m *Metrics) endIdle(start time.Time) {
+	m.idleNanos.Add(int64(time.Since(start)))
+	m.idleSince.Store(0)
+}
+
+// beginBackpressure marks the start of a blocked send; endBackpressure
+// accounts it.
+func (m *Metrics) beginBackpressure(start time.Time) { m.bpSince.Store(start.UnixNano()) }
+
+func (m *Metrics) endBackpressure(start time.Time) {
+	m.backpressNanos.Add(int64(time.Since(start)))
+	m.bpSince.Store(0)
+}

@@ -73,12 +73,19 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 		}
 		t.Metrics.RecordsIn.Add(out.n)
 		if out.n == 0 && status == source.NothingAvailable {
-			t.Metrics.addIdle(time.Since(start))
 			for _, w := range t.Outputs {
 				if err := w.Flush(); err != nil {
 					return err
 				}
 			}
+			// A reader that answers at once must not make the loop spin:
+			// wait a little, or less if a timer is due sooner.
+			t.Metrics.beginIdle(start)
+			if err := t.pause(ctx, idlePause); err != nil {
+				t.Metrics.endIdle(start)
+				return err
+			}
+			t.Metrics.endIdle(start)
 		}
 		out.n = 0
 		if status == source.EndOfInput {
@@ -88,6 +95,31 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 			return t.Head.End()
 		}
 	}
+}
+
+// idlePause is the longest a source task waits after its reader had
+// nothing: short enough for fresh data to go out promptly.
+const idlePause = 5 * time.Millisecond
+
+// pause waits up to d, less if a processing-time wake-up is due sooner, and
+// returns early when a command arrives (it is handled by the next loop).
+func (t *SourceTask[T]) pause(ctx context.Context, d time.Duration) error {
+	if next := t.Clock.next; next != NoWakeup {
+		if until := time.Duration(next-time.Now().UnixMilli()) * time.Millisecond; until < d {
+			d = until
+		}
+	}
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // commands serves the coordinator: a trigger snapshots the reader and the
