@@ -11,6 +11,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/connector/file"
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
@@ -88,10 +89,19 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sinkFlag := f.url("sink", "stdout", "where the window results go, as JSON lines: stdout, or\nfile:///path/to/pvuv.jsonl (created or truncated)")
 	deadFlag := f.url("dead-letter", "", "file for the lines that are not page views, as JSON lines\n"+`{"line":...,"reason":...}, e.g. file:///tmp/bad.jsonl; when not given,`+"\nbad lines are only counted")
 	jf := addJobFlags(f, time.Minute, 10)
+	ckptDir := f.fs.String("checkpoint-dir", "", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
+	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
+	restore := f.fs.String("restore", "latest", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
 	jf.check(f)
+	if *ckptDir == "" && *restore != "latest" {
+		f.problem("restore", "needs --checkpoint-dir: give the directory the job keeps its checkpoints in")
+	}
+	if *ckptDir != "" && *ckptInterval < 10*time.Millisecond {
+		f.problem("checkpoint-interval", "%v is below 10ms: use an interval such as 1s", *ckptInterval)
+	}
 	spec := parseSource(f, "source", *srcFlag)
 	out := parseOutput(f, "sink", *sinkFlag, true)
 	var dead outputSpec
@@ -109,6 +119,13 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
+	job := pvuvJob{
+		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
+		stderr: stderr, progress: jf.progress,
+	}
+	if *ckptDir != "" {
+		return runCheckpointed(ctx, job, out, dead, *deadFlag != "", *ckptDir, *ckptInterval, *restore, stdout, stderr)
+	}
 	results, err := openOutput(out, stdout, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
@@ -122,11 +139,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 	}
-	job := pvuvJob{
-		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
-		results: lineSink[pvuv.Result]{out: results, encode: appendResult},
-		stderr:  stderr, progress: jf.progress,
-	}
+	job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
 	if bad != nil {
 		job.bad = lineSink[pvuv.BadLine]{out: bad, encode: appendBadLine}
 	}
@@ -154,6 +167,40 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// runCheckpointed runs the job with checkpoints. File outputs use the
+// exactly-once file sink: a window appears in the file once the checkpoint
+// after it completed (or at the end of the input), and a restart after a
+// crash neither loses nor repeats one.
+func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, hasDead bool, dir string, interval time.Duration, restore string, stdout, stderr io.Writer) int {
+	var results *lineOutput
+	if out.stdout {
+		var err error
+		if results, err = openOutput(out, stdout, true); err != nil {
+			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
+			return exitFail
+		}
+		job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
+	} else {
+		job.results = file.NewSink[pvuv.Result](out.path)
+	}
+	if hasDead {
+		job.bad = file.NewSink[pvuv.BadLine](dead.path)
+	}
+	job.envOptions = []weir.EnvOption{weir.Checkpoints(interval, dir), weir.RestoreFrom(restore)}
+	sum, err := job.run(ctx, nil)
+	if results != nil {
+		if cerr := results.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("--sink: %w", cerr)
+		}
+	}
+	sum.print(stderr, "weir pvuv")
+	if err != nil {
+		fmt.Fprintf(stderr, "weir pvuv: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
 // pvuvJob is a PV/UV job ready to run.
 type pvuvJob struct {
 	src         source.Source[string]
@@ -164,6 +211,7 @@ type pvuvJob struct {
 	bad         sink.Sink[pvuv.BadLine] // nil: only counted
 	stderr      io.Writer
 	progress    *progressValue
+	envOptions  []weir.EnvOption // checkpoints, when asked for
 }
 
 // summary is what a job did, printed when it ends.
@@ -200,7 +248,7 @@ func (s summary) print(w io.Writer, cmd string) {
 // stopped by ctx is not an error.
 func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (summary, error) {
 	start := time.Now()
-	env := weir.NewEnv(weir.Parallelism(j.parallelism))
+	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism)}, j.envOptions...)...)
 	lines := weir.FromSource(env, j.src, j.spec.sourceOptions()...)
 	job, err := pvuv.Build(lines, j.opts)
 	if err != nil {

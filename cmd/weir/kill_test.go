@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	plainOnce sync.Once
+	plainPath string
+	plainErr  error
+)
+
+// plainBinary builds weir without the race detector: the kill test runs
+// the job many times and needs it at full speed (the engine's races are
+// checked by the in-process tests).
+func plainBinary(t *testing.T) string {
+	t.Helper()
+	plainOnce.Do(func() {
+		f, err := os.CreateTemp("", "weir-kill-test-")
+		if err != nil {
+			plainErr = err
+			return
+		}
+		f.Close()
+		plainPath = f.Name() // removed by TestMain
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		out, err := exec.Command(goTool, "build", "-o", plainPath, ".").CombinedOutput()
+		if err != nil {
+			plainErr = &buildError{err: err, out: string(out)}
+		}
+	})
+	if plainErr != nil {
+		t.Fatalf("go build: %v", plainErr)
+	}
+	return plainPath
+}
+
+// TestKillAndResumeExactlyOnce runs weir pvuv with checkpoints every 200 ms
+// as a separate process, kills it with SIGKILL at random moments at least
+// 20 times, starts it again each time with the same flags, and lets the
+// last run finish: the committed output must equal the exact result,
+// window by window, and the dead-letter file must hold every bad line once.
+func TestKillAndResumeExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test: skipped with -short")
+	}
+	bin := plainBinary(t)
+	in := generate(t, 600_000)
+	_, want := in.baselineLines(t, time.Minute, 10)
+	out := filepath.Join(t.TempDir(), "pvuv.jsonl")
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	ckpt := t.TempDir()
+	args := []string{"pvuv", "--source", "file://" + in.glob, "--sink", "file://" + out, "--dead-letter", "file://" + bad,
+		"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+
+	kills, finished, restored := 0, 0, 0
+	// Kill at a random moment of a run: the first runs read the whole
+	// input, later ones resume near the end and finish sooner, so the kill
+	// time follows the length of the last run that finished.
+	typical := 1500 * time.Millisecond
+	for kills < 20 {
+		if kills+finished > 80 {
+			t.Fatalf("only %d kills in %d runs: the job keeps finishing first", kills, kills+finished)
+		}
+		cmd := exec.Command(bin, args...)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		started := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			// The job finished before the kill. Starting it again replays
+			// from its last checkpoint and publishes the end again, which
+			// must change nothing: go on killing.
+			if err != nil {
+				t.Fatalf("run %d failed: %v\n%s", kills+finished, err, stderr.String())
+			}
+			finished++
+			typical = time.Since(started)
+		case <-time.After(time.Duration(float64(typical) * (0.1 + 0.8*rng.Float64()))):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+			if strings.Contains(stderr.String(), "restoring") {
+				restored++
+			}
+		}
+	}
+	t.Logf("%d runs killed (%d of them restored a checkpoint), %d finished", kills, restored, finished)
+	if restored < kills/2 {
+		t.Fatalf("only %d of %d runs restored a checkpoint: the kills came before any checkpoint completed", restored, kills)
+	}
+	res := runCmd(t, bin, args...)
+	if res.code != 0 {
+		t.Fatalf("final run: exit %d\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "restoring") {
+		t.Fatalf("the final run did not restore a checkpoint:\n%s", res.stderr)
+	}
+	got := readLines(t, out)
+	if len(got) != len(want) {
+		t.Fatalf("after %d kills: %d windows, want %d", kills, len(got), len(want))
+	}
+	for i := range want {
+		if asJSON(t, got[i]) != asJSON(t, want[i]) {
+			t.Fatalf("after %d kills, window %d:\n got %s\nwant %s", kills, i, got[i], want[i])
+		}
+	}
+	badLines := readLines(t, bad)
+	if len(badLines) != len(in.bad) {
+		t.Fatalf("after %d kills: %d dead letters, want %d", kills, len(badLines), len(in.bad))
+	}
+	// The same multiset of lines: none lost, none twice. (The input may
+	// hold equal bad lines; JSON turns invalid UTF-8 into U+FFFD, so the
+	// expected lines go through the same encoding.)
+	var gotBad, wantBad []string
+	for _, b := range badLines {
+		var d struct{ Line string }
+		if err := json.Unmarshal([]byte(b), &d); err != nil {
+			t.Fatalf("dead letter %q: %v", b, err)
+		}
+		gotBad = append(gotBad, d.Line)
+	}
+	for _, l := range in.bad {
+		enc, _ := json.Marshal(l)
+		var s string
+		json.Unmarshal(enc, &s)
+		wantBad = append(wantBad, s)
+	}
+	slices.Sort(gotBad)
+	slices.Sort(wantBad)
+	if !slices.Equal(gotBad, wantBad) {
+		t.Fatalf("after %d kills: the dead letters differ from the input's bad lines", kills)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*part*"))
+	if len(left) != 0 {
+		t.Fatalf("pending part files left behind: %v", left)
+	}
+}
+
+// runCmd runs a binary to its end, at most 120 s.
+func runCmd(t *testing.T, bin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(120 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("weir did not end in 120s; stderr:\n%s", stderr.String())
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
