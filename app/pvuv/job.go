@@ -105,6 +105,16 @@ func (r Result) AppendJSON(dst []byte) []byte {
 	return append(dst, "]}"...)
 }
 
+// ReasonLate is the dead-letter reason of a page view that came after its
+// window was emitted (and after the allowed lateness).
+const ReasonLate = "late: its window was already emitted"
+
+// String writes the hit back as a common-log line (the query string and
+// the fields after the status are not kept).
+func (h Hit) String() string {
+	return fmt.Sprintf("%s - - [%s] \"%s %s HTTP/1.1\" %d", h.Client, h.Time.UTC().Format("02/Jan/2006:15:04:05 -0700"), h.Method, h.Page, h.Status)
+}
+
 // BadLine is a line that is not a page view, with the reason.
 type BadLine struct {
 	Line   string `json:"line"`
@@ -114,7 +124,8 @@ type BadLine struct {
 // Counters are the job's own counters, safe to read while it runs.
 type Counters struct {
 	Lines    atomic.Int64 // lines read
-	BadLines atomic.Int64 // lines sent to the dead-letter output
+	BadLines atomic.Int64 // lines that are not page views, sent to the dead-letter output
+	Late     atomic.Int64 // page views later than their window, sent there too
 	Windows  atomic.Int64 // window results emitted
 	// Watermark is the event time the results have reached, in Unix ms.
 	Watermark atomic.Int64
@@ -124,7 +135,8 @@ type Counters struct {
 type Job struct {
 	// Results has one record per window, in window order (parallelism 1).
 	Results weir.Stream[Result]
-	// Bad has the lines that are not page views.
+	// Bad has the lines that are not page views, and late page views
+	// (reason ReasonLate, the line rebuilt from the hit).
 	Bad weir.Stream[BadLine]
 	// Counters count lines, bad lines and windows as the job runs.
 	Counters *Counters
@@ -186,7 +198,10 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 		Result: func(a *counter) *counter { return a },
 		Merge:  func(a, b *counter) *counter { a.Views += b.Views; return a },
 	}
-	byClient := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Client }), tumbling, lateness), count,
+	// Late lines leave the client count (each line is in both counts; one
+	// report is enough) for the dead-letter output: never silently dropped.
+	lateTag := weir.NewOutputTag[Hit]("late")
+	byClient := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Client }), tumbling, lateness, weir.LateRecordsTo(lateTag)), count,
 		func(_ string, w window.Window, a *counter, out weir.Emitter[partial]) error {
 			p := partial{window: w.Start, end: w.End, pv: a.Views - a.Reported}
 			if a.Reported == 0 {
@@ -213,7 +228,11 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 				counters: c,
 			}
 		}, weir.Name("merge"), weir.Parallelism(1))
-	return &Job{Results: merged, Bad: badLines, Counters: c}, nil
+	late := weir.Map(weir.SideOutput(byClient, lateTag), func(h Hit) BadLine {
+		c.Late.Add(1)
+		return BadLine{Line: h.String(), Reason: ReasonLate}
+	}, weir.Name("late-lines"))
+	return &Job{Results: merged, Bad: weir.Union(badLines, late), Counters: c}, nil
 }
 
 // totals is a window's running sums. Its fields are exported because it is

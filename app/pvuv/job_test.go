@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,4 +126,36 @@ func BenchmarkJob(b *testing.B) {
 		}
 		b.ReportMetric(float64(500_000*b.N)/b.Elapsed().Seconds(), "lines/s")
 	})
+}
+
+// TestLateLinesGoToDeadLetters feeds a page view after its window was
+// emitted: it is counted as late and reported, not dropped silently.
+func TestLateLinesGoToDeadLetters(t *testing.T) {
+	lines := []string{
+		`10.0.0.1 - - [24/Nov/2026:07:40:10 +0000] "GET /a HTTP/1.1" 200 1`,
+		`10.0.0.2 - - [24/Nov/2026:07:42:30 +0000] "GET /b HTTP/1.1" 200 1`,
+	}
+	env := weir.NewEnv()
+	src := weirtest.NewScript[string]()
+	src.Record(lines[0], time.Time{}).Record(lines[1], time.Time{})
+	src.Wait(300 * time.Millisecond) // the watermark passes 07:41:00
+	src.Record(`10.0.0.3 - - [24/Nov/2026:07:40:20 +0000] "GET /late HTTP/1.1" 200 1`, time.Time{})
+	job, err := pvuv.Build(weir.FromSource(env, src), pvuv.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := weirtest.NewCollector[pvuv.Result]()
+	bad := weirtest.NewCollector[pvuv.BadLine]()
+	weir.SinkTo(job.Results, results)
+	weir.SinkTo(job.Bad, bad)
+	if err := env.Execute(context.Background(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	b := bad.Records()
+	if len(b) != 1 || b[0].Reason != pvuv.ReasonLate || !strings.Contains(b[0].Line, "/late") || job.Counters.Late.Load() != 1 {
+		t.Fatalf("dead letters %+v, late %d: want the late line once", b, job.Counters.Late.Load())
+	}
+	if r := results.Records(); len(r) != 2 || r[0].PV != 1 {
+		t.Fatalf("results %+v: want two windows of one view each", r)
+	}
 }
