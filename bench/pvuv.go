@@ -35,6 +35,9 @@ const (
 	// TargetP2 is the least throughput of weir at parallelism 2 as a
 	// multiple of its throughput at parallelism 1.
 	TargetP2 = 1.6
+	// TargetCheckpoint is the least throughput of weir at parallelism 1
+	// with checkpoints as a share of its throughput without.
+	TargetCheckpoint = 0.95
 )
 
 // Defaults of PVUVConfig.
@@ -61,6 +64,10 @@ type PVUVConfig struct {
 	Dir string
 	// Keep keeps the input file; by default it is removed at the end.
 	Keep bool
+	// CheckpointInterval, if set, adds a run of weir p1 that takes a
+	// checkpoint at this interval into a temporary directory, to measure
+	// what checkpoints cost. Default 0: no such run.
+	CheckpointInterval time.Duration
 	// Generating, if set, is called while the input is written, about a
 	// hundred times, with the lines written so far and Events.
 	Generating func(written, total int64)
@@ -116,6 +123,13 @@ type PVUVReport struct {
 	FileBytes int64
 	Baseline  PVUVRun
 	P1, P2    PVUVRun
+	// P1Checkpointed is weir p1 with checkpoints every
+	// Config.CheckpointInterval (when set); CheckpointRatio its throughput
+	// over P1's, and CheckpointMet whether it reaches TargetCheckpoint.
+	P1Checkpointed  PVUVRun
+	CheckpointRatio float64
+	CheckpointMet   bool
+	Checkpoints     int // checkpoints completed in the best checkpointed run
 	// Windows and PageViews are the baseline's totals.
 	Windows   int
 	PageViews int64
@@ -175,6 +189,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	rep.Baseline = PVUVRun{Name: "baseline"}
 	rep.P1 = PVUVRun{Name: "weir p1", Parallelism: 1}
 	rep.P2 = PVUVRun{Name: "weir p2", Parallelism: 2}
+	rep.P1Checkpointed = PVUVRun{Name: "weir p1+ckpt", Parallelism: 1}
 	var want []baseline.Window
 	for i := range cfg.Runs {
 		fmt.Fprintf(w, "run %d/%d:", i+1, cfg.Runs)
@@ -189,11 +204,29 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		}
 		rep.Baseline.best(res.Lines, d)
 		fmt.Fprintf(w, " baseline %v", d.Round(time.Millisecond))
-		for _, r := range []*PVUVRun{&rep.P1, &rep.P2} {
-			got, lines, d, err := runWeir(ctx, rep.File, cfg, r.Parallelism)
+		runs := []*PVUVRun{&rep.P1, &rep.P2}
+		if cfg.CheckpointInterval > 0 {
+			runs = append(runs, &rep.P1Checkpointed)
+		}
+		for _, r := range runs {
+			var opts []weir.EnvOption
+			var dir string
+			if r == &rep.P1Checkpointed {
+				if dir, err = os.MkdirTemp(cfg.Dir, "weir-bench-checkpoints-"); err != nil {
+					return rep, fmt.Errorf("bench: %w", err)
+				}
+				opts = append(opts, weir.Checkpoints(cfg.CheckpointInterval, dir))
+			}
+			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, opts...)
+			if dir != "" {
+				os.RemoveAll(dir)
+			}
 			if err != nil {
 				fmt.Fprintln(w)
 				return rep, err
+			}
+			if r == &rep.P1Checkpointed && (r.Wall == 0 || d < r.Wall) {
+				rep.Checkpoints = ckpts
 			}
 			r.best(lines, d)
 			fmt.Fprintf(w, ", %s %v", r.Name, d.Round(time.Millisecond))
@@ -211,6 +244,10 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		rep.P2Ratio = rep.P2.EventsPerSec / rep.P1.EventsPerSec
 	}
 	rep.P1Met, rep.P2Met = rep.P1Ratio >= TargetP1, rep.P2Ratio >= TargetP2
+	if rep.P1.EventsPerSec > 0 && rep.P1Checkpointed.EventsPerSec > 0 {
+		rep.CheckpointRatio = rep.P1Checkpointed.EventsPerSec / rep.P1.EventsPerSec
+		rep.CheckpointMet = rep.CheckpointRatio >= TargetCheckpoint
+	}
 	rep.print(w)
 	return rep, nil
 }
@@ -239,6 +276,13 @@ func (rep *PVUVReport) print(w io.Writer) {
 		fmt.Sprintf(">= %.2f x baseline", TargetP1), yesNo(rep.P1Met))
 	fmt.Fprintf(w, "%-10s %12s %12.2f %7.2f   %-20s %s\n", rep.P2.Name, count(int64(rep.P2.EventsPerSec)), rep.P2.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), rep.P2Ratio,
 		fmt.Sprintf(">= %.2f x p1", TargetP2), yesNo(rep.P2Met))
+	if rep.P1Checkpointed.EventsPerSec > 0 {
+		fmt.Fprintf(w, "%-10s %12s %12.2f %7s   %-20s %s\n", rep.P1Checkpointed.Name, count(int64(rep.P1Checkpointed.EventsPerSec)),
+			rep.P1Checkpointed.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), "",
+			fmt.Sprintf(">= %.2f x p1", TargetCheckpoint), yesNo(rep.CheckpointMet))
+		fmt.Fprintf(w, "(%s: a checkpoint every %v, %d completed, %.2f of p1's throughput)\n",
+			rep.P1Checkpointed.Name, rep.Config.CheckpointInterval, rep.Checkpoints, rep.CheckpointRatio)
+	}
 	if rep.Config.Keep {
 		fmt.Fprintf(w, "\nthe input is kept in %s\n", rep.File)
 	}
@@ -305,17 +349,17 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // runWeir runs the PV/UV job over path at the given parallelism and returns
 // its windows and the lines it read.
-func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int) ([]pvuv.Result, int64, time.Duration, error) {
+func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, opts ...weir.EnvOption) ([]pvuv.Result, int64, time.Duration, int, error) {
 	rt.GC()
 	start := time.Now()
-	env := weir.NewEnv(weir.Parallelism(parallelism))
+	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(parallelism)}, opts...)...)
 	src, err := file.NewSource(path)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("bench: %w", err)
+		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
 	job, err := pvuv.Build(weir.FromSource(env, src, weir.Name("file")), pvuv.Options{Window: cfg.Window, TopN: cfg.TopN})
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("bench: %w", err)
+		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
 	results := weirtest.NewCollector[pvuv.Result]()
 	weir.SinkTo(job.Results, results, weir.Name("results"), weir.Parallelism(1))
@@ -325,9 +369,16 @@ func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int) 
 		return nil
 	}), weir.Name("discard-bad"))
 	if err := env.Execute(ctx, "bench-pvuv"); err != nil {
-		return nil, 0, 0, fmt.Errorf("bench: weir p%d: %w", parallelism, err)
+		return nil, 0, 0, 0, fmt.Errorf("bench: weir p%d: %w", parallelism, err)
 	}
-	return results.Records(), job.Counters.Lines.Load(), time.Since(start), nil
+	d := time.Since(start)
+	completed := 0
+	for _, c := range env.CheckpointStats() {
+		if c.Status == "completed" {
+			completed++
+		}
+	}
+	return results.Records(), job.Counters.Lines.Load(), d, completed, nil
 }
 
 // diff describes the first differences between weir's windows and the

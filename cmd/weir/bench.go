@@ -41,11 +41,13 @@ temporary file, then runs over it, one after another in this process:
   baseline   bench/baseline: hand-written PV/UV in one goroutine
   weir p1    the PV/UV job, file source, at parallelism 1
   weir p2    the same at parallelism 2
+  weir p1+ckpt  weir p1 with a checkpoint every --checkpoint-interval
 
 It checks that both weir runs produce exactly the baseline's windows (start,
 pv, uv, top pages) and prints PASS or FAIL, then throughput in lines per
 second of wall time and the ratios against the targets: weir p1 at least
-0.50 of the baseline, weir p2 at least 1.60 times weir p1.`
+0.50 of the baseline, weir p2 at least 1.60 times weir p1, weir p1 with
+checkpoints at least 0.95 of weir p1.`
 
 func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir bench pvuv", "weir bench pvuv [flags]", benchPVUVAbout,
@@ -54,6 +56,7 @@ func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	window := f.duration("window", bench.DefaultWindow, "size of the tumbling windows; whole seconds")
 	runs := f.int64("runs", 1, "run each program this many times and keep the best")
 	keep := f.bool("keep", "keep the generated input file and print its name")
+	ckpt := f.duration("checkpoint-interval", time.Second, "also run weir p1 with a checkpoint at this interval, to measure\nwhat checkpoints cost (target: at least 0.95 of p1); 0 skips it")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -68,7 +71,13 @@ func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 
-	cfg := bench.PVUVConfig{Events: *events, Window: *window, Runs: int(*runs), Keep: *keep}
+	if *ckpt < 0 {
+		f.problem("checkpoint-interval", "%v is negative; write 0 to skip the run with checkpoints", *ckpt)
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+	cfg := bench.PVUVConfig{Events: *events, Window: *window, Runs: int(*runs), Keep: *keep, CheckpointInterval: *ckpt}
 	if sf, ok := stderr.(*os.File); ok && progress.IsTerminal(sf) {
 		cfg.Generating = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rgenerating the input: %3d%% (%s of %s lines)\x1b[K", done*100/total, progress.Count(done), progress.Count(total))
