@@ -322,6 +322,11 @@ func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]
 			kind := runtime.Complete
 			if a.Kind == checkpoint.NotifyAbort {
 				kind = runtime.Abort
+				if ctx.Err() != nil {
+					// The job is ending; retention removes the leftovers
+					// of this checkpoint at the next run.
+					return
+				}
 				slog.Warn("checkpoint aborted", "job", r.name, "checkpoint", a.ID, "reason", a.Reason)
 				if err := r.store.Discard(ctx, r.dirFor(a.ID)); err != nil && ctx.Err() == nil {
 					slog.Warn("could not delete the files of an aborted checkpoint", "checkpoint", a.ID, "err", err)

@@ -16,6 +16,7 @@ import (
 	rt "runtime"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -114,6 +115,9 @@ type PVUVRun struct {
 	Lines        int64         // input lines read
 	Wall         time.Duration // wall time of the best run
 	EventsPerSec float64       // Lines / Wall
+	// Cores is the CPU time of the best run (user and system, the whole
+	// process) over its wall time: how many cores it kept busy.
+	Cores float64
 }
 
 // PVUVReport is the outcome of PVUV.
@@ -193,6 +197,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	var want []baseline.Window
 	for i := range cfg.Runs {
 		fmt.Fprintf(w, "run %d/%d:", i+1, cfg.Runs)
+		cpu0 := cpuTime()
 		res, d, err := runBaseline(ctx, rep.File, cfg)
 		if err != nil {
 			fmt.Fprintln(w)
@@ -202,7 +207,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		for _, win := range res.Windows {
 			rep.PageViews += win.PV
 		}
-		rep.Baseline.best(res.Lines, d)
+		rep.Baseline.best(res.Lines, d, cpuTime()-cpu0)
 		fmt.Fprintf(w, " baseline %v", d.Round(time.Millisecond))
 		runs := []*PVUVRun{&rep.P1, &rep.P2}
 		if cfg.CheckpointInterval > 0 {
@@ -217,7 +222,9 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 				}
 				opts = append(opts, weir.Checkpoints(cfg.CheckpointInterval, dir))
 			}
+			cpu0 := cpuTime()
 			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, opts...)
+			cpu := cpuTime() - cpu0
 			if dir != "" {
 				os.RemoveAll(dir)
 			}
@@ -228,7 +235,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			if r == &rep.P1Checkpointed && (r.Wall == 0 || d < r.Wall) {
 				rep.Checkpoints = ckpts
 			}
-			r.best(lines, d)
+			r.best(lines, d, cpu)
 			fmt.Fprintf(w, ", %s %v", r.Name, d.Round(time.Millisecond))
 			if len(rep.Mismatches) == 0 {
 				rep.Mismatches = diff(r.Name, got, want)
@@ -252,11 +259,21 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	return rep, nil
 }
 
-func (r *PVUVRun) best(lines int64, d time.Duration) {
+func (r *PVUVRun) best(lines int64, d, cpu time.Duration) {
 	if r.Wall == 0 || d < r.Wall {
 		r.Lines, r.Wall = lines, d
 		r.EventsPerSec = float64(lines) / d.Seconds()
+		r.Cores = cpu.Seconds() / d.Seconds()
 	}
+}
+
+// cpuTime returns the CPU time the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (rep *PVUVReport) print(w io.Writer) {
@@ -270,14 +287,14 @@ func (rep *PVUVReport) print(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "%-10s %12s %12s %7s   %-20s %s\n", "run", "events/s", "vs baseline", "p2/p1", "target", "met")
-	fmt.Fprintf(w, "%-10s %12s %12.2f\n", rep.Baseline.Name, count(int64(rep.Baseline.EventsPerSec)), 1.0)
-	fmt.Fprintf(w, "%-10s %12s %12.2f %7s   %-20s %s\n", rep.P1.Name, count(int64(rep.P1.EventsPerSec)), rep.P1Ratio, "",
+	fmt.Fprintf(w, "%-13s %12s %6s %12s %7s   %-20s %s\n", "run", "events/s", "cores", "vs baseline", "p2/p1", "target", "met")
+	fmt.Fprintf(w, "%-13s %12s %6.2f %12.2f\n", rep.Baseline.Name, count(int64(rep.Baseline.EventsPerSec)), rep.Baseline.Cores, 1.0)
+	fmt.Fprintf(w, "%-13s %12s %6.2f %12.2f %7s   %-20s %s\n", rep.P1.Name, count(int64(rep.P1.EventsPerSec)), rep.P1.Cores, rep.P1Ratio, "",
 		fmt.Sprintf(">= %.2f x baseline", TargetP1), yesNo(rep.P1Met))
-	fmt.Fprintf(w, "%-10s %12s %12.2f %7.2f   %-20s %s\n", rep.P2.Name, count(int64(rep.P2.EventsPerSec)), rep.P2.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), rep.P2Ratio,
+	fmt.Fprintf(w, "%-13s %12s %6.2f %12.2f %7.2f   %-20s %s\n", rep.P2.Name, count(int64(rep.P2.EventsPerSec)), rep.P2.Cores, rep.P2.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), rep.P2Ratio,
 		fmt.Sprintf(">= %.2f x p1", TargetP2), yesNo(rep.P2Met))
 	if rep.P1Checkpointed.EventsPerSec > 0 {
-		fmt.Fprintf(w, "%-10s %12s %12.2f %7s   %-20s %s\n", rep.P1Checkpointed.Name, count(int64(rep.P1Checkpointed.EventsPerSec)),
+		fmt.Fprintf(w, "%-13s %12s %6.2f %12.2f %7s   %-20s %s\n", rep.P1Checkpointed.Name, count(int64(rep.P1Checkpointed.EventsPerSec)), rep.P1Checkpointed.Cores,
 			rep.P1Checkpointed.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), "",
 			fmt.Sprintf(">= %.2f x p1", TargetCheckpoint), yesNo(rep.CheckpointMet))
 		fmt.Fprintf(w, "(%s: a checkpoint every %v, %d completed, %.2f of p1's throughput)\n",

@@ -148,6 +148,15 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 	if !slices.Equal(gotBad, wantBad) {
 		t.Fatalf("after %d kills: the dead letters differ from the input's bad lines", kills)
 	}
+	// The checkpoints the runs left can be inspected.
+	metas, _ := filepath.Glob(filepath.Join(ckpt, "chk-*", "_metadata"))
+	if len(metas) == 0 {
+		t.Fatal("no completed checkpoint left in the checkpoint directory")
+	}
+	insp := runCmd(t, bin, "checkpoint", "inspect", filepath.Dir(metas[len(metas)-1]))
+	if insp.code != 0 || !strings.Contains(insp.stdout, `operator "count-clients"`) || !strings.Contains(insp.stdout, "key groups [0, 64)") {
+		t.Fatalf("weir checkpoint inspect: exit %d\n%s%s", insp.code, insp.stdout, insp.stderr)
+	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*part*"))
 	if len(left) != 0 {
 		t.Fatalf("pending part files left behind: %v", left)

@@ -52,6 +52,7 @@ func commands() []command {
 		{"pvuv", "run the PV/UV job: page views and unique visitors per window", runPVUV},
 		{"demo", "generate access-log lines live and show PV/UV per window", runDemo},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
+		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
 		{"help", "show the commands, or the flags of one: weir help pvuv", nil},
 	}
 }
