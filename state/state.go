@@ -257,7 +257,8 @@ type List[T any] interface {
 	Clear()
 }
 
-// ListOf returns the list state called name.
+// ListOf returns the list state called name. On a KV store a key's whole
+// list is one value, which Add decodes and encodes again.
 func ListOf[T any, K comparable](s *Store[K], name string, opts ...Option) List[T] {
 	return listState[K, T]{register[[]T](s, name, "list", opts)}
 }
@@ -290,7 +291,9 @@ type Map[MK comparable, V any] interface {
 }
 
 // MapOf returns the map state called name.
-// Put copies string map keys (see keyed), so a Put costs an allocation.
+// Put copies string map keys (see keyed), so a Put costs an allocation. On a
+// KV store a key's whole map is one value: each call decodes it, and Put and
+// Remove encode it again, so keep such maps small.
 func MapOf[MK comparable, V any, K comparable](s *Store[K], name string, opts ...Option) Map[MK, V] {
 	return mapState[K, MK, V]{register[map[MK]V](s, name, "map", opts), keygroup.Cloner[MK]()}
 }

@@ -4,10 +4,14 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weirstream/weir/internal/backend/pebble"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/state"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const maxPar = keygroup.DefaultMaxParallelism
 

@@ -1,0 +1,146 @@
+package state_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir/state"
+)
+
+// BenchmarkValue is the hot path of a keyed operator: set the key, read the
+// value, write it back, over 1024 keys.
+func BenchmarkValue(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := newStore[int64](b, be, func() int64 { return 0 })
+			v := state.ValueOf[int64](s, "n")
+			for k := range int64(1024) {
+				s.SetKey(k)
+				v.Set(k)
+			}
+			i := 0
+			for b.Loop() {
+				s.SetKey(int64(i & 1023))
+				n, _ := v.Get()
+				v.Set(n + 1)
+				i++
+			}
+			checkErr(b, s)
+		})
+	}
+}
+
+// million returns the snapshot entries of n keys of one int64 value state,
+// made on the heap.
+func million(tb testing.TB, n int) []entry {
+	s := state.NewStore[int64](nil)
+	v := state.ValueOf[int64](s, "n")
+	for k := range int64(n) {
+		s.SetKey(k)
+		v.Set(k * 3)
+	}
+	var ents []entry
+	err := s.Snapshot(groupOf[int64](tb), func(g int, st string, k, v []byte) {
+		ents = append(ents, entry{g, st, k, v})
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ents
+}
+
+const oneMillion = 1_000_000
+
+// TestMillionKeys checkpoints and restores a pebble store of a million keys.
+func TestMillionKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million keys: not with -short")
+	}
+	n := oneMillion
+	if raceEnabled {
+		n /= 10 // the race detector slows pebble tenfold
+	}
+	pebble := backends[1]
+
+	start := time.Now()
+	src := newStore[int64](t, pebble, nil)
+	v := state.ValueOf[int64](src, "n")
+	for k := range int64(n) {
+		src.SetKey(k)
+		v.Set(k * 3)
+	}
+	checkErr(t, src)
+	fill := time.Since(start)
+
+	start = time.Now()
+	snap := make([]entry, 0, n)
+	err := src.Snapshot(nil, func(g int, st string, k, v []byte) { snap = append(snap, entry{g, st, k, v}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapTime := time.Since(start)
+	if len(snap) != n {
+		t.Fatalf("snapshot has %d entries, want %d", len(snap), n)
+	}
+
+	start = time.Now()
+	dst := newStore[int64](t, pebble, nil)
+	dv := state.ValueOf[int64](dst, "n")
+	restore(t, dst, snap)
+	checkErr(t, dst) // writes what Restore buffered
+	restoreTime := time.Since(start)
+
+	for _, k := range []int64{0, 1, int64(n) / 2, int64(n) - 1} {
+		dst.SetKey(k)
+		if x, ok := dv.Get(); !ok || x != k*3 {
+			t.Fatalf("key %d: %d, %v after restore", k, x, ok)
+		}
+	}
+	start = time.Now()
+	if got := dst.Len(); got != n {
+		t.Fatalf("restored store holds %d entries, want %d", got, n)
+	}
+	checkErr(t, dst)
+	t.Logf("%d keys on pebble: fill %v (%.0f keys/s), snapshot %v (%.0f keys/s), restore %v (%.0f keys/s), count %v",
+		n, fill, float64(n)/fill.Seconds(), snapTime, float64(n)/snapTime.Seconds(),
+		restoreTime, float64(n)/restoreTime.Seconds(), time.Since(start))
+}
+
+func BenchmarkSnapshot1M(b *testing.B) {
+	ents := million(b, oneMillion)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := newStore[int64](b, be, nil)
+			state.ValueOf[int64](s, "n")
+			restore(b, s, ents)
+			groupOf := groupOf[int64](b)
+			for b.Loop() {
+				n := 0
+				if err := s.Snapshot(groupOf, func(int, string, []byte, []byte) { n++ }); err != nil {
+					b.Fatal(err)
+				}
+				if n != oneMillion {
+					b.Fatalf("%d entries", n)
+				}
+			}
+			b.ReportMetric(float64(oneMillion)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
+}
+
+func BenchmarkRestore1M(b *testing.B) {
+	ents := million(b, oneMillion)
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				s := newStore[int64](b, be, nil)
+				state.ValueOf[int64](s, "n")
+				b.StartTimer()
+				restore(b, s, ents)
+				checkErr(b, s) // writes what Restore buffered
+			}
+			b.ReportMetric(float64(oneMillion)*float64(b.N)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
+}
