@@ -3,8 +3,10 @@ package weir
 import (
 	"container/heap"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/weirstream/weir/internal/backend/pebble"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/state"
@@ -100,7 +102,10 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 	n := newNode[U](ks.s.n.env, "process-keyed", opts)
 	connectKeyed(ks, n)
 	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
-		store := state.NewStore[K](t.clock.Now)
+		store, err := newStore(t, n.name, ks.hash)
+		if err != nil {
+			return nil, err
+		}
 		p := &keyedProcessOp[K, T, U]{
 			op:    op{name: n.name, subtask: t.subtask, par: t.parallelism},
 			base:  newKeyedBase(n.name, ks.hash, t),
@@ -141,6 +146,9 @@ func (p *keyedProcessOp[K, T, U]) Collect(r runtime.Record[T]) (err error) {
 	if err := p.fn.ProcessElement(&p.ctx, r.Value); err != nil {
 		return p.wrap(err)
 	}
+	if err := p.store.Err(); err != nil {
+		return p.wrap(err)
+	}
 	return p.take()
 }
 
@@ -163,6 +171,9 @@ func (p *keyedProcessOp[K, T, U]) fire(q *timerQueue[K], until int64, domain Tim
 		p.store.SetKey(tm.key)
 		p.ctx.key, p.ctx.time, p.em.time = tm.key, tm.ts, tm.ts
 		if err := p.fn.OnTimer(&p.ctx, time.UnixMilli(tm.ts).UTC(), domain); err != nil {
+			return p.wrap(err)
+		}
+		if err := p.store.Err(); err != nil {
 			return p.wrap(err)
 		}
 		if err := p.take(); err != nil {
@@ -189,6 +200,21 @@ func (p *keyedProcessOp[K, T, U]) Tick(now int64) (int64, error) {
 }
 
 func (p *keyedProcessOp[K, T, U]) End() error { return p.em.out.End() }
+
+// newStore makes the state store of one keyed subtask on the configured
+// backend.
+func newStore[K comparable](t *taskCtx, uid string, hash func(K) uint64) (*state.Store[K], error) {
+	if t.env.cfg.backend != "pebble" {
+		return state.NewStore[K](t.clock.Now), nil
+	}
+	dir := filepath.Join(t.env.cfg.backendDir, fmt.Sprintf("%s.%d", fileSafe(uid), t.subtask))
+	db, err := pebble.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("state backend pebble: %w", err)
+	}
+	t.onClose(db.Close)
+	return state.NewKVStore(t.clock.Now, db, hash, t.maxParallelism), nil
+}
 
 // timerQueue is a min-heap of (time, key) timers without duplicates.
 type timerQueue[K comparable] struct {

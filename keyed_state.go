@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
+	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/window"
 )
 
@@ -136,7 +138,7 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run *jobRun) erro
 	}
 	p.ctx.watermark = restoredWatermark(run, p.base.uid)
 	warned := map[string]bool{}
-	return run.restoreKeyed(ctx, p.base.uid, p.base.groups, func(e snapshot.Entry) error {
+	err := run.restoreKeyed(ctx, p.base.uid, p.base.groups, func(e snapshot.Entry) error {
 		switch e.State {
 		case eventTimerState, procTimerState:
 			k, err := p.base.decodeKey(e.Key)
@@ -156,6 +158,9 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run *jobRun) erro
 			return nil
 		}
 		if err := p.store.Restore(e.State, e.Key, e.Value); err != nil {
+			if !errors.Is(err, state.ErrUnknownState) {
+				return err
+			}
 			if !warned[e.State] {
 				warned[e.State] = true
 				slog.Warn("dropping restored state that the job no longer has", "operator", p.base.uid, "state", e.State)
@@ -163,6 +168,10 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run *jobRun) erro
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return p.store.Err() // a restore into pebble writes in batches
 }
 
 // snapshotState implements stateful for windows: every pane and session

@@ -23,6 +23,8 @@ type config struct {
 	channelCapacity   int
 	watermarkInterval time.Duration
 	checkpoint        *checkpointConfig // nil: checkpoints off
+	backend           string            // "heap" or "pebble"
+	backendDir        string            // for pebble
 }
 
 func defaultConfig() config {
@@ -33,6 +35,7 @@ func defaultConfig() config {
 		batchSize:         512,
 		channelCapacity:   4,
 		watermarkInterval: 200 * time.Millisecond,
+		backend:           "heap",
 	}
 }
 
@@ -57,6 +60,12 @@ func (c config) validate() error {
 		if err := c.checkpoint.validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	switch {
+	case c.backend != "heap" && c.backend != "pebble":
+		errs = append(errs, fmt.Errorf("weir: StateBackend %q is unknown: use \"heap\" or \"pebble\"", c.backend))
+	case c.backend == "pebble" && c.backendDir == "":
+		errs = append(errs, fmt.Errorf("weir: StateBackend pebble needs a directory for its databases: give a local directory with room for the state"))
 	}
 	return errors.Join(errs...)
 }
@@ -123,4 +132,14 @@ func ChannelCapacity(n int) EnvOption { return envFunc(func(c *config) { c.chann
 // processing time (default 200ms, as in Flink).
 func WatermarkInterval(d time.Duration) EnvOption {
 	return envFunc(func(c *config) { c.watermarkInterval = d })
+}
+
+// StateBackend chooses where the state of keyed process functions lives:
+// "heap" (the default: Go maps, fastest) or "pebble" (an LSM tree on local
+// disk under dir, for state larger than memory; dir is scratch space,
+// emptied at start). Checkpoints have one format, so a job can restore a
+// checkpoint taken on the other backend. Window contents stay on the heap
+// with either backend.
+func StateBackend(name, dir string) EnvOption {
+	return envFunc(func(c *config) { c.backend, c.backendDir = name, dir })
 }

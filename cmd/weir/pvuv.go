@@ -91,6 +91,8 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jf := addJobFlags(f, time.Minute, 10)
 	ckptDir := f.fs.String("checkpoint-dir", "", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
+	backend := f.fs.String("state-backend", "heap", "where keyed state lives: heap, or pebble (an LSM on local disk, for\nstate larger than memory; window contents stay on the heap)")
+	stateDir := f.fs.String("state-dir", "", "scratch directory of the pebble backend (default: a temporary directory)")
 	restore := f.fs.String("restore", "latest", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
@@ -98,6 +100,9 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jf.check(f)
 	if *ckptDir == "" && *restore != "latest" {
 		f.problem("restore", "needs --checkpoint-dir: give the directory the job keeps its checkpoints in")
+	}
+	if *backend != "heap" && *backend != "pebble" {
+		f.problem("state-backend", "%q is not a backend: write heap or pebble", *backend)
 	}
 	if *ckptDir != "" && *ckptInterval < 10*time.Millisecond {
 		f.problem("checkpoint-interval", "%v is below 10ms: use an interval such as 1s", *ckptInterval)
@@ -122,6 +127,19 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	job := pvuvJob{
 		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
 		stderr: stderr, progress: jf.progress,
+	}
+	if *backend == "pebble" {
+		dir := *stateDir
+		if dir == "" {
+			tmp, err := os.MkdirTemp("", "weir-state-")
+			if err != nil {
+				fmt.Fprintf(stderr, "weir pvuv: --state-dir: %v\n", err)
+				return exitFail
+			}
+			defer os.RemoveAll(tmp)
+			dir = tmp
+		}
+		job.envOptions = append(job.envOptions, weir.StateBackend("pebble", dir))
 	}
 	if *ckptDir != "" {
 		return runCheckpointed(ctx, job, out, dead, *deadFlag != "", *ckptDir, *ckptInterval, *restore, stdout, stderr)
@@ -186,7 +204,7 @@ func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, has
 	if hasDead {
 		job.bad = file.NewSink[pvuv.BadLine](dead.path)
 	}
-	job.envOptions = []weir.EnvOption{weir.Checkpoints(interval, dir), weir.RestoreFrom(restore)}
+	job.envOptions = append(job.envOptions, weir.Checkpoints(interval, dir), weir.RestoreFrom(restore))
 	sum, err := job.run(ctx, nil)
 	if results != nil {
 		if cerr := results.close(); err == nil && cerr != nil {

@@ -1,0 +1,112 @@
+package weir_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/weirtest"
+)
+
+// sumJob keeps a running sum per key in a keyed process function and emits
+// each key's total when the input ends (an event-time timer at the end of
+// time fires then).
+func sumJob(env *weir.Env, n int, fail func() error, out *weirtest.TxCollector[string]) {
+	var timed []weirtest.Timed[kv]
+	for i := 0; i < n; i++ {
+		timed = append(timed, weirtest.Timed[kv]{Value: kv{fmt.Sprint(i % 200), i}, Time: at(float64(i) / 100)})
+	}
+	src := weirtest.FromTimed(timed...)
+	src.BatchSize = 20
+	src.Delay = time.Millisecond
+	s := weir.Process(weir.FromSource(env, src, weir.Name("source")), func(_ *weir.Context, v kv, out weir.Emitter[kv]) error {
+		if err := fail(); err != nil {
+			return err
+		}
+		out.Emit(v)
+		return nil
+	}, weir.Name("flaky"))
+	sums := weir.ProcessKeyed(weir.KeyBy(s, func(v kv) string { return v.K }), newTotal, weir.Name("sum"))
+	weir.SinkTo(sums, out, weir.Name("sink"), weir.Parallelism(1))
+}
+
+type total struct{ sum state.Value[int] }
+
+func newTotal(s *state.Store[string]) weir.KeyedProcessFunction[string, kv, string] {
+	return &total{sum: state.ValueOf[int](s, "sum")}
+}
+
+func (t *total) ProcessElement(ctx *weir.KeyedContext[string, string], v kv) error {
+	n, _ := t.sum.Get()
+	t.sum.Set(n + v.V)
+	ctx.RegisterEventTimer(time.UnixMilli(1 << 62))
+	return nil
+}
+
+func (t *total) OnTimer(ctx *weir.KeyedContext[string, string], _ time.Time, _ weir.TimeDomain) error {
+	n, _ := t.sum.Get()
+	ctx.Emit(fmt.Sprintf("%s=%d", ctx.Key(), n))
+	return nil
+}
+
+// TestPebbleBackendAndCrossBackendRestore runs keyed state on pebble with
+// failures, and moves a checkpoint from the heap to pebble and back: the
+// totals are those of a clean run on the heap.
+func TestPebbleBackendAndCrossBackendRestore(t *testing.T) {
+	const n = 3000
+	clean := weir.NewEnv(weir.Parallelism(2))
+	want := weirtest.NewTxCollector[string]()
+	sumJob(clean, n, func() error { return nil }, want)
+	if err := clean.Execute(context.Background(), "clean"); err != nil {
+		t.Fatal(err)
+	}
+	w := want.Records()
+	slices.Sort(w)
+	if len(w) != 200 {
+		t.Fatalf("clean run: %d totals, want 200", len(w))
+	}
+
+	for _, c := range []struct{ first, second string }{{"pebble", "pebble"}, {"heap", "pebble"}, {"pebble", "heap"}} {
+		t.Run(c.first+"-then-"+c.second, func(t *testing.T) {
+			dir := t.TempDir()
+			var seen atomic.Int64
+			out := weirtest.NewTxCollector[string]()
+			first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir),
+				weir.StateBackend(c.first, t.TempDir()), weir.Restart(weir.NoRestart()))
+			sumJob(first, n, func() error {
+				if seen.Add(1) == n/2 {
+					return errors.New("stop here")
+				}
+				return nil
+			}, out)
+			if err := first.Execute(context.Background(), "first"); err == nil {
+				t.Fatal("the first run did not fail")
+			}
+			completed := 0
+			for _, st := range first.CheckpointStats() {
+				if st.Status == "completed" {
+					completed++
+				}
+			}
+			if completed == 0 {
+				t.Fatal("the first run completed no checkpoint: nothing to restore")
+			}
+			second := weir.NewEnv(weir.Parallelism(3), weir.Checkpoints(20*time.Millisecond, dir), weir.StateBackend(c.second, t.TempDir()))
+			sumJob(second, n, func() error { return nil }, out)
+			if err := second.Execute(context.Background(), "second"); err != nil {
+				t.Fatal(err)
+			}
+			g := out.Records()
+			slices.Sort(g)
+			if !slices.Equal(w, g) {
+				t.Fatalf("totals differ: got %d, want %d", len(g), len(w))
+			}
+		})
+	}
+}
