@@ -168,3 +168,17 @@ func TestReduce(t *testing.T) {
 }
 
 func timeWindow() window.Assigner { return window.Tumbling(time.Minute) }
+
+func TestLateRecordsWithoutTagAreCounted(t *testing.T) {
+	env := weir.NewEnv()
+	s := weirtest.NewScript[kv]().Record(kv{"a", 1}, at(1)).Watermark(at(120)).Record(kv{"a", 2}, at(2))
+	keyed := weir.KeyBy(weir.FromSource(env, s), func(v kv) string { return v.K })
+	got := weirtest.NewCollector[int]()
+	weir.SinkTo(weir.Aggregate(weir.Window(keyed, window.Tumbling(time.Minute)), count), got)
+	if err := env.Execute(context.Background(), "late"); err != nil {
+		t.Fatal(err)
+	}
+	if r := got.Records(); len(r) != 1 || r[0] != 1 || env.DroppedLateRecords() != 1 {
+		t.Fatalf("results %v, dropped %d: want [1] and 1", r, env.DroppedLateRecords())
+	}
+}

@@ -42,7 +42,8 @@ func AllowedLateness(d time.Duration) WindowOption {
 
 // LateRecordsTo sends records that arrive after their windows' allowed
 // lateness to the side output tag (read it with SideOutput on the
-// aggregated stream). By default they are dropped and counted.
+// aggregated stream). By default they are dropped and counted
+// (Env.DroppedLateRecords).
 func LateRecordsTo[T any](tag OutputTag[T]) WindowOption {
 	return windowOptionFunc(func(c *windowConfig) { c.lateTag = tag.id })
 }
@@ -542,4 +543,15 @@ func (w *windowOp[K, T, A, O]) End() error {
 		}
 	}
 	return w.em.out.End()
+}
+
+// DroppedLateRecords returns how many records windows dropped because they
+// came after their windows' allowed lateness, over every window operator
+// without LateRecordsTo, since the Env was created (restarts included).
+func (e *Env) DroppedLateRecords() int64 {
+	var n int64
+	for _, nd := range e.nodes {
+		n += nd.dropped.Load()
+	}
+	return n
 }

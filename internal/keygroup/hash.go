@@ -10,7 +10,7 @@ import (
 
 // Hasher returns a deterministic hash function for keys of type K: the same
 // key hashes the same in every process, which key groups require (invariant 1).
-// Strings, byte arrays, booleans and numbers hash by value; other comparable
+// Strings (named string types too), booleans and numbers hash by value; other comparable
 // types must implement Hashable, or Hasher reports an error that says so.
 func Hasher[K comparable]() (func(K) uint64, error) {
 	var zero K
