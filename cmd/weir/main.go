@@ -53,6 +53,8 @@ func commands() []command {
 		{"demo", "generate access-log lines live and show PV/UV per window", runDemo},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
 		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
+		{"savepoint", "take a savepoint of a running job (weir savepoint --job URL)", runSavepoint(false)},
+		{"stop", "take a savepoint of a running job and stop it (weir stop --job URL)", runSavepoint(true)},
 		{"help", "show the commands, or the flags of one: weir help pvuv", nil},
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
+	"github.com/weirstream/weir/web"
 )
 
 const pvuvAbout = `Counts page views (PV) and unique visitors (UV, exact) per event-time
@@ -91,6 +94,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jf := addJobFlags(f, time.Minute, 10)
 	ckptDir := f.fs.String("checkpoint-dir", "", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
+	httpAddr := f.fs.String("http", "", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
 	backend := f.fs.String("state-backend", "heap", "where keyed state lives: heap, or pebble (an LSM on local disk, for\nstate larger than memory; window contents stay on the heap)")
 	stateDir := f.fs.String("state-dir", "", "scratch directory of the pebble backend (default: a temporary directory)")
 	restore := f.fs.String("restore", "latest", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
@@ -126,7 +130,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	job := pvuvJob{
 		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
-		stderr: stderr, progress: jf.progress,
+		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr,
 	}
 	if *backend == "pebble" {
 		dir := *stateDir
@@ -230,6 +234,7 @@ type pvuvJob struct {
 	stderr      io.Writer
 	progress    *progressValue
 	envOptions  []weir.EnvOption // checkpoints, when asked for
+	httpAddr    string           // serve the job's API here, if set
 }
 
 // summary is what a job did, printed when it ends.
@@ -287,13 +292,26 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	if onReporter != nil {
 		onReporter(rep)
 	}
-	progCtx, stopProgress := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	var srv *http.Server
+	if j.httpAddr != "" {
+		ln, err := net.Listen("tcp", j.httpAddr)
+		if err != nil {
+			return summary{}, fmt.Errorf("--http: %w", err)
+		}
+		srv = &http.Server{Handler: web.Handler(env, 0), ReadHeaderTimeout: 5 * time.Second}
+		wg.Go(func() { srv.Serve(ln) })
+		fmt.Fprintf(j.stderr, "weir pvuv: job API on http://%s/api/\n", ln.Addr())
+	}
+	progCtx, stopProgress := context.WithCancel(ctx)
 	if !j.progress.off {
 		wg.Go(func() { rep.Run(progCtx) })
 	}
 	err = env.Execute(ctx, "pvuv")
 	stopProgress()
+	if srv != nil {
+		srv.Close()
+	}
 	wg.Wait()
 
 	sum := summary{

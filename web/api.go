@@ -1,0 +1,98 @@
+// Package web serves a running job's HTTP API: its metrics, its
+// checkpoints, and savepoints on demand. Pages that show them use only this
+// API.
+//
+//	GET  /api/metrics      per-subtask records in and out, busy/idle/backpressured time
+//	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements
+//	POST /api/savepoints   take a savepoint; answers {"path": "..."} when it completed
+//	POST /api/stop         take a savepoint and stop the job; answers {"path": "..."}
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/weirstream/weir"
+)
+
+// Job is what the API needs of a running job; *weir.Env implements it.
+type Job interface {
+	Metrics() []weir.SubtaskMetrics
+	CheckpointStats() []weir.CheckpointStat
+	TriggerSavepoint(ctx context.Context) (string, error)
+	StopWithSavepoint(ctx context.Context) (string, error)
+}
+
+// Handler returns the API of job. Savepoint requests wait at most timeout
+// for the savepoint to complete (0 means 10 minutes).
+func Handler(job Job, timeout time.Duration) http.Handler {
+	if timeout <= 0 {
+		timeout = 10 * time.Minute
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, r *http.Request) {
+		out := []subtaskJSON{}
+		for _, m := range job.Metrics() {
+			out = append(out, subtaskJSON{
+				Operator: m.Operator, Subtask: m.Subtask, RecordsIn: m.RecordsIn, RecordsOut: m.RecordsOut,
+				BusyMs: m.Busy.Milliseconds(), IdleMs: m.Idle.Milliseconds(), BackpressuredMs: m.Backpressured.Milliseconds(),
+			})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /api/checkpoints", func(w http.ResponseWriter, r *http.Request) {
+		out := []checkpointJSON{}
+		for _, c := range job.CheckpointStats() {
+			acks := map[string]int64{}
+			for t, d := range c.Acks {
+				acks[t] = d.Milliseconds()
+			}
+			out = append(out, checkpointJSON{ID: c.ID, Status: c.Status, Started: c.Started.UTC().Format(time.RFC3339Nano),
+				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure, AcksMs: acks})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	savepoint := func(take func(context.Context) (string, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), timeout)
+			defer cancel()
+			path, err := take(ctx)
+			if err != nil {
+				writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"path": path})
+		}
+	}
+	mux.HandleFunc("POST /api/savepoints", savepoint(job.TriggerSavepoint))
+	mux.HandleFunc("POST /api/stop", savepoint(job.StopWithSavepoint))
+	return mux
+}
+
+type subtaskJSON struct {
+	Operator        string `json:"operator"`
+	Subtask         int    `json:"subtask"`
+	RecordsIn       int64  `json:"records_in"`
+	RecordsOut      int64  `json:"records_out"`
+	BusyMs          int64  `json:"busy_ms"`
+	IdleMs          int64  `json:"idle_ms"`
+	BackpressuredMs int64  `json:"backpressured_ms"`
+}
+
+type checkpointJSON struct {
+	ID         int64            `json:"id"`
+	Status     string           `json:"status"`
+	Started    string           `json:"started"`
+	DurationMs int64            `json:"duration_ms"`
+	Size       int64            `json:"size"`
+	Failure    string           `json:"failure,omitempty"`
+	AcksMs     map[string]int64 `json:"acks_ms"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
