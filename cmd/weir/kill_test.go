@@ -166,20 +166,5 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 // runCmd runs a binary to its end, at most 120 s.
 func runCmd(t *testing.T, bin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	var stdout, stderr syncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(120 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("weir did not end in 120s; stderr:\n%s", stderr.String())
-	}
-	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	return runUntil(t, exec.Command(bin, args...), 120*time.Second)
 }

@@ -101,8 +101,13 @@ type result struct {
 // runWeir runs the binary with args and waits for it, at most 60 s.
 func runWeir(t *testing.T, args ...string) result {
 	t.Helper()
-	cmd := weirCommand(t, args...)
-	var stdout, stderr bytes.Buffer
+	return runUntil(t, weirCommand(t, args...), 60*time.Second)
+}
+
+// runUntil runs cmd to its end, killing it after limit.
+func runUntil(t *testing.T, cmd *exec.Cmd, limit time.Duration) result {
+	t.Helper()
+	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -111,10 +116,10 @@ func runWeir(t *testing.T, args ...string) result {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(60 * time.Second):
+	case <-time.After(limit):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("weir %s did not end in 60s; stderr:\n%s", strings.Join(args, " "), stderr.String())
+		t.Fatalf("%s did not end in %v; stderr:\n%s", strings.Join(cmd.Args, " "), limit, stderr.String())
 	}
 	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
 }
