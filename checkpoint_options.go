@@ -145,6 +145,10 @@ type CheckpointStat struct {
 	// Acks is the time from the trigger to each task's acknowledgement,
 	// by task name ("chain (subtask i)").
 	Acks map[string]time.Duration
+	// Alignments is, per task with several inputs, how long it held back
+	// the inputs that had delivered the barrier while it waited for the
+	// others: the cost of aligned checkpoints under backpressure.
+	Alignments map[string]time.Duration
 }
 
 // CheckpointStats returns the recent checkpoints (oldest first) of the
@@ -163,6 +167,12 @@ func (e *Env) CheckpointStats() []CheckpointStat {
 			cs.Acks = map[string]time.Duration{}
 			for t, d := range s.Acks {
 				cs.Acks[e.taskName(t.Chain, t.Subtask)] = d
+			}
+		}
+		if len(s.Alignments) > 0 {
+			cs.Alignments = map[string]time.Duration{}
+			for t, d := range s.Alignments {
+				cs.Alignments[e.taskName(t.Chain, t.Subtask)] = d
 			}
 		}
 		out = append(out, cs)

@@ -49,10 +49,11 @@ type registeredState struct {
 
 // taskAck is a task's acknowledgement of a checkpoint.
 type taskAck struct {
-	id   int64
-	task checkpoint.TaskID
-	ops  []opAck
-	err  error
+	id        int64
+	task      checkpoint.TaskID
+	ops       []opAck
+	alignment time.Duration
+	err       error
 }
 
 type opAck struct {
@@ -154,7 +155,9 @@ func (r *jobRun) addTask(id checkpoint.TaskID, source bool) chan runtime.Command
 func (r *jobRun) checkpointing(t *taskCtx) *runtime.Checkpointing {
 	return &runtime.Checkpointing{
 		Commands: r.commands[t.taskID],
-		Snapshot: func(ctx context.Context, id int64) error { return r.snapshotTask(ctx, t, id) },
+		Snapshot: func(ctx context.Context, id int64, alignment time.Duration) error {
+			return r.snapshotTask(ctx, t, id, alignment)
+		},
 		Notify: func(ctx context.Context, c runtime.Command) error {
 			for _, s := range t.stateful {
 				if err := s.op.notifyCheckpoint(ctx, c); err != nil {
@@ -168,7 +171,7 @@ func (r *jobRun) checkpointing(t *taskCtx) *runtime.Checkpointing {
 
 // snapshotTask captures the state of every operator of t's chain and
 // uploads it in the background, then acknowledges.
-func (r *jobRun) snapshotTask(ctx context.Context, t *taskCtx, id int64) error {
+func (r *jobRun) snapshotTask(ctx context.Context, t *taskCtx, id int64, alignment time.Duration) error {
 	snaps := make([]opSnapshot, len(t.stateful))
 	for i, s := range t.stateful {
 		if err := s.op.snapshotState(ctx, id, &snaps[i]); err != nil {
@@ -180,7 +183,7 @@ func (r *jobRun) snapshotTask(ctx context.Context, t *taskCtx, id int64) error {
 	go func() {
 		defer r.uploads.Done()
 		defer t.uploads.Done()
-		ack := taskAck{id: id, task: t.taskID}
+		ack := taskAck{id: id, task: t.taskID, alignment: alignment}
 		for i, s := range t.stateful {
 			sub := snapshot.Subtask{Index: t.subtask, OperatorState: snaps[i].state}
 			if snaps[i].keyed != nil {
@@ -272,6 +275,7 @@ func (r *jobRun) drive(ctx context.Context) error {
 				r.act(ctx, coord, coord.Decline(time.Now(), a.id, a.task, a.err.Error()))
 				continue
 			}
+			r.stats.Aligned(a.id, a.task, a.alignment)
 			r.act(ctx, coord, coord.Ack(time.Now(), a.id, a.task, a.ops))
 		case t := <-r.finished:
 			r.act(ctx, coord, coord.Finished(time.Now(), t))

@@ -63,6 +63,15 @@ func TestCheckpointsComplete(t *testing.T) {
 	if completed < 3 {
 		t.Fatalf("%d checkpoints completed, want at least 3: %+v", completed, env.CheckpointStats())
 	}
+	aligned := false
+	for _, s := range env.CheckpointStats() {
+		if _, ok := s.Alignments["count (subtask 0)"]; ok {
+			aligned = true
+		}
+	}
+	if !aligned {
+		t.Fatalf("no alignment time recorded for the window operator, which has two inputs: %+v", env.CheckpointStats())
+	}
 	dirs, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
 	if len(dirs) == 0 || len(dirs) > 3 {
 		t.Fatalf("%d checkpoints kept, want 1..3 (RetainCheckpoints default)", len(dirs))

@@ -45,12 +45,9 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 	mux.HandleFunc("GET /api/checkpoints", func(w http.ResponseWriter, r *http.Request) {
 		out := []checkpointJSON{}
 		for _, c := range job.CheckpointStats() {
-			acks := map[string]int64{}
-			for t, d := range c.Acks {
-				acks[t] = d.Milliseconds()
-			}
 			out = append(out, checkpointJSON{ID: c.ID, Status: c.Status, Started: c.Started.UTC().Format(time.RFC3339Nano),
-				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure, AcksMs: acks})
+				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure,
+				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments)})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -89,6 +86,17 @@ type checkpointJSON struct {
 	Size       int64            `json:"size"`
 	Failure    string           `json:"failure,omitempty"`
 	AcksMs     map[string]int64 `json:"acks_ms"`
+	// AlignmentsMs is per task with several inputs how long it waited
+	// for the barriers of the others.
+	AlignmentsMs map[string]int64 `json:"alignments_ms"`
+}
+
+func millis(m map[string]time.Duration) map[string]int64 {
+	out := map[string]int64{}
+	for k, d := range m {
+		out[k] = d.Milliseconds()
+	}
+	return out
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -15,6 +15,9 @@ type Stat struct {
 	Failure  string
 	// Acks holds, per task, the time from trigger to its acknowledgement.
 	Acks map[TaskID]time.Duration
+	// Alignments holds, per task, how long it held back inputs that had
+	// delivered the barrier while it waited for the others.
+	Alignments map[TaskID]time.Duration
 }
 
 // Stats keeps the recent checkpoints. It is safe for concurrent use.
@@ -105,5 +108,20 @@ func (s *Stats) failed(id int64, now time.Time, reason string) {
 	defer s.mu.Unlock()
 	if st := s.find(id); st != nil {
 		st.Status, st.Failure, st.Duration = "failed", reason, now.Sub(st.Started)
+	}
+}
+
+// Aligned records how long task took to align the barriers of checkpoint id.
+func (s *Stats) Aligned(id int64, task TaskID, d time.Duration) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.find(id); st != nil {
+		if st.Alignments == nil {
+			st.Alignments = map[TaskID]time.Duration{}
+		}
+		st.Alignments[task] = d
 	}
 }

@@ -1,6 +1,9 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Output is what a task needs of the writers at the end of its chain: flush
 // partial batches, and send checkpoint barriers.
@@ -35,10 +38,11 @@ type Checkpointing struct {
 	// Commands carries triggers (source tasks only), completions and aborts.
 	Commands <-chan Command
 	// Snapshot captures the state of every operator in the chain at the
-	// barrier of checkpoint id and acknowledges it to the coordinator. It
-	// runs on the task's goroutine and must only copy state: uploads run in
-	// the background.
-	Snapshot func(ctx context.Context, id int64) error
+	// barrier of checkpoint id and acknowledges it to the coordinator.
+	// alignment is how long the task held back inputs that had delivered
+	// the barrier while waiting for the others. It runs on the task's
+	// goroutine and must only copy state: uploads run in the background.
+	Snapshot func(ctx context.Context, id int64, alignment time.Duration) error
 	// Notify passes a completion or abort to the chain's operators.
 	Notify func(ctx context.Context, c Command) error
 }
@@ -48,6 +52,7 @@ type Checkpointing struct {
 type aligner struct {
 	pending int64 // checkpoint being aligned; 0 when none
 	blocked []bool
+	first   time.Time // when the pending checkpoint's first barrier came
 }
 
 func newAligner(inputs int) aligner { return aligner{blocked: make([]bool, inputs)} }
@@ -63,6 +68,7 @@ func (a *aligner) barrier(i int, id int64, ended func(int) bool) bool {
 		// A newer checkpoint overtakes one that cannot complete any more.
 		a.reset()
 		a.pending = id
+		a.first = time.Now()
 	}
 	a.blocked[i] = true
 	_, ok := a.aligned(ended)
@@ -71,7 +77,8 @@ func (a *aligner) barrier(i int, id int64, ended func(int) bool) bool {
 
 // aligned reports whether the pending checkpoint has its barrier on every
 // input that has not ended, and returns its id; on true the aligner is
-// reset. Call it when an input ends.
+// reset (first keeps the time the checkpoint's first barrier came, for the
+// alignment time). Call it when an input ends.
 func (a *aligner) aligned(ended func(int) bool) (int64, bool) {
 	if a.pending == 0 {
 		return 0, false

@@ -122,14 +122,14 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 			}
 		case kindBarrier:
 			if g.align.barrier(i, e.value, g.ended) {
-				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, e.value); err != nil {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, e.value, time.Since(g.align.first)); err != nil {
 					return err
 				}
 			}
 		case kindEnd:
 			g.inputs[i].ch = nil
 			if id, ok := g.align.aligned(g.ended); ok {
-				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, id); err != nil {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, id, time.Since(g.align.first)); err != nil {
 					return err
 				}
 			}
@@ -168,11 +168,11 @@ func (t *InputTask[T]) commands(ctx context.Context) error {
 }
 
 // checkpoint snapshots the chain and sends the barrier on.
-func checkpoint(ctx context.Context, c *Checkpointing, outputs []Output, id int64) error {
+func checkpoint(ctx context.Context, c *Checkpointing, outputs []Output, id int64, alignment time.Duration) error {
 	if c == nil {
 		return nil // checkpoints are off: nobody sends barriers
 	}
-	if err := c.Snapshot(ctx, id); err != nil {
+	if err := c.Snapshot(ctx, id, alignment); err != nil {
 		return err
 	}
 	for _, o := range outputs {

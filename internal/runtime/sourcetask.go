@@ -48,7 +48,7 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 				// The enumerator snapshotted before every assignment that
 				// follows this marker: the reader's state at this point and
 				// the enumerator's hold each split exactly once.
-				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, m.checkpoint); err != nil {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, m.checkpoint, 0); err != nil {
 					return err
 				}
 			case m.noMore:
@@ -132,7 +132,7 @@ func (t *SourceTask[T]) commands(ctx context.Context) error {
 		select {
 		case c := <-t.Checkpointing.Commands:
 			if c.Kind == Trigger {
-				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, c.ID); err != nil {
+				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, c.ID, 0); err != nil {
 					return err
 				}
 				continue
