@@ -172,7 +172,25 @@ type record struct {
 	Ptr     *inner
 	Counts  map[string]int
 	Any     any
-	skipped int
+	skipped int `cbor:"-"` // not kept, on purpose
+}
+
+type hidden struct {
+	Kept  int
+	count int // would be lost silently: the codec refuses the type
+}
+
+func TestUnexportedFieldRefused(t *testing.T) {
+	c := For[hidden]()
+	if _, err := c.Append(nil, hidden{Kept: 1, count: 2}); err == nil || !strings.Contains(err.Error(), "count") {
+		t.Fatalf("Append of a struct with an unexported field: err = %v, want one naming the field", err)
+	}
+	if _, err := For[*hidden]().Append(nil, &hidden{}); err == nil {
+		t.Fatal("a pointer to such a struct was accepted")
+	}
+	if _, err := For[map[string]record]().Append(nil, map[string]record{"a": {}}); err != nil {
+		t.Fatalf("a field tagged cbor:\"-\" was refused: %v", err)
+	}
 }
 
 func TestRoundTripCBOR(t *testing.T) {

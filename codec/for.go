@@ -176,6 +176,11 @@ type cborCodec[T any] struct {
 }
 
 func newCBORCodec[T any]() cborCodec[T] {
+	if err := hiddenFields(reflect.TypeFor[T](), map[reflect.Type]bool{}); err != nil {
+		// CBOR would silently drop the field: state would come back from a
+		// checkpoint without it.
+		return cborCodec[T]{err: err}
+	}
 	em, err := cbor.EncOptions{
 		Sort:          cbor.SortCoreDeterministic, // same value, same bytes
 		ShortestFloat: cbor.ShortestFloatNone,
@@ -234,4 +239,46 @@ func (c cborCodec[T]) Decode(src []byte) (T, int, error) {
 		return zero, 0, fmt.Errorf("%w: CBOR %T: %w", kind, v, err)
 	}
 	return v, len(src) - len(rest), nil
+}
+
+// hiddenFields reports a struct field that CBOR would not store: an
+// unexported field in t or in a type t holds, unless a type encodes itself
+// (time.Time, marshalers).
+func hiddenFields(t reflect.Type, seen map[reflect.Type]bool) error {
+	if seen[t] {
+		return nil
+	}
+	seen[t] = true
+	pt := reflect.PointerTo(t)
+	for _, m := range []reflect.Type{reflect.TypeFor[encoding.BinaryMarshaler](), reflect.TypeFor[encoding.TextMarshaler](), reflect.TypeFor[cbor.Marshaler]()} {
+		if t.Implements(m) || pt.Implements(m) {
+			return nil
+		}
+	}
+	if t == reflect.TypeFor[time.Time]() {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return hiddenFields(t.Elem(), seen)
+	case reflect.Map:
+		if err := hiddenFields(t.Key(), seen); err != nil {
+			return err
+		}
+		return hiddenFields(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Name == "_" || f.Tag.Get("cbor") == "-" {
+				continue
+			}
+			if !f.IsExported() && !f.Anonymous {
+				return fmt.Errorf("codec: %v has the unexported field %s, which CBOR cannot store, so it would be lost in checkpoints: export it, tag it `cbor:\"-\"` if it need not be kept, or implement encoding.BinaryMarshaler", t, f.Name)
+			}
+			if err := hiddenFields(f.Type, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -145,12 +145,15 @@ type Job struct {
 // partial is what the parallel counting steps send to the merge: the
 // change to one window from one client (PV and, the first time, UV 1) or
 // from one page.
+//
+// Its fields are exported because records in flight are stored in unaligned
+// checkpoints.
 type partial struct {
-	window int64 // start, Unix ms
-	end    int64
-	pv     int64
-	uv     int64
-	page   string // empty for client partials
+	Window int64 // start, Unix ms
+	End    int64
+	PV     int64
+	UV     int64
+	Page   string // empty for client partials
 }
 
 // counter accumulates one key's views in one window and remembers how many
@@ -203,9 +206,9 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 	lateTag := weir.NewOutputTag[Hit]("late")
 	byClient := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Client }), tumbling, lateness, weir.LateRecordsTo(lateTag)), count,
 		func(_ string, w window.Window, a *counter, out weir.Emitter[partial]) error {
-			p := partial{window: w.Start, end: w.End, pv: a.Views - a.Reported}
+			p := partial{Window: w.Start, End: w.End, PV: a.Views - a.Reported}
 			if a.Reported == 0 {
-				p.uv = 1
+				p.UV = 1
 			}
 			a.Reported = a.Views
 			out.Emit(p)
@@ -213,12 +216,12 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 		}, weir.Name("count-clients"))
 	byPage := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Page }), tumbling, lateness), count,
 		func(page string, w window.Window, a *counter, out weir.Emitter[partial]) error {
-			out.Emit(partial{window: w.Start, end: w.End, pv: a.Views - a.Reported, page: page})
+			out.Emit(partial{Window: w.Start, End: w.End, PV: a.Views - a.Reported, Page: page})
 			a.Reported = a.Views
 			return nil
 		}, weir.Name("count-pages"))
 
-	merged := weir.ProcessKeyed(weir.KeyBy(weir.Union(byClient, byPage), func(p partial) int64 { return p.window }),
+	merged := weir.ProcessKeyed(weir.KeyBy(weir.Union(byClient, byPage), func(p partial) int64 { return p.Window }),
 		func(s *state.Store[int64]) weir.KeyedProcessFunction[int64, partial, Result] {
 			return &merge{
 				totals:   state.ValueOf[totals](s, "totals"),
@@ -256,20 +259,20 @@ type merge struct {
 
 func (m *merge) ProcessElement(ctx *weir.KeyedContext[int64, Result], p partial) error {
 	t, _ := m.totals.Get()
-	t.End = p.end
-	if p.page != "" {
-		n, _ := m.pages.Get(p.page)
-		m.pages.Put(p.page, n+p.pv)
+	t.End = p.End
+	if p.Page != "" {
+		n, _ := m.pages.Get(p.Page)
+		m.pages.Put(p.Page, n+p.PV)
 	} else {
-		t.PV += p.pv
-		t.UV += p.uv
+		t.PV += p.PV
+		t.UV += p.UV
 	}
 	m.totals.Set(t)
 	if t.Emitted {
 		m.emit(ctx, t) // a late update within the allowed lateness
 		return nil
 	}
-	ctx.RegisterEventTimer(time.UnixMilli(p.end - 1))
+	ctx.RegisterEventTimer(time.UnixMilli(p.End - 1))
 	return nil
 }
 
