@@ -15,6 +15,9 @@ type checkpointConfig struct {
 	retain   int
 	restore  string // "" or "latest": the newest checkpoint at location, if any; else a path
 	restart  RestartStrategy
+	// unaligned: barriers overtake the data in flight, which is stored
+	// with the checkpoint.
+	unaligned bool
 }
 
 func (c *checkpointConfig) validate() error {
@@ -88,6 +91,18 @@ func RestoreFrom(path string) EnvOption {
 // exponential backoff from 100ms to 10s, at most 10 restarts).
 func Restart(s RestartStrategy) EnvOption {
 	return envFunc(func(c *config) { withCheckpoints(c).restart = s })
+}
+
+// UnalignedCheckpoints makes checkpoints unaligned, for jobs under heavy
+// backpressure: a barrier overtakes the records queued ahead of it, a task
+// snapshots as soon as the first barrier reaches it instead of waiting for
+// the barriers of all its inputs, and the records that were in flight are
+// stored with the checkpoint and replayed on restore. Checkpoints then take
+// about as long under backpressure as without, and hold more. An unaligned
+// checkpoint with records in flight restores only at the parallelism it was
+// taken at; savepoints are always aligned. Off by default.
+func UnalignedCheckpoints() EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).unaligned = true })
 }
 
 // RestartStrategy says whether and when a failed job restarts.

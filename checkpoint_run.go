@@ -158,6 +158,14 @@ func (r *jobRun) checkpointing(t *taskCtx) *runtime.Checkpointing {
 		Snapshot: func(ctx context.Context, id int64, alignment time.Duration) error {
 			return r.snapshotTask(ctx, t, id, alignment)
 		},
+		SnapshotUnaligned: func(ctx context.Context, id int64) (func([]byte) error, error) {
+			return r.snapshotUnaligned(ctx, t, id)
+		},
+		Unaligned: func(id int64) bool {
+			// Savepoints are always aligned: they can be restored at any
+			// parallelism.
+			return r.cfg.unaligned && !r.dirFor(id).IsSavepoint()
+		},
 		Notify: func(ctx context.Context, c runtime.Command) error {
 			for _, s := range t.stateful {
 				if err := s.op.notifyCheckpoint(ctx, c); err != nil {
@@ -172,12 +180,43 @@ func (r *jobRun) checkpointing(t *taskCtx) *runtime.Checkpointing {
 // snapshotTask captures the state of every operator of t's chain and
 // uploads it in the background, then acknowledges.
 func (r *jobRun) snapshotTask(ctx context.Context, t *taskCtx, id int64, alignment time.Duration) error {
+	snaps, err := r.captureTask(ctx, t, id)
+	if err != nil {
+		return err
+	}
+	r.upload(ctx, t, id, snaps, alignment, nil)
+	return nil
+}
+
+// snapshotUnaligned captures t's state at the first barrier of an unaligned
+// checkpoint; the upload starts when the task hands over the in-flight
+// records.
+func (r *jobRun) snapshotUnaligned(ctx context.Context, t *taskCtx, id int64) (func([]byte) error, error) {
+	snaps, err := r.captureTask(ctx, t, id)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	return func(channelState []byte) error {
+		r.upload(ctx, t, id, snaps, time.Since(started), channelState)
+		return nil
+	}, nil
+}
+
+func (r *jobRun) captureTask(ctx context.Context, t *taskCtx, id int64) ([]opSnapshot, error) {
 	snaps := make([]opSnapshot, len(t.stateful))
 	for i, s := range t.stateful {
 		if err := s.op.snapshotState(ctx, id, &snaps[i]); err != nil {
-			return fmt.Errorf("checkpoint %d: %w", id, err)
+			return nil, fmt.Errorf("checkpoint %d: %w", id, err)
 		}
 	}
+	return snaps, nil
+}
+
+// upload writes the keyed state files in the background and then
+// acknowledges; in-flight records of an unaligned checkpoint are stored
+// under the chain's channels entry.
+func (r *jobRun) upload(ctx context.Context, t *taskCtx, id int64, snaps []opSnapshot, alignment time.Duration, channelState []byte) {
 	t.uploads.Add(1)
 	r.uploads.Add(1)
 	go func() {
@@ -194,12 +233,38 @@ func (r *jobRun) snapshotTask(ctx context.Context, t *taskCtx, id int64, alignme
 			}
 			ack.ops = append(ack.ops, opAck{uid: s.uid, parallelism: t.parallelism, sub: sub})
 		}
+		if len(channelState) > 0 {
+			ack.ops = append(ack.ops, opAck{uid: channelsUID(t.head), parallelism: t.parallelism,
+				sub: snapshot.Subtask{Index: t.subtask, ChannelState: channelState}})
+		}
 		select {
 		case r.acks <- ack:
 		case <-ctx.Done():
 		}
 	}()
-	return nil
+}
+
+// channelsUID names the in-flight records of a chain's inputs in
+// checkpoints.
+func channelsUID(head string) string { return head + "#channels" }
+
+// restoredChannelState returns the in-flight records that subtask i of the
+// chain starting at head held in the restored checkpoint. They can only be
+// replayed at the parallelism they were taken at.
+func (r *jobRun) restoredChannelState(head string, i, p int) ([]byte, error) {
+	op := r.operator(channelsUID(head))
+	if op == nil {
+		return nil, nil
+	}
+	if op.Parallelism != p {
+		return nil, fmt.Errorf("the restored unaligned checkpoint holds records in flight into %q at parallelism %d: restore it at that parallelism, then take a savepoint (savepoints are aligned) to change it", head, op.Parallelism)
+	}
+	for _, sub := range op.Subtasks {
+		if sub.Index == i {
+			return sub.ChannelState, nil
+		}
+	}
+	return nil, nil
 }
 
 // writeKeyed writes one operator subtask's keyed state file.
@@ -385,7 +450,7 @@ func (r *jobRun) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 				order = append(order, oa.uid)
 			}
 			op.Subtasks = append(op.Subtasks, oa.sub)
-			size += oa.sub.KeyedSize + int64(len(oa.sub.OperatorState))
+			size += oa.sub.KeyedSize + int64(len(oa.sub.OperatorState)) + int64(len(oa.sub.ChannelState))
 		}
 	}
 	for _, uid := range order {

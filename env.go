@@ -141,6 +141,7 @@ type taskCtx struct {
 	// state, and the uploads in flight (waited for before the task counts
 	// as finished).
 	run           *jobRun
+	head          string // the name of the chain's first operator
 	taskID        checkpoint.TaskID
 	stateful      []registeredState
 	checkpointing *runtime.Checkpointing
@@ -221,7 +222,7 @@ func (e *Env) plan(ctx context.Context, run *jobRun) ([]runtime.Task, error) {
 		for i := 0; i < b.par[n]; i++ {
 			t := &taskCtx{ctx: ctx, subtask: i, parallelism: b.par[n], maxParallelism: e.cfg.maxParallelism,
 				clock: runtime.NewClock(), metrics: &runtime.Metrics{Subtask: i}, env: e,
-				run: run, taskID: checkpoint.TaskID{Chain: n.id, Subtask: i}}
+				run: run, head: n.name, taskID: checkpoint.TaskID{Chain: n.id, Subtask: i}}
 			if run != nil {
 				run.addTask(t.taskID, n.source != nil)
 				t.checkpointing = run.checkpointing(t)

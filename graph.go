@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -127,6 +128,18 @@ func withInput[In any](n *node) {
 		for _, in := range inputs {
 			all = append(all, in.([]runtime.Input[In])...)
 		}
+		var replay []runtime.Record[In]
+		if t.run != nil {
+			b, err := t.run.restoredChannelState(t.head, t.subtask, t.parallelism)
+			if err != nil {
+				return errTask(err)
+			}
+			if len(b) > 0 {
+				if replay, err = runtime.DecodeChannelState(codec.For[In](), b); err != nil {
+					return errTask(fmt.Errorf("restore the records in flight into %q: %w", t.head, err))
+				}
+			}
+		}
 		task := &runtime.InputTask[In]{
 			Gate:    runtime.NewGate(all, notify),
 			Head:    head.(runtime.Collector[In]),
@@ -136,9 +149,16 @@ func withInput[In any](n *node) {
 			Metrics: t.metrics,
 
 			Checkpointing: t.checkpointing,
+			Codec:         codec.For[In](),
+			Replay:        replay,
 		}
 		return task.Run
 	}
+}
+
+// errTask is a task that fails at once with err.
+func errTask(err error) func(context.Context) error {
+	return func(context.Context) error { return err }
 }
 
 func fanout[T any](outs []any) any {

@@ -55,6 +55,11 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
 	}
+	t.Run("aligned", func(t *testing.T) { killTest(t) })
+	t.Run("unaligned", func(t *testing.T) { killTest(t, "--unaligned-checkpoints") })
+}
+
+func killTest(t *testing.T, extra ...string) {
 	bin := plainBinary(t)
 	in := generate(t, 600_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
@@ -63,6 +68,7 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 	ckpt := t.TempDir()
 	args := []string{"pvuv", "--source", "file://" + in.glob, "--sink", "file://" + out, "--dead-letter", "file://" + bad,
 		"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+	args = append(args, extra...)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 
 	kills, finished, restored := 0, 0, 0

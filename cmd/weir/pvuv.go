@@ -94,6 +94,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jf := addJobFlags(f, time.Minute, 10)
 	ckptDir := f.fs.String("checkpoint-dir", "", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
+	unaligned := f.bool("unaligned-checkpoints", "with --checkpoint-dir: barriers overtake the records in flight, which\nare stored with the checkpoint (for jobs under heavy backpressure)")
 	httpAddr := f.fs.String("http", "", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
 	backend := f.fs.String("state-backend", "heap", "where keyed state lives: heap, or pebble (an LSM on local disk, for\nstate larger than memory; window contents stay on the heap)")
 	stateDir := f.fs.String("state-dir", "", "scratch directory of the pebble backend (default: a temporary directory)")
@@ -130,7 +131,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	job := pvuvJob{
 		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
-		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr,
+		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr, unaligned: *unaligned,
 	}
 	if *backend == "pebble" {
 		dir := *stateDir
@@ -209,6 +210,9 @@ func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, has
 		job.bad = file.NewSink[pvuv.BadLine](dead.path)
 	}
 	job.envOptions = append(job.envOptions, weir.Checkpoints(interval, dir), weir.RestoreFrom(restore))
+	if job.unaligned {
+		job.envOptions = append(job.envOptions, weir.UnalignedCheckpoints())
+	}
 	sum, err := job.run(ctx, nil)
 	if results != nil {
 		if cerr := results.close(); err == nil && cerr != nil {
@@ -235,6 +239,7 @@ type pvuvJob struct {
 	progress    *progressValue
 	envOptions  []weir.EnvOption // checkpoints, when asked for
 	httpAddr    string           // serve the job's API here, if set
+	unaligned   bool             // unaligned checkpoints
 }
 
 // summary is what a job did, printed when it ends.

@@ -6,10 +6,12 @@ import (
 )
 
 // Output is what a task needs of the writers at the end of its chain: flush
-// partial batches, and send checkpoint barriers.
+// partial batches, and send checkpoint barriers, in-band or ahead of the
+// data (unaligned).
 type Output interface {
 	Flusher
 	Barrier(id int64) error
+	UnalignedBarrier(id int64) error
 }
 
 // CommandKind says what the checkpoint coordinator asks of a task.
@@ -45,6 +47,19 @@ type Checkpointing struct {
 	Snapshot func(ctx context.Context, id int64, alignment time.Duration) error
 	// Notify passes a completion or abort to the chain's operators.
 	Notify func(ctx context.Context, c Command) error
+
+	// Unaligned reports whether checkpoint id is unaligned: its barriers
+	// overtake the data in flight, which is stored with the checkpoint.
+	// Nil means every checkpoint is aligned.
+	Unaligned func(id int64) bool
+	// SnapshotUnaligned captures the chain's state at the first barrier of
+	// unaligned checkpoint id; the acknowledgement waits for finish, which
+	// the task calls with the in-flight records once it has them all.
+	SnapshotUnaligned func(ctx context.Context, id int64) (finish func(channelState []byte) error, err error)
+}
+
+func (c *Checkpointing) unaligned(id int64) bool {
+	return c != nil && c.Unaligned != nil && c.Unaligned(id)
 }
 
 // aligner holds back the inputs that delivered the barrier of the pending

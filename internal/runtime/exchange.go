@@ -41,6 +41,7 @@ type Exchange[T any] struct {
 	senders   int
 	receivers int
 	chans     [][]chan envelope[T] // [sender][receiver]; nil where not connected
+	prio      [][]chan int64       // unaligned checkpoint barriers, ahead of the data
 	notify    []chan struct{}      // per receiver, shared with its other exchanges
 	free      chan *Batch[T]       // recycled batches
 	opts      ExchangeOptions
@@ -62,13 +63,16 @@ func NewExchange[T any](pattern Pattern, senders int, notify []chan struct{}, ha
 	}
 	e := &Exchange[T]{pattern: pattern, senders: senders, receivers: len(notify), notify: notify, opts: opts, hash: hash}
 	e.chans = make([][]chan envelope[T], senders)
+	e.prio = make([][]chan int64, senders)
 	for s := range e.chans {
 		e.chans[s] = make([]chan envelope[T], e.receivers)
+		e.prio[s] = make([]chan int64, e.receivers)
 		for r := range e.chans[s] {
 			if pattern == Forward && s != r {
 				continue
 			}
 			e.chans[s][r] = make(chan envelope[T], opts.Capacity)
+			e.prio[s][r] = make(chan int64, 2)
 		}
 	}
 	// Enough free batches for every channel to be full and every sender and
@@ -84,7 +88,7 @@ func (e *Exchange[T]) Inputs(receiver int) []Input[T] {
 	var in []Input[T]
 	for s := range e.chans {
 		if ch := e.chans[s][receiver]; ch != nil {
-			in = append(in, Input[T]{ch: ch, ex: e})
+			in = append(in, Input[T]{ch: ch, prio: e.prio[s][receiver], ex: e})
 		}
 	}
 	return in
@@ -116,6 +120,7 @@ func (e *Exchange[T]) Writer(ctx context.Context, sender int, m *Metrics) *Write
 		ctx:     ctx,
 		metrics: m,
 		outs:    e.chans[sender],
+		prio:    e.prio[sender],
 		batches: make([]*Batch[T], e.receivers),
 		size:    e.opts.BatchSize,
 		timeout: e.opts.BufferTimeout.Milliseconds(),
@@ -137,6 +142,7 @@ type Writer[T any] struct {
 	ctx     context.Context
 	metrics *Metrics
 	outs    []chan envelope[T]
+	prio    []chan int64
 	batches []*Batch[T]
 	size    int
 	timeout int64 // milliseconds
@@ -219,6 +225,28 @@ func (w *Writer[T]) Watermark(wm int64) error {
 // the records sent before it belong to the checkpoint, those after it do not.
 func (w *Writer[T]) Barrier(id int64) error {
 	return w.control(envelope[T]{kind: kindBarrier, value: id})
+}
+
+// UnalignedBarrier sends the barrier of checkpoint id ahead of the data
+// every receiver has not read yet, on the priority channel, and a marker
+// where it would have been in the data: the receivers store what lies
+// between as the checkpoint's in-flight records.
+func (w *Writer[T]) UnalignedBarrier(id int64) error {
+	for to, p := range w.prio {
+		if p == nil {
+			continue
+		}
+		select {
+		case p <- id:
+		case <-w.ctx.Done():
+			return w.ctx.Err()
+		}
+		select {
+		case w.ex.notify[to] <- struct{}{}:
+		default:
+		}
+	}
+	return w.control(envelope[T]{kind: kindMarker, value: id})
 }
 
 // End flushes and tells every receiver that this sender is done.

@@ -3,12 +3,15 @@ package runtime
 import (
 	"context"
 	"time"
+
+	"github.com/weirstream/weir/codec"
 )
 
 // Input is one channel a gate reads, with the exchange that owns its batches.
 type Input[T any] struct {
-	ch chan envelope[T]
-	ex *Exchange[T]
+	ch   chan envelope[T]
+	prio chan int64 // unaligned barriers
+	ex   *Exchange[T]
 }
 
 // Gate reads the input channels of one subtask: data batches in the order
@@ -16,6 +19,7 @@ type Input[T any] struct {
 // (invariant 4).
 type Gate[T any] struct {
 	inputs  []Input[T]
+	queued  [][]envelope[T] // per input: read ahead by an unaligned checkpoint
 	notify  chan struct{}
 	tracker *WatermarkTracker
 	align   aligner
@@ -25,18 +29,32 @@ type Gate[T any] struct {
 // NewGate reads inputs; notify is the channel every sender into this
 // subtask signals after a send.
 func NewGate[T any](inputs []Input[T], notify chan struct{}) *Gate[T] {
-	return &Gate[T]{inputs: inputs, notify: notify, tracker: NewWatermarkTracker(len(inputs)), align: newAligner(len(inputs))}
+	return &Gate[T]{inputs: inputs, queued: make([][]envelope[T], len(inputs)), notify: notify,
+		tracker: NewWatermarkTracker(len(inputs)), align: newAligner(len(inputs))}
 }
 
 func (g *Gate[T]) ended(i int) bool { return g.inputs[i].ch == nil }
 
-// poll returns the next envelope from any input without blocking.
+// poll returns the next envelope from any input without blocking: first
+// what an unaligned checkpoint read ahead (queued), then the channels.
 func (g *Gate[T]) poll() (envelope[T], int, bool) {
+	e, i, ok, _ := g.pollFrom()
+	return e, i, ok
+}
+
+func (g *Gate[T]) pollFrom() (e envelope[T], input int, ok, queued bool) {
 	n := len(g.inputs)
 	for k := 0; k < n; k++ {
 		i := g.cursor + k
 		if i >= n {
 			i -= n
+		}
+		if q := g.queued[i]; len(q) > 0 {
+			e := q[0]
+			q[0] = envelope[T]{}
+			g.queued[i] = q[1:]
+			g.cursor = i
+			return e, i, true, true
 		}
 		if g.inputs[i].ch == nil || g.align.blocked[i] {
 			continue // ended, or waiting for the other inputs' barriers
@@ -45,11 +63,11 @@ func (g *Gate[T]) poll() (envelope[T], int, bool) {
 		case e := <-g.inputs[i].ch:
 			// Stay on this input while it has data: fewer channel probes.
 			g.cursor = i
-			return e, i, true
+			return e, i, true, false
 		default:
 		}
 	}
-	return envelope[T]{}, 0, false
+	return envelope[T]{}, 0, false, false
 }
 
 // InputTask is the loop of a subtask that reads from a gate.
@@ -62,6 +80,13 @@ type InputTask[T any] struct {
 	Metrics *Metrics
 	// Checkpointing is nil when checkpoints are off.
 	Checkpointing *Checkpointing
+	// Codec encodes in-flight records for unaligned checkpoints; Replay
+	// holds those of the restored checkpoint, processed before any input.
+	Codec  codec.Codec[T]
+	Replay []Record[T]
+
+	capture       capture[T]
+	lastUnaligned int64
 }
 
 // Flusher is implemented by the writers at the end of a chain: the task
@@ -79,6 +104,12 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 	defer func() { t.Metrics.finished.Store(time.Now().UnixNano()) }()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	for _, r := range t.Replay {
+		if err := t.Head.Collect(r); err != nil {
+			return err
+		}
+	}
+	t.Replay = nil
 	for {
 		if err := t.Clock.fire(t.Tickers); err != nil {
 			return err
@@ -86,18 +117,33 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 		if err := t.commands(ctx); err != nil {
 			return err
 		}
-		e, i, ok := g.poll()
+		if err := t.priority(ctx); err != nil {
+			return err
+		}
+		e, i, ok, queued := g.pollFrom()
 		if !ok {
 			for _, w := range t.Outputs {
 				if err := w.Flush(); err != nil {
 					return err
 				}
 			}
-			if e, i, ok = g.poll(); !ok {
+			if e, i, ok, queued = g.pollFrom(); !ok {
 				if err := t.wait(ctx, timer); err != nil {
 					return err
 				}
 				continue
+			}
+		}
+		if c := &t.capture; c.id != 0 && !queued && !c.marked[i] {
+			// Read straight from the channel while capturing: in flight too.
+			switch {
+			case e.kind == kindData:
+				c.records[i] = append(c.records[i], e.batch.Records...)
+			case e.kind == kindMarker && e.value == c.id, e.kind == kindEnd:
+				c.marked[i] = true
+			}
+			if err := t.drain(ctx); err != nil {
+				return err
 			}
 		}
 		switch e.kind {
@@ -117,6 +163,13 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 		case kindWatermark:
 			if wm, fwd := g.tracker.Update(i, e.value); fwd {
 				if err := t.Head.Watermark(wm); err != nil {
+					return err
+				}
+			}
+		case kindMarker:
+			// Read before its barrier was seen on the priority channel.
+			if t.Checkpointing != nil && t.Checkpointing.SnapshotUnaligned != nil {
+				if err := t.beginUnaligned(ctx, e.value, i); err != nil {
 					return err
 				}
 			}
@@ -149,6 +202,24 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 	}
 }
 
+// priority serves unaligned checkpoints: barriers that overtook the data,
+// and the capture of the in-flight records.
+func (t *InputTask[T]) priority(ctx context.Context) error {
+	if t.Checkpointing == nil || t.Checkpointing.SnapshotUnaligned == nil {
+		return nil
+	}
+	for _, in := range t.Gate.inputs {
+		select {
+		case id := <-in.prio:
+			if err := t.beginUnaligned(ctx, id, -1); err != nil {
+				return err
+			}
+		default:
+		}
+	}
+	return t.drain(ctx)
+}
+
 // commands handles the coordinator's completions and aborts without
 // waiting.
 func (t *InputTask[T]) commands(ctx context.Context) error {
@@ -167,7 +238,8 @@ func (t *InputTask[T]) commands(ctx context.Context) error {
 	}
 }
 
-// checkpoint snapshots the chain and sends the barrier on.
+// checkpoint snapshots the chain and sends the barrier on: in-band, or
+// ahead of the data for an unaligned checkpoint.
 func checkpoint(ctx context.Context, c *Checkpointing, outputs []Output, id int64, alignment time.Duration) error {
 	if c == nil {
 		return nil // checkpoints are off: nobody sends barriers
@@ -175,8 +247,13 @@ func checkpoint(ctx context.Context, c *Checkpointing, outputs []Output, id int6
 	if err := c.Snapshot(ctx, id, alignment); err != nil {
 		return err
 	}
+	unaligned := c.unaligned(id)
 	for _, o := range outputs {
-		if err := o.Barrier(id); err != nil {
+		send := o.Barrier
+		if unaligned {
+			send = o.UnalignedBarrier
+		}
+		if err := send(id); err != nil {
 			return err
 		}
 	}

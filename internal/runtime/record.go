@@ -53,6 +53,10 @@ const (
 	kindWatermark
 	kindEnd
 	kindBarrier
+	// kindMarker marks where in a channel's data an unaligned checkpoint's
+	// barrier was sent; the barrier itself travels ahead on the priority
+	// channel.
+	kindMarker
 )
 
 // envelope is what travels on a channel: a batch of records or one control

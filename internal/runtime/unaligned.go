@@ -1,0 +1,161 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/weirstream/weir/codec"
+)
+
+// capture is an unaligned checkpoint in progress at one task.
+//
+// The barrier reaches the task ahead of the data on a priority channel; the
+// task snapshots its operators at once and sends the barrier on, ahead of
+// its own output. The records that were in flight — sent before the barrier
+// by the senders, not yet processed here — are then read out of each input
+// channel up to that channel's marker without waiting for the operators,
+// stored with the checkpoint as channel state, and processed afterwards in
+// order. On restore they are replayed before any new input.
+type capture[T any] struct {
+	id      int64 // the checkpoint; 0 when none
+	finish  func(channelState []byte) error
+	marked  []bool        // the input's marker came (or the input ended)
+	records [][]Record[T] // per input: the in-flight records
+}
+
+// beginUnaligned starts checkpoint id at t: snapshot, barrier ahead of the
+// outputs, and capture of the inputs' in-flight records. marked is the input
+// whose marker was already read, or -1.
+func (t *InputTask[T]) beginUnaligned(ctx context.Context, id int64, marked int) error {
+	c := &t.capture
+	if id <= c.id || id <= t.lastUnaligned {
+		return nil // already capturing it, or an older checkpoint's barrier
+	}
+	finish, err := t.Checkpointing.SnapshotUnaligned(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, o := range t.Outputs {
+		if err := o.UnalignedBarrier(id); err != nil {
+			return err
+		}
+	}
+	n := len(t.Gate.inputs)
+	c.id, c.finish = id, finish
+	c.marked = make([]bool, n)
+	c.records = make([][]Record[T], n)
+	for i := range c.marked {
+		c.marked[i] = t.Gate.ended(i) || i == marked
+	}
+	return t.drain(ctx)
+}
+
+// drain moves what the inputs hold up to their markers into the gate's
+// queues, recording the records, without blocking; once every input gave
+// its marker the checkpoint's channel state is complete.
+func (t *InputTask[T]) drain(ctx context.Context) error {
+	c := &t.capture
+	if c.id == 0 {
+		return nil
+	}
+	g := t.Gate
+	done := true
+	for i := range g.inputs {
+		for !c.marked[i] {
+			ch := g.inputs[i].ch
+			if ch == nil {
+				c.marked[i] = true
+				break
+			}
+			var e envelope[T]
+			select {
+			case e = <-ch:
+			default:
+			}
+			if e.batch == nil && e.kind == kindData {
+				break // nothing there now
+			}
+			switch {
+			case e.kind == kindMarker && e.value == c.id:
+				c.marked[i] = true
+				continue
+			case e.kind == kindMarker:
+				continue // of an abandoned checkpoint
+			case e.kind == kindData:
+				c.records[i] = append(c.records[i], e.batch.Records...)
+			case e.kind == kindEnd:
+				c.marked[i] = true
+			}
+			g.queued[i] = append(g.queued[i], e)
+		}
+		done = done && c.marked[i]
+	}
+	if !done {
+		return nil
+	}
+	state, err := encodeChannelState(t.Codec, c.records)
+	if err != nil {
+		return fmt.Errorf("checkpoint %d: in-flight records: %w", c.id, err)
+	}
+	finish := c.finish
+	t.lastUnaligned = c.id
+	*c = capture[T]{}
+	return finish(state)
+}
+
+// Channel state: uvarint inputs, then per input uvarint records, then per
+// record its int64 time and its value, each with its codec.
+func encodeChannelState[T any](c codec.Codec[T], inputs [][]Record[T]) ([]byte, error) {
+	times := codec.For[int64]()
+	b := binary.AppendUvarint(nil, uint64(len(inputs)))
+	for _, recs := range inputs {
+		b = binary.AppendUvarint(b, uint64(len(recs)))
+		for _, r := range recs {
+			var err error
+			if b, err = times.Append(b, r.Time); err != nil {
+				return nil, err
+			}
+			if b, err = c.Append(b, r.Value); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b, nil
+}
+
+// DecodeChannelState decodes the in-flight records of an unaligned
+// checkpoint, input by input.
+func DecodeChannelState[T any](c codec.Codec[T], b []byte) ([]Record[T], error) {
+	times := codec.For[int64]()
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, fmt.Errorf("channel state: bad input count")
+	}
+	b = b[k:]
+	var out []Record[T]
+	for range n {
+		m, k := binary.Uvarint(b)
+		if k <= 0 || m > uint64(len(b)) {
+			return nil, fmt.Errorf("channel state: bad record count")
+		}
+		b = b[k:]
+		for range m {
+			ts, k, err := times.Decode(b)
+			if err != nil {
+				return nil, fmt.Errorf("channel state: %w", err)
+			}
+			b = b[k:]
+			v, k, err := c.Decode(b)
+			if err != nil {
+				return nil, fmt.Errorf("channel state: %w", err)
+			}
+			b = b[k:]
+			out = append(out, Record[T]{Value: v, Time: ts})
+		}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("channel state: %d bytes after its end", len(b))
+	}
+	return out, nil
+}
