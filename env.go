@@ -40,6 +40,15 @@ func NewEnv(opts ...EnvOption) *Env {
 // Config returns the effective settings, one "name=value" pair each.
 func (e *Env) Config() string { return e.cfg.String() }
 
+// OperatorError is the error Execute returns when an operator failed: it
+// names the operator and its subtask and wraps the cause (errors.As finds
+// it).
+type OperatorError = runtime.OperatorError
+
+// PanicError is the cause of an OperatorError when the operator panicked;
+// it holds the panic's value and stack.
+type PanicError = runtime.PanicError
+
 // SubtaskMetrics are the counters of one subtask of a chain of operators.
 type SubtaskMetrics struct {
 	Operator      string // the chain, e.g. "parse -> watermarks"

@@ -136,6 +136,11 @@ func TestPanicNamesOperator(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"panicky"`) || !strings.Contains(err.Error(), "panic: runtime error: index out of range") {
 		t.Fatalf("err = %v, want a panic in panicky", err)
 	}
+	var oe *weir.OperatorError
+	var pe *weir.PanicError
+	if !errors.As(err, &oe) || oe.Operator != "panicky" || !errors.As(err, &pe) || len(pe.Stack) == 0 {
+		t.Fatalf("err = %#v: want an OperatorError of panicky caused by a PanicError with its stack", err)
+	}
 }
 
 type panicky struct{}

@@ -16,10 +16,12 @@ type OperatorError struct {
 	Err         error
 }
 
+// Error names the operator and subtask, then the cause.
 func (e *OperatorError) Error() string {
 	return fmt.Sprintf("operator %q (subtask %d of %d): %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *OperatorError) Unwrap() error { return e.Err }
 
 // PanicError is a panic recovered in an operator, with its stack.
@@ -28,6 +30,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error says what the operator panicked with.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // Recover turns a panic into an *OperatorError in *err. Operators that call
