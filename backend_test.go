@@ -110,3 +110,46 @@ func TestPebbleBackendAndCrossBackendRestore(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowsMoveBetweenBackends fails a windowed job on one backend and
+// restores it on the other, at another parallelism: the committed windows
+// equal a clean run's.
+func TestWindowsMoveBetweenBackends(t *testing.T) {
+	const n = 3000
+	clean := weir.NewEnv(weir.Parallelism(2))
+	want := countJob(clean, n, func(kv) error { return nil })
+	if err := clean.Execute(context.Background(), "clean"); err != nil {
+		t.Fatal(err)
+	}
+	w := want.Records()
+	slices.Sort(w)
+	for _, c := range []struct{ first, second string }{{"heap", "pebble"}, {"pebble", "heap"}, {"pebble", "pebble"}} {
+		t.Run(c.first+"-then-"+c.second, func(t *testing.T) {
+			dir := t.TempDir()
+			var seen, failures atomic.Int64
+			out := weirtest.NewTxCollector[string]()
+			first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir),
+				weir.StateBackend(c.first, t.TempDir()), weir.Restart(weir.FixedDelayRestart(2, time.Millisecond)))
+			countJobInto(first, n, func(kv) error {
+				if seen.Add(1)%900 == 0 {
+					failures.Add(1)
+					return errors.New("injected failure")
+				}
+				return nil
+			}, out)
+			if err := first.Execute(context.Background(), "first"); err == nil {
+				t.Fatal("the first run did not give up")
+			}
+			second := weir.NewEnv(weir.Parallelism(3), weir.Checkpoints(20*time.Millisecond, dir), weir.StateBackend(c.second, t.TempDir()))
+			countJobInto(second, n, func(kv) error { return nil }, out)
+			if err := second.Execute(context.Background(), "second"); err != nil {
+				t.Fatal(err)
+			}
+			g := out.Records()
+			slices.Sort(g)
+			if !slices.Equal(w, g) {
+				t.Fatalf("after %d failures the windows differ: got %d, want %d", failures.Load(), len(g), len(w))
+			}
+		})
+	}
+}

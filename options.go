@@ -134,12 +134,13 @@ func WatermarkInterval(d time.Duration) EnvOption {
 	return envFunc(func(c *config) { c.watermarkInterval = d })
 }
 
-// StateBackend chooses where the state of keyed process functions lives:
-// "heap" (the default: Go maps, fastest) or "pebble" (an LSM tree on local
-// disk under dir, for state larger than memory; dir is scratch space,
-// emptied at start). Checkpoints have one format, so a job can restore a
-// checkpoint taken on the other backend. Window contents stay on the heap
-// with either backend.
+// StateBackend chooses where keyed state lives — the state of keyed process
+// functions and the contents of tumbling and sliding windows: "heap" (the
+// default: Go maps, fastest) or "pebble" (an LSM tree on local disk under
+// dir, for state larger than memory; dir is scratch space, emptied at
+// start). Checkpoints have one format, so a job can restore a checkpoint
+// taken on the other backend. Session windows, timers and the list of open
+// windows stay on the heap; EarlyFiring needs the heap backend.
 func StateBackend(name, dir string) EnvOption {
 	return envFunc(func(c *config) { c.backend, c.backendDir = name, dir })
 }

@@ -36,7 +36,11 @@ func describe(k string, w window.Window, n int, out weir.Emitter[string]) error 
 
 func runWindows(t *testing.T, script *weirtest.Script[kv], a window.Assigner, opts ...weir.WindowOption) (results, late []string) {
 	t.Helper()
-	env := weir.NewEnv(weir.Parallelism(2))
+	return runWindowsOn(t, weir.NewEnv(weir.Parallelism(2)), script, a, opts...)
+}
+
+func runWindowsOn(t *testing.T, env *weir.Env, script *weirtest.Script[kv], a window.Assigner, opts ...weir.WindowOption) (results, late []string) {
+	t.Helper()
 	src := weir.FromSource(env, script, weir.Parallelism(1))
 	keyed := weir.KeyBy(src, func(v kv) string { return v.K })
 	lateTag := weir.NewOutputTag[kv]("late")
@@ -180,5 +184,40 @@ func TestLateRecordsWithoutTagAreCounted(t *testing.T) {
 	}
 	if r := got.Records(); len(r) != 1 || r[0] != 1 || env.DroppedLateRecords() != 1 {
 		t.Fatalf("results %v, dropped %d: want [1] and 1", r, env.DroppedLateRecords())
+	}
+}
+
+// TestWindowsOnPebble runs the window scripts with their contents in the
+// pebble backend: the results equal the heap's.
+func TestWindowsOnPebble(t *testing.T) {
+	scripts := []struct {
+		name   string
+		script func() *weirtest.Script[kv]
+		a      window.Assigner
+		opts   []weir.WindowOption
+	}{
+		{"tumbling, out of order and late", func() *weirtest.Script[kv] {
+			return weirtest.NewScript[kv]().Record(kv{"a", 1}, at(1)).Record(kv{"b", 1}, at(5)).Record(kv{"a", 10}, at(61)).
+				Record(kv{"a", 100}, at(2)).Watermark(at(60)).Record(kv{"a", 1000}, at(3)).Record(kv{"b", 5}, at(70))
+		}, window.Tumbling(time.Minute), nil},
+		{"allowed lateness", func() *weirtest.Script[kv] {
+			return weirtest.NewScript[kv]().Record(kv{"a", 1}, at(1)).Watermark(at(60)).Record(kv{"a", 2}, at(30)).
+				Watermark(at(70)).Record(kv{"a", 4}, at(31))
+		}, window.Tumbling(time.Minute), []weir.WindowOption{weir.AllowedLateness(10 * time.Second)}},
+		{"sliding", func() *weirtest.Script[kv] {
+			return weirtest.NewScript[kv]().Record(kv{"a", 1}, at(5)).Record(kv{"a", 2}, at(25))
+		}, window.Sliding(20*time.Second, 10*time.Second), nil},
+	}
+	for _, c := range scripts {
+		t.Run(c.name, func(t *testing.T) {
+			wantRes, wantLate := runWindows(t, c.script(), c.a, c.opts...)
+			env := weir.NewEnv(weir.Parallelism(2), weir.StateBackend("pebble", t.TempDir()))
+			gotRes, gotLate := runWindowsOn(t, env, c.script(), c.a, c.opts...)
+			slices.Sort(wantRes)
+			slices.Sort(gotRes)
+			if !slices.Equal(gotRes, wantRes) || !slices.Equal(gotLate, wantLate) {
+				t.Fatalf("pebble gave %q (late %q), heap %q (late %q)", gotRes, gotLate, wantRes, wantLate)
+			}
+		})
 	}
 }

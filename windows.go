@@ -140,6 +140,28 @@ func Reduce[K comparable, T any](ws WindowedStream[K, T], fn func(a, b T) T, opt
 
 type emitFunc[K comparable, A any] func(k K, w window.Window, acc A) error
 
+// lateOutput finds the side output of late records of window node n in
+// subtask t, if the job reads it.
+func lateOutput[T any](b *builder, t *taskCtx, n *node, tag *tagID) (*emitter[T], controlSink, error) {
+	if tag == nil {
+		return nil, nil, nil
+	}
+	for _, side := range b.env.nodes {
+		if side.side == n && side.sideTag == tag {
+			sideOut, err := b.output(side, t)
+			if err != nil {
+				return nil, nil, err
+			}
+			late, ok := side.sideEmitter(sideOut).(*emitter[T])
+			if !ok {
+				return nil, nil, fmt.Errorf("the late-records tag carries another type than the window's records")
+			}
+			return late, side.sideCollector(sideOut), nil
+		}
+	}
+	return nil, nil, nil
+}
+
 func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], makeEmit func(*emitter[O]) emitFunc[K, A], opts []OpOption) Stream[O] {
 	env := ws.ks.s.n.env
 	if agg.Init == nil || agg.Add == nil || agg.Result == nil {
@@ -151,6 +173,9 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	n := newNode[O](env, "window", opts)
 	connectKeyed(ws.ks, n)
 	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
+		if t.env.cfg.backend == "pebble" && !ws.assigner.Merging() {
+			return buildKVWindow(b, t, n, ws, agg, makeEmit, out)
+		}
 		w := &windowOp[K, T, A, O]{
 			op:       op{name: n.name, subtask: t.subtask, par: t.parallelism},
 			key:      ws.ks.key,
@@ -171,21 +196,9 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 		}
 		w.emit = makeEmit(&w.em)
 		w.base = newKeyedBase(n.name, ws.ks.hash, t)
-		if ws.cfg.lateTag != nil {
-			for _, side := range b.env.nodes {
-				if side.side == n && side.sideTag == ws.cfg.lateTag {
-					sideOut, err := b.output(side, t)
-					if err != nil {
-						return nil, err
-					}
-					late, ok := side.sideEmitter(sideOut).(*emitter[T])
-					if !ok {
-						return nil, fmt.Errorf("the late-records tag carries another type than the window's records")
-					}
-					w.late = late
-					w.lateEnd = side.sideCollector(sideOut)
-				}
-			}
+		var err error
+		if w.late, w.lateEnd, err = lateOutput[T](b, t, n, ws.cfg.lateTag); err != nil {
+			return nil, err
 		}
 		if t.run != nil {
 			if err := w.restore(t.ctx, t.run); err != nil {

@@ -34,8 +34,8 @@ func generate(t testing.TB, n int) (path string, data []byte) {
 	return path, buf.Bytes()
 }
 
-func runJob(t testing.TB, path string, parallelism int, splitSize int64) ([]pvuv.Result, *pvuv.Counters) {
-	env := weir.NewEnv(weir.Parallelism(parallelism))
+func runJob(t testing.TB, path string, parallelism int, splitSize int64, opts ...weir.EnvOption) ([]pvuv.Result, *pvuv.Counters) {
+	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(parallelism)}, opts...)...)
 	src, err := file.NewSource(path, file.SplitSize(splitSize))
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +61,16 @@ func TestGoldenAgainstBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []int{1, 2, 3} {
-		t.Run(fmt.Sprintf("p%d", p), func(t *testing.T) {
-			got, c := runJob(t, path, p, int64(len(data)/5+1))
+	for _, p := range []int{1, 2, 3, -2} {
+		name := fmt.Sprintf("p%d", p)
+		var opts []weir.EnvOption
+		if p < 0 {
+			// The state in pebble instead of on the heap.
+			p, name = -p, fmt.Sprintf("p%d-pebble", -p)
+			opts = append(opts, weir.StateBackend("pebble", t.TempDir()))
+		}
+		t.Run(name, func(t *testing.T) {
+			got, c := runJob(t, path, p, int64(len(data)/5+1), opts...)
 			if c.Lines.Load() != want.Lines || c.BadLines.Load() != want.Bad {
 				t.Fatalf("lines %d bad %d, want %d and %d", c.Lines.Load(), c.BadLines.Load(), want.Lines, want.Bad)
 			}

@@ -96,7 +96,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
 	unaligned := f.bool("unaligned-checkpoints", "with --checkpoint-dir: barriers overtake the records in flight, which\nare stored with the checkpoint (for jobs under heavy backpressure)")
 	httpAddr := f.fs.String("http", "", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
-	backend := f.fs.String("state-backend", "heap", "where keyed state lives: heap, or pebble (an LSM on local disk, for\nstate larger than memory; window contents stay on the heap)")
+	backend := f.fs.String("state-backend", "heap", "where keyed state and window contents live: heap, or pebble (an LSM\non local disk, for state larger than memory)")
 	stateDir := f.fs.String("state-dir", "", "scratch directory of the pebble backend (default: a temporary directory)")
 	restore := f.fs.String("restore", "latest", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
