@@ -322,13 +322,19 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 }
 
 func (w *windowOp[K, T, A, O]) lateRecord(r runtime.Record[T]) error {
-	if w.late == nil {
-		w.dropped.Add(1)
+	return lateRecord(w.late, w.dropped, r)
+}
+
+// lateRecord sends a record that came after its windows closed to the late
+// side output, or counts it as dropped when there is none.
+func lateRecord[T any](late *emitter[T], dropped *atomic.Int64, r runtime.Record[T]) error {
+	if late == nil {
+		dropped.Add(1)
 		return nil
 	}
-	w.late.time = r.Time
-	w.late.Emit(r.Value)
-	return w.late.take()
+	late.time = r.Time
+	late.Emit(r.Value)
+	return late.take()
 }
 
 func (w *windowOp[K, T, A, O]) addSession(k K, ts int64, v T) error {
@@ -528,34 +534,45 @@ func (w *windowOp[K, T, A, O]) Tick(now int64) (next int64, err error) {
 }
 
 func (w *windowOp[K, T, A, O]) Watermark(wm int64) error {
-	if wm != runtime.Idle && !w.procTime && wm > w.wm {
-		w.wm = wm
-		if err := w.advance(wm); err != nil {
-			return err
-		}
-	}
-	if w.lateEnd != nil {
-		if err := w.lateEnd.Watermark(wm); err != nil {
-			return err
-		}
-	}
-	return w.em.out.Watermark(wm)
+	return windowWatermark(wm, &w.wm, w.procTime, w.advance, w.lateEnd, w.em.out)
 }
 
 func (w *windowOp[K, T, A, O]) End() error {
-	if w.procTime {
-		// Bounded input in processing time: fire what is open, as Flink does
-		// at the end of input.
-		if err := w.advance(runtime.EndOfTime - w.lateness - 1); err != nil {
+	return windowEnd(w.procTime, w.lateness, w.advance, w.lateEnd, w.em.out)
+}
+
+// windowWatermark moves a window operator's event time to wm, firing what
+// is due, and forwards wm to its outputs.
+func windowWatermark(wm int64, current *int64, procTime bool, advance func(int64) error, lateEnd, out controlSink) error {
+	if wm != runtime.Idle && !procTime && wm > *current {
+		*current = wm
+		if err := advance(wm); err != nil {
 			return err
 		}
 	}
-	if w.lateEnd != nil {
-		if err := w.lateEnd.End(); err != nil {
+	if lateEnd != nil {
+		if err := lateEnd.Watermark(wm); err != nil {
 			return err
 		}
 	}
-	return w.em.out.End()
+	return out.Watermark(wm)
+}
+
+// windowEnd ends a window operator's input. Processing-time windows fire
+// what is open, as Flink does at the end of a bounded input; event-time
+// windows fired on the final watermark already.
+func windowEnd(procTime bool, lateness int64, advance func(int64) error, lateEnd, out controlSink) error {
+	if procTime {
+		if err := advance(runtime.EndOfTime - lateness - 1); err != nil {
+			return err
+		}
+	}
+	if lateEnd != nil {
+		if err := lateEnd.End(); err != nil {
+			return err
+		}
+	}
+	return out.End()
 }
 
 // DroppedLateRecords returns how many records windows dropped because they

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/backend/pebble"
@@ -41,7 +42,7 @@ type kvWindowOp[K comparable, T, A, O any] struct {
 	late     *emitter[T]
 	lateEnd  controlSink
 	clock    *runtime.Clock
-	dropped  interface{ Add(int64) int64 }
+	dropped  *atomic.Int64
 
 	wm    int64
 	buf   []window.Window
@@ -114,13 +115,7 @@ func (w *kvWindowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		}
 	}
 	if !placed {
-		if w.late == nil {
-			w.dropped.Add(1)
-			return nil
-		}
-		w.late.time = r.Time
-		w.late.Emit(r.Value)
-		return w.late.take()
+		return lateRecord(w.late, w.dropped, r)
 	}
 	return nil
 }
@@ -204,32 +199,11 @@ func (w *kvWindowOp[K, T, A, O]) Tick(now int64) (int64, error) {
 }
 
 func (w *kvWindowOp[K, T, A, O]) Watermark(wm int64) error {
-	if wm != runtime.Idle && !w.procTime && wm > w.wm {
-		w.wm = wm
-		if err := w.advance(wm); err != nil {
-			return err
-		}
-	}
-	if w.lateEnd != nil {
-		if err := w.lateEnd.Watermark(wm); err != nil {
-			return err
-		}
-	}
-	return w.em.out.Watermark(wm)
+	return windowWatermark(wm, &w.wm, w.procTime, w.advance, w.lateEnd, w.em.out)
 }
 
 func (w *kvWindowOp[K, T, A, O]) End() error {
-	if w.procTime {
-		if err := w.advance(runtime.EndOfTime - w.lateness - 1); err != nil {
-			return err
-		}
-	}
-	if w.lateEnd != nil {
-		if err := w.lateEnd.End(); err != nil {
-			return err
-		}
-	}
-	return w.em.out.End()
+	return windowEnd(w.procTime, w.lateness, w.advance, w.lateEnd, w.em.out)
 }
 
 // snapshotState emits the store's entries as "window/pane" entries, the
