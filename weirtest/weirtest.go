@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -112,11 +114,14 @@ func (e *sliceEnum) Start(context.Context) error { return nil }
 // HandleSplitRequest gives a subtask the split of the same index; subtask
 // 0 also takes the splits of subtasks that no longer exist (a restore at a
 // lower parallelism).
+//
+// Splits go out in range order: a reader that takes several reads them one
+// after another, and only in that order are its records in time order.
 func (e *sliceEnum) HandleSplitRequest(subtask int) {
-	for i, s := range e.pending {
+	for _, i := range slices.Sorted(maps.Keys(e.pending)) {
 		if i == subtask || (subtask == 0 && i >= e.ctx.Parallelism()) {
+			e.ctx.Assign(subtask, e.pending[i])
 			delete(e.pending, i)
-			e.ctx.Assign(subtask, s)
 		}
 	}
 	e.ctx.NoMoreSplits(subtask)

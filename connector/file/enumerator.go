@@ -1,9 +1,11 @@
 package file
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/weirstream/weir/source"
 )
@@ -88,7 +90,15 @@ func mergeBack(back, rest []*Split) []*Split {
 	for _, s := range back {
 		ids[s.SplitID()] = true
 	}
-	out := slices.Clip(back)
+	// In file and offset order, as the splits were first handed out: a
+	// reader that takes several after a downscale reads them in event-time
+	// order only then.
+	out := slices.Clip(slices.SortedFunc(slices.Values(back), func(a, b *Split) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Start, b.Start)
+	}))
 	for _, s := range rest {
 		if !ids[s.SplitID()] {
 			out = append(out, s)

@@ -47,6 +47,16 @@ func (t *InputTask[T]) beginUnaligned(ctx context.Context, id int64, marked int)
 	c.records = make([][]Record[T], n)
 	for i := range c.marked {
 		c.marked[i] = t.Gate.ended(i) || i == marked
+		// What an earlier checkpoint read ahead and the operators have not
+		// processed yet lies before this barrier too: it is in flight.
+		for _, e := range t.Gate.queued[i] {
+			switch e.kind {
+			case kindData:
+				c.records[i] = append(c.records[i], e.batch.Records...)
+			case kindEnd:
+				c.marked[i] = true
+			}
+		}
 	}
 	return t.drain(ctx)
 }
