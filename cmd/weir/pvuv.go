@@ -315,7 +315,11 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	err = env.Execute(ctx, "pvuv")
 	stopProgress()
 	if srv != nil {
-		srv.Close()
+		// Shutdown, not Close: the answer to the weir stop that ended the
+		// job may still be on its way.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
 	}
 	wg.Wait()
 
