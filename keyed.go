@@ -266,8 +266,6 @@ func (q *timerQueue[K]) next() int64 {
 	return runtime.NoWakeup
 }
 
-func (q *timerQueue[K]) len() int { return len(q.set) }
-
 type timerHeap[K comparable] []timerEntry[K]
 
 func (h timerHeap[K]) Len() int           { return len(h) }

@@ -35,13 +35,9 @@ func NewGate[T any](inputs []Input[T], notify chan struct{}) *Gate[T] {
 
 func (g *Gate[T]) ended(i int) bool { return g.inputs[i].ch == nil }
 
-// poll returns the next envelope from any input without blocking: first
-// what an unaligned checkpoint read ahead (queued), then the channels.
-func (g *Gate[T]) poll() (envelope[T], int, bool) {
-	e, i, ok, _ := g.pollFrom()
-	return e, i, ok
-}
-
+// pollFrom returns the next envelope from any input without blocking:
+// first what an unaligned checkpoint read ahead (queued true), then the
+// channels.
 func (g *Gate[T]) pollFrom() (e envelope[T], input int, ok, queued bool) {
 	n := len(g.inputs)
 	for k := 0; k < n; k++ {

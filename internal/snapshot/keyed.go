@@ -343,7 +343,6 @@ type blockReader struct {
 	buf      []byte // the chunk read buffer
 	payload  []byte // the unread rest of the current chunk's payload
 	last     bool   // the current chunk is the block's last
-	started  bool
 }
 
 // readBlock yields the block's entries; it returns nil when done or when
