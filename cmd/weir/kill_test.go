@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -34,8 +33,7 @@ func plainBinary(t *testing.T) string {
 		}
 		f.Close()
 		plainPath = f.Name() // removed by TestMain
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		out, err := exec.Command(goTool, "build", "-o", plainPath, ".").CombinedOutput()
+		out, err := exec.Command(goTool(), "build", "-o", plainPath, ".").CombinedOutput()
 		if err != nil {
 			plainErr = &buildError{err: err, out: string(out)}
 		}

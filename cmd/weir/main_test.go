@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -57,15 +56,11 @@ func weirBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "weir")
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goTool); err != nil {
-			goTool = "go"
-		}
 		args := []string{"build", "-o", binPath}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command(goTool, append(args, ".")...)
+		cmd := exec.Command(goTool(), append(args, ".")...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = &buildError{err: err, out: string(out)}
@@ -75,6 +70,14 @@ func weirBinary(t *testing.T) string {
 		t.Fatalf("go build: %v", buildErr)
 	}
 	return binPath
+}
+
+// goTool returns the go command that runs the tests: the one on PATH.
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
 }
 
 type buildError struct {
