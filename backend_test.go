@@ -18,11 +18,7 @@ import (
 // each key's total when the input ends (an event-time timer at the end of
 // time fires then).
 func sumJob(env *weir.Env, n int, fail func() error, out *weirtest.TxCollector[string]) {
-	var timed []weirtest.Timed[kv]
-	for i := 0; i < n; i++ {
-		timed = append(timed, weirtest.Timed[kv]{Value: kv{fmt.Sprint(i % 200), i}, Time: at(float64(i) / 100)})
-	}
-	src := weirtest.FromTimed(timed...)
+	src := timedSource(n, 100, func(i int) kv { return kv{fmt.Sprint(i % 200), i} })
 	src.BatchSize = 20
 	src.Delay = time.Millisecond
 	s := weir.Process(weir.FromSource(env, src, weir.Name("source")), func(_ *weir.Context, v kv, out weir.Emitter[kv]) error {

@@ -15,6 +15,15 @@ import (
 	"github.com/weirstream/weir/window"
 )
 
+// timedSource makes n records, record i at i/perSecond seconds after t0.
+func timedSource(n, perSecond int, record func(i int) kv) *weirtest.SliceSource[kv] {
+	timed := make([]weirtest.Timed[kv], n)
+	for i := range timed {
+		timed[i] = weirtest.Timed[kv]{Value: record(i), Time: at(float64(i) / float64(perSecond))}
+	}
+	return weirtest.FromTimed(timed...)
+}
+
 // countJob sums kv values per key and window from a slow source, with a
 // map that fails now and then, into a transactional collector.
 func countJob(env *weir.Env, n int, fail func(kv) error) *weirtest.TxCollector[string] {
@@ -24,11 +33,7 @@ func countJob(env *weir.Env, n int, fail func(kv) error) *weirtest.TxCollector[s
 }
 
 func countJobInto(env *weir.Env, n int, fail func(kv) error, out *weirtest.TxCollector[string]) {
-	var timed []weirtest.Timed[kv]
-	for i := 0; i < n; i++ {
-		timed = append(timed, weirtest.Timed[kv]{Value: kv{string(rune('a' + i%5)), 1}, Time: at(float64(i) / 10)})
-	}
-	src := weirtest.FromTimed(timed...)
+	src := timedSource(n, 10, func(i int) kv { return kv{string(rune('a' + i%5)), 1} })
 	src.BatchSize = 20
 	src.Delay = 2 * time.Millisecond
 	s := weir.FromSource(env, src, weir.Name("source"))

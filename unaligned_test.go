@@ -20,11 +20,7 @@ import (
 // slowSumJob sums values per key behind a slow keyed function, so that the
 // channels into it are full (backpressure) when barriers come.
 func slowSumJob(env *weir.Env, n int, fail func() error, out *weirtest.TxCollector[string]) {
-	var timed []weirtest.Timed[kv]
-	for i := 0; i < n; i++ {
-		timed = append(timed, weirtest.Timed[kv]{Value: kv{fmt.Sprint(i % 50), i}, Time: at(float64(i) / 100)})
-	}
-	src := weirtest.FromTimed(timed...)
+	src := timedSource(n, 100, func(i int) kv { return kv{fmt.Sprint(i % 50), i} })
 	src.BatchSize = 256
 	s := weir.FromSource(env, src, weir.Name("source"))
 	sums := weir.ProcessKeyed(weir.KeyBy(s, func(v kv) string { return v.K }),

@@ -1,6 +1,7 @@
 package weir
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -140,6 +141,27 @@ func Reduce[K comparable, T any](ws WindowedStream[K, T], fn func(a, b T) T, opt
 
 type emitFunc[K comparable, A any] func(k K, w window.Window, acc A) error
 
+// windowOperator is what the heap and the pebble window operators share
+// once built.
+type windowOperator interface {
+	stateful
+	runtime.Ticker
+	restore(ctx context.Context, run *jobRun) error
+}
+
+// installWindow restores a window operator's state from the checkpoint the
+// job starts from, registers it for checkpoints and for processing time.
+func installWindow(t *taskCtx, uid string, w windowOperator) (any, error) {
+	if t.run != nil {
+		if err := w.restore(t.ctx, t.run); err != nil {
+			return nil, err
+		}
+		t.addState(uid, w)
+	}
+	t.onTick(w)
+	return w, nil
+}
+
 // lateOutput finds the side output of late records of window node n in
 // subtask t, if the job reads it.
 func lateOutput[T any](b *builder, t *taskCtx, n *node, tag *tagID) (*emitter[T], controlSink, error) {
@@ -200,14 +222,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 		if w.late, w.lateEnd, err = lateOutput[T](b, t, n, ws.cfg.lateTag); err != nil {
 			return nil, err
 		}
-		if t.run != nil {
-			if err := w.restore(t.ctx, t.run); err != nil {
-				return nil, err
-			}
-			t.addState(n.name, w)
-		}
-		t.onTick(w)
-		return w, nil
+		return installWindow(t, n.name, w)
 	}
 	return Stream[O]{n}
 }

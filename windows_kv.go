@@ -98,11 +98,11 @@ func (w *kvWindowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 			}
 		}
 		acc = w.add(acc, r.Value)
-		val := []byte{0}
+		flag := byte(0)
 		if fired {
-			val[0] = 1
+			flag = 1
 		}
-		if w.vbuf, err = w.accs.Append(append(w.vbuf[:0], val...), acc); err != nil {
+		if w.vbuf, err = w.accs.Append(append(w.vbuf[:0], flag), acc); err != nil {
 			return w.wrap(err)
 		}
 		if err := w.kv.Set(sk, w.vbuf); err != nil {
@@ -286,12 +286,5 @@ func buildKVWindow[K comparable, T, A, O, R any](b *builder, t *taskCtx, n *node
 	if w.late, w.lateEnd, err = lateOutput[T](b, t, n, ws.cfg.lateTag); err != nil {
 		return nil, err
 	}
-	if t.run != nil {
-		if err := w.restore(t.ctx, t.run); err != nil {
-			return nil, err
-		}
-		t.addState(n.name, w)
-	}
-	t.onTick(w)
-	return w, nil
+	return installWindow(t, n.name, w)
 }
