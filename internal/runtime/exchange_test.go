@@ -1,0 +1,41 @@
+package runtime
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestBufferTimeoutSendsPartialBatch: a record waits in its partial batch
+// until the batch fills or the buffer timeout's tick flushes it; with a
+// zero timeout it leaves at once.
+func TestBufferTimeoutSendsPartialBatch(t *testing.T) {
+	notify := []chan struct{}{make(chan struct{}, 1)}
+	ex := NewExchange[int](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 4, BufferTimeout: 5 * time.Millisecond})
+	w := ex.Writer(context.Background(), 0, &Metrics{})
+	in := ex.Inputs(0)[0].ch
+	w.Collect(Record[int]{Value: 1})
+	if len(in) != 0 {
+		t.Fatal("a partial batch left before its timeout")
+	}
+	next, err := w.Tick(0)
+	if err != nil || next != 5 {
+		t.Fatalf("Tick = %d, %v; want the next tick 5ms later", next, err)
+	}
+	if e := <-in; len(e.batch.Records) != 1 || e.batch.Records[0].Value != 1 {
+		t.Fatalf("flushed batch %+v", e.batch)
+	}
+	for v := range 4 {
+		w.Collect(Record[int]{Value: v})
+	}
+	if e := <-in; len(e.batch.Records) != 4 {
+		t.Fatalf("a full batch of %d records, want 4", len(e.batch.Records))
+	}
+
+	now := NewExchange[int](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 4, BufferTimeout: 0})
+	w0 := now.Writer(context.Background(), 0, &Metrics{})
+	w0.Collect(Record[int]{Value: 7})
+	if len(now.Inputs(0)[0].ch) != 1 {
+		t.Fatal("with no buffer timeout a record did not leave at once")
+	}
+}
