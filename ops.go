@@ -31,6 +31,7 @@ func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[
 	n.source = &sourceNode{
 		enumeration: func(ctx context.Context, parallelism int, run *jobRun, uid string) (*runtime.Enumeration, error) {
 			en := runtime.NewEnumeration(parallelism)
+			en.Checkpointing = run != nil
 			var readerSplits []source.Split
 			if run != nil {
 				codec, ok := src.(source.Checkpointed)
@@ -102,8 +103,8 @@ type readerState[T any] struct {
 	codec  source.Checkpointed
 }
 
-func (r *readerState[T]) snapshotState(_ context.Context, _ int64, s *opSnapshot) error {
-	splits, err := r.reader.Snapshot()
+func (r *readerState[T]) snapshotState(_ context.Context, id int64, s *opSnapshot) error {
+	splits, err := r.reader.Snapshot(id)
 	if err != nil {
 		return err
 	}
@@ -111,7 +112,14 @@ func (r *readerState[T]) snapshotState(_ context.Context, _ int64, s *opSnapshot
 	return err
 }
 
-func (r *readerState[T]) notifyCheckpoint(context.Context, runtime.Command) error { return nil }
+// notifyCheckpoint tells a reader that listens when a checkpoint is
+// complete.
+func (r *readerState[T]) notifyCheckpoint(ctx context.Context, c runtime.Command) error {
+	if l, ok := r.reader.(source.CheckpointListener); ok && c.Kind == runtime.Complete {
+		return l.NotifyCheckpointComplete(ctx, c.ID)
+	}
+	return nil
+}
 
 func encodeSplits(c source.Checkpointed, splits []source.Split) ([]byte, error) {
 	enc := make([][]byte, len(splits))

@@ -94,6 +94,11 @@ type ReaderContext interface {
 	// RequestSplit asks the enumerator for a split. The answer arrives
 	// through Reader.AddSplits or Reader.NoMoreSplits.
 	RequestSplit()
+	// Checkpointing reports whether the job takes checkpoints. A reader
+	// that commits its positions back to the system it reads (a Kafka
+	// consumer group) does so when checkpoints complete when they are on,
+	// and on its own schedule when they are off.
+	Checkpointing() bool
 }
 
 // Status is what Poll says about the reader's input after a call.
@@ -129,6 +134,55 @@ type WatermarkOutput interface {
 	EmitWatermark(timestampMillis int64)
 }
 
+// SplitOutputs is implemented by every Output the runtime hands to a
+// reader. A reader that reads several splits at once (the partitions of a
+// Kafka topic) emits each split's records through the split's own output:
+// when the source has a watermark strategy (weir.FromSourceWithWatermarks),
+// the runtime then keeps one watermark generator per split and the
+// source's watermark is the least of them, so a partition that lags does
+// not make the others' records late.
+type SplitOutputs[T any] interface {
+	// ForSplit returns the output for the records of one split. Calling it
+	// again with the same id returns the same output.
+	ForSplit(splitID string) Output[T]
+	// ReleaseSplit says the reader finished the split or gave it up: its
+	// watermark no longer holds back the source's.
+	ReleaseSplit(splitID string)
+}
+
+// DeadLetter is a record a reader read but could not decode.
+type DeadLetter struct {
+	// Split is the split the record came from.
+	Split string `json:"split"`
+	// Position locates the record in its split (a Kafka offset, a file
+	// offset), for a person who wants to find it.
+	Position string `json:"position"`
+	// Raw is the record as read.
+	Raw []byte `json:"raw"`
+	// Reason says why it could not be decoded.
+	Reason string `json:"reason"`
+}
+
+// DeadLetterOutput is implemented by every Output the runtime hands to a
+// reader. A record the reader cannot decode goes there, never into the
+// job and never silently away: the runtime counts it and sends it to the
+// stream weir.SourceDeadLetters returns (or only counts it, when the job
+// does not read that stream).
+type DeadLetterOutput interface {
+	DeadLetter(DeadLetter)
+}
+
+// CheckpointListener is implemented by readers that act when a checkpoint
+// completes, as the Kafka reader commits the offsets it snapshotted for
+// that checkpoint to its consumer group, so that lag tools see progress.
+type CheckpointListener interface {
+	// NotifyCheckpointComplete is called on the reader's goroutine when
+	// checkpoint id is durable. Checkpoints complete in order, but a
+	// notification may be skipped: one for a later id covers the earlier.
+	// An error fails the job.
+	NotifyCheckpointComplete(ctx context.Context, id int64) error
+}
+
 // Reader reads the splits assigned to one subtask.
 type Reader[T any] interface {
 	// Start is called once before any other method. Goroutines it starts
@@ -145,8 +199,9 @@ type Reader[T any] interface {
 	// responsive. A non-nil error fails the job.
 	Poll(ctx context.Context, out Output[T]) (Status, error)
 	// Snapshot returns the reader's unfinished splits with their current
-	// positions: what it has emitted so far is before those positions.
-	Snapshot() ([]Split, error)
+	// positions at the barrier of checkpoint checkpointID: what it has
+	// emitted so far is before those positions.
+	Snapshot(checkpointID int64) ([]Split, error)
 	// Close releases resources. It is called once, also after an error.
 	Close() error
 }

@@ -73,9 +73,9 @@ func (r *scriptReader[T]) AddSplits(splits []source.Split) {
 		}
 	}
 }
-func (r *scriptReader[T]) NoMoreSplits()                     { r.noMore = true }
-func (r *scriptReader[T]) Snapshot() ([]source.Split, error) { return nil, nil }
-func (r *scriptReader[T]) Close() error                      { return nil }
+func (r *scriptReader[T]) NoMoreSplits()                          { r.noMore = true }
+func (r *scriptReader[T]) Snapshot(int64) ([]source.Split, error) { return nil, nil }
+func (r *scriptReader[T]) Close() error                           { return nil }
 
 func (r *scriptReader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Status, error) {
 	if !r.has || r.next >= len(r.s.steps) {

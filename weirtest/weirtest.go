@@ -199,7 +199,7 @@ func (r *sliceReader[T]) Poll(ctx context.Context, out source.Output[T]) (source
 	return source.MoreAvailable, nil
 }
 
-func (r *sliceReader[T]) Snapshot() ([]source.Split, error) {
+func (r *sliceReader[T]) Snapshot(int64) ([]source.Split, error) {
 	out := make([]source.Split, 0, len(r.splits))
 	for _, s := range r.splits {
 		c := *s

@@ -324,7 +324,7 @@ func (r *reader) take(n int64) (int64, time.Duration) {
 
 // Snapshot returns the split with the number of lines emitted so far, or
 // no split once it is finished.
-func (r *reader) Snapshot() ([]source.Split, error) {
+func (r *reader) Snapshot(int64) ([]source.Split, error) {
 	if r.closed {
 		return nil, source.ErrClosed
 	}

@@ -145,9 +145,10 @@ func newFakeCtx(parallelism int) *fakeCtx {
 	return &fakeCtx{parallelism: parallelism, assigned: map[int][]source.Split{}, noMore: map[int]bool{}}
 }
 
-func (f *fakeCtx) Subtask() int     { return f.subtask }
-func (f *fakeCtx) Parallelism() int { return f.parallelism }
-func (f *fakeCtx) RequestSplit()    { f.requests++ }
+func (f *fakeCtx) Subtask() int        { return f.subtask }
+func (f *fakeCtx) Parallelism() int    { return f.parallelism }
+func (f *fakeCtx) Checkpointing() bool { return false }
+func (f *fakeCtx) RequestSplit()       { f.requests++ }
 func (f *fakeCtx) Assign(subtask int, splits ...source.Split) {
 	f.assigned[subtask] = append(f.assigned[subtask], splits...)
 }
@@ -214,7 +215,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if _, err := r.Poll(t.Context(), out); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := r.Snapshot()
+	snap, err := r.Snapshot(1)
 	if err != nil || len(snap) != 1 {
 		t.Fatalf("Snapshot = %v, %v", snap, err)
 	}
@@ -244,7 +245,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if !slices.Equal(rest, want[at:]) {
 		t.Fatalf("restored reader emitted %d lines, want the %d after position %d", len(rest), total-at, at)
 	}
-	if snap, _ := r2.Snapshot(); len(snap) != 0 {
+	if snap, _ := r2.Snapshot(1); len(snap) != 0 {
 		t.Fatalf("Snapshot after the end = %v, want no split", snap)
 	}
 	r2.Close()
@@ -296,8 +297,8 @@ func TestCheckpointSPI(t *testing.T) {
 	// and hands it out on restore.
 	en, _ := src.NewEnumerator(newFakeCtx(1))
 	snap, _ := en.(interface {
-		Snapshot() ([]source.Split, error)
-	}).Snapshot()
+		Snapshot(int64) ([]source.Split, error)
+	}).Snapshot(1)
 	if len(snap) != 1 {
 		t.Fatalf("fresh enumerator snapshot %v, want the split", snap)
 	}

@@ -65,9 +65,10 @@ type readerCtx struct {
 	subtask int
 }
 
-func (c readerCtx) Subtask() int     { return c.subtask }
-func (c readerCtx) Parallelism() int { return len(c.d.readers) }
-func (c readerCtx) RequestSplit()    { c.d.requests = append(c.d.requests, c.subtask) }
+func (c readerCtx) Subtask() int        { return c.subtask }
+func (c readerCtx) Parallelism() int    { return len(c.d.readers) }
+func (c readerCtx) Checkpointing() bool { return false }
+func (c readerCtx) RequestSplit()       { c.d.requests = append(c.d.requests, c.subtask) }
 
 // newDriver creates and starts the enumerator and parallelism readers.
 func newDriver(t testing.TB, src source.Source[string], parallelism int, seed uint64) *driver {
@@ -169,7 +170,7 @@ func (d *driver) run() {
 func (d *driver) failover(i int, restore bool) {
 	d.t.Helper()
 	dr := d.readers[i]
-	splits, err := dr.r.Snapshot()
+	splits, err := dr.r.Snapshot(1)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -270,8 +271,9 @@ type concurrentReaderCtx struct {
 	subtask int
 }
 
-func (r concurrentReaderCtx) Subtask() int     { return r.subtask }
-func (r concurrentReaderCtx) Parallelism() int { return len(r.c.inbox) }
+func (r concurrentReaderCtx) Subtask() int        { return r.subtask }
+func (r concurrentReaderCtx) Parallelism() int    { return len(r.c.inbox) }
+func (r concurrentReaderCtx) Checkpointing() bool { return false }
 func (r concurrentReaderCtx) RequestSplit() {
 	r.c.mu.Lock()
 	defer r.c.mu.Unlock()

@@ -339,7 +339,7 @@ func (r *followReader) open(path string) (*tailed, error) {
 
 // Snapshot returns the pattern's split with the position of every tracked
 // file, or nothing when this reader does not hold the split.
-func (r *followReader) Snapshot() ([]source.Split, error) {
+func (r *followReader) Snapshot(int64) ([]source.Split, error) {
 	if r.closed {
 		return nil, source.ErrClosed
 	}

@@ -145,7 +145,7 @@ func TestFollowPartialLineWaitsForNewline(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	// The snapshot points after the last complete line.
-	splits, err := d.readers[0].r.Snapshot()
+	splits, err := d.readers[0].r.Snapshot(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestFollowTruncatedAndDeletedFiles(t *testing.T) {
 	if got[7] != "tail without newline" {
 		t.Fatalf("the last line of a deleted file: %q", got[7])
 	}
-	splits, _ := d.readers[0].r.Snapshot()
+	splits, _ := d.readers[0].r.Snapshot(1)
 	if files := splits[0].(*Split).Files; len(files) != 0 {
 		t.Fatalf("a deleted file is still tracked: %+v", files)
 	}

@@ -144,7 +144,7 @@ func (r *boundedReader) finish() {
 
 // Snapshot returns the current split, at the offset after the last emitted
 // line, and the queued splits.
-func (r *boundedReader) Snapshot() ([]source.Split, error) {
+func (r *boundedReader) Snapshot(int64) ([]source.Split, error) {
 	if r.closed {
 		return nil, source.ErrClosed
 	}

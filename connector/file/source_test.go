@@ -216,7 +216,7 @@ func TestBoundedSnapshotOffsets(t *testing.T) {
 	want := bigFile(t, path, 10000)
 	d := newDriver(t, mustSource(t, path), 1, 1)
 	d.step() // routes the request and reads the first batch
-	splits, err := d.readers[0].r.Snapshot()
+	splits, err := d.readers[0].r.Snapshot(1)
 	if err != nil {
 		t.Fatal(err)
 	}

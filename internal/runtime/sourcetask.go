@@ -217,6 +217,9 @@ type Enumeration struct {
 	OnSnapshot func(id int64, unassigned []source.Split, err error)
 	restored   []source.Split
 	isRestore  bool
+	// Checkpointing is what readers' contexts report: whether the job
+	// takes checkpoints.
+	Checkpointing bool
 }
 
 // NewEnumeration prepares mailboxes for parallelism readers.
@@ -310,8 +313,9 @@ type readerContext struct {
 	subtask int
 }
 
-func (r readerContext) Subtask() int     { return r.subtask }
-func (r readerContext) Parallelism() int { return r.e.parallelism }
+func (r readerContext) Subtask() int        { return r.subtask }
+func (r readerContext) Parallelism() int    { return r.e.parallelism }
+func (r readerContext) Checkpointing() bool { return r.e.Checkpointing }
 func (r readerContext) RequestSplit() {
 	select {
 	case r.e.requests <- r.subtask:
