@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine. Today that
-# is Go alone (the tests start every server they use in-process); the
-# script fails with a clear message when something cannot be had.
+# Installs what the test suite needs on a fresh Debian machine: Go (checked,
+# not installed), redis-server (the Redis connector's tests start their own
+# on a free loopback port) and chromium (the dashboard's browser test). It
+# fails with a clear message when something cannot be had.
 set -euo pipefail
 
 if ! command -v go >/dev/null 2>&1; then
@@ -14,4 +15,21 @@ if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; t
 	echo "test-deps: Go $have is older than $need; install a newer Go" >&2
 	exit 1
 fi
-# Modules download on first build; nothing else to install.
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+	if ! command -v apt-get >/dev/null 2>&1; then
+		echo "test-deps: install ${missing[*]} (the tests need them) and retry" >&2
+		exit 1
+	fi
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+	echo "test-deps: installing ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+for cmd in redis-server chromium; do
+	command -v "$cmd" >/dev/null 2>&1 || { echo "test-deps: $cmd is still missing after installing it" >&2; exit 1; }
+done
