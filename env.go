@@ -55,6 +55,7 @@ type SubtaskMetrics struct {
 	Subtask       int
 	RecordsIn     int64
 	RecordsOut    int64
+	DeadLetters   int64 // source records the reader could not decode
 	Busy          time.Duration
 	Idle          time.Duration
 	Backpressured time.Duration
@@ -71,7 +72,7 @@ func (e *Env) Metrics() []SubtaskMetrics {
 		sh := m.Shares()
 		out = append(out, SubtaskMetrics{
 			Operator: m.Operator, Subtask: m.Subtask,
-			RecordsIn: m.RecordsIn.Load(), RecordsOut: m.RecordsOut.Load(),
+			RecordsIn: m.RecordsIn.Load(), RecordsOut: m.RecordsOut.Load(), DeadLetters: m.DeadLetters.Load(),
 			Busy: sh.Busy, Idle: sh.Idle, Backpressured: sh.Backpressured,
 		})
 	}
@@ -169,10 +170,12 @@ func (t *taskCtx) onClose(f func() error)   { t.closers = append(t.closers, f) }
 
 // builder turns the logical graph into tasks.
 type builder struct {
-	env       *Env
-	par       map[*node]int
-	exchanges map[*edge]any
-	notify    map[*node][]chan struct{}
+	env *Env
+	// alignGroups are the watermark alignment groups of this run.
+	alignGroups map[string]*alignGroup
+	par         map[*node]int
+	exchanges   map[*edge]any
+	notify      map[*node][]chan struct{}
 }
 
 func (e *Env) plan(ctx context.Context, run *jobRun) ([]runtime.Task, error) {
@@ -243,7 +246,7 @@ func (e *Env) plan(ctx context.Context, run *jobRun) ([]runtime.Task, error) {
 				if err != nil {
 					return nil, err
 				}
-				if runTask, err = n.source.task(t, out, enumeration); err != nil {
+				if runTask, err = n.source.task(b, t, out, enumeration); err != nil {
 					return nil, fmt.Errorf("source %q: %w", n.name, err)
 				}
 			} else {

@@ -18,7 +18,7 @@ import (
 // sourceNode holds the typed factories of a source.
 type sourceNode struct {
 	enumeration func(ctx context.Context, parallelism int, run *jobRun, uid string) (*runtime.Enumeration, error)
-	task        func(t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error)
+	task        func(b *builder, t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error)
 }
 
 // enumeratorUID names the enumerator's state in checkpoints.
@@ -27,6 +27,10 @@ func enumeratorUID(uid string) string { return uid + "#enumerator" }
 // FromSource adds a source to the job. Each parallel subtask runs one
 // reader of src; its enumerator hands out the splits.
 func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[T] {
+	return fromSource(env, src, nil, opts)
+}
+
+func fromSource[T any](env *Env, src source.Source[T], strategy *WatermarkStrategy[T], opts []OpOption) Stream[T] {
 	n := newNode[T](env, "source", opts)
 	n.source = &sourceNode{
 		enumeration: func(ctx context.Context, parallelism int, run *jobRun, uid string) (*runtime.Enumeration, error) {
@@ -78,7 +82,26 @@ func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[
 			en.SetEnumerator(enum)
 			return en, nil
 		},
-		task: func(t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error) {
+		task: func(b *builder, t *taskCtx, out any, en *runtime.Enumeration) (func(context.Context) error, error) {
+			head := &sourceHead[T]{op: op{name: n.name, subtask: t.subtask, par: t.parallelism}, out: out.(runtime.Collector[T])}
+			for _, side := range b.env.nodes {
+				if side.side == n {
+					dead, err := b.output(side, t)
+					if err != nil {
+						return nil, err
+					}
+					head.dead = dead.(runtime.Collector[source.DeadLetter])
+				}
+			}
+			var paused func() bool
+			if strategy != nil {
+				head.wm = newSplitWatermarks(head, strategy, env.cfg.watermarkInterval)
+				if strategy.alignGroup != "" {
+					head.wm.align = b.alignMember(strategy.alignGroup, strategy.maxDrift)
+					paused = head.wm.paused
+				}
+				t.onTick(head.wm)
+			}
 			r, err := src.NewReader(en.ReaderContext(t.ctx, t.subtask))
 			if err != nil {
 				return nil, err
@@ -87,9 +110,9 @@ func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[
 				t.addState(n.name, &readerState[T]{reader: r, codec: codec})
 			}
 			task := &runtime.SourceTask[T]{
-				Reader: r, Mailbox: en.Mailbox(t.subtask), Head: out.(runtime.Collector[T]),
+				Reader: r, Mailbox: en.Mailbox(t.subtask), Head: head,
 				Clock: t.clock, Tickers: t.tickers, Outputs: t.outputs, Metrics: t.metrics,
-				Checkpointing: t.checkpointing,
+				Checkpointing: t.checkpointing, Paused: paused,
 			}
 			return task.Run, nil
 		},

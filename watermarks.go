@@ -13,6 +13,8 @@ type WatermarkStrategy[T any] struct {
 	timestamp   func(T) time.Time
 	outOfOrder  time.Duration
 	idleTimeout time.Duration
+	alignGroup  string
+	maxDrift    time.Duration
 }
 
 // BoundedOutOfOrderness assigns each record the time timestamp returns and
@@ -37,6 +39,8 @@ func (w WatermarkStrategy[T]) validate() error {
 		return fmt.Errorf("weir: Watermarks: out-of-orderness %v is negative: use 0 for ordered input", w.outOfOrder)
 	case w.idleTimeout < 0:
 		return fmt.Errorf("weir: Watermarks: idleness %v is negative: use 0 to never mark the input idle", w.idleTimeout)
+	case w.alignGroup != "" && w.maxDrift < 0:
+		return fmt.Errorf("weir: WithAlignment: max drift %v is negative: use 0 or more", w.maxDrift)
 	}
 	return nil
 }
@@ -48,6 +52,9 @@ func Watermarks[T any](s Stream[T], strategy WatermarkStrategy[T], opts ...OpOpt
 	env := s.n.env
 	if err := strategy.validate(); err != nil {
 		env.errs = append(env.errs, err)
+	}
+	if strategy.alignGroup != "" {
+		env.errs = append(env.errs, fmt.Errorf("weir: Watermarks: WithAlignment(%q) works only at a source: use FromSourceWithWatermarks", strategy.alignGroup))
 	}
 	return oneToOne(s, "watermarks", opts, func(t *taskCtx, name string, out runtime.Collector[T]) runtime.Collector[T] {
 		w := &watermarkOp[T]{

@@ -13,6 +13,8 @@ type Metrics struct {
 
 	RecordsIn  atomic.Int64
 	RecordsOut atomic.Int64
+	// DeadLetters counts the records a source's reader could not decode.
+	DeadLetters atomic.Int64
 
 	started        atomic.Int64 // Unix nanoseconds; 0 before start
 	finished       atomic.Int64

@@ -22,6 +22,10 @@ type SourceTask[T any] struct {
 	Metrics *Metrics
 	// Checkpointing is nil when checkpoints are off.
 	Checkpointing *Checkpointing
+	// Paused, when set, is asked before every Poll: while it says true the
+	// reader is not polled (watermark alignment holds a source that runs
+	// ahead of its group), but timers and commands are still served.
+	Paused func() bool
 }
 
 // Run reads until the reader reports EndOfInput, ctx is done, or an
@@ -37,7 +41,10 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 	if err := t.Reader.Start(ctx); err != nil {
 		return err
 	}
-	out := &sourceOutput[T]{head: t.Head}
+	out := &sourceOutput[T]{head: t.Head, metrics: t.Metrics}
+	if sh, ok := t.Head.(SplitHead[T]); ok {
+		out.splitHead = sh
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -64,6 +71,20 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 			return err
 		}
 		start := time.Now()
+		if t.Paused != nil && t.Paused() {
+			for _, w := range t.Outputs {
+				if err := w.Flush(); err != nil {
+					return err
+				}
+			}
+			t.Metrics.beginIdle(start)
+			err := t.pause(ctx, idlePause)
+			t.Metrics.endIdle(start)
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		status, err := t.Reader.Poll(ctx, out)
 		if err != nil {
 			return err
@@ -146,12 +167,27 @@ func (t *SourceTask[T]) commands(ctx context.Context) error {
 	}
 }
 
+// SplitHead is implemented by the head of a source's chain that keeps
+// splits apart (one watermark generator per split) and routes the records
+// a reader could not decode.
+type SplitHead[T any] interface {
+	// Split returns the collector for the records of one split.
+	Split(id string) Collector[T]
+	// ReleaseSplit says the split is finished or gone.
+	ReleaseSplit(id string)
+	// DeadLetter takes a record the reader could not decode.
+	DeadLetter(d source.DeadLetter) error
+}
+
 // sourceOutput adapts the chain's head to source.Output, whose methods
 // return no error: the first error is kept and checked after each Poll.
 type sourceOutput[T any] struct {
-	head Collector[T]
-	err  error
-	n    int64
+	head      Collector[T]
+	splitHead SplitHead[T] // nil when the head does not keep splits apart
+	metrics   *Metrics
+	splits    map[string]*splitOutput[T]
+	err       error
+	n         int64
 }
 
 func (o *sourceOutput[T]) Collect(v T) { o.CollectAt(v, NoTimestamp) }
@@ -170,6 +206,63 @@ func (o *sourceOutput[T]) EmitWatermark(wm int64) {
 	}
 	o.err = o.head.Watermark(wm)
 }
+
+// ForSplit implements source.SplitOutputs.
+func (o *sourceOutput[T]) ForSplit(id string) source.Output[T] {
+	if o.splitHead == nil {
+		return o
+	}
+	if so, ok := o.splits[id]; ok {
+		return so
+	}
+	if o.splits == nil {
+		o.splits = make(map[string]*splitOutput[T])
+	}
+	so := &splitOutput[T]{parent: o, head: o.splitHead.Split(id)}
+	o.splits[id] = so
+	return so
+}
+
+// ReleaseSplit implements source.SplitOutputs.
+func (o *sourceOutput[T]) ReleaseSplit(id string) {
+	if o.splitHead == nil {
+		return
+	}
+	delete(o.splits, id)
+	o.splitHead.ReleaseSplit(id)
+}
+
+// DeadLetter implements source.DeadLetterOutput: the record is counted
+// and handed to the head, which sends it on when the job reads the
+// source's dead letters.
+func (o *sourceOutput[T]) DeadLetter(d source.DeadLetter) {
+	o.metrics.DeadLetters.Add(1)
+	if o.err != nil || o.splitHead == nil {
+		return
+	}
+	o.err = o.splitHead.DeadLetter(d)
+}
+
+// splitOutput is the output of one split; it shares its parent's error
+// and count.
+type splitOutput[T any] struct {
+	parent *sourceOutput[T]
+	head   Collector[T]
+}
+
+func (o *splitOutput[T]) Collect(v T) { o.CollectAt(v, NoTimestamp) }
+
+func (o *splitOutput[T]) CollectAt(v T, ts int64) {
+	p := o.parent
+	if p.err != nil {
+		return
+	}
+	p.n++
+	p.err = o.head.Collect(Record[T]{Value: v, Time: ts})
+}
+
+func (o *splitOutput[T]) EmitWatermark(wm int64)         { o.parent.EmitWatermark(wm) }
+func (o *splitOutput[T]) DeadLetter(d source.DeadLetter) { o.parent.DeadLetter(d) }
 
 // SplitMailbox carries split assignments and checkpoint markers from the
 // enumerator to one reader, in order. Its size is bounded by the number of

@@ -1,0 +1,356 @@
+package weir
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/source"
+)
+
+// FromSourceWithWatermarks adds a source whose watermarks follow strategy
+// per split, as Flink's fromSource(source, watermarkStrategy) does: a
+// reader that reads several splits at once (the partitions of a Kafka
+// topic) emits each split's records through the split's own output
+// (source.SplitOutputs), each split has its own generator, and the
+// reader's watermark is the least of its splits'. A partition that lags
+// then holds the watermark back instead of seeing its records dropped as
+// late. An idle split (no record for the strategy's idleness) does not hold
+// it back; a reader whose splits are all idle marks its output idle.
+//
+// Watermarks the reader emits itself are replaced, except the final one at
+// the end of a bounded input. With WithAlignment, a reader that runs ahead
+// of its alignment group pauses.
+func FromSourceWithWatermarks[T any](env *Env, src source.Source[T], strategy WatermarkStrategy[T], opts ...OpOption) Stream[T] {
+	if err := strategy.validate(); err != nil {
+		env.errs = append(env.errs, err)
+	}
+	return fromSource(env, src, &strategy, opts)
+}
+
+// SourceDeadLetters returns the records that s's reader read but could not
+// decode (source.DeadLetterOutput). s must come straight from FromSource
+// or FromSourceWithWatermarks. Dead letters are counted whether or not the
+// job reads this stream.
+func SourceDeadLetters[T any](s Stream[T], opts ...OpOption) Stream[source.DeadLetter] {
+	n := newNode[source.DeadLetter](s.n.env, "dead-letters", opts)
+	if s.n.source == nil {
+		s.n.env.errs = append(s.n.env.errs, fmt.Errorf("weir: SourceDeadLetters: %q is not a source: pass the stream FromSource returned", s.n.name))
+	}
+	n.side = s.n
+	n.sideCollector = func(out any) controlSink { return out.(runtime.Collector[source.DeadLetter]) }
+	return Stream[source.DeadLetter]{n}
+}
+
+// sourceHead is the first collector of a source's chain. It keeps one
+// watermark generator per split when the source has a strategy, and
+// routes dead letters to the stream SourceDeadLetters returns.
+type sourceHead[T any] struct {
+	op
+	out  runtime.Collector[T]
+	dead runtime.Collector[source.DeadLetter] // nil when nobody reads them
+	wm   *splitWatermarks[T]                  // nil without a strategy
+
+	loggedDead bool
+}
+
+var _ runtime.SplitHead[int] = (*sourceHead[int])(nil)
+
+func (h *sourceHead[T]) Collect(r runtime.Record[T]) error {
+	if h.wm != nil {
+		return h.wm.collect(h.wm.split(""), r)
+	}
+	return h.out.Collect(r)
+}
+
+// Watermark forwards the reader's own watermarks, unless a strategy makes
+// them: then only the final one passes.
+func (h *sourceHead[T]) Watermark(wm int64) error {
+	if h.wm != nil {
+		if wm != runtime.EndOfTime {
+			return nil
+		}
+		h.wm.finished()
+	}
+	return h.emitWatermark(wm)
+}
+
+func (h *sourceHead[T]) emitWatermark(wm int64) error {
+	if h.dead != nil {
+		if err := h.dead.Watermark(wm); err != nil {
+			return err
+		}
+	}
+	return h.out.Watermark(wm)
+}
+
+func (h *sourceHead[T]) End() error {
+	if h.wm != nil {
+		h.wm.finished()
+	}
+	if h.dead != nil {
+		if err := h.dead.End(); err != nil {
+			return err
+		}
+	}
+	return h.out.End()
+}
+
+// Split returns the collector of one split's records.
+func (h *sourceHead[T]) Split(id string) runtime.Collector[T] {
+	if h.wm == nil {
+		return h.out
+	}
+	return splitCollector[T]{h: h, s: h.wm.split(id)}
+}
+
+// ReleaseSplit stops the split from holding the watermark back.
+func (h *sourceHead[T]) ReleaseSplit(id string) {
+	if h.wm != nil {
+		delete(h.wm.splits, id)
+	}
+}
+
+// DeadLetter sends d to the dead-letter stream, or logs the first one when
+// the job does not read that stream.
+func (h *sourceHead[T]) DeadLetter(d source.DeadLetter) error {
+	if h.dead != nil {
+		return h.dead.Collect(runtime.Record[source.DeadLetter]{Value: d, Time: runtime.NoTimestamp})
+	}
+	if !h.loggedDead {
+		h.loggedDead = true
+		slog.Warn("a source record could not be decoded; it is counted as a dead letter (read them with weir.SourceDeadLetters)",
+			"source", h.name, "subtask", h.subtask, "split", d.Split, "position", d.Position, "reason", d.Reason)
+	}
+	return nil
+}
+
+// splitCollector is the collector of one split.
+type splitCollector[T any] struct {
+	h *sourceHead[T]
+	s *splitState
+}
+
+func (c splitCollector[T]) Collect(r runtime.Record[T]) error { return c.h.wm.collect(c.s, r) }
+func (c splitCollector[T]) Watermark(wm int64) error          { return c.h.Watermark(wm) }
+func (c splitCollector[T]) End() error                        { return nil }
+
+// splitWatermarks generates a reader's watermark from its splits'.
+type splitWatermarks[T any] struct {
+	head      *sourceHead[T]
+	ts        func(T) time.Time
+	delay     int64
+	idleAfter int64
+	interval  int64
+
+	splits   map[string]*splitState
+	emitted  int64
+	idle     bool
+	nextEmit int64
+	started  int64 // first tick, for the idleness of a reader without splits
+	done     bool
+
+	align *alignMember
+}
+
+type splitState struct {
+	max        int64 // largest timestamp seen
+	seen       bool  // a record arrived since the last tick
+	lastActive int64
+	idle       bool
+}
+
+func newSplitWatermarks[T any](h *sourceHead[T], strategy *WatermarkStrategy[T], interval time.Duration) *splitWatermarks[T] {
+	return &splitWatermarks[T]{
+		head: h, ts: strategy.timestamp, delay: strategy.outOfOrder.Milliseconds(),
+		idleAfter: strategy.idleTimeout.Milliseconds(), interval: interval.Milliseconds(),
+		splits: make(map[string]*splitState), emitted: runtime.NoTimestamp,
+	}
+}
+
+func (w *splitWatermarks[T]) split(id string) *splitState {
+	s, ok := w.splits[id]
+	if !ok {
+		s = &splitState{max: runtime.NoTimestamp}
+		w.splits[id] = s
+	}
+	return s
+}
+
+func (w *splitWatermarks[T]) collect(s *splitState, r runtime.Record[T]) (err error) {
+	if w.ts != nil {
+		defer runtime.Recover(&err, w.head.name, w.head.subtask, w.head.par)
+		r.Time = w.ts(r.Value).UnixMilli()
+	}
+	if r.Time > s.max {
+		s.max = r.Time
+	}
+	s.seen, s.idle, w.idle = true, false, false
+	return w.head.out.Collect(r)
+}
+
+// current is the reader's watermark now: the least of its active splits'.
+// ok is false when every split is idle, or there are none.
+func (w *splitWatermarks[T]) current() (wm int64, ok bool) {
+	wm = math.MaxInt64
+	for _, s := range w.splits {
+		if s.idle {
+			continue
+		}
+		ok = true
+		if s.max == runtime.NoTimestamp {
+			return runtime.NoTimestamp, true
+		}
+		if c := s.max - w.delay - 1; c < wm {
+			wm = c
+		}
+	}
+	return wm, ok
+}
+
+// Tick marks idle splits, emits the watermark when its interval has come,
+// and reports the reader's watermark to its alignment group.
+func (w *splitWatermarks[T]) Tick(now int64) (int64, error) {
+	if w.done {
+		return runtime.NoWakeup, nil
+	}
+	if w.started == 0 {
+		w.started = now
+	}
+	paused := w.paused()
+	for _, s := range w.splits {
+		if s.seen || s.lastActive == 0 || paused {
+			// A paused reader reads nothing on purpose: that is not idleness.
+			s.lastActive, s.seen = now, false
+		}
+		if w.idleAfter > 0 && now-s.lastActive >= w.idleAfter {
+			s.idle = true
+		}
+	}
+	wm, active := w.current()
+	if now >= w.nextEmit {
+		w.nextEmit = now + w.interval
+		if active && wm != runtime.NoTimestamp && wm > w.emitted {
+			w.emitted = wm
+			if err := w.head.emitWatermark(wm); err != nil {
+				return runtime.NoWakeup, err
+			}
+		}
+	}
+	if !active && !w.idle && w.idleAfter > 0 && now-w.started >= w.idleAfter {
+		w.idle = true
+		if err := w.head.emitWatermark(runtime.Idle); err != nil {
+			return runtime.NoWakeup, err
+		}
+	}
+	if w.align != nil {
+		// A reader without splits yet holds its group back until it is
+		// idle: its first split may hold the oldest records.
+		if !active {
+			wm = runtime.NoTimestamp
+		}
+		w.align.report(wm, !w.idle)
+	}
+	return w.nextEmit, nil
+}
+
+// paused reports whether the reader runs too far ahead of its alignment
+// group to read on. It is asked before every poll, with the reader's
+// watermark as of now and the group's as of the last tick, so a fast
+// reader overshoots by at most one poll.
+func (w *splitWatermarks[T]) paused() bool {
+	if w.align == nil || w.done {
+		return false
+	}
+	wm, active := w.current()
+	return active && w.align.holds(wm)
+}
+
+// finished takes a reader at its end out of its alignment group.
+func (w *splitWatermarks[T]) finished() {
+	w.done = true
+	if w.align != nil {
+		w.align.leave()
+	}
+}
+
+// WithAlignment puts the source in an alignment group, as Flink's
+// withWatermarkAlignment does: a reader whose watermark runs more than
+// maxDrift ahead of the least watermark in the group stops reading until
+// the others catch up, so that one fast source does not fill the state of
+// the operators downstream with records they must keep until the slow one
+// arrives. Readers that have no watermark yet, are idle or have finished
+// do not hold the group back; one that has no watermark yet does (it may
+// not have its splits yet, or not have read them). Pair alignment with WithIdleness
+// when some splits may stay empty. It applies to FromSourceWithWatermarks
+// only.
+func (w WatermarkStrategy[T]) WithAlignment(group string, maxDrift time.Duration) WatermarkStrategy[T] {
+	w.alignGroup, w.maxDrift = group, maxDrift
+	return w
+}
+
+// alignGroup is the shared view of the readers of one alignment group.
+type alignGroup struct {
+	mu      sync.Mutex
+	members map[*alignMember]int64 // reported watermark; absent: not holding back
+}
+
+// alignMember is one reader of a group.
+type alignMember struct {
+	g        *alignGroup
+	maxDrift int64
+	least    atomic.Int64 // the group's least watermark at the last report
+}
+
+// alignMember joins a group of this run of the job: a restarted job
+// starts with fresh groups, so a reader of the failed run cannot hold it
+// back.
+func (b *builder) alignMember(group string, maxDrift time.Duration) *alignMember {
+	if b.alignGroups == nil {
+		b.alignGroups = make(map[string]*alignGroup)
+	}
+	g, ok := b.alignGroups[group]
+	if !ok {
+		g = &alignGroup{members: make(map[*alignMember]int64)}
+		b.alignGroups[group] = g
+	}
+	m := &alignMember{g: g, maxDrift: maxDrift.Milliseconds()}
+	m.least.Store(runtime.NoTimestamp)
+	g.members[m] = runtime.NoTimestamp // it holds the group until it reports
+	return m
+}
+
+// report publishes the member's watermark and takes the group's least.
+func (m *alignMember) report(wm int64, active bool) {
+	g := m.g
+	g.mu.Lock()
+	if active {
+		g.members[m] = wm
+	} else {
+		delete(g.members, m)
+	}
+	least := int64(math.MaxInt64)
+	for _, v := range g.members {
+		least = min(least, v)
+	}
+	g.mu.Unlock()
+	m.least.Store(least)
+}
+
+// holds reports whether a reader at watermark wm runs ahead of its group
+// by more than the drift. A member with no watermark yet holds the group
+// back: records it has not read may be the oldest.
+func (m *alignMember) holds(wm int64) bool {
+	least := m.least.Load()
+	return wm != runtime.NoTimestamp && least != math.MaxInt64 && (least == runtime.NoTimestamp || wm-least > m.maxDrift)
+}
+
+func (m *alignMember) leave() {
+	m.g.mu.Lock()
+	delete(m.g.members, m)
+	m.g.mu.Unlock()
+}
