@@ -1,6 +1,7 @@
 package checkpoint
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
@@ -32,11 +33,17 @@ type Stats struct {
 // NewStats keeps the last keep checkpoints.
 func NewStats(keep int) *Stats { return &Stats{keep: keep} }
 
-// Recent returns the kept checkpoints, oldest first.
+// Recent returns copies of the kept checkpoints, oldest first: a caller
+// may read them while later acknowledgements update the originals.
 func (s *Stats) Recent() []Stat {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Stat(nil), s.mu.recent...)
+	out := append([]Stat(nil), s.mu.recent...)
+	for i := range out {
+		out[i].Acks = maps.Clone(out[i].Acks)
+		out[i].Alignments = maps.Clone(out[i].Alignments)
+	}
+	return out
 }
 
 // Counts returns how many kept checkpoints completed and failed.
