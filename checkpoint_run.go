@@ -3,9 +3,11 @@ package weir
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
+	"github.com/weirstream/weir/sink"
 )
 
 // stateful is implemented by operators with state to keep in checkpoints.
@@ -101,6 +104,9 @@ type jobRun struct {
 	queued        []*savepointReq
 	inFlight      map[int64]*savepointReq
 	stop          context.CancelCauseFunc // ends the run; set by runOnce
+
+	finalMu sync.Mutex
+	finals  []*finalCommit // sinks' end-of-input output; see addFinalCommit
 }
 
 // savepointReq asks the driver for a savepoint.
@@ -411,6 +417,9 @@ func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]
 				}
 			}
 			if kind == runtime.Complete {
+				if err := r.commitFinals(ctx, a.ID); err != nil && ctx.Err() == nil {
+					slog.Warn("could not publish the output of a finished sink; the job publishes it when it ends", "err", err)
+				}
 				if err := r.store.Retain(ctx, r.cfg.retain); err != nil && ctx.Err() == nil {
 					slog.Warn("could not delete old checkpoints", "err", err)
 				}
@@ -452,6 +461,9 @@ func (r *jobRun) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 			op.Subtasks = append(op.Subtasks, oa.sub)
 			size += oa.sub.KeyedSize + int64(len(oa.sub.OperatorState)) + int64(len(oa.sub.ChannelState))
 		}
+	}
+	if err := r.addFinals(id, ops, &order); err != nil {
+		return 0, err
 	}
 	for _, uid := range order {
 		m.Operators = append(m.Operators, *ops[uid])
@@ -585,6 +597,13 @@ func (e *Env) executeWithCheckpoints(ctx context.Context, name string) error {
 		if from, err = e.latest(ctx, store); err != nil {
 			return fmt.Errorf("weir: restore: %w", err)
 		}
+		latest := ""
+		if from != nil {
+			latest = from.dir.String()
+		}
+		if done, err := e.finishedBefore(ctx, name, store, latest); err != nil || done {
+			return err
+		}
 	default:
 		rs, dir, err := storage.OpenRestore(ctx, cc.restore)
 		if err != nil {
@@ -622,7 +641,10 @@ func (e *Env) executeWithCheckpoints(ctx context.Context, name string) error {
 		if errors.Is(err, errStopped) {
 			return nil
 		}
-		if err == nil || ctx.Err() != nil {
+		if err == nil {
+			return e.finish(ctx, store, run)
+		}
+		if ctx.Err() != nil {
 			return err
 		}
 		delay, ok := cc.restart.next(attempt)
@@ -696,4 +718,136 @@ func (e *Env) savepoint(ctx context.Context, stop bool) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// finishRecord is what a finished job leaves in its checkpoint location:
+// the checkpoint its end followed, and what its sinks pre-committed at the
+// end of input, per sink.
+type finishRecord struct {
+	After   string              `json:"after"`
+	Commits map[string][][]byte `json:"commits,omitempty"`
+}
+
+// finalCommit is what one sink subtask pre-committed at the end of its
+// input. It is published only once every task of the job has ended: if
+// another task fails first, the job restores its last checkpoint and
+// replays this output, which must not be published twice.
+type finalCommit struct {
+	uid                  string
+	subtask, parallelism int
+	committer            sink.Committer
+	committables         [][]byte
+	writer               []byte // the writer's state, for a restored writer
+	// Driver goroutine only: the first checkpoint that holds it (its
+	// completion publishes it), and whether it was published.
+	includedIn int64
+	committed  bool
+}
+
+// addFinalCommit holds a sink subtask's end-of-input committables. Every
+// checkpoint that completes later holds them as the subtask's state, as
+// Flink's final checkpoints do: the subtask no longer takes part in
+// checkpoints, but a restore of one of them must publish its output.
+func (r *jobRun) addFinalCommit(fc *finalCommit) {
+	r.finalMu.Lock()
+	r.finals = append(r.finals, fc)
+	r.finalMu.Unlock()
+}
+
+// addFinals adds the finished sink subtasks that did not acknowledge
+// checkpoint id to its operators.
+func (r *jobRun) addFinals(id int64, ops map[string]*snapshot.Operator, order *[]string) error {
+	r.finalMu.Lock()
+	defer r.finalMu.Unlock()
+	for _, fc := range r.finals {
+		op := ops[fc.uid]
+		if op != nil && slices.ContainsFunc(op.Subtasks, func(s snapshot.Subtask) bool { return s.Index == fc.subtask }) {
+			continue // it acknowledged this checkpoint before it ended
+		}
+		st, err := encodeState(sinkState{Writer: fc.writer, Pending: []pendingCommit{{ID: id, Committables: fc.committables}}})
+		if err != nil {
+			return err
+		}
+		if op == nil {
+			op = &snapshot.Operator{UID: fc.uid, Parallelism: fc.parallelism}
+			ops[fc.uid] = op
+			*order = append(*order, fc.uid)
+		}
+		op.Subtasks = append(op.Subtasks, snapshot.Subtask{Index: fc.subtask, OperatorState: st})
+		if fc.includedIn == 0 {
+			fc.includedIn = id
+		}
+	}
+	return nil
+}
+
+// commitFinals publishes the end-of-input output held by checkpoints up to
+// id, once id is complete; all of it when id is 0 (the job finished).
+func (r *jobRun) commitFinals(ctx context.Context, id int64) error {
+	r.finalMu.Lock()
+	defer r.finalMu.Unlock()
+	for _, fc := range r.finals {
+		if fc.committed || len(fc.committables) == 0 || (id != 0 && (fc.includedIn == 0 || fc.includedIn > id)) {
+			continue
+		}
+		if err := fc.committer.Commit(ctx, fc.committables); err != nil {
+			return fmt.Errorf("weir: sink %q (subtask %d): publish the end of its output: %w", fc.uid, fc.subtask, err)
+		}
+		fc.committed = true
+	}
+	return nil
+}
+
+// finish records that the job ended, with its final committables, and
+// then publishes them. A crash between the two publishes them at the next
+// start (commits are idempotent); a crash before the record replays the
+// end from the last checkpoint.
+func (e *Env) finish(ctx context.Context, store *storage.Storage, run *jobRun) error {
+	rec := finishRecord{Commits: map[string][][]byte{}}
+	dirs, err := store.Completed(ctx)
+	if err != nil {
+		return fmt.Errorf("weir: record that the job finished: %w", err)
+	}
+	if len(dirs) > 0 {
+		rec.After = dirs[0].String()
+	}
+	for _, fc := range run.finals {
+		rec.Commits[fc.uid] = append(rec.Commits[fc.uid], fc.committables...)
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("weir: record that the job finished: %w", err)
+	}
+	if err := store.MarkFinished(ctx, b); err != nil {
+		return fmt.Errorf("weir: record that the job finished: %w", err)
+	}
+	return run.commitFinals(ctx, 0)
+}
+
+// finishedBefore reports whether the job finished after checkpoint latest
+// (the newest completed one, or empty): then it publishes the end of the
+// output again, in case the finishing run died before it had, and the job
+// has nothing left to do.
+func (e *Env) finishedBefore(ctx context.Context, name string, store *storage.Storage, latest string) (bool, error) {
+	b, ok, err := store.Finished(ctx)
+	if err != nil || !ok {
+		return false, err
+	}
+	var rec finishRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return false, fmt.Errorf("weir: restore: the record that the job finished is damaged (%v): remove %s from %s to run the end again", err, "_finished", store.Location())
+	}
+	if rec.After != latest {
+		return false, nil // a later run took checkpoints after it
+	}
+	for _, n := range e.nodes {
+		if n.finalCommit == nil || len(rec.Commits[n.name]) == 0 {
+			continue
+		}
+		if err := n.finalCommit(ctx, rec.Commits[n.name]); err != nil {
+			return false, fmt.Errorf("weir: sink %q: publish the end of the output: %w", n.name, err)
+		}
+	}
+	slog.Info("the job already finished: nothing to do; use a new checkpoint directory to run it again", "job", name, "checkpoints", store.Location())
+	return true, nil
 }

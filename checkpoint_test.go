@@ -238,3 +238,50 @@ func TestStopWithSavepointAndResume(t *testing.T) {
 		t.Fatalf("output differs: got %d results, want %d", len(g), len(w))
 	}
 }
+
+// TestEndOfInputPublishedOnceAfterALaterFailure lets one sink subtask reach
+// the end of its input while the other still runs and then fails: the job
+// restores its last checkpoint and replays the first subtask's tail, which
+// must not have been published already.
+func TestEndOfInputPublishedOnceAfterALaterFailure(t *testing.T) {
+	const n = 2000
+	var vals []int
+	for i := range n {
+		vals = append(vals, i)
+	}
+	var failed atomic.Bool
+	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, t.TempDir()),
+		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
+	slow := weir.Map(weir.FromSource(env, weirtest.FromSlice(vals...)), func(v int) int {
+		if v >= n/2 { // the second subtask's half: slow, and it fails once near its end
+			time.Sleep(200 * time.Microsecond)
+			if v == n-10 && failed.CompareAndSwap(false, true) {
+				panic("injected failure after the other subtask ended")
+			}
+		}
+		return v
+	})
+	got := weirtest.NewTxCollector[int]()
+	weir.SinkTo(slow, got)
+	if err := env.Execute(context.Background(), "tail"); err != nil {
+		t.Fatal(err)
+	}
+	if !failed.Load() {
+		t.Fatal("the failure was not injected")
+	}
+	recs := got.Records()
+	slices.Sort(recs)
+	if !slices.Equal(recs, vals) {
+		missing := 0
+		first := -1
+		for _, v := range vals {
+			if _, ok := slices.BinarySearch(recs, v); !ok {
+				missing++
+				if first < 0 {
+					first = v
+				}
+			}
+		}
+		t.Fatalf("%d records published for %d inputs (%d missing from %d on): the end of the input was published twice or lost", len(recs), n, missing, first)
+	}
+}

@@ -309,7 +309,7 @@ func (b *builder) parallelism(n *node) int {
 
 // chained reports whether an edge is a plain call inside one goroutine.
 func (b *builder) chained(ed *edge) bool {
-	return ed.pattern == runtime.Forward && b.par[ed.from] == b.par[ed.to] && len(ed.to.inputs) == 1 && ed.to.source == nil
+	return ed.pattern == runtime.Forward && b.par[ed.from] == b.par[ed.to] && len(ed.to.inputs) == 1 && ed.to.source == nil && !ed.to.ownTask
 }
 
 // isHead reports whether n starts a chain: it runs its own subtasks.

@@ -43,6 +43,14 @@ type node struct {
 	sideCollector func(out any) controlSink
 
 	dropped atomic.Int64 // late records a window dropped, over all subtasks
+	// finalCommit publishes a sink's committables from the record of a
+	// finished job; nil for other nodes.
+	finalCommit func(ctx context.Context, committables [][]byte) error
+	// ownTask makes the node start a chain of its own: it is never chained
+	// behind its input (AsyncWait, whose task must drain finished calls).
+	ownTask bool
+	// async holds an AsyncWait operator's counters, over all subtasks.
+	async *asyncStats
 
 	// build returns the operator's input, a runtime.Collector[In], given its
 	// output, a runtime.Collector[Out]. Nil for sources and side outputs.

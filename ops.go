@@ -477,8 +477,17 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	n := newNode[T](s.n.env, "sink", opts)
 	connect(s, n, runtime.Forward, nil)
 	withInput[T](n)
+	if cs, ok := snk.(sink.CommittingSink); ok {
+		n.finalCommit = func(ctx context.Context, committables [][]byte) error {
+			c, err := cs.NewCommitter()
+			if err != nil {
+				return err
+			}
+			return c.Commit(ctx, committables)
+		}
+	}
 	n.build = func(b *builder, t *taskCtx, _ any) (any, error) {
-		op := &sinkOp[T]{ctx: t.ctx, op: op{name: n.name, subtask: t.subtask, par: t.parallelism}, ckpt: t.run != nil}
+		op := &sinkOp[T]{ctx: t.ctx, op: op{name: n.name, subtask: t.subtask, par: t.parallelism}, run: t.run}
 		wctx := writerContext{subtask: t.subtask, parallelism: t.parallelism, checkpointing: t.run != nil}
 		if t.run != nil {
 			if cs, ok := snk.(sink.CommittingSink); ok {
@@ -546,7 +555,7 @@ type sinkOp[T any] struct {
 	op
 	w         sink.Writer[T]
 	ctx       context.Context
-	ckpt      bool
+	run       *jobRun // nil without checkpoints
 	pre       sink.PreCommitter
 	stw       sink.StatefulWriter
 	committer sink.Committer
@@ -566,18 +575,29 @@ func (s *sinkOp[T]) Collect(r runtime.Record[T]) (err error) {
 
 func (s *sinkOp[T]) Watermark(int64) error { return nil }
 
-// End publishes everything: a bounded job's last output follows no
-// checkpoint.
+// End pre-commits the output that follows the last checkpoint. It is
+// published when every task of the job has ended (see finish), not now:
+// should another task fail first, the job restores the last checkpoint and
+// replays this output.
 func (s *sinkOp[T]) End() error {
-	if s.ckpt && s.pre != nil {
+	if s.run != nil && s.pre != nil {
 		c, err := s.pre.PreCommit(s.ctx, 0)
 		if err != nil {
 			return s.wrap(err)
 		}
-		s.pending = append(s.pending, pendingCommit{Committables: c})
-		err = s.commit(s.ctx, s.pending)
+		var all [][]byte
+		for _, p := range s.pending {
+			all = append(all, p.Committables...)
+		}
+		fc := &finalCommit{uid: s.name, subtask: s.subtask, parallelism: s.par, committer: s.committer, committables: append(all, c...)}
+		if s.stw != nil {
+			if fc.writer, err = s.stw.SnapshotState(0); err != nil {
+				return s.wrap(err)
+			}
+		}
+		s.run.addFinalCommit(fc)
 		s.pending = nil
-		return s.wrap(err)
+		return nil
 	}
 	return s.wrap(s.w.Flush(s.ctx))
 }

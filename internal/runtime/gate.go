@@ -85,6 +85,17 @@ type InputTask[T any] struct {
 	lastUnaligned int64
 }
 
+// Drainer is implemented by an operator at the head of an input task whose
+// work finishes on other goroutines (AsyncWait). The task calls Drain on its
+// own goroutine at every turn of its loop, before it reads input, and the
+// operator emits there whatever finished. Drain must not wait for work in
+// flight (emitting may wait for downstream, like any Collect). To wake a
+// task that waits for input, the operator signals the gate's notify channel
+// (without blocking) after each piece of work it finished.
+type Drainer interface {
+	Drain() error
+}
+
 // Flusher is implemented by the writers at the end of a chain: the task
 // flushes them before it waits for input, so that nothing sits in a partial
 // batch while the subtask is idle.
@@ -106,9 +117,15 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 		}
 	}
 	t.Replay = nil
+	drainer, _ := t.Head.(Drainer)
 	for {
 		if err := t.Clock.fire(t.Tickers); err != nil {
 			return err
+		}
+		if drainer != nil {
+			if err := drainer.Drain(); err != nil {
+				return err
+			}
 		}
 		if err := t.commands(ctx); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -586,4 +587,30 @@ func notExist(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%w)", fs.ErrNotExist, err)
 	}
 	return ctxErr(ctx, err)
+}
+
+// finishedKey marks a job whose input ended: its output is complete.
+const finishedKey = "_finished"
+
+// MarkFinished records that the job finished, with content that says
+// after which checkpoint and what its end published, so that a restart
+// does not run the end of its input again and publish its output twice.
+func (s *Storage) MarkFinished(ctx context.Context, content []byte) error {
+	if _, err := s.write(ctx, finishedKey, bytes.NewReader(content)); err != nil {
+		return fmt.Errorf("checkpoint storage: mark the job finished in %s: %w", s.location, err)
+	}
+	return nil
+}
+
+// Finished returns what MarkFinished recorded, and false when the job has
+// not finished.
+func (s *Storage) Finished(ctx context.Context) ([]byte, bool, error) {
+	b, err := s.bucket.ReadAll(ctx, finishedKey)
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("checkpoint storage: read %s in %s: %w", finishedKey, s.location, ctxErr(ctx, err))
+	}
+	return b, true, nil
 }

@@ -1,0 +1,46 @@
+// Package kafka reads from and writes to Apache Kafka, with franz-go.
+//
+// # Source
+//
+// [NewSource] reads topics, named by [SourceConfig].Topics or matched by
+// [SourceConfig].TopicPattern, as Flink's KafkaSource does:
+//
+//	src, err := kafka.NewSource(kafka.SourceConfig[string]{
+//		Client: kafka.Client{Brokers: []string{"localhost:9092"}},
+//		Topics: []string{"access-log"},
+//		Group:  "pvuv", // offsets committed here, for lag monitoring
+//	})
+//	lines := weir.FromSource(env, src)
+//
+// The model:
+//
+//  1. A split is one partition (Split), with the offset of the next record
+//     to read and, for a bounded source, the offset at which it stops.
+//  2. The enumerator finds the partitions when the job starts, works out
+//     where each starts (SourceConfig.Start) and stops, and gives each to
+//     one reader: partition p of topic t goes to subtask
+//     (hash(t) + p) mod parallelism, the same at every start. An
+//     unbounded source looks for new partitions and topics every
+//     DiscoveryInterval and reads them from their earliest offset.
+//  3. Each reader consumes its partitions with its own client, at exact
+//     offsets, without joining a consumer group, with the read_committed
+//     isolation level: a record of a transaction is read only once the
+//     transaction commits, and never if it aborts.
+//  4. Records are emitted with their Kafka timestamp as event time,
+//     through the output of their partition, so that
+//     weir.FromSourceWithWatermarks keeps one watermark per partition.
+//  5. A record the Deserializer rejects goes to the job's dead letters
+//     (weir.SourceDeadLetters) with its partition, offset and the error,
+//     and is counted (Source.DeadLetters); it never stops the job.
+//  6. With checkpoints, the offsets are part of each checkpoint, so a
+//     restored job reads every record exactly once into its state; when a
+//     checkpoint completes, the readers commit its offsets to the Group,
+//     for lag tools and for jobs that start from Committed(). Without
+//     checkpoints they commit every CommitInterval instead.
+//  7. A bounded source reads each partition up to the last stable offset
+//     it had when the job started; when every partition is finished the
+//     job ends. A checkpoint remembers which partitions were finished, so
+//     that a restore does not read them again.
+//
+// The stored form of a split is versioned: see split.go.
+package kafka

@@ -1,0 +1,414 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/source"
+)
+
+// finalCommitTimeout bounds the commit a reader makes when it closes in a
+// job without checkpoints.
+const finalCommitTimeout = 5 * time.Second
+
+// maxSnapshots bounds the positions a reader keeps for checkpoints that
+// have not completed yet; older ones are dropped (a checkpoint that never
+// completes is overtaken by a later one).
+const maxSnapshots = 16
+
+// reader consumes the partitions assigned to one subtask with a Kafka
+// client of its own, as a direct (not group) consumer at exact offsets.
+//
+// It tracks, per partition, the offset after the last record or
+// transaction marker it went past. The client keeps control records (the
+// markers of transactions) so that this offset moves past them: a bounded
+// partition whose last records before its stop offset are a commit or
+// abort marker is seen to be finished. Records of aborted transactions are
+// dropped by the client; should a bounded partition end with such records,
+// whose abort marker lies past the stop offset, the split finishes when
+// the marker (or any later record) is read.
+type reader[T any] struct {
+	src  *Source[T]
+	rctx source.ReaderContext
+
+	cl  *kgo.Client
+	adm *kadm.Client
+	com *committer // nil without a Group
+
+	checkpointing bool
+	parts         map[topicPartition]*partState
+	order         []*partState // in assignment order; finished ones too
+	active        int          // unfinished partitions
+	release       []string     // finished outside Poll: released at the next Poll
+	register      []string     // assigned since the last Poll: registered at the next
+	noMore        bool
+	err           error // a problem found outside Poll, returned by the next Poll
+	closed        bool
+
+	snapshots  []snapshotPositions // oldest first
+	moved      bool                // positions moved since the last interval commit
+	lastCommit time.Time
+	loggedDead bool
+}
+
+// partState is a partition a reader was given.
+type partState struct {
+	split    Split // Offset is the next offset to read
+	id       string
+	finished bool
+}
+
+// snapshotPositions are the offsets a reader snapshotted for a checkpoint.
+type snapshotPositions struct {
+	id      int64
+	offsets kadm.Offsets
+}
+
+var (
+	_ source.Reader[string]     = (*reader[string])(nil)
+	_ source.CheckpointListener = (*reader[string])(nil)
+)
+
+func newReader[T any](s *Source[T], ctx source.ReaderContext) *reader[T] {
+	return &reader[T]{src: s, rctx: ctx, parts: map[topicPartition]*partState{}}
+}
+
+// Start connects, and consumes the partitions added so far.
+func (r *reader[T]) Start(ctx context.Context) error {
+	if r.closed {
+		return source.ErrClosed
+	}
+	opts := append(r.src.cfg.Client.opts(),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		// A position below the log start (retention deleted it) resumes
+		// at the log start: nothing that still exists is skipped.
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Bound how long a fetch that waits for data holds up partitions
+		// added meanwhile (Kafka's own default).
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka: source reader %d: create the client: %w", r.rctx.Subtask(), err)
+	}
+	r.cl, r.adm = cl, kadm.NewClient(cl)
+	r.checkpointing = r.rctx.Checkpointing()
+	if r.src.cfg.Group != "" && (r.checkpointing || r.src.cfg.CommitInterval > 0) {
+		r.com = startCommitter(ctx, r.adm, r.src.cfg.Group, r.src.log)
+	}
+	r.lastCommit = time.Now()
+	r.consume(r.order)
+	return nil
+}
+
+// consume makes the client fetch the unfinished partitions of ps from
+// their offsets.
+func (r *reader[T]) consume(ps []*partState) {
+	if r.cl == nil {
+		return
+	}
+	add := map[string]map[int32]kgo.Offset{}
+	for _, p := range ps {
+		if p.finished {
+			continue
+		}
+		if add[p.split.Topic] == nil {
+			add[p.split.Topic] = map[int32]kgo.Offset{}
+		}
+		add[p.split.Topic][p.split.Partition] = kgo.NewOffset().At(p.split.Offset)
+	}
+	if len(add) > 0 {
+		r.cl.AddConsumePartitions(add)
+	}
+}
+
+// AddSplits starts consuming the given partitions at their offsets. A
+// bounded split that is already at its stop offset finishes at once.
+func (r *reader[T]) AddSplits(splits []source.Split) {
+	var added []*partState
+	for _, sp := range splits {
+		ks, ok := sp.(*Split)
+		if !ok || ks.known {
+			r.err = fmt.Errorf("kafka: source reader %d got split %q of type %T: give a Kafka source only the splits its own enumerator made", r.rctx.Subtask(), sp.SplitID(), sp)
+			continue
+		}
+		if p := r.parts[ks.tp()]; p != nil && !p.finished {
+			r.err = fmt.Errorf("kafka: source reader %d got partition %s twice; this is a bug in the enumerator", r.rctx.Subtask(), ks.SplitID())
+			continue
+		}
+		p := &partState{split: *ks, id: ks.SplitID()}
+		if old := r.parts[ks.tp()]; old != nil {
+			r.order = deleteState(r.order, old)
+		}
+		r.parts[ks.tp()] = p
+		r.order = append(r.order, p)
+		if p.split.finished() {
+			p.finished = true
+			r.release = append(r.release, p.id)
+			continue
+		}
+		r.active++
+		added = append(added, p)
+		r.register = append(r.register, p.id)
+	}
+	r.consume(added)
+}
+
+func deleteState(ps []*partState, p *partState) []*partState {
+	for i, q := range ps {
+		if q == p {
+			return append(ps[:i], ps[i+1:]...)
+		}
+	}
+	return ps
+}
+
+// NoMoreSplits lets the reader end once its partitions are finished.
+func (r *reader[T]) NoMoreSplits() { r.noMore = true }
+
+// Poll emits up to maxPollRecords records that the client has fetched,
+// each through its partition's output, waiting up to pollWait for some
+// when none are buffered.
+func (r *reader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Status, error) {
+	if r.closed {
+		return source.EndOfInput, source.ErrClosed
+	}
+	if r.err != nil {
+		return source.EndOfInput, r.err
+	}
+	splitOuts, _ := out.(source.SplitOutputs[T])
+	if splitOuts != nil {
+		// A partition holds the watermark back from its assignment on,
+		// not from its first record: the first fetches may bring records
+		// of some partitions only, and the others' must not be late.
+		for _, id := range r.register {
+			splitOuts.ForSplit(id)
+		}
+		for _, id := range r.release {
+			splitOuts.ReleaseSplit(id)
+		}
+	}
+	r.register = r.register[:0]
+	r.release = r.release[:0]
+	r.maybeCommit()
+	if r.active == 0 {
+		if r.noMore {
+			return source.EndOfInput, nil
+		}
+		return source.NothingAvailable, nil
+	}
+	var fetches kgo.Fetches
+	if r.cl.BufferedFetchRecords() > 0 {
+		fetches = r.cl.PollRecords(ctx, maxPollRecords)
+	} else {
+		wctx, cancel := context.WithTimeout(ctx, pollWait)
+		fetches = r.cl.PollRecords(wctx, maxPollRecords)
+		cancel()
+	}
+	dead, _ := out.(source.DeadLetterOutput)
+	n, finished := 0, false
+	for i := range fetches {
+		f := &fetches[i]
+		for j := range f.Topics {
+			t := &f.Topics[j]
+			for k := range t.Partitions {
+				fp := &t.Partitions[k]
+				if fp.Err != nil {
+					if err := r.fetchError(ctx, t.Topic, fp); err != nil {
+						r.err = err
+						return source.EndOfInput, err
+					}
+				}
+				if len(fp.Records) == 0 {
+					continue
+				}
+				p := r.parts[topicPartition{t.Topic, fp.Partition}]
+				if p == nil || p.finished {
+					continue // fetched before the partition finished
+				}
+				var o source.Output[T] = out
+				if splitOuts != nil {
+					o = splitOuts.ForSplit(p.id)
+				}
+				n += r.emit(p, fp.Records, o, dead)
+				if p.finished {
+					finished = true
+					if splitOuts != nil {
+						splitOuts.ReleaseSplit(p.id)
+					}
+				}
+			}
+		}
+	}
+	if n > 0 || finished {
+		return source.MoreAvailable, nil
+	}
+	return source.NothingAvailable, nil
+}
+
+// emit emits the records of one partition, in order, and moves its
+// position past them. It stops at a bounded partition's stop offset.
+func (r *reader[T]) emit(p *partState, recs []*kgo.Record, out source.Output[T], dead source.DeadLetterOutput) int {
+	n := 0
+	stop := p.split.Stop
+	for _, rec := range recs {
+		if stop != NoStop && rec.Offset >= stop {
+			r.finish(p)
+			break
+		}
+		p.split.Offset = rec.Offset + 1
+		if !rec.Attrs.IsControl() {
+			v, err := r.src.deserialize(rec)
+			if err != nil {
+				r.deadLetter(p, rec, err, dead)
+			} else {
+				out.CollectAt(v, rec.Timestamp.UnixMilli())
+				n++
+			}
+		}
+		if stop != NoStop && p.split.Offset >= stop {
+			r.finish(p)
+			break
+		}
+	}
+	r.moved = true
+	return n
+}
+
+// finish ends a bounded partition: the client stops fetching it.
+func (r *reader[T]) finish(p *partState) {
+	p.finished = true
+	r.active--
+	r.cl.RemoveConsumePartitions(map[string][]int32{p.split.Topic: {p.split.Partition}})
+}
+
+// deadLetter sends a record the deserializer rejected to the job's dead
+// letters, and counts it.
+func (r *reader[T]) deadLetter(p *partState, rec *kgo.Record, err error, dead source.DeadLetterOutput) {
+	r.src.deadLetters.Add(1)
+	if dead != nil {
+		dead.DeadLetter(source.DeadLetter{
+			Split:    p.id,
+			Position: strconv.FormatInt(rec.Offset, 10),
+			Raw:      rec.Value,
+			Reason:   err.Error(),
+		})
+		return
+	}
+	if !r.loggedDead {
+		r.loggedDead = true
+		r.src.log.Warn("kafka: the Deserializer rejected a record; this output takes no dead letters, so such records are only counted (Source.DeadLetters)",
+			"partition", p.id, "offset", rec.Offset, "err", err)
+	}
+}
+
+// fetchError returns the error that fails the job for a partition error
+// of a fetch, or nil for one the reader gets past.
+func (r *reader[T]) fetchError(ctx context.Context, topic string, fp *kgo.FetchPartition) error {
+	var loss *kgo.ErrDataLoss
+	switch {
+	case topic == "" && (errors.Is(fp.Err, context.DeadlineExceeded) || errors.Is(fp.Err, context.Canceled)):
+		if errors.Is(fp.Err, context.Canceled) && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return nil // the end of Poll's wait
+	case errors.As(fp.Err, &loss):
+		r.src.log.Warn("kafka: the broker lost data the reader had read or was about to read; the reader goes on from where the client resumed", "partition", splitID(topic, fp.Partition), "err", fp.Err)
+		return nil
+	case errors.Is(fp.Err, kgo.ErrClientClosed):
+		return fmt.Errorf("kafka: source reader %d: %w", r.rctx.Subtask(), fp.Err)
+	default:
+		return fmt.Errorf("kafka: source reader %d: fetch %s: %w", r.rctx.Subtask(), splitID(topic, fp.Partition), fp.Err)
+	}
+}
+
+// positions returns the next offset of every partition the reader was
+// given, finished ones included.
+func (r *reader[T]) positions() kadm.Offsets {
+	o := make(kadm.Offsets)
+	for _, p := range r.order {
+		o.AddOffset(p.split.Topic, p.split.Partition, p.split.Offset, -1)
+	}
+	return o
+}
+
+// maybeCommit commits the positions every CommitInterval when the job
+// takes no checkpoints.
+func (r *reader[T]) maybeCommit() {
+	if r.com == nil || r.checkpointing || !r.moved {
+		return
+	}
+	if now := time.Now(); now.Sub(r.lastCommit) >= r.src.cfg.CommitInterval {
+		r.com.submit(r.positions())
+		r.lastCommit, r.moved = now, false
+	}
+}
+
+// Snapshot returns the unfinished partitions at their positions, and keeps
+// the positions of all partitions to commit when checkpoint id completes.
+func (r *reader[T]) Snapshot(id int64) ([]source.Split, error) {
+	if r.closed {
+		return nil, source.ErrClosed
+	}
+	out := make([]source.Split, 0, r.active)
+	for _, p := range r.order {
+		if !p.finished {
+			out = append(out, p.split.clone())
+		}
+	}
+	if r.src.cfg.Group != "" {
+		if len(r.snapshots) == maxSnapshots {
+			r.snapshots = append(r.snapshots[:0], r.snapshots[1:]...)
+		}
+		r.snapshots = append(r.snapshots, snapshotPositions{id: id, offsets: r.positions()})
+	}
+	return out, nil
+}
+
+// NotifyCheckpointComplete commits to the Group the positions snapshotted
+// for checkpoint id (or the latest before it, when the reader took no
+// snapshot for id), and forgets those of earlier checkpoints. The commit
+// runs in the background; a failure is logged.
+func (r *reader[T]) NotifyCheckpointComplete(_ context.Context, id int64) error {
+	i := 0
+	for i < len(r.snapshots) && r.snapshots[i].id <= id {
+		i++
+	}
+	if i == 0 {
+		return nil
+	}
+	offsets := r.snapshots[i-1].offsets
+	r.snapshots = append(r.snapshots[:0], r.snapshots[i:]...)
+	if r.com != nil {
+		r.com.submit(offsets)
+	}
+	return nil
+}
+
+// Close stops the client. In a job without checkpoints it first commits
+// the positions to the Group, waiting up to 5 s.
+func (r *reader[T]) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.com != nil {
+		r.com.stop()
+		if !r.checkpointing && r.moved {
+			ctx, cancel := context.WithTimeout(context.Background(), finalCommitTimeout)
+			r.com.commit(ctx, r.positions())
+			cancel()
+		}
+	}
+	if r.cl != nil {
+		r.cl.Close()
+	}
+	return nil
+}
