@@ -151,7 +151,7 @@ type splitWatermarks[T any] struct {
 	emitted  int64
 	idle     bool
 	nextEmit int64
-	started  int64 // first tick, for the idleness of a reader without splits
+	started  int64 // the last tick with splits, for the idleness of a reader without
 	done     bool
 
 	align *alignMember
@@ -218,8 +218,8 @@ func (w *splitWatermarks[T]) Tick(now int64) (int64, error) {
 	if w.done {
 		return runtime.NoWakeup, nil
 	}
-	if w.started == 0 {
-		w.started = now
+	if w.started == 0 || len(w.splits) > 0 {
+		w.started = now // the last time the reader held a split
 	}
 	paused := w.paused()
 	for _, s := range w.splits {
@@ -241,7 +241,9 @@ func (w *splitWatermarks[T]) Tick(now int64) (int64, error) {
 			}
 		}
 	}
-	if !active && !w.idle && w.idleAfter > 0 && now-w.started >= w.idleAfter {
+	// Splits that are all idle waited their timeout each; a reader without
+	// splits waits it from when it last held one.
+	if !active && !w.idle && w.idleAfter > 0 && (len(w.splits) > 0 || now-w.started >= w.idleAfter) {
 		w.idle = true
 		if err := w.head.emitWatermark(runtime.Idle); err != nil {
 			return runtime.NoWakeup, err

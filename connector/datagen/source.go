@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/source"
+	"github.com/weirstream/weir/source/splitreader"
 )
 
 // maxBatch bounds the lines one Poll emits.
@@ -169,9 +170,18 @@ func (s *Source) DecodeSplit(b []byte) (source.Split, error) {
 	return &Split{Emitted: r.Emitted}, nil
 }
 
-// NewReader returns the reader of one subtask.
+// NewReader returns the reader of one subtask: the split reader base,
+// which asks for the one split; subtask 0 gets it and generates its lines,
+// the others end at once.
 func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], error) {
-	return &reader{src: s, ctx: ctx}, nil
+	open := func(_ context.Context, sp *Split) (splitreader.Reader[string, *Split], error) {
+		g, err := New(s.cfg)
+		if err != nil {
+			return nil, err
+		}
+		return &reader{src: s, pos: *sp, gen: g, skip: sp.Emitted}, nil
+	}
+	return splitreader.New(ctx, open, splitreader.Options{Name: "datagen"}), nil
 }
 
 // enumerator holds the split until subtask 0 asks for it. A split handed
@@ -211,79 +221,42 @@ func (e *enumerator) Snapshot() ([]source.Split, error) {
 
 func (e *enumerator) Close() error { return nil }
 
-// reader generates the lines of its split.
+// reader generates the lines of the split.
 type reader struct {
-	src    *Source
-	ctx    source.ReaderContext
-	split  *Split // nil when it has none, or has finished it
-	gen    *Generator
-	skip   int64 // lines gen must still skip to reach the split's position
-	noMore bool
-	closed bool
-	buf    []byte
+	src  *Source
+	pos  Split // Emitted: the lines emitted so far
+	gen  *Generator
+	skip int64 // lines gen must still skip to reach the split's position
+	buf  []byte
 
 	// token bucket, when src.rate > 0
 	tokens float64
 	last   time.Time
 }
 
-func (r *reader) Start(context.Context) error {
-	r.ctx.RequestSplit()
-	return nil
-}
-
-func (r *reader) AddSplits(splits []source.Split) {
-	for _, sp := range splits {
-		s, ok := sp.(*Split)
-		if !ok || r.split != nil {
-			continue // the source has one split; the enumerator gives it once
-		}
-		c := *s
-		r.split = &c
-		r.gen = nil // (re)generated at the next Poll
-	}
-}
-
-func (r *reader) NoMoreSplits() { r.noMore = true }
-
-// Poll emits the next batch of lines, at most what the rate allows. When the
-// rate holds it back, it waits at most 50 ms and returns NothingAvailable.
-func (r *reader) Poll(ctx context.Context, out source.Output[string]) (source.Status, error) {
-	if r.closed {
-		return source.EndOfInput, source.ErrClosed
-	}
-	if r.split == nil {
-		if r.noMore {
-			return source.EndOfInput, nil
-		}
-		wait(ctx, 5*time.Millisecond)
-		return source.NothingAvailable, nil
-	}
-	if r.gen == nil {
-		g, err := New(r.src.cfg)
-		if err != nil {
-			return source.EndOfInput, err
-		}
-		r.gen, r.skip = g, r.split.Emitted
-	}
+// Read emits the next batch of lines, at most what the rate allows. When
+// the rate holds it back, it waits at most 50 ms and returns
+// NothingAvailable. With Limit, the split is finished after that many
+// lines.
+func (r *reader) Read(ctx context.Context, out source.Output[string]) (splitreader.Status, error) {
 	if r.skip > 0 {
 		// Regenerate the lines emitted before the split's position a chunk
-		// at a time, so that Poll stays short.
+		// at a time, so that Read stays short.
 		for range min(r.skip, maxSkip) {
 			r.buf, _ = r.gen.Next(r.buf[:0])
 		}
 		r.skip -= min(r.skip, maxSkip)
-		return source.MoreAvailable, nil
+		return splitreader.MoreAvailable, nil
 	}
 	n := int64(maxBatch)
 	if lim := r.src.limit; lim >= 0 {
-		n = max(0, min(n, lim-r.split.Emitted))
+		n = max(0, min(n, lim-r.pos.Emitted))
 	}
 	if r.src.rate > 0 && n > 0 {
 		allowed, d := r.take(n)
 		if allowed == 0 {
 			wait(ctx, d)
-			return source.NothingAvailable, nil
+			return splitreader.NothingAvailable, nil
 		}
 		n = allowed
 	}
@@ -291,14 +264,11 @@ func (r *reader) Poll(ctx context.Context, out source.Output[string]) (source.St
 		r.buf, _ = r.gen.Next(r.buf[:0])
 		out.Collect(string(r.buf))
 	}
-	r.split.Emitted += n
-	if lim := r.src.limit; lim >= 0 && r.split.Emitted >= lim {
-		r.split, r.gen = nil, nil // finished
-		if r.noMore {
-			return source.EndOfInput, nil
-		}
+	r.pos.Emitted += n
+	if lim := r.src.limit; lim >= 0 && r.pos.Emitted >= lim {
+		return splitreader.Finished, nil
 	}
-	return source.MoreAvailable, nil
+	return splitreader.MoreAvailable, nil
 }
 
 // take removes up to n tokens from the bucket and returns how many it
@@ -322,21 +292,14 @@ func (r *reader) take(n int64) (int64, time.Duration) {
 	return got, 0
 }
 
-// Snapshot returns the split with the number of lines emitted so far, or
-// no split once it is finished.
-func (r *reader) Snapshot(int64) ([]source.Split, error) {
-	if r.closed {
-		return nil, source.ErrClosed
-	}
-	if r.split == nil {
-		return nil, nil
-	}
-	c := *r.split
-	return []source.Split{&c}, nil
+// Split returns the split with the number of lines emitted so far.
+func (r *reader) Split() *Split {
+	c := r.pos
+	return &c
 }
 
+// Close drops the generator.
 func (r *reader) Close() error {
-	r.closed = true
 	r.gen = nil
 	return nil
 }

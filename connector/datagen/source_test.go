@@ -296,9 +296,7 @@ func TestCheckpointSPI(t *testing.T) {
 	// Unassigned at the checkpoint: the enumerator has it in its snapshot
 	// and hands it out on restore.
 	en, _ := src.NewEnumerator(newFakeCtx(1))
-	snap, _ := en.(interface {
-		Snapshot(int64) ([]source.Split, error)
-	}).Snapshot(1)
+	snap, _ := en.(source.SnapshottingEnumerator).Snapshot()
 	if len(snap) != 1 {
 		t.Fatalf("fresh enumerator snapshot %v, want the split", snap)
 	}

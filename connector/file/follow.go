@@ -12,20 +12,40 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/source"
+	"github.com/weirstream/weir/source/splitreader"
 )
 
-// followReader tails the files of a pattern. It reads synchronously inside
-// Poll (reads of a local file are quick) and keeps no goroutine.
+// newFollowReader returns the reader of one subtask in follow mode: the
+// split reader base, asking for the pattern's split, which only subtask 0
+// gets; the readers of the other subtasks end at once.
+func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string] {
+	open := func(_ context.Context, s *Split) (splitreader.Reader[string, *Split], error) {
+		if !s.Follow || s.Path != src.pattern {
+			return nil, fmt.Errorf("file: a follow reader of %q got split %q; give a file source only the splits its own enumerator made", src.pattern, s.SplitID())
+		}
+		r := &followReader{src: src, byID: make(map[fileID]*tailed)}
+		r.split = s.clone()
+		r.restore = r.split.Files
+		r.split.Files = nil
+		return r, nil
+	}
+	// Concurrent: the split never finishes, and must not keep another
+	// from being read.
+	return splitreader.New(ctx, open, splitreader.Options{Concurrent: true, Name: "file"})
+}
+
+// followReader tails the files of a pattern: it reads the pattern's one
+// split. It reads synchronously inside Read (reads of a local file are
+// quick) and keeps no goroutine.
 //
 // All tracked files share one buffer; the file that used it last is its
 // owner, and gives it up (dropping what it buffered) when another file reads.
 type followReader struct {
 	src   *Source
-	ctx   source.ReaderContext
 	buf   []byte
 	arena arena // the lines' memory
 
-	split   *Split      // the pattern's split; nil until assigned
+	split   *Split      // the pattern's split, without its files
 	restore []FileState // positions from the split, applied by the first scan
 	files   []*tailed   // in reading order: restored, then by discovery
 	byID    map[fileID]*tailed
@@ -34,10 +54,6 @@ type followReader struct {
 	scanned   bool
 	lastScan  time.Time
 	idleUntil time.Time // no new data was found: do not look before then
-
-	noMore bool
-	err    error
-	closed bool
 }
 
 // tailed is one followed file.
@@ -53,67 +69,19 @@ type tailed struct {
 	eofSince time.Time
 }
 
-func newFollowReader(src *Source, ctx source.ReaderContext) *followReader {
-	return &followReader{src: src, ctx: ctx, byID: make(map[fileID]*tailed)}
-}
-
-// Start asks for the pattern's split; only subtask 0 will get it.
-func (r *followReader) Start(context.Context) error {
-	if r.closed {
-		return source.ErrClosed
-	}
-	r.ctx.RequestSplit()
-	return nil
-}
-
-// AddSplits takes the pattern's split, with the positions it carries.
-func (r *followReader) AddSplits(splits []source.Split) {
-	for _, s := range splits {
-		fs, ok := s.(*Split)
-		switch {
-		case !ok || !fs.Follow || fs.Path != r.src.pattern:
-			r.err = fmt.Errorf("file: a follow reader of %q got split %q of type %T; give a file source only the splits its own enumerator made", r.src.pattern, s.SplitID(), s)
-		case r.split != nil:
-			r.err = fmt.Errorf("file: a follow reader of %q got its split twice; a follow source has one split, held by one reader", r.src.pattern)
-		default:
-			r.split = fs.clone()
-			r.restore = r.split.Files
-			r.split.Files = nil
-		}
-	}
-}
-
-// NoMoreSplits lets a reader without the split end.
-func (r *followReader) NoMoreSplits() { r.noMore = true }
-
-// Poll lists the pattern when PollInterval has passed, then emits up to 4096
+// Read lists the pattern when PollInterval has passed, then emits up to 4096
 // complete lines, reading the files in order: a rotated file is read to its
-// end before the file that replaced it. It never waits.
-func (r *followReader) Poll(ctx context.Context, out source.Output[string]) (source.Status, error) {
-	if r.closed {
-		return source.EndOfInput, source.ErrClosed
-	}
-	if r.err != nil {
-		return source.EndOfInput, r.err
-	}
-	if err := ctx.Err(); err != nil {
-		return source.EndOfInput, err
-	}
-	if r.split == nil {
-		if r.noMore {
-			return source.EndOfInput, nil
-		}
-		return source.NothingAvailable, nil
-	}
+// end before the file that replaced it. It never waits, and the split never
+// finishes.
+func (r *followReader) Read(_ context.Context, out source.Output[string]) (splitreader.Status, error) {
 	cfg := &r.src.cfg
 	now := time.Now()
 	if !r.scanned || now.Sub(r.lastScan) >= cfg.pollInterval {
 		if err := r.scan(now); err != nil {
-			r.err = err
-			return source.EndOfInput, err
+			return splitreader.NothingAvailable, err
 		}
 	} else if now.Before(r.idleUntil) {
-		return source.NothingAvailable, nil
+		return splitreader.NothingAvailable, nil
 	}
 	n := 0
 	for i := 0; i < len(r.files) && n < batchLines; i++ {
@@ -128,8 +96,7 @@ func (r *followReader) Poll(ctx context.Context, out source.Output[string]) (sou
 		for n < batchLines {
 			line, st, err := t.lines.next()
 			if err != nil {
-				r.err = fmt.Errorf("file: read %s at offset %d: %w", t.lines.path, t.lines.off, err)
-				return source.EndOfInput, r.err
+				return splitreader.NothingAvailable, fmt.Errorf("file: read %s at offset %d: %w", t.lines.path, t.lines.off, err)
 			}
 			if st != gotLine {
 				atEnd = true
@@ -157,11 +124,11 @@ func (r *followReader) Poll(ctx context.Context, out source.Output[string]) (sou
 	}
 	switch {
 	case n >= batchLines:
-		return source.MoreAvailable, nil
+		return splitreader.MoreAvailable, nil
 	case n == 0:
 		r.idleUntil = now.Add(cfg.pollInterval)
 	}
-	return source.NothingAvailable, nil
+	return splitreader.NothingAvailable, nil
 }
 
 // drop stops tracking files[i].
@@ -337,15 +304,9 @@ func (r *followReader) open(path string) (*tailed, error) {
 	return t, nil
 }
 
-// Snapshot returns the pattern's split with the position of every tracked
-// file, or nothing when this reader does not hold the split.
-func (r *followReader) Snapshot(int64) ([]source.Split, error) {
-	if r.closed {
-		return nil, source.ErrClosed
-	}
-	if r.split == nil {
-		return nil, nil
-	}
+// Split returns the pattern's split with the position of every tracked
+// file.
+func (r *followReader) Split() *Split {
 	s := r.split.clone()
 	s.Files = make([]FileState, 0, len(r.files)+len(r.restore))
 	for _, t := range r.files {
@@ -357,17 +318,13 @@ func (r *followReader) Snapshot(int64) ([]source.Split, error) {
 		})
 	}
 	s.Files = append(s.Files, r.restore...) // not yet found by a scan
-	return []source.Split{s}, nil
+	return s
 }
 
 // Close closes every tracked file.
 func (r *followReader) Close() error {
-	if r.closed {
-		return nil
-	}
-	r.closed = true
 	for _, t := range r.files {
-		t.file.Close()
+		t.file.Close() // read-only: nothing to lose
 	}
 	r.files, r.byID, r.owner = nil, nil, nil
 	return nil
