@@ -3,11 +3,15 @@ package file
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir/source"
+	"github.com/weirstream/weir/source/hybrid"
 )
 
 // boundedEnumerator cuts the files into ranges and hands them out in file
@@ -175,3 +179,24 @@ func (e *followEnumerator) Snapshot() ([]source.Split, error) {
 
 // Close does nothing.
 func (e *followEnumerator) Close() error { return nil }
+
+// ReportEnd tells a hybrid source what the files' end was: the newest
+// modification time among them, so that the source that follows (Kafka,
+// started AtTime) begins where the backlog ended.
+func (e *boundedEnumerator) ReportEnd() (hybrid.End, error) {
+	matches, err := filepath.Glob(e.pattern)
+	if err != nil {
+		return hybrid.End{}, err
+	}
+	var newest time.Time
+	for _, m := range matches {
+		fi, err := os.Stat(m)
+		if err != nil {
+			return hybrid.End{}, fmt.Errorf("file: the end of the backlog: %w", err)
+		}
+		if fi.ModTime().After(newest) {
+			newest = fi.ModTime()
+		}
+	}
+	return hybrid.End{Timestamp: newest}, nil
+}
