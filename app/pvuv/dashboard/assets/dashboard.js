@@ -197,6 +197,16 @@
     });
   }
 
+  // nameUnit writes the windows' size where the page says "minute": a job
+  // may run with other windows.
+  function nameUnit(ws) {
+    if (!ws || ws.length === 0) return;
+    var secs = Math.round((ws[0].end - ws[0].start) / 1000);
+    var name = secs === 60 ? 'minute' : secs % 60 === 0 ? (secs / 60) + ' min window' : secs + ' s window';
+    var els = document.querySelectorAll('.unit');
+    for (var i = 0; i < els.length; i++) els[i].textContent = name;
+  }
+
   // refresh re-reads the minute series and the top pages.
   function refresh() {
     if (state.refreshing) { state.again = true; return; }
@@ -204,6 +214,7 @@
     Promise.all([getJSON('api/pvuv'), getJSON('api/pages')]).then(function (r) {
       var pvuv = r[0];
       state.windows = pvuv.windows;
+      nameUnit(pvuv.windows);
       var w = state.live && state.live.window;
       if (w) mergeWindow(w); // the live record may be newer than the read
       state.counters = pvuv.counters;
