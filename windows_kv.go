@@ -100,18 +100,19 @@ func (w *kvWindowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		acc = w.add(acc, r.Value)
 		flag := byte(0)
 		if fired {
+			// A late record within the lateness fires the window again.
+			// The window function may update the accumulator (what it
+			// reported so far), so it is stored after the firing.
 			flag = 1
+			if err := w.fire(k, win, acc); err != nil {
+				return err
+			}
 		}
 		if w.vbuf, err = w.accs.Append(append(w.vbuf[:0], flag), acc); err != nil {
 			return w.wrap(err)
 		}
 		if err := w.kv.Set(sk, w.vbuf); err != nil {
 			return w.wrap(err)
-		}
-		if fired {
-			if err := w.fire(k, win, acc); err != nil {
-				return err
-			}
 		}
 	}
 	if !placed {
@@ -163,7 +164,12 @@ func (w *kvWindowOp[K, T, A, O]) advance(t int64) (err error) {
 						return err
 					}
 					if !drop {
-						marked := append([]byte{1}, v[1:]...)
+						// Stored again: the window function may have
+						// updated the accumulator.
+						marked, err := w.accs.Append([]byte{1}, acc)
+						if err != nil {
+							return err
+						}
 						return w.kv.Set(slices.Clone(sk), marked)
 					}
 				}
