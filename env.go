@@ -125,7 +125,14 @@ func (e *Env) check() error {
 		return fmt.Errorf("weir: the job has no operators: add a source with FromSource and a sink with SinkTo")
 	}
 	problems := append([]error(nil), e.errs...)
+	named := map[string]bool{}
 	for _, n := range e.nodes {
+		if n.unionOf == nil {
+			if named[n.name] {
+				problems = append(problems, fmt.Errorf("weir: two operators are named %q: a name identifies an operator's state in checkpoints, so give each its own with weir.Name", n.name))
+			}
+			named[n.name] = true
+		}
 		if n.parallelism < 0 || n.parallelism > e.cfg.maxParallelism {
 			problems = append(problems, fmt.Errorf("weir: operator %q: Parallelism %d is out of range: use a value in [1, %d] (the max parallelism)", n.name, n.parallelism, e.cfg.maxParallelism))
 		}

@@ -175,3 +175,13 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		t.Fatalf("err = %v, want both problems", err)
 	}
 }
+
+func TestOperatorNamesMustBeUnique(t *testing.T) {
+	env := weir.NewEnv()
+	s := weir.Map(weir.FromSource(env, weirtest.FromSlice(1, 2)), func(v int) int { return v }, weir.Name("twice"))
+	weir.SinkTo(s, weirtest.NewCollector[int](), weir.Name("twice"))
+	err := env.Execute(context.Background(), "names")
+	if err == nil || !strings.Contains(err.Error(), `two operators are named "twice"`) {
+		t.Fatalf("two operators with one name: %v", err)
+	}
+}

@@ -114,11 +114,20 @@ func TestResultJSON(t *testing.T) {
 
 func BenchmarkJob(b *testing.B) {
 	path, data := generate(b, 500_000)
-	for _, p := range []int{1, 2} {
-		b.Run(fmt.Sprintf("p%d", p), func(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		run  run
+	}{
+		{"p1", run{parallelism: 1}},
+		{"p2", run{parallelism: 2}},
+		{"p2-hll", run{parallelism: 2, opts: pvuv.Options{UV: pvuv.UVHLL}}},
+		{"p2-pebble", run{parallelism: 2, env: []weir.EnvOption{weir.StateBackend("pebble", b.TempDir())}}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			c.run.path, c.run.splits = path, 4
 			b.SetBytes(int64(len(data)))
 			for i := 0; i < b.N; i++ {
-				runJob(b, path, p, int64(len(data)/4+1))
+				c.run.execute(b)
 			}
 			b.ReportMetric(float64(500_000*b.N)/b.Elapsed().Seconds(), "lines/s")
 		})
@@ -143,11 +152,14 @@ func TestLateLinesGoToDeadLetters(t *testing.T) {
 		`10.0.0.2 - - [24/Nov/2026:07:42:30 +0000] "GET /b HTTP/1.1" 200 1`,
 	}
 	env := weir.NewEnv()
+	// The script gives the lines their times and the watermark, so the
+	// last line is late for sure.
 	src := weirtest.NewScript[string]()
-	src.Record(lines[0], time.Time{}).Record(lines[1], time.Time{})
-	src.Wait(300 * time.Millisecond) // the watermark passes 07:41:00
-	src.Record(`10.0.0.3 - - [24/Nov/2026:07:40:20 +0000] "GET /late HTTP/1.1" 200 1`, time.Time{})
-	job, err := pvuv.Build(weir.FromSource(env, src), pvuv.Options{})
+	src.Record(lines[0], pvuv.LineTime(lines[0])).Record(lines[1], pvuv.LineTime(lines[1]))
+	src.Watermark(pvuv.LineTime(lines[1]).Add(-5 * time.Second)) // past 07:41:00
+	late := `10.0.0.3 - - [24/Nov/2026:07:40:20 +0000] "GET /late HTTP/1.1" 200 1`
+	src.Record(late, pvuv.LineTime(late))
+	job, err := pvuv.Build(weir.FromSource(env, src), pvuv.Options{SourceWatermarks: true})
 	if err != nil {
 		t.Fatal(err)
 	}

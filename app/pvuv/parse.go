@@ -1,23 +1,3 @@
-// Package pvuv is the PV/UV (page views and unique visitors) application's
-// input side: it turns nginx or Apache access-log lines into page views.
-//
-// A line is a page view when it has, in order:
-//
-//  1. a client address: the first space-separated field, non-empty;
-//  2. a bracketed timestamp [dd/Mon/yyyy:HH:MM:SS ±hhmm] naming a real
-//     instant (no 31/Feb, no hour 25), with years 0001–9999 after conversion
-//     to UTC;
-//  3. a quoted request "METHOD /path PROTOCOL": the method is uppercase
-//     ASCII letters, the path starts with '/' and holds no control bytes,
-//     the protocol starts with "HTTP/";
-//  4. a space and a three-digit status (100–999) that ends the line or is
-//     followed by a space.
-//
-// Whatever follows the status (size, referrer, user agent) is not examined,
-// so both the combined and the common log formats parse. Every other line is
-// a bad line and is reported with one of the Reason constants. The parser is
-// written by hand, without regular expressions or time.Parse, because it runs
-// once per input record.
 package pvuv
 
 import (

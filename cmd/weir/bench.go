@@ -16,18 +16,27 @@ const benchAbout = `Measures weir against hand-written Go programs that compute 
 on the same input with no framework, in one process, one run after another.
 
 Benchmarks:
-  pvuv   the PV/UV job against bench/baseline`
+  pvuv   the PV/UV job against bench/baseline
+  async  the async HTTP sink and AsyncWait against their Little's-law bounds
+  kafka  a Kafka pass-through job against a bare franz-go consumer`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "pvuv" {
-		return runBenchPVUV(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "pvuv":
+			return runBenchPVUV(ctx, args[1:], stdout, stderr)
+		case "async":
+			return runBenchAsync(ctx, args[1:], stdout, stderr)
+		case "kafka":
+			return runBenchKafka(ctx, args[1:], stdout, stderr)
+		}
 	}
 	f := newFlagSet("weir bench", "weir bench <benchmark> [flags]", benchAbout, "Run 'weir bench pvuv -h' for its flags.")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
 	if f.fs.NArg() > 0 {
-		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the one benchmark is pvuv", f.fs.Arg(0))}
+		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are pvuv, async and kafka", f.fs.Arg(0))}
 	} else {
 		f.problems = append(f.problems, "name the benchmark, as in 'weir bench pvuv'")
 	}
@@ -106,5 +115,96 @@ func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case !rep.Match:
 		return exitFail
 	}
+	return exitOK
+}
+
+const benchAsyncAbout = `Measures non-blocking I/O against what Little's law allows, in this
+process, one run after another:
+
+  async sink   access-log lines written by the async HTTP sink to a local
+               endpoint that answers each request after --latency: its
+               throughput against the bound (requests in flight x batch size
+               / latency, target at least 0.90) and against the same sink in
+               its synchronous mode, one request per record (target at
+               least 50x)
+  AsyncWait    --records records through AsyncWait with capacity 100 and
+               calls of --call-latency, ordered and unordered: throughput
+               against capacity / latency per subtask (target at least 0.90)
+
+It prints each figure, the ratios, and PASS or MISS per target.`
+
+func runBenchAsync(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlagSet("weir bench async", "weir bench async [flags]", benchAsyncAbout,
+		"Exit status: 0 when the runs completed (targets missed included), 1 when\none failed, 2 on a usage error.")
+	latency := f.duration("latency", 20*time.Millisecond, "how long the HTTP endpoint takes to answer a request")
+	records := f.int64("sink-records", bench.DefaultAsyncRecords, "lines the async sink writes")
+	callLatency := f.duration("call-latency", 10*time.Millisecond, "how long each AsyncWait call takes")
+	waitRecords := f.int64("records", 20_000, "records through AsyncWait per mode")
+	runs := f.int64("runs", 1, "run each AsyncWait mode this many times and keep the best")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if *records < 1 || *waitRecords < 1 {
+		f.problem("records", "give positive numbers of records")
+	}
+	if *latency <= 0 || *callLatency <= 0 {
+		f.problem("latency", "latencies must be positive, such as 20ms")
+	}
+	if *runs < 1 || *runs > 100 {
+		f.problem("runs", "%d is out of range; write 1 to 100", *runs)
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+	fmt.Fprintln(stderr, "weir bench async: the async sink against an endpoint answering after", *latency)
+	sinkRep, err := bench.AsyncSinkBench(ctx, bench.AsyncSinkConfig{Records: *records, Latency: *latency})
+	if err != nil {
+		fmt.Fprintf(stderr, "weir bench async: %v\n", err)
+		return exitFail
+	}
+	sinkRep.Print(stdout)
+	fmt.Fprintln(stdout)
+	fmt.Fprintln(stderr, "weir bench async: AsyncWait with calls of", *callLatency)
+	waitRep, err := bench.AsyncWaitBench(ctx, bench.AsyncWaitConfig{Records: int(*waitRecords), Latency: *callLatency, Runs: int(*runs)})
+	if err != nil {
+		fmt.Fprintf(stderr, "weir bench async: %v\n", err)
+		return exitFail
+	}
+	waitRep.Print(stdout)
+	return exitOK
+}
+
+const benchKafkaAbout = `Produces --records access-log records to a topic of an in-process Kafka
+broker, then reads them, in this process, taking turns:
+
+  bare     a franz-go consumer reading every partition (read_committed)
+  weir p1  a weir job: Kafka source (bounded) -> sink, at parallelism 1
+  weir p2  the same at parallelism 2
+
+Both sides touch every record. It prints records/s and CPU per record, and
+weir p1 against the bare consumer (target at least 0.80).`
+
+func runBenchKafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlagSet("weir bench kafka", "weir bench kafka [flags]", benchKafkaAbout,
+		"Exit status: 0 when the runs completed (target missed included), 1 when\none failed, 2 on a usage error.")
+	records := f.int64("records", bench.DefaultKafkaRecords, "records to produce and read")
+	runs := f.int64("runs", bench.DefaultKafkaRuns, "runs of each side; the best counts")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	cfg := bench.KafkaConfig{Records: *records, Runs: int(*runs), P2: true}
+	if err := cfg.Validate(); err != nil {
+		f.problem("records", "%v", err)
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+	fmt.Fprintf(stderr, "weir bench kafka: producing %s records, then %d runs of each side\n", progress.Count(*records), *runs)
+	rep, err := bench.KafkaBench(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir bench kafka: %v\n", err)
+		return exitFail
+	}
+	rep.Print(stdout)
 	return exitOK
 }

@@ -4,89 +4,110 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/weirstream/weir/app/demo"
 	"github.com/weirstream/weir/app/pvuv"
-	"github.com/weirstream/weir/connector/datagen"
-	"github.com/weirstream/weir/internal/progress"
-	"github.com/weirstream/weir/sink"
 )
 
-const demoAbout = `Shows the PV/UV pipeline live: a generator writes nginx access-log lines at
---rate lines per second, with event time flowing as fast as the clock; the
-PV/UV job counts page views and unique visitors per --window of event time;
-each window is printed as it closes. A live progress line (or log lines when
-stderr is not a terminal) shows throughput, watermark and bad lines.
+const demoAbout = `Runs the whole real-time PV/UV pipeline on this machine, with nothing to
+install:
 
-Runs until Ctrl-C.`
+  web servers ──access logs──▶ weir ship ──▶ Kafka ──▶ PV/UV job ──▶ Redis ──▶ dashboard
+
+Synthetic web servers write nginx access logs (rotated every 30 s) at
+--rate lines per second; the shipper produces their lines to Kafka exactly
+once; the PV/UV job reads the topic with checkpoints every second and writes
+page views and unique visitors per --window, running and final, and per day,
+to Redis; the dashboard shows them live. Kafka is an in-process broker and
+Redis an in-process server unless --kafka and --redis name real ones.
+
+It prints the dashboard's URL, then each window as it closes. Ctrl-C stops
+everything.`
+
+const demoFooter = `Examples:
+  weir demo                                   # then open http://127.0.0.1:8080/
+  weir demo --kafka 127.0.0.1:9092 --redis redis://127.0.0.1:6379/0 --rate 5000
+
+Exit status: 0 when stopped with Ctrl-C, 1 when a part fails, 2 on a usage
+error.`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f := newFlagSet("weir demo", "weir demo [flags]", demoAbout, "Exit status: 0 when stopped with Ctrl-C, 1 when the job fails, 2 on a usage error.")
-	rate := f.float("rate", 2000, "access-log lines generated per second")
-	seed := f.int64("seed", 1, "seed of the generator: the same seed gives the same visitors and pages")
-	jf := addJobFlags(f, 10*time.Second, 3)
+	f := newFlagSet("weir demo", "weir demo [flags]", demoAbout, demoFooter)
+	rate := f.float("rate", 2000, "access-log lines per second over all web servers")
+	httpAddr := f.fs.String("http", "127.0.0.1:8080", "address of the dashboard and the job's API (port 0 picks a free one)")
+	kafkaAddr := f.fs.String("kafka", "", "a Kafka cluster to use instead of the embedded broker: HOST:PORT[,HOST:PORT]")
+	redisURL := f.fs.String("redis", "", "a Redis to use instead of the embedded server: redis://HOST:PORT/DB")
+	window := f.duration("window", time.Minute, "size of the tumbling event-time windows; whole seconds")
+	uv := f.fs.String("uv", "exact", "unique visitors per window: exact, or hll (HyperLogLog, about 0.8% error)")
+	logs := f.fs.String("logs", "", "write the access logs to this directory and keep them (default: a\ntemporary directory, removed on exit)")
+	parallelism := f.int64("parallelism", 2, "parallel subtasks of the job")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
-	jf.check(f)
-	if !(*rate > 0) || *rate > 10_000_000 {
-		f.problem("rate", "%v is out of range; write a number of lines per second from 1 to 10000000, such as 2000", *rate)
+	f.checkWindow("window", *window)
+	f.checkParallelism(*parallelism)
+	cfg := demo.Config{
+		Kafka: *kafkaAddr, Redis: *redisURL, Rate: *rate, HTTP: *httpAddr, LogDir: *logs,
+		Window: *window, Parallelism: int(*parallelism), UV: *uv,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
+	if err := cfg.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			f.problem("demo", "%s", strings.TrimPrefix(line, "demo: "))
+		}
 	}
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-
-	opts := jf.options()
-	now := time.Now()
-	// Event time starts at the beginning of the current window and advances
-	// at the rate, so that windows close in real time.
-	// Lines are out of order by as much as the job allows, so that none is
-	// late.
-	cfg := datagen.Config{Seed: *seed, EventsPerSecond: *rate, Start: now.Truncate(opts.Window), OutOfOrderness: *jf.outOfOrderness}
-	if cfg.OutOfOrderness == 0 {
-		cfg.InOrder = true
+	var mu sync.Mutex
+	cfg.Ready = func(a demo.Addresses) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stdout, "weir demo: %s access-log lines per second into %s\n", formatRate(*rate), a.Logs)
+		fmt.Fprintf(stdout, "  dashboard   %s\n", a.Dashboard)
+		fmt.Fprintf(stdout, "  job API     %s\n", a.JobAPI)
+		fmt.Fprintf(stdout, "  Kafka       %s (topic %s)\n", a.Kafka, a.Topic)
+		fmt.Fprintf(stdout, "  Redis       %s\n", a.Redis)
+		fmt.Fprintf(stdout, "Windows of %v are printed as they close. Ctrl-C stops.\n\n", formatDuration(*window))
 	}
-	src, err := datagen.NewSource(cfg, datagen.Rate(*rate))
+	cfg.OnWindow = func(r pvuv.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(stdout, formatResult(r))
+	}
+	start := time.Now()
+	err := demo.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir demo: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "weir demo: generating %s access-log lines per second (0.1%% malformed),\n", progress.Count(int64(*rate)))
-	fmt.Fprintf(stdout, "counting page views (pv) and unique visitors (uv) per %v window of event time at parallelism %d.\n", formatDuration(opts.Window), *jf.parallelism)
-	fmt.Fprintf(stdout, "A window is printed when event time has passed its end by %v. Ctrl-C stops.\n\n", formatDuration(*jf.outOfOrderness))
-
-	var rep *progress.Reporter
-	results := sink.Func[pvuv.Result](func(_ context.Context, r pvuv.Result) error {
-		line := formatResult(r)
-		if rep != nil {
-			return rep.Println(stdout, line)
-		}
-		_, err := io.WriteString(stdout, line+"\n")
-		return err
-	})
-	job := pvuvJob{
-		src: src, spec: sourceSpec{}, opts: opts, parallelism: int(*jf.parallelism),
-		results: results, stderr: stderr, progress: jf.progress,
-	}
-	sum, err := job.run(ctx, func(r *progress.Reporter) { rep = r })
-	sum.print(stderr, "weir demo")
-	if err != nil {
-		fmt.Fprintf(stderr, "weir demo: %v\n", err)
-		return exitFail
-	}
+	fmt.Fprintf(stderr, "weir demo: stopped after %v\n", time.Since(start).Round(time.Second))
 	return exitOK
+}
+
+func formatRate(r float64) string {
+	if r == float64(int64(r)) {
+		return fmt.Sprintf("%d", int64(r))
+	}
+	return fmt.Sprintf("%.1f", r)
 }
 
 // formatResult writes a window for people:
 //
-//	07:40:00–07:40:10  pv=1234  uv=567  top: /a (99), /b (80), /c (55)
+//	07:40:00–07:41:00  pv=1234  uv=567  top: /a (99), /b (80), /c (55)
 func formatResult(r pvuv.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s–%s  pv=%d  uv=%d", r.WindowStart.Local().Format(time.TimeOnly), r.WindowEnd.Local().Format(time.TimeOnly), r.PV, r.UV)
 	if len(r.TopPages) > 0 {
 		b.WriteString("  top: ")
 		for i, p := range r.TopPages {
+			if i > 2 {
+				break
+			}
 			if i > 0 {
 				b.WriteString(", ")
 			}

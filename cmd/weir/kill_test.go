@@ -61,62 +61,99 @@ func killTest(t *testing.T, extra ...string) {
 	bin := plainBinary(t)
 	in := generate(t, 600_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
-	out := filepath.Join(t.TempDir(), "pvuv.jsonl")
-	bad := filepath.Join(t.TempDir(), "bad.jsonl")
-	ckpt := t.TempDir()
-	args := []string{"pvuv", "--source", "file://" + in.glob, "--sink", "file://" + out, "--dead-letter", "file://" + bad,
-		"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
-	args = append(args, extra...)
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	killRounds(t, bin, 20, 500*time.Millisecond, func(int) ([]string, func(kills int)) {
+		out := filepath.Join(t.TempDir(), "pvuv.jsonl")
+		bad := filepath.Join(t.TempDir(), "bad.jsonl")
+		ckpt := t.TempDir()
+		args := []string{"pvuv", "--source", "file://" + in.glob, "--sink", "file://" + out, "--dead-letter", "file://" + bad,
+			"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+		return append(args, extra...), func(kills int) {
+			checkFileOutputs(t, bin, in, want, out, bad, ckpt, kills)
+		}
+	})
+}
 
-	kills, finished, restored := 0, 0, 0
-	// Kill at a random moment of a run: the first runs read the whole
-	// input, later ones resume near the end and finish sooner, so the kill
-	// time follows the length of the last run that finished.
-	typical := 1500 * time.Millisecond
-	for kills < 20 {
-		if kills+finished > 80 {
-			t.Fatalf("only %d kills in %d runs: the job keeps finishing first", kills, kills+finished)
+// killRounds runs a job as a separate process and kills it with SIGKILL at
+// random moments, each time starting it again with the same flags, until a
+// run finishes; then it checks the round's output. A finished job does not
+// run again (its output is complete), so when a round ends with fewer than
+// minKills kills in all, a fresh round follows, with the arguments that
+// newRound gives for it. Kills come at 10-90% of the time an uninterrupted
+// run takes, measured first with round -1 (at least minTypical).
+func killRounds(t *testing.T, bin string, minKills int, minTypical time.Duration, newRound func(round int) (args []string, verify func(kills int))) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	args, _ := newRound(-1)
+	started := time.Now()
+	res := runCmd(t, bin, args...)
+	if res.code != 0 {
+		t.Fatalf("an uninterrupted run: exit %d\n%s", res.code, res.stderr)
+	}
+	typical := max(time.Since(started), minTypical)
+	t.Logf("an uninterrupted run takes %v", typical)
+	if testing.Verbose() {
+		t.Logf("%s", res.stderr)
+	}
+	kills, restored := 0, 0
+	for round := 0; kills < minKills; round++ {
+		if round > 30 {
+			t.Fatalf("only %d kills in %d rounds: the job keeps finishing first", kills, round)
 		}
-		cmd := exec.Command(bin, args...)
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		started := time.Now()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			// The job finished before the kill. Starting it again replays
-			// from its last checkpoint and publishes the end again, which
-			// must change nothing: go on killing.
-			if err != nil {
-				t.Fatalf("run %d failed: %v\n%s", kills+finished, err, stderr.String())
+		args, verify := newRound(round)
+		roundKills := 0
+		for {
+			if roundKills > 100 {
+				t.Fatalf("round %d: killed %d times without the job ever finishing: it makes no progress", round, roundKills)
 			}
-			finished++
-			typical = time.Since(started)
-		case <-time.After(time.Duration(float64(typical) * (0.1 + 0.8*rng.Float64()))):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
+			cmd := exec.Command(bin, args...)
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var err error
+			finished := false
+			select {
+			case err = <-done:
+				finished = true
+			case <-time.After(time.Duration(float64(typical) * (0.1 + 0.8*rng.Float64()))):
+				cmd.Process.Signal(syscall.SIGKILL)
+				err = <-done
+				if err == nil { // it finished just before the kill
+					finished = true
+				} else {
+					kills++
+					roundKills++
+				}
+			}
 			if strings.Contains(stderr.String(), "restoring") {
 				restored++
 			}
+			if finished {
+				if err != nil {
+					t.Fatalf("round %d failed after %d kills: %v\n%s", round, roundKills, err, stderr.String())
+				}
+				break
+			}
 		}
+		t.Logf("round %d: %d runs killed, then one finished", round, roundKills)
+		// A run started after the finish does nothing.
+		res := runCmd(t, bin, args...)
+		if res.code != 0 || !strings.Contains(res.stderr, "already finished") {
+			t.Fatalf("round %d: a run after the job finished: exit %d\n%s", round, res.code, res.stderr)
+		}
+		verify(roundKills)
 	}
-	t.Logf("%d runs killed (%d of them restored a checkpoint), %d finished", kills, restored, finished)
 	if restored < kills/2 {
 		t.Fatalf("only %d of %d runs restored a checkpoint: the kills came before any checkpoint completed", restored, kills)
 	}
-	res := runCmd(t, bin, args...)
-	if res.code != 0 {
-		t.Fatalf("final run: exit %d\n%s", res.code, res.stderr)
-	}
-	if !strings.Contains(res.stderr, "restoring") {
-		t.Fatalf("the final run did not restore a checkpoint:\n%s", res.stderr)
-	}
+}
+
+// checkFileOutputs checks one round of the file kill test.
+func checkFileOutputs(t *testing.T, bin string, in input, want []string, out, bad, ckpt string, kills int) {
+	t.Helper()
 	got := readLines(t, out)
 	if len(got) != len(want) {
 		t.Fatalf("after %d kills: %d windows, want %d", kills, len(got), len(want))

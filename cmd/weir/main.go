@@ -51,6 +51,10 @@ func commands() []command {
 	return []command{
 		{"pvuv", "run the PV/UV job: page views and unique visitors per window", runPVUV},
 		{"demo", "generate access-log lines live and show PV/UV per window", runDemo},
+		{"kafka", "run an in-process Kafka-protocol broker on a loopback port", runKafka},
+		{"ship", "follow rotating access logs and produce their lines to Kafka, exactly once", runShip},
+		{"consume", "print the committed records of a Kafka topic (weir consume --topic kafka://HOST:PORT/TOPIC)", runConsume},
+		{"dashboard", "serve the PV/UV dashboard over a job's results in Redis", runDashboard},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
 		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
 		{"savepoint", "take a savepoint of a running job (weir savepoint --job URL)", runSavepoint(false)},

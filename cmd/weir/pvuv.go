@@ -3,17 +3,21 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/connector/redis"
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
@@ -89,7 +93,7 @@ func (j jobFlags) options() pvuv.Options {
 func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir pvuv", "weir pvuv --source URL [flags]", pvuvAbout, pvuvFooter)
 	srcFlag := f.url("source", "", sourceUsage)
-	sinkFlag := f.url("sink", "stdout", "where the window results go, as JSON lines: stdout, or\nfile:///path/to/pvuv.jsonl (created or truncated)")
+	sinkFlag := f.url("sink", "stdout", sinkUsage)
 	deadFlag := f.url("dead-letter", "", "file for the lines that are not page views, as JSON lines\n"+`{"line":...,"reason":...}, e.g. file:///tmp/bad.jsonl; when not given,`+"\nbad lines are only counted")
 	jf := addJobFlags(f, time.Minute, 10)
 	ckptDir := f.fs.String("checkpoint-dir", "", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
@@ -98,6 +102,8 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	httpAddr := f.fs.String("http", "", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
 	backend := f.fs.String("state-backend", "heap", "where keyed state and window contents live: heap, or pebble (an LSM\non local disk, for state larger than memory)")
 	stateDir := f.fs.String("state-dir", "", "scratch directory of the pebble backend (default: a temporary directory)")
+	uv := f.fs.String("uv", "exact", "unique visitors per window: exact, or hll (HyperLogLog: a bounded\nsketch per window, about 0.8% standard error)")
+	early := f.duration("early-results", 0, "with --sink redis://: also write running results of the open window\nthis often, for live dashboards (default 1s there; 0 turns them off)")
 	restore := f.fs.String("restore", "latest", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
@@ -113,7 +119,19 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		f.problem("checkpoint-interval", "%v is below 10ms: use an interval such as 1s", *ckptInterval)
 	}
 	spec := parseSource(f, "source", *srcFlag)
-	out := parseOutput(f, "sink", *sinkFlag, true)
+	out := parseSinkOutput(f, "sink", *sinkFlag)
+	earlySet := false
+	f.fs.Visit(func(fl *flag.Flag) { earlySet = earlySet || fl.Name == "early-results" })
+	f.checkNonNegative("early-results", *early)
+	if *early > 0 && out.redis == nil {
+		f.problem("early-results", "running results go to Redis only: use --sink redis://HOST:PORT/DB, or leave it out")
+	}
+	if *uv != pvuv.UVExact && *uv != pvuv.UVHLL {
+		f.problem("uv", "%q is not a way to count visitors: write exact or hll", *uv)
+	}
+	if out.kafka != nil && out.kafka.delivery == kafka.ExactlyOnce && *ckptDir == "" {
+		f.problem("sink", "exactly-once delivery to Kafka commits a transaction per checkpoint: add --checkpoint-dir, or write ?delivery=at-least-once")
+	}
 	var dead outputSpec
 	if *deadFlag != "" {
 		dead = parseOutput(f, "dead-letter", *deadFlag, false)
@@ -129,8 +147,16 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
+	opts := jf.options()
+	opts.UV = *uv
+	if out.redis != nil {
+		opts.EarlyResults = *early
+		if !earlySet {
+			opts.EarlyResults = time.Second
+		}
+	}
 	job := pvuvJob{
-		src: src, spec: spec, opts: jf.options(), parallelism: int(*jf.parallelism),
+		src: src, spec: spec, opts: opts, parallelism: int(*jf.parallelism), redis: out.redis,
 		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr, unaligned: *unaligned,
 	}
 	if *backend == "pebble" {
@@ -146,23 +172,35 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		job.envOptions = append(job.envOptions, weir.StateBackend("pebble", dir))
 	}
+	if out.kafka != nil || out.redis != nil {
+		remote, err := openRemoteSink(out)
+		if err != nil {
+			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
+			return exitUsage
+		}
+		job.results = remote
+	}
 	if *ckptDir != "" {
 		return runCheckpointed(ctx, job, out, dead, *deadFlag != "", *ckptDir, *ckptInterval, *restore, stdout, stderr)
 	}
-	results, err := openOutput(out, stdout, true)
-	if err != nil {
-		fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
-		return exitFail
+	results := &lineOutput{}
+	if job.results == nil {
+		var err error
+		if results, err = openOutput(out, stdout, true); err != nil {
+			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
+			return exitFail
+		}
+		job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
 	}
 	var bad *lineOutput
 	if *deadFlag != "" {
+		var err error
 		if bad, err = openOutput(dead, stdout, false); err != nil {
 			results.close()
 			fmt.Fprintf(stderr, "weir pvuv: --dead-letter: %v\n", err)
 			return exitFail
 		}
 	}
-	job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
 	if bad != nil {
 		job.bad = lineSink[pvuv.BadLine]{out: bad, encode: appendBadLine}
 	}
@@ -174,8 +212,10 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sum, err := job.run(ctx, nil)
 	stopFlush()
 	flushing.Wait()
-	if cerr := results.close(); err == nil && cerr != nil {
-		err = fmt.Errorf("--sink: %w", cerr)
+	if results.w != nil {
+		if cerr := results.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("--sink: %w", cerr)
+		}
 	}
 	if bad != nil {
 		if cerr := bad.close(); err == nil && cerr != nil {
@@ -196,14 +236,16 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // crash neither loses nor repeats one.
 func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, hasDead bool, dir string, interval time.Duration, restore string, stdout, stderr io.Writer) int {
 	var results *lineOutput
-	if out.stdout {
+	switch {
+	case job.results != nil: // Kafka or Redis
+	case out.stdout:
 		var err error
 		if results, err = openOutput(out, stdout, true); err != nil {
 			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
 			return exitFail
 		}
 		job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
-	} else {
+	default:
 		job.results = file.NewSink[pvuv.Result](out.path)
 	}
 	if hasDead {
@@ -228,6 +270,23 @@ func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, has
 }
 
 // pvuvJob is a PV/UV job ready to run.
+// kafkaIdleness is how long a partition may go without lines before it
+// stops holding the watermark back.
+const kafkaIdleness = 10 * time.Second
+
+// openRemoteSink returns the Kafka or Redis sink of --sink.
+func openRemoteSink(out outputSpec) (sink.Sink[pvuv.Result], error) {
+	if out.kafka != nil {
+		return kafka.NewSink(kafka.SinkConfig[pvuv.Result]{
+			Client: kafka.Client{Brokers: out.kafka.brokers, ClientID: "weir-pvuv"},
+			Topic:  out.kafka.topic, Delivery: out.kafka.delivery, TransactionalIDPrefix: out.kafka.prefix,
+			Key:   func(r pvuv.Result) []byte { return strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10) },
+			Value: func(r pvuv.Result) ([]byte, error) { return r.AppendJSON(nil), nil },
+		})
+	}
+	return redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: out.redis.url, ClientName: "weir-pvuv"}}, pvuv.RedisLayout(out.redis.prefix))
+}
+
 type pvuvJob struct {
 	src         source.Source[string]
 	spec        sourceSpec
@@ -240,6 +299,7 @@ type pvuvJob struct {
 	envOptions  []weir.EnvOption // checkpoints, when asked for
 	httpAddr    string           // serve the job's API here, if set
 	unaligned   bool             // unaligned checkpoints
+	redis       *redisOutput     // the Redis of --sink: days and counters go there too
 }
 
 // summary is what a job did, printed when it ends.
@@ -277,12 +337,42 @@ func (s summary) print(w io.Writer, cmd string) {
 func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (summary, error) {
 	start := time.Now()
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism)}, j.envOptions...)...)
-	lines := weir.FromSource(env, j.src, j.spec.sourceOptions()...)
-	job, err := pvuv.Build(lines, j.opts)
+	var lines weir.Stream[string]
+	opts := j.opts
+	if j.spec.kafka != nil {
+		// One watermark per partition: a partition read late must not
+		// make its lines late.
+		strategy := weir.BoundedOutOfOrderness(opts.OutOfOrderness, pvuv.LineTime).WithIdleness(kafkaIdleness)
+		lines = weir.FromSourceWithWatermarks(env, j.src, strategy, j.spec.sourceOptions()...)
+		opts.SourceWatermarks = true
+	} else {
+		lines = weir.FromSource(env, j.src, j.spec.sourceOptions()...)
+	}
+	job, err := pvuv.Build(lines, opts)
 	if err != nil {
 		return summary{}, err
 	}
 	weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
+	if j.redis != nil {
+		conn := redis.Conn{URL: j.redis.url, ClientName: "weir-pvuv"}
+		days, err := redis.NewSink(redis.SinkConfig{Conn: conn}, pvuv.RedisDayLayout(j.redis.prefix))
+		if err != nil {
+			return summary{}, err
+		}
+		weir.SinkTo(job.Days, days, weir.Name("redis-days"), weir.Parallelism(1))
+		rc, err := conn.Client()
+		if err != nil {
+			return summary{}, fmt.Errorf("--sink: %w", err)
+		}
+		defer rc.Close()
+		cctx, stopCounters := context.WithCancel(ctx)
+		var counters sync.WaitGroup
+		counters.Go(func() { pvuv.WriteCounters(cctx, rc, j.redis.prefix, job.Counters, time.Second) })
+		defer func() {
+			stopCounters()
+			counters.Wait()
+		}()
+	}
 	if j.bad != nil {
 		weir.SinkTo(job.Bad, j.bad, weir.Name("dead-letter"), weir.Parallelism(1))
 	} else {

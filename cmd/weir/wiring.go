@@ -19,6 +19,8 @@ import (
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/connector/redis"
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
@@ -28,7 +30,8 @@ const sourceUsage = `where the lines come from (required), one of:
   file:///var/log/nginx/access.log          a file, read once
   file://logs/access*.log                   a glob, relative to the working directory
   file:///var/log/access.log?follow=true    tail the file, across rotation
-  datagen://?rate=1000&limit=100000&seed=1  generated lines (see Sources below)`
+  datagen://?rate=1000&limit=100000&seed=1  generated lines (see Sources below)
+  kafka://127.0.0.1:9092/access?group=pvuv  a Kafka topic (see Sources below)`
 
 const sourceHelp = `Sources:
   file://PATH or file://GLOB reads the matching files once, in parallel by
@@ -42,7 +45,14 @@ const sourceHelp = `Sources:
     limit=N   stop after N lines; default never
     seed=N    the sequence; default 1. The same parameters give the same lines.
     start=T   event time of the first line: RFC 3339, or now; default
-              2026-11-24T07:40:00Z`
+              2026-11-24T07:40:00Z
+  kafka://HOST:PORT[,HOST:PORT...]/TOPIC?PARAMS reads the topic's lines with
+    read_committed isolation, one watermark per partition:
+    group=G   commit the offsets of each completed checkpoint to consumer
+              group G (the job does not join it), so lag tools see progress
+    start=S   earliest (default), latest, committed (G's offsets), or an
+              RFC 3339 time (the first record at or after it)
+    bounded=true  stop at the offsets that were latest when the job started`
 
 // sourceSpec is a parsed --source URL.
 type sourceSpec struct {
@@ -53,6 +63,7 @@ type sourceSpec struct {
 	gen     datagen.Config
 	rate    float64
 	limit   int64 // -1: endless
+	kafka   *kafka.SourceConfig[string]
 }
 
 // parseSource parses a --source URL; problems name the flag.
@@ -96,12 +107,63 @@ func parseSource(f *flagSet, flagName, raw string) sourceSpec {
 			f.problem(flagName, "%q: datagen takes parameters only; write datagen://?rate=1000&limit=100000", raw)
 		}
 		spec.parseDatagen(f, flagName, q)
+	case "kafka":
+		spec.kafka = parseKafkaSource(f, flagName, u, q)
 	case "":
 		f.problem(flagName, "%q has no scheme; write file://%s for a file, or datagen://?rate=1000 for generated lines", raw, raw)
 	default:
-		f.problem(flagName, "unknown scheme %q in %q; use file:// or datagen://", u.Scheme, raw)
+		f.problem(flagName, "unknown scheme %q in %q; use file://, datagen:// or kafka://", u.Scheme, raw)
 	}
 	return spec
+}
+
+// kafkaTopic returns the brokers and the topic of a kafka:// URL.
+func kafkaTopic(f *flagSet, flagName string, u *url.URL) ([]string, string) {
+	brokers, err := kafka.ParseBrokers(u.Host)
+	if err != nil {
+		f.problem(flagName, "%v; write kafka://127.0.0.1:9092/TOPIC", err)
+	}
+	topic := strings.Trim(u.Path, "/")
+	if topic == "" || strings.Contains(topic, "/") {
+		f.problem(flagName, "%q names no topic; write kafka://HOST:PORT/TOPIC", u.Redacted())
+	}
+	return brokers, topic
+}
+
+func parseKafkaSource(f *flagSet, flagName string, u *url.URL, q url.Values) *kafka.SourceConfig[string] {
+	brokers, topic := kafkaTopic(f, flagName, u)
+	cfg := &kafka.SourceConfig[string]{Client: kafka.Client{Brokers: brokers, ClientID: "weir-pvuv"}, Topics: []string{topic}}
+	for name := range q {
+		v := q.Get(name)
+		switch name {
+		case "group":
+			cfg.Group = v
+		case "start":
+			switch v {
+			case "earliest":
+				cfg.Start = kafka.Earliest()
+			case "latest":
+				cfg.Start = kafka.Latest()
+			case "committed":
+				cfg.Start = kafka.Committed()
+			default:
+				t, err := time.Parse(time.RFC3339, v)
+				if err != nil {
+					f.problem(flagName, "kafka start=%s is not earliest, latest, committed or an RFC 3339 time", v)
+				}
+				cfg.Start = kafka.AtTime(t)
+			}
+		case "bounded":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				f.problem(flagName, "kafka bounded=%s is not true or false", v)
+			}
+			cfg.Bounded = b
+		default:
+			f.problem(flagName, "kafka sources have no parameter %q; they take group, start and bounded", name)
+		}
+	}
+	return cfg
 }
 
 func (s *sourceSpec) parseDatagen(f *flagSet, flagName string, q url.Values) {
@@ -181,6 +243,14 @@ func unwrapURLError(err error) error {
 // open creates the weir source of the spec. Problems (a glob that matches
 // nothing) are recorded against the flag.
 func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
+	if s.kafka != nil {
+		src, err := kafka.NewSource(*s.kafka)
+		if err != nil {
+			f.problem(flagName, "%v", err)
+			return nil
+		}
+		return src
+	}
 	if s.file {
 		var opts []file.SourceOption
 		if s.follow {
@@ -215,8 +285,12 @@ func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 // their lines; bounded file sources read byte ranges in parallel.
 func (s sourceSpec) sourceOptions() []weir.OpOption {
 	name := "datagen"
-	if s.file {
+	switch {
+	case s.file:
 		name = "file"
+	case s.kafka != nil:
+		// Partitions spread over the job's subtasks.
+		return []weir.OpOption{weir.Name("kafka")}
 	}
 	opts := []weir.OpOption{weir.Name(name)}
 	if !s.file || s.follow {
@@ -225,10 +299,77 @@ func (s sourceSpec) sourceOptions() []weir.OpOption {
 	return opts
 }
 
-// outputSpec is a parsed --sink or --dead-letter URL: stdout or a file.
+// outputSpec is a parsed --sink or --dead-letter URL: stdout, a file, and
+// for --sink a Kafka topic or a Redis database.
 type outputSpec struct {
 	stdout bool
 	path   string
+	kafka  *kafkaOutput
+	redis  *redisOutput
+}
+
+type kafkaOutput struct {
+	brokers  []string
+	topic    string
+	delivery kafka.Delivery
+	prefix   string // transactional ids
+}
+
+type redisOutput struct {
+	url    string
+	prefix string // of the keys
+}
+
+const sinkUsage = `where the window results go: stdout; file:///path/to/pvuv.jsonl (JSON
+lines; exactly-once with --checkpoint-dir); kafka://HOST:PORT/TOPIC (the
+same JSON lines, one record per window, keyed by window start; exactly-once
+with transactions by default, which needs --checkpoint-dir;
+?delivery=at-least-once|none, ?txn-prefix=ID); redis://HOST:PORT/DB
+(?prefix=weir:pvuv; key layout in the README; idempotent writes make the
+results exactly-once with --checkpoint-dir)`
+
+// parseSinkOutput parses --sink: an output, or a Kafka topic or Redis.
+func parseSinkOutput(f *flagSet, flagName, raw string) outputSpec {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "kafka" && u.Scheme != "redis" && u.Scheme != "rediss") {
+		return parseOutput(f, flagName, raw, true)
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		f.problem(flagName, "the parameters of %q do not parse (%v)", u.Redacted(), err)
+	}
+	if u.Scheme == "kafka" {
+		brokers, topic := kafkaTopic(f, flagName, u)
+		out := &kafkaOutput{brokers: brokers, topic: topic, delivery: kafka.ExactlyOnce}
+		for name := range q {
+			v := q.Get(name)
+			switch name {
+			case "delivery":
+				switch v {
+				case "exactly-once":
+				case "at-least-once":
+					out.delivery = kafka.AtLeastOnce
+				case "none":
+					out.delivery = kafka.DeliveryNone
+				default:
+					f.problem(flagName, "kafka delivery=%s: write exactly-once, at-least-once or none", v)
+				}
+			case "txn-prefix":
+				out.prefix = v
+			default:
+				f.problem(flagName, "kafka sinks have no parameter %q; they take delivery and txn-prefix", name)
+			}
+		}
+		return outputSpec{kafka: out}
+	}
+	out := &redisOutput{prefix: q.Get("prefix")}
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	out.url = u.String()
+	if _, err := redis.ParseURL(out.url); err != nil {
+		f.problem(flagName, "%v", err)
+	}
+	return outputSpec{redis: out}
 }
 
 func parseOutput(f *flagSet, flagName, raw string, allowStdout bool) outputSpec {

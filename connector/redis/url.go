@@ -216,3 +216,14 @@ func (c Conn) connect(e Endpoint, what string, oneConn bool) (rueidis.Client, er
 	}
 	return client, nil
 }
+
+// Client opens a rueidis client for the connection, for programs that
+// also read or write Redis themselves. It fails if Redis does not answer.
+// The caller closes it.
+func (c Conn) Client() (rueidis.Client, error) {
+	e, err := c.validate("client")
+	if err != nil {
+		return nil, err
+	}
+	return c.connect(e, "client", false)
+}

@@ -1,0 +1,321 @@
+// Package demo runs the whole PV/UV pipeline in one process, with embedded
+// defaults, for `weir demo`:
+//
+//	web servers ──access logs──▶ shipper ──▶ Kafka ──▶ PV/UV job ──▶ Redis ──▶ dashboard
+//
+// Synthetic web servers write nginx access logs to a directory and rotate
+// them; the shipper (package app/ship) produces their lines to a Kafka
+// topic, positions and lines in one transaction; the PV/UV job reads the
+// topic with one watermark per partition, takes checkpoints, and writes
+// its windows, running and final, and the daily figures to Redis; the
+// dashboard reads them from Redis. Kafka is an in-process broker and Redis
+// an in-process server (miniredis) unless real ones are given.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/app/pvuv/dashboard"
+	"github.com/weirstream/weir/app/ship"
+	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
+	"github.com/weirstream/weir/connector/redis"
+	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/web"
+)
+
+// Config says how to run the demo. The zero value runs everything
+// embedded, with the defaults below.
+type Config struct {
+	// Kafka is a real cluster's brokers (host:port, comma-separated) to use
+	// instead of the embedded broker.
+	Kafka string
+	// Redis is a real Redis (redis://host:port/db) to use instead of the
+	// embedded server.
+	Redis string
+	// Rate is the access-log lines per second over all web servers.
+	// Default 2000.
+	Rate float64
+	// Servers is the number of synthetic web servers. Default 2.
+	Servers int
+	// HTTP is the address of the dashboard and the job's API. Default
+	// 127.0.0.1:8080; port 0 picks a free one.
+	HTTP string
+	// LogDir is where the web servers write their logs. Given, every
+	// rotated log is kept there (a test can recount them); by default a
+	// temporary directory keeps the last few and is removed at the end.
+	LogDir string
+	// Window is the size of the windows. Default 1 minute.
+	Window time.Duration
+	// Parallelism of the job. Default 2.
+	Parallelism int
+	// UV is "exact" (default) or "hll".
+	UV string
+	// Topic is the Kafka topic of the access logs. Default "access".
+	Topic string
+	// Logger gets the components' logs. Default slog.Default().
+	Logger *slog.Logger
+	// Ready, when set, is called once everything runs, with where it is.
+	Ready func(Addresses)
+	// OnWindow, when set, is called with every window's final result, from
+	// the job's goroutine.
+	OnWindow func(pvuv.Result)
+}
+
+// Addresses says where the running demo's parts are.
+type Addresses struct {
+	Dashboard string // http://host:port/
+	JobAPI    string // http://host:port/api/metrics
+	Kafka     string // host:port
+	Topic     string
+	Redis     string // redis://host:port/0
+	Logs      string // the directory of the access logs
+}
+
+func (c Config) withDefaults() Config {
+	if c.Rate == 0 {
+		c.Rate = 2000
+	}
+	if c.Servers == 0 {
+		c.Servers = 2
+	}
+	if c.HTTP == "" {
+		c.HTTP = "127.0.0.1:8080"
+	}
+	if c.Window == 0 {
+		c.Window = time.Minute
+	}
+	if c.Parallelism == 0 {
+		c.Parallelism = 2
+	}
+	if c.UV == "" {
+		c.UV = "exact"
+	}
+	if c.Topic == "" {
+		c.Topic = "access"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Validate reports every problem with the configuration.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if !(c.Rate > 0) || c.Rate > 1_000_000 {
+		errs = append(errs, fmt.Errorf("demo: rate %v is not between 1 and 1000000 lines per second", c.Rate))
+	}
+	if c.Servers < 1 || c.Servers > 64 {
+		errs = append(errs, fmt.Errorf("demo: servers %d is not between 1 and 64", c.Servers))
+	}
+	if c.Parallelism < 1 {
+		errs = append(errs, fmt.Errorf("demo: parallelism %d must be at least 1", c.Parallelism))
+	}
+	if c.Kafka != "" {
+		if _, err := kafka.ParseBrokers(c.Kafka); err != nil {
+			errs = append(errs, fmt.Errorf("demo: kafka: %w", err))
+		}
+	}
+	if c.Redis != "" {
+		if _, err := redis.ParseURL(c.Redis); err != nil {
+			errs = append(errs, fmt.Errorf("demo: redis: %w", err))
+		}
+	}
+	if err := (pvuv.Options{Window: c.Window, UV: c.UV}).Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Run runs the demo until ctx is done or a part fails, and then stops
+// every part. It returns nil when ctx ended it.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	log := cfg.Logger
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	fail := func(part string, err error) {
+		if err != nil && ctx.Err() == nil {
+			cancel(fmt.Errorf("%s: %w", part, err))
+		}
+	}
+
+	addrs := Addresses{Topic: cfg.Topic}
+	logDir, keepLogs := cfg.LogDir, cfg.LogDir != ""
+	if logDir == "" {
+		if logDir, err = os.MkdirTemp("", "weir-demo-logs-"); err != nil {
+			return fmt.Errorf("demo: a directory for the logs: %w", err)
+		}
+		defer os.RemoveAll(logDir)
+	} else if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return fmt.Errorf("demo: the log directory: %w", err)
+	}
+	addrs.Logs = logDir
+	ckptDir, err := os.MkdirTemp("", "weir-demo-checkpoints-")
+	if err != nil {
+		return fmt.Errorf("demo: a directory for checkpoints: %w", err)
+	}
+	defer os.RemoveAll(ckptDir)
+
+	// Kafka.
+	brokers := []string{}
+	if cfg.Kafka != "" {
+		brokers, _ = kafka.ParseBrokers(cfg.Kafka)
+	} else {
+		b, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{cfg.Topic}})
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer b.Close()
+		brokers = []string{b.Addr()}
+	}
+	addrs.Kafka = brokers[0]
+
+	// Redis.
+	redisURL := cfg.Redis
+	if redisURL == "" {
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("demo: start the embedded Redis: %w", err)
+		}
+		defer m.Close()
+		redisURL = "redis://" + m.Addr() + "/0"
+	}
+	addrs.Redis = redisURL
+	rc, err := redis.Conn{URL: redisURL, ClientName: "weir-demo"}.Client()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer rc.Close()
+
+	// Everything that uses Kafka and Redis stops before they close.
+	defer func() {
+		cancel(nil)
+		wg.Wait()
+	}()
+
+	// The web servers and the shipper.
+	pattern := filepath.Join(logDir, "access-*.log")
+	for i := range cfg.Servers {
+		w := &logWriter{dir: logDir, server: i, rate: cfg.Rate / float64(cfg.Servers), keep: keepLogs, log: log}
+		wg.Go(func() { fail("web server", w.run(ctx)) })
+	}
+	shipper, err := ship.New(ship.Config{
+		Client:  kafka.Client{Brokers: brokers, ClientID: "weir-demo-ship"},
+		Pattern: pattern, Topic: cfg.Topic, Logger: log, ProgressInterval: -1,
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	wg.Go(func() { fail("shipper", shipper.Run(ctx)) })
+
+	// The job.
+	env, counters, err := buildJob(cfg, brokers, redisURL, ckptDir)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	wg.Go(func() { pvuv.WriteCounters(ctx, rc, "", counters, time.Second) })
+
+	// The dashboard and the job's API on one address.
+	board, err := dashboard.New(dashboard.Config{Client: rc, Logger: log})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer board.Close()
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("demo: listen on %s (use another address, such as 127.0.0.1:0): %w", cfg.HTTP, err)
+	}
+	mux := http.NewServeMux()
+	api := web.Handler(env, 0)
+	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", board)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	wg.Go(func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			fail("http", err)
+		}
+	})
+	defer func() {
+		sctx, stop := context.WithTimeout(context.Background(), 2*time.Second)
+		srv.Shutdown(sctx) // live streams end with the dashboard's Close
+		stop()
+	}()
+	addrs.Dashboard = "http://" + ln.Addr().String() + "/"
+	addrs.JobAPI = "http://" + ln.Addr().String() + "/api/metrics"
+	if cfg.Ready != nil {
+		cfg.Ready(addrs)
+	}
+
+	jobErr := env.Execute(ctx, "pvuv-demo")
+	fail("job", jobErr)
+	<-ctx.Done()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return fmt.Errorf("demo: %w", cause)
+	}
+	return nil
+}
+
+// buildJob builds the PV/UV job from the Kafka topic to Redis.
+func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env, *pvuv.Counters, error) {
+	env := weir.NewEnv(weir.Parallelism(cfg.Parallelism), weir.Checkpoints(time.Second, ckptDir))
+	src, err := kafka.NewSource(kafka.SourceConfig[string]{
+		Client: kafka.Client{Brokers: brokers, ClientID: "weir-demo"},
+		Topics: []string{cfg.Topic}, Group: "weir-demo", DiscoveryInterval: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	const outOfOrderness = 5 * time.Second
+	strategy := weir.BoundedOutOfOrderness(outOfOrderness, pvuv.LineTime).WithIdleness(10 * time.Second)
+	lines := weir.FromSourceWithWatermarks(env, src, strategy, weir.Name("kafka"))
+	job, err := pvuv.Build(lines, pvuv.Options{
+		Window: cfg.Window, OutOfOrderness: outOfOrderness, TopN: 10, UV: cfg.UV,
+		SourceWatermarks: true, EarlyResults: time.Second,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := redis.Conn{URL: redisURL, ClientName: "weir-demo"}
+	results, err := redis.NewSink(redis.SinkConfig{Conn: conn}, pvuv.RedisLayout(""))
+	if err != nil {
+		return nil, nil, err
+	}
+	days, err := redis.NewSink(redis.SinkConfig{Conn: conn}, pvuv.RedisDayLayout(""))
+	if err != nil {
+		return nil, nil, err
+	}
+	weir.SinkTo(job.Results, results, weir.Name("redis-windows"), weir.Parallelism(1))
+	weir.SinkTo(job.Days, days, weir.Name("redis-days"), weir.Parallelism(1))
+	weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error { return nil }), weir.Name("count-bad"))
+	if cfg.OnWindow != nil {
+		weir.SinkTo(job.Results, sink.Func[pvuv.Result](func(_ context.Context, r pvuv.Result) error {
+			if !r.Running {
+				cfg.OnWindow(r)
+			}
+			return nil
+		}), weir.Name("console"), weir.Parallelism(1))
+	}
+	return env, job.Counters, nil
+}

@@ -1,0 +1,162 @@
+package pvuv
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/weirstream/weir/connector/redis"
+)
+
+// DefaultRedisPrefix starts every key the job writes to Redis.
+const DefaultRedisPrefix = "weir:pvuv"
+
+// runningWindowScript writes a running window result unless the window's
+// hash says it is final. KEYS: the window's hash, its pages, the windows.
+// ARGV: start, end, pv, uv, then score and member of each top page.
+//
+// Its first line names it: the sink's error messages show a command's
+// second word, which for EVAL is the script.
+const runningWindowScript = `-- weir:pvuv running window result: skipped once the window is final
+if redis.call('HGET', KEYS[1], 'final') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'start', ARGV[1], 'end', ARGV[2], 'pv', ARGV[3], 'uv', ARGV[4], 'final', '0')
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+for i = 5, #ARGV, 200 do
+  redis.call('ZADD', KEYS[2], unpack(ARGV, i, math.min(i + 199, #ARGV)))
+end
+return 1`
+
+// runningDayScript writes a running day result unless the day's hash says
+// it is final. KEYS: the day's hash. ARGV: pv, uv.
+const runningDayScript = `-- weir:pvuv running day result: skipped once the day is final
+if redis.call('HGET', KEYS[1], 'final') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'pv', ARGV[1], 'uv', ARGV[2], 'final', '0')
+return 1`
+
+func redisPrefix(prefix string) string {
+	if prefix == "" {
+		return DefaultRedisPrefix
+	}
+	return prefix
+}
+
+// RedisLayout writes window results to Redis under prefix (DefaultRedisPrefix
+// when empty). For a window starting at S (Unix milliseconds):
+//
+//	P:window:S  HASH  start S, end E (Unix ms), pv, uv, final ("1" once the
+//	                  window closed, "0" for a running result)
+//	P:windows   ZSET  member "S", score S: the windows, for range queries
+//	P:pages:S   ZSET  member page, score its page views: the window's top pages
+//
+// A final result overwrites (HSET, ZADD, and DEL before the pages' ZADD,
+// all in one MULTI/EXEC), so a replay after a restore writes the same
+// values again: with the Redis sink the results are exactly-once.
+//
+// A running result (Result.Running) must never overwrite a final one: the
+// sink may land a retried, older write after a newer one. So a running
+// result is one EVAL of a Lua script that writes the same keys, atomically,
+// only while the window's hash does not hold final "1":
+//
+//	EVAL <script> 3 P:window:S P:pages:S P:windows S E pv uv [score page]...
+//
+// The connector takes a command's second word for its key; for EVAL that
+// is the script. It uses the key only to name the command in errors and
+// to pick a cluster slot, which its single-server client ignores, so the
+// script reaches a standalone Redis unchanged; the script's first line,
+// a comment, names it in error messages. The script is sent whole (EVAL,
+// not EVALSHA: a restarted Redis has forgotten its scripts and would
+// refuse with NOSCRIPT), and declares every key it touches in KEYS, as
+// Redis requires of scripts.
+func RedisLayout(prefix string) redis.Layout[Result] {
+	prefix = redisPrefix(prefix)
+	return func(r Result, cmds []redis.Command) []redis.Command {
+		start := strconv.FormatInt(r.WindowStart.UnixMilli(), 10)
+		end := strconv.FormatInt(r.WindowEnd.UnixMilli(), 10)
+		pv, uv := strconv.FormatInt(r.PV, 10), strconv.FormatInt(r.UV, 10)
+		win, pages, windows := prefix+":window:"+start, prefix+":pages:"+start, prefix+":windows"
+		if r.Running {
+			eval := make(redis.Command, 0, 10+2*len(r.TopPages))
+			eval = append(eval, "EVAL", runningWindowScript, "3", win, pages, windows, start, end, pv, uv)
+			for _, p := range r.TopPages {
+				eval = append(eval, strconv.FormatInt(p.PV, 10), p.Page)
+			}
+			return append(cmds, eval)
+		}
+		cmds = append(cmds,
+			redis.Command{"HSET", win, "start", start, "end", end, "pv", pv, "uv", uv, "final", "1"},
+			redis.Command{"ZADD", windows, start, start},
+			redis.Command{"DEL", pages},
+		)
+		if len(r.TopPages) > 0 {
+			zadd := redis.Command{"ZADD", pages}
+			for _, p := range r.TopPages {
+				zadd = append(zadd, strconv.FormatInt(p.PV, 10), p.Page)
+			}
+			cmds = append(cmds, zadd)
+		}
+		return cmds
+	}
+}
+
+// RedisDayLayout writes day results to Redis under prefix
+// (DefaultRedisPrefix when empty):
+//
+//	P:day:YYYY-MM-DD  HASH  pv, uv, final ("1" once the day closed, "0"
+//	                        for a running result)
+//
+// As with RedisLayout, a final result overwrites (HSET), and a running one
+// is an EVAL of a Lua script that writes only while the hash does not hold
+// final "1":
+//
+//	EVAL <script> 1 P:day:YYYY-MM-DD pv uv
+func RedisDayLayout(prefix string) redis.Layout[DayResult] {
+	prefix = redisPrefix(prefix)
+	return func(r DayResult, cmds []redis.Command) []redis.Command {
+		key := prefix + ":day:" + r.Day.UTC().Format(time.DateOnly)
+		pv, uv := strconv.FormatInt(r.PV, 10), strconv.FormatInt(r.UV, 10)
+		if r.Running {
+			return append(cmds, redis.Command{"EVAL", runningDayScript, "1", key, pv, uv})
+		}
+		return append(cmds, redis.Command{"HSET", key, "pv", pv, "uv", uv, "final", "1"})
+	}
+}
+
+// RedisCountersCommands returns the commands that store c's totals under
+// prefix (DefaultRedisPrefix when empty):
+//
+//	P:counters  HASH  lines, bad_lines, late
+//
+// It is one HSET of absolute values, so sending it again, or late, never
+// counts anything twice: send it periodically while the job runs, and once
+// after it ends.
+func RedisCountersCommands(prefix string, c *Counters) []redis.Command {
+	return []redis.Command{{"HSET", redisPrefix(prefix) + ":counters",
+		"lines", strconv.FormatInt(c.Lines.Load(), 10),
+		"bad_lines", strconv.FormatInt(c.BadLines.Load(), 10),
+		"late", strconv.FormatInt(c.Late.Load(), 10)}}
+}
+
+// WriteCounters writes the job's counters to Redis (RedisCountersCommands)
+// every interval until ctx is done. A failed write is logged and retried
+// at the next interval: the counters are figures for people, not results.
+func WriteCounters(ctx context.Context, rc rueidis.Client, prefix string, c *Counters, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, cmd := range RedisCountersCommands(prefix, c) {
+			err := rc.Do(ctx, rc.B().Arbitrary(cmd[0]).Keys(cmd[1]).Args(cmd[2:]...).Build()).Error()
+			if err != nil && ctx.Err() == nil {
+				slog.Warn("pvuv: write the counters to Redis", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/app/pvuv/dashboard"
+	"github.com/weirstream/weir/connector/redis"
+)
+
+const dashboardAbout = `Serves the PV/UV dashboard over the results a weir pvuv job writes to Redis
+(--sink redis://...): per-window PV and UV charts, the running minute, top
+pages and counters, and the JSON API they use (/api/pvuv, /api/pages,
+/api/live). Ctrl-C stops it.`
+
+func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlagSet("weir dashboard", "weir dashboard --redis redis://HOST:PORT/DB [flags]", dashboardAbout,
+		"Example:\n  weir dashboard --redis redis://127.0.0.1:6379/0 --http 127.0.0.1:8080")
+	redisURL := f.fs.String("redis", "", "the Redis the job writes to: redis://HOST:PORT/DB")
+	prefix := f.fs.String("prefix", "", "the key prefix the job writes under (default weir:pvuv)")
+	addr := f.fs.String("http", "127.0.0.1:8080", "address to serve on")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if _, err := redis.ParseURL(*redisURL); err != nil {
+		f.problem("redis", "%v", err)
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+	board, err := dashboard.New(dashboard.Config{RedisURL: *redisURL, Prefix: *prefix, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	if err != nil {
+		fmt.Fprintf(stderr, "weir dashboard: %v\n", err)
+		return exitUsage
+	}
+	defer board.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "weir dashboard: --http: %v\n", err)
+		return exitFail
+	}
+	srv := &http.Server{Handler: board, ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(stdout, "weir dashboard: http://%s/ (Ctrl-C stops)\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		board.Close() // ends the live streams, so Shutdown does not wait for them
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "weir dashboard: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+const consumeAbout = `Prints the records of a Kafka topic, one value per line, from the start,
+with read_committed isolation: what a weir job committed with exactly-once
+delivery, and nothing of a transaction it aborted. It follows the topic
+until Ctrl-C, or exits after --idle without new records.`
+
+func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f := newFlagSet("weir consume", "weir consume --topic kafka://HOST:PORT/TOPIC [flags]", consumeAbout,
+		"Example:\n  weir consume --topic kafka://127.0.0.1:9092/pvuv")
+	topicFlag := f.url("topic", "", "the topic: kafka://HOST:PORT[,HOST:PORT]/TOPIC")
+	idle := f.duration("idle", 0, "exit after this long without a new record (default: follow)")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	var brokers []string
+	var topic string
+	if *topicFlag == "" {
+		f.problem("topic", "missing; give the topic, as in --topic kafka://127.0.0.1:9092/pvuv")
+	} else if u, err := url.Parse(*topicFlag); err != nil || u.Scheme != "kafka" {
+		f.problem("topic", "%q is not a kafka:// URL; write kafka://127.0.0.1:9092/pvuv", *topicFlag)
+	} else {
+		brokers, topic = kafkaTopic(f, "topic", u)
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ClientID("weir-consume"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		fmt.Fprintf(stderr, "weir consume: %v\n", err)
+		return exitFail
+	}
+	defer cl.Close()
+	last := time.Now()
+	for ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			stdout.Write(append(r.Value, '\n'))
+		})
+		if n > 0 {
+			last = time.Now()
+		} else if *idle > 0 && time.Since(last) >= *idle {
+			return exitOK
+		}
+	}
+	return exitOK
+}

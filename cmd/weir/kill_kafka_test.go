@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
+)
+
+// TestKafkaKillAndResumeExactlyOnce is the kill test over Kafka: the
+// generated access log is produced to a four-partition topic on the
+// in-process broker, weir pvuv reads it (bounded) and writes its windows to
+// another topic with transactions, with checkpoints every 200 ms, and is
+// killed with SIGKILL at random moments at least 20 times (see killRounds).
+// A read_committed consumer must then see exactly the expected windows,
+// and the job's consumer group must have committed offsets.
+func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill test: skipped with -short")
+	}
+	bin := plainBinary(t)
+	in := generate(t, 1_000_000)
+	_, want := in.baselineLines(t, time.Minute, 10)
+
+	broker, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{"access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer broker.Close()
+	adm := newAdmin(t, broker.Addr())
+	produceLines(t, broker.Addr(), "access", 4, in.files)
+
+	killRounds(t, bin, 20, 500*time.Millisecond, func(round int) ([]string, func(int)) {
+		topic, group := fmt.Sprint("pvuv-", round+1), fmt.Sprint("pvuv-", round+1)
+		if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"pvuv",
+			"--source", "kafka://" + broker.Addr() + "/access?bounded=true&group=" + group,
+			"--sink", "kafka://" + broker.Addr() + "/" + topic,
+			"--checkpoint-dir", t.TempDir(), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+		return args, func(kills int) {
+			got := consumeCommitted(t, broker.Addr(), topic, len(want))
+			if len(got) != len(want) {
+				t.Fatalf("after %d kills: %d windows in the topic, want %d", kills, len(got), len(want))
+			}
+			for i := range want {
+				if asJSON(t, got[i]) != asJSON(t, want[i]) {
+					t.Fatalf("after %d kills, window %d:\n got %s\nwant %s", kills, i, got[i], want[i])
+				}
+			}
+			// The offsets of completed checkpoints went to the group.
+			offsets, err := adm.FetchOffsets(context.Background(), group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var committed int64
+			offsets.Each(func(o kadm.OffsetResponse) {
+				if o.Topic == "access" && o.At > 0 {
+					committed += o.At
+				}
+			})
+			if committed == 0 {
+				t.Fatal("the job committed no offsets to its consumer group")
+			}
+		}
+	})
+}
+
+func newAdmin(t *testing.T, addr string) *kadm.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return kadm.NewClient(cl)
+}
+
+// produceLines produces the files' lines in order, line i to partition
+// i mod partitions: each partition is in event-time order, as the lines of
+// a shipped log are.
+func produceLines(t *testing.T, addr, topic string, partitions int32, files []string) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var i int32
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			r := &kgo.Record{Topic: topic, Partition: i % partitions, Value: append([]byte(nil), sc.Bytes()...)}
+			i++
+			cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
+				if err != nil {
+					t.Errorf("produce: %v", err)
+				}
+			})
+		}
+		f.Close()
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// consumeCommitted reads a topic with read_committed isolation until it
+// has want records and no more arrive for a while.
+func consumeCommitted(t *testing.T, addr, topic string, want int) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	deadline := time.Now().Add(30 * time.Second)
+	quiet := 0
+	for time.Now().Before(deadline) && (len(got) < want || quiet < 3) {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)); n++ })
+		if n == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	return got
+}
