@@ -50,6 +50,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	f.checkWindow("window", *window)
 	f.checkParallelism(*parallelism)
+	if !(*rate > 0) || *rate > 1_000_000 {
+		f.problem("rate", "%v is out of range; write a number of lines per second from 1 to 1000000, such as 2000", *rate)
+	}
 	cfg := demo.Config{
 		Kafka: *kafkaAddr, Redis: *redisURL, Rate: *rate, HTTP: *httpAddr, LogDir: *logs,
 		Window: *window, Parallelism: int(*parallelism), UV: *uv,

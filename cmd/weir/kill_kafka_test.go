@@ -129,7 +129,7 @@ func consumeCommitted(t *testing.T, addr, topic string, want int) []string {
 	}
 	defer cl.Close()
 	var got []string
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	quiet := 0
 	for time.Now().Before(deadline) && (len(got) < want || quiet < 3) {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

@@ -59,7 +59,7 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 
 func killTest(t *testing.T, extra ...string) {
 	bin := plainBinary(t)
-	in := generate(t, 600_000)
+	in := generate(t, 1_200_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
 	killRounds(t, bin, 20, 500*time.Millisecond, func(int) ([]string, func(kills int)) {
 		out := filepath.Join(t.TempDir(), "pvuv.jsonl")

@@ -319,8 +319,14 @@ func TestUsageErrors(t *testing.T) {
 		want []string // in stderr
 	}{
 		{[]string{"pvuv"}, []string{"--source: missing"}},
-		{[]string{"pvuv", "--source", "datagen://", "--window", "90ms", "--top", "0", "--parallelism", "x", "--sink", "kafka://x"},
-			[]string{"4 problems", "--window: 90ms", "--top: 0", "--parallelism: \"x\"", "--sink: \"kafka://x\""}},
+		{[]string{"pvuv", "--source", "datagen://", "--window", "90ms", "--top", "0", "--parallelism", "x", "--sink", "ftp://x"},
+			[]string{"4 problems", "--window: 90ms", "--top: 0", "--parallelism: \"x\"", "--sink: \"ftp://x\""}},
+		{[]string{"pvuv", "--source", "datagen://", "--sink", "kafka://127.0.0.1:9092/pvuv"},
+			[]string{"--sink: exactly-once delivery to Kafka", "add --checkpoint-dir"}},
+		{[]string{"pvuv", "--source", "datagen://", "--early-results", "1s"},
+			[]string{"--early-results: running results go to Redis only"}},
+		{[]string{"ship", "--logs", "/tmp/x.log"}, []string{"--to: missing"}},
+		{[]string{"kafka", "--listen", "10.0.0.1:9092"}, []string{"--listen: the embedded broker listens on loopback only"}},
 		{[]string{"pvuv", "--source", "file:///no/such/dir/*.log"}, []string{"--source:", "matches no file"}},
 		{[]string{"pvuv", "--source", "datagen://?rat=5"}, []string{"--source:", `no parameter "rat"`}},
 		{[]string{"pvuv", "--source", "datagen://", "--dead-letter", "stdout"}, []string{"--dead-letter:"}},
@@ -453,31 +459,39 @@ func TestInterrupt(t *testing.T) {
 
 // TestDemo runs the demo until it printed a window, then stops it.
 func TestDemo(t *testing.T) {
-	cmd, lines, stdout := startWeir(t, "demo", "--rate", "20000", "--window", "1s", "--out-of-orderness", "1s", "--progress", "off")
-	deadline := time.Now().Add(30 * time.Second)
+	cmd, lines, stdout := startWeir(t, "demo", "--rate", "5000", "--window", "2s", "--http", "127.0.0.1:0")
+	go func() {
+		for range lines { // drain the logs
+		}
+	}()
+	deadline := time.Now().Add(90 * time.Second)
 	for !strings.Contains(stdout.String(), "  pv=") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no window in 30s; stdout:\n%s", stdout.String())
+			t.Fatalf("no window in 90s; stdout:\n%s", stdout.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	waitLine(t, lines, "weir demo: stopped after")
-	for range lines {
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v", err)
+		time.Sleep(50 * time.Millisecond)
 	}
 	out := stdout.String()
-	if !strings.HasPrefix(out, "weir demo: generating 20,000 access-log lines per second") {
-		t.Errorf("no banner:\n%s", out)
+	if !strings.HasPrefix(out, "weir demo: 5000 access-log lines per second") || !strings.Contains(out, "  dashboard   http://127.0.0.1:") {
+		t.Errorf("no banner with the dashboard's address:\n%s", out)
 	}
 	for _, l := range strings.Split(out, "\n") {
 		if strings.Contains(l, "pv=") && (!strings.Contains(l, "uv=") || !strings.Contains(l, "top: /p/") || !strings.Contains(l, "–")) {
 			t.Errorf("window line %q is not like 07:40:00–07:40:10  pv=1234  uv=567  top: /a (99), ...", l)
 		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("weir demo did not stop within 30s of SIGTERM")
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/weirstream/weir/connector/kafka"
 )
 
 func TestParseSource(t *testing.T) {
@@ -21,7 +23,10 @@ func TestParseSource(t *testing.T) {
 		{raw: "file:///a.log?follow=yes", problem: "follow=yes"},
 		{raw: "file:///a.log?tail=1", problem: `no parameter "tail"`},
 		{raw: "access.log", problem: "no scheme"},
-		{raw: "kafka://broker/topic", problem: `unknown scheme "kafka"`},
+		{raw: "kafka://broker/topic", problem: `broker "broker" is not host:port`},
+		{raw: "kafka://127.0.0.1:9092/", problem: `names no topic`},
+		{raw: "kafka://127.0.0.1:9092/t?start=yesterday", problem: `start=yesterday is not earliest`},
+		{raw: "ftp://x/y", problem: `unknown scheme "ftp"`},
 		{raw: "datagen://host", problem: "parameters only"},
 		{raw: "datagen://?rate=0", problem: "rate=0"},
 		{raw: "datagen://?limit=-3", problem: "limit=-3"},
@@ -71,6 +76,30 @@ func TestParseOutput(t *testing.T) {
 	parseOutput(f, "sink", t.TempDir(), true)
 	parseOutput(f, "sink", "file://"+t.TempDir(), true)
 	if len(f.problems) != 3 || !strings.Contains(f.problems[2], "is a directory") {
+		t.Fatalf("problems %q", f.problems)
+	}
+}
+
+func TestParseKafkaURLs(t *testing.T) {
+	f := newFlagSet("weir pvuv", "", "", "")
+	spec := parseSource(f, "source", "kafka://127.0.0.1:9092,127.0.0.1:9093/access?group=g&start=committed&bounded=true")
+	if len(f.problems) != 0 || spec.kafka == nil {
+		t.Fatalf("problems %q", f.problems)
+	}
+	k := spec.kafka
+	if len(k.Brokers) != 2 || k.Topics[0] != "access" || k.Group != "g" || !k.Bounded || k.Start.String() != kafka.Committed().String() {
+		t.Fatalf("parsed %+v", k)
+	}
+	out := parseSinkOutput(f, "sink", "kafka://127.0.0.1:9092/pvuv?delivery=at-least-once&txn-prefix=p")
+	if len(f.problems) != 0 || out.kafka == nil || out.kafka.delivery != kafka.AtLeastOnce || out.kafka.prefix != "p" || out.kafka.topic != "pvuv" {
+		t.Fatalf("sink %+v, problems %q", out.kafka, f.problems)
+	}
+	out = parseSinkOutput(f, "sink", "redis://127.0.0.1:6379/2?prefix=site")
+	if len(f.problems) != 0 || out.redis == nil || out.redis.prefix != "site" || out.redis.url != "redis://127.0.0.1:6379/2" {
+		t.Fatalf("sink %+v, problems %q", out.redis, f.problems)
+	}
+	parseSinkOutput(f, "sink", "kafka://127.0.0.1:9092/pvuv?delivery=twice")
+	if len(f.problems) != 1 || !strings.Contains(f.problems[0], "delivery=twice") {
 		t.Fatalf("problems %q", f.problems)
 	}
 }
