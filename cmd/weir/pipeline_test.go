@@ -68,9 +68,11 @@ func TestKafkaShipPVUV(t *testing.T) {
 	}()
 	ckpt := t.TempDir()
 	pvuvCmd, pvuvOut, _ := startWeir(t, "pvuv", "--source", "kafka://"+addr+"/access?group=pvuv", "--sink", "kafka://"+addr+"/pvuv",
-		"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off")
+		"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "2s")
+	var pvuvLog syncBuffer
 	go func() {
-		for range pvuvOut {
+		for l := range pvuvOut {
+			pvuvLog.Write([]byte(l + "\n"))
 		}
 	}()
 
@@ -97,7 +99,7 @@ func TestKafkaShipPVUV(t *testing.T) {
 	// partitions; order them again.
 	slices.Sort(got)
 	if len(got) < len(want)-1 || len(got) > len(want) {
-		t.Fatalf("%d windows in the topic, want %d or %d", len(got), len(want)-1, len(want))
+		t.Fatalf("%d windows in the topic, want %d or %d; weir pvuv logged:\n%s", len(got), len(want)-1, len(want), pvuvLog.String())
 	}
 	for i := range got {
 		if asJSON(t, got[i]) != asJSON(t, want[i]) {

@@ -147,8 +147,10 @@ func TestJobAtLeastOnceWithFlakyDestination(t *testing.T) {
 	if completed < 3 {
 		t.Fatalf("%d checkpoints completed, want at least 3", completed)
 	}
-	// Two writers flush at each checkpoint and at the end of input.
-	if f := checked.flushes.Load(); f < int64(2*completed) {
+	// Each writer flushes at the end of its input and at every checkpoint
+	// while it runs; the one that ends last took part in every checkpoint
+	// (one that ended first misses those that complete after it).
+	if f := checked.flushes.Load(); f < int64(completed+2) {
 		t.Fatalf("%d flushes for %d checkpoints", f, completed)
 	}
 	if m := checked.missing.Load(); m != 0 {
