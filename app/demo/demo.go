@@ -297,17 +297,9 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 	if err != nil {
 		return nil, nil, err
 	}
-	conn := redis.Conn{URL: redisURL, ClientName: "weir-demo"}
-	results, err := redis.NewSink(redis.SinkConfig{Conn: conn}, pvuv.RedisLayout(""))
-	if err != nil {
+	if err := job.SinkToRedis(redis.Conn{URL: redisURL, ClientName: "weir-demo"}, ""); err != nil {
 		return nil, nil, err
 	}
-	days, err := redis.NewSink(redis.SinkConfig{Conn: conn}, pvuv.RedisDayLayout(""))
-	if err != nil {
-		return nil, nil, err
-	}
-	weir.SinkTo(job.Results, results, weir.Name("redis-windows"), weir.Parallelism(1))
-	weir.SinkTo(job.Days, days, weir.Name("redis-days"), weir.Parallelism(1))
 	weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error { return nil }), weir.Name("count-bad"))
 	if cfg.OnWindow != nil {
 		weir.SinkTo(job.Results, sink.Func[pvuv.Result](func(_ context.Context, r pvuv.Result) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/redis"
 )
 
@@ -159,4 +160,21 @@ func WriteCounters(ctx context.Context, rc rueidis.Client, prefix string, c *Cou
 			}
 		}
 	}
+}
+
+// SinkToRedis writes the job's windows (RedisLayout) and days
+// (RedisDayLayout) to Redis under prefix, each through one sink subtask so
+// that a window's results land in order.
+func (j *Job) SinkToRedis(conn redis.Conn, prefix string) error {
+	windows, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisLayout(prefix))
+	if err != nil {
+		return err
+	}
+	days, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisDayLayout(prefix))
+	if err != nil {
+		return err
+	}
+	weir.SinkTo(j.Results, windows, weir.Name("redis-windows"), weir.Parallelism(1))
+	weir.SinkTo(j.Days, days, weir.Name("redis-days"), weir.Parallelism(1))
+	return nil
 }

@@ -172,8 +172,8 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		job.envOptions = append(job.envOptions, weir.StateBackend("pebble", dir))
 	}
-	if out.kafka != nil || out.redis != nil {
-		remote, err := openRemoteSink(out)
+	if out.kafka != nil {
+		remote, err := openKafkaSink(out.kafka)
 		if err != nil {
 			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
 			return exitUsage
@@ -184,7 +184,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runCheckpointed(ctx, job, out, dead, *deadFlag != "", *ckptDir, *ckptInterval, *restore, stdout, stderr)
 	}
 	results := &lineOutput{}
-	if job.results == nil {
+	if job.results == nil && job.redis == nil {
 		var err error
 		if results, err = openOutput(out, stdout, true); err != nil {
 			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
@@ -237,7 +237,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, hasDead bool, dir string, interval time.Duration, restore string, stdout, stderr io.Writer) int {
 	var results *lineOutput
 	switch {
-	case job.results != nil: // Kafka or Redis
+	case job.results != nil || job.redis != nil: // Kafka or Redis
 	case out.stdout:
 		var err error
 		if results, err = openOutput(out, stdout, true); err != nil {
@@ -274,17 +274,15 @@ func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, has
 // stops holding the watermark back.
 const kafkaIdleness = 10 * time.Second
 
-// openRemoteSink returns the Kafka or Redis sink of --sink.
-func openRemoteSink(out outputSpec) (sink.Sink[pvuv.Result], error) {
-	if out.kafka != nil {
-		return kafka.NewSink(kafka.SinkConfig[pvuv.Result]{
-			Client: kafka.Client{Brokers: out.kafka.brokers, ClientID: "weir-pvuv"},
-			Topic:  out.kafka.topic, Delivery: out.kafka.delivery, TransactionalIDPrefix: out.kafka.prefix,
-			Key:   func(r pvuv.Result) []byte { return strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10) },
-			Value: func(r pvuv.Result) ([]byte, error) { return r.AppendJSON(nil), nil },
-		})
-	}
-	return redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: out.redis.url, ClientName: "weir-pvuv"}}, pvuv.RedisLayout(out.redis.prefix))
+// openKafkaSink returns the Kafka sink of --sink: the job's JSON lines,
+// keyed by window start. (Redis outputs go through Job.SinkToRedis.)
+func openKafkaSink(out *kafkaOutput) (sink.Sink[pvuv.Result], error) {
+	return kafka.NewSink(kafka.SinkConfig[pvuv.Result]{
+		Client: kafka.Client{Brokers: out.brokers, ClientID: "weir-pvuv"},
+		Topic:  out.topic, Delivery: out.delivery, TransactionalIDPrefix: out.prefix,
+		Key:   func(r pvuv.Result) []byte { return strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10) },
+		Value: func(r pvuv.Result) ([]byte, error) { return r.AppendJSON(nil), nil },
+	})
 }
 
 type pvuvJob struct {
@@ -352,14 +350,13 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	if err != nil {
 		return summary{}, err
 	}
-	weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
-	if j.redis != nil {
+	if j.redis == nil {
+		weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
+	} else {
 		conn := redis.Conn{URL: j.redis.url, ClientName: "weir-pvuv"}
-		days, err := redis.NewSink(redis.SinkConfig{Conn: conn}, pvuv.RedisDayLayout(j.redis.prefix))
-		if err != nil {
-			return summary{}, err
+		if err := job.SinkToRedis(conn, j.redis.prefix); err != nil {
+			return summary{}, fmt.Errorf("--sink: %w", err)
 		}
-		weir.SinkTo(job.Days, days, weir.Name("redis-days"), weir.Parallelism(1))
 		rc, err := conn.Client()
 		if err != nil {
 			return summary{}, fmt.Errorf("--sink: %w", err)
