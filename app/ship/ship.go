@@ -55,7 +55,13 @@
 //	 "files":[{"path":"/var/log/nginx/access.log","dev":2049,"ino":1311,
 //	           "offset":88213,"head_len":256,"head":"9f86d0…"}]}
 //
-// head is the SHA-256 of the first head_len bytes of the file.
+// head is the SHA-256 of the first head_len bytes of the file; it covers
+// every byte before offset, or the first 256 bytes, since a round reads a
+// short file no further than its fingerprint. A shipper resumes a file at
+// offset only if the file is at least offset bytes long and its first
+// head_len bytes are unchanged; otherwise (truncated, replaced, rewritten
+// in place, or a record whose head does not cover offset) it reads the file
+// again from its start.
 //
 // # Fencing
 //

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -38,7 +39,10 @@ type tracked struct {
 	found     time.Time // modification time when found: orders new files
 	listed    bool      // the last scan found it under the pattern
 	grewAt    time.Time // when it was last seen to grow
-	head      head
+	// head fingerprints the first min(size, headMax) bytes as of the last
+	// scan. A round reads no further than it covers (see readEnd), so every
+	// position recorded comes with a fingerprint of the bytes before it.
+	head head
 	// forget says the round in progress ships its unterminated tail, if
 	// any, and drops the file once it commits.
 	forget bool
@@ -51,6 +55,19 @@ type tracked struct {
 type head struct {
 	n   int
 	sum [sha256.Size]byte
+}
+
+// readEnd returns how far a round may read tr. While its fingerprint covers
+// fewer than headMax bytes, the file was that short at the scan, and a
+// round reads only those bytes: a position beyond them would be recorded
+// without a fingerprint of what precedes it, and a resume could not tell
+// the file from one rewritten in place. The bytes written since wait for
+// the next scan to fingerprint them.
+func (tr *tracked) readEnd() int64 {
+	if tr.head.n < headMax {
+		return int64(tr.head.n)
+	}
+	return math.MaxInt64
 }
 
 // line is a line of the batch; b is in the tailer's buffer.
@@ -207,11 +224,16 @@ func (t *tailer) track(tr *tracked) {
 
 // resume applies a restored position to a file just opened: from the
 // offset if the file is the one the positions knew, from its start with a
-// warning if it was truncated or replaced.
+// warning if it was truncated or replaced, or if the position's
+// fingerprint does not cover the bytes before the offset (a record of an
+// older weir): then a rewritten file cannot be told from the same one, and
+// shipping lines again is better than losing them.
 func (t *tailer) resume(tr *tracked, p filePosition) {
 	switch {
 	case tr.size < p.Offset:
 		t.restart(tr, "is shorter than its position: it was truncated", p.Offset)
+	case int64(p.HeadLen) < min(p.Offset, headMax):
+		t.restart(tr, "has a position that its fingerprint does not cover: it may have been rewritten", p.Offset)
 	case p.HeadLen > 0 && !t.headIs(tr, p.HeadLen, p.Head):
 		t.restart(tr, "does not begin as it did: it was replaced or rewritten", p.Offset)
 	default:
@@ -407,11 +429,14 @@ func (t *tailer) read(now time.Time) (batch, error) {
 }
 
 // readFile reads the complete lines of tr from tr.next into the buffer
-// from *used. It reports full when the batch has no more room, and
-// skipped when it skipped a line too long to ship.
+// from *used, up to tr.readEnd(). It reports full when the batch has no
+// more room, and skipped when it skipped a line too long to ship.
 func (t *tailer) readFile(tr *tracked, used *int) (full, skipped bool, err error) {
+	end := tr.readEnd()
 	for {
 		if tr.skipAt >= 0 {
+			// Set only with a whole fingerprint (below), which restart
+			// clears with it: skip may read on to the line's end.
 			found, err := t.skip(tr)
 			if err != nil || !found {
 				return false, skipped, err
@@ -424,6 +449,13 @@ func (t *tailer) readFile(tr *tracked, used *int) (full, skipped bool, err error
 		rem := t.buf[*used:]
 		if len(rem) == 0 {
 			return true, skipped, nil
+		}
+		capped := false
+		if room := end - tr.next; room < int64(len(rem)) {
+			if room <= 0 {
+				return false, skipped, nil // the rest waits for the next scan
+			}
+			rem, capped = rem[:room], true
 		}
 		k, err := tr.f.ReadAt(rem, tr.next)
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -448,9 +480,11 @@ func (t *tailer) readFile(tr *tracked, used *int) (full, skipped bool, err error
 		}
 		if consumed == 0 {
 			switch {
-			case k < len(rem):
-				return false, skipped, nil // a partial line waits for its '\n'
-			case len(rem) > t.cfg.MaxLineBytes:
+			case k < len(rem), capped:
+				// A partial line waits for its '\n', or for the next scan
+				// to fingerprint what follows.
+				return false, skipped, nil
+			case len(rem) > t.cfg.MaxLineBytes && end == math.MaxInt64:
 				// No '\n' in more than MaxLineBytes: too long to ship.
 				tr.skipAt, tr.skipScan = tr.next, tr.next+int64(k)
 				continue
@@ -487,7 +521,9 @@ func (t *tailer) skip(tr *tracked) (found bool, err error) {
 	return false, nil
 }
 
-// positions returns the positions after the round in progress.
+// positions returns the positions after the round in progress. Each
+// file's fingerprint covers the bytes before its offset, or its first
+// headMax bytes (see readEnd): resume relies on it.
 func (t *tailer) positions(id string, now time.Time) positions {
 	p := positions{Version: positionsVersion, Shipper: id, Time: now.UTC(), Files: make([]filePosition, 0, len(t.files))}
 	for _, tr := range t.files {
