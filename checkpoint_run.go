@@ -92,9 +92,13 @@ type jobRun struct {
 	tasks    []checkpoint.TaskID
 	sources  []checkpoint.TaskID
 	commands map[checkpoint.TaskID]chan runtime.Command
-	srcRuns  []*sourceRun
-	stats    *checkpoint.Stats
-	uploads  sync.WaitGroup
+	// stopped holds a channel per task that is closed when the task
+	// returns: a task that ended takes no more commands, and the
+	// coordinator must not wait for it to.
+	stopped map[checkpoint.TaskID]chan struct{}
+	srcRuns []*sourceRun
+	stats   *checkpoint.Stats
+	uploads sync.WaitGroup
 
 	// Savepoints: requests from TriggerSavepoint, the directory of each
 	// savepoint id (read by upload goroutines), and the requests waiting
@@ -133,7 +137,7 @@ func (r *jobRun) dirFor(id int64) storage.Dir {
 
 func newJobRun(e *Env, name string, store *storage.Storage, lastID int64, from *restorePoint) *jobRun {
 	r := &jobRun{env: e, name: name, cfg: e.cfg.checkpoint, store: store, lastID: lastID,
-		byUID: map[string]*snapshot.Operator{}, commands: map[checkpoint.TaskID]chan runtime.Command{}, stats: e.stats,
+		byUID: map[string]*snapshot.Operator{}, commands: map[checkpoint.TaskID]chan runtime.Command{}, stopped: map[checkpoint.TaskID]chan struct{}{}, stats: e.stats,
 		savepointReqs: make(chan *savepointReq), inFlight: map[int64]*savepointReq{}}
 	if from != nil {
 		r.restored, r.restoreStore, r.restoreDir = from.meta, from.store, from.dir
@@ -154,8 +158,12 @@ func (r *jobRun) addTask(id checkpoint.TaskID, source bool) chan runtime.Command
 	}
 	ch := make(chan runtime.Command, 16)
 	r.commands[id] = ch
+	r.stopped[id] = make(chan struct{})
 	return ch
 }
+
+// taskStopped says that task id returned and reads no more commands.
+func (r *jobRun) taskStopped(id checkpoint.TaskID) { close(r.stopped[id]) }
 
 // checkpointing returns the hooks of one task.
 func (r *jobRun) checkpointing(t *taskCtx) *runtime.Checkpointing {
@@ -411,6 +419,7 @@ func (r *jobRun) act(ctx context.Context, coord *checkpoint.Coordinator[[]opAck]
 				if ch := r.commands[t]; ch != nil {
 					select {
 					case ch <- runtime.Command{Kind: kind, ID: a.ID}:
+					case <-r.stopped[t]:
 					case <-ctx.Done():
 						return
 					}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/weirtest"
 	"github.com/weirstream/weir/window"
 )
@@ -284,4 +285,95 @@ func TestEndOfInputPublishedOnceAfterALaterFailure(t *testing.T) {
 		}
 		t.Fatalf("%d records published for %d inputs (%d missing from %d on): the end of the input was published twice or lost", len(recs), n, missing, first)
 	}
+}
+
+// TestCheckpointsKeepCompletingWhileIdle runs an unbounded job for many
+// checkpoints: every record must be committed by a checkpoint while the
+// job runs, and checkpoints must go on completing once the source has
+// nothing more to read. The coordinator tells every task, the source's
+// enumerator included, when a checkpoint completes; a task that never takes
+// these notifications once stopped all checkpoints after the sixteenth.
+func TestCheckpointsKeepCompletingWhileIdle(t *testing.T) {
+	const n = 100
+	vals := make([]int, n)
+	for i := range vals {
+		vals[i] = i
+	}
+	slice := weirtest.FromSlice(vals...)
+	slice.BatchSize, slice.Delay, slice.Forever = 1, 5*time.Millisecond, true
+	src := &listeningSource{SliceSource: slice}
+	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(10*time.Millisecond, t.TempDir()))
+	out := weirtest.NewTxCollector[int]()
+	weir.SinkTo(weir.FromSource(env, src), out)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- env.Execute(ctx, "idle") }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("job: %v", err)
+		}
+	}()
+	newest := func() int64 {
+		var id int64
+		for _, s := range env.CheckpointStats() {
+			if s.Status == "completed" {
+				id = max(id, s.ID)
+			}
+		}
+		return id
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(out.Records()) < n {
+		select {
+		case err := <-done:
+			done <- err // for the deferred wait
+			t.Fatalf("the job ended: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records committed after 60s; newest completed checkpoint %d", len(out.Records()), n, newest())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Idle now: checkpoints must still complete, well past the sixteenth.
+	after := max(newest(), 16) + 20
+	for newest() < after {
+		if time.Now().After(deadline) {
+			t.Fatalf("newest completed checkpoint is %d after 60s, want %d: checkpoints stopped while the job was idle", newest(), after)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := out.Records(); len(got) != n {
+		t.Fatalf("%d records committed, want %d", len(got), n)
+	}
+	if got := src.notified.Load(); got < 20 {
+		t.Fatalf("the enumerator heard of checkpoint %d last, want one past the twentieth (newest completed: %d)", got, newest())
+	}
+}
+
+// listeningSource is a SliceSource whose enumerator keeps the newest
+// checkpoint it was told is complete.
+type listeningSource struct {
+	*weirtest.SliceSource[int]
+	notified atomic.Int64
+}
+
+func (s *listeningSource) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
+	e, err := s.SliceSource.NewEnumerator(ctx)
+	return &listeningEnumerator{Enumerator: e, src: s}, err
+}
+
+type listeningEnumerator struct {
+	source.Enumerator
+	src *listeningSource
+}
+
+func (e *listeningEnumerator) Snapshot() ([]source.Split, error) {
+	return e.Enumerator.(source.SnapshottingEnumerator).Snapshot()
+}
+
+func (e *listeningEnumerator) NotifyCheckpointComplete(_ context.Context, id int64) error {
+	e.src.notified.Store(id)
+	return nil
 }

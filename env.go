@@ -273,6 +273,9 @@ func (e *Env) plan(ctx context.Context, run *jobRun) ([]runtime.Task, error) {
 			tasks = append(tasks, runtime.Task{Name: t.metrics.Operator, Subtask: i, Parallelism: t.parallelism,
 				Run: func(ctx context.Context) (err error) {
 					defer func() {
+						if run != nil {
+							run.taskStopped(t.taskID)
+						}
 						for _, c := range closers {
 							if cerr := c(); err == nil && cerr != nil {
 								err = cerr

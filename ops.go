@@ -53,7 +53,7 @@ func fromSource[T any](env *Env, src source.Source[T], strategy *WatermarkStrate
 					}
 				}
 				task := checkpoint.TaskID{Chain: n.id, Subtask: -1}
-				run.addTask(task, false)
+				en.Commands = run.addTask(task, false)
 				run.srcRuns = append(run.srcRuns, &sourceRun{name: uid, enumeration: en, task: task})
 				en.OnSnapshot = func(id int64, splits []source.Split, err error) {
 					ack := taskAck{id: id, task: task, err: err}

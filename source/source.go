@@ -172,12 +172,13 @@ type DeadLetterOutput interface {
 	DeadLetter(DeadLetter)
 }
 
-// CheckpointListener is implemented by readers that act when a checkpoint
-// completes, as the Kafka reader commits the offsets it snapshotted for
-// that checkpoint to its consumer group, so that lag tools see progress.
+// CheckpointListener is implemented by readers and enumerators that act
+// when a checkpoint completes, as the Kafka reader commits the offsets it
+// snapshotted for that checkpoint to its consumer group, so that lag tools
+// see progress.
 type CheckpointListener interface {
-	// NotifyCheckpointComplete is called on the reader's goroutine when
-	// checkpoint id is durable. Checkpoints complete in order, but a
+	// NotifyCheckpointComplete is called on the reader's (or the
+	// enumerator's) goroutine when checkpoint id is durable. Checkpoints complete in order, but a
 	// notification may be skipped: one for a later id covers the earlier.
 	// An error fails the job.
 	NotifyCheckpointComplete(ctx context.Context, id int64) error

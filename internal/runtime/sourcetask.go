@@ -313,6 +313,10 @@ type Enumeration struct {
 	// Checkpointing is what readers' contexts report: whether the job
 	// takes checkpoints.
 	Checkpointing bool
+	// Commands carries the coordinator's completions and aborts. Run takes
+	// every one, so that the coordinator never blocks on the enumerator,
+	// and tells an enumerator that implements source.CheckpointListener.
+	Commands <-chan Command
 }
 
 // NewEnumeration prepares mailboxes for parallelism readers.
@@ -393,6 +397,12 @@ func (e *Enumeration) Run(ctx context.Context) (err error) {
 			}
 			for _, m := range e.mailboxes {
 				m.put(mailItem{checkpoint: id})
+			}
+		case c := <-e.Commands:
+			if l, ok := e.enum.(source.CheckpointListener); ok && c.Kind == Complete {
+				if err := l.NotifyCheckpointComplete(ctx, c.ID); err != nil {
+					return fmt.Errorf("the enumerator failed after checkpoint %d completed: %w", c.ID, err)
+				}
 			}
 		case <-ctx.Done():
 			return nil
