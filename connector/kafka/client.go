@@ -2,11 +2,13 @@ package kafka
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 )
@@ -55,6 +57,34 @@ func (c Client) opts() []kgo.Opt {
 		opts = append(opts, kgo.SASL(c.SASL))
 	}
 	return opts
+}
+
+// connHint says what to do about an error that shows the client could not
+// connect or log in, and reports whether err is one.
+func connHint(err error) (string, bool) {
+	var (
+		firstEOF   *kgo.ErrFirstReadEOF
+		unknownCA  x509.UnknownAuthorityError
+		badHost    x509.HostnameError
+		badCert    x509.CertificateInvalidError
+		notTLS     tls.RecordHeaderError
+		certVerify *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return "the brokers refused the SASL login: check the user, the password and the mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) the cluster expects", true
+	case errors.As(err, &firstEOF):
+		return "the brokers closed the connection at once: set TLS if their listener uses TLS, and SASL if it requires a login", true
+	case errors.As(err, &unknownCA), errors.As(err, &certVerify):
+		return "the brokers' TLS certificate is not trusted: add the authority that signed it to TLS.RootCAs", true
+	case errors.As(err, &badHost):
+		return "the brokers' TLS certificate does not name the address dialed: connect by a name it lists, or set TLS.ServerName", true
+	case errors.As(err, &badCert):
+		return "the brokers' TLS certificate is invalid (expired or not for serving): renew it", true
+	case errors.As(err, &notTLS):
+		return "the brokers do not speak TLS on this port: unset TLS, or use their TLS listener", true
+	}
+	return "", false
 }
 
 // ParseBrokers splits a comma-separated list of host:port.

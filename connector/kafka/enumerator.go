@@ -262,7 +262,11 @@ func (e *enumerator[T]) discoverOnce(ctx context.Context, first bool) ([]topicPa
 	}
 	resp, err := req.RequestWith(ctx, e.cl)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: source: list the partitions of its topics at %v: %w; check Brokers and that the cluster is reachable", e.src.cfg.Brokers, err)
+		hint, ok := connHint(err)
+		if !ok {
+			hint = "check Brokers and that the cluster is reachable"
+		}
+		return nil, fmt.Errorf("kafka: source: list the partitions of its topics at %v: %w; %s", e.src.cfg.Brokers, err, hint)
 	}
 	var parts []topicPartition
 	var missing []string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // produceErr keeps the first error that produce promises report; promises
@@ -94,6 +95,21 @@ func (w *plainWriter[T]) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafka: sink to topic %q: create the producer: %w", w.s.cfg.Topic, err)
 	}
+	// Ask for the topic's metadata once, so that a login or TLS error
+	// fails the job now: a producer would retry it as a failed record
+	// until DeliveryTimeout.
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(w.s.cfg.Topic)
+	req.Topics = append(req.Topics, rt)
+	if _, err := req.RequestWith(ctx, cl); err != nil {
+		cl.Close()
+		hint, ok := connHint(err)
+		if !ok {
+			hint = "check Brokers and that the cluster is reachable"
+		}
+		return fmt.Errorf("kafka: sink to topic %q: connect to the brokers at %v: %w; %s", w.s.cfg.Topic, w.s.cfg.Brokers, err, hint)
+	}
 	w.cl = cl
 	return nil
 }
@@ -150,6 +166,9 @@ func (w *plainWriter[T]) Close() error {
 
 // hint says what to do about a produce error.
 func produceHint(err error) string {
+	if h, ok := connHint(err); ok {
+		return h
+	}
 	switch {
 	case errors.Is(err, kerr.UnknownTopicOrPartition):
 		return "create the topic, or let the brokers create topics on first use"

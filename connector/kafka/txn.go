@@ -133,6 +133,7 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 	p.err.reset()
 	p.records = 0
 	w.cur = p
+	w.s.log.Debug("kafka sink: began a transaction", "subtask", w.subtask, "txn", p.id)
 	return nil
 }
 
@@ -159,6 +160,7 @@ func (w *txnWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error
 	}
 	c := txnCommittable{ID: p.id, ProducerID: pid, Epoch: epoch, Checkpoint: id, Records: p.records}
 	p.preAt = time.Now()
+	w.s.log.Debug("kafka sink: pre-committed", "subtask", w.subtask, "txn", p.id, "checkpoint", id, "records", p.records, "producer_id", pid, "epoch", epoch)
 	w.s.reg.set(p, txnPending, c.producer())
 	w.cur = nil
 	return [][]byte{c.encode()}, nil

@@ -514,15 +514,17 @@ func (c *txnCommitter) commitRaw(ctx context.Context, cl *kgo.Client, tc txnComm
 	switch {
 	case err == nil:
 		c.reg.noteCommitted(tc)
-		log.Info("kafka sink: committed a transaction of a restored checkpoint")
+		// Its producer is gone: the transaction is a restored checkpoint's,
+		// or a writer's that ended with its input.
+		log.Info("kafka sink: committed a transaction by its producer id and epoch")
 		return nil
 	case errors.Is(err, kerr.InvalidTxnState):
-		log.Error("kafka sink: a transaction of a restored checkpoint was aborted before it could be committed: its records are lost; "+
+		log.Error("kafka sink: a pre-committed transaction was aborted before it could be committed: its records are lost; "+
 			"raise TransactionTimeout above the time from a checkpoint to the restart that follows a failure, and give each job its own TransactionalIDPrefix", "error", err)
 		return nil
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
 		errors.Is(err, kerr.InvalidProducerIDMapping), errors.Is(err, kerr.TransactionalIDNotFound):
-		log.Warn("kafka sink: a transaction of a restored checkpoint is no longer open: it was committed before the restart (usual), "+
+		log.Warn("kafka sink: a pre-committed transaction is no longer open: it was committed before a restart (usual), "+
 			"or the brokers aborted it after TransactionTimeout (then its records are lost)", "error", err)
 		return nil
 	}
