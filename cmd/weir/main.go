@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,6 +29,10 @@ const (
 )
 
 func main() {
+	if err := setLogLevel(os.Getenv("WEIR_LOG_LEVEL")); err != nil {
+		fmt.Fprintln(os.Stderr, "weir:", err)
+		os.Exit(exitUsage)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first signal, a second one kills the process the usual
@@ -38,6 +43,21 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// setLogLevel sets the level of the default logger, which the engine and
+// the connectors log to, from WEIR_LOG_LEVEL (debug, info, warn or error;
+// info when empty).
+func setLogLevel(name string) error {
+	if name == "" {
+		return nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(name)); err != nil {
+		return fmt.Errorf("WEIR_LOG_LEVEL=%q: want debug, info, warn or error", name)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	return nil
 }
 
 // command is one subcommand.
@@ -109,6 +129,7 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run 'weir <command> -h' for the flags of a command and their defaults.
+WEIR_LOG_LEVEL=debug|info|warn|error sets how much weir logs (info).
 Exit status: 0 on success, 1 when a job fails, 2 on a usage error.
 `)
 }

@@ -350,6 +350,32 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestLogLevel: WEIR_LOG_LEVEL=debug shows the debug lines of the engine
+// (here the Pebble state backend's), which the default level hides, and a
+// level weir does not know is a usage error.
+func TestLogLevel(t *testing.T) {
+	job := []string{"pvuv", "--source", "datagen://?limit=2000", "--state-backend", "pebble", "--sink", "file://" + filepath.Join(t.TempDir(), "out.jsonl")}
+	for _, c := range []struct {
+		level string
+		debug bool
+	}{{"", false}, {"debug", true}, {"DEBUG", true}, {"warn", false}} {
+		cmd := weirCommand(t, job...)
+		cmd.Env = append(cmd.Env, "WEIR_LOG_LEVEL="+c.level)
+		r := runUntil(t, cmd, 60*time.Second)
+		if r.code != 0 {
+			t.Fatalf("WEIR_LOG_LEVEL=%s: exit %d\n%s", c.level, r.code, r.stderr)
+		}
+		if got := strings.Contains(r.stderr, "level=DEBUG"); got != c.debug {
+			t.Errorf("WEIR_LOG_LEVEL=%s: debug lines shown: %v, want %v\n%s", c.level, got, c.debug, r.stderr)
+		}
+	}
+	cmd := weirCommand(t, "help")
+	cmd.Env = append(cmd.Env, "WEIR_LOG_LEVEL=loud")
+	if r := runUntil(t, cmd, 60*time.Second); r.code != 2 || !strings.Contains(r.stderr, `WEIR_LOG_LEVEL="loud"`) {
+		t.Fatalf("WEIR_LOG_LEVEL=loud: exit %d, want 2 with a message\n%s", r.code, r.stderr)
+	}
+}
+
 func TestHelp(t *testing.T) {
 	r := runWeir(t, "help")
 	if r.code != 0 || !strings.Contains(r.stdout, "pvuv") || !strings.Contains(r.stdout, "bench") {
