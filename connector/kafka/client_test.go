@@ -82,15 +82,7 @@ func cliProduce(t *testing.T, c *kfake.Cluster, topic string, parts, n int, opts
 	t.Helper()
 	cl := cliCheck(t, c, opts...)
 	defer cl.Close()
-	var recs []*kgo.Record
-	var vals []string
-	for p := range parts {
-		for i := range n {
-			v := fmt.Sprintf("%s/%d/%d", topic, p, i)
-			recs = append(recs, srcRecord(topic, int32(p), v))
-			vals = append(vals, v)
-		}
-	}
+	recs, vals := srcRecords(topic, parts, n)
 	if err := cl.ProduceSync(srcCtx(t), recs...).FirstErr(); err != nil {
 		t.Fatalf("produce the input: %v", err)
 	}
@@ -184,6 +176,25 @@ func cliWriteJob(t *testing.T, client Client, topic string, d Delivery, n int) e
 	return cliExecute(t, env)
 }
 
+// cliCheckSinks writes 0..n-1 with ExactlyOnce to topic "eos"+suffix and
+// with AtLeastOnce to "alo"+suffix, connecting with client, and checks
+// each topic (of parts partitions) through a client with opts.
+func cliCheckSinks(t *testing.T, client Client, c *kfake.Cluster, suffix string, parts, n int, opts ...kgo.Opt) {
+	t.Helper()
+	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
+		topic := "eos" + suffix
+		if d == AtLeastOnce {
+			topic = "alo" + suffix
+		}
+		if err := cliWriteJob(t, client, topic, d, n); err != nil {
+			t.Fatalf("sink %v: %v", d, err)
+		}
+		if got := cliRead(t, c, topic, parts, opts...); !slices.Equal(got, sinkNumbers(n)) {
+			t.Fatalf("sink %v: the topic holds %v, want each of 0..%d once", d, got, n-1)
+		}
+	}
+}
+
 // cliFailingWriteJob is cliWriteJob for a job expected to fail. It keeps
 // the default DeliveryTimeout of two minutes: a sink must fail on a login
 // or TLS error when it connects, not when its records time out.
@@ -257,18 +268,7 @@ func TestSASLSourceAndSink(t *testing.T) {
 				t.Fatalf("group committed %v, want %v", at, wantAt)
 			}
 
-			for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
-				topic := "eos-" + m.name
-				if d == AtLeastOnce {
-					topic = "alo-" + m.name
-				}
-				if err := cliWriteJob(t, client, topic, d, n); err != nil {
-					t.Fatalf("sink %v: %v", d, err)
-				}
-				if got := cliRead(t, c, topic, parts, admin); !slices.Equal(got, sinkNumbers(n)) {
-					t.Fatalf("sink %v: the topic holds %v, want each of 0..%d once", d, got, n-1)
-				}
-			}
+			cliCheckSinks(t, client, c, "-"+m.name, parts, n, admin)
 		})
 	}
 }
@@ -423,18 +423,7 @@ func TestTLSSourceAndSink(t *testing.T) {
 		t.Fatalf("source: %v", err)
 	}
 	srcSameMultiset(t, got, want)
-	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
-		topic := "eos"
-		if d == AtLeastOnce {
-			topic = "alo"
-		}
-		if err := cliWriteJob(t, client, topic, d, n); err != nil {
-			t.Fatalf("sink %v: %v", d, err)
-		}
-		if got := cliRead(t, c, topic, parts, check); !slices.Equal(got, sinkNumbers(n)) {
-			t.Fatalf("sink %v: the topic holds %v, want each of 0..%d once", d, got, n-1)
-		}
-	}
+	cliCheckSinks(t, client, c, "", parts, n, check)
 }
 
 // TestTLSUntrustedCertificateFails: a client that does not trust the

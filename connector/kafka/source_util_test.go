@@ -55,6 +55,16 @@ func srcRecord(topic string, p int32, v string) *kgo.Record {
 // values "TOPIC/P/I", and returns the values.
 func srcProduce(t *testing.T, b *kafkatest.Broker, topic string, partitions, n int) []string {
 	t.Helper()
+	recs, vals := srcRecords(topic, partitions, n)
+	if err := b.Produce(srcCtx(t), recs...); err != nil {
+		t.Fatal(err)
+	}
+	return vals
+}
+
+// srcRecords returns n records for each of partitions partitions of
+// topic, with values "TOPIC/P/I", and the values.
+func srcRecords(topic string, partitions, n int) ([]*kgo.Record, []string) {
 	var recs []*kgo.Record
 	var vals []string
 	for p := range partitions {
@@ -64,10 +74,7 @@ func srcProduce(t *testing.T, b *kafkatest.Broker, topic string, partitions, n i
 			vals = append(vals, v)
 		}
 	}
-	if err := b.Produce(srcCtx(t), recs...); err != nil {
-		t.Fatal(err)
-	}
-	return vals
+	return recs, vals
 }
 
 // srcClient returns the connection options of b.
