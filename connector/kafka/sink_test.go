@@ -157,7 +157,7 @@ func sinkNumberSink(t *testing.T, addr, topic string, d Delivery, mod func(*Sink
 // sinkFlakyJob reads 0..n-1 slowly at the job's parallelism, fails every
 // failEvery-th record it sees (0: never) and writes to snk with sinkPar
 // subtasks (0: the job's parallelism).
-func sinkFlakyJob(env *weir.Env, n, failEvery, sinkPar int, seen, failures *atomic.Int64, snk *Sink[int]) {
+func sinkFlakyJob(env *weir.Env, n, failEvery, sinkPar int, hold time.Duration, seen, failures *atomic.Int64, snk *Sink[int]) {
 	src := weirtest.FromSlice(sinkSeq(n)...)
 	src.BatchSize = 10
 	src.Delay = 4 * time.Millisecond
@@ -165,6 +165,10 @@ func sinkFlakyJob(env *weir.Env, n, failEvery, sinkPar int, seen, failures *atom
 	s = weir.Process(s, func(_ *weir.Context, v int, out weir.Emitter[int]) error {
 		if k := seen.Add(1); failEvery > 0 && k%int64(failEvery) == 0 {
 			failures.Add(1)
+			// No barrier passes this operator while it holds, so the
+			// records it emitted since the last one stay in the sink's
+			// open transaction, and the sink has time to send them.
+			time.Sleep(hold)
 			return errors.New("injected failure")
 		}
 		out.Emit(v)
@@ -292,7 +296,7 @@ func TestSinkAtLeastOnceAcrossFailures(t *testing.T) {
 	var seen, failures atomic.Int64
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(40*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
-	sinkFlakyJob(env, n, 500, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, AtLeastOnce, nil))
+	sinkFlakyJob(env, n, 500, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, AtLeastOnce, nil))
 	if err := env.Execute(context.Background(), "alo"); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,9 @@ func TestTxnSinkExactlyOnceAcrossFailures(t *testing.T) {
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(50*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
 	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil)
-	sinkFlakyJob(env, n, 600, 3, &seen, &failures, snk)
+	// Each failure holds the failing record for 200 ms first: the failure
+	// then aborts records the brokers hold, even on a loaded machine.
+	sinkFlakyJob(env, n, 600, 3, 200*time.Millisecond, &seen, &failures, snk)
 	if err := env.Execute(context.Background(), "eos"); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestTxnSinkRestartFencesPreviousRun(t *testing.T) {
 
 	var seen, failures atomic.Int64
 	first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(30*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
-	sinkFlakyJob(first, n, 0, 0, &seen, &failures, snk)
+	sinkFlakyJob(first, n, 0, 0, 0, &seen, &failures, snk)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- first.Execute(ctx, "first") }()
@@ -130,7 +132,7 @@ func TestTxnSinkRestartFencesPreviousRun(t *testing.T) {
 	// A new sink, as in a new process: it knows nothing of the first run
 	// but its checkpoint.
 	second := weir.NewEnv(weir.Parallelism(1), weir.Checkpoints(30*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
-	sinkFlakyJob(second, n, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil))
+	sinkFlakyJob(second, n, 0, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil))
 	if err := second.Execute(context.Background(), "second"); err != nil {
 		t.Fatal(err)
 	}
