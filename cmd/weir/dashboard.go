@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirstream/weir/app/pvuv/dashboard"
+	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/connector/redis"
 )
 
@@ -67,40 +69,71 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 const consumeAbout = `Prints the records of a Kafka topic, one value per line, from the start,
 with read_committed isolation: what a weir job committed with exactly-once
 delivery, and nothing of a transaction it aborted. It follows the topic
-until Ctrl-C, or exits after --idle without new records.`
+until Ctrl-C, or exits after --idle without new records; it fails (exit 1)
+when the brokers refuse its TLS handshake or its login.`
 
 func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir consume", "weir consume --topic kafka://HOST:PORT/TOPIC [flags]", consumeAbout,
-		"Example:\n  weir consume --topic kafka://127.0.0.1:9092/pvuv")
-	topicFlag := f.url("topic", "", "the topic: kafka://HOST:PORT[,HOST:PORT]/TOPIC")
+		kafkaConnHelp+"\n\nExample:\n  weir consume --topic kafka://127.0.0.1:9092/pvuv")
+	topicFlag := f.url("topic", "", "the topic: kafka://HOST:PORT[,HOST:PORT]/TOPIC, with ?tls=true,\nca=FILE, sasl=... for a cluster that needs them (below)")
 	idle := f.duration("idle", 0, "exit after this long without a new record (default: follow)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
-	var brokers []string
+	var client kafka.Client
 	var topic string
 	if *topicFlag == "" {
 		f.problem("topic", "missing; give the topic, as in --topic kafka://127.0.0.1:9092/pvuv")
-	} else if u, err := url.Parse(*topicFlag); err != nil || u.Scheme != "kafka" {
-		f.problem("topic", "%q is not a kafka:// URL; write kafka://127.0.0.1:9092/pvuv", *topicFlag)
 	} else {
-		brokers, topic = kafkaTopic(f, "topic", u)
+		client, topic = parseKafkaTopicFlag(f, "topic", *topicFlag, "kafka://127.0.0.1:9092/pvuv")
 	}
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ClientID("weir-consume"),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	opts := []kgo.Opt{kgo.SeedBrokers(client.Brokers...), kgo.ConsumeTopics(topic), kgo.ClientID("weir-consume"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	if client.TLS != nil {
+		opts = append(opts, kgo.DialTLSConfig(client.TLS))
+	}
+	if client.SASL != nil {
+		opts = append(opts, kgo.SASL(client.SASL))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir consume: %v\n", err)
 		return exitFail
 	}
 	defer cl.Close()
+	// The consumer retries a refused login or TLS handshake without end,
+	// printing nothing: ask for the topic's metadata beside it, which
+	// fails on them at once, and stop.
+	refused := make(chan error, 1)
+	checkCtx, stopCheck := context.WithCancel(ctx)
+	var checking sync.WaitGroup
+	defer checking.Wait()
+	defer stopCheck()
+	checking.Go(func() {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		if _, err := req.RequestWith(checkCtx, cl); err != nil {
+			if hint, ok := kafkaConnHint(err); ok {
+				refused <- fmt.Errorf("connect to the brokers at %v: %w; %s", client.Brokers, err, hint)
+			}
+		}
+	})
 	last := time.Now()
 	for ctx.Err() == nil {
 		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		fs := cl.PollFetches(pctx)
 		cancel()
+		select {
+		case err := <-refused:
+			fmt.Fprintf(stderr, "weir consume: %v\n", err)
+			return exitFail
+		default:
+		}
 		n := 0
 		fs.EachRecord(func(r *kgo.Record) {
 			n++

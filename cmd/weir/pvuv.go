@@ -41,6 +41,8 @@ the windows completed so far, prints a summary and exits 0.`
 
 const pvuvFooter = sourceHelp + `
 
+` + kafkaConnHelp + `
+
 Examples:
   weir pvuv --source 'file:///var/log/nginx/access.log*' --dead-letter file:///tmp/bad.jsonl
   weir pvuv --source 'file:///var/log/nginx/access.log?follow=true' --sink file:///tmp/pvuv.jsonl
@@ -224,7 +226,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	sum.print(stderr, "weir pvuv")
 	if err != nil {
-		fmt.Fprintf(stderr, "weir pvuv: %v\n", err)
+		printFailure(stderr, "weir pvuv", err)
 		return exitFail
 	}
 	return exitOK
@@ -263,7 +265,7 @@ func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, has
 	}
 	sum.print(stderr, "weir pvuv")
 	if err != nil {
-		fmt.Fprintf(stderr, "weir pvuv: %v\n", err)
+		printFailure(stderr, "weir pvuv", err)
 		return exitFail
 	}
 	return exitOK
@@ -277,8 +279,10 @@ const kafkaIdleness = 10 * time.Second
 // openKafkaSink returns the Kafka sink of --sink: the job's JSON lines,
 // keyed by window start. (Redis outputs go through Job.SinkToRedis.)
 func openKafkaSink(out *kafkaOutput) (sink.Sink[pvuv.Result], error) {
+	client := out.client
+	client.ClientID = "weir-pvuv"
 	return kafka.NewSink(kafka.SinkConfig[pvuv.Result]{
-		Client: kafka.Client{Brokers: out.brokers, ClientID: "weir-pvuv"},
+		Client: client,
 		Topic:  out.topic, Delivery: out.delivery, TransactionalIDPrefix: out.prefix,
 		Key:   func(r pvuv.Result) []byte { return strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10) },
 		Value: func(r pvuv.Result) ([]byte, error) { return r.AppendJSON(nil), nil },

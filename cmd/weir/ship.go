@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 
 	"github.com/weirstream/weir/app/ship"
 	"github.com/weirstream/weir/connector/kafka"
@@ -23,7 +22,9 @@ started again neither loses nor repeats a line.
 Progress goes to stderr every few seconds. Ctrl-C (SIGINT) or SIGTERM stops
 it after it committed what it read.`
 
-const shipFooter = `Example:
+const shipFooter = kafkaConnHelp + `
+
+Example:
   weir ship --logs '/var/log/nginx/access*.log' --to kafka://127.0.0.1:9092/access
 
 Exit status: 0 when stopped, 1 when it fails (another shipper with the same
@@ -32,7 +33,7 @@ Exit status: 0 when stopped, 1 when it fails (another shipper with the same
 func runShip(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir ship", "weir ship --logs GLOB --to kafka://HOST:PORT/TOPIC [flags]", shipAbout, shipFooter)
 	logs := f.fs.String("logs", "", "the logs to follow: a path or a glob, such as '/var/log/nginx/access*.log'")
-	to := f.url("to", "", "the topic to produce to: kafka://HOST:PORT[,HOST:PORT]/TOPIC")
+	to := f.url("to", "", "the topic to produce to: kafka://HOST:PORT[,HOST:PORT]/TOPIC, with\n?tls=true, ca=FILE, sasl=... for a cluster that needs them (below)")
 	id := f.fs.String("id", "", "the shipper's transactional id; keep it across restarts, and give\neach host its own (default weir-ship-TOPIC)")
 	atEnd := f.bool("start-at-end", "files the shipper has not seen before start at their end: skip the\nbacklog on a first start")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
@@ -41,20 +42,20 @@ func runShip(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *logs == "" {
 		f.problem("logs", "missing; give the logs to follow, such as --logs '/var/log/nginx/access*.log'")
 	}
-	var brokers []string
+	var client kafka.Client
 	var topic string
 	if *to == "" {
 		f.problem("to", "missing; give the topic, such as --to kafka://127.0.0.1:9092/access")
-	} else if u, err := url.Parse(*to); err != nil || u.Scheme != "kafka" {
-		f.problem("to", "%q is not a kafka:// URL; write kafka://127.0.0.1:9092/access", *to)
 	} else {
-		brokers, topic = kafkaTopic(f, "to", u)
+		client, topic = parseKafkaTopicFlag(f, "to", *to, "kafka://127.0.0.1:9092/access")
 	}
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
+	client.ClientID = "weir-ship"
+	brokers := client.Brokers
 	cfg := ship.Config{
-		Client:  kafka.Client{Brokers: brokers, ClientID: "weir-ship"},
+		Client:  client,
 		Pattern: *logs, Topic: topic, TransactionalID: *id, StartAtEnd: *atEnd,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
 	}
@@ -69,7 +70,7 @@ func runShip(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "weir ship: stopped: %s (%s) in %s, %d files followed, %s behind\n",
 		progress.Plural(st.Lines, "line"), mib(st.Bytes), progress.Plural(st.Transactions, "transaction"), st.Files, mib(st.LagBytes))
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "weir ship: %v\n", err)
+		printFailure(stderr, "weir ship", err)
 		return exitFail
 	}
 	return exitOK

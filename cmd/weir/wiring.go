@@ -3,8 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -14,6 +20,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
@@ -52,7 +62,8 @@ const sourceHelp = `Sources:
               group G (the job does not join it), so lag tools see progress
     start=S   earliest (default), latest, committed (G's offsets), or an
               RFC 3339 time (the first record at or after it)
-    bounded=true  stop at the offsets that were latest when the job started`
+    bounded=true  stop at the offsets that were latest when the job started
+    and tls, ca, tls-server-name and sasl: see Kafka connections below`
 
 // sourceSpec is a parsed --source URL.
 type sourceSpec struct {
@@ -75,12 +86,12 @@ func parseSource(f *flagSet, flagName, raw string) sourceSpec {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		f.problem(flagName, "%q is not a URL (%v); write file:///path/to/access.log or datagen://?rate=1000", raw, unwrapURLError(err))
+		f.problem(flagName, "%q is not a URL (%v); write file:///path/to/access.log or datagen://?rate=1000", redactURL(raw), urlErrorReason(raw, err))
 		return spec
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		f.problem(flagName, "the parameters of %q do not parse (%v); write them as ?name=value&name=value", raw, err)
+		f.problem(flagName, "the parameters of %q do not parse (%v); write them as ?name=value&name=value", redactURL(raw), err)
 		return spec
 	}
 	switch u.Scheme {
@@ -112,9 +123,240 @@ func parseSource(f *flagSet, flagName, raw string) sourceSpec {
 	case "":
 		f.problem(flagName, "%q has no scheme; write file://%s for a file, or datagen://?rate=1000 for generated lines", raw, raw)
 	default:
-		f.problem(flagName, "unknown scheme %q in %q; use file://, datagen:// or kafka://", u.Scheme, raw)
+		f.problem(flagName, "unknown scheme %q in %q; use file://, datagen:// or kafka://", u.Scheme, redactURL(raw))
 	}
 	return spec
+}
+
+// kafkaPasswordEnv names the environment variable that holds the SASL
+// password of a kafka:// URL with a user and no password: a password on
+// the command line shows in ps.
+const kafkaPasswordEnv = "WEIR_KAFKA_PASSWORD"
+
+// kafkaConnParams are the parameters of every kafka:// URL, for the
+// problems that list what a URL takes.
+const kafkaConnParams = "tls, ca, tls-server-name and sasl"
+
+// kafkaConnHelp explains the connection parameters in the help of each
+// command that takes a kafka:// URL.
+const kafkaConnHelp = `Kafka connections: every kafka:// URL also takes
+    tls=true  connect with TLS, trusting the system's authorities
+    ca=FILE   trust the authorities in this PEM file instead; implies tls=true
+    tls-server-name=NAME  the name the brokers' certificates must carry;
+              default the host dialed; implies tls=true
+    sasl=M    log in with plain, scram-sha-256 or scram-sha-512 as the URL's
+              user (kafka://USER@HOST:PORT/TOPIC), with the password from
+              $` + kafkaPasswordEnv + ` or from the URL (kafka://USER:PASSWORD@...;
+              visible to other users in ps)
+  A managed cluster (SASL_SSL), with the password in $` + kafkaPasswordEnv + `:
+    'kafka://weir@b-1.example.com:9096/access?tls=true&sasl=scram-sha-512'`
+
+// parseKafkaURL returns the connection of a kafka:// URL: its brokers (see
+// kafkaTopic), TLS and SASL, and its topic. It takes the connection
+// parameters out of q, so that the caller reports what is left as its own
+// parameters or as unknown ones:
+//
+//	tls=true              TLS with the system's authorities (tls=false: none)
+//	ca=FILE               TLS, trusting only the authorities in the PEM file,
+//	                      which is read now
+//	tls-server-name=NAME  TLS, expecting certificates for NAME
+//	sasl=MECHANISM        plain, scram-sha-256 or scram-sha-512 (any case),
+//	                      as the URL's user
+//
+// The password is the URL's; when the URL has a user and no password, it
+// is the value of WEIR_KAFKA_PASSWORD. A user without sasl is a problem
+// (weir does not guess the mechanism), and so is sasl without a user or a
+// password. Problems name flagName and never show the password.
+func parseKafkaURL(f *flagSet, flagName string, u *url.URL, q url.Values) (kafka.Client, string) {
+	brokers, topic := kafkaTopic(f, flagName, u)
+	c := kafka.Client{Brokers: brokers}
+	var (
+		useTLS    bool
+		tlsSet    bool // tls= given
+		tlsConfig tls.Config
+		implied   []string // the parameters that imply TLS
+	)
+	for _, name := range []string{"tls", "ca", "tls-server-name"} {
+		if !q.Has(name) {
+			continue
+		}
+		v := q.Get(name)
+		q.Del(name)
+		switch name {
+		case "tls":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				f.problem(flagName, "kafka tls=%s is not true or false", v)
+				continue
+			}
+			useTLS, tlsSet = b, true
+		case "ca":
+			implied = append(implied, "ca")
+			tlsConfig.RootCAs = readCAFile(f, flagName, v)
+		case "tls-server-name":
+			implied = append(implied, "tls-server-name")
+			if v == "" {
+				f.problem(flagName, "kafka tls-server-name is empty; write the name the brokers' certificates carry, such as tls-server-name=kafka.example.com")
+			}
+			tlsConfig.ServerName = v
+		}
+	}
+	if len(implied) > 0 {
+		if tlsSet && !useTLS {
+			f.problem(flagName, "kafka %s needs TLS, but the URL says tls=false; leave out tls=false", strings.Join(implied, " and "))
+		}
+		useTLS = true
+	}
+	if useTLS {
+		c.TLS = &tlsConfig
+	}
+	c.SASL = parseKafkaSASL(f, flagName, u, q.Get("sasl"), q.Has("sasl"))
+	q.Del("sasl")
+	return c, topic
+}
+
+// parseKafkaSASL returns the login of a kafka:// URL with sasl=mech
+// (hasMech) as its user, with its password: nil without sasl.
+func parseKafkaSASL(f *flagSet, flagName string, u *url.URL, mech string, hasMech bool) sasl.Mechanism {
+	user := u.User.Username()
+	if !hasMech {
+		if u.User != nil {
+			f.problem(flagName, "%q names a user but no login mechanism: add sasl=plain, sasl=scram-sha-256 or sasl=scram-sha-512, the one the cluster expects", u.Redacted())
+		}
+		return nil
+	}
+	if m := strings.ToLower(mech); m == "plain" || m == "scram-sha-256" || m == "scram-sha-512" {
+		mech = m
+	} else {
+		f.problem(flagName, "kafka sasl=%s is not a login mechanism weir knows: write plain, scram-sha-256 or scram-sha-512", mech)
+		return nil
+	}
+	if user == "" {
+		f.problem(flagName, "kafka sasl=%s needs a user: write kafka://USER@HOST:PORT/TOPIC?sasl=%s, with the password in $%s", mech, mech, kafkaPasswordEnv)
+		return nil
+	}
+	pass, ok := u.User.Password()
+	if !ok {
+		pass = os.Getenv(kafkaPasswordEnv)
+	}
+	if pass == "" {
+		f.problem(flagName, "kafka sasl=%s needs the password of %q: set $%s (or write it in the URL, kafka://USER:PASSWORD@..., where other users see it in ps)", mech, user, kafkaPasswordEnv)
+		return nil
+	}
+	switch mech {
+	case "plain":
+		return plain.Auth{User: user, Pass: pass}.AsMechanism()
+	case "scram-sha-256":
+		return scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()
+	default:
+		return scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()
+	}
+}
+
+// readCAFile returns the certificates of the PEM file at path as a pool,
+// or nil after recording a problem.
+func readCAFile(f *flagSet, flagName, path string) *x509.CertPool {
+	if path == "" {
+		f.problem(flagName, "kafka ca is empty; write ca=/path/to/ca.pem, the PEM file of the authority that signed the brokers' certificates")
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.problem(flagName, "kafka ca=%s: cannot read the CA file: %v", path, unwrapPathError(err))
+		return nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		f.problem(flagName, "kafka ca=%s holds no PEM certificate: give the authority's certificate, the file with -----BEGIN CERTIFICATE-----", path)
+		return nil
+	}
+	return pool
+}
+
+// unwrapPathError leaves out the path of an *fs.PathError, which the
+// message names already.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// parseKafkaTopicFlag parses a flag whose value is a kafka:// URL with
+// the connection parameters only: weir ship --to and weir consume --topic.
+// example is the URL the problem of a value that is not one shows.
+func parseKafkaTopicFlag(f *flagSet, flagName, raw, example string) (kafka.Client, string) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "kafka" {
+		f.problem(flagName, "%q is not a kafka:// URL; write %s", redactURL(raw), example)
+		return kafka.Client{}, ""
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		f.problem(flagName, "the parameters of %q do not parse (%v); write them as ?name=value&name=value", u.Redacted(), err)
+		return kafka.Client{}, ""
+	}
+	c, topic := parseKafkaURL(f, flagName, u, q)
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		f.problem(flagName, "kafka topics here have no parameter %q; they take %s", name, kafkaConnParams)
+	}
+	return c, topic
+}
+
+// redactURL returns raw with the password of its user, if it has one,
+// replaced by "xxxxx", as url.URL.Redacted does, also when raw does not
+// parse; otherwise raw as written.
+func redactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+		return raw
+	}
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	authority, _, _ := strings.Cut(rest, "?")
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return raw
+	}
+	user, _, ok := strings.Cut(authority[:at], ":")
+	if !ok {
+		return raw
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
+}
+
+// kafkaConnHint says what to change in a kafka:// URL about an error that
+// shows the client could not connect or log in, and reports whether err
+// is one. (The connectors say the same of their Client fields.)
+func kafkaConnHint(err error) (string, bool) {
+	switch kafka.ConnProblemOf(err) {
+	case kafka.LoginRefused:
+		return "the brokers refused the SASL login: check the user, the password ($" + kafkaPasswordEnv + " or the URL's) and sasl=, the mechanism the cluster expects", true
+	case kafka.ClosedAtOnce:
+		return "the brokers closed the connection at once: add tls=true (or ca=FILE) if their listener uses TLS, and sasl= with a user if it requires a login", true
+	case kafka.UntrustedCertificate:
+		return "the brokers' TLS certificate is not trusted: give the authority that signed it with ca=FILE", true
+	case kafka.CertificateNameMismatch:
+		return "the brokers' TLS certificate does not name the address dialed: connect by a name it lists, or add tls-server-name=NAME", true
+	case kafka.InvalidCertificate:
+		return "the brokers' TLS certificate is invalid (expired or not for serving)", true
+	case kafka.NotTLS:
+		return "the brokers do not speak TLS on this port: leave out tls and ca, or use their TLS listener", true
+	}
+	return "", false
+}
+
+// printFailure prints a command's error, and, when it shows that a Kafka
+// client could not connect or log in, what to change in the kafka:// URL.
+func printFailure(stderr io.Writer, cmd string, err error) {
+	fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+	if hint, ok := kafkaConnHint(err); ok {
+		fmt.Fprintf(stderr, "%s: in the kafka:// URL: %s\n", cmd, hint)
+	}
 }
 
 // kafkaTopic returns the brokers and the topic of a kafka:// URL.
@@ -131,8 +373,9 @@ func kafkaTopic(f *flagSet, flagName string, u *url.URL) ([]string, string) {
 }
 
 func parseKafkaSource(f *flagSet, flagName string, u *url.URL, q url.Values) *kafka.SourceConfig[string] {
-	brokers, topic := kafkaTopic(f, flagName, u)
-	cfg := &kafka.SourceConfig[string]{Client: kafka.Client{Brokers: brokers, ClientID: "weir-pvuv"}, Topics: []string{topic}}
+	client, topic := parseKafkaURL(f, flagName, u, q)
+	client.ClientID = "weir-pvuv"
+	cfg := &kafka.SourceConfig[string]{Client: client, Topics: []string{topic}}
 	for name := range q {
 		v := q.Get(name)
 		switch name {
@@ -160,7 +403,7 @@ func parseKafkaSource(f *flagSet, flagName string, u *url.URL, q url.Values) *ka
 			}
 			cfg.Bounded = b
 		default:
-			f.problem(flagName, "kafka sources have no parameter %q; they take group, start and bounded", name)
+			f.problem(flagName, "kafka sources have no parameter %q; they take group, start, bounded, %s", name, kafkaConnParams)
 		}
 	}
 	return cfg
@@ -231,6 +474,17 @@ func filePath(u *url.URL) string {
 		return u.Host + u.Path
 	}
 	return u.Path
+}
+
+// urlErrorReason is why raw does not parse, as url.Parse says: err
+// without the URL, which the messages quote redacted. It says no more
+// than "invalid syntax" when raw has a password, which the reason could
+// quote.
+func urlErrorReason(raw string, err error) error {
+	if redactURL(raw) != raw {
+		return errors.New("invalid syntax")
+	}
+	return unwrapURLError(err)
 }
 
 func unwrapURLError(err error) error {
@@ -309,7 +563,7 @@ type outputSpec struct {
 }
 
 type kafkaOutput struct {
-	brokers  []string
+	client   kafka.Client // brokers, TLS and SASL
 	topic    string
 	delivery kafka.Delivery
 	prefix   string // transactional ids
@@ -324,9 +578,10 @@ const sinkUsage = `where the window results go: stdout; file:///path/to/pvuv.jso
 lines; exactly-once with --checkpoint-dir); kafka://HOST:PORT/TOPIC (the
 same JSON lines, one record per window, keyed by window start; exactly-once
 with transactions by default, which needs --checkpoint-dir;
-?delivery=at-least-once|none, ?txn-prefix=ID); redis://HOST:PORT/DB
-(?prefix=weir:pvuv; key layout in the README; idempotent writes make the
-results exactly-once with --checkpoint-dir)`
+?delivery=at-least-once|none, ?txn-prefix=ID, and the Kafka connection
+parameters below); redis://HOST:PORT/DB (?prefix=weir:pvuv; key layout in
+the README; idempotent writes make the results exactly-once with
+--checkpoint-dir)`
 
 // parseSinkOutput parses --sink: an output, or a Kafka topic or Redis.
 func parseSinkOutput(f *flagSet, flagName, raw string) outputSpec {
@@ -339,8 +594,8 @@ func parseSinkOutput(f *flagSet, flagName, raw string) outputSpec {
 		f.problem(flagName, "the parameters of %q do not parse (%v)", u.Redacted(), err)
 	}
 	if u.Scheme == "kafka" {
-		brokers, topic := kafkaTopic(f, flagName, u)
-		out := &kafkaOutput{brokers: brokers, topic: topic, delivery: kafka.ExactlyOnce}
+		client, topic := parseKafkaURL(f, flagName, u, q)
+		out := &kafkaOutput{client: client, topic: topic, delivery: kafka.ExactlyOnce}
 		for name := range q {
 			v := q.Get(name)
 			switch name {
@@ -357,7 +612,7 @@ func parseSinkOutput(f *flagSet, flagName, raw string) outputSpec {
 			case "txn-prefix":
 				out.prefix = v
 			default:
-				f.problem(flagName, "kafka sinks have no parameter %q; they take delivery and txn-prefix", name)
+				f.problem(flagName, "kafka sinks have no parameter %q; they take delivery, txn-prefix, %s", name, kafkaConnParams)
 			}
 		}
 		return outputSpec{kafka: out}
@@ -385,7 +640,7 @@ func parseOutput(f *flagSet, flagName, raw string, allowStdout bool) outputSpec 
 		if allowStdout {
 			fix = "stdout or " + fix
 		}
-		f.problem(flagName, "%q is not an output; write %s", raw, fix)
+		f.problem(flagName, "%q is not an output; write %s", redactURL(raw), fix)
 		return outputSpec{}
 	}
 	if u.RawQuery != "" {

@@ -59,9 +59,35 @@ func (c Client) opts() []kgo.Opt {
 	return opts
 }
 
-// connHint says what to do about an error that shows the client could not
-// connect or log in, and reports whether err is one.
-func connHint(err error) (string, bool) {
+// ConnProblem says why a client could not connect to the brokers or log
+// in, for a program that explains it in its own terms (a command line
+// names URL parameters where this package names Client fields).
+type ConnProblem int
+
+const (
+	// NoConnProblem: the error is not one of the others.
+	NoConnProblem ConnProblem = iota
+	// LoginRefused: the brokers refused the SASL login.
+	LoginRefused
+	// ClosedAtOnce: the brokers closed the connection before answering,
+	// as they do to a client without TLS or without a login they require.
+	ClosedAtOnce
+	// UntrustedCertificate: no trusted authority signed the brokers'
+	// certificate.
+	UntrustedCertificate
+	// CertificateNameMismatch: the brokers' certificate does not name the
+	// address dialed.
+	CertificateNameMismatch
+	// InvalidCertificate: the brokers' certificate is expired or not for
+	// serving.
+	InvalidCertificate
+	// NotTLS: the brokers do not speak TLS on the port dialed.
+	NotTLS
+)
+
+// ConnProblemOf classifies err, an error of the source, the sink or a
+// franz-go client.
+func ConnProblemOf(err error) ConnProblem {
 	var (
 		firstEOF   *kgo.ErrFirstReadEOF
 		unknownCA  x509.UnknownAuthorityError
@@ -71,17 +97,41 @@ func connHint(err error) (string, bool) {
 		certVerify *tls.CertificateVerificationError
 	)
 	switch {
+	case err == nil:
+		return NoConnProblem
 	case errors.Is(err, kerr.SaslAuthenticationFailed):
-		return "the brokers refused the SASL login: check the user, the password and the mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) the cluster expects", true
+		return LoginRefused
 	case errors.As(err, &firstEOF):
-		return "the brokers closed the connection at once: set TLS if their listener uses TLS, and SASL if it requires a login", true
-	case errors.As(err, &unknownCA), errors.As(err, &certVerify):
-		return "the brokers' TLS certificate is not trusted: add the authority that signed it to TLS.RootCAs", true
+		return ClosedAtOnce
+	case errors.As(err, &unknownCA):
+		return UntrustedCertificate
 	case errors.As(err, &badHost):
-		return "the brokers' TLS certificate does not name the address dialed: connect by a name it lists, or set TLS.ServerName", true
+		return CertificateNameMismatch
 	case errors.As(err, &badCert):
-		return "the brokers' TLS certificate is invalid (expired or not for serving): renew it", true
+		return InvalidCertificate
+	case errors.As(err, &certVerify):
+		return UntrustedCertificate
 	case errors.As(err, &notTLS):
+		return NotTLS
+	}
+	return NoConnProblem
+}
+
+// connHint says what to do about an error that shows the client could not
+// connect or log in, and reports whether err is one.
+func connHint(err error) (string, bool) {
+	switch ConnProblemOf(err) {
+	case LoginRefused:
+		return "the brokers refused the SASL login: check the user, the password and the mechanism (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512) the cluster expects", true
+	case ClosedAtOnce:
+		return "the brokers closed the connection at once: set TLS if their listener uses TLS, and SASL if it requires a login", true
+	case UntrustedCertificate:
+		return "the brokers' TLS certificate is not trusted: add the authority that signed it to TLS.RootCAs", true
+	case CertificateNameMismatch:
+		return "the brokers' TLS certificate does not name the address dialed: connect by a name it lists, or set TLS.ServerName", true
+	case InvalidCertificate:
+		return "the brokers' TLS certificate is invalid (expired or not for serving): renew it", true
+	case NotTLS:
 		return "the brokers do not speak TLS on this port: unset TLS, or use their TLS listener", true
 	}
 	return "", false
