@@ -27,9 +27,9 @@ pages and counters, and the JSON API they use (/api/pvuv, /api/pages,
 func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir dashboard", "weir dashboard --redis redis://HOST:PORT/DB [flags]", dashboardAbout,
 		"Example:\n  weir dashboard --redis redis://127.0.0.1:6379/0 --http 127.0.0.1:8080")
-	redisURL := f.fs.String("redis", "", "the Redis the job writes to: redis://HOST:PORT/DB")
-	prefix := f.fs.String("prefix", "", "the key prefix the job writes under (default weir:pvuv)")
-	addr := f.fs.String("http", "127.0.0.1:8080", "address to serve on")
+	redisURL := f.string("redis", "", "URL", "the Redis the job writes to: redis://HOST:PORT/DB")
+	prefix := f.string("prefix", "", "PREFIX", "the key prefix the job writes under (default weir:pvuv)")
+	addr := f.string("http", "127.0.0.1:8080", "ADDR", "address to serve on")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -76,7 +76,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	f := newFlagSet("weir consume", "weir consume --topic kafka://HOST:PORT/TOPIC [flags]", consumeAbout,
 		kafkaConnHelp+"\n\nExample:\n  weir consume --topic kafka://127.0.0.1:9092/pvuv")
 	topicFlag := f.url("topic", "", "the topic: kafka://HOST:PORT[,HOST:PORT]/TOPIC, with ?tls=true,\nca=FILE, sasl=... for a cluster that needs them (below)")
-	idle := f.duration("idle", 0, "exit after this long without a new record (default: follow)")
+	idle := f.duration("idle", 0, "exit after this long without a new record; 0 follows the topic until Ctrl-C")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}

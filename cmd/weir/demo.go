@@ -38,12 +38,12 @@ error.`
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir demo", "weir demo [flags]", demoAbout, demoFooter)
 	rate := f.float("rate", 2000, "access-log lines per second over all web servers")
-	httpAddr := f.fs.String("http", "127.0.0.1:8080", "address of the dashboard and the job's API (port 0 picks a free one)")
-	kafkaAddr := f.fs.String("kafka", "", "a Kafka cluster to use instead of the embedded broker: HOST:PORT[,HOST:PORT]")
-	redisURL := f.fs.String("redis", "", "a Redis to use instead of the embedded server: redis://HOST:PORT/DB")
+	httpAddr := f.string("http", "127.0.0.1:8080", "ADDR", "address of the dashboard and the job's API (port 0 picks a free one)")
+	kafkaAddr := f.string("kafka", "", "ADDRS", "a Kafka cluster to use instead of the embedded broker: HOST:PORT[,HOST:PORT]")
+	redisURL := f.string("redis", "", "URL", "a Redis to use instead of the embedded server: redis://HOST:PORT/DB")
 	window := f.duration("window", time.Minute, "size of the tumbling event-time windows; whole seconds")
-	uv := f.fs.String("uv", "exact", "unique visitors per window: exact, or hll (HyperLogLog, about 0.8% error)")
-	logs := f.fs.String("logs", "", "write the access logs to this directory and keep them (default: a\ntemporary directory, removed on exit)")
+	uv := f.string("uv", "exact", "MODE", "unique visitors per window: exact, or hll (HyperLogLog, about 0.8% error)")
+	logs := f.string("logs", "", "DIR", "write the access logs to this directory and keep them (default: a\ntemporary directory, removed on exit)")
 	parallelism := f.int64("parallelism", 2, "parallel subtasks of the job")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code

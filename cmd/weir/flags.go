@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +90,13 @@ func (f *flagSet) usage(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, "Flags:")
-	for _, name := range f.order {
+	names := slices.Clone(f.order)
+	f.fs.VisitAll(func(fl *flag.Flag) { // defined on fs itself: show them too
+		if !slices.Contains(names, fl.Name) {
+			names = append(names, fl.Name)
+		}
+	})
+	for _, name := range names {
 		fl := f.fs.Lookup(name)
 		kind, text := f.kinds[name], fl.Usage
 		line := "  --" + fl.Name
@@ -222,9 +229,15 @@ func (f *flagSet) float(name string, def float64, usage string) *float64 {
 }
 
 func (f *flagSet) url(name, def, usage string) *string {
+	return f.string(name, def, "URL", usage)
+}
+
+// string adds a string flag whose value is shown as kind in the help (a
+// path, an address).
+func (f *flagSet) string(name, def, kind, usage string) *string {
 	p := new(string)
 	*p = def
-	f.define((*stringValue)(p), name, "URL", usage)
+	f.define((*stringValue)(p), name, kind, usage)
 	return p
 }
 

@@ -27,10 +27,10 @@ const kafkaFooter = `Example, in three terminals:
 
 func runKafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir kafka", "weir kafka [flags]", kafkaAbout, kafkaFooter)
-	listen := f.fs.String("listen", "127.0.0.1:9092", "address to listen on (host:port; port 0 picks a free one)")
+	listen := f.string("listen", "127.0.0.1:9092", "ADDR", "address to listen on (host:port; port 0 picks a free one)")
 	partitions := f.int64("partitions", 4, "partitions of each topic it creates")
-	topics := f.fs.String("topics", "", "comma-separated topics to create at start")
-	dataDir := f.fs.String("data-dir", "", "keep the broker's data in this directory across restarts\n(default: in memory)")
+	topics := f.string("topics", "", "LIST", "comma-separated topics to create at start")
+	dataDir := f.string("data-dir", "", "DIR", "keep the broker's data in this directory across restarts\n(default: in memory)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}

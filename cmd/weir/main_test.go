@@ -393,6 +393,22 @@ func TestHelp(t *testing.T) {
 			}
 		}
 	}
+	// Every flag is in its command's help.
+	for cmd, flags := range map[string][]string{
+		"pvuv":      {"--checkpoint-dir DIR", "--http ADDR", "--state-backend NAME", "--state-dir DIR", "--uv MODE", "--restore PATH"},
+		"ship":      {"--logs GLOB", "--to URL", "--id ID", "--start-at-end"},
+		"kafka":     {"--listen ADDR", "--topics LIST", "--data-dir DIR", "--partitions n"},
+		"dashboard": {"--redis URL", "--prefix PREFIX", "--http ADDR"},
+		"demo":      {"--http ADDR", "--kafka ADDRS", "--redis URL", "--uv MODE", "--logs DIR"},
+		"savepoint": {"--job URL"},
+	} {
+		r = runWeir(t, cmd, "-h")
+		for _, want := range flags {
+			if r.code != 0 || !strings.Contains(r.stdout, "  "+want+"\n") {
+				t.Errorf("weir %s -h: exit %d, lacks %q:\n%s", cmd, r.code, want, r.stdout)
+			}
+		}
+	}
 	r = runWeir(t, "bench", "pvuv", "-h")
 	if r.code != 0 || !strings.Contains(r.stdout, "--events n") || !strings.Contains(r.stdout, "(default 2000000)") || !strings.Contains(r.stdout, "--keep") {
 		t.Fatalf("weir bench pvuv -h: exit %d\n%s", r.code, r.stdout)

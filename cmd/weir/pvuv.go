@@ -98,15 +98,15 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sinkFlag := f.url("sink", "stdout", sinkUsage)
 	deadFlag := f.url("dead-letter", "", "file for the lines that are not page views, as JSON lines\n"+`{"line":...,"reason":...}, e.g. file:///tmp/bad.jsonl; when not given,`+"\nbad lines are only counted")
 	jf := addJobFlags(f, time.Minute, 10)
-	ckptDir := f.fs.String("checkpoint-dir", "", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
+	ckptDir := f.string("checkpoint-dir", "", "DIR", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
 	unaligned := f.bool("unaligned-checkpoints", "with --checkpoint-dir: barriers overtake the records in flight, which\nare stored with the checkpoint (for jobs under heavy backpressure)")
-	httpAddr := f.fs.String("http", "", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
-	backend := f.fs.String("state-backend", "heap", "where keyed state and window contents live: heap, or pebble (an LSM\non local disk, for state larger than memory)")
-	stateDir := f.fs.String("state-dir", "", "scratch directory of the pebble backend (default: a temporary directory)")
-	uv := f.fs.String("uv", "exact", "unique visitors per window: exact, or hll (HyperLogLog: a bounded\nsketch per window, about 0.8% standard error)")
+	httpAddr := f.string("http", "", "ADDR", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
+	backend := f.string("state-backend", "heap", "NAME", "where keyed state and window contents live: heap, or pebble (an LSM\non local disk, for state larger than memory)")
+	stateDir := f.string("state-dir", "", "DIR", "scratch directory of the pebble backend (default: a temporary directory)")
+	uv := f.string("uv", "exact", "MODE", "unique visitors per window: exact, or hll (HyperLogLog: a bounded\nsketch per window, about 0.8% standard error)")
 	early := f.duration("early-results", 0, "with --sink redis://: also write running results of the open window\nthis often, for live dashboards (default 1s there; 0 turns them off)")
-	restore := f.fs.String("restore", "latest", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
+	restore := f.string("restore", "latest", "PATH", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -307,6 +307,7 @@ type pvuvJob struct {
 // summary is what a job did, printed when it ends.
 type summary struct {
 	stopped bool // by a signal, not by the end of the input
+	failed  bool
 	wall    time.Duration
 	lines   int64
 	bad     int64
@@ -316,7 +317,10 @@ type summary struct {
 
 func (s summary) print(w io.Writer, cmd string) {
 	how := "finished"
-	if s.stopped {
+	switch {
+	case s.failed:
+		how = "failed"
+	case s.stopped:
 		how = "stopped"
 	}
 	rate := 0.0
@@ -421,5 +425,6 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		sum.stopped, err = true, nil
 	}
+	sum.failed = err != nil
 	return sum, err
 }

@@ -24,7 +24,7 @@ func runSavepoint(stop bool) func(ctx context.Context, args []string, stdout, st
 	}
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		f := newFlagSet(name, name+" --job URL", savepointAbout, "")
-		job := f.fs.String("job", "http://127.0.0.1:8081", "the job's API address, as given to weir pvuv --http")
+		job := f.string("job", "http://127.0.0.1:8081", "URL", "the job's API address, as given to weir pvuv --http")
 		timeout := f.duration("timeout", 10*time.Minute, "how long to wait for the savepoint")
 		if code, ok := f.parse(args, stdout, stderr); !ok {
 			return code

@@ -32,9 +32,9 @@ Exit status: 0 when stopped, 1 when it fails (another shipper with the same
 
 func runShip(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir ship", "weir ship --logs GLOB --to kafka://HOST:PORT/TOPIC [flags]", shipAbout, shipFooter)
-	logs := f.fs.String("logs", "", "the logs to follow: a path or a glob, such as '/var/log/nginx/access*.log'")
+	logs := f.string("logs", "", "GLOB", "the logs to follow: a path or a glob, such as '/var/log/nginx/access*.log'")
 	to := f.url("to", "", "the topic to produce to: kafka://HOST:PORT[,HOST:PORT]/TOPIC, with\n?tls=true, ca=FILE, sasl=... for a cluster that needs them (below)")
-	id := f.fs.String("id", "", "the shipper's transactional id; keep it across restarts, and give\neach host its own (default weir-ship-TOPIC)")
+	id := f.string("id", "", "ID", "the shipper's transactional id; keep it across restarts, and give\neach host its own (default weir-ship-TOPIC)")
 	atEnd := f.bool("start-at-end", "files the shipper has not seen before start at their end: skip the\nbacklog on a first start")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
