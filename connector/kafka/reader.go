@@ -48,6 +48,7 @@ type reader[T any] struct {
 	release       []string     // finished outside Poll: released at the next Poll
 	register      []string     // assigned since the last Poll: registered at the next
 	noMore        bool
+	ended         bool  // Poll returned EndOfInput: every split was read to its end
 	err           error // a problem found outside Poll, returned by the next Poll
 	closed        bool
 
@@ -200,6 +201,7 @@ func (r *reader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Stat
 	r.maybeCommit()
 	if r.active == 0 {
 		if r.noMore {
+			r.ended = true
 			return source.EndOfInput, nil
 		}
 		return source.NothingAvailable, nil
@@ -392,8 +394,11 @@ func (r *reader[T]) NotifyCheckpointComplete(_ context.Context, id int64) error 
 	return nil
 }
 
-// Close stops the client. In a job without checkpoints it first commits
-// the positions to the Group, waiting up to 5 s.
+// Close stops the client. In a job without checkpoints, and after the
+// end of a bounded input, it first commits the positions to the Group,
+// waiting up to 5 s: no later checkpoint would, and lag tools would show
+// a finished job behind. (The job restores from its checkpoints, not from
+// the group, so a group ahead of them is harmless.)
 func (r *reader[T]) Close() error {
 	if r.closed {
 		return nil
@@ -401,7 +406,7 @@ func (r *reader[T]) Close() error {
 	r.closed = true
 	if r.com != nil {
 		r.com.stop()
-		if !r.checkpointing && r.moved {
+		if (!r.checkpointing || r.ended) && r.moved {
 			ctx, cancel := context.WithTimeout(context.Background(), finalCommitTimeout)
 			r.com.commit(ctx, r.positions())
 			cancel()

@@ -352,6 +352,31 @@ func TestSourceCommitsOffsetsOnCheckpoints(t *testing.T) {
 	}
 }
 
+// TestSourceCommitsOffsetsAtTheEndOfABoundedJob: a bounded job whose
+// checkpoints never come (the first is due in an hour) still leaves its
+// group at the ends of the partitions, so lag tools do not show a finished
+// job behind.
+func TestSourceCommitsOffsetsAtTheEndOfABoundedJob(t *testing.T) {
+	srcLeakCheck(t)
+	b := srcBroker(t, 3, "done")
+	ctx := srcCtx(t)
+	want := srcProduce(t, b, "done", 3, 50)
+	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(time.Hour, t.TempDir()))
+	out := weirtest.NewCollector[string]()
+	weir.SinkTo(weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"done"}, Group: "batch", Bounded: true})), out)
+	if err := env.Execute(ctx, "bounded"); err != nil {
+		t.Fatal(err)
+	}
+	srcSameMultiset(t, out.Records(), want)
+	c, err := b.CommittedOffsets(ctx, "batch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[int32]int64{0: 50, 1: 50, 2: 50}; !maps.Equal(c["done"], want) {
+		t.Fatalf("the group committed %v, want %v", c["done"], want)
+	}
+}
+
 // TestSourceCommitsOffsetsWithoutCheckpoints: without checkpoints, the
 // readers commit their offsets every CommitInterval.
 func TestSourceCommitsOffsetsWithoutCheckpoints(t *testing.T) {
