@@ -2,20 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,13 +26,14 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
 
 // TestParseKafkaConn parses the connection parameters of kafka:// URLs
 // in each flag that takes one, with the password in the URL or in
 // WEIR_KAFKA_PASSWORD.
 func TestParseKafkaConn(t *testing.T) {
-	caFile, _, _ := testCA(t)
+	caFile, _ := testCA(t)
 	notPEM := filepath.Join(t.TempDir(), "not.pem")
 	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -272,58 +266,19 @@ func TestKafkaConnHelp(t *testing.T) {
 }
 
 // testCA writes the PEM certificate of a new authority to a file and
-// returns its path, and a certificate the authority signed for a server at
-// 127.0.0.1 and localhost, and the authority as a pool.
-func testCA(t *testing.T) (string, tls.Certificate, *x509.CertPool) {
+// returns its path, with the authority and a server certificate it signed
+// for 127.0.0.1 and localhost.
+func testCA(t *testing.T) (string, *kafkatest.Certificates) {
 	t.Helper()
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	now := time.Now()
-	caKey := key()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "weir test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvKey := key()
-	srvTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "weir test broker"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, &srvKey.PublicKey, caKey)
+	certs, err := kafkatest.NewCertificates()
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
+	if err := os.WriteFile(path, certs.CAPEM, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return path, tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}, pool
+	return path, certs
 }
 
 // scramGate makes a kfake broker answer a SCRAM-SHA-256 login of user
@@ -457,17 +412,17 @@ func TestKafkaSASLSSL(t *testing.T) {
 		t.Skip("starts processes: skipped with -short")
 	}
 	const user, pass, wrong = "alice", "alice-secret-1", "wrong-secret-2"
-	caFile, cert, pool := testCA(t)
+	caFile, certs := testCA(t)
 	admin := plain.Auth{User: "admin", Pass: "admin-secret"}
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0), kfake.SeedTopics(2, "access", "pvuv", "shipped"),
 		kfake.EnableSASL(), kfake.Superuser("PLAIN", admin.User, admin.Pass), kfake.Superuser("SCRAM-SHA-256", user, pass),
-		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+		kfake.TLS(certs.ServerConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	addr := c.ListenAddrs()[0]
-	check := []kgo.Opt{kgo.SeedBrokers(addr), kgo.DialTLSConfig(&tls.Config{RootCAs: pool}), kgo.SASL(admin.AsMechanism())}
+	check := []kgo.Opt{kgo.SeedBrokers(addr), kgo.DialTLSConfig(&tls.Config{RootCAs: certs.CA}), kgo.SASL(admin.AsMechanism())}
 	adm, err := kgo.NewClient(check...)
 	if err != nil {
 		t.Fatal(err)
@@ -558,7 +513,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("weir pvuv: exit %d\nstderr:\n%s", r.code, r.stderr)
 		}
-		got := readAll(t, append(check, kgo.ConsumeTopics("pvuv"), kgo.FetchIsolationLevel(kgo.ReadCommitted())), len(want))
+		got := readCommitted(t, append(check, kgo.ConsumeTopics("pvuv")), len(want))
 		slices.Sort(got)
 		if len(got) != len(want) {
 			t.Fatalf("%d windows in the topic, want %d\nweir pvuv logged:\n%s", len(got), len(want), r.stderr)
@@ -596,7 +551,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer cmd.Process.Kill()
-		got := readAll(t, append(check, kgo.ConsumeTopics("shipped"), kgo.FetchIsolationLevel(kgo.ReadCommitted())), 100)
+		got := readCommitted(t, append(check, kgo.ConsumeTopics("shipped")), 100)
 		cmd.Process.Signal(syscall.SIGTERM)
 		err := cmd.Wait()
 		if len(got) != 100 || err != nil {
@@ -606,31 +561,4 @@ func TestKafkaSASLSSL(t *testing.T) {
 			t.Errorf("weir ship shows the password:\n%s%s", stdout.String(), stderr.String())
 		}
 	})
-}
-
-// readAll reads records with a client of opts from the start until it has
-// want of them and no more come for a second, at most 30 s.
-func readAll(t *testing.T, opts []kgo.Opt, want int) []string {
-	t.Helper()
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var got []string
-	deadline := time.Now().Add(30 * time.Second)
-	quiet := 0
-	for time.Now().Before(deadline) && (len(got) < want || quiet < 4) {
-		ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)); n++ })
-		if n == 0 {
-			quiet++
-		} else {
-			quiet = 0
-		}
-	}
-	return got
 }

@@ -122,8 +122,15 @@ func produceLines(t *testing.T, addr, topic string, partitions int32, files []st
 // has want records and no more arrive for a while.
 func consumeCommitted(t *testing.T, addr, topic string, want int) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	return readCommitted(t, []kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic)}, want)
+}
+
+// readCommitted reads with read_committed isolation, through a client of
+// opts, from the start until it has want records and no more arrive for
+// a while, at most 90 s.
+func readCommitted(t *testing.T, opts []kgo.Opt, want int) []string {
+	t.Helper()
+	cl, err := kgo.NewClient(append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,11 @@ package kafka
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"maps"
-	"math/big"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -349,61 +344,22 @@ func TestSASLWrongPasswordFails(t *testing.T) {
 
 // cliCerts returns a new certificate authority and a certificate it signed
 // for a server at 127.0.0.1 and localhost.
-func cliCerts(t *testing.T) (ca *x509.CertPool, server tls.Certificate) {
+func cliCerts(t *testing.T) *kafkatest.Certificates {
 	t.Helper()
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	now := time.Now()
-	caKey := key()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "weir test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	c, err := kafkatest.NewCertificates()
 	if err != nil {
 		t.Fatal(err)
 	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvKey := key()
-	srvTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "weir test broker"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca = x509.NewCertPool()
-	ca.AddCert(caCert)
-	return ca, tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
+	return c
 }
 
 // cliTLSBroker starts a broker that speaks only TLS, with a certificate
 // signed by the returned authority.
 func cliTLSBroker(t *testing.T, parts int, topics []string, opts ...kfake.Opt) (*kfake.Cluster, *x509.CertPool) {
 	t.Helper()
-	ca, cert := cliCerts(t)
-	opts = append(opts, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	return cliBroker(t, parts, topics, opts...), ca
+	certs := cliCerts(t)
+	opts = append(opts, kfake.TLS(certs.ServerConfig()))
+	return cliBroker(t, parts, topics, opts...), certs.CA
 }
 
 // TestTLSSourceAndSink reads and writes through a broker that speaks only
@@ -468,9 +424,9 @@ func TestTLSUntrustedCertificateFails(t *testing.T) {
 // (Kafka's SASL_SSL), as managed clusters usually do.
 func TestTLSWithSASL(t *testing.T) {
 	srcLeakCheck(t)
-	ca, cert := cliCerts(t)
-	c := cliSASLBroker(t, 1, []string{"t"}, [][3]string{{"SCRAM-SHA-512", "bob", "secret"}},
-		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	certs := cliCerts(t)
+	ca := certs.CA
+	c := cliSASLBroker(t, 1, []string{"t"}, [][3]string{{"SCRAM-SHA-512", "bob", "secret"}}, kfake.TLS(certs.ServerConfig()))
 	want := cliProduce(t, c, "t", 1, 20, kgo.DialTLSConfig(&tls.Config{RootCAs: ca}), kgo.SASL(cliAdmin.AsMechanism()))
 	client := Client{
 		Brokers: c.ListenAddrs(),
