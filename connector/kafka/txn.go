@@ -15,7 +15,9 @@ const closeTimeout = 10 * time.Second
 
 // txnProducer is one transactional producer of a writer's pool. The writer
 // uses cl only while the producer is open, the committer only while it is
-// committing; the moves between states go through txnRegistry.mu.
+// committing; the moves between states go through txnRegistry.mu. A writer
+// that closes leaves a producer the committer holds to the committer,
+// which closes it when done.
 type txnProducer struct {
 	id      string      // transactional id
 	cl      *kgo.Client // nil until first used, and after a failed commit
@@ -24,8 +26,9 @@ type txnProducer struct {
 	records int64     // written in the open transaction
 	preAt   time.Time // when the pending transaction was pre-committed
 
-	state   txnState // guarded by txnRegistry.mu
-	pending pidEpoch // the pending transaction's producer; guarded by txnRegistry.mu
+	state    txnState // guarded by txnRegistry.mu
+	pending  pidEpoch // the pending transaction's producer; guarded by txnRegistry.mu
+	released bool     // its writer closed while the committer held it; guarded by txnRegistry.mu
 }
 
 // txnWriter writes with ExactlyOnce: one transaction per checkpoint on a
@@ -210,8 +213,7 @@ func (w *txnWriter[T]) Close() error {
 		}
 		w.cur = nil
 	}
-	w.s.reg.remove(w.pool)
-	for _, p := range w.pool {
+	for _, p := range w.s.reg.release(w.pool) {
 		if p.cl != nil {
 			p.cl.Close()
 			p.cl = nil

@@ -307,13 +307,37 @@ func (r *txnRegistry) add(ps []*txnProducer) {
 	}
 }
 
-func (r *txnRegistry) remove(ps []*txnProducer) {
+// release takes a closing writer's producers out of the registry and
+// returns those the writer may close now. One that the committer is
+// committing through is left to it: the committer closes it when done
+// (see done).
+func (r *txnRegistry) release(ps []*txnProducer) []*txnProducer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var closable []*txnProducer
 	for _, p := range ps {
 		if r.live[p.id] == p {
 			delete(r.live, p.id)
 		}
+		if p.state == txnCommitting {
+			p.released = true
+		} else {
+			closable = append(closable, p)
+		}
+	}
+	return closable
+}
+
+// done returns a producer the committer claimed to its pool, or closes it
+// when its writer closed meanwhile.
+func (r *txnRegistry) done(p *txnProducer) {
+	r.mu.Lock()
+	p.state, p.pending = txnIdle, pidEpoch{}
+	released := p.released
+	r.mu.Unlock()
+	if released && p.cl != nil {
+		p.cl.Close()
+		p.cl = nil
 	}
 }
 
@@ -437,7 +461,7 @@ func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error 
 // settle returns a producer whose live commit failed to its pool.
 func (c *txnCommitter) settle(p *txnProducer) {
 	if p != nil {
-		c.reg.set(p, txnIdle, pidEpoch{})
+		c.reg.done(p)
 	}
 }
 
@@ -464,7 +488,7 @@ func (c *txnCommitter) commitLive(ctx context.Context, p *txnProducer, tc txnCom
 			"txn", tc.ID, "checkpoint", tc.Checkpoint, "waited", waited, "transaction_timeout", c.timeout)
 	}
 	c.log.Debug("kafka sink: committed", "txn", tc.ID, "checkpoint", tc.Checkpoint, "records", tc.Records)
-	c.reg.set(p, txnIdle, pidEpoch{})
+	c.reg.done(p)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/sink"
 )
 
 // TestTxnSinkExactlyOnceAcrossFailures fails the job again and again; it
@@ -326,6 +328,47 @@ func TestTxnWriterPool(t *testing.T) {
 	}
 	if ws, err := decodeSinkWriterState(st); err != nil || ws.Parallelism != 1 || ws.Pool != 2 || ws.Prefix != "weir-pool" {
 		t.Fatalf("writer state %s = %+v, %v", st, ws, err)
+	}
+}
+
+// TestTxnWriterClosesWhileCommitting: a sink subtask that ended closes
+// its writer while the committer may be committing the writer's last
+// transaction through its producer (the job publishes an ended subtask's
+// output when a later checkpoint completes). Each round closes and
+// commits at once; every transaction must be committed, and the race
+// detector must find nothing.
+func TestTxnWriterClosesWhileCommitting(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const topic, rounds = "close", 10
+	b := sinkBroker(t, topic, 1)
+	defer b.Close()
+	ctx := context.Background()
+	for i := range rounds {
+		snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil)
+		com, _ := snk.NewCommitter()
+		w, err := snk.NewWriter(sinkWriterCtx{subtask: 0, par: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(ctx, i); err != nil {
+			t.Fatal(err)
+		}
+		c, err := w.(sink.PreCommitter).PreCommit(ctx, int64(i+1))
+		if err != nil || len(c) != 1 {
+			t.Fatalf("PreCommit = %d committables, %v; want one", len(c), err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := com.Commit(ctx, c); err != nil {
+				t.Errorf("round %d: commit: %v", i, err)
+			}
+		})
+		wg.Go(func() { w.Close() })
+		wg.Wait()
+	}
+	got := sinkValues(sinkRead(t, b.Addr(), topic, 1, true))
+	if want := sinkNumbers(rounds); !slices.Equal(got, want) {
+		t.Fatalf("read_committed sees %q, want %q", got, want)
 	}
 }
 
