@@ -285,8 +285,8 @@ const (
 
 // txnRegistry is shared by a sink's writers and committers in one process.
 // It tells a committer which pre-committed transactions a live producer
-// holds (those it commits through the producer, which returns it to its
-// pool) and which this process has committed already (those it need not
+// holds (after the commit the producer returns to its pool, with a new
+// client) and which this process has committed already (those it need not
 // send again after an in-process restart). Every state change of a
 // producer goes through mu.
 type txnRegistry struct {
@@ -403,14 +403,19 @@ type txnCommitter struct {
 
 var _ sink.Committer = (*txnCommitter)(nil)
 
-// Commit commits the transactions the committables name, in order. A
-// transaction held by a live producer of this process is committed
-// through it, and the producer goes back to its pool; any other (those of
-// a restored checkpoint) is committed with an EndTxn request carrying the
-// producer id and epoch it was written with. A transaction that is no
-// longer open under that epoch counts as done: it was committed before
-// (normal when a restored checkpoint's commit had already happened) or
-// the brokers aborted it, which the committer logs as lost records.
+// Commit commits the transactions the committables name, in order, each
+// with an EndTxn request that carries the producer id and epoch it was
+// written with: the brokers know which partitions a transaction wrote to.
+// (A franz-go producer decides that client-side: v1.22.3 sometimes
+// decided that a transaction whose first records raced the topic's first
+// metadata load wrote nothing, and aborted it while reporting a commit.)
+// A live producer of this process that held the transaction gets a new
+// client for its next one, which also gives every transaction of an id its
+// own epoch, so that an EndTxn for an old committable can never end a
+// newer transaction. A transaction that is no longer open under its epoch
+// counts as done: it was committed before (normal when a restored
+// checkpoint's commit had already happened) or the brokers aborted it,
+// which the committer logs as lost records.
 func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error {
 	var raw *kgo.Client
 	defer func() {
@@ -427,21 +432,13 @@ func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error 
 			return err
 		}
 		p := c.reg.claim(tc)
-		if p != nil {
-			err := c.commitLive(ctx, p, tc)
-			if err == nil {
-				continue
-			}
-			if ctx.Err() != nil {
-				// The job is ending; its restart settles the transaction.
-				c.settle(p)
-				return ctx.Err()
-			}
-			// The outcome is unknown and the producer is closed: the
-			// transaction, still open or committed, is settled below.
-			c.log.Warn("kafka sink: commit through the producer failed; retrying with EndTxn", "txn", tc.ID, "error", err)
-		} else if c.reg.wasCommitted(tc) {
+		if p == nil && c.reg.wasCommitted(tc) {
 			continue
+		}
+		if p != nil {
+			// Its client's view of the transaction is not used again.
+			p.cl.Close()
+			p.cl = nil
 		}
 		if raw == nil {
 			if raw, err = newEndTxnClient(ctx, c.client); err != nil {
@@ -449,7 +446,14 @@ func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error 
 				return err
 			}
 		}
-		err = c.commitRaw(ctx, raw, tc)
+		err = c.commitRaw(ctx, raw, tc, p != nil)
+		if p != nil && err == nil {
+			if waited := time.Since(p.preAt); waited > c.timeout/2 {
+				c.log.Warn("kafka sink: a transaction waited for its checkpoint to complete for more than half of TransactionTimeout; "+
+					"if it outlives the timeout the brokers abort it and its records are lost: raise TransactionTimeout or make checkpoints complete sooner",
+					"txn", tc.ID, "checkpoint", tc.Checkpoint, "waited", waited, "transaction_timeout", c.timeout)
+			}
+		}
 		c.settle(p)
 		if err != nil {
 			return err
@@ -458,38 +462,11 @@ func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error 
 	return nil
 }
 
-// settle returns a producer whose live commit failed to its pool.
+// settle returns a producer the committer claimed to its pool.
 func (c *txnCommitter) settle(p *txnProducer) {
 	if p != nil {
 		c.reg.done(p)
 	}
-}
-
-// commitLive commits p's pending transaction. On success p returns to its
-// pool; its client is replaced when the brokers did not move its epoch on
-// (before KIP-890), so that each transaction of an id has its own epoch
-// and an EndTxn for an old committable can never end a newer transaction.
-// On failure p's client is closed and p stays claimed.
-func (c *txnCommitter) commitLive(ctx context.Context, p *txnProducer, tc txnCommittable) error {
-	if err := p.cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		p.cl.Close()
-		p.cl = nil
-		return err
-	}
-	c.reg.noteCommitted(tc)
-	id, epoch, err := p.cl.ProducerID(ctx)
-	if err != nil || (pidEpoch{id, epoch}) == tc.producer() {
-		p.cl.Close()
-		p.cl = nil
-	}
-	if waited := time.Since(p.preAt); waited > c.timeout/2 {
-		c.log.Warn("kafka sink: a transaction waited for its checkpoint to complete for more than half of TransactionTimeout; "+
-			"if it outlives the timeout the brokers abort it and its records are lost: raise TransactionTimeout or make checkpoints complete sooner",
-			"txn", tc.ID, "checkpoint", tc.Checkpoint, "waited", waited, "transaction_timeout", c.timeout)
-	}
-	c.log.Debug("kafka sink: committed", "txn", tc.ID, "checkpoint", tc.Checkpoint, "records", tc.Records)
-	c.reg.done(p)
-	return nil
 }
 
 // newEndTxnClient returns a client for EndTxn requests. Brokers whose
@@ -520,8 +497,9 @@ func newEndTxnClient(ctx context.Context, c Client) (*kgo.Client, error) {
 	return cl, nil
 }
 
-// commitRaw commits tc with an EndTxn request.
-func (c *txnCommitter) commitRaw(ctx context.Context, cl *kgo.Client, tc txnCommittable) error {
+// commitRaw commits tc with an EndTxn request; live says that a producer
+// of this process wrote it (rather than a run before a restore).
+func (c *txnCommitter) commitRaw(ctx context.Context, cl *kgo.Client, tc txnCommittable, live bool) error {
 	err := retryTxn(ctx, func() error {
 		req := kmsg.NewPtrEndTxnRequest()
 		req.TransactionalID = tc.ID
@@ -538,9 +516,11 @@ func (c *txnCommitter) commitRaw(ctx context.Context, cl *kgo.Client, tc txnComm
 	switch {
 	case err == nil:
 		c.reg.noteCommitted(tc)
-		// Its producer is gone: the transaction is a restored checkpoint's,
-		// or a writer's that ended with its input.
-		log.Info("kafka sink: committed a transaction by its producer id and epoch")
+		if live {
+			log.Debug("kafka sink: committed")
+		} else {
+			log.Info("kafka sink: committed a transaction of an earlier run or of a writer that ended")
+		}
 		return nil
 	case errors.Is(err, kerr.InvalidTxnState):
 		log.Error("kafka sink: a pre-committed transaction was aborted before it could be committed: its records are lost; "+
