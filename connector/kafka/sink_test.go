@@ -26,7 +26,7 @@ const sinkEndKey = "weir-test-end"
 
 // sinkBroker starts a broker with topic of parts partitions. The caller
 // closes it.
-func sinkBroker(t *testing.T, topic string, parts int) *kafkatest.Broker {
+func sinkBroker(t testing.TB, topic string, parts int) *kafkatest.Broker {
 	t.Helper()
 	b, err := kafkatest.Start(kafkatest.Config{Partitions: parts, Topics: []string{topic}})
 	if err != nil {
