@@ -13,22 +13,21 @@ import (
 // closeTimeout bounds how long Close waits to abort the open transaction.
 const closeTimeout = 10 * time.Second
 
-// txnProducer is one transactional producer of a writer's pool. The writer
-// uses cl only while the producer is open, the committer only while it is
-// committing; the moves between states go through txnRegistry.mu. A writer
-// that closes leaves a producer the committer holds to the committer,
-// which closes it when done.
+// txnProducer is one transactional producer of a writer's pool: a
+// transactional id, and a client for one transaction at a time. The writer
+// uses cl from begin to PreCommit; the committer's claim takes it away, so
+// each transaction gets a new client. The moves between states go through
+// txnRegistry.mu.
 type txnProducer struct {
 	id      string      // transactional id
-	cl      *kgo.Client // nil until first used, and after a failed commit
+	cl      *kgo.Client // nil between transactions
 	err     produceErr  // the first record of the open transaction that failed
 	promise func(*kgo.Record, error)
 	records int64     // written in the open transaction
 	preAt   time.Time // when the pending transaction was pre-committed
 
-	state    txnState // guarded by txnRegistry.mu
-	pending  pidEpoch // the pending transaction's producer; guarded by txnRegistry.mu
-	released bool     // its writer closed while the committer held it; guarded by txnRegistry.mu
+	state   txnState // guarded by txnRegistry.mu
+	pending pidEpoch // the pending transaction's producer; guarded by txnRegistry.mu
 }
 
 // txnWriter writes with ExactlyOnce: one transaction per checkpoint on a
@@ -112,21 +111,20 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 		return fmt.Errorf("kafka: sink to topic %q: subtask %d: all %d transactional producers hold transactions that wait for their checkpoints to complete; "+
 			"checkpoints are failing or completing late: find out why in the checkpoint statistics, or raise TransactionPool", w.s.cfg.Topic, w.subtask, len(w.pool))
 	}
-	if p.cl == nil {
-		cl, err := kgo.NewClient(w.s.producerOpts(kgo.TransactionalID(p.id), kgo.TransactionTimeout(w.s.cfg.TransactionTimeout))...)
-		if err == nil {
-			// Initialize now, so that a bad TransactionTimeout or a missing
-			// permission shows here rather than as a failed record.
-			if _, _, err = cl.ProducerID(ctx); err != nil {
-				cl.Close()
-			}
+	// A new client for each transaction (see txnProducer). Initialize it
+	// now, so that a bad TransactionTimeout or a missing permission shows
+	// here rather than as a failed record.
+	cl, err := kgo.NewClient(w.s.producerOpts(kgo.TransactionalID(p.id), kgo.TransactionTimeout(w.s.cfg.TransactionTimeout))...)
+	if err == nil {
+		if _, _, err = cl.ProducerID(ctx); err != nil {
+			cl.Close()
 		}
-		if err != nil {
-			w.s.reg.set(p, txnIdle, pidEpoch{})
-			return fmt.Errorf("kafka: sink to topic %q: start transactional producer %q: %w; %s", w.s.cfg.Topic, p.id, err, produceHint(err))
-		}
-		p.cl = cl
 	}
+	if err != nil {
+		w.s.reg.set(p, txnIdle, pidEpoch{})
+		return fmt.Errorf("kafka: sink to topic %q: start transactional producer %q: %w; %s", w.s.cfg.Topic, p.id, err, produceHint(err))
+	}
+	p.cl = cl
 	if err := p.cl.BeginTransaction(); err != nil {
 		p.cl.Close()
 		p.cl = nil

@@ -308,9 +308,8 @@ func (r *txnRegistry) add(ps []*txnProducer) {
 }
 
 // release takes a closing writer's producers out of the registry and
-// returns those the writer may close now. One that the committer is
-// committing through is left to it: the committer closes it when done
-// (see done).
+// returns those the writer closes. One the committer claimed is left out:
+// claim took its client.
 func (r *txnRegistry) release(ps []*txnProducer) []*txnProducer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -319,26 +318,11 @@ func (r *txnRegistry) release(ps []*txnProducer) []*txnProducer {
 		if r.live[p.id] == p {
 			delete(r.live, p.id)
 		}
-		if p.state == txnCommitting {
-			p.released = true
-		} else {
+		if p.state != txnCommitting {
 			closable = append(closable, p)
 		}
 	}
 	return closable
-}
-
-// done returns a producer the committer claimed to its pool, or closes it
-// when its writer closed meanwhile.
-func (r *txnRegistry) done(p *txnProducer) {
-	r.mu.Lock()
-	p.state, p.pending = txnIdle, pidEpoch{}
-	released := p.released
-	r.mu.Unlock()
-	if released && p.cl != nil {
-		p.cl.Close()
-		p.cl = nil
-	}
 }
 
 // takeIdle moves the first idle producer of pool to open and returns it,
@@ -362,16 +346,20 @@ func (r *txnRegistry) set(p *txnProducer, st txnState, pending pidEpoch) {
 }
 
 // claim returns the live producer that holds c's transaction pending, now
-// committing, or nil.
-func (r *txnRegistry) claim(c txnCommittable) *txnProducer {
+// committing, or nil; and the producer's client, which the caller closes:
+// the transaction is committed by producer id and epoch (see Commit), and
+// the next one gets a new client.
+func (r *txnRegistry) claim(c txnCommittable) (*txnProducer, *kgo.Client) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	p := r.live[c.ID]
 	if p == nil || p.state != txnPending || p.pending != c.producer() {
-		return nil
+		return nil, nil
 	}
 	p.state = txnCommitting
-	return p
+	cl := p.cl
+	p.cl = nil
+	return p, cl
 }
 
 // noteCommitted remembers that c is committed.
@@ -431,14 +419,12 @@ func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error 
 		if err != nil {
 			return err
 		}
-		p := c.reg.claim(tc)
+		p, cl := c.reg.claim(tc)
+		if cl != nil {
+			cl.Close() // its view of the transaction is not used
+		}
 		if p == nil && c.reg.wasCommitted(tc) {
 			continue
-		}
-		if p != nil {
-			// Its client's view of the transaction is not used again.
-			p.cl.Close()
-			p.cl = nil
 		}
 		if raw == nil {
 			if raw, err = newEndTxnClient(ctx, c.client); err != nil {
@@ -465,7 +451,7 @@ func (c *txnCommitter) Commit(ctx context.Context, committables [][]byte) error 
 // settle returns a producer the committer claimed to its pool.
 func (c *txnCommitter) settle(p *txnProducer) {
 	if p != nil {
-		c.reg.done(p)
+		c.reg.set(p, txnIdle, pidEpoch{})
 	}
 }
 
