@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirstream/weir/app/pvuv/dashboard"
 	"github.com/weirstream/weir/connector/kafka"
@@ -90,14 +90,9 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	opts := []kgo.Opt{kgo.SeedBrokers(client.Brokers...), kgo.ConsumeTopics(topic), kgo.ClientID("weir-consume"),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
-	if client.TLS != nil {
-		opts = append(opts, kgo.DialTLSConfig(client.TLS))
-	}
-	if client.SASL != nil {
-		opts = append(opts, kgo.SASL(client.SASL))
-	}
+	client.ClientID = "weir-consume"
+	opts := append(client.Opts(), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir consume: %v\n", err)
@@ -113,11 +108,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer checking.Wait()
 	defer stopCheck()
 	checking.Go(func() {
-		req := kmsg.NewPtrMetadataRequest()
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(topic)
-		req.Topics = append(req.Topics, rt)
-		if _, err := req.RequestWith(checkCtx, cl); err != nil {
+		if _, err := kadm.NewClient(cl).Metadata(checkCtx, topic); err != nil {
 			if hint, ok := kafkaConnHint(err); ok {
 				refused <- fmt.Errorf("connect to the brokers at %v: %w; %s", client.Brokers, err, hint)
 			}

@@ -43,8 +43,10 @@ func (c Client) validate(what string) error {
 	return nil
 }
 
-// opts returns the franz-go options for the connection.
-func (c Client) opts() []kgo.Opt {
+// Opts returns the franz-go options that connect as c says: the seed
+// brokers, the client id, TLS and SASL. A program that also uses franz-go
+// directly (weir consume) builds its clients from them.
+func (c Client) Opts() []kgo.Opt {
 	id := c.ClientID
 	if id == "" {
 		id = "weir"

@@ -101,7 +101,7 @@ func (e *enumerator[T]) Start(ctx context.Context) error {
 	if closed {
 		return source.ErrClosed
 	}
-	cl, err := kgo.NewClient(e.src.cfg.Client.opts()...)
+	cl, err := kgo.NewClient(e.src.cfg.Client.Opts()...)
 	if err != nil {
 		return fmt.Errorf("kafka: source: create the client: %w", err)
 	}

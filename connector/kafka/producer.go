@@ -8,9 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // produceErr keeps the first error that produce promises report; promises
@@ -98,11 +98,7 @@ func (w *plainWriter[T]) start(ctx context.Context) error {
 	// Ask for the topic's metadata once, so that a login or TLS error
 	// fails the job now: a producer would retry it as a failed record
 	// until DeliveryTimeout.
-	req := kmsg.NewPtrMetadataRequest()
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr(w.s.cfg.Topic)
-	req.Topics = append(req.Topics, rt)
-	if _, err := req.RequestWith(ctx, cl); err != nil {
+	if _, err := kadm.NewClient(cl).Metadata(ctx, w.s.cfg.Topic); err != nil {
 		cl.Close()
 		hint, ok := connHint(err)
 		if !ok {

@@ -85,7 +85,7 @@ func (r *reader[T]) Start(ctx context.Context) error {
 	if r.closed {
 		return source.ErrClosed
 	}
-	opts := append(r.src.cfg.Client.opts(),
+	opts := append(r.src.cfg.Client.Opts(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		// A position below the log start (retention deleted it) resumes

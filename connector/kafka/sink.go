@@ -361,7 +361,7 @@ func (s *Sink[T]) record(v T) (*kgo.Record, error) {
 
 // producerOpts returns the options of every producer client of the sink.
 func (s *Sink[T]) producerOpts(extra ...kgo.Opt) []kgo.Opt {
-	opts := append(s.cfg.Client.opts(),
+	opts := append(s.cfg.Client.Opts(),
 		kgo.DefaultProduceTopic(s.cfg.Topic),
 		kgo.MaxBufferedRecords(s.cfg.MaxBufferedRecords),
 		kgo.MaxBufferedBytes(s.cfg.MaxBufferedBytes),

@@ -166,7 +166,7 @@ func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, resto
 	if len(ids) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(s.cfg.Client.opts()...)
+	cl, err := kgo.NewClient(s.cfg.Client.Opts()...)
 	if err != nil {
 		return fmt.Errorf("kafka: sink to topic %q: connect to fence old producers: %w", s.cfg.Topic, err)
 	}
@@ -460,7 +460,7 @@ func (c *txnCommitter) settle(p *txnProducer) {
 // get EndTxn v5, which tells a retried commit from a stale one; others get
 // v4 at most, as their producers do.
 func newEndTxnClient(ctx context.Context, c Client) (*kgo.Client, error) {
-	cl, err := kgo.NewClient(c.opts()...)
+	cl, err := kgo.NewClient(c.Opts()...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: sink: connect to commit transactions: %w", err)
 	}
@@ -477,7 +477,7 @@ func newEndTxnClient(ctx context.Context, c Client) (*kgo.Client, error) {
 	cl.Close()
 	v := kversion.Stable()
 	v.SetMaxKeyVersion(int16(kmsg.EndTxn), 4)
-	if cl, err = kgo.NewClient(append(c.opts(), kgo.MaxVersions(v))...); err != nil {
+	if cl, err = kgo.NewClient(append(c.Opts(), kgo.MaxVersions(v))...); err != nil {
 		return nil, fmt.Errorf("kafka: sink: connect to commit transactions: %w", err)
 	}
 	return cl, nil
