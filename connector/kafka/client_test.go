@@ -190,19 +190,37 @@ func cliCheckSinks(t *testing.T, client Client, c *kfake.Cluster, suffix string,
 	}
 }
 
-// cliFailingWriteJob is cliWriteJob for a job expected to fail. It keeps
-// the default DeliveryTimeout of two minutes: a sink must fail on a login
-// or TLS error when it connects, not when its records time out.
-func cliFailingWriteJob(t *testing.T, client Client, topic string, d Delivery) error {
+// cliAllFail runs a source job, and a sink job with each delivery, that
+// connect with client to topic "t", and checks that each fails with an
+// error that match accepts (the cause, as want describes it) and that
+// carries hint, the advice on what to change. The sinks keep the default
+// DeliveryTimeout of two minutes: they must fail on a login or TLS error
+// when they connect, not when their records time out.
+func cliAllFail(t *testing.T, client Client, match func(error) bool, want, hint string) {
 	t.Helper()
-	return cliWriteJob(t, client, topic, d, 3)
+	check := func(what string, err error) {
+		t.Helper()
+		t.Logf("%s: %v", what, err)
+		if err == nil || !match(err) {
+			t.Fatalf("%s: got error %v, want %s", what, err, want)
+		}
+		if !strings.Contains(err.Error(), hint) {
+			t.Fatalf("%s: got error %v, want one with the hint %q", what, err, hint)
+		}
+	}
+	_, err := cliReadJob(t, client, "t", "")
+	check("source", err)
+	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
+		check(fmt.Sprintf("sink %v", d), cliWriteJob(t, client, "t", d, 3))
+	}
 }
 
-// cliHasHint fails t unless err carries the hint that says what to do.
-func cliHasHint(t *testing.T, what string, err error, hint string) {
-	t.Helper()
-	if err == nil || !strings.Contains(err.Error(), hint) {
-		t.Fatalf("%s: got error %v, want one with the hint %q", what, err, hint)
+// cliFirstReadEOF matches franz-go's error for a connection the brokers
+// closed at once, with its guess of why (say, "is SASL missing?").
+func cliFirstReadEOF(guess string) func(error) bool {
+	return func(err error) bool {
+		var eof *kgo.ErrFirstReadEOF
+		return errors.As(err, &eof) && strings.Contains(err.Error(), guess)
 	}
 }
 
@@ -276,20 +294,7 @@ func TestSASLWithoutCredentialsFails(t *testing.T) {
 	srcLeakCheck(t)
 	c := cliSASLBroker(t, 1, []string{"t"}, nil)
 	client := Client{Brokers: c.ListenAddrs()}
-	checkErr := func(what string, err error) {
-		t.Helper()
-		t.Logf("%s: %v", what, err)
-		var eof *kgo.ErrFirstReadEOF
-		if !errors.As(err, &eof) || !strings.Contains(err.Error(), "is SASL missing?") {
-			t.Fatalf("%s: got error %v, want the broker's refusal with franz-go's hint that SASL is missing", what, err)
-		}
-		cliHasHint(t, what, err, "SASL if it requires a login")
-	}
-	_, err := cliReadJob(t, client, "t", "")
-	checkErr("source", err)
-	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
-		checkErr(fmt.Sprintf("sink %v", d), cliFailingWriteJob(t, client, "t", d))
-	}
+	cliAllFail(t, client, cliFirstReadEOF("is SASL missing?"), "the broker's refusal with franz-go's hint that SASL is missing", "SASL if it requires a login")
 }
 
 // cliRejectWrongPlain makes c answer a PLAIN authentication of user with
@@ -320,19 +325,8 @@ func TestSASLWrongPasswordFails(t *testing.T) {
 	cliRejectWrongPlain(c, "alice", "right")
 	want := cliProduce(t, c, "t", 1, 5, kgo.SASL(cliAdmin.AsMechanism()))
 	wrong := Client{Brokers: c.ListenAddrs(), SASL: plain.Auth{User: "alice", Pass: "wrong"}.AsMechanism()}
-	checkErr := func(what string, err error) {
-		t.Helper()
-		t.Logf("%s: %v", what, err)
-		if !errors.Is(err, kerr.SaslAuthenticationFailed) || !strings.Contains(err.Error(), "SASL_AUTHENTICATION_FAILED") {
-			t.Fatalf("%s: got error %v, want SASL_AUTHENTICATION_FAILED", what, err)
-		}
-		cliHasHint(t, what, err, "refused the SASL login")
-	}
-	_, err := cliReadJob(t, wrong, "t", "")
-	checkErr("source", err)
-	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
-		checkErr(fmt.Sprintf("sink %v", d), cliFailingWriteJob(t, wrong, "t", d))
-	}
+	cliAllFail(t, wrong, func(err error) bool { return errors.Is(err, kerr.SaslAuthenticationFailed) },
+		"SASL_AUTHENTICATION_FAILED", "refused the SASL login")
 
 	right := Client{Brokers: c.ListenAddrs(), SASL: plain.Auth{User: "alice", Pass: "right"}.AsMechanism()}
 	got, err := cliReadJob(t, right, "t", "")
@@ -393,30 +387,13 @@ func TestTLSUntrustedCertificateFails(t *testing.T) {
 		// The system's authorities, which did not sign the broker's
 		// certificate.
 		client := Client{Brokers: c.ListenAddrs(), TLS: &tls.Config{}}
-		checkErr := func(what string, err error) {
-			t.Helper()
-			t.Logf("%s: %v", what, err)
+		cliAllFail(t, client, func(err error) bool {
 			var unknown x509.UnknownAuthorityError
-			if !errors.As(err, &unknown) {
-				t.Fatalf("%s: got error %v, want x509.UnknownAuthorityError", what, err)
-			}
-			cliHasHint(t, what, err, "TLS.RootCAs")
-		}
-		_, err := cliReadJob(t, client, "t", "")
-		checkErr("source", err)
-		for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
-			checkErr(fmt.Sprintf("sink %v", d), cliFailingWriteJob(t, client, "t", d))
-		}
+			return errors.As(err, &unknown)
+		}, "x509.UnknownAuthorityError", "TLS.RootCAs")
 	})
 	t.Run("no TLS", func(t *testing.T) {
-		client := Client{Brokers: c.ListenAddrs()}
-		_, err := cliReadJob(t, client, "t", "")
-		t.Logf("source: %v", err)
-		var eof *kgo.ErrFirstReadEOF
-		if !errors.As(err, &eof) || !strings.Contains(err.Error(), "TLS") {
-			t.Fatalf("source: got error %v, want the broker's refusal with franz-go's hint about TLS", err)
-		}
-		cliHasHint(t, "source", err, "set TLS if their listener uses TLS")
+		cliAllFail(t, Client{Brokers: c.ListenAddrs()}, cliFirstReadEOF("TLS"), "the broker's refusal with franz-go's hint about TLS", "set TLS if their listener uses TLS")
 	})
 }
 
