@@ -123,7 +123,7 @@ type SinkConfig[T any] struct {
 	// fails or is aborted keeps one more busy until a later checkpoint
 	// completes. When none is free, the next Write fails the job, which
 	// then restarts from its last completed checkpoint: see [Sink].
-	// Producers are created when first needed.
+	// A producer's client is created when a transaction begins on it.
 	TransactionPool int
 
 	// MaxBufferedRecords bounds the records a subtask's producer holds
@@ -158,10 +158,13 @@ type SinkConfig[T any] struct {
 // acknowledged every record of the transaction and returns its
 // committable: its transactional id, producer id and epoch, which the
 // checkpoint stores. When the checkpoint completes the committer commits
-// the transaction; until then read_committed consumers do not see its
+// the transaction with an EndTxn request that carries that producer id and
+// epoch (the brokers know what the transaction wrote; a franz-go client
+// can misjudge it); until then read_committed consumers do not see its
 // records. A subtask has a pool of TransactionPool producers with fixed
 // transactional ids "<prefix>-<subtask>-<n>", because the next
-// transaction is written while the previous one waits for its checkpoint.
+// transaction is written while the previous one waits for its checkpoint;
+// each transaction gets a new client, and so its own epoch.
 // Checkpoints are required: without them NewWriter fails and says to
 // enable them or to choose AtLeastOnce.
 //

@@ -51,14 +51,15 @@ type SourceConfig[T any] struct {
 	// Group is the consumer group to which readers commit the offsets
 	// they reached, so that lag tools see the job's progress and a job
 	// can start from Committed(). With checkpoints on, a reader commits
-	// the offsets of each checkpoint when it completes; with them off,
+	// the offsets of each checkpoint when it completes, and its final
+	// offsets when a Bounded source has read to its end; with them off,
 	// every CommitInterval and when it closes. The readers do not join the
 	// group: partitions are assigned by the source, so use a group name
 	// that no running Kafka consumer uses. The job itself never reads
 	// these offsets back, except to start from Committed(): it restores
-	// from its checkpoints, so with checkpoints on, what was read after
-	// the last completed checkpoint is not committed. Empty, the default,
-	// commits nothing.
+	// from its checkpoints, so with checkpoints on, what an unbounded job
+	// read after the last completed checkpoint is not committed. Empty,
+	// the default, commits nothing.
 	Group string
 
 	// Start says where to start reading when the job starts fresh (a job
