@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -186,45 +188,44 @@ func (o AsyncOptions[In, Out]) validate(op string) error {
 // operator before it, but the operators after it chain with it.
 // Env.AsyncWaitMetrics reports its counters.
 func AsyncWait[In, Out any](s Stream[In], fn func(ctx context.Context, in In) (Out, error), o AsyncOptions[In, Out], opts ...OpOption) Stream[Out] {
-	env := s.n.env
+	env := s.env
 	n := newNode[Out](env, "async", opts)
-	n.ownTask = true
-	n.async = &asyncStats{}
+	n.OwnTask = true
+	stats := &asyncStats{}
+	env.asyncOps = append(env.asyncOps, asyncCounters{name: n.Name, stats: stats})
 	if fn == nil {
-		env.errs = append(env.errs, fmt.Errorf("weir: AsyncWait %q: the function is nil: give the function that makes a result of an input", n.name))
+		env.errs = append(env.errs, fmt.Errorf("weir: AsyncWait %q: the function is nil: give the function that makes a result of an input", n.Name))
 	}
-	if err := o.validate(n.name); err != nil {
+	if err := o.validate(n.Name); err != nil {
 		env.errs = append(env.errs, err)
 	}
 	inputs := codec.For[In]()
 	if env.cfg.checkpoint != nil {
 		var zero In
 		if _, err := inputs.Append(nil, zero); err != nil {
-			env.errs = append(env.errs, fmt.Errorf("weir: AsyncWait %q: with checkpoints, its inputs in flight are stored in checkpoints, but %T cannot be: %w", n.name, zero, err))
+			env.errs = append(env.errs, fmt.Errorf("weir: AsyncWait %q: with checkpoints, its inputs in flight are stored in checkpoints, but %T cannot be: %w", n.Name, zero, err))
 		}
 	}
 	if o.Capacity == 0 {
 		o.Capacity = DefaultAsyncCapacity
 	}
 	connect(s, n, runtime.Forward, nil)
-	withInput[In](n)
-	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
-		notify := b.notify[n][t.subtask]
-		if notify == nil {
+	n.Operator = operator[In, Out](func(t *plan.Subtask, out runtime.Collector[Out], _ plan.Outputs) (runtime.Collector[In], error) {
+		if t.Notify == nil {
 			return nil, errors.New("AsyncWait must start a task of its own: this is a bug in weir")
 		}
-		ctx, cancel := context.WithCancel(t.ctx)
+		ctx, cancel := context.WithCancel(t.Ctx)
 		a := &asyncOp[In, Out]{
-			op: op{name: n.name, subtask: t.subtask, par: t.parallelism},
-			fn: fn, o: o, out: out.(runtime.Collector[Out]), stats: n.async, codec: inputs,
-			ctx: ctx, cancel: cancel, notify: notify,
+			op: op{name: n.Name, subtask: t.Index, par: t.Parallelism},
+			fn: fn, o: o, out: out, stats: stats, codec: inputs,
+			ctx: ctx, cancel: cancel, notify: t.Notify,
 			done:       make(chan asyncResult[Out], o.Capacity),
-			outputs:    t.outputs,
+			outputs:    t.Outputs(),
 			flushEvery: env.cfg.bufferTimeout,
 		}
 		a.segs = []*asyncSegment{{}}
-		if t.run != nil {
-			subs := t.run.operatorStates(n.name, t.subtask, t.parallelism)
+		if t.Restore != nil {
+			subs := t.Restore.OperatorStates(n.Name, t.Index, t.Parallelism)
 			for _, sub := range subs {
 				elems, err := decodeAsyncState(inputs, sub.OperatorState)
 				if err != nil {
@@ -239,12 +240,12 @@ func AsyncWait[In, Out any](s Stream[In], fn func(ctx context.Context, in In) (O
 					}
 				}
 			}
-			t.addState(n.name, a)
 		}
-		t.onClose(a.close)
-		return runtime.Collector[In](a), nil
-	}
-	return Stream[Out]{n}
+		t.AddState(n.Name, a)
+		t.OnClose(a.close)
+		return a, nil
+	})
+	return Stream[Out]{env, n}
 }
 
 // AsyncWaitMetrics are the counters of one AsyncWait operator, summed over
@@ -271,11 +272,10 @@ type AsyncWaitMetrics struct {
 // job, in the order they were added. It is safe to call while Execute runs.
 func (e *Env) AsyncWaitMetrics() []AsyncWaitMetrics {
 	var out []AsyncWaitMetrics
-	for _, n := range e.nodes {
-		if s := n.async; s != nil {
-			out = append(out, AsyncWaitMetrics{Operator: n.name, InFlight: s.inFlight.Load(), Completed: s.completed.Load(),
-				Retried: s.retried.Load(), TimedOut: s.timedOut.Load(), Failed: s.failed.Load()})
-		}
+	for _, a := range e.asyncOps {
+		s := a.stats
+		out = append(out, AsyncWaitMetrics{Operator: a.name, InFlight: s.inFlight.Load(), Completed: s.completed.Load(),
+			Retried: s.retried.Load(), TimedOut: s.timedOut.Load(), Failed: s.failed.Load()})
 	}
 	return out
 }
@@ -782,12 +782,12 @@ func asyncGuard(f func() bool) (ok bool, err error) {
 
 func asyncPanic(v any) error { return &runtime.PanicError{Value: v, Stack: debug.Stack()} }
 
-// notifyCheckpoint implements stateful: AsyncWait has nothing to publish.
-func (a *asyncOp[In, Out]) notifyCheckpoint(context.Context, runtime.Command) error { return nil }
+// NotifyCheckpoint implements job.Stateful: AsyncWait has nothing to publish.
+func (a *asyncOp[In, Out]) NotifyCheckpoint(context.Context, runtime.Command) error { return nil }
 
-// snapshotState stores the inputs not yet emitted, and the watermarks
+// SnapshotState stores the inputs not yet emitted, and the watermarks
 // between them, in input order.
-func (a *asyncOp[In, Out]) snapshotState(_ context.Context, id int64, s *opSnapshot) error {
+func (a *asyncOp[In, Out]) SnapshotState(_ context.Context, id int64, s *job.OperatorSnapshot) error {
 	elems := slices.Clone(a.restored) // not submitted yet: the task has not run
 	if !a.o.Unordered {
 		for _, it := range a.queue {
@@ -804,6 +804,6 @@ func (a *asyncOp[In, Out]) snapshotState(_ context.Context, id int64, s *opSnaps
 	if err != nil {
 		return a.wrap(fmt.Errorf("AsyncWait: checkpoint %d: store the inputs in flight: %w", id, err))
 	}
-	s.state = b
+	s.State = b
 	return nil
 }

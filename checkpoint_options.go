@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/weirstream/weir/internal/job"
 )
 
 // checkpointConfig holds the checkpoint settings; nil in config means off.
@@ -34,10 +36,19 @@ func (c *checkpointConfig) validate() error {
 	if c.retain < 1 {
 		errs = append(errs, fmt.Errorf("weir: RetainCheckpoints %d must be at least 1", c.retain))
 	}
-	if err := c.restart.validate(); err != nil {
+	if err := c.restart.r.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// spec returns the settings the job runner takes; nil when c is.
+func (c *checkpointConfig) spec() *job.Checkpoints {
+	if c == nil {
+		return nil
+	}
+	return &job.Checkpoints{Location: c.location, Interval: c.interval, Timeout: c.timeout, MinPause: c.minPause,
+		Retain: c.retain, RestoreFrom: c.restore, Restart: c.restart.r, Unaligned: c.unaligned}
 }
 
 // withCheckpoints returns c's checkpoint settings, creating them with their
@@ -106,47 +117,22 @@ func UnalignedCheckpoints() EnvOption {
 }
 
 // RestartStrategy says whether and when a failed job restarts.
-type RestartStrategy struct {
-	attempts int           // restarts allowed; -1 for no limit
-	delay    time.Duration // first delay
-	maxDelay time.Duration // backoff cap; equal to delay for a fixed delay
-	name     string
-}
+type RestartStrategy struct{ r job.Restart }
 
 // NoRestart lets the first failure end the job.
-func NoRestart() RestartStrategy { return RestartStrategy{name: "none"} }
+func NoRestart() RestartStrategy { return RestartStrategy{job.NoRestart} }
 
 // FixedDelayRestart restarts at most attempts times (a negative number:
 // without limit), waiting delay before each restart.
 func FixedDelayRestart(attempts int, delay time.Duration) RestartStrategy {
-	return RestartStrategy{attempts: attempts, delay: delay, maxDelay: delay, name: "fixed delay"}
+	return RestartStrategy{job.Restart{Kind: "fixed delay", Attempts: attempts, Delay: delay, MaxDelay: delay}}
 }
 
 // ExponentialBackoffRestart restarts at most attempts times (negative:
 // without limit), waiting initial before the first restart and doubling the
 // wait each time up to max.
 func ExponentialBackoffRestart(initial, max time.Duration, attempts int) RestartStrategy {
-	return RestartStrategy{attempts: attempts, delay: initial, maxDelay: max, name: "exponential backoff"}
-}
-
-func (r RestartStrategy) validate() error {
-	if r.delay < 0 || r.maxDelay < r.delay {
-		return fmt.Errorf("weir: Restart: delays %v..%v are invalid: use a non-negative initial delay no larger than the maximum", r.delay, r.maxDelay)
-	}
-	return nil
-}
-
-// next returns the delay before restart number n (1-based), and false when
-// no restart is left.
-func (r RestartStrategy) next(n int) (time.Duration, bool) {
-	if r.name == "none" || (r.attempts >= 0 && n > r.attempts) {
-		return 0, false
-	}
-	d := r.delay
-	for i := 1; i < n && d < r.maxDelay; i++ {
-		d *= 2
-	}
-	return min(d, r.maxDelay), true
+	return RestartStrategy{job.Restart{Kind: "exponential backoff", Attempts: attempts, Delay: initial, MaxDelay: max}}
 }
 
 // CheckpointStat describes one checkpoint of the running or last execution.
@@ -169,12 +155,11 @@ type CheckpointStat struct {
 // CheckpointStats returns the recent checkpoints (oldest first) of the
 // running or last execution; it is safe to call while Execute runs.
 func (e *Env) CheckpointStats() []CheckpointStat {
-	e.mu.Lock()
-	st := e.stats
-	e.mu.Unlock()
-	if st == nil {
+	j := e.current()
+	if j == nil || j.Stats() == nil {
 		return nil
 	}
+	st := j.Stats()
 	var out []CheckpointStat
 	for _, s := range st.Recent() {
 		cs := CheckpointStat{ID: s.ID, Status: s.Status, Started: s.Started, Duration: s.Duration, Size: s.Size, Failure: s.Failure}
@@ -193,15 +178,4 @@ func (e *Env) CheckpointStats() []CheckpointStat {
 		out = append(out, cs)
 	}
 	return out
-}
-
-// taskName names a task for statistics.
-func (e *Env) taskName(chain, subtask int) string {
-	if chain < 0 || chain >= len(e.nodes) {
-		return fmt.Sprintf("task %d/%d", chain, subtask)
-	}
-	if subtask < 0 {
-		return e.nodes[chain].name + " (enumerator)"
-	}
-	return fmt.Sprintf("%s (subtask %d)", e.nodes[chain].name, subtask)
 }

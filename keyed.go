@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/internal/backend/pebble"
+	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/state"
 )
@@ -26,17 +28,16 @@ type KeyedStream[K comparable, T any] struct {
 func KeyBy[T any, K comparable](s Stream[T], key func(T) K) KeyedStream[K, T] {
 	h, err := keygroup.Hasher[K]()
 	if err != nil {
-		s.n.env.errs = append(s.n.env.errs, fmt.Errorf("weir: KeyBy after %q: %w", s.n.name, err))
+		s.env.errs = append(s.env.errs, fmt.Errorf("weir: KeyBy after %q: %w", s.n.Name, err))
 		h = func(K) uint64 { return 0 }
 	}
 	return KeyedStream[K, T]{s: s, key: key, hash: h}
 }
 
 // connectKeyed adds a hash-partitioned edge from ks to n.
-func connectKeyed[K comparable, T any](ks KeyedStream[K, T], n *node) {
+func connectKeyed[K comparable, T any](ks KeyedStream[K, T], n *plan.Node) {
 	key, hash := ks.key, ks.hash
 	connect(ks.s, n, runtime.Hash, func(v T) uint64 { return hash(key(v)) })
-	withInput[T](n)
 }
 
 // TimeDomain says which clock a timer follows.
@@ -99,33 +100,34 @@ func (c *KeyedContext[K, U]) Now() time.Time { return time.UnixMilli(c.clock.Now
 // called once per parallel subtask with that subtask's state store; create
 // the state handles there (state.ValueOf and friends).
 func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store *state.Store[K]) KeyedProcessFunction[K, T, U], opts ...OpOption) Stream[U] {
-	n := newNode[U](ks.s.n.env, "process-keyed", opts)
+	env := ks.s.env
+	n := newNode[U](env, "process-keyed", opts)
 	connectKeyed(ks, n)
-	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
-		store, err := newStore(t, n.name, ks.hash)
+	n.Operator = operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[T], error) {
+		store, err := newStore(env, t, n.Name, ks.hash)
 		if err != nil {
 			return nil, err
 		}
 		p := &keyedProcessOp[K, T, U]{
-			op:    op{name: n.name, subtask: t.subtask, par: t.parallelism},
-			base:  newKeyedBase(n.name, ks.hash, t),
+			op:    op{name: n.Name, subtask: t.Index, par: t.Parallelism},
+			base:  newKeyedBase(n.Name, ks.hash, t),
 			key:   ks.key,
 			store: store,
 			fn:    newFn(store),
-			em:    emitter[U]{out: out.(runtime.Collector[U])},
+			em:    emitter[U]{out: out},
 		}
-		p.ctx = KeyedContext[K, U]{Context: &Context{subtask: t.subtask, watermark: runtime.NoTimestamp},
-			out: &p.em, event: newTimerQueue[K](), proc: newTimerQueue[K](), clock: t.clock}
-		if t.run != nil {
-			if err := p.restore(t.ctx, t.run); err != nil {
+		p.ctx = KeyedContext[K, U]{Context: &Context{subtask: t.Index, watermark: runtime.NoTimestamp},
+			out: &p.em, event: newTimerQueue[K](), proc: newTimerQueue[K](), clock: t.Clock}
+		if t.Restore != nil {
+			if err := p.restore(t.Ctx, t.Restore); err != nil {
 				return nil, err
 			}
-			t.addState(n.name, p)
 		}
-		t.onTick(p)
+		t.AddState(n.Name, p)
+		t.OnTick(p)
 		return p, nil
-	}
-	return Stream[U]{n}
+	})
+	return Stream[U]{env, n}
 }
 
 type keyedProcessOp[K comparable, T, U any] struct {
@@ -203,17 +205,17 @@ func (p *keyedProcessOp[K, T, U]) End() error { return p.em.out.End() }
 
 // newStore makes the state store of one keyed subtask on the configured
 // backend.
-func newStore[K comparable](t *taskCtx, uid string, hash func(K) uint64) (*state.Store[K], error) {
-	if t.env.cfg.backend != "pebble" {
-		return state.NewStore[K](t.clock.Now), nil
+func newStore[K comparable](env *Env, t *plan.Subtask, uid string, hash func(K) uint64) (*state.Store[K], error) {
+	if env.cfg.backend != "pebble" {
+		return state.NewStore[K](t.Clock.Now), nil
 	}
-	dir := filepath.Join(t.env.cfg.backendDir, fmt.Sprintf("%s.%d", fileSafe(uid), t.subtask))
+	dir := filepath.Join(env.cfg.backendDir, fmt.Sprintf("%s.%d", job.FileSafe(uid), t.Index))
 	db, err := pebble.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("state backend pebble: %w", err)
 	}
-	t.onClose(db.Close)
-	return state.NewKVStore(t.clock.Now, db, hash, t.maxParallelism), nil
+	t.OnClose(db.Close)
+	return state.NewKVStore(t.Clock.Now, db, hash, t.MaxParallelism), nil
 }
 
 // timerQueue is a min-heap of (time, key) timers without duplicates.

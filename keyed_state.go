@@ -7,7 +7,9 @@ import (
 	"log/slog"
 
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
 	"github.com/weirstream/weir/state"
@@ -33,17 +35,14 @@ type keyedBase[K comparable] struct {
 	keys   codec.Codec[K]
 }
 
-func newKeyedBase[K comparable](uid string, hash func(K) uint64, t *taskCtx) keyedBase[K] {
-	return keyedBase[K]{uid: uid, hash: hash, maxPar: t.maxParallelism,
-		groups: keygroup.For(t.subtask, t.maxParallelism, t.parallelism), keys: codec.For[K]()}
+func newKeyedBase[K comparable](uid string, hash func(K) uint64, t *plan.Subtask) keyedBase[K] {
+	return keyedBase[K]{uid: uid, hash: hash, maxPar: t.MaxParallelism,
+		groups: keygroup.For(t.Index, t.MaxParallelism, t.Parallelism), keys: codec.For[K]()}
 }
 
 func (b *keyedBase[K]) groupOf(k K) int { return keygroup.Of(b.hash(k), b.maxPar) }
 
-func (b *keyedBase[K]) begin(s *opSnapshot) {
-	s.keyRange = b.groups
-	s.keyed = map[int][]snapshot.Entry{}
-}
+func (b *keyedBase[K]) begin(s *job.OperatorSnapshot) { s.BeginKeyed(b.groups) }
 
 func (b *keyedBase[K]) encodeKey(k K) ([]byte, error) { return b.keys.Append(nil, k) }
 
@@ -56,13 +55,13 @@ func (b *keyedBase[K]) decodeKey(p []byte) (K, error) {
 }
 
 // snapshotTimers adds a timer queue's timers as entries of state name.
-func (b *keyedBase[K]) snapshotTimers(s *opSnapshot, name string, q *timerQueue[K]) error {
+func (b *keyedBase[K]) snapshotTimers(s *job.OperatorSnapshot, name string, q *timerQueue[K]) error {
 	for tm := range q.set {
 		key, err := b.encodeKey(tm.key)
 		if err != nil {
 			return err
 		}
-		s.addKeyed(b.groupOf(tm.key), snapshot.Entry{State: name, Key: key, Value: appendInt64(nil, tm.ts)})
+		s.AddKeyed(b.groupOf(tm.key), snapshot.Entry{State: name, Key: key, Value: appendInt64(nil, tm.ts)})
 	}
 	return nil
 }
@@ -70,14 +69,10 @@ func (b *keyedBase[K]) snapshotTimers(s *opSnapshot, name string, q *timerQueue[
 // restoredWatermark returns the smallest watermark of the old subtasks
 // whose key groups this subtask takes over: no record that was late before
 // the restore is on time after it, and none that was on time is late.
-func restoredWatermark(run *jobRun, uid string) int64 {
+func restoredWatermark(r job.Restorer, uid string) int64 {
 	wm := runtime.NoTimestamp
-	op := run.operator(uid)
-	if op == nil {
-		return wm
-	}
 	first := true
-	for _, sub := range op.Subtasks {
+	for _, sub := range r.OperatorStates(uid, 0, 1) {
 		w, err := decodeState[int64](sub.OperatorState)
 		if err != nil {
 			continue
@@ -109,11 +104,11 @@ func readWindow(p []byte) (window.Window, error) {
 	return window.Window{Start: start, End: end}, err
 }
 
-// snapshotState implements stateful for ProcessKeyed.
-func (p *keyedProcessOp[K, T, U]) snapshotState(_ context.Context, _ int64, s *opSnapshot) error {
+// SnapshotState implements job.Stateful for ProcessKeyed.
+func (p *keyedProcessOp[K, T, U]) SnapshotState(_ context.Context, _ int64, s *job.OperatorSnapshot) error {
 	p.base.begin(s)
 	err := p.store.Snapshot(p.base.groupOf, func(g int, name string, key, value []byte) {
-		s.addKeyed(g, snapshot.Entry{State: name, Key: key, Value: value})
+		s.AddKeyed(g, snapshot.Entry{State: name, Key: key, Value: value})
 	})
 	if err == nil {
 		err = p.base.snapshotTimers(s, eventTimerState, p.ctx.event)
@@ -122,23 +117,23 @@ func (p *keyedProcessOp[K, T, U]) snapshotState(_ context.Context, _ int64, s *o
 		err = p.base.snapshotTimers(s, procTimerState, p.ctx.proc)
 	}
 	if err == nil {
-		s.state, err = encodeState(p.ctx.watermark)
+		s.State, err = encodeState(p.ctx.watermark)
 	}
 	return err
 }
 
-func (p *keyedProcessOp[K, T, U]) notifyCheckpoint(context.Context, runtime.Command) error {
+func (p *keyedProcessOp[K, T, U]) NotifyCheckpoint(context.Context, runtime.Command) error {
 	return nil
 }
 
 // restore loads the operator's keyed state from the restored checkpoint.
-func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run *jobRun) error {
-	if run.operator(p.base.uid) == nil {
+func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run job.Restorer) error {
+	if !run.Has(p.base.uid) {
 		return nil
 	}
 	p.ctx.watermark = restoredWatermark(run, p.base.uid)
 	warned := map[string]bool{}
-	err := run.restoreKeyed(ctx, p.base.uid, p.base.groups, func(e snapshot.Entry) error {
+	err := run.Keyed(ctx, p.base.uid, p.base.groups, func(e snapshot.Entry) error {
 		switch e.State {
 		case eventTimerState, procTimerState:
 			k, err := p.base.decodeKey(e.Key)
@@ -174,9 +169,9 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run *jobRun) erro
 	return p.store.Err() // a restore into pebble writes in batches
 }
 
-// snapshotState implements stateful for windows: every pane and session
+// SnapshotState implements job.Stateful for windows: every pane and session
 // with its accumulator, and the watermark.
-func (w *windowOp[K, T, A, O]) snapshotState(_ context.Context, _ int64, s *opSnapshot) error {
+func (w *windowOp[K, T, A, O]) SnapshotState(_ context.Context, _ int64, s *job.OperatorSnapshot) error {
 	w.base.begin(s)
 	accs := codec.For[A]()
 	add := func(name string, k K, win window.Window, fired bool, acc A) error {
@@ -191,7 +186,7 @@ func (w *windowOp[K, T, A, O]) snapshotState(_ context.Context, _ int64, s *opSn
 		if val, err = accs.Append(val, acc); err != nil {
 			return fmt.Errorf("encode an accumulator of window %v: %w", win, err)
 		}
-		s.addKeyed(w.base.groupOf(k), snapshot.Entry{State: name, Key: key, Namespace: appendWindow(nil, win), Value: val})
+		s.AddKeyed(w.base.groupOf(k), snapshot.Entry{State: name, Key: key, Namespace: appendWindow(nil, win), Value: val})
 		return nil
 	}
 	for _, p := range w.panes {
@@ -209,20 +204,20 @@ func (w *windowOp[K, T, A, O]) snapshotState(_ context.Context, _ int64, s *opSn
 		}
 	}
 	var err error
-	s.state, err = encodeState(w.wm)
+	s.State, err = encodeState(w.wm)
 	return err
 }
 
-func (w *windowOp[K, T, A, O]) notifyCheckpoint(context.Context, runtime.Command) error { return nil }
+func (w *windowOp[K, T, A, O]) NotifyCheckpoint(context.Context, runtime.Command) error { return nil }
 
 // restore loads panes and sessions from the restored checkpoint.
-func (w *windowOp[K, T, A, O]) restore(ctx context.Context, run *jobRun) error {
-	if run.operator(w.base.uid) == nil {
+func (w *windowOp[K, T, A, O]) restore(ctx context.Context, run job.Restorer) error {
+	if !run.Has(w.base.uid) {
 		return nil
 	}
 	w.wm = restoredWatermark(run, w.base.uid)
 	accs := codec.For[A]()
-	return run.restoreKeyed(ctx, w.base.uid, w.base.groups, func(e snapshot.Entry) error {
+	return run.Keyed(ctx, w.base.uid, w.base.groups, func(e snapshot.Entry) error {
 		k, err := w.base.decodeKey(e.Key)
 		if err != nil {
 			return err

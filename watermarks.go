@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -49,20 +50,20 @@ func (w WatermarkStrategy[T]) validate() error {
 // every WatermarkInterval. Watermarks from upstream are replaced, except
 // the final one at the end of a bounded input.
 func Watermarks[T any](s Stream[T], strategy WatermarkStrategy[T], opts ...OpOption) Stream[T] {
-	env := s.n.env
+	env := s.env
 	if err := strategy.validate(); err != nil {
 		env.errs = append(env.errs, err)
 	}
 	if strategy.alignGroup != "" {
 		env.errs = append(env.errs, fmt.Errorf("weir: Watermarks: WithAlignment(%q) works only at a source: use FromSourceWithWatermarks", strategy.alignGroup))
 	}
-	return oneToOne(s, "watermarks", opts, func(t *taskCtx, name string, out runtime.Collector[T]) runtime.Collector[T] {
+	return oneToOne(s, "watermarks", opts, func(t *plan.Subtask, name string, out runtime.Collector[T]) runtime.Collector[T] {
 		w := &watermarkOp[T]{
-			op: op{name: name, subtask: t.subtask, par: t.parallelism}, out: out, ts: strategy.timestamp,
+			op: op{name: name, subtask: t.Index, par: t.Parallelism}, out: out, ts: strategy.timestamp,
 			delay: strategy.outOfOrder.Milliseconds(), idleAfter: strategy.idleTimeout.Milliseconds(),
 			interval: env.cfg.watermarkInterval.Milliseconds(), max: runtime.NoTimestamp, emitted: runtime.NoTimestamp,
 		}
-		t.onTick(w)
+		t.OnTick(w)
 		return w
 	})
 }

@@ -7,7 +7,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/window"
 )
@@ -22,7 +24,7 @@ type WindowedStream[K comparable, T any] struct {
 
 type windowConfig struct {
 	lateness time.Duration
-	lateTag  *tagID
+	lateTag  *plan.Tag
 	early    time.Duration
 }
 
@@ -63,7 +65,7 @@ func Window[K comparable, T any](ks KeyedStream[K, T], assigner window.Assigner,
 	for _, o := range opts {
 		o.applyWindow(&ws.cfg)
 	}
-	env := ks.s.n.env
+	env := ks.s.env
 	if err := window.Validate(assigner); err != nil {
 		env.errs = append(env.errs, err)
 	}
@@ -144,48 +146,43 @@ type emitFunc[K comparable, A any] func(k K, w window.Window, acc A) error
 // windowOperator is what the heap and the pebble window operators share
 // once built.
 type windowOperator interface {
-	stateful
+	job.Stateful
 	runtime.Ticker
-	restore(ctx context.Context, run *jobRun) error
+	restore(ctx context.Context, r job.Restorer) error
 }
 
 // installWindow restores a window operator's state from the checkpoint the
 // job starts from, registers it for checkpoints and for processing time.
-func installWindow(t *taskCtx, uid string, w windowOperator) (any, error) {
-	if t.run != nil {
-		if err := w.restore(t.ctx, t.run); err != nil {
-			return nil, err
+func installWindow(t *plan.Subtask, uid string, w windowOperator) error {
+	if t.Restore != nil {
+		if err := w.restore(t.Ctx, t.Restore); err != nil {
+			return err
 		}
-		t.addState(uid, w)
 	}
-	t.onTick(w)
-	return w, nil
+	t.AddState(uid, w)
+	t.OnTick(w)
+	return nil
 }
 
-// lateOutput finds the side output of late records of window node n in
-// subtask t, if the job reads it.
-func lateOutput[T any](b *builder, t *taskCtx, n *node, tag *tagID) (*emitter[T], controlSink, error) {
+// lateOutput finds the side output of late records tagged tag in outs, if
+// the job reads it.
+func lateOutput[T any](outs plan.Outputs, tag *plan.Tag) (*emitter[T], controlSink, error) {
 	if tag == nil {
 		return nil, nil, nil
 	}
-	for _, side := range b.env.nodes {
-		if side.side == n && side.sideTag == tag {
-			sideOut, err := b.output(side, t)
-			if err != nil {
-				return nil, nil, err
-			}
-			late, ok := side.sideEmitter(sideOut).(*emitter[T])
-			if !ok {
-				return nil, nil, fmt.Errorf("the late-records tag carries another type than the window's records")
-			}
-			return late, side.sideCollector(sideOut), nil
-		}
+	side, ok := outs.Side(tag)
+	if !ok {
+		return nil, nil, nil
 	}
-	return nil, nil, nil
+	late, err := sideEmitter[T](side)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the late-records tag: %w", err)
+	}
+	return late, side.Out, nil
 }
 
 func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], makeEmit func(*emitter[O]) emitFunc[K, A], opts []OpOption) Stream[O] {
-	env := ws.ks.s.n.env
+	env := ws.ks.s.env
 	if agg.Init == nil || agg.Add == nil || agg.Result == nil {
 		env.errs = append(env.errs, fmt.Errorf("weir: Aggregate: AggregateFunc needs Init, Add and Result"))
 	}
@@ -194,12 +191,18 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	}
 	n := newNode[O](env, "window", opts)
 	connectKeyed(ws.ks, n)
-	n.build = func(b *builder, t *taskCtx, out any) (any, error) {
-		if t.env.cfg.backend == "pebble" && !ws.assigner.Merging() {
-			return buildKVWindow(b, t, n, ws, agg, makeEmit, out)
+	dropped := new(atomic.Int64)
+	env.lateDrops = append(env.lateDrops, dropped)
+	n.Operator = operator[T, O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[T], error) {
+		late, lateEnd, err := lateOutput[T](outs, ws.cfg.lateTag)
+		if err != nil {
+			return nil, err
+		}
+		if env.cfg.backend == "pebble" && !ws.assigner.Merging() {
+			return buildKVWindow(env, t, n.Name, ws, agg, makeEmit, out, late, lateEnd, dropped)
 		}
 		w := &windowOp[K, T, A, O]{
-			op:       op{name: n.name, subtask: t.subtask, par: t.parallelism},
+			op:       op{name: n.Name, subtask: t.Index, par: t.Parallelism},
 			key:      ws.ks.key,
 			clone:    keygroup.Cloner[K](),
 			assigner: ws.assigner,
@@ -208,23 +211,24 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 			lateness: ws.cfg.lateness.Milliseconds(),
 			early:    ws.cfg.early.Milliseconds(),
 			init:     agg.Init, add: agg.Add, merge: agg.Merge,
-			em:       emitter[O]{out: out.(runtime.Collector[O])},
-			clock:    t.clock,
+			em:       emitter[O]{out: out},
+			late:     late,
+			lateEnd:  lateEnd,
+			clock:    t.Clock,
 			panes:    map[window.Window]*pane[K, A]{},
 			sessions: map[K]*sessionSet[A]{},
 			timers:   newTimerQueue[K](),
 			wm:       runtime.NoTimestamp,
-			dropped:  &n.dropped,
+			dropped:  dropped,
 		}
 		w.emit = makeEmit(&w.em)
-		w.base = newKeyedBase(n.name, ws.ks.hash, t)
-		var err error
-		if w.late, w.lateEnd, err = lateOutput[T](b, t, n, ws.cfg.lateTag); err != nil {
+		w.base = newKeyedBase(n.Name, ws.ks.hash, t)
+		if err := installWindow(t, n.Name, w); err != nil {
 			return nil, err
 		}
-		return installWindow(t, n.name, w)
-	}
-	return Stream[O]{n}
+		return w, nil
+	})
+	return Stream[O]{env, n}
 }
 
 // windowOp keeps one accumulator per key and window and fires windows on
@@ -595,8 +599,8 @@ func windowEnd(procTime bool, lateness int64, advance func(int64) error, lateEnd
 // without LateRecordsTo, since the Env was created (restarts included).
 func (e *Env) DroppedLateRecords() int64 {
 	var n int64
-	for _, nd := range e.nodes {
-		n += nd.dropped.Load()
+	for _, d := range e.lateDrops {
+		n += d.Load()
 	}
 	return n
 }

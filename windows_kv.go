@@ -10,6 +10,8 @@ import (
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/backend/pebble"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
 	"github.com/weirstream/weir/state"
@@ -212,14 +214,14 @@ func (w *kvWindowOp[K, T, A, O]) End() error {
 	return windowEnd(w.procTime, w.lateness, w.advance, w.lateEnd, w.em.out)
 }
 
-// snapshotState emits the store's entries as "window/pane" entries, the
+// SnapshotState emits the store's entries as "window/pane" entries, the
 // heap operator's format: a checkpoint restores on either backend.
-func (w *kvWindowOp[K, T, A, O]) snapshotState(_ context.Context, _ int64, s *opSnapshot) error {
+func (w *kvWindowOp[K, T, A, O]) SnapshotState(_ context.Context, _ int64, s *job.OperatorSnapshot) error {
 	w.base.begin(s)
 	for g := w.base.groups.Start; g < w.base.groups.End; g++ {
 		prefix := binary.BigEndian.AppendUint16(nil, uint16(g))
 		if err := w.kv.Scan(prefix, func(sk, v []byte) error {
-			s.addKeyed(g, snapshot.Entry{State: paneState, Key: slices.Clone(sk[kvPrefixLen:]),
+			s.AddKeyed(g, snapshot.Entry{State: paneState, Key: slices.Clone(sk[kvPrefixLen:]),
 				Namespace: slices.Clone(sk[2:kvPrefixLen]), Value: slices.Clone(v)})
 			return nil
 		}); err != nil {
@@ -227,18 +229,18 @@ func (w *kvWindowOp[K, T, A, O]) snapshotState(_ context.Context, _ int64, s *op
 		}
 	}
 	var err error
-	s.state, err = encodeState(w.wm)
+	s.State, err = encodeState(w.wm)
 	return err
 }
 
-func (w *kvWindowOp[K, T, A, O]) notifyCheckpoint(context.Context, runtime.Command) error { return nil }
+func (w *kvWindowOp[K, T, A, O]) NotifyCheckpoint(context.Context, runtime.Command) error { return nil }
 
-func (w *kvWindowOp[K, T, A, O]) restore(ctx context.Context, run *jobRun) error {
-	if run.operator(w.base.uid) == nil {
+func (w *kvWindowOp[K, T, A, O]) restore(ctx context.Context, run job.Restorer) error {
+	if !run.Has(w.base.uid) {
 		return nil
 	}
 	w.wm = restoredWatermark(run, w.base.uid)
-	return run.restoreKeyed(ctx, w.base.uid, w.base.groups, func(e snapshot.Entry) error {
+	return run.Keyed(ctx, w.base.uid, w.base.groups, func(e snapshot.Entry) error {
 		if e.State != paneState {
 			return fmt.Errorf("window state %q cannot be kept in pebble: restore it on the heap backend", e.State)
 		}
@@ -261,19 +263,20 @@ func (w *kvWindowOp[K, T, A, O]) restore(ctx context.Context, run *jobRun) error
 	})
 }
 
-// buildKVWindow builds the window operator of node n on the pebble backend.
-func buildKVWindow[K comparable, T, A, O, R any](b *builder, t *taskCtx, n *node, ws WindowedStream[K, T], agg AggregateFunc[T, A, R], makeEmit func(*emitter[O]) emitFunc[K, A], out any) (any, error) {
+// buildKVWindow builds the window operator named uid on the pebble
+// backend.
+func buildKVWindow[K comparable, T, A, O, R any](env *Env, t *plan.Subtask, uid string, ws WindowedStream[K, T], agg AggregateFunc[T, A, R], makeEmit func(*emitter[O]) emitFunc[K, A], out runtime.Collector[O], late *emitter[T], lateEnd controlSink, dropped *atomic.Int64) (runtime.Collector[T], error) {
 	if ws.cfg.early > 0 {
 		return nil, fmt.Errorf("EarlyFiring needs the heap state backend: the pebble backend keeps no list of changed keys")
 	}
-	db, err := pebble.Open(filepath.Join(t.env.cfg.backendDir, fmt.Sprintf("%s.%d", fileSafe(n.name), t.subtask)))
+	db, err := pebble.Open(filepath.Join(env.cfg.backendDir, fmt.Sprintf("%s.%d", job.FileSafe(uid), t.Index)))
 	if err != nil {
 		return nil, fmt.Errorf("state backend pebble: %w", err)
 	}
-	t.onClose(db.Close)
+	t.OnClose(db.Close)
 	w := &kvWindowOp[K, T, A, O]{
-		op:       op{name: n.name, subtask: t.subtask, par: t.parallelism},
-		base:     newKeyedBase(n.name, ws.ks.hash, t),
+		op:       op{name: uid, subtask: t.Index, par: t.Parallelism},
+		base:     newKeyedBase(uid, ws.ks.hash, t),
 		kv:       db,
 		key:      ws.ks.key,
 		assigner: ws.assigner,
@@ -282,15 +285,17 @@ func buildKVWindow[K comparable, T, A, O, R any](b *builder, t *taskCtx, n *node
 		init:     agg.Init,
 		add:      agg.Add,
 		accs:     codec.For[A](),
-		em:       emitter[O]{out: out.(runtime.Collector[O])},
-		clock:    t.clock,
-		dropped:  &n.dropped,
+		em:       emitter[O]{out: out},
+		late:     late,
+		lateEnd:  lateEnd,
+		clock:    t.Clock,
+		dropped:  dropped,
 		wm:       runtime.NoTimestamp,
 		panes:    map[window.Window]bool{},
 	}
 	w.emit = makeEmit(&w.em)
-	if w.late, w.lateEnd, err = lateOutput[T](b, t, n, ws.cfg.lateTag); err != nil {
+	if err := installWindow(t, uid, w); err != nil {
 		return nil, err
 	}
-	return installWindow(t, n.name, w)
+	return w, nil
 }

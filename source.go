@@ -1,16 +1,78 @@
 package weir
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/source"
 )
+
+// FromSource adds a source to the job. Each parallel subtask runs one
+// reader of src; its enumerator hands out the splits.
+func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[T] {
+	return fromSource(env, src, nil, opts)
+}
+
+func fromSource[T any](env *Env, src source.Source[T], strategy *WatermarkStrategy[T], opts []OpOption) Stream[T] {
+	n := newNode[T](env, "source", opts)
+	n.Source = &sourceOf[T]{env: env, src: src, strategy: strategy}
+	return Stream[T]{env, n}
+}
+
+// sourceOf implements plan.Source for a source of T.
+type sourceOf[T any] struct {
+	env      *Env
+	src      source.Source[T]
+	strategy *WatermarkStrategy[T] // nil: the reader's own watermarks
+}
+
+func (s *sourceOf[T]) Splits() (source.Checkpointed, error) {
+	c, ok := s.src.(source.Checkpointed)
+	if !ok {
+		return nil, fmt.Errorf("%T cannot take part in checkpoints: it does not implement source.Checkpointed", s.src)
+	}
+	return c, nil
+}
+
+func (s *sourceOf[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumerator, error) {
+	return s.src.NewEnumerator(ctx)
+}
+
+func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.Enumeration) (plan.Reader, func(context.Context) error, error) {
+	head := &sourceHead[T]{op: op{name: t.Head(), subtask: t.Index, par: t.Parallelism}, out: out.Main.(runtime.Collector[T])}
+	if side, ok := out.Side(deadLetterTag); ok {
+		dead, err := sideCollector[source.DeadLetter](side)
+		if err != nil {
+			return nil, nil, err
+		}
+		head.dead = dead
+	}
+	var paused func() bool
+	if s.strategy != nil {
+		head.wm = newSplitWatermarks(head, s.strategy, s.env.cfg.watermarkInterval)
+		if s.strategy.alignGroup != "" {
+			head.wm.align = t.AlignMember(s.strategy.alignGroup, s.strategy.maxDrift.Milliseconds())
+			paused = head.wm.paused
+		}
+		t.OnTick(head.wm)
+	}
+	r, err := s.src.NewReader(en.ReaderContext(t.Ctx, t.Index))
+	if err != nil {
+		return nil, nil, err
+	}
+	task := &runtime.SourceTask[T]{
+		Reader: r, Mailbox: en.Mailbox(t.Index), Head: head,
+		Clock: t.Clock, Tickers: t.Tickers(), Outputs: t.Outputs(), Metrics: t.Metrics,
+		Checkpointing: t.Checkpointing(), Paused: paused,
+	}
+	return r, task.Run, nil
+}
+
 
 // FromSourceWithWatermarks adds a source whose watermarks follow strategy
 // per split, as Flink's fromSource(source, watermarkStrategy) does: a
@@ -37,14 +99,16 @@ func FromSourceWithWatermarks[T any](env *Env, src source.Source[T], strategy Wa
 // or FromSourceWithWatermarks. Dead letters are counted whether or not the
 // job reads this stream.
 func SourceDeadLetters[T any](s Stream[T], opts ...OpOption) Stream[source.DeadLetter] {
-	n := newNode[source.DeadLetter](s.n.env, "dead-letters", opts)
-	if s.n.source == nil {
-		s.n.env.errs = append(s.n.env.errs, fmt.Errorf("weir: SourceDeadLetters: %q is not a source: pass the stream FromSource returned", s.n.name))
+	n := newNode[source.DeadLetter](s.env, "dead-letters", opts)
+	if s.n.Source == nil {
+		s.env.errs = append(s.env.errs, fmt.Errorf("weir: SourceDeadLetters: %q is not a source: pass the stream FromSource returned", s.n.Name))
 	}
-	n.side = s.n
-	n.sideCollector = func(out any) controlSink { return out.(runtime.Collector[source.DeadLetter]) }
-	return Stream[source.DeadLetter]{n}
+	n.SideOf, n.Tag = s.n, deadLetterTag
+	return Stream[source.DeadLetter]{s.env, n}
 }
+
+// deadLetterTag tags a source's dead letters, a side output of its reader.
+var deadLetterTag = &plan.Tag{Name: "dead-letters"}
 
 // sourceHead is the first collector of a source's chain. It keeps one
 // watermark generator per split when the source has a strategy, and
@@ -154,7 +218,7 @@ type splitWatermarks[T any] struct {
 	started  int64 // the last tick with splits, for the idleness of a reader without
 	done     bool
 
-	align *alignMember
+	align *runtime.AlignMember
 }
 
 type splitState struct {
@@ -255,7 +319,7 @@ func (w *splitWatermarks[T]) Tick(now int64) (int64, error) {
 		if !active {
 			wm = runtime.NoTimestamp
 		}
-		w.align.report(wm, !w.idle)
+		w.align.Report(wm, !w.idle)
 	}
 	return w.nextEmit, nil
 }
@@ -269,14 +333,14 @@ func (w *splitWatermarks[T]) paused() bool {
 		return false
 	}
 	wm, active := w.current()
-	return active && w.align.holds(wm)
+	return active && w.align.Holds(wm)
 }
 
 // finished takes a reader at its end out of its alignment group.
 func (w *splitWatermarks[T]) finished() {
 	w.done = true
 	if w.align != nil {
-		w.align.leave()
+		w.align.Leave()
 	}
 }
 
@@ -293,66 +357,4 @@ func (w *splitWatermarks[T]) finished() {
 func (w WatermarkStrategy[T]) WithAlignment(group string, maxDrift time.Duration) WatermarkStrategy[T] {
 	w.alignGroup, w.maxDrift = group, maxDrift
 	return w
-}
-
-// alignGroup is the shared view of the readers of one alignment group.
-type alignGroup struct {
-	mu      sync.Mutex
-	members map[*alignMember]int64 // reported watermark; absent: not holding back
-}
-
-// alignMember is one reader of a group.
-type alignMember struct {
-	g        *alignGroup
-	maxDrift int64
-	least    atomic.Int64 // the group's least watermark at the last report
-}
-
-// alignMember joins a group of this run of the job: a restarted job
-// starts with fresh groups, so a reader of the failed run cannot hold it
-// back.
-func (b *builder) alignMember(group string, maxDrift time.Duration) *alignMember {
-	if b.alignGroups == nil {
-		b.alignGroups = make(map[string]*alignGroup)
-	}
-	g, ok := b.alignGroups[group]
-	if !ok {
-		g = &alignGroup{members: make(map[*alignMember]int64)}
-		b.alignGroups[group] = g
-	}
-	m := &alignMember{g: g, maxDrift: maxDrift.Milliseconds()}
-	m.least.Store(runtime.NoTimestamp)
-	g.members[m] = runtime.NoTimestamp // it holds the group until it reports
-	return m
-}
-
-// report publishes the member's watermark and takes the group's least.
-func (m *alignMember) report(wm int64, active bool) {
-	g := m.g
-	g.mu.Lock()
-	if active {
-		g.members[m] = wm
-	} else {
-		delete(g.members, m)
-	}
-	least := int64(math.MaxInt64)
-	for _, v := range g.members {
-		least = min(least, v)
-	}
-	g.mu.Unlock()
-	m.least.Store(least)
-}
-
-// holds reports whether a reader at watermark wm runs ahead of its group
-// by more than the drift. A member with no watermark yet holds the group
-// back: records it has not read may be the oldest.
-func (m *alignMember) holds(wm int64) bool {
-	least := m.least.Load()
-	return wm != runtime.NoTimestamp && least != math.MaxInt64 && (least == runtime.NoTimestamp || wm-least > m.maxDrift)
-}
-
-func (m *alignMember) leave() {
-	m.g.mu.Lock()
-	delete(m.g.members, m)
-	m.g.mu.Unlock()
 }

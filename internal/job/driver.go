@@ -1,0 +1,141 @@
+package job
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// driver runs the checkpoint coordinator of a run: it turns the clock,
+// acknowledgements and savepoint requests into coordinator events, and
+// the coordinator's actions into triggers, metadata and notifications. It
+// owns no protocol state of its own but the savepoint requests; everything
+// it does runs on its goroutine.
+type driver struct {
+	run   *Run
+	coord *checkpoint.Coordinator[[]OperatorState]
+	tasks Tasks
+	clock func() time.Time // nil: time.Now
+
+	queued   []*savepointReq         // waiting for a checkpoint to end
+	inFlight map[int64]*savepointReq // by savepoint id
+}
+
+func newDriver(r *Run, tasks Tasks) *driver {
+	cfg := r.job.spec.Checkpoints
+	ids := make([]checkpoint.TaskID, len(r.tasks))
+	var readers []checkpoint.TaskID
+	for i, t := range r.tasks {
+		ids[i] = t.id
+		if t.source {
+			readers = append(readers, t.id)
+		}
+	}
+	coord := checkpoint.NewCoordinator[[]OperatorState](checkpoint.Config{
+		Interval: cfg.Interval, Timeout: cfg.Timeout, MinPause: cfg.MinPause,
+	}, ids, readers, r.lastID, r.job.stats)
+	return &driver{run: r, coord: coord, tasks: tasks, inFlight: map[int64]*savepointReq{}}
+}
+
+// loop runs the driver until ctx ends.
+func (d *driver) loop(ctx context.Context) error {
+	r := d.run
+	tick := time.NewTicker(min(r.job.spec.Checkpoints.Interval/4, 50*time.Millisecond))
+	defer tick.Stop()
+	defer d.failSavepoints()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case req := <-r.savepointReqs:
+			d.queued = append(d.queued, req)
+			d.triggerSavepoint(ctx)
+		case now := <-tick.C:
+			d.tick(ctx, now)
+		case a := <-r.acks:
+			d.ack(ctx, a)
+		case t := <-r.finished:
+			d.act(ctx, d.coord.Finished(d.now(), t))
+		}
+	}
+}
+
+func (d *driver) tick(ctx context.Context, now time.Time) {
+	if len(d.queued) > 0 {
+		d.triggerSavepoint(ctx)
+	}
+	d.act(ctx, d.coord.Tick(now))
+}
+
+func (d *driver) ack(ctx context.Context, a ack) {
+	if a.err != nil {
+		d.act(ctx, d.coord.Decline(d.now(), a.id, a.task, a.err.Error()))
+		return
+	}
+	d.run.job.stats.Aligned(a.id, a.task, a.alignment)
+	d.act(ctx, d.coord.Ack(d.now(), a.id, a.task, a.ops))
+}
+
+// act carries out the coordinator's actions.
+func (d *driver) act(ctx context.Context, actions []checkpoint.Action[[]OperatorState]) {
+	for _, a := range actions {
+		switch a.Kind {
+		case checkpoint.TriggerSources:
+			d.tasks.Trigger(ctx, a.ID)
+		case checkpoint.Persist:
+			size, err := d.persist(ctx, a.ID, a.States)
+			d.act(ctx, d.coord.Persisted(d.now(), a.ID, size, err))
+		case checkpoint.NotifyComplete:
+			if !d.notify(ctx, a.Tasks, runtime.Command{Kind: runtime.Complete, ID: a.ID}) {
+				return
+			}
+			d.completed(ctx, a.ID)
+		case checkpoint.NotifyAbort:
+			if ctx.Err() != nil {
+				// The job is ending; retention removes the leftovers of
+				// this checkpoint at the next run.
+				return
+			}
+			d.aborted(ctx, a.ID, a.Reason)
+			if !d.notify(ctx, a.Tasks, runtime.Command{Kind: runtime.Abort, ID: a.ID}) {
+				return
+			}
+			d.savepointEnded(a.ID, false, a.Reason)
+		}
+	}
+}
+
+// notify tells every task of ids; false when ctx ended first.
+func (d *driver) notify(ctx context.Context, ids []checkpoint.TaskID, c runtime.Command) bool {
+	for _, t := range ids {
+		if !d.tasks.Notify(ctx, t, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// completed publishes what checkpoint id completed for sinks that have
+// finished, prunes old checkpoints, and answers a savepoint request.
+func (d *driver) completed(ctx context.Context, id int64) {
+	r := d.run
+	if err := r.commitFinals(ctx, id); err != nil && ctx.Err() == nil {
+		slog.Warn("could not publish the output of a finished sink; the job publishes it when it ends", "err", err)
+	}
+	if err := r.store.Retain(ctx, r.job.spec.Checkpoints.Retain); err != nil && ctx.Err() == nil {
+		slog.Warn("could not delete old checkpoints", "err", err)
+	}
+	d.savepointEnded(id, true, "")
+}
+
+// aborted logs an aborted checkpoint and deletes what it wrote.
+func (d *driver) aborted(ctx context.Context, id int64, reason string) {
+	r := d.run
+	slog.Warn("checkpoint aborted", "job", r.job.spec.Name, "checkpoint", id, "reason", reason)
+	if err := r.store.Discard(ctx, r.dirFor(id)); err != nil && ctx.Err() == nil {
+		slog.Warn("could not delete the files of an aborted checkpoint", "checkpoint", id, "err", err)
+	}
+}

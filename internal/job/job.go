@@ -1,0 +1,169 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/checkpoint/storage"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Job runs one job: Execute, once. Its methods are safe to call from other
+// goroutines while Execute runs.
+type Job struct {
+	spec Spec
+
+	mu      sync.Mutex
+	current *Run              // the running run, for savepoints
+	stats   *checkpoint.Stats // nil without checkpoints
+}
+
+// New returns a runner for spec.
+func New(spec Spec) *Job {
+	j := &Job{spec: spec}
+	if spec.Checkpoints != nil {
+		j.stats = checkpoint.NewStats(100)
+	}
+	return j
+}
+
+// Stats returns the job's recent checkpoints; nil without checkpoints.
+func (j *Job) Stats() *checkpoint.Stats { return j.stats }
+
+// Execute runs the job until its bounded sources end and every record has
+// been processed, ctx is cancelled, or it fails for good. Without
+// checkpoints it runs once; with them it restores the checkpoint the spec
+// names (or the newest at the location) and restarts failed runs from the
+// newest completed checkpoint, as the restart strategy allows. It returns
+// nil when the job finished or was stopped with a savepoint.
+func (j *Job) Execute(ctx context.Context) error {
+	if j.spec.Checkpoints == nil {
+		return j.runOnce(ctx, nil)
+	}
+	cc := j.spec.Checkpoints
+	store, err := storage.Open(ctx, cc.Location)
+	if err != nil {
+		return fmt.Errorf("weir: Checkpoints: %w", err)
+	}
+	defer store.Close()
+
+	from, closeFrom, err := j.startingPoint(ctx, store)
+	if err != nil || (from == nil && closeFrom == nil) {
+		return err // failed, or the job already finished
+	}
+	defer closeFrom()
+	for attempt := 1; ; attempt++ {
+		if from != nil {
+			slog.Info("restoring", "job", j.spec.Name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
+		}
+		run := newRun(j, store, newestID(ctx, store), from)
+		j.setCurrent(run)
+		err := j.runOnce(ctx, run)
+		j.setCurrent(nil)
+		if errors.Is(err, errStopped) {
+			return nil
+		}
+		if err == nil {
+			return run.finish(ctx)
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		delay, ok := cc.Restart.Next(attempt)
+		if !ok {
+			if cc.Restart.Kind == NoRestart.Kind {
+				return err
+			}
+			return fmt.Errorf("weir: job %q gave up after %d restarts (%s): %w", j.spec.Name, attempt-1, cc.Restart.Kind, err)
+		}
+		latest, lerr := j.latest(ctx, store)
+		if lerr != nil {
+			return fmt.Errorf("weir: job %q failed (%w) and its checkpoints cannot be read: %v", j.spec.Name, err, lerr)
+		}
+		if latest != nil {
+			from = latest
+		}
+		at := "the start"
+		if from != nil {
+			at = from.dir.String()
+		}
+		slog.Warn("job failed; restarting", "job", j.spec.Name, "attempt", attempt, "in", delay, "from", at, "err", err)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// startingPoint returns the checkpoint the first run restores (nil for a
+// fresh start) and a function that closes what it opened. It returns a nil
+// point and a nil function when the job finished before and has nothing
+// left to do.
+func (j *Job) startingPoint(ctx context.Context, store *storage.Storage) (*point, func() error, error) {
+	nothing := func() error { return nil }
+	switch path := j.spec.Checkpoints.RestoreFrom; path {
+	case "", "latest":
+		from, err := j.latest(ctx, store)
+		if err != nil {
+			return nil, nil, fmt.Errorf("weir: restore: %w", err)
+		}
+		latest := ""
+		if from != nil {
+			latest = from.dir.String()
+		}
+		done, err := j.finishedBefore(ctx, store, latest)
+		if err != nil || done {
+			return nil, nil, err
+		}
+		return from, nothing, nil
+	default:
+		return j.open(ctx, path)
+	}
+}
+
+// newestID returns the id of the newest completed checkpoint at store, or
+// 0: a run's checkpoint ids continue after it (checkpoint invariant 3).
+func newestID(ctx context.Context, store *storage.Storage) int64 {
+	if dirs, err := store.Completed(ctx); err == nil && len(dirs) > 0 {
+		if id, ok := dirs[0].Checkpoint(); ok {
+			return int64(id)
+		}
+	}
+	return 0
+}
+
+func (j *Job) setCurrent(r *Run) {
+	j.mu.Lock()
+	j.current = r
+	j.mu.Unlock()
+}
+
+// runOnce runs the job once, with checkpoints when run is not nil.
+func (j *Job) runOnce(ctx context.Context, run *Run) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if run != nil {
+		run.stop = cancel
+	}
+	tasks, err := j.spec.Build(ctx, run)
+	if err != nil {
+		return fmt.Errorf("weir: job %q: %w", j.spec.Name, err)
+	}
+	if run != nil {
+		tasks = append(tasks, run.driverTask())
+	}
+	err = runtime.Execute(ctx, cancel, tasks)
+	if run != nil {
+		run.uploads.Wait()
+		if errors.Is(context.Cause(ctx), errStopped) {
+			return errStopped
+		}
+	}
+	return err
+}

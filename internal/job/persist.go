@@ -1,0 +1,104 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/snapshot"
+)
+
+// writeKeyed writes one operator subtask's keyed state file into the
+// directory of checkpoint id and records it in sub. It runs on an upload
+// goroutine.
+func (r *Run) writeKeyed(ctx context.Context, id int64, uid string, subtask int, s *OperatorSnapshot, sub *snapshot.Subtask) error {
+	var buf bytes.Buffer
+	rng := [2]int{s.KeyRange.Start, s.KeyRange.End}
+	w := snapshot.NewKeyedWriter(&buf, rng)
+	for g := rng[0]; g < rng[1]; g++ {
+		entries := s.Keyed[g]
+		if len(entries) == 0 {
+			continue
+		}
+		if err := w.WriteGroup(g, func(yield func(snapshot.Entry) bool) {
+			for _, e := range entries {
+				if !yield(e) {
+					return
+				}
+			}
+		}); err != nil {
+			return fmt.Errorf("checkpoint %d: operator %q: %w", id, uid, err)
+		}
+	}
+	offsets, size, crc, err := w.Close()
+	if err != nil {
+		return fmt.Errorf("checkpoint %d: operator %q: %w", id, uid, err)
+	}
+	name := fmt.Sprintf("%s.%d.keyed", FileSafe(uid), subtask)
+	if _, err := r.store.WriteState(ctx, r.dirFor(id), name, &buf); err != nil {
+		return err
+	}
+	sub.KeyGroups, sub.KeyedFile, sub.KeyedSize, sub.KeyedCRC, sub.GroupOffsets = rng, name, size, crc, offsets
+	return nil
+}
+
+// FileSafe turns an operator uid into a file name.
+func FileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// persist writes the metadata of checkpoint id, after every file it names
+// (job invariant 1); the checkpoint is complete when it returns nil. It
+// returns the checkpoint's size in bytes.
+func (d *driver) persist(ctx context.Context, id int64, states map[checkpoint.TaskID][]OperatorState) (int64, error) {
+	r := d.run
+	dir := r.dirFor(id)
+	m := &snapshot.Metadata{CheckpointID: id, Savepoint: dir.IsSavepoint(), JobName: r.job.spec.Name,
+		CreatedUnixMs: d.now().UnixMilli(), MaxParallelism: r.job.spec.MaxParallelism}
+	ops := map[string]*snapshot.Operator{}
+	var order []string
+	var size int64
+	for _, t := range r.tasks {
+		for _, oa := range states[t.id] {
+			op := ops[oa.UID]
+			if op == nil {
+				op = &snapshot.Operator{UID: oa.UID, Parallelism: oa.Parallelism}
+				ops[oa.UID] = op
+				order = append(order, oa.UID)
+			}
+			op.Subtasks = append(op.Subtasks, oa.Subtask)
+			size += oa.Subtask.KeyedSize + int64(len(oa.Subtask.OperatorState)) + int64(len(oa.Subtask.ChannelState))
+		}
+	}
+	if err := r.addFinals(id, ops, &order); err != nil {
+		return 0, err
+	}
+	for _, uid := range order {
+		m.Operators = append(m.Operators, *ops[uid])
+	}
+	b, err := snapshot.EncodeMetadata(m)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.store.Commit(ctx, dir, b); err != nil {
+		return 0, err
+	}
+	return size + int64(len(b)), nil
+}
+
+// now is the driver's clock.
+func (d *driver) now() time.Time {
+	if d.clock != nil {
+		return d.clock()
+	}
+	return time.Now()
+}

@@ -1,0 +1,50 @@
+package job
+
+import (
+	"context"
+	"time"
+
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Spec is what the runner needs of a job. The planner fills it in.
+type Spec struct {
+	// Name names the job in logs, errors and checkpoint metadata.
+	Name string
+	// MaxParallelism is the number of key groups; a checkpoint taken with
+	// another number cannot be restored.
+	MaxParallelism int
+	// Checkpoints, when not nil, turns checkpoints on.
+	Checkpoints *Checkpoints
+	// Build makes the tasks of one run. run is nil without checkpoints;
+	// otherwise Build registers every task with it (Run.AddTask) and
+	// restores operators from run.Restore(). The driver's own task is added
+	// by the runner.
+	Build func(ctx context.Context, run *Run) ([]runtime.Task, error)
+	// Republish publishes again what a sink pre-committed at the end of a
+	// job that finished (see final.go), by the sink's uid; nil for sinks
+	// without a committer.
+	Republish map[string]func(ctx context.Context, committables [][]byte) error
+}
+
+// Checkpoints are the checkpoint settings of a job. The Env validates them.
+type Checkpoints struct {
+	// Location is a directory or an object-storage URL.
+	Location string
+	// Interval between the starts of checkpoints.
+	Interval time.Duration
+	// Timeout aborts a checkpoint that has not completed.
+	Timeout time.Duration
+	// MinPause between the end of a checkpoint and the start of the next.
+	MinPause time.Duration
+	// Retain is how many completed checkpoints are kept.
+	Retain int
+	// RestoreFrom is "" or "latest" (the newest checkpoint at Location,
+	// if any), or the path of a checkpoint or savepoint.
+	RestoreFrom string
+	// Restart says how a failed run restarts.
+	Restart Restart
+	// Unaligned makes barriers overtake the records in flight, which are
+	// stored with the checkpoint. Savepoints are always aligned.
+	Unaligned bool
+}

@@ -1,0 +1,198 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/snapshot"
+)
+
+// Stateful is implemented by operators with state to keep in checkpoints.
+// Both methods run on the subtask's goroutine.
+type Stateful interface {
+	// SnapshotState captures the operator's state at the barrier of
+	// checkpoint id into s. It copies; uploads happen later, elsewhere.
+	SnapshotState(ctx context.Context, id int64, s *OperatorSnapshot) error
+	// NotifyCheckpoint passes a completion or an abort.
+	NotifyCheckpoint(ctx context.Context, c runtime.Command) error
+}
+
+// OperatorSnapshot is one operator's state in one checkpoint.
+type OperatorSnapshot struct {
+	// Keyed holds the keyed-state entries by key group; nil for operators
+	// without keyed state.
+	Keyed map[int][]snapshot.Entry
+	// KeyRange is the key groups the subtask owns.
+	KeyRange keygroup.Range
+	// State is the operator state: small, stored in _metadata.
+	State []byte
+}
+
+// BeginKeyed starts the keyed state of a subtask that owns rng; a keyed
+// operator calls it even when it has no entries, so that the checkpoint
+// covers its key groups.
+func (s *OperatorSnapshot) BeginKeyed(rng keygroup.Range) {
+	s.KeyRange = rng
+	s.Keyed = map[int][]snapshot.Entry{}
+}
+
+// AddKeyed adds an entry of key group group.
+func (s *OperatorSnapshot) AddKeyed(group int, e snapshot.Entry) {
+	if s.Keyed == nil {
+		s.Keyed = map[int][]snapshot.Entry{}
+	}
+	s.Keyed[group] = append(s.Keyed[group], e)
+}
+
+// OperatorState is one operator subtask's state as acknowledged: what
+// _metadata records of it.
+type OperatorState struct {
+	UID         string
+	Parallelism int
+	Subtask     snapshot.Subtask
+}
+
+// ack is a task's acknowledgement of a checkpoint, or its refusal (err).
+type ack struct {
+	id        int64
+	task      checkpoint.TaskID
+	ops       []OperatorState
+	alignment time.Duration
+	err       error
+}
+
+type registered struct {
+	uid string
+	op  Stateful
+}
+
+// Task is the checkpoint side of one task of a run: the operators of its
+// chain that have state, its commands from the driver, its uploads.
+type Task struct {
+	run                  *Run
+	id                   checkpoint.TaskID
+	subtask, parallelism int
+	head                 string // the chain's first operator, for its in-flight records
+	source               bool   // a source's reader: the driver triggers it
+
+	commands chan runtime.Command
+	stopped  chan struct{} // closed when the task returned (job invariant 3)
+	ops      []registered
+	uploads  sync.WaitGroup
+}
+
+// ID returns the task's id.
+func (t *Task) ID() checkpoint.TaskID { return t.id }
+
+// Commands returns the channel of the driver's commands to the task.
+func (t *Task) Commands() <-chan runtime.Command { return t.commands }
+
+// AddState registers an operator's state under uid. Call it while the
+// task is built, in chain order.
+func (t *Task) AddState(uid string, op Stateful) {
+	t.ops = append(t.ops, registered{uid: uid, op: op})
+}
+
+// Checkpointing returns the hooks the task's loop calls.
+func (t *Task) Checkpointing() *runtime.Checkpointing {
+	return &runtime.Checkpointing{
+		Commands: t.commands,
+		Snapshot: func(ctx context.Context, id int64, alignment time.Duration) error {
+			snaps, err := t.capture(ctx, id)
+			if err != nil {
+				return err
+			}
+			t.upload(ctx, id, snaps, alignment, nil)
+			return nil
+		},
+		SnapshotUnaligned: func(ctx context.Context, id int64) (func([]byte) error, error) {
+			snaps, err := t.capture(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			started := time.Now()
+			return func(channelState []byte) error {
+				t.upload(ctx, id, snaps, time.Since(started), channelState)
+				return nil
+			}, nil
+		},
+		Unaligned: t.run.unaligned,
+		Notify: func(ctx context.Context, c runtime.Command) error {
+			for _, s := range t.ops {
+				if err := s.op.NotifyCheckpoint(ctx, c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// Stopped says that the task returned: it reads no more commands.
+func (t *Task) Stopped() { close(t.stopped) }
+
+// Finished says that the task ended its input without error. It waits
+// until the task's acknowledgements are out, then tells the driver, which
+// stops waiting for the task.
+func (t *Task) Finished(ctx context.Context) {
+	t.uploads.Wait()
+	select {
+	case t.run.finished <- t.id:
+	case <-ctx.Done():
+	}
+}
+
+// Ack acknowledges checkpoint id with ops, or declines it with err, for a
+// task that snapshots by itself (a source's enumerator).
+func (t *Task) Ack(ctx context.Context, id int64, ops []OperatorState, err error) {
+	t.run.ack(ctx, ack{id: id, task: t.id, ops: ops, err: err})
+}
+
+// capture snapshots every operator of the chain, on the task's goroutine.
+func (t *Task) capture(ctx context.Context, id int64) ([]OperatorSnapshot, error) {
+	snaps := make([]OperatorSnapshot, len(t.ops))
+	for i, s := range t.ops {
+		if err := s.op.SnapshotState(ctx, id, &snaps[i]); err != nil {
+			return nil, fmt.Errorf("checkpoint %d: %w", id, err)
+		}
+	}
+	return snaps, nil
+}
+
+// upload writes the keyed state files in the background and then
+// acknowledges; in-flight records of an unaligned checkpoint are stored
+// under the chain's channels entry.
+func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, alignment time.Duration, channelState []byte) {
+	r := t.run
+	t.uploads.Add(1)
+	r.uploads.Add(1)
+	go func() {
+		defer r.uploads.Done()
+		defer t.uploads.Done()
+		a := ack{id: id, task: t.id, alignment: alignment}
+		for i, s := range t.ops {
+			sub := snapshot.Subtask{Index: t.subtask, OperatorState: snaps[i].State}
+			if snaps[i].Keyed != nil {
+				if err := r.writeKeyed(ctx, id, s.uid, t.subtask, &snaps[i], &sub); err != nil {
+					a.err = err
+					break
+				}
+			}
+			a.ops = append(a.ops, OperatorState{UID: s.uid, Parallelism: t.parallelism, Subtask: sub})
+		}
+		if len(channelState) > 0 {
+			a.ops = append(a.ops, OperatorState{UID: ChannelsUID(t.head), Parallelism: t.parallelism,
+				Subtask: snapshot.Subtask{Index: t.subtask, ChannelState: channelState}})
+		}
+		r.ack(ctx, a)
+	}()
+}
+
+// ChannelsUID names the in-flight records of a chain's inputs in
+// checkpoints.
+func ChannelsUID(head string) string { return head + "#channels" }

@@ -1,0 +1,223 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// Settings are the job-wide settings the planner applies.
+type Settings struct {
+	MaxParallelism int
+	Exchange       runtime.ExchangeOptions
+}
+
+// Built is what Build makes: the tasks of a run, and the counters of every
+// subtask of every chain.
+type Built struct {
+	Tasks   []runtime.Task
+	Metrics []*runtime.Metrics
+}
+
+// builder builds the tasks of one run.
+type builder struct {
+	p         *Plan
+	s         Settings
+	run       *job.Run // nil without checkpoints
+	exchanges map[*Edge]Exchange
+	notify    map[*Node][]chan struct{} // per head that reads inputs, per subtask
+	align     *runtime.AlignGroups
+}
+
+// Build makes the tasks of one run of p, registering them with run (nil
+// without checkpoints). A restarted run is built afresh.
+func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (Built, error) {
+	b := &builder{p: p, s: s, run: run, exchanges: map[*Edge]Exchange{}, notify: map[*Node][]chan struct{}{},
+		align: runtime.NewAlignGroups()}
+	b.connect()
+	var out Built
+	for _, n := range p.Graph.Nodes {
+		if !p.IsHead(n) {
+			continue
+		}
+		var en *runtime.Enumeration
+		var err error
+		if n.Source != nil {
+			if en, err = b.sourceEnumeration(ctx, n, &out); err != nil {
+				return Built{}, err
+			}
+		}
+		for i := range p.Parallelism(n) {
+			task, m, err := b.subtask(ctx, n, i, en)
+			if err != nil {
+				return Built{}, err
+			}
+			out.Tasks = append(out.Tasks, task)
+			out.Metrics = append(out.Metrics, m)
+		}
+	}
+	return out, nil
+}
+
+// connect makes the exchange of every edge into a chain's head, with one
+// wake-up channel per receiving subtask that all its exchanges share.
+func (b *builder) connect() {
+	for _, n := range b.p.Graph.Nodes {
+		if !b.p.IsHead(n) || n.Source != nil {
+			continue
+		}
+		notify := make([]chan struct{}, b.p.Parallelism(n))
+		for i := range notify {
+			notify[i] = make(chan struct{}, 1)
+		}
+		b.notify[n] = notify
+		for _, e := range n.Inputs {
+			b.exchanges[e] = e.Channel.NewExchange(b.p.Pattern(e), b.p.Parallelism(e.From), notify, b.s.Exchange)
+		}
+	}
+}
+
+// sourceEnumeration adds the task of source n's enumerator.
+func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*runtime.Enumeration, error) {
+	en, err := b.enumeration(ctx, n)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", n.Name, err)
+	}
+	out.Tasks = append(out.Tasks, runtime.Task{Name: n.Name + " (enumerator)", Parallelism: 1, Run: en.Run, Background: true})
+	return en, nil
+}
+
+// subtask builds subtask i of the chain that starts at head.
+func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.Enumeration) (runtime.Task, *runtime.Metrics, error) {
+	par := b.p.Parallelism(head)
+	t := &Subtask{Ctx: ctx, Index: i, Parallelism: par, MaxParallelism: b.s.MaxParallelism,
+		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i}, b: b, head: head}
+	if b.run != nil {
+		t.Restore = b.run.Restorer()
+		t.task = b.run.AddTask(checkpoint.TaskID{Chain: head.ID, Subtask: i}, par, head.Name, head.Source != nil)
+	}
+	var loop func(context.Context) error
+	var err error
+	if head.Source != nil {
+		loop, err = b.reader(head, t, en)
+	} else {
+		loop, err = b.inputLoop(head, t)
+	}
+	if err != nil {
+		return runtime.Task{}, nil, err
+	}
+	t.Metrics.Operator = strings.Join(t.names, " -> ")
+	t.Clock.WakeAt(0) // every ticker reports its first wake-up at once
+	task, closers := t.task, t.closers
+	run := func(ctx context.Context) (err error) {
+		defer func() {
+			if task != nil {
+				task.Stopped()
+			}
+			for _, c := range closers {
+				if cerr := c(); err == nil && cerr != nil {
+					err = cerr
+				}
+			}
+		}()
+		if err = loop(ctx); err == nil && task != nil {
+			task.Finished(ctx) // job invariant 3: acknowledgements are out first
+		}
+		return err
+	}
+	return runtime.Task{Name: t.Metrics.Operator, Subtask: i, Parallelism: par, Run: run}, t.Metrics, nil
+}
+
+// reader builds the reader of source n in subtask t and what it emits to.
+func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(context.Context) error, error) {
+	t.names = append(t.names, n.Name)
+	outs, err := b.outputs(n, t)
+	if err != nil {
+		return nil, err
+	}
+	r, loop, err := n.Source.NewReader(t, outs, en)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", n.Name, err)
+	}
+	if t.task != nil {
+		splits, err := n.Source.Splits()
+		if err != nil {
+			return nil, fmt.Errorf("source %q: %w", n.Name, err)
+		}
+		t.AddState(n.Name, &readerState{reader: r, splits: splits})
+	}
+	return loop, nil
+}
+
+// inputLoop builds the chain that starts at head in subtask t, and the
+// loop that feeds it from head's inputs.
+func (b *builder) inputLoop(head *Node, t *Subtask) (func(context.Context) error, error) {
+	t.Notify = b.notify[head][t.Index]
+	in, err := b.chainIn(head, t)
+	if err != nil {
+		return nil, err
+	}
+	inputs := make([]Inputs, len(head.Inputs))
+	for k, e := range head.Inputs {
+		inputs[k] = b.exchanges[e].Inputs(t.Index)
+	}
+	return head.In.InputTask(t, in, inputs, t.Notify), nil
+}
+
+// outputs builds what n emits to in subtask t: the operators chained
+// after it, and writers into the exchanges of the others; then its side
+// outputs the same way.
+func (b *builder) outputs(n *Node, t *Subtask) (Outputs, error) {
+	main, err := b.output(n, t)
+	if err != nil {
+		return Outputs{}, err
+	}
+	outs := Outputs{Main: main}
+	for _, s := range b.p.Sides(n) {
+		c, err := b.output(s, t)
+		if err != nil {
+			return Outputs{}, err
+		}
+		outs.Sides = append(outs.Sides, Side{Tag: s.Tag, Out: c, Emitter: s.Out.Emitter(c)})
+	}
+	return outs, nil
+}
+
+// output builds the collector of n's consumers in subtask t.
+func (b *builder) output(n *Node, t *Subtask) (Collector, error) {
+	var outs []Collector
+	for _, e := range n.Outputs {
+		if b.p.Chained(e) {
+			in, err := b.chainIn(e.To, t)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, in)
+			continue
+		}
+		c, w := b.exchanges[e].Writer(t.Ctx, t.Index, t.Metrics)
+		t.outputs = append(t.outputs, w)
+		t.OnTick(w)
+		outs = append(outs, c)
+	}
+	return n.Out.Fanout(outs), nil
+}
+
+// chainIn builds n and everything chained after it in subtask t, and
+// returns n's input collector.
+func (b *builder) chainIn(n *Node, t *Subtask) (Collector, error) {
+	t.names = append(t.names, n.Name)
+	outs, err := b.outputs(n, t)
+	if err != nil {
+		return nil, err
+	}
+	in, err := n.Operator.Build(t, outs)
+	if err != nil {
+		return nil, fmt.Errorf("operator %q: %w", n.Name, err)
+	}
+	return in, nil
+}

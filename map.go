@@ -1,0 +1,117 @@
+package weir
+
+import (
+	"github.com/weirstream/weir/internal/plan"
+	"github.com/weirstream/weir/internal/runtime"
+)
+
+// oneToOne adds an operator with one input that keeps the upstream's
+// partitioning (it chains when parallelism allows).
+func oneToOne[In, Out any](s Stream[In], kind string, opts []OpOption, build func(t *plan.Subtask, name string, out runtime.Collector[Out]) runtime.Collector[In]) Stream[Out] {
+	n := newNode[Out](s.env, kind, opts)
+	connect(s, n, runtime.Forward, nil)
+	n.Operator = operator[In, Out](func(t *plan.Subtask, out runtime.Collector[Out], _ plan.Outputs) (runtime.Collector[In], error) {
+		return build(t, n.Name, out), nil
+	})
+	return Stream[Out]{s.env, n}
+}
+
+// Map applies fn to every record.
+func Map[T, U any](s Stream[T], fn func(T) U, opts ...OpOption) Stream[U] {
+	return oneToOne(s, "map", opts, func(t *plan.Subtask, name string, out runtime.Collector[U]) runtime.Collector[T] {
+		return &mapOp[T, U]{fn: fn, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism}}
+	})
+}
+
+// op identifies an operator instance in errors.
+type op struct {
+	name         string
+	subtask, par int
+}
+
+func (o op) wrap(err error) error { return runtime.Wrap(err, o.name, o.subtask, o.par) }
+
+type mapOp[T, U any] struct {
+	op
+	fn  func(T) U
+	out runtime.Collector[U]
+}
+
+func (m *mapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, m.name, m.subtask, m.par)
+	return m.out.Collect(runtime.Record[U]{Value: m.fn(r.Value), Time: r.Time})
+}
+func (m *mapOp[T, U]) Watermark(wm int64) error { return m.out.Watermark(wm) }
+func (m *mapOp[T, U]) End() error               { return m.out.End() }
+
+// Filter keeps the records for which keep returns true.
+func Filter[T any](s Stream[T], keep func(T) bool, opts ...OpOption) Stream[T] {
+	return oneToOne(s, "filter", opts, func(t *plan.Subtask, name string, out runtime.Collector[T]) runtime.Collector[T] {
+		return &filterOp[T]{keep: keep, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism}}
+	})
+}
+
+type filterOp[T any] struct {
+	op
+	keep func(T) bool
+	out  runtime.Collector[T]
+}
+
+func (f *filterOp[T]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, f.name, f.subtask, f.par)
+	if !f.keep(r.Value) {
+		return nil
+	}
+	return f.out.Collect(r)
+}
+func (f *filterOp[T]) Watermark(wm int64) error { return f.out.Watermark(wm) }
+func (f *filterOp[T]) End() error               { return f.out.End() }
+
+// Emitter receives the records a function emits. Emit never blocks for
+// long and never fails: downstream errors end the job after the function
+// returns.
+type Emitter[T any] interface {
+	Emit(v T)
+}
+
+// emitter emits with the timestamp of the record being processed.
+type emitter[T any] struct {
+	out  runtime.Collector[T]
+	time int64
+	err  error
+}
+
+func (e *emitter[T]) Emit(v T) {
+	if e.err == nil {
+		e.err = e.out.Collect(runtime.Record[T]{Value: v, Time: e.time})
+	}
+}
+
+func (e *emitter[T]) take() error {
+	err := e.err
+	e.err = nil
+	return err
+}
+
+// FlatMap calls fn for every record; fn emits zero or more records.
+func FlatMap[T, U any](s Stream[T], fn func(v T, out Emitter[U]), opts ...OpOption) Stream[U] {
+	return oneToOne(s, "flatmap", opts, func(t *plan.Subtask, name string, out runtime.Collector[U]) runtime.Collector[T] {
+		return &flatMapOp[T, U]{fn: fn, em: emitter[U]{out: out}, op: op{name: name, subtask: t.Index, par: t.Parallelism}}
+	})
+}
+
+type flatMapOp[T, U any] struct {
+	op
+	fn func(T, Emitter[U])
+	em emitter[U]
+}
+
+func (f *flatMapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, f.name, f.subtask, f.par)
+	f.em.time = r.Time
+	f.fn(r.Value, &f.em)
+	return f.em.take()
+}
+func (f *flatMapOp[T, U]) Watermark(wm int64) error { return f.em.out.Watermark(wm) }
+func (f *flatMapOp[T, U]) End() error               { return f.em.out.End() }
+
