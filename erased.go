@@ -33,7 +33,9 @@ func (records[T]) Fanout(outs []plan.Collector) plan.Collector {
 }
 
 // Emitter returns the emitter a side output's producer emits T to.
-func (records[T]) Emitter(out plan.Collector) any { return &emitter[T]{out: out.(runtime.Collector[T])} }
+func (records[T]) Emitter(out plan.Collector) any {
+	return &emitter[T]{out: out.(runtime.Collector[T])}
+}
 
 // InputTask returns the loop of a subtask whose chain starts with an
 // operator reading T.

@@ -114,4 +114,3 @@ func (f *flatMapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
 }
 func (f *flatMapOp[T, U]) Watermark(wm int64) error { return f.em.out.Watermark(wm) }
 func (f *flatMapOp[T, U]) End() error               { return f.em.out.End() }
-

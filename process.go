@@ -141,4 +141,3 @@ func (p *processOp[T, U]) End() error {
 	}
 	return p.em.out.End()
 }
-

@@ -73,7 +73,6 @@ func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.E
 	return r, task.Run, nil
 }
 
-
 // FromSourceWithWatermarks adds a source whose watermarks follow strategy
 // per split, as Flink's fromSource(source, watermarkStrategy) does: a
 // reader that reads several splits at once (the partitions of a Kafka
