@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"io"
 	"sync"
 
 	"github.com/weirstream/weir/internal/checkpoint"
@@ -15,7 +16,7 @@ import (
 // runner starts the tasks and the run's driver.
 type Run struct {
 	job     *Job
-	store   *storage.Storage
+	store   Store
 	lastID  int64    // the newest checkpoint id at the location
 	restore *Restore // nil on a fresh start
 
@@ -35,7 +36,27 @@ type Run struct {
 	finals  []*FinalCommit // sinks' end-of-input output; see final.go
 }
 
-func newRun(j *Job, store *storage.Storage, lastID int64, from *point) *Run {
+// Store is what a run writes checkpoints to; *storage.Storage implements
+// it. Its methods are safe for concurrent use.
+type Store interface {
+	// WriteState writes a state file of the checkpoint in dir.
+	WriteState(ctx context.Context, dir storage.Dir, name string, r io.Reader) (int64, error)
+	// Commit writes dir's _metadata: the checkpoint is then complete.
+	Commit(ctx context.Context, dir storage.Dir, metadata []byte) error
+	// Discard deletes what an aborted checkpoint wrote.
+	Discard(ctx context.Context, dir storage.Dir) error
+	// Retain keeps the newest n completed checkpoints and deletes older
+	// ones.
+	Retain(ctx context.Context, n int) error
+	// Completed lists the completed checkpoints, newest first.
+	Completed(ctx context.Context) ([]storage.Dir, error)
+	// MarkFinished records that the job finished.
+	MarkFinished(ctx context.Context, record []byte) error
+	// Location names the storage in messages and savepoint paths.
+	Location() string
+}
+
+func newRun(j *Job, store Store, lastID int64, from *point) *Run {
 	r := &Run{job: j, store: store, lastID: lastID, byID: map[checkpoint.TaskID]*Task{},
 		savepointReqs: make(chan *savepointReq)}
 	if from != nil {

@@ -54,8 +54,9 @@ func (d *driver) triggerSavepoint(ctx context.Context) {
 	now := d.now()
 	id, acts := d.coord.TriggerNow(now)
 	if id == 0 {
-		if len(acts) == 0 && d.coord.Pending() == 0 && len(d.run.sources) > 0 {
-			// Not blocked by a checkpoint: every source finished.
+		if len(acts) == 0 && d.coord.Pending() == 0 {
+			// Not blocked by a checkpoint (metadata is written before the
+			// driver takes its next event): every source finished.
 			req := d.queued[0]
 			d.queued = d.queued[1:]
 			req.done <- savepointResult{err: errors.New("weir: the job's sources have finished: nothing to take a savepoint of")}
