@@ -84,12 +84,18 @@ type fakeOutput struct {
 	tr      *transcript
 	mu      sync.Mutex
 	flushes int
+	onFlush func() // called at the next flush, once
 }
 
 func (o *fakeOutput) Flush() error {
 	o.mu.Lock()
 	o.flushes++
+	f := o.onFlush
+	o.onFlush = nil
 	o.mu.Unlock()
+	if f != nil {
+		f()
+	}
 	return nil
 }
 

@@ -131,7 +131,10 @@ func TestInputTaskWatermarks(t *testing.T) {
 		h.send(t, 0, wm(Idle))
 		h.send(t, 1, wm(Idle))
 		h.tr.expect(t, "watermark idle")
-		h.send(t, 1, endOfInput{})
+		h.send(t, 1, 8) // active again: the head hears the watermark before the record
+		h.tr.expect(t, "watermark 25", "record 8")
+		h.send(t, 1, endOfInput{}) // what remains is idle
+		h.tr.expect(t, "watermark idle")
 		h.send(t, 0, endOfInput{})
 		h.tr.expect(t, "watermark end-of-time", "end")
 		if err := returned(t, done); err != nil {
@@ -194,6 +197,31 @@ func TestInputTaskUnalignedBarrier(t *testing.T) {
 		h.tr.expect(t, "record 5")
 		h.send(t, 1, unalignedBarrier(5))
 		h.tr.expect(t, "channel state 5: [1 2 4 5]")
+		h.send(t, 0, endOfInput{})
+		h.send(t, 1, endOfInput{})
+		h.tr.expect(t, "watermark end-of-time", "end")
+		if err := returned(t, done); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestInputTaskUnalignedLateArrival: a record that arrives on an input
+// whose marker has not come yet, after the capture read that input ahead
+// and before the task reads it, is in flight too.
+func TestInputTaskUnalignedLateArrival(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newInputHarness(t.Context(), 2)
+		h.task.Checkpointing, _ = fakeCheckpointing(h.tr, true)
+		h.send(t, 0, unalignedBarrier(5))
+		// The flush before the task waits falls between the capture's read
+		// ahead and the task's last look at its inputs.
+		h.out.onFlush = func() { h.senders[1].Collect(Record[int]{Value: 9, Time: NoTimestamp}) }
+		done := runAsync(t.Context(), h.task.Run)
+		synctest.Wait()
+		h.tr.expect(t, "snapshot unaligned 5", "unaligned barrier 5", "record 9")
+		h.send(t, 1, unalignedBarrier(5))
+		h.tr.expect(t, "channel state 5: [9]")
 		h.send(t, 0, endOfInput{})
 		h.send(t, 1, endOfInput{})
 		h.tr.expect(t, "watermark end-of-time", "end")

@@ -118,7 +118,9 @@ func TestSourceTaskMailbox(t *testing.T) {
 		h.mailbox.put(mailItem{checkpoint: 9})
 		h.mailbox.Assign(testSplit{"b", []int{3}})
 		h.mailbox.NoMoreSplits()
-		if err := h.task.Run(t.Context()); err != nil {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // of fake time
+		defer cancel()
+		if err := h.task.Run(ctx); err != nil {
 			t.Fatal(err)
 		}
 		h.tr.expect(t,
@@ -238,7 +240,9 @@ func TestSourceTaskOperatorError(t *testing.T) {
 		boom := errors.New("boom")
 		h.task.Head = failing{recorder{h.tr}, boom}
 		h.mailbox.Assign(testSplit{"a", []int{1, 2}})
-		if err := h.task.Run(t.Context()); !errors.Is(err, boom) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // of fake time
+		defer cancel()
+		if err := h.task.Run(ctx); !errors.Is(err, boom) {
 			t.Fatalf("Run = %v, want the operator's error", err)
 		}
 		h.tr.expect(t, "start", "add splits a", "close")
