@@ -4,7 +4,7 @@ import "time"
 
 // Clock is a subtask's processing-time service. Operators ask to be woken
 // with WakeAt; the task calls every Ticker once the earliest wake-up is due.
-// It is used from the subtask's goroutine only.
+// It is used from the subtask's goroutine only (invariant 8).
 type Clock struct {
 	next int64
 }

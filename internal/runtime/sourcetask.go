@@ -2,8 +2,6 @@ package runtime
 
 import (
 	"context"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/weirstream/weir/source"
@@ -26,13 +24,23 @@ type SourceTask[T any] struct {
 	// reader is not polled (watermark alignment holds a source that runs
 	// ahead of its group), but timers and commands are still served.
 	Paused func() bool
+
+	loop taskLoop
 }
 
 // Run reads until the reader reports EndOfInput, ctx is done, or an
-// operator fails.
+// operator fails. It closes the reader before it returns.
+//
+// Each turn of the loop hands the reader what its mailbox holds, calls
+// the tickers that are due, serves the coordinator's commands, and polls
+// the reader once (unless Paused); when the reader had nothing the task
+// flushes its outputs and pauses.
 func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
-	t.Metrics.started.Store(time.Now().UnixNano())
-	defer func() { t.Metrics.finished.Store(time.Now().UnixNano()) }()
+	t.loop = taskLoop{clock: t.Clock, tickers: t.Tickers, outputs: t.Outputs, metrics: t.Metrics,
+		cp: t.Checkpointing, triggers: true}
+	l := &t.loop
+	l.start()
+	defer l.stop()
 	defer func() {
 		if cerr := t.Reader.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -49,122 +57,93 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for _, m := range t.Mailbox.take() {
-			switch {
-			case m.checkpoint != 0:
-				// The enumerator snapshotted before every assignment that
-				// follows this marker: the reader's state at this point and
-				// the enumerator's hold each split exactly once.
-				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, m.checkpoint, 0); err != nil {
-					return err
-				}
-			case m.noMore:
-				t.Reader.NoMoreSplits()
-			default:
-				t.Reader.AddSplits(m.splits)
-			}
-		}
-		if err := t.Clock.fire(t.Tickers); err != nil {
+		if err := t.mail(ctx); err != nil {
 			return err
 		}
-		if err := t.commands(ctx); err != nil {
+		if err := l.tick(); err != nil {
 			return err
 		}
+		if err := l.commands(ctx); err != nil {
+			return err
+		}
+		// A poll that finds nothing counts as idle time, with the pause
+		// that follows it.
 		start := time.Now()
 		if t.Paused != nil && t.Paused() {
-			for _, w := range t.Outputs {
-				if err := w.Flush(); err != nil {
-					return err
-				}
-			}
-			t.Metrics.beginIdle(start)
-			err := t.pause(ctx, idlePause)
-			t.Metrics.endIdle(start)
-			if err != nil {
+			if err := t.idle(ctx, start); err != nil {
 				return err
 			}
 			continue
 		}
-		status, err := t.Reader.Poll(ctx, out)
-		if err != nil {
+		if ended, err := t.poll(ctx, out, start); ended || err != nil {
 			return err
 		}
-		if out.err != nil {
-			return out.err
-		}
-		t.Metrics.RecordsIn.Add(out.n)
-		if out.n == 0 && status == source.NothingAvailable {
-			for _, w := range t.Outputs {
-				if err := w.Flush(); err != nil {
-					return err
-				}
-			}
-			// A reader that answers at once must not make the loop spin:
-			// wait a little, or less if a timer is due sooner.
-			t.Metrics.beginIdle(start)
-			if err := t.pause(ctx, idlePause); err != nil {
-				t.Metrics.endIdle(start)
+	}
+}
+
+// mail hands the reader the splits the enumerator assigned, in order, and
+// takes each checkpoint whose marker lies among them (invariant 6).
+func (t *SourceTask[T]) mail(ctx context.Context) error {
+	for _, m := range t.Mailbox.take() {
+		switch {
+		case m.checkpoint != 0:
+			// The enumerator snapshotted before every assignment that
+			// follows this marker: the reader's state at this point and
+			// the enumerator's hold each split exactly once.
+			if err := t.loop.checkpoint(ctx, m.checkpoint, 0); err != nil {
 				return err
 			}
-			t.Metrics.endIdle(start)
-		}
-		out.n = 0
-		if status == source.EndOfInput {
-			if err := t.Head.Watermark(EndOfTime); err != nil {
-				return err
-			}
-			return t.Head.End()
+		case m.noMore:
+			t.Reader.NoMoreSplits()
+		default:
+			t.Reader.AddSplits(m.splits)
 		}
 	}
+	return nil
+}
+
+// poll has the reader emit what it has now. When it had nothing the task
+// idles; at the reader's end of input the head hears the final watermark
+// and the end, and ended is true.
+func (t *SourceTask[T]) poll(ctx context.Context, out *sourceOutput[T], start time.Time) (ended bool, err error) {
+	status, err := t.Reader.Poll(ctx, out)
+	if err != nil {
+		return false, err
+	}
+	if out.err != nil {
+		return false, out.err
+	}
+	t.Metrics.RecordsIn.Add(out.n)
+	if out.n == 0 && status == source.NothingAvailable {
+		if err := t.idle(ctx, start); err != nil {
+			return false, err
+		}
+	}
+	out.n = 0
+	if status != source.EndOfInput {
+		return false, nil
+	}
+	if err := t.Head.Watermark(EndOfTime); err != nil {
+		return true, err
+	}
+	return true, t.Head.End()
 }
 
 // idlePause is the longest a source task waits after its reader had
 // nothing: short enough for fresh data to go out promptly.
 const idlePause = 5 * time.Millisecond
 
-// pause waits up to d, less if a processing-time wake-up is due sooner, and
-// returns early when a command arrives (it is handled by the next loop).
-func (t *SourceTask[T]) pause(ctx context.Context, d time.Duration) error {
-	if next := t.Clock.next; next != NoWakeup {
-		if until := time.Duration(next-time.Now().UnixMilli()) * time.Millisecond; until < d {
-			d = until
-		}
+// idle flushes the outputs (invariant 1) and pauses: a reader that answers
+// at once must not make the loop spin. The pause lasts idlePause, less if
+// a processing-time wake-up is due sooner. A command does not end it: the
+// next turn serves it, at most idlePause later. The time from since counts
+// as idle (invariant 3); since is taken before the poll, so that a poll
+// that found nothing is idle time too.
+func (t *SourceTask[T]) idle(ctx context.Context, since time.Time) error {
+	if err := t.loop.flush(); err != nil {
+		return err
 	}
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
-}
-
-// commands serves the coordinator: a trigger snapshots the reader and the
-// chain and emits the barrier; completions and aborts go to the operators.
-func (t *SourceTask[T]) commands(ctx context.Context) error {
-	if t.Checkpointing == nil {
-		return nil
-	}
-	for {
-		select {
-		case c := <-t.Checkpointing.Commands:
-			if c.Kind == Trigger {
-				if err := checkpoint(ctx, t.Checkpointing, t.Outputs, c.ID, 0); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := t.Checkpointing.Notify(ctx, c); err != nil {
-				return err
-			}
-		default:
-			return nil
-		}
-	}
+	return t.loop.wait(ctx, since, wakeup{limit: idlePause})
 }
 
 // SplitHead is implemented by the head of a source's chain that keeps
@@ -263,165 +242,3 @@ func (o *splitOutput[T]) CollectAt(v T, ts int64) {
 
 func (o *splitOutput[T]) EmitWatermark(wm int64)         { o.parent.EmitWatermark(wm) }
 func (o *splitOutput[T]) DeadLetter(d source.DeadLetter) { o.parent.DeadLetter(d) }
-
-// SplitMailbox carries split assignments and checkpoint markers from the
-// enumerator to one reader, in order. Its size is bounded by the number of
-// splits the source has and the checkpoints in flight (one).
-type SplitMailbox struct {
-	mu    sync.Mutex
-	items []mailItem
-}
-
-type mailItem struct {
-	splits     []source.Split
-	noMore     bool
-	checkpoint int64 // a checkpoint marker
-}
-
-// Assign queues splits for the reader.
-func (m *SplitMailbox) Assign(splits ...source.Split) { m.put(mailItem{splits: splits}) }
-
-// NoMoreSplits queues the notice that no split follows.
-func (m *SplitMailbox) NoMoreSplits() { m.put(mailItem{noMore: true}) }
-
-func (m *SplitMailbox) put(it mailItem) {
-	m.mu.Lock()
-	m.items = append(m.items, it)
-	m.mu.Unlock()
-}
-
-func (m *SplitMailbox) take() []mailItem {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	items := m.items
-	m.items = nil
-	return items
-}
-
-// Enumeration drives a source's enumerator from one goroutine and routes
-// the readers' split requests to it (source invariant 1).
-type Enumeration struct {
-	enum        source.Enumerator
-	parallelism int
-	mailboxes   []*SplitMailbox
-	requests    chan int
-	triggers    chan int64
-	// OnSnapshot receives the enumerator's snapshot of each checkpoint.
-	OnSnapshot func(id int64, unassigned []source.Split, err error)
-	restored   []source.Split
-	isRestore  bool
-	// Checkpointing is what readers' contexts report: whether the job
-	// takes checkpoints.
-	Checkpointing bool
-	// Commands carries the coordinator's completions and aborts. Run takes
-	// every one, so that the coordinator never blocks on the enumerator,
-	// and tells an enumerator that implements source.CheckpointListener.
-	Commands <-chan Command
-}
-
-// NewEnumeration prepares mailboxes for parallelism readers.
-func NewEnumeration(parallelism int) *Enumeration {
-	e := &Enumeration{parallelism: parallelism, requests: make(chan int, 4*parallelism), triggers: make(chan int64, 1)}
-	for range parallelism {
-		e.mailboxes = append(e.mailboxes, &SplitMailbox{})
-	}
-	return e
-}
-
-// SetEnumerator sets the enumerator the loop drives.
-func (e *Enumeration) SetEnumerator(en source.Enumerator) { e.enum = en }
-
-// Restore makes the enumerator's context report the splits that were
-// unassigned at the restored checkpoint (source.RestoringContext).
-func (e *Enumeration) Restore(unassigned []source.Split) {
-	e.restored, e.isRestore = unassigned, true
-}
-
-// Restored implements source.RestoringContext.
-func (e *Enumeration) Restored() ([]source.Split, bool) { return e.restored, e.isRestore }
-
-// Trigger starts checkpoint id at this source: the enumerator's goroutine
-// snapshots the enumerator and then puts a marker in every reader's
-// mailbox. It blocks only if a trigger is already waiting.
-func (e *Enumeration) Trigger(ctx context.Context, id int64) {
-	select {
-	case e.triggers <- id:
-	case <-ctx.Done():
-	}
-}
-
-// Mailbox returns the mailbox of subtask's reader.
-func (e *Enumeration) Mailbox(subtask int) *SplitMailbox { return e.mailboxes[subtask] }
-
-// Parallelism implements source.EnumeratorContext.
-func (e *Enumeration) Parallelism() int { return e.parallelism }
-
-// Assign implements source.EnumeratorContext.
-func (e *Enumeration) Assign(subtask int, splits ...source.Split) {
-	e.mailboxes[subtask].Assign(splits...)
-}
-
-// NoMoreSplits implements source.EnumeratorContext.
-func (e *Enumeration) NoMoreSplits(subtask int) { e.mailboxes[subtask].NoMoreSplits() }
-
-// ReaderContext returns the context handed to subtask's reader.
-func (e *Enumeration) ReaderContext(ctx context.Context, subtask int) source.ReaderContext {
-	return readerContext{e: e, ctx: ctx, subtask: subtask}
-}
-
-// Run starts the enumerator and serves split requests until ctx is done.
-// It closes the enumerator before it returns.
-func (e *Enumeration) Run(ctx context.Context) (err error) {
-	defer func() {
-		if cerr := e.enum.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
-	if err := e.enum.Start(ctx); err != nil {
-		return err
-	}
-	for {
-		select {
-		case s := <-e.requests:
-			e.enum.HandleSplitRequest(s)
-		case id := <-e.triggers:
-			var splits []source.Split
-			var err error
-			if se, ok := e.enum.(source.SnapshottingEnumerator); ok {
-				splits, err = se.Snapshot()
-			} else {
-				err = fmt.Errorf("the enumerator (%T) cannot be checkpointed: it does not implement source.SnapshottingEnumerator", e.enum)
-			}
-			if e.OnSnapshot != nil {
-				e.OnSnapshot(id, splits, err)
-			}
-			for _, m := range e.mailboxes {
-				m.put(mailItem{checkpoint: id})
-			}
-		case c := <-e.Commands:
-			if l, ok := e.enum.(source.CheckpointListener); ok && c.Kind == Complete {
-				if err := l.NotifyCheckpointComplete(ctx, c.ID); err != nil {
-					return fmt.Errorf("the enumerator failed after checkpoint %d completed: %w", c.ID, err)
-				}
-			}
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-type readerContext struct {
-	e       *Enumeration
-	ctx     context.Context
-	subtask int
-}
-
-func (r readerContext) Subtask() int        { return r.subtask }
-func (r readerContext) Parallelism() int    { return r.e.parallelism }
-func (r readerContext) Checkpointing() bool { return r.e.Checkpointing }
-func (r readerContext) RequestSplit() {
-	select {
-	case r.e.requests <- r.subtask:
-	case <-r.ctx.Done():
-	}
-}

@@ -8,7 +8,7 @@ import (
 	"github.com/weirstream/weir/codec"
 )
 
-// capture is an unaligned checkpoint in progress at one task.
+// capture is an unaligned checkpoint in progress at one task (invariant 7).
 //
 // The barrier reaches the task ahead of the data on a priority channel; the
 // task snapshots its operators at once and sends the barrier on, ahead of
@@ -24,6 +24,24 @@ type capture[T any] struct {
 	records [][]Record[T] // per input: the in-flight records
 }
 
+// priority serves unaligned checkpoints: barriers that overtook the data,
+// and the capture of the in-flight records.
+func (t *InputTask[T]) priority(ctx context.Context) error {
+	if t.Checkpointing == nil || t.Checkpointing.SnapshotUnaligned == nil {
+		return nil
+	}
+	for _, in := range t.Gate.inputs {
+		select {
+		case id := <-in.prio:
+			if err := t.beginUnaligned(ctx, id, -1); err != nil {
+				return err
+			}
+		default:
+		}
+	}
+	return t.drain(ctx)
+}
+
 // beginUnaligned starts checkpoint id at t: snapshot, barrier ahead of the
 // outputs, and capture of the inputs' in-flight records. marked is the input
 // whose marker was already read, or -1.
@@ -36,10 +54,8 @@ func (t *InputTask[T]) beginUnaligned(ctx context.Context, id int64, marked int)
 	if err != nil {
 		return err
 	}
-	for _, o := range t.Outputs {
-		if err := o.UnalignedBarrier(id); err != nil {
-			return err
-		}
+	if err := t.loop.barrier(id, true); err != nil {
+		return err
 	}
 	n := len(t.Gate.inputs)
 	c.id, c.finish = id, finish
@@ -57,6 +73,24 @@ func (t *InputTask[T]) beginUnaligned(ctx context.Context, id int64, marked int)
 				c.marked[i] = true
 			}
 		}
+	}
+	return t.drain(ctx)
+}
+
+// observe adds an element that the task read straight from an input
+// channel, not from what the capture read ahead, to the channel state of
+// the checkpoint being captured when it lies before that input's marker,
+// and reads ahead again.
+func (t *InputTask[T]) observe(ctx context.Context, e element[T]) error {
+	c := &t.capture
+	if c.id == 0 || e.queued || c.marked[e.input] {
+		return nil
+	}
+	switch {
+	case e.kind == kindData:
+		c.records[e.input] = append(c.records[e.input], e.batch.Records...)
+	case e.kind == kindMarker && e.value == c.id, e.kind == kindEnd:
+		c.marked[e.input] = true
 	}
 	return t.drain(ctx)
 }

@@ -1,0 +1,171 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/weirstream/weir/source"
+)
+
+// Enumeration drives a source's enumerator from one goroutine and routes
+// the readers' split requests to it (source invariant 1).
+type Enumeration struct {
+	enum        source.Enumerator
+	parallelism int
+	mailboxes   []*SplitMailbox
+	requests    chan int
+	triggers    chan int64
+	// OnSnapshot receives the enumerator's snapshot of each checkpoint.
+	OnSnapshot func(id int64, unassigned []source.Split, err error)
+	restored   []source.Split
+	isRestore  bool
+	// Checkpointing is what readers' contexts report: whether the job
+	// takes checkpoints.
+	Checkpointing bool
+	// Commands carries the coordinator's completions and aborts. Run takes
+	// every one, so that the coordinator never blocks on the enumerator,
+	// and tells an enumerator that implements source.CheckpointListener.
+	Commands <-chan Command
+}
+
+// NewEnumeration prepares mailboxes for parallelism readers.
+func NewEnumeration(parallelism int) *Enumeration {
+	e := &Enumeration{parallelism: parallelism, requests: make(chan int, 4*parallelism), triggers: make(chan int64, 1)}
+	for range parallelism {
+		e.mailboxes = append(e.mailboxes, &SplitMailbox{})
+	}
+	return e
+}
+
+// SetEnumerator sets the enumerator the loop drives.
+func (e *Enumeration) SetEnumerator(en source.Enumerator) { e.enum = en }
+
+// Restore makes the enumerator's context report the splits that were
+// unassigned at the restored checkpoint (source.RestoringContext).
+func (e *Enumeration) Restore(unassigned []source.Split) {
+	e.restored, e.isRestore = unassigned, true
+}
+
+// Restored implements source.RestoringContext.
+func (e *Enumeration) Restored() ([]source.Split, bool) { return e.restored, e.isRestore }
+
+// Trigger starts checkpoint id at this source: the enumerator's goroutine
+// snapshots the enumerator and then puts a marker in every reader's
+// mailbox. It blocks only if a trigger is already waiting.
+func (e *Enumeration) Trigger(ctx context.Context, id int64) {
+	select {
+	case e.triggers <- id:
+	case <-ctx.Done():
+	}
+}
+
+// Mailbox returns the mailbox of subtask's reader.
+func (e *Enumeration) Mailbox(subtask int) *SplitMailbox { return e.mailboxes[subtask] }
+
+// Parallelism implements source.EnumeratorContext.
+func (e *Enumeration) Parallelism() int { return e.parallelism }
+
+// Assign implements source.EnumeratorContext.
+func (e *Enumeration) Assign(subtask int, splits ...source.Split) {
+	e.mailboxes[subtask].Assign(splits...)
+}
+
+// NoMoreSplits implements source.EnumeratorContext.
+func (e *Enumeration) NoMoreSplits(subtask int) { e.mailboxes[subtask].NoMoreSplits() }
+
+// ReaderContext returns the context handed to subtask's reader.
+func (e *Enumeration) ReaderContext(ctx context.Context, subtask int) source.ReaderContext {
+	return readerContext{e: e, ctx: ctx, subtask: subtask}
+}
+
+// Run starts the enumerator and serves split requests until ctx is done.
+// It closes the enumerator before it returns.
+func (e *Enumeration) Run(ctx context.Context) (err error) {
+	defer func() {
+		if cerr := e.enum.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	if err := e.enum.Start(ctx); err != nil {
+		return err
+	}
+	for {
+		select {
+		case s := <-e.requests:
+			e.enum.HandleSplitRequest(s)
+		case id := <-e.triggers:
+			var splits []source.Split
+			var err error
+			if se, ok := e.enum.(source.SnapshottingEnumerator); ok {
+				splits, err = se.Snapshot()
+			} else {
+				err = fmt.Errorf("the enumerator (%T) cannot be checkpointed: it does not implement source.SnapshottingEnumerator", e.enum)
+			}
+			if e.OnSnapshot != nil {
+				e.OnSnapshot(id, splits, err)
+			}
+			for _, m := range e.mailboxes {
+				m.put(mailItem{checkpoint: id})
+			}
+		case c := <-e.Commands:
+			if l, ok := e.enum.(source.CheckpointListener); ok && c.Kind == Complete {
+				if err := l.NotifyCheckpointComplete(ctx, c.ID); err != nil {
+					return fmt.Errorf("the enumerator failed after checkpoint %d completed: %w", c.ID, err)
+				}
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+type readerContext struct {
+	e       *Enumeration
+	ctx     context.Context
+	subtask int
+}
+
+func (r readerContext) Subtask() int        { return r.subtask }
+func (r readerContext) Parallelism() int    { return r.e.parallelism }
+func (r readerContext) Checkpointing() bool { return r.e.Checkpointing }
+func (r readerContext) RequestSplit() {
+	select {
+	case r.e.requests <- r.subtask:
+	case <-r.ctx.Done():
+	}
+}
+
+// SplitMailbox carries split assignments and checkpoint markers from the
+// enumerator to one reader, in order. Its size is bounded by the number of
+// splits the source has and the checkpoints in flight (one).
+type SplitMailbox struct {
+	mu    sync.Mutex
+	items []mailItem
+}
+
+type mailItem struct {
+	splits     []source.Split
+	noMore     bool
+	checkpoint int64 // a checkpoint marker
+}
+
+// Assign queues splits for the reader.
+func (m *SplitMailbox) Assign(splits ...source.Split) { m.put(mailItem{splits: splits}) }
+
+// NoMoreSplits queues the notice that no split follows.
+func (m *SplitMailbox) NoMoreSplits() { m.put(mailItem{noMore: true}) }
+
+func (m *SplitMailbox) put(it mailItem) {
+	m.mu.Lock()
+	m.items = append(m.items, it)
+	m.mu.Unlock()
+}
+
+func (m *SplitMailbox) take() []mailItem {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	items := m.items
+	m.items = nil
+	return items
+}
