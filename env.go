@@ -21,6 +21,8 @@ type Env struct {
 	graph plan.Graph
 	errs  []error // problems found while the graph was built
 
+	backend stateBackend // chosen by Execute from the options
+
 	// Counters that outlive runs, per operator.
 	lateDrops []*atomic.Int64 // of window operators without LateRecordsTo
 	asyncOps  []asyncCounters // of AsyncWait operators
@@ -100,6 +102,11 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	if err := e.check(); err != nil {
 		return err
 	}
+	backend, err := newBackend(e.cfg.backend, e.cfg.backendDir)
+	if err != nil {
+		return err
+	}
+	e.backend = backend
 	p := plan.Resolve(&e.graph, e.cfg.parallelism)
 	settings := plan.Settings{MaxParallelism: e.cfg.maxParallelism, Exchange: runtime.ExchangeOptions{
 		BatchSize:      e.cfg.batchSize,

@@ -61,11 +61,8 @@ func (c config) validate() error {
 			errs = append(errs, err)
 		}
 	}
-	switch {
-	case c.backend != "heap" && c.backend != "pebble":
-		errs = append(errs, fmt.Errorf("weir: StateBackend %q is unknown: use \"heap\" or \"pebble\"", c.backend))
-	case c.backend == "pebble" && c.backendDir == "":
-		errs = append(errs, fmt.Errorf("weir: StateBackend pebble needs a directory for its databases: give a local directory with room for the state"))
+	if _, err := newBackend(c.backend, c.backendDir); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -3,10 +3,10 @@ package weir
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/plan"
@@ -143,27 +143,6 @@ func Reduce[K comparable, T any](ws WindowedStream[K, T], fn func(a, b T) T, opt
 
 type emitFunc[K comparable, A any] func(k K, w window.Window, acc A) error
 
-// windowOperator is what the heap and the pebble window operators share
-// once built.
-type windowOperator interface {
-	job.Stateful
-	runtime.Ticker
-	restore(ctx context.Context, r job.Restorer) error
-}
-
-// installWindow restores a window operator's state from the checkpoint the
-// job starts from, registers it for checkpoints and for processing time.
-func installWindow(t *plan.Subtask, uid string, w windowOperator) error {
-	if t.Restore != nil {
-		if err := w.restore(t.Ctx, t.Restore); err != nil {
-			return err
-		}
-	}
-	t.AddState(uid, w)
-	t.OnTick(w)
-	return nil
-}
-
 // lateOutput finds the side output of late records tagged tag in outs, if
 // the job reads it.
 func lateOutput[T any](outs plan.Outputs, tag *plan.Tag) (*emitter[T], controlSink, error) {
@@ -194,404 +173,65 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	dropped := new(atomic.Int64)
 	env.lateDrops = append(env.lateDrops, dropped)
 	n.Operator = operator[T, O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[T], error) {
-		late, lateEnd, err := lateOutput[T](outs, ws.cfg.lateTag)
-		if err != nil {
-			return nil, err
-		}
-		if env.cfg.backend == "pebble" && !ws.assigner.Merging() {
-			return buildKVWindow(env, t, n.Name, ws, agg, makeEmit, out, late, lateEnd, dropped)
-		}
-		w := &windowOp[K, T, A, O]{
-			op:       op{name: n.Name, subtask: t.Index, par: t.Parallelism},
+		wb := windowBase[K, T, O]{
+			base:     newKeyedBase(n.Name, ws.ks.hash, t),
 			key:      ws.ks.key,
-			clone:    keygroup.Cloner[K](),
 			assigner: ws.assigner,
 			procTime: ws.assigner.Time() == window.ProcessingTime,
-			merging:  ws.assigner.Merging(),
 			lateness: ws.cfg.lateness.Milliseconds(),
 			early:    ws.cfg.early.Milliseconds(),
-			init:     agg.Init, add: agg.Add, merge: agg.Merge,
 			em:       emitter[O]{out: out},
-			late:     late,
-			lateEnd:  lateEnd,
 			clock:    t.Clock,
-			panes:    map[window.Window]*pane[K, A]{},
-			sessions: map[K]*sessionSet[A]{},
-			timers:   newTimerQueue[K](),
-			wm:       runtime.NoTimestamp,
 			dropped:  dropped,
+			wm:       runtime.NoTimestamp,
 		}
-		w.emit = makeEmit(&w.em)
-		w.base = newKeyedBase(n.Name, ws.ks.hash, t)
-		if err := installWindow(t, n.Name, w); err != nil {
+		var err error
+		if wb.late, wb.lateEnd, err = lateOutput[T](outs, ws.cfg.lateTag); err != nil {
 			return nil, err
 		}
+		o := op{name: n.Name, subtask: t.Index, par: t.Parallelism}
+		var w interface {
+			runtime.Collector[T]
+			job.Stateful
+			runtime.Ticker
+			restore(context.Context, job.Restorer) error
+		}
+		if ws.assigner.Merging() {
+			s := &sessionOp[K, T, A, O]{op: o, windowBase: wb, clone: keygroup.Cloner[K](), init: agg.Init, add: agg.Add, merge: agg.Merge,
+				accs: codec.For[A](), sessions: map[K]*sessionSet[A]{}, timers: newTimerQueue[K]()}
+			s.emit = makeEmit(&s.em)
+			w = s
+		} else {
+			wo := &windowOp[K, T, A, O]{op: o, windowBase: wb, add: agg.Add, open: map[window.Window]bool{}}
+			wo.emit = makeEmit(&wo.em)
+			if wo.store, err = newPaneStore(env.backend, t, n.Name, &wo.base, agg.Init, ws.cfg.early > 0); err != nil {
+				return nil, err
+			}
+			w = wo
+		}
+		if t.Restore != nil {
+			if err := w.restore(t.Ctx, t.Restore); err != nil {
+				return nil, err
+			}
+		}
+		t.AddState(n.Name, w)
+		t.OnTick(w)
 		return w, nil
 	})
 	return Stream[O]{env, n}
 }
 
-// windowOp keeps one accumulator per key and window and fires windows on
-// watermarks (event time) or on the clock (processing time).
-//
-// Non-merging windows are grouped by window (a pane holds every key's
-// accumulator), so that firing a window is one pass over its pane and a
-// record costs one map lookup. Session windows are kept per key and fired by
-// a timer per session.
-type windowOp[K comparable, T, A, O any] struct {
-	op
-	base     keyedBase[K]
-	key      func(T) K
-	clone    func(K) K // keys are cloned when first stored (keygroup.Cloner)
-	assigner window.Assigner
-	procTime bool
-	merging  bool
-	lateness int64
-	early    int64
-	init     func() A
-	add      func(A, T) A
-	merge    func(A, A) A
-	emit     emitFunc[K, A]
-	em       emitter[O]
-	late     *emitter[T]
-	lateEnd  controlSink
-	clock    *runtime.Clock
-	dropped  *atomic.Int64
-
-	wm        int64
-	buf       []window.Window
-	panes     map[window.Window]*pane[K, A]
-	last      *pane[K, A] // the pane of the previous record: most records hit it
-	sessions  map[K]*sessionSet[A]
-	timers    *timerQueue[K] // session firing and cleanup times
-	nextEarly int64
-}
-
-type pane[K comparable, A any] struct {
-	w        window.Window
-	index    map[K]int32
-	keys     []K
-	accs     []A
-	dirty    []bool
-	anyDirty bool
-	fired    bool
-}
-
-type sessionSet[A any] struct {
-	wins  []window.Window
-	accs  []A
-	fired []bool
-	dirty []bool
-}
-
-func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
-	ts := r.Time
-	if w.procTime {
-		ts = w.clock.Now()
-	} else if ts == runtime.NoTimestamp {
-		return w.wrap(fmt.Errorf("record has no event time: add Watermarks before KeyBy, or use window.OnProcessingTime"))
+// newPaneStore returns the pane store of a window operator's subtask on
+// backend b.
+func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid string, base *keyedBase[K], init func() A, early bool) (paneStore[K, A], error) {
+	kv, err := b.openKV(t, uid)
+	if err != nil || kv == nil {
+		return newHeapPanes(base, init, keygroup.Cloner[K]()), err
 	}
-	k := w.key(r.Value)
-	if w.merging {
-		return w.addSession(k, ts, r.Value)
+	if early {
+		return nil, fmt.Errorf("EarlyFiring needs the heap state backend: the %s backend keeps no list of changed keys", b)
 	}
-	w.buf = w.assigner.Assign(ts, w.buf[:0])
-	placed := false
-	for _, win := range w.buf {
-		if !w.procTime && win.MaxTimestamp()+w.lateness <= w.wm {
-			continue // this window is closed for good
-		}
-		placed = true
-		p := w.last
-		if p == nil || p.w != win {
-			if p = w.panes[win]; p == nil {
-				p = &pane[K, A]{w: win, index: map[K]int32{}}
-				w.panes[win] = p
-				if w.procTime {
-					w.clock.WakeAt(win.MaxTimestamp())
-				}
-			}
-			w.last = p
-		}
-		i, ok := p.index[k]
-		if !ok {
-			k = w.clone(k)
-			i = int32(len(p.keys))
-			p.index[k] = i
-			p.keys = append(p.keys, k)
-			p.accs = append(p.accs, w.init())
-			p.dirty = append(p.dirty, false)
-		}
-		p.accs[i] = w.add(p.accs[i], r.Value)
-		if p.fired {
-			// A late record within the allowed lateness: fire again.
-			if err := w.fire(k, win, p.accs[i]); err != nil {
-				return err
-			}
-		} else if w.early > 0 {
-			p.dirty[i], p.anyDirty = true, true
-			w.scheduleEarly()
-		}
-	}
-	if !placed {
-		return w.lateRecord(r)
-	}
-	return nil
-}
-
-func (w *windowOp[K, T, A, O]) lateRecord(r runtime.Record[T]) error {
-	return lateRecord(w.late, w.dropped, r)
-}
-
-// lateRecord sends a record that came after its windows closed to the late
-// side output, or counts it as dropped when there is none.
-func lateRecord[T any](late *emitter[T], dropped *atomic.Int64, r runtime.Record[T]) error {
-	if late == nil {
-		dropped.Add(1)
-		return nil
-	}
-	late.time = r.Time
-	late.Emit(r.Value)
-	return late.take()
-}
-
-func (w *windowOp[K, T, A, O]) addSession(k K, ts int64, v T) error {
-	w.buf = w.assigner.Assign(ts, w.buf[:0])
-	win := w.buf[0]
-	if !w.procTime && win.MaxTimestamp()+w.lateness <= w.wm {
-		return w.lateRecord(runtime.Record[T]{Value: v, Time: ts})
-	}
-	s := w.sessions[k]
-	if s == nil {
-		k = w.clone(k)
-		s = &sessionSet[A]{}
-		w.sessions[k] = s
-	}
-	acc := w.add(w.init(), v)
-	fired := false
-	// Merge every session the new one touches into it.
-	for i := 0; i < len(s.wins); {
-		if !s.wins[i].Intersects(win) {
-			i++
-			continue
-		}
-		win = win.Cover(s.wins[i])
-		acc = w.merge(s.accs[i], acc)
-		fired = fired || s.fired[i]
-		last := len(s.wins) - 1
-		s.wins[i], s.accs[i], s.fired[i], s.dirty[i] = s.wins[last], s.accs[last], s.fired[last], s.dirty[last]
-		s.wins, s.accs, s.fired, s.dirty = s.wins[:last], s.accs[:last], s.fired[:last], s.dirty[:last]
-	}
-	s.wins = append(s.wins, win)
-	s.accs = append(s.accs, acc)
-	s.fired = append(s.fired, false)
-	s.dirty = append(s.dirty, w.early > 0)
-	if w.early > 0 {
-		w.scheduleEarly()
-	}
-	w.timers.add(win.MaxTimestamp(), k)
-	if w.procTime {
-		w.clock.WakeAt(win.MaxTimestamp())
-	}
-	if fired && (w.procTime || win.MaxTimestamp() <= w.wm) {
-		// The record extended a session that already fired and is still
-		// within its lateness: fire the merged result now.
-		s.fired[len(s.fired)-1] = true
-		w.timers.add(win.MaxTimestamp()+w.lateness, k)
-		return w.fire(k, win, acc)
-	}
-	return nil
-}
-
-func (w *windowOp[K, T, A, O]) fire(k K, win window.Window, acc A) (err error) {
-	w.em.time = win.MaxTimestamp()
-	if err := w.emit(k, win, acc); err != nil {
-		return w.wrap(err)
-	}
-	return w.em.take()
-}
-
-func (w *windowOp[K, T, A, O]) scheduleEarly() {
-	if w.nextEarly == 0 {
-		w.nextEarly = w.clock.Now() + w.early
-		w.clock.WakeAt(w.nextEarly)
-	}
-}
-
-// advance fires and cleans up everything due at time t: the watermark in
-// event time, the clock in processing time.
-func (w *windowOp[K, T, A, O]) advance(t int64) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
-	if w.merging {
-		return w.advanceSessions(t)
-	}
-	var due []*pane[K, A]
-	for _, p := range w.panes {
-		if (!p.fired && p.w.MaxTimestamp() <= t) || p.w.MaxTimestamp()+w.lateness <= t {
-			due = append(due, p)
-		}
-	}
-	slices.SortFunc(due, func(a, b *pane[K, A]) int {
-		if a.w.End != b.w.End {
-			return int(a.w.End - b.w.End)
-		}
-		return int(a.w.Start - b.w.Start)
-	})
-	for _, p := range due {
-		if !p.fired {
-			p.fired = true
-			for i, k := range p.keys {
-				if err := w.fire(k, p.w, p.accs[i]); err != nil {
-					return err
-				}
-			}
-		}
-		if w.procTime || p.w.MaxTimestamp()+w.lateness <= t {
-			delete(w.panes, p.w)
-			if w.last == p {
-				w.last = nil
-			}
-		}
-	}
-	return nil
-}
-
-func (w *windowOp[K, T, A, O]) advanceSessions(t int64) error {
-	for {
-		tm, ok := w.timers.popDue(t)
-		if !ok {
-			return nil
-		}
-		s := w.sessions[tm.key]
-		if s == nil {
-			continue
-		}
-		for i := 0; i < len(s.wins); i++ {
-			win := s.wins[i]
-			if !s.fired[i] && win.MaxTimestamp() == tm.ts {
-				s.fired[i] = true
-				if err := w.fire(tm.key, win, s.accs[i]); err != nil {
-					return err
-				}
-				if w.lateness > 0 && !w.procTime {
-					w.timers.add(win.MaxTimestamp()+w.lateness, tm.key)
-				}
-			}
-			if s.fired[i] && (w.procTime || win.MaxTimestamp()+w.lateness <= t) {
-				last := len(s.wins) - 1
-				s.wins[i], s.accs[i], s.fired[i], s.dirty[i] = s.wins[last], s.accs[last], s.fired[last], s.dirty[last]
-				s.wins, s.accs, s.fired, s.dirty = s.wins[:last], s.accs[:last], s.fired[:last], s.dirty[:last]
-				i--
-			}
-		}
-		if len(s.wins) == 0 {
-			delete(w.sessions, tm.key)
-		}
-	}
-}
-
-func (w *windowOp[K, T, A, O]) fireEarly() error {
-	for _, p := range w.sortedPanes() {
-		if p.fired || !p.anyDirty {
-			continue
-		}
-		p.anyDirty = false
-		for i, k := range p.keys {
-			if p.dirty[i] {
-				p.dirty[i] = false
-				if err := w.fire(k, p.w, p.accs[i]); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	for k, s := range w.sessions {
-		for i := range s.wins {
-			if s.dirty[i] && !s.fired[i] {
-				s.dirty[i] = false
-				if err := w.fire(k, s.wins[i], s.accs[i]); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (w *windowOp[K, T, A, O]) sortedPanes() []*pane[K, A] {
-	ps := make([]*pane[K, A], 0, len(w.panes))
-	for _, p := range w.panes {
-		ps = append(ps, p)
-	}
-	slices.SortFunc(ps, func(a, b *pane[K, A]) int { return int(a.w.End - b.w.End) })
-	return ps
-}
-
-// Tick fires processing-time windows and early results.
-func (w *windowOp[K, T, A, O]) Tick(now int64) (next int64, err error) {
-	next = runtime.NoWakeup
-	if w.procTime {
-		if err := w.advance(now); err != nil {
-			return next, err
-		}
-		for _, p := range w.panes {
-			next = min(next, p.w.MaxTimestamp())
-		}
-		next = min(next, w.timers.next())
-	}
-	if w.nextEarly != 0 && now >= w.nextEarly {
-		w.nextEarly = 0
-		if err := w.fireEarly(); err != nil {
-			return next, err
-		}
-	}
-	if w.nextEarly != 0 {
-		next = min(next, w.nextEarly)
-	}
-	return next, nil
-}
-
-func (w *windowOp[K, T, A, O]) Watermark(wm int64) error {
-	return windowWatermark(wm, &w.wm, w.procTime, w.advance, w.lateEnd, w.em.out)
-}
-
-func (w *windowOp[K, T, A, O]) End() error {
-	return windowEnd(w.procTime, w.lateness, w.advance, w.lateEnd, w.em.out)
-}
-
-// windowWatermark moves a window operator's event time to wm, firing what
-// is due, and forwards wm to its outputs.
-func windowWatermark(wm int64, current *int64, procTime bool, advance func(int64) error, lateEnd, out controlSink) error {
-	if wm != runtime.Idle && !procTime && wm > *current {
-		*current = wm
-		if err := advance(wm); err != nil {
-			return err
-		}
-	}
-	if lateEnd != nil {
-		if err := lateEnd.Watermark(wm); err != nil {
-			return err
-		}
-	}
-	return out.Watermark(wm)
-}
-
-// windowEnd ends a window operator's input. Processing-time windows fire
-// what is open, as Flink does at the end of a bounded input; event-time
-// windows fired on the final watermark already.
-func windowEnd(procTime bool, lateness int64, advance func(int64) error, lateEnd, out controlSink) error {
-	if procTime {
-		if err := advance(runtime.EndOfTime - lateness - 1); err != nil {
-			return err
-		}
-	}
-	if lateEnd != nil {
-		if err := lateEnd.End(); err != nil {
-			return err
-		}
-	}
-	return out.End()
+	return newKVPanes(base, kv, init), nil
 }
 
 // DroppedLateRecords returns how many records windows dropped because they

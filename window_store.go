@@ -1,0 +1,194 @@
+package weir
+
+import (
+	"fmt"
+
+	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/snapshot"
+	"github.com/weirstream/weir/window"
+)
+
+// paneStore keeps the accumulators of a window operator with windows that
+// do not merge: one per window and key. The operator keeps the set of open
+// windows; the store keeps what is in them. The heap store (heapPanes)
+// keeps Go values, the pebble store (kvPanes) encoded bytes off the heap.
+//
+// Both store an entry in checkpoints as paneState: key, the window as
+// namespace, and [fired byte][encoded accumulator] as value, so that a
+// checkpoint restores on either backend.
+type paneStore[K comparable, A any] interface {
+	// get returns k's accumulator in win, or a new one, and makes it the
+	// entry that put stores.
+	get(win window.Window, k K) (A, error)
+	// put stores acc as the entry get returned last. fired says its window
+	// has fired; dirty marks a changed result for early firing.
+	put(acc A, fired, dirty bool) error
+	// fire calls emit, unless it is nil, for every key of win, in the
+	// store's order, and keeps what it returns as the key's accumulator
+	// (marked fired); then, with drop, it deletes the window.
+	fire(win window.Window, emit func(K, A) (A, error), drop bool) error
+	// fireDirty calls emit for the keys of win marked dirty since the last
+	// call, and clears the marks.
+	fireDirty(win window.Window, emit func(K, A) error) error
+	// snapshot adds every entry to s; fired tells which windows fired.
+	snapshot(s *job.OperatorSnapshot, fired map[window.Window]bool) error
+	// restore adds a restored entry: the decoded key and window, the key's
+	// encoding, and the entry's value.
+	restore(k K, win window.Window, key, value []byte) error
+}
+
+// heapPanes keeps panes on the heap, grouped by window: a pane holds the
+// accumulator of every key, so that firing a window is one pass over its
+// pane and a record costs one map lookup.
+type heapPanes[K comparable, A any] struct {
+	base    *keyedBase[K]
+	init    func() A
+	clone   func(K) K // keys are cloned when first stored (keygroup.Cloner)
+	accs    codec.Codec[A]
+	panes   map[window.Window]*pane[K, A]
+	last    *pane[K, A] // the pane of the previous record (lastWin): most records hit it
+	lastWin window.Window
+
+	// The entry get returned: index in cur, or -1 and the key for a new one.
+	cur    *pane[K, A]
+	curIdx int32
+	curKey K
+}
+
+type pane[K comparable, A any] struct {
+	index    map[K]int32
+	keys     []K
+	accs     []A
+	dirty    []bool
+	anyDirty bool
+}
+
+func newHeapPanes[K comparable, A any](base *keyedBase[K], init func() A, clone func(K) K) *heapPanes[K, A] {
+	return &heapPanes[K, A]{base: base, init: init, clone: clone, accs: codec.For[A](), panes: map[window.Window]*pane[K, A]{}}
+}
+
+func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
+	if p := h.panes[win]; p != nil {
+		return p
+	}
+	p := &pane[K, A]{index: map[K]int32{}}
+	h.panes[win] = p
+	return p
+}
+
+func (h *heapPanes[K, A]) get(win window.Window, k K) (A, error) {
+	p := h.last
+	if p == nil || h.lastWin != win {
+		p = h.pane(win)
+		h.last, h.lastWin = p, win
+	}
+	h.cur = p
+	if i, ok := p.index[k]; ok {
+		h.curIdx = i
+		return p.accs[i], nil
+	}
+	h.curIdx, h.curKey = -1, k
+	return h.init(), nil
+}
+
+func (h *heapPanes[K, A]) put(acc A, _, dirty bool) error {
+	p, i := h.cur, h.curIdx
+	if i < 0 {
+		k := h.clone(h.curKey)
+		i = int32(len(p.keys))
+		p.index[k] = i
+		p.keys = append(p.keys, k)
+		p.accs = append(p.accs, acc)
+		p.dirty = append(p.dirty, false)
+	} else {
+		p.accs[i] = acc
+	}
+	if dirty {
+		p.dirty[i], p.anyDirty = true, true
+	}
+	return nil
+}
+
+func (h *heapPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), drop bool) error {
+	p := h.panes[win]
+	if p == nil {
+		return nil
+	}
+	if emit != nil {
+		for i, k := range p.keys {
+			acc, err := emit(k, p.accs[i])
+			if err != nil {
+				return err
+			}
+			p.accs[i] = acc
+		}
+	}
+	if drop {
+		delete(h.panes, win)
+		if h.last == p {
+			h.last = nil
+		}
+	}
+	return nil
+}
+
+func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) error) error {
+	p := h.panes[win]
+	if p == nil || !p.anyDirty {
+		return nil
+	}
+	p.anyDirty = false
+	for i, k := range p.keys {
+		if p.dirty[i] {
+			p.dirty[i] = false
+			if err := emit(k, p.accs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *heapPanes[K, A]) snapshot(s *job.OperatorSnapshot, fired map[window.Window]bool) error {
+	for win, p := range h.panes {
+		for i, k := range p.keys {
+			if err := addWindowEntry(s, h.base, h.accs, paneState, k, win, fired[win], p.accs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (h *heapPanes[K, A]) restore(k K, win window.Window, _, value []byte) error {
+	acc, _, err := h.accs.Decode(value[1:])
+	if err != nil {
+		return err
+	}
+	p := h.pane(win)
+	k = h.clone(k)
+	p.index[k] = int32(len(p.keys))
+	p.keys = append(p.keys, k)
+	p.accs = append(p.accs, acc)
+	p.dirty = append(p.dirty, false)
+	return nil
+}
+
+// addWindowEntry adds the checkpoint entry of k's accumulator in win: the
+// key, the window as namespace, [fired byte][encoded accumulator].
+func addWindowEntry[K comparable, A any](s *job.OperatorSnapshot, base *keyedBase[K], accs codec.Codec[A], name string, k K, win window.Window, fired bool, acc A) error {
+	key, err := base.encodeKey(k)
+	if err != nil {
+		return err
+	}
+	val := []byte{0}
+	if fired {
+		val[0] = 1
+	}
+	if val, err = accs.Append(val, acc); err != nil {
+		return fmt.Errorf("encode an accumulator of window %v: %w", win, err)
+	}
+	s.AddKeyed(base.groupOf(k), snapshot.Entry{State: name, Key: key, Namespace: appendWindow(nil, win), Value: val})
+	return nil
+}
