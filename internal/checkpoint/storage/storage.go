@@ -360,6 +360,9 @@ func (s *Storage) Completed(ctx context.Context) ([]Dir, error) {
 // fails validate (truncated, corrupt) is skipped with a warning naming it.
 // Latest returns ErrNone when no checkpoint qualifies, and the context's
 // error when ctx ends.
+//
+// Latest does not look at the state files: a restore should use
+// LatestVerified, which also skips a checkpoint whose files are damaged.
 func (s *Storage) Latest(ctx context.Context, validate func([]byte) error) (Dir, []byte, error) {
 	done, err := s.Completed(ctx)
 	if err != nil {
@@ -412,11 +415,18 @@ func (s *Storage) readMetadata(ctx context.Context, dir Dir, validate func([]byt
 	}
 	if validate != nil {
 		if err := validate(md); err != nil {
-			return nil, fmt.Errorf("checkpoint storage: metadata of %s in %s is invalid (truncated or corrupt): %w; restore from another checkpoint or savepoint", dir, s.location, err)
+			return nil, fmt.Errorf("checkpoint storage: metadata of %s in %s is invalid (truncated or corrupt): %w; restore from another checkpoint or savepoint", dir, s.location, metadataError{err})
 		}
 	}
 	return md, nil
 }
+
+// metadataError marks the error of a validate function: the metadata is
+// unusable, which LatestVerified skips, unlike a failure to read it.
+type metadataError struct{ err error }
+
+func (e metadataError) Error() string { return e.err.Error() }
+func (e metadataError) Unwrap() error { return e.err }
 
 // Retain deletes all but the newest n completed checkpoints, and every
 // incomplete checkpoint older than the newest completed one: leftovers of
