@@ -66,6 +66,12 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
+// NoCreate makes Open fail on a local directory that does not exist,
+// instead of creating it: for tools that only read checkpoints.
+func NoCreate() Option {
+	return optionFunc(func(c *config) { c.noCreate = true })
+}
+
 // Open opens the storage at location:
 //
 //   - a plain path or file:///abs/path: a local directory, created if missing;
@@ -132,7 +138,7 @@ func OpenRestore(ctx context.Context, path string, opts ...Option) (*Storage, Di
 	if err != nil {
 		return nil, Dir{}, err
 	}
-	s, err := Open(ctx, location, append(opts, optionFunc(func(c *config) { c.noCreate = true }))...)
+	s, err := Open(ctx, location, append(opts, NoCreate())...)
 	if err != nil {
 		return nil, Dir{}, err
 	}
@@ -353,6 +359,41 @@ func (s *Storage) Completed(ctx context.Context) ([]Dir, error) {
 		}
 	}
 	return done, nil
+}
+
+// Savepoints lists the completed savepoints (directories with a _metadata
+// that are not checkpoints), in listing order: by name.
+func (s *Storage) Savepoints(ctx context.Context) ([]Dir, error) {
+	var out []Dir
+	it := s.bucket.List(&blob.ListOptions{Delimiter: "/"})
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, err)
+		}
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, ctxErr(ctx, err))
+		}
+		name := strings.TrimSuffix(obj.Key, "/")
+		if !obj.IsDir || strings.HasPrefix(name, checkpointPrefix) {
+			continue
+		}
+		dir := SavepointDir(name)
+		if dir.validate() != nil {
+			continue // not ours
+		}
+		ok, err := s.bucket.Exists(ctx, dir.key(MetadataName))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, ctxErr(ctx, err))
+		}
+		if ok {
+			out = append(out, dir)
+		}
+	}
+	return out, nil
 }
 
 // Latest returns the newest completed checkpoint whose metadata validate

@@ -58,13 +58,16 @@ func (e *DamagedError) Error() string {
 func (e *DamagedError) Unwrap() []error { return []error{ErrDamaged, snapshot.ErrCorrupt} }
 
 // String names the file and its problem, without package prefixes.
-func (f FileProblem) String() string {
+func (f FileProblem) String() string { return "state file " + f.Name + " " + f.Problem() }
+
+// Problem says what is wrong with the file, without its name: "is
+// missing", "checksum mismatch (...)".
+func (f FileProblem) Problem() string {
 	if errors.Is(f.Err, fs.ErrNotExist) {
-		return "state file " + f.Name + " is missing"
+		return "is missing"
 	}
-	msg := f.Err.Error()
-	msg = strings.TrimPrefix(msg, snapshot.ErrCorrupt.Error()+": ")
-	return "state file " + msg
+	msg := strings.TrimPrefix(f.Err.Error(), snapshot.ErrCorrupt.Error()+": ")
+	return strings.TrimPrefix(msg, f.Name+" ")
 }
 
 // verifyConcurrency bounds the files read at once by Verify: enough to
@@ -154,8 +157,8 @@ func firstErr(ctx context.Context, errs []error) error {
 // checkSize returns a problem if f is missing or has another size, and an
 // error if its size cannot be read.
 func (s *Storage) checkSize(ctx context.Context, dir Dir, f snapshot.FileRef) (problem, err error) {
-	if err := checkStateName(f.Name); err != nil {
-		return fmt.Errorf("%w: %w", snapshot.ErrCorrupt, err), nil
+	if checkStateName(f.Name) != nil {
+		return fmt.Errorf("%w: %s is not a valid state file name", snapshot.ErrCorrupt, f.Name), nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -231,3 +234,33 @@ func TestVerifyReadErrorIsNotDamage(t *testing.T) {
 type failing struct{ err error }
 
 func (f failing) Read([]byte) (int, error) { return 0, f.err }
+
+func TestSavepointsAndNoCreate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Storage, _ *syncBuffer) {
+		ctx := t.Context()
+		checkpointAt(t, s, 1, true)
+		for _, name := range []string{"savepoint-3-1700000000000", "before-upgrade", "unfinished"} {
+			d := SavepointDir(name)
+			writeState(t, s, d, "x", "state")
+			if name != "unfinished" {
+				if err := s.Commit(ctx, d, metadata(d)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got, err := s.Savepoints(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"before-upgrade", "savepoint-3-1700000000000"}; !slices.Equal(names(got), want) {
+			t.Fatalf("Savepoints = %v, want %v", names(got), want)
+		}
+	})
+	missing := filepath.Join(t.TempDir(), "nothing-here")
+	if _, err := Open(t.Context(), missing, NoCreate()); err == nil || !strings.Contains(err.Error(), "check the path") {
+		t.Fatalf("Open(NoCreate) of a missing directory: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Open(NoCreate) created %s: %v", missing, err)
+	}
+}
