@@ -474,7 +474,7 @@ func TestTwoPhaseCommitErrors(t *testing.T) {
 	for _, b := range []string{
 		`{"v":3,"part":"p","final":"f"}`, // a version this build does not know
 		`{"v":1}`,
-		`{"v":1,"final":"f"}`,                        // format 1 has no marks
+		`{"v":1,"final":"f"}`,                       // format 1 has no marks
 		`{"v":2,"final":"f","offset":1,"length":2}`, // a mark publishes nothing
 		`not json`,
 	} {
