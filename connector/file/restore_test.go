@@ -41,7 +41,7 @@ func runLines(t *testing.T, input []string, out, checkpoints string, sinkParalle
 	env := weir.NewEnv(opts...)
 	src := weirtest.FromSlice(input...)
 	src.BatchSize = 10
-	src.Delay = time.Millisecond
+	src.Delay = 2 * time.Millisecond
 	lines := weir.FromSource(env, src, weir.Name("source"))
 	weir.SinkTo(lines, file.NewLineSink(out), weir.Name("out"), weir.Parallelism(sinkParallelism))
 	if err := env.Execute(context.Background(), "copy"); err != nil {
