@@ -817,3 +817,27 @@ func TestTwoPhaseRestoreCutsBackEveryFile(t *testing.T) {
 		t.Fatalf("out.txt, written after the restored checkpoint, is still there: %v", err)
 	}
 }
+
+// TestTwoPhaseRestoresFormat1 restores the state and committables of a
+// checkpoint that an earlier weir wrote (format 1: no marks, no record of
+// the sink's other files): the file is cut back as before.
+func TestTwoPhaseRestoresFormat1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	writeFile(t, path, "a\nb\nlater\n")
+	part := partName(path, 0, 1)
+	writeFile(t, part, "b\n")
+	s := NewLineSink(path)
+	c1 := []byte(fmt.Sprintf(`{"v":1,"part":%q,"final":%q,"offset":2,"length":2}`, part, path))
+	commit(t, s, [][]byte{c1}) // published before: the part goes
+	if got := partFiles(t, dir); len(got) != 0 {
+		t.Fatalf("part files left: %q", got)
+	}
+	st := []byte(fmt.Sprintf(`{"v":1,"final":%q,"next":4,"seq":2,"pending":[1]}`, path))
+	w := mustWriter(t, s, ckctx{0, 1, st})
+	defer w.Close()
+	wantLines(t, path, "a", "b")
+	writeAll(t, w, "c")
+	commit(t, s, preCommit(t, w, 2))
+	wantLines(t, path, "a", "b", "c")
+}
