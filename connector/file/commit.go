@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,18 +21,31 @@ import (
 
 // commitFormat is the version of the committables and writer states that
 // the file sink stores in checkpoints. Raise it when their meaning changes;
-// decoders reject versions they do not know rather than guess.
-const commitFormat = 1
+// decoders reject versions they do not know rather than guess. Version 2
+// added marks and the writer state's Path, Parallelism and Others; version
+// 1 is still read.
+const commitFormat = 2
 
 // committable describes one pre-committed part file: publishing it puts
 // the part's Length bytes into Final at Offset, then deletes the part.
+//
+// A committable without a part is a mark (format 2): it publishes nothing
+// and says that Final holds Offset bytes once its checkpoint is published.
+// Every PreCommit returns at least a mark, so that every checkpoint tells
+// the committer, for every writer's file, where the file ends: committing a
+// restored checkpoint's committables cuts each file back to that length,
+// also the file of a subtask that no longer exists after a change of
+// parallelism.
 type committable struct {
 	V      int    `json:"v"`
-	Part   string `json:"part"`
+	Part   string `json:"part,omitempty"`
 	Final  string `json:"final"`
 	Offset int64  `json:"offset"`
 	Length int64  `json:"length"`
 }
+
+// end is the length of Final once c is published.
+func (c committable) end() int64 { return c.Offset + c.Length }
 
 // encode returns c as versioned JSON, which checkpoint inspection can show.
 func (c committable) encode() []byte {
@@ -48,28 +62,44 @@ func decodeCommittable(b []byte) (committable, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, fmt.Errorf("file: decode a committable of the file sink: %w", err)
 	}
-	if c.V != commitFormat {
-		return c, fmt.Errorf("file: a committable of the file sink has format version %d, this build reads version %d; restore the checkpoint with the weir version that wrote it", c.V, commitFormat)
+	if c.V < 1 || c.V > commitFormat {
+		return c, fmt.Errorf("file: a committable of the file sink has format version %d, this build reads versions 1 to %d; restore the checkpoint with the weir version that wrote it", c.V, commitFormat)
 	}
-	if c.Part == "" || c.Final == "" || c.Offset < 0 || c.Length < 0 {
+	mark := c.Part == "" && c.V >= 2
+	if (c.Part == "" && !mark) || c.Final == "" || c.Offset < 0 || c.Length < 0 || (mark && c.Length != 0) {
 		return c, fmt.Errorf("file: a committable of the file sink is malformed: %s", b)
 	}
 	return c, nil
 }
 
 // writerState is what a writer keeps in a checkpoint: where its file ends
-// once the checkpoint's committables are published, and which part files
-// those committables name (a restored writer must not delete them).
+// once the checkpoint's committables are published, which part files those
+// committables name (a restored writer must not delete them), and what the
+// sink's other files held, so that a restore can cut every file of the sink
+// back to the checkpoint.
 type writerState struct {
 	V       int      `json:"v"`
 	Final   string   `json:"final"`
 	Next    int64    `json:"next"`              // offset of Final where the next part lands
 	Seq     uint64   `json:"seq"`               // sequence number of the next part
 	Pending []uint64 `json:"pending,omitempty"` // parts pre-committed at the checkpoint
+	// Path is the sink's path, of which Final is the subtask's file, and
+	// Parallelism the number of writers (format 2).
+	Path        string `json:"path,omitempty"`
+	Parallelism int    `json:"parallelism,omitempty"`
+	// Others holds the sink's files (base names, in Final's directory)
+	// that no writer of this parallelism writes, with their sizes: the
+	// files of earlier runs at other parallelisms, which stay as they are
+	// while the job runs (format 2; nil in format 1, where they are not
+	// known).
+	Others map[string]int64 `json:"others,omitempty"`
 }
 
 func (s writerState) encode() []byte {
 	s.V = commitFormat
+	if s.Others == nil {
+		s.Others = map[string]int64{}
+	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic("file: encode the writer state: " + err.Error())
@@ -82,11 +112,17 @@ func decodeWriterState(b []byte) (writerState, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return s, fmt.Errorf("file: decode the restored state of a file sink writer: %w", err)
 	}
-	if s.V != commitFormat {
-		return s, fmt.Errorf("file: the restored state of a file sink writer has format version %d, this build reads version %d; restore the checkpoint with the weir version that wrote it", s.V, commitFormat)
+	if s.V < 1 || s.V > commitFormat {
+		return s, fmt.Errorf("file: the restored state of a file sink writer has format version %d, this build reads versions 1 to %d; restore the checkpoint with the weir version that wrote it", s.V, commitFormat)
 	}
 	if s.Final == "" || s.Next < 0 {
 		return s, fmt.Errorf("file: the restored state of a file sink writer is malformed: %s", b)
+	}
+	if s.V >= 2 && (s.Path == "" || s.Parallelism < 1) {
+		return s, fmt.Errorf("file: the restored state of a file sink writer is malformed: %s", b)
+	}
+	if s.V >= 2 && s.Others == nil {
+		s.Others = map[string]int64{}
 	}
 	return s, nil
 }
@@ -105,9 +141,15 @@ type committer struct{}
 // Commit publishes the committables in order. It is idempotent: a
 // committable whose part is gone and whose bytes the file already holds is
 // skipped, and one whose publication was cut short is redone from its
-// offset.
+// offset. Then each file is cut back to where the last of its committables
+// says it ends: when a job restores a checkpoint older than the newest
+// one, what the later checkpoints published goes, and the replay writes it
+// again. In a running job a file never holds more than that, so the cut is
+// a no-op there.
 func (committer) Commit(ctx context.Context, committables [][]byte) error {
 	dirs := make(map[string]bool)
+	ends := make(map[string]int64)
+	var finals []string
 	for _, b := range committables {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -115,6 +157,16 @@ func (committer) Commit(ctx context.Context, committables [][]byte) error {
 		c, err := decodeCommittable(b)
 		if err != nil {
 			return err
+		}
+		if _, ok := ends[c.Final]; !ok {
+			finals = append(finals, c.Final)
+		}
+		ends[c.Final] = c.end()
+		if c.Part == "" {
+			if err := checkMark(c); err != nil {
+				return err
+			}
+			continue
 		}
 		done, err := publish(c)
 		if err != nil {
@@ -124,6 +176,15 @@ func (committer) Commit(ctx context.Context, committables [][]byte) error {
 			dirs[filepath.Dir(c.Final)] = true
 		}
 	}
+	for _, final := range finals {
+		cut, err := cutBack(final, ends[final])
+		if err != nil {
+			return err
+		}
+		if cut {
+			dirs[filepath.Dir(final)] = true
+		}
+	}
 	// Make the deletions of the parts, and new files, survive a machine crash.
 	for dir := range dirs {
 		if err := syncDir(dir); err != nil {
@@ -131,6 +192,52 @@ func (committer) Commit(ctx context.Context, committables [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// checkMark checks that the file of mark c holds the output published
+// before it.
+func checkMark(c committable) error {
+	size, err := fileSize(c.Final)
+	if err != nil {
+		return err
+	}
+	if size < c.Offset {
+		return fmt.Errorf("file: commit: %s holds %d bytes, fewer than the %d its checkpoint published; "+
+			"earlier output is missing (the file was truncated or replaced outside the job): restore an older checkpoint or rerun the job from the start", c.Final, size, c.Offset)
+	}
+	return nil
+}
+
+// cutBack truncates path to size bytes if it is longer, and reports whether
+// it did. A missing file is left alone.
+func cutBack(path string, size int64) (bool, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("file: open sink file %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("file: open sink file %s: %w", path, err)
+	}
+	if fi.Size() <= size {
+		return false, f.Close()
+	}
+	if err := f.Truncate(size); err != nil {
+		return false, fmt.Errorf("file: cut sink file %s back to the %d bytes of the restored checkpoint: %w", path, size, err)
+	}
+	if err := f.Sync(); err != nil {
+		return false, fmt.Errorf("file: fsync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return false, fmt.Errorf("file: close %s: %w", path, err)
+	}
+	slog.Info("file: cut sink file back to the restored checkpoint; the replay writes the rest again",
+		"file", path, "from", fi.Size(), "to", size)
+	return true, nil
 }
 
 // publish puts the part of c into its final file and deletes the part. It
@@ -266,6 +373,89 @@ func removeStrayParts(final string, subtask int, keep []uint64) error {
 	return nil
 }
 
+// sinkFiles returns the files in the directory of the sink path base that
+// are the sink's: base itself and the per-subtask files SubtaskPath names
+// (base names, with their sizes).
+func sinkFiles(base string) (map[string]int64, error) {
+	dir := filepath.Dir(base)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("file: list %s for the files of sink %s: %w", dir, base, err)
+	}
+	files := make(map[string]int64)
+	for _, e := range entries {
+		if _, ok := subtaskIndex(base, e.Name()); !ok || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("file: list the files of sink %s: %w", base, err)
+		}
+		files[e.Name()] = fi.Size()
+	}
+	return files, nil
+}
+
+// subtaskIndex tells whether name, in the directory of the sink path base,
+// is one of the sink's files: base itself (index -1, the file of a single
+// writer) or base with "-SUBTASK" before its extension (see SubtaskPath).
+func subtaskIndex(base, name string) (int, bool) {
+	b := filepath.Base(base)
+	if name == b {
+		return -1, true
+	}
+	ext := filepath.Ext(b)
+	if ext == b { // ".jsonl": a name, not an extension
+		ext = ""
+	}
+	rest, ok := strings.CutPrefix(name, b[:len(b)-len(ext)]+"-")
+	if !ok {
+		return 0, false
+	}
+	if rest, ok = strings.CutSuffix(rest, ext); !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(rest)
+	if err != nil || i < 0 || strconv.Itoa(i) != rest {
+		return 0, false
+	}
+	return i, true
+}
+
+// isWriterFile tells whether name is the file of one of the writers of the
+// sink path base at the given parallelism.
+func isWriterFile(base, name string, parallelism int) bool {
+	i, ok := subtaskIndex(base, name)
+	if !ok {
+		return false
+	}
+	if parallelism <= 1 {
+		return i == -1
+	}
+	return i >= 0 && i < parallelism
+}
+
+// removeParts deletes every part file of final, of any subtask.
+func removeParts(final string) error {
+	dir := filepath.Dir(final)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("file: list %s for part files: %w", dir, err)
+	}
+	prefix := "." + filepath.Base(final) + ".part-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("file: delete part file: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // truncateTo cuts path to size bytes if it is longer, creating it if it is
 // missing. A shorter file is left alone: the restored committables still
 // have to be published into it.
@@ -274,23 +464,11 @@ func truncateTo(path string, size int64) error {
 	if err != nil {
 		return fmt.Errorf("file: open sink file %s: %w", path, err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("file: open sink file %s: %w", path, err)
-	}
-	if fi.Size() > size {
-		if err := f.Truncate(size); err != nil {
-			return fmt.Errorf("file: truncate sink file %s to the %d bytes of the restored checkpoint: %w", path, size, err)
-		}
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("file: fsync %s: %w", path, err)
-		}
-	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("file: close %s: %w", path, err)
 	}
-	return nil
+	_, err = cutBack(path, size)
+	return err
 }
 
 // syncDir makes the creation and deletion of files in dir durable. Windows

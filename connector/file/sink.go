@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,13 +49,25 @@ const DefaultBufferSize = 64 << 10
 //     checkpoint barrier it fsyncs and closes the part (PreCommit); when the
 //     checkpoint completes, the committer appends the part to the file,
 //     fsyncs it and deletes the part. Output thus appears only when a
-//     checkpoint completes, or at the end of input. A restored writer cuts
-//     its file back to the length it has once the restored checkpoint is
-//     published and deletes the parts of checkpoints that never completed,
-//     so the replay, which is deterministic in weir, neither duplicates nor
-//     loses a line. A fresh start truncates the file as above, or keeps it
-//     with [Append]. Parts are always fsynced; [Sync] adds an fsync to
-//     Flush.
+//     checkpoint completes, or at the end of input. Parts are always
+//     fsynced; [Sync] adds an fsync to Flush. A fresh start truncates the
+//     file as above, or keeps it with [Append].
+//
+// Restores are exact with checkpoints, also from a checkpoint older than
+// the newest (weir.RestoreFrom, or the fallback past a damaged checkpoint)
+// and at another parallelism. Every checkpoint records where each writer's
+// file ends once the checkpoint is published (in a committable, even when
+// the writer wrote nothing) and the sizes of the sink's other files (those
+// of earlier runs at other parallelisms). A restore cuts every file of the
+// sink (PATH and the PATH-SUBTASK files [SubtaskPath] names) back to what
+// the restored checkpoint had published, deletes the files that runs after
+// it created and the parts of checkpoints that never completed, so the
+// replay, which is deterministic in weir, neither duplicates nor loses a
+// line. One case is not exact: a restore at a higher parallelism than the
+// checkpoint's starts the files of the new subtasks afresh, so output that
+// an even earlier run at that parallelism had left in them is lost.
+// Checkpoints written before weir recorded the sink's files (format 1)
+// restore exactly only at the same parallelism.
 type Sink[T any] struct {
 	path   string
 	cfg    sinkConfig
@@ -202,7 +217,7 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 			return nil, fmt.Errorf("file: create the directory of sink file %s: %w", path, err)
 		}
 	}
-	w := &writer[T]{path: path, sync: s.cfg.sync, encode: s.encode}
+	w := &writer[T]{base: s.path, path: path, parallelism: ctx.Parallelism(), sync: s.cfg.sync, encode: s.encode}
 	w.enc.json = json.NewEncoder(&w.enc.jsonBuf)
 	w.enc.json.SetEscapeHTML(false)
 	if ctx.Checkpointing() {
@@ -247,12 +262,24 @@ func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
 		if err := removeStrayParts(st.Final, w.subtask, st.Pending); err != nil {
 			return err
 		}
+		// A format 2 state of this sink tells what every file of the sink
+		// held at the checkpoint.
+		known := st.Others != nil && filepath.Clean(st.Path) == filepath.Clean(w.base)
+		if known && w.subtask == 0 {
+			if err := w.restoreOthers(st); err != nil {
+				return err
+			}
+		}
 		if st.Final == w.path {
 			w.next, w.seq = st.Next, st.Seq
 			return nil
 		}
-		// The parallelism changed, and with it the file's name. What the
-		// new file holds was published by an earlier run: add to it.
+		// The parallelism changed, and with it the file's name.
+		if known {
+			return w.restoreRenamed(st)
+		}
+		// A format 1 state does not say what the new file held at the
+		// checkpoint: keep it, as published by an earlier run.
 		keep = true
 	}
 	flags := os.O_WRONLY | os.O_CREATE
@@ -276,6 +303,86 @@ func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
 	return removeStrayParts(w.path, w.subtask, nil)
 }
 
+// restoreRenamed brings the writer's file, which no writer of the restored
+// checkpoint wrote, to what it held at that checkpoint: the size recorded
+// in st.Others if an earlier run left it, else nothing (a run after the
+// checkpoint wrote it).
+func (w *writer[T]) restoreRenamed(st writerState) error {
+	name := filepath.Base(w.path)
+	size, ok := st.Others[name]
+	if !ok {
+		size = 0
+	}
+	if isWriterFile(w.base, name, st.Parallelism) {
+		// Another old subtask's file: its committables cut it back.
+		var err error
+		if size, err = fileSize(w.path); err != nil {
+			return err
+		}
+	}
+	if err := truncateTo(w.path, size); err != nil {
+		return err
+	}
+	next, err := fileSize(w.path)
+	if err != nil {
+		return err
+	}
+	w.next = next
+	return removeStrayParts(w.path, w.subtask, nil)
+}
+
+// restoreOthers brings the sink's files that no writer writes, neither
+// before nor after the restore, to what they held at the restored
+// checkpoint: a file recorded in st.Others is cut back to its recorded
+// size; any other was written after the checkpoint (by a run at another
+// parallelism) and is deleted. Writer 0 does it, for all writers. The files
+// of the checkpoint's writers are cut back by their committables.
+func (w *writer[T]) restoreOthers(st writerState) error {
+	files, err := sinkFiles(w.base)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(w.base)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if isWriterFile(w.base, name, w.parallelism) || isWriterFile(w.base, name, st.Parallelism) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if size, ok := st.Others[name]; ok {
+			if _, err := cutBack(path, size); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("file: delete sink file %s, written after the restored checkpoint: %w", path, err)
+		}
+		if err := removeParts(path); err != nil {
+			return err
+		}
+		slog.Info("file: deleted sink file written after the restored checkpoint; the replay writes its output again", "file", path)
+	}
+	return syncDir(dir)
+}
+
+// captureOthers records the sink's files that no writer of this
+// parallelism writes, with their sizes, for SnapshotState. They stay as
+// they are while the job runs, so the writer records them once, at its
+// first checkpoint, after every restore has cut them back.
+func (w *writer[T]) captureOthers() error {
+	files, err := sinkFiles(w.base)
+	if err != nil {
+		return err
+	}
+	w.others = make(map[string]int64)
+	for name, size := range files {
+		if !isWriterFile(w.base, name, w.parallelism) {
+			w.others[name] = size
+		}
+	}
+	return nil
+}
+
 // encoder holds a writer's reusable encoding state.
 type encoder[T any] struct {
 	w       *bufio.Writer
@@ -295,6 +402,7 @@ func (e *encoder[T]) write() error {
 }
 
 type writer[T any] struct {
+	base   string   // the sink's path
 	path   string   // the final file
 	file   *os.File // the final file, or with checkpoints the open part (nil if none)
 	enc    encoder[T]
@@ -303,12 +411,14 @@ type writer[T any] struct {
 	closed bool
 
 	// With checkpoints (twoPhase), records go to part files numbered by seq.
-	twoPhase bool
-	subtask  int
-	part     string   // path of the open part, if file is not nil
-	seq      uint64   // number of the next part
-	next     int64    // offset of the final file where the next part lands
-	pending  []uint64 // parts returned by the last PreCommit
+	twoPhase    bool
+	subtask     int
+	parallelism int
+	others      map[string]int64 // see writerState.Others; nil until the first SnapshotState
+	part        string           // path of the open part, if file is not nil
+	seq         uint64           // number of the next part
+	next        int64            // offset of the final file where the next part lands
+	pending     []uint64         // parts returned by the last PreCommit
 }
 
 var errWriterClosed = errors.New("file: write after Close; the runtime must not use a writer it closed")
@@ -368,8 +478,9 @@ func (w *writer[T]) Flush(context.Context) error {
 
 // PreCommit implements [sink.PreCommitter]. With checkpoints it writes out,
 // fsyncs and closes the current part file and returns one committable that
-// publishes it at the end of the final file; it returns none if nothing was
-// written since the last PreCommit. Without checkpoints it is Flush.
+// publishes it at the end of the final file; if nothing was written since
+// the last PreCommit, it returns a mark that publishes nothing and records
+// the file's length (see committable). Without checkpoints it is Flush.
 func (w *writer[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
 	if w.closed {
 		return nil, errWriterClosed
@@ -379,7 +490,7 @@ func (w *writer[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
 	}
 	w.pending = w.pending[:0]
 	if w.file == nil {
-		return nil, nil
+		return [][]byte{w.mark()}, nil
 	}
 	f, path := w.file, w.part
 	w.file, w.part = nil, ""
@@ -404,7 +515,7 @@ func (w *writer[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("file: delete empty part file %s: %w", path, err)
 		}
-		return nil, nil
+		return [][]byte{w.mark()}, nil
 	}
 	// The checkpoint will name the part: its directory entry must last.
 	if err := syncDir(filepath.Dir(path)); err != nil {
@@ -416,15 +527,30 @@ func (w *writer[T]) PreCommit(ctx context.Context, _ int64) ([][]byte, error) {
 	return [][]byte{c.encode()}, nil
 }
 
+// mark returns a committable that publishes nothing and says where the
+// final file ends.
+func (w *writer[T]) mark() []byte {
+	return committable{Final: w.path, Offset: w.next}.encode()
+}
+
 // SnapshotState implements [sink.StatefulWriter]. With checkpoints it
 // returns the final file's name, its length once the committables of the
-// last PreCommit are published, and the parts they name. Without
-// checkpoints the writer has no state.
+// last PreCommit are published, the parts they name, and the sizes of the
+// sink's files that no writer writes. Without checkpoints the writer has
+// no state.
 func (w *writer[T]) SnapshotState(int64) ([]byte, error) {
 	if !w.twoPhase {
 		return nil, nil
 	}
-	return writerState{Final: w.path, Next: w.next, Seq: w.seq, Pending: slices.Clone(w.pending)}.encode(), nil
+	if w.others == nil {
+		if err := w.captureOthers(); err != nil {
+			return nil, err
+		}
+	}
+	return writerState{
+		Final: w.path, Next: w.next, Seq: w.seq, Pending: slices.Clone(w.pending),
+		Path: w.base, Parallelism: w.parallelism, Others: w.others,
+	}.encode(), nil
 }
 
 // Close closes the file without writing out the buffer. With checkpoints

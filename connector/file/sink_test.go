@@ -339,10 +339,17 @@ func TestTwoPhaseCommit(t *testing.T) {
 		t.Fatalf("part files left after Commit: %q", got)
 	}
 
-	// (d) Nothing written since the last barrier: no committable.
-	if cs := preCommit(t, w, 2); len(cs) != 0 {
-		t.Fatalf("empty PreCommit returned %q", cs)
+	// (d) Nothing written since the last barrier: a mark, which says
+	// where the file ends and publishes nothing.
+	cs2 := preCommit(t, w, 2)
+	if len(cs2) != 1 {
+		t.Fatalf("empty PreCommit returned %q, want one mark", cs2)
 	}
+	if m, err := decodeCommittable(cs2[0]); err != nil || m.Part != "" || m.Final != path || m.Offset != 4 || m.Length != 0 {
+		t.Fatalf("mark %+v, %v", m, err)
+	}
+	commit(t, s, cs2)
+	wantLines(t, path, "1", "2")
 	writeAll[int](t, w, 3)
 	cs3 := preCommit(t, w, 3)
 	if c, _ := decodeCommittable(cs3[0]); c.Offset != 4 || c.Length != 2 {
@@ -464,7 +471,13 @@ func TestTwoPhaseCommitErrors(t *testing.T) {
 	if err := com.Commit(t.Context(), cs); err == nil || !strings.HasPrefix(err.Error(), "file: ") || !strings.Contains(err.Error(), "is gone") {
 		t.Fatalf("lost part: %v", err)
 	}
-	for _, b := range []string{`{"v":2,"part":"p","final":"f"}`, `{"v":1}`, `not json`} {
+	for _, b := range []string{
+		`{"v":3,"part":"p","final":"f"}`, // a version this build does not know
+		`{"v":1}`,
+		`{"v":1,"final":"f"}`,                       // format 1 has no marks
+		`{"v":2,"final":"f","offset":1,"length":2}`, // a mark publishes nothing
+		`not json`,
+	} {
 		if err := com.Commit(t.Context(), [][]byte{[]byte(b)}); err == nil || !strings.HasPrefix(err.Error(), "file: ") {
 			t.Fatalf("committable %s: %v", b, err)
 		}
@@ -654,6 +667,9 @@ func runTwoPhaseModel(t *testing.T, seed uint64) {
 						break
 					}
 					cm, _ := decodeCommittable(c.committables[0])
+					if cm.Part == "" {
+						break // a mark: nothing to publish
+					}
 					b, err := os.ReadFile(cm.Part)
 					if err != nil {
 						fail("read part: %v", err)
@@ -716,6 +732,9 @@ func runTwoPhaseModel(t *testing.T, seed uint64) {
 func TestTwoPhaseRestoreWithNewParallelism(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
+	sub0 := filepath.Join(dir, "out-0.txt")
+	sub1 := filepath.Join(dir, "out-1.txt")
+	writeFile(t, sub0, "earlier run\n") // published by a run at parallelism 2 before
 	s := NewLineSink(path)
 	w := mustWriter(t, s, ckctx{0, 1, nil})
 	writeAll(t, w, "a")
@@ -724,14 +743,101 @@ func TestTwoPhaseRestoreWithNewParallelism(t *testing.T) {
 	writeAll(t, w, "b")
 	commit(t, s, preCommit(t, w, 2)) // published after the checkpoint restored below
 	w.Close()
-	sub0 := filepath.Join(dir, "out-0.txt")
-	writeFile(t, sub0, "earlier run\n")
+	writeFile(t, sub1, "later run\n") // published by a run after the checkpoint
 
-	// At parallelism 2, subtask 0 gets the state of the old subtask 0.
+	// At parallelism 2, subtask 0 gets the state of the old subtask 0: the
+	// files are as they were at the checkpoint.
 	w = mustWriter(t, s, ckctx{0, 2, st})
 	defer w.Close()
 	wantLines(t, path, "a")
+	wantLines(t, sub0, "earlier run")
 	writeAll(t, w, "b")
 	commit(t, s, preCommit(t, w, 3))
 	wantLines(t, sub0, "earlier run", "b")
+	// Subtask 1 has no restored state: its file starts afresh.
+	w1 := mustWriter(t, s, ckctx{1, 2, nil})
+	defer w1.Close()
+	wantLines(t, sub1)
+}
+
+// TestTwoPhaseRestoreCutsBackEveryFile restores an older checkpoint at
+// another parallelism after runs at several parallelisms: every file of
+// the sink holds what it held at the checkpoint, whichever writer wrote it.
+func TestTwoPhaseRestoreCutsBackEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	file := func(i int) string { return filepath.Join(dir, fmt.Sprintf("out-%d.txt", i)) }
+	s := NewLineSink(path)
+
+	// Parallelism 3: each writer publishes one line at checkpoint 1; the
+	// checkpoint's committables and states are kept.
+	var ws []*writer[string]
+	var states [][]byte
+	var pending [][][]byte
+	for i := range 3 {
+		w := mustWriter(t, s, ckctx{i, 3, nil})
+		writeAll(t, w, fmt.Sprintf("p3 %d", i))
+		cs := preCommit(t, w, 1)
+		st, err := w.SnapshotState(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, s, cs)
+		ws, states, pending = append(ws, w), append(states, st), append(pending, cs)
+	}
+	// Checkpoint 2: only writer 2 writes; the others' marks are its
+	// committables. Then a line each after checkpoint 2.
+	writeAll(t, ws[2], "p3 2 again")
+	for i, w := range ws {
+		commit(t, s, preCommit(t, w, 2))
+		writeAll(t, w, fmt.Sprintf("p3 %d late", i))
+		commit(t, s, preCommit(t, w, 3))
+		w.Close()
+	}
+	// A run at parallelism 1 restored from checkpoint 3 publishes to out.txt.
+	w := mustWriter(t, s, ckctx{0, 1, states[0]})
+	writeAll(t, w, "p1")
+	commit(t, s, preCommit(t, w, 4))
+	w.Close()
+
+	// Restore checkpoint 1 at parallelism 2. The runtime commits the
+	// restored committables of old subtasks 0 and 2 with new subtask 0's
+	// committer, of old subtask 1 with subtask 1's, before the writers start.
+	commit(t, s, pending[0])
+	commit(t, s, pending[2])
+	w0 := mustWriter(t, s, ckctx{0, 2, states[0]})
+	defer w0.Close()
+	commit(t, s, pending[1])
+	w1 := mustWriter(t, s, ckctx{1, 2, states[1]})
+	defer w1.Close()
+	wantLines(t, file(0), "p3 0")
+	wantLines(t, file(1), "p3 1")
+	wantLines(t, file(2), "p3 2") // no writer writes it now
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("out.txt, written after the restored checkpoint, is still there: %v", err)
+	}
+}
+
+// TestTwoPhaseRestoresFormat1 restores the state and committables of a
+// checkpoint that an earlier weir wrote (format 1: no marks, no record of
+// the sink's other files): the file is cut back as before.
+func TestTwoPhaseRestoresFormat1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	writeFile(t, path, "a\nb\nlater\n")
+	part := partName(path, 0, 1)
+	writeFile(t, part, "b\n")
+	s := NewLineSink(path)
+	c1 := []byte(fmt.Sprintf(`{"v":1,"part":%q,"final":%q,"offset":2,"length":2}`, part, path))
+	commit(t, s, [][]byte{c1}) // published before: the part goes
+	if got := partFiles(t, dir); len(got) != 0 {
+		t.Fatalf("part files left: %q", got)
+	}
+	st := []byte(fmt.Sprintf(`{"v":1,"final":%q,"next":4,"seq":2,"pending":[1]}`, path))
+	w := mustWriter(t, s, ckctx{0, 1, st})
+	defer w.Close()
+	wantLines(t, path, "a", "b")
+	writeAll(t, w, "c")
+	commit(t, s, preCommit(t, w, 2))
+	wantLines(t, path, "a", "b", "c")
 }

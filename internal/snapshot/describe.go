@@ -53,6 +53,24 @@ func Describe(w io.Writer, m *Metadata) error {
 	return p.err
 }
 
+// Summary returns one line about a checkpoint: its kind and id, when it was
+// taken, its operators and the size of its state, as in
+// "checkpoint 12, taken 2026-11-24T07:40:00Z, 4 operators, 1.2 MiB of state".
+func Summary(m *Metadata) string {
+	kind := "checkpoint"
+	if m.Savepoint {
+		kind = "savepoint"
+	}
+	var total int64
+	for _, op := range m.Operators {
+		for _, s := range op.Subtasks {
+			total += s.KeyedSize + int64(len(s.OperatorState)) + int64(len(s.ChannelState))
+		}
+	}
+	return fmt.Sprintf("%s %d, taken %s, %d operators, %s of state", kind, m.CheckpointID,
+		time.UnixMilli(m.CreatedUnixMs).UTC().Format(time.RFC3339), len(m.Operators), size(total))
+}
+
 // printer keeps the first write error, so Describe reads as a list of lines.
 type printer struct {
 	w   io.Writer
@@ -64,6 +82,10 @@ func (p *printer) printf(format string, args ...any) {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
 }
+
+// FormatSize formats a byte count as Describe does: exactly below 1 KiB,
+// to one decimal above ("1.5 MiB").
+func FormatSize(n int64) string { return size(n) }
 
 // size formats a byte count exactly below 1 KiB and to one decimal above.
 func size(n int64) string {

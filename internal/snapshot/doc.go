@@ -83,8 +83,11 @@
 //     operator together own every key group exactly once.
 //  4. A keyed file's header names the same key-group range as its metadata,
 //     and its size and whole-file CRC-32C are those the metadata records
-//     ([VerifyKeyed] checks the latter two; a restore that reads some groups
-//     relies on invariants 1 and 5 instead).
+//     ([CheckFile] checks the latter two for each of [Metadata.Files], and
+//     the checkpoint storage runs it on every file before a restore, so a
+//     damaged file sends the job to an earlier checkpoint before any state
+//     is read; a restore that reads some groups also relies on invariants
+//     1 and 5).
 //  5. Blocks are in increasing group order and contiguous: the first starts
 //     right after the header, each ends where the next begins, and the last
 //     ends at the end of the file. Hence GroupOffsets are increasing.

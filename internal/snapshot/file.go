@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 )
@@ -60,6 +61,72 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	return nil
 }
 
+// FileRef is a file that a checkpoint's metadata references, with the size
+// and whole-file CRC-32C the metadata records for it (invariant 4).
+type FileRef struct {
+	// Name is the file's name relative to the checkpoint's directory,
+	// slash-separated.
+	Name string
+	Size int64
+	CRC  uint32
+}
+
+// Files returns every file that m references, in metadata order, each once:
+// today the keyed-state files of its subtasks (operator and channel state
+// live inside the metadata). A checkpoint is whole when each of them exists
+// and CheckFile accepts its bytes.
+func (m *Metadata) Files() []FileRef {
+	var refs []FileRef
+	seen := make(map[FileRef]bool)
+	for _, op := range m.Operators {
+		for _, s := range op.Subtasks {
+			if s.KeyedFile == "" {
+				continue
+			}
+			f := FileRef{Name: s.KeyedFile, Size: s.KeyedSize, CRC: s.KeyedCRC}
+			if !seen[f] {
+				seen[f] = true
+				refs = append(refs, f)
+			}
+		}
+	}
+	return refs
+}
+
+// verifyBuffer is the read size of CheckFile: large, so that a file on
+// object storage streams in few reads.
+const verifyBuffer = 1 << 20
+
+// CheckFile reads r to its end and checks that it holds exactly f.Size bytes
+// whose CRC-32C is f.CRC. It reads at most one byte past f.Size. Errors wrap
+// ErrCorrupt and name the file and what differs (shorter, longer, checksum),
+// or are r's errors, wrapped.
+func CheckFile(r io.Reader, f FileRef) error {
+	if f.Size < 0 {
+		return fmt.Errorf("%w: %s has a negative size %d in its metadata", ErrCorrupt, f.Name, f.Size)
+	}
+	h := crc32.New(castagnoli())
+	n, err := io.CopyBuffer(h, io.LimitReader(r, f.Size), make([]byte, min(f.Size+1, verifyBuffer)))
+	if err != nil {
+		return fmt.Errorf("snapshot: reading %s: %w", f.Name, err)
+	}
+	if n < f.Size {
+		return fmt.Errorf("%w: %s has %d bytes, its metadata says %d (truncated)", ErrCorrupt, f.Name, n, f.Size)
+	}
+	var one [1]byte
+	m, err := io.ReadFull(r, one[:])
+	if m > 0 {
+		return fmt.Errorf("%w: %s is longer than the %d bytes its metadata says", ErrCorrupt, f.Name, f.Size)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("snapshot: reading %s: %w", f.Name, err)
+	}
+	if got := h.Sum32(); got != f.CRC {
+		return fmt.Errorf("%w: %s checksum mismatch (metadata %08x, file %08x)", ErrCorrupt, f.Name, f.CRC, got)
+	}
+	return nil
+}
+
 // VerifyKeyed reads a subtask's whole keyed-state file and checks its size
 // and CRC-32C against the metadata (invariant 4). A restore reads only some
 // groups and checks their chunks; VerifyKeyed checks every byte, for an
@@ -69,24 +136,6 @@ func VerifyKeyed(r io.ReaderAt, s *Subtask) error {
 	if s.KeyedFile == "" {
 		return nil
 	}
-	table := castagnoli()
-	h := crc32.New(table)
-	n, err := io.Copy(h, io.NewSectionReader(r, 0, s.KeyedSize))
-	if err != nil {
-		return fmt.Errorf("snapshot: reading keyed file %s: %w", s.KeyedFile, err)
-	}
-	if n != s.KeyedSize {
-		return fmt.Errorf("%w: keyed file %s has %d bytes, its metadata says %d", ErrCorrupt, s.KeyedFile, n, s.KeyedSize)
-	}
-	var one [1]byte
-	if m, err := r.ReadAt(one[:], s.KeyedSize); m > 0 || (err != nil && !errors.Is(err, io.EOF)) {
-		if m == 0 {
-			return fmt.Errorf("snapshot: reading keyed file %s: %w", s.KeyedFile, err)
-		}
-		return fmt.Errorf("%w: keyed file %s is longer than the %d bytes its metadata says", ErrCorrupt, s.KeyedFile, s.KeyedSize)
-	}
-	if got := h.Sum32(); got != s.KeyedCRC {
-		return fmt.Errorf("%w: keyed file %s checksum mismatch (metadata %08x, file %08x)", ErrCorrupt, s.KeyedFile, s.KeyedCRC, got)
-	}
-	return nil
+	// The section ends far past the file; ReadAt reports the file's end.
+	return CheckFile(io.NewSectionReader(r, 0, math.MaxInt64), FileRef{Name: "keyed file " + s.KeyedFile, Size: s.KeyedSize, CRC: s.KeyedCRC})
 }

@@ -15,8 +15,12 @@
 //	    _metadata
 //
 // Checkpoint ids are zero-padded to 20 digits, so listing order is numeric
-// order. The metadata bytes are opaque here: the checkpoint package encodes,
-// checksums and decodes them, and hands this package a validate function.
+// order. Commit, ReadMetadata and Latest take the metadata as opaque bytes,
+// which the job encodes and checks (a validate function). Verify,
+// ReadVerified and LatestVerified decode it with package snapshot, to find
+// the state files it references and check each one's size and CRC-32C: a
+// restore uses them, so that a damaged checkpoint is found before any of its
+// state is read.
 //
 // Invariants:
 //
@@ -30,7 +34,11 @@
 //     savepoints are deleted only by an explicit Discard.
 //  4. A completed checkpoint whose metadata does not validate (truncated by a
 //     power loss, corrupted, from an incompatible version) is skipped by
-//     Latest with a warning, never silently.
+//     Latest and LatestVerified with a warning, never silently; so is, by
+//     LatestVerified, one whose state files are missing, of another size or
+//     checksum than the metadata records. A file that cannot be read (the
+//     store is unreachable) is an error, not damage: LatestVerified does
+//     not fall back past a checkpoint that may be whole.
 //
 // A Storage is safe for concurrent use: state files of one checkpoint are
 // uploaded from many goroutines at once.

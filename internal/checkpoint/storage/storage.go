@@ -66,6 +66,12 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
+// NoCreate makes Open fail on a local directory that does not exist,
+// instead of creating it: for tools that only read checkpoints.
+func NoCreate() Option {
+	return optionFunc(func(c *config) { c.noCreate = true })
+}
+
 // Open opens the storage at location:
 //
 //   - a plain path or file:///abs/path: a local directory, created if missing;
@@ -132,7 +138,7 @@ func OpenRestore(ctx context.Context, path string, opts ...Option) (*Storage, Di
 	if err != nil {
 		return nil, Dir{}, err
 	}
-	s, err := Open(ctx, location, append(opts, optionFunc(func(c *config) { c.noCreate = true }))...)
+	s, err := Open(ctx, location, append(opts, NoCreate())...)
 	if err != nil {
 		return nil, Dir{}, err
 	}
@@ -355,11 +361,49 @@ func (s *Storage) Completed(ctx context.Context) ([]Dir, error) {
 	return done, nil
 }
 
+// Savepoints lists the completed savepoints (directories with a _metadata
+// that are not checkpoints), in listing order: by name.
+func (s *Storage) Savepoints(ctx context.Context) ([]Dir, error) {
+	var out []Dir
+	it := s.bucket.List(&blob.ListOptions{Delimiter: "/"})
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, err)
+		}
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, ctxErr(ctx, err))
+		}
+		name := strings.TrimSuffix(obj.Key, "/")
+		if !obj.IsDir || strings.HasPrefix(name, checkpointPrefix) {
+			continue
+		}
+		dir := SavepointDir(name)
+		if dir.validate() != nil {
+			continue // not ours
+		}
+		ok, err := s.bucket.Exists(ctx, dir.key(MetadataName))
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, ctxErr(ctx, err))
+		}
+		if ok {
+			out = append(out, dir)
+		}
+	}
+	return out, nil
+}
+
 // Latest returns the newest completed checkpoint whose metadata validate
 // accepts, with that metadata. A newer one whose metadata cannot be read or
 // fails validate (truncated, corrupt) is skipped with a warning naming it.
 // Latest returns ErrNone when no checkpoint qualifies, and the context's
 // error when ctx ends.
+//
+// Latest does not look at the state files: a restore should use
+// LatestVerified, which also skips a checkpoint whose files are damaged.
 func (s *Storage) Latest(ctx context.Context, validate func([]byte) error) (Dir, []byte, error) {
 	done, err := s.Completed(ctx)
 	if err != nil {
@@ -412,11 +456,18 @@ func (s *Storage) readMetadata(ctx context.Context, dir Dir, validate func([]byt
 	}
 	if validate != nil {
 		if err := validate(md); err != nil {
-			return nil, fmt.Errorf("checkpoint storage: metadata of %s in %s is invalid (truncated or corrupt): %w; restore from another checkpoint or savepoint", dir, s.location, err)
+			return nil, fmt.Errorf("checkpoint storage: metadata of %s in %s is invalid (truncated or corrupt): %w; restore from another checkpoint or savepoint", dir, s.location, metadataError{err})
 		}
 	}
 	return md, nil
 }
+
+// metadataError marks the error of a validate function: the metadata is
+// unusable, which LatestVerified skips, unlike a failure to read it.
+type metadataError struct{ err error }
+
+func (e metadataError) Error() string { return e.err.Error() }
+func (e metadataError) Unwrap() error { return e.err }
 
 // Retain deletes all but the newest n completed checkpoints, and every
 // incomplete checkpoint older than the newest completed one: leftovers of
