@@ -377,3 +377,82 @@ func (e *listeningEnumerator) NotifyCheckpointComplete(_ context.Context, id int
 	e.src.notified.Store(id)
 	return nil
 }
+
+// TestDamagedStateFileFallsBack damages a keyed-state file of the newest
+// checkpoint of a killed job — truncated, one bit flipped, or deleted —
+// and starts the job again: it restores the checkpoint before, and the
+// committed output equals a clean run (contract 4).
+func TestDamagedStateFileFallsBack(t *testing.T) {
+	const n = 1500
+	clean := weir.NewEnv()
+	want := countJob(clean, n, func(kv) error { return nil })
+	if err := clean.Execute(context.Background(), "clean"); err != nil {
+		t.Fatal(err)
+	}
+	damages := map[string]func(path string) error{
+		"truncated": func(p string) error {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			return os.Truncate(p, fi.Size()/2)
+		},
+		"bit flipped": func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b[len(b)/2] ^= 0x10
+			return os.WriteFile(p, b, 0o644)
+		},
+		"deleted": os.Remove,
+	}
+	for name, damage := range damages {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			first := weir.NewEnv(weir.Checkpoints(20*time.Millisecond, dir), weir.RetainCheckpoints(100))
+			out := countJob(first, n, func(kv) error { return nil })
+			go func() {
+				// Kill the job once a few checkpoints completed.
+				for ctx.Err() == nil {
+					completed := 0
+					for _, s := range first.CheckpointStats() {
+						if s.Status == "completed" {
+							completed++
+						}
+					}
+					if completed >= 4 {
+						cancel()
+						return
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}()
+			if err := first.Execute(ctx, "first"); !errors.Is(err, context.Canceled) {
+				t.Fatalf("first run: %v, want it cancelled (make the source slower if it finished)", err)
+			}
+			chks, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
+			slices.Sort(chks)
+			if len(chks) < 2 {
+				t.Fatalf("%d checkpoints, want at least 2", len(chks))
+			}
+			if err := damage(filepath.Join(filepath.Dir(chks[len(chks)-1]), "count.0.keyed")); err != nil {
+				t.Fatal(err)
+			}
+
+			second := weir.NewEnv(weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
+			countJobInto(second, n, func(kv) error { return nil }, out)
+			if err := second.Execute(context.Background(), "second"); err != nil {
+				t.Fatalf("second run: %v", err)
+			}
+			w, g := want.Records(), out.Records()
+			slices.Sort(w)
+			slices.Sort(g)
+			if !slices.Equal(w, g) {
+				t.Fatalf("output differs after the fallback: got %d results, want %d", len(g), len(w))
+			}
+		})
+	}
+}

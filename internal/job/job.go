@@ -109,17 +109,21 @@ func (j *Job) startingPoint(ctx context.Context, store *storage.Storage) (*point
 	nothing := func() error { return nil }
 	switch path := j.spec.Checkpoints.RestoreFrom; path {
 	case "", "latest":
+		// A job that finished after the newest checkpoint is done, whether
+		// or not that checkpoint could be restored (job invariant 4).
+		newest := ""
+		if dirs, err := store.Completed(ctx); err != nil {
+			return nil, nil, fmt.Errorf("weir: restore: %w", err)
+		} else if len(dirs) > 0 {
+			newest = dirs[0].String()
+		}
+		done, err := j.finishedBefore(ctx, store, newest)
+		if err != nil || done {
+			return nil, nil, err
+		}
 		from, err := j.latest(ctx, store)
 		if err != nil {
 			return nil, nil, fmt.Errorf("weir: restore: %w", err)
-		}
-		latest := ""
-		if from != nil {
-			latest = from.dir.String()
-		}
-		done, err := j.finishedBefore(ctx, store, latest)
-		if err != nil || done {
-			return nil, nil, err
 		}
 		return from, nothing, nil
 	default:

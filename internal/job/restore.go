@@ -136,29 +136,28 @@ func (r *Restore) ChannelState(head string, i, p int) ([]byte, error) {
 	return nil, nil
 }
 
-// validator checks metadata bytes for storage.Latest: they decode, and
-// their key groups are the job's.
-func (j *Job) validator(b []byte) error {
-	m, err := snapshot.DecodeMetadata(b)
-	if err != nil {
-		return err
-	}
+// checkMeta says why the job cannot restore a checkpoint with metadata m,
+// if it cannot: its key groups must be the job's.
+func (j *Job) checkMeta(m *snapshot.Metadata) error {
 	if m.MaxParallelism != j.spec.MaxParallelism {
 		return fmt.Errorf("it was taken with max parallelism %d and the job has %d: key groups cannot change; set MaxParallelism(%d)", m.MaxParallelism, j.spec.MaxParallelism, m.MaxParallelism)
 	}
 	return nil
 }
 
-// latest returns the newest valid checkpoint at store, or nil.
+// latest returns the newest completed checkpoint at store whose state
+// files are whole (contract 4: a damaged one is skipped for the one
+// before, with a warning), or nil when the location has none. When every
+// checkpoint is damaged it fails rather than start afresh, which would
+// replay the whole input into sinks that published part of it.
 func (j *Job) latest(ctx context.Context, store *storage.Storage) (*point, error) {
-	dir, b, err := store.Latest(ctx, j.validator)
+	dir, m, err := store.LatestVerified(ctx, j.checkMeta)
 	if errors.Is(err, storage.ErrNone) {
+		if done, lerr := store.Completed(ctx); lerr == nil && len(done) > 0 {
+			return nil, fmt.Errorf("none of the %d checkpoints at %s can be restored (see the warnings above): restore a savepoint with RestoreFrom, or move the checkpoints away to start the job afresh", len(done), store.Location())
+		}
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := snapshot.DecodeMetadata(b)
 	if err != nil {
 		return nil, err
 	}
@@ -172,12 +171,9 @@ func (j *Job) open(ctx context.Context, path string) (*point, func() error, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("weir: RestoreFrom %q: %w", path, err)
 	}
-	b, err := rs.ReadMetadata(ctx, dir, j.validator)
+	m, err := rs.ReadVerified(ctx, dir, j.checkMeta)
 	if err == nil {
-		var m *snapshot.Metadata
-		if m, err = snapshot.DecodeMetadata(b); err == nil {
-			return &point{meta: m, store: rs, dir: dir}, rs.Close, nil
-		}
+		return &point{meta: m, store: rs, dir: dir}, rs.Close, nil
 	}
 	rs.Close()
 	return nil, nil, fmt.Errorf("weir: RestoreFrom %q: %w", path, err)
