@@ -200,7 +200,7 @@ func AsyncWait[In, Out any](s Stream[In], fn func(ctx context.Context, in In) (O
 		env.errs = append(env.errs, err)
 	}
 	inputs := codec.For[In]()
-	if env.cfg.checkpoint != nil {
+	if env.cfg.checkpoint.on {
 		var zero In
 		if _, err := inputs.Append(nil, zero); err != nil {
 			env.errs = append(env.errs, fmt.Errorf("weir: AsyncWait %q: with checkpoints, its inputs in flight are stored in checkpoints, but %T cannot be: %w", n.Name, zero, err))
@@ -225,7 +225,7 @@ func AsyncWait[In, Out any](s Stream[In], fn func(ctx context.Context, in In) (O
 		}
 		a.segs = []*asyncSegment{{}}
 		if t.Restore != nil {
-			subs := t.Restore.OperatorStates(n.Name, t.Index, t.Parallelism)
+			subs := t.Restore.OperatorStates(n.UID, t.Index, t.Parallelism)
 			for _, sub := range subs {
 				elems, err := decodeAsyncState(inputs, sub.OperatorState)
 				if err != nil {
@@ -241,7 +241,7 @@ func AsyncWait[In, Out any](s Stream[In], fn func(ctx context.Context, in In) (O
 				}
 			}
 		}
-		t.AddState(n.Name, a)
+		t.AddState(n.UID, a)
 		t.OnClose(a.close)
 		return a, nil
 	})

@@ -8,8 +8,10 @@ import (
 	"github.com/weirstream/weir/internal/job"
 )
 
-// checkpointConfig holds the checkpoint settings; nil in config means off.
+// checkpointConfig holds the checkpoint settings. Only Checkpoints turns
+// them on; the other checkpoint options set what applies when they are.
 type checkpointConfig struct {
+	on       bool
 	interval time.Duration
 	location string
 	timeout  time.Duration
@@ -20,6 +22,13 @@ type checkpointConfig struct {
 	// unaligned: barriers overtake the data in flight, which is stored
 	// with the checkpoint.
 	unaligned bool
+	// allowNonRestored drops the state of operators the job no longer has
+	// instead of failing the restore.
+	allowNonRestored bool
+}
+
+func defaultCheckpointConfig() checkpointConfig {
+	return checkpointConfig{retain: 3, timeout: 10 * time.Minute, restart: ExponentialBackoffRestart(100*time.Millisecond, 10*time.Second, 10)}
 }
 
 func (c *checkpointConfig) validate() error {
@@ -42,23 +51,19 @@ func (c *checkpointConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// spec returns the settings the job runner takes; nil when c is.
+// spec returns the settings the job runner takes; nil when checkpoints
+// are off.
 func (c *checkpointConfig) spec() *job.Checkpoints {
-	if c == nil {
+	if !c.on {
 		return nil
 	}
 	return &job.Checkpoints{Location: c.location, Interval: c.interval, Timeout: c.timeout, MinPause: c.minPause,
-		Retain: c.retain, RestoreFrom: c.restore, Restart: c.restart.r, Unaligned: c.unaligned}
+		Retain: c.retain, RestoreFrom: c.restore, Restart: c.restart.r, Unaligned: c.unaligned,
+		AllowNonRestoredState: c.allowNonRestored}
 }
 
-// withCheckpoints returns c's checkpoint settings, creating them with their
-// defaults on first use.
-func withCheckpoints(c *config) *checkpointConfig {
-	if c.checkpoint == nil {
-		c.checkpoint = &checkpointConfig{retain: 3, timeout: 10 * time.Minute, restart: ExponentialBackoffRestart(100*time.Millisecond, 10*time.Second, 10)}
-	}
-	return c.checkpoint
-}
+// withCheckpoints returns c's checkpoint settings.
+func withCheckpoints(c *config) *checkpointConfig { return &c.checkpoint }
 
 // Checkpoints turns on periodic checkpoints: every interval the job's
 // state, its sources' positions and its sinks' pending output are written
@@ -69,7 +74,7 @@ func withCheckpoints(c *config) *checkpointConfig {
 func Checkpoints(interval time.Duration, location string) EnvOption {
 	return envFunc(func(c *config) {
 		cc := withCheckpoints(c)
-		cc.interval, cc.location = interval, location
+		cc.on, cc.interval, cc.location = true, interval, location
 	})
 }
 
@@ -96,6 +101,15 @@ func RetainCheckpoints(n int) EnvOption {
 // newest checkpoint at the checkpoint location. "latest" is the default.
 func RestoreFrom(path string) EnvOption {
 	return envFunc(func(c *config) { withCheckpoints(c).restore = path })
+}
+
+// AllowNonRestoredState lets a restore drop the state of operators the job
+// no longer has (no operator has its UID), with a warning that lists it.
+// Without it such a restore fails and names the state, so that renaming or
+// removing an operator does not silently lose what it kept. Flink's
+// --allowNonRestoredState.
+func AllowNonRestoredState() EnvOption {
+	return envFunc(func(c *config) { withCheckpoints(c).allowNonRestored = true })
 }
 
 // Restart sets how a failed job with checkpoints restarts (default:

@@ -99,6 +99,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	if err := e.cfg.validate(); err != nil {
 		return err
 	}
+	plan.AssignUIDs(&e.graph)
 	if err := e.check(); err != nil {
 		return err
 	}
@@ -118,6 +119,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		Name:           name,
 		MaxParallelism: e.cfg.maxParallelism,
 		Checkpoints:    e.cfg.checkpoint.spec(),
+		StateUIDs:      p.StateUIDs(),
 		Republish:      map[string]func(context.Context, [][]byte) error{},
 		Build: func(ctx context.Context, run *job.Run) ([]runtime.Task, error) {
 			built, err := p.Build(ctx, settings, run)
@@ -132,7 +134,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	}
 	for _, n := range e.graph.Nodes {
 		if n.Republish != nil {
-			spec.Republish[n.Name] = n.Republish
+			spec.Republish[n.UID] = n.Republish
 		}
 	}
 	j := job.New(spec)

@@ -22,7 +22,7 @@ type config struct {
 	batchSize         int
 	channelCapacity   int
 	watermarkInterval time.Duration
-	checkpoint        *checkpointConfig // nil: checkpoints off
+	checkpoint        checkpointConfig
 	backend           string            // "heap" or "pebble"
 	backendDir        string            // for pebble
 }
@@ -36,6 +36,7 @@ func defaultConfig() config {
 		channelCapacity:   4,
 		watermarkInterval: 200 * time.Millisecond,
 		backend:           "heap",
+		checkpoint:        defaultCheckpointConfig(),
 	}
 }
 
@@ -56,7 +57,7 @@ func (c config) validate() error {
 	if c.watermarkInterval < time.Millisecond {
 		errs = append(errs, fmt.Errorf("weir: WatermarkInterval %v must be at least 1ms", c.watermarkInterval))
 	}
-	if c.checkpoint != nil {
+	if c.checkpoint.on {
 		if err := c.checkpoint.validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -75,6 +76,7 @@ func (c config) String() string {
 
 type opConfig struct {
 	name        string
+	uid         string
 	parallelism int
 }
 
@@ -94,12 +96,27 @@ func (p parallelismOption) applyEnv(c *config)  { c.parallelism = int(p) }
 func (p parallelismOption) applyOp(o *opConfig) { o.parallelism = int(p) }
 
 // Name names an operator in errors, metrics and plans. The default is the
-// kind of operator and its position, such as "map-3".
+// kind of operator and its position, such as "map-3". A name also serves
+// as the operator's UID unless UID gives another.
 func Name(name string) OpOption { return nameOption(name) }
 
 type nameOption string
 
 func (n nameOption) applyOp(o *opConfig) { o.name = string(n) }
+
+// UID sets the id that identifies an operator's state in checkpoints and
+// savepoints, as Flink's uid does: a restore gives each operator the
+// state saved under its UID, so keep it when the job changes. The default
+// is the operator's Name when one is given, otherwise a hash of its place
+// in the job graph (its kind and inputs), which an operator added
+// downstream or on another branch leaves alone but one inserted upstream
+// changes. Give operators with state a UID (or a Name) before a job's
+// first savepoint, and keep it.
+func UID(id string) OpOption { return uidOption(id) }
+
+type uidOption string
+
+func (u uidOption) applyOp(o *opConfig) { o.uid = string(u) }
 
 type envFunc func(*config)
 

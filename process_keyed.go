@@ -77,13 +77,13 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 	n := newNode[U](env, "process-keyed", opts)
 	connectKeyed(ks, n)
 	n.Operator = operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[T], error) {
-		store, err := newStore(env.backend, t, n.Name, ks.hash)
+		store, err := newStore(env.backend, t, n.UID, ks.hash)
 		if err != nil {
 			return nil, err
 		}
 		p := &keyedProcessOp[K, T, U]{
 			op:    op{name: n.Name, subtask: t.Index, par: t.Parallelism},
-			base:  newKeyedBase(n.Name, ks.hash, t),
+			base:  newKeyedBase(n.UID, ks.hash, t),
 			key:   ks.key,
 			store: store,
 			fn:    newFn(store),
@@ -96,7 +96,7 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 				return nil, err
 			}
 		}
-		t.AddState(n.Name, p)
+		t.AddState(n.UID, p)
 		t.OnTick(p)
 		return p, nil
 	})

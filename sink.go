@@ -30,7 +30,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 		}
 	}
 	n.Operator = operator[T, T](func(t *plan.Subtask, _ runtime.Collector[T], _ plan.Outputs) (runtime.Collector[T], error) {
-		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, t: t}
+		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, uid: n.UID, t: t}
 		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, checkpointing: t.Checkpoints()}
 		if t.Checkpoints() && committing {
 			c, err := cs.NewCommitter()
@@ -42,7 +42,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 		if t.Restore != nil {
 			// Publish what the restored checkpoint pre-committed before the
 			// writer starts: the writer's restored state assumes it is.
-			for _, sub := range t.Restore.OperatorStates(n.Name, t.Index, t.Parallelism) {
+			for _, sub := range t.Restore.OperatorStates(n.UID, t.Index, t.Parallelism) {
 				st, err := decodeState[sinkState](sub.OperatorState)
 				if err != nil {
 					return nil, fmt.Errorf("restore: %w", err)
@@ -66,7 +66,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 			return nil, fmt.Errorf("its writer pre-commits but %T has no committer: implement sink.CommittingSink", snk)
 		}
 		t.OnClose(w.Close)
-		t.AddState(n.Name, op)
+		t.AddState(n.UID, op)
 		return op, nil
 	})
 }
@@ -98,6 +98,7 @@ type sinkOp[T any] struct {
 	op
 	w         sink.Writer[T]
 	ctx       context.Context
+	uid       string // of its state
 	t         *plan.Subtask
 	pre       sink.PreCommitter
 	stw       sink.StatefulWriter
@@ -139,7 +140,7 @@ func (s *sinkOp[T]) End() error {
 				return s.wrap(err)
 			}
 		}
-		s.t.AddFinalCommit(&job.FinalCommit{UID: s.name, Subtask: s.subtask, Parallelism: s.par,
+		s.t.AddFinalCommit(&job.FinalCommit{UID: s.uid, Subtask: s.subtask, Parallelism: s.par,
 			Committer: s.committer, Committables: all,
 			State: func(id int64) ([]byte, error) {
 				return encodeState(sinkState{Writer: writer, Pending: []pendingCommit{{ID: id, Committables: all}}})

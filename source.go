@@ -21,6 +21,7 @@ func FromSource[T any](env *Env, src source.Source[T], opts ...OpOption) Stream[
 func fromSource[T any](env *Env, src source.Source[T], strategy *WatermarkStrategy[T], opts []OpOption) Stream[T] {
 	n := newNode[T](env, "source", opts)
 	n.Source = &sourceOf[T]{env: env, src: src, strategy: strategy}
+	n.Signature += fmt.Sprintf(" source=%T", src)
 	return Stream[T]{env, n}
 }
 

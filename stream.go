@@ -1,6 +1,8 @@
 package weir
 
 import (
+	"reflect"
+
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 )
@@ -25,14 +27,18 @@ func newNode[Out any](env *Env, kind string, opts []OpOption) *plan.Node {
 	for _, o := range opts {
 		o.applyOp(&oc)
 	}
-	return env.graph.Add(&plan.Node{Kind: kind, Name: oc.name, Parallelism: oc.parallelism, Out: records[Out]{}})
+	return env.graph.Add(&plan.Node{Kind: kind, Name: oc.name, Named: oc.name != "", UID: oc.uid, Parallelism: oc.parallelism,
+		Out: records[Out]{}, Signature: "out=" + reflect.TypeFor[Out]().String()})
 }
 
 // connect makes n read s with pattern; hash keys the records of a Hash
 // edge.
 func connect[T any](s Stream[T], n *plan.Node, pattern runtime.Pattern, hash func(T) uint64) {
 	plan.Connect(s.n, n, pattern, channel[T]{hash: hash})
-	n.In = records[T]{}
+	if n.In == nil {
+		n.In = records[T]{}
+		n.Signature += " in=" + reflect.TypeFor[T]().String()
+	}
 }
 
 // Union merges streams of one type into one. Records keep their order per

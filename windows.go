@@ -174,7 +174,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	env.lateDrops = append(env.lateDrops, dropped)
 	n.Operator = operator[T, O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[T], error) {
 		wb := windowBase[K, T, O]{
-			base:     newKeyedBase(n.Name, ws.ks.hash, t),
+			base:     newKeyedBase(n.UID, ws.ks.hash, t),
 			key:      ws.ks.key,
 			assigner: ws.assigner,
 			procTime: ws.assigner.Time() == window.ProcessingTime,
@@ -204,7 +204,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 		} else {
 			wo := &windowOp[K, T, A, O]{op: o, windowBase: wb, add: agg.Add, open: map[window.Window]bool{}}
 			wo.emit = makeEmit(&wo.em)
-			if wo.store, err = newPaneStore(env.backend, t, n.Name, &wo.base, agg.Init, ws.cfg.early > 0); err != nil {
+			if wo.store, err = newPaneStore(env.backend, t, n.UID, &wo.base, agg.Init, ws.cfg.early > 0); err != nil {
 				return nil, err
 			}
 			w = wo
@@ -214,7 +214,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 				return nil, err
 			}
 		}
-		t.AddState(n.Name, w)
+		t.AddState(n.UID, w)
 		t.OnTick(w)
 		return w, nil
 	})

@@ -57,6 +57,11 @@ func (j *Job) Execute(ctx context.Context) error {
 		return err // failed, or the job already finished
 	}
 	defer closeFrom()
+	if from != nil {
+		if err := j.matchState(from); err != nil {
+			return err
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		if from != nil {
 			slog.Info("restoring", "job", j.spec.Name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)

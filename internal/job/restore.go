@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/weirstream/weir/internal/checkpoint/storage"
 	"github.com/weirstream/weir/internal/keygroup"
@@ -162,6 +164,43 @@ func (j *Job) latest(ctx context.Context, store *storage.Storage) (*point, error
 		return nil, err
 	}
 	return &point{meta: m, store: store, dir: dir}, nil
+}
+
+// matchState checks that every operator state in checkpoint p has an
+// operator of the job to take it (contract 6). State that none takes
+// fails the restore, naming it, unless the settings allow dropping it.
+func (j *Job) matchState(p *point) error {
+	have := map[string]bool{}
+	for _, uid := range j.spec.StateUIDs {
+		have[uid] = true
+	}
+	var lost []string
+	for _, op := range p.meta.Operators {
+		if !have[op.UID] {
+			lost = append(lost, describeState(&op))
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	if j.spec.Checkpoints.AllowNonRestoredState {
+		slog.Warn("the restore drops the state of operators the job does not have", "job", j.spec.Name, "from", p.dir.String(), "state", strings.Join(lost, ", "))
+		return nil
+	}
+	return fmt.Errorf("weir: restore from %s: it holds state that no operator of the job takes: %s. "+
+		"State belongs to an operator's UID (weir.UID; a name given with weir.Name serves as one): give the operator that should take it that UID, "+
+		"or drop the state with AllowNonRestoredState (weir pvuv --allow-non-restored-state)", p.dir, strings.Join(lost, ", "))
+}
+
+// describeState names an operator's state in a checkpoint and says how
+// much there is.
+func describeState(op *snapshot.Operator) string {
+	var keyed, other int64
+	for _, s := range op.Subtasks {
+		keyed += s.KeyedSize
+		other += int64(len(s.OperatorState) + len(s.ChannelState))
+	}
+	return fmt.Sprintf("%q (%d subtasks, %d bytes keyed, %d bytes other)", op.UID, len(op.Subtasks), keyed, other)
 }
 
 // open returns the checkpoint or savepoint at path (RestoreFrom), and a

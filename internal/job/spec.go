@@ -21,6 +21,10 @@ type Spec struct {
 	// restores operators from run.Restore(). The driver's own task is added
 	// by the runner.
 	Build func(ctx context.Context, run *Run) ([]runtime.Task, error)
+	// StateUIDs are the UIDs under which the job's operators keep state; a
+	// restore fails on state under any other unless the checkpoint settings
+	// allow it.
+	StateUIDs []string
 	// Republish publishes again what a sink pre-committed at the end of a
 	// job that finished (see final.go), by the sink's uid; nil for sinks
 	// without a committer.
@@ -47,4 +51,7 @@ type Checkpoints struct {
 	// Unaligned makes barriers overtake the records in flight, which are
 	// stored with the checkpoint. Savepoints are always aligned.
 	Unaligned bool
+	// AllowNonRestoredState drops the state of operators the job does not
+	// have (see Spec.StateUIDs) instead of failing the restore.
+	AllowNonRestoredState bool
 }

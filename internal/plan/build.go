@@ -98,7 +98,7 @@ func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.En
 		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i}, b: b, head: head}
 	if b.run != nil {
 		t.Restore = b.run.Restorer()
-		t.task = b.run.AddTask(checkpoint.TaskID{Chain: head.ID, Subtask: i}, par, head.Name, head.Source != nil)
+		t.task = b.run.AddTask(checkpoint.TaskID{Chain: head.ID, Subtask: i}, par, head.UID, head.Source != nil)
 	}
 	var loop func(context.Context) error
 	var err error
@@ -148,7 +148,7 @@ func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(con
 		if err != nil {
 			return nil, fmt.Errorf("source %q: %w", n.Name, err)
 		}
-		t.AddState(n.Name, &readerState{reader: r, splits: splits})
+		t.AddState(n.UID, &readerState{reader: r, splits: splits})
 	}
 	return loop, nil
 }

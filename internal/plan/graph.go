@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
@@ -20,9 +21,17 @@ type Graph struct {
 type Node struct {
 	ID   int
 	Kind string // "map", "window", ...: names the operator in defaults
-	// Name identifies the operator in errors, metrics, plans and
-	// checkpoints: unique in its graph.
-	Name string
+	// Name names the operator in errors, metrics and plans: unique in its
+	// graph. Named says the user gave it (weir.Name) rather than the
+	// default of its kind and number.
+	Name  string
+	Named bool
+	// UID identifies the operator's state in checkpoints (weir.UID); see
+	// AssignUIDs for the default.
+	UID string
+	// Signature describes the node's types (records in and out, the
+	// source's type): what its default UID hashes besides its place.
+	Signature string
 	// Parallelism is the requested parallelism; 0 means the job's default.
 	// A side output runs with its producer's.
 	Parallelism int
@@ -101,12 +110,24 @@ func (g *Graph) Check(maxParallelism int) error {
 	}
 	var problems []error
 	named := map[string]bool{}
+	uids := map[string]string{}  // uid -> name
+	files := map[string]string{} // file name of a uid's state -> uid
 	for _, n := range g.Nodes {
 		if n.UnionOf == nil {
 			if named[n.Name] {
-				problems = append(problems, fmt.Errorf("weir: two operators are named %q: a name identifies an operator's state in checkpoints, so give each its own with weir.Name", n.Name))
+				problems = append(problems, fmt.Errorf("weir: two operators are named %q: give each its own name with weir.Name", n.Name))
 			}
 			named[n.Name] = true
+		}
+		if n.UnionOf == nil && n.UID != "" {
+			if other := uids[n.UID]; other != "" {
+				problems = append(problems, fmt.Errorf("weir: operators %q and %q have one UID %q: a UID identifies an operator's state in checkpoints, so give each its own with weir.UID", other, n.Name, n.UID))
+			}
+			uids[n.UID] = n.Name
+			if other, ok := files[job.FileSafe(n.UID)]; ok && other != n.UID {
+				problems = append(problems, fmt.Errorf("weir: UIDs %q and %q name one state file: a UID's letters, digits, - and _ name its files, so make them differ in those", other, n.UID))
+			}
+			files[job.FileSafe(n.UID)] = n.UID
 		}
 		if n.Parallelism < 0 || n.Parallelism > maxParallelism {
 			problems = append(problems, fmt.Errorf("weir: operator %q: Parallelism %d is out of range: use a value in [1, %d] (the max parallelism)", n.Name, n.Parallelism, maxParallelism))

@@ -28,20 +28,20 @@ func (b *builder) enumeration(ctx context.Context, n *Node) (*runtime.Enumeratio
 		if splits, err = n.Source.Splits(); err != nil {
 			return nil, err
 		}
-		if r := b.run.Restorer(); r != nil && r.Has(n.Name) {
-			unassigned, err := decodeSplits(splits, r.OperatorStates(EnumeratorUID(n.Name), 0, 1))
+		if r := b.run.Restorer(); r != nil && r.Has(n.UID) {
+			unassigned, err := decodeSplits(splits, r.OperatorStates(EnumeratorUID(n.UID), 0, 1))
 			if err != nil {
 				return nil, fmt.Errorf("restore the enumerator: %w", err)
 			}
 			en.Restore(unassigned)
-			if readerSplits, err = decodeSplits(splits, r.OperatorStates(n.Name, 0, 1)); err != nil {
+			if readerSplits, err = decodeSplits(splits, r.OperatorStates(n.UID, 0, 1)); err != nil {
 				return nil, fmt.Errorf("restore the readers' splits: %w", err)
 			}
 		}
-		task := b.run.AddTask(checkpoint.TaskID{Chain: n.ID, Subtask: -1}, 1, n.Name, false)
+		task := b.run.AddTask(checkpoint.TaskID{Chain: n.ID, Subtask: -1}, 1, n.UID, false)
 		en.Commands = task.Commands()
 		b.run.AddSource(en)
-		uid := EnumeratorUID(n.Name)
+		uid := EnumeratorUID(n.UID)
 		en.OnSnapshot = func(id int64, unassigned []source.Split, err error) {
 			var ops []job.OperatorState
 			if err == nil {

@@ -38,6 +38,9 @@ type Subtask struct {
 // Head returns the name of the chain's first operator.
 func (t *Subtask) Head() string { return t.head.Name }
 
+// HeadUID returns the UID of the chain's first operator.
+func (t *Subtask) HeadUID() string { return t.head.UID }
+
 // Checkpoints reports whether the job takes checkpoints.
 func (t *Subtask) Checkpoints() bool { return t.task != nil }
 
@@ -84,7 +87,7 @@ func (t *Subtask) ChannelState() ([]byte, error) {
 	if r == nil {
 		return nil, nil
 	}
-	return r.ChannelState(t.head.Name, t.Index, t.Parallelism)
+	return r.ChannelState(t.head.UID, t.Index, t.Parallelism)
 }
 
 // AlignMember joins the reader being built to watermark alignment group
