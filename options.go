@@ -23,8 +23,8 @@ type config struct {
 	channelCapacity   int
 	watermarkInterval time.Duration
 	checkpoint        checkpointConfig
-	backend           string            // "heap" or "pebble"
-	backendDir        string            // for pebble
+	backend           string // "heap" or "pebble"
+	backendDir        string // for pebble
 }
 
 func defaultConfig() config {
