@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/internal/snapshot"
 	"github.com/weirstream/weir/source"
+	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/weirtest"
 	"github.com/weirstream/weir/window"
 )
@@ -456,3 +458,65 @@ func TestDamagedStateFileFallsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestFinishedTasksKeepTheirStateInLaterCheckpoints runs a short bounded
+// pipeline beside a long one: once the short one's keyed operator has
+// ended its input, the checkpoints that the long one goes on taking hold
+// the keyed operator's final state, every key group of it, marked
+// finished (as Flink's FLIP-147 does), so that a restore of one of them
+// finds the whole job.
+func TestFinishedTasksKeepTheirStateInLaterCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir), weir.RetainCheckpoints(1))
+	short := weir.KeyBy(weir.FromSource(env, weirtest.FromSlice(1, 2, 3, 4, 5, 6), weir.Name("short")), func(v int) int { return v })
+	sums := weir.ProcessKeyed(short, func(store *state.Store[int]) weir.KeyedProcessFunction[int, int, int] {
+		return &summer{sum: state.ValueOf[int](store, "sum")}
+	}, weir.Name("sums"))
+	weir.SinkTo(sums, weirtest.NewTxCollector[int](), weir.Name("short-sink"))
+	countJob(env, 1500, func(kv) error { return nil })
+	if err := env.Execute(context.Background(), "both"); err != nil {
+		t.Fatal(err)
+	}
+	chks, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
+	if len(chks) == 0 {
+		t.Fatal("no checkpoint completed")
+	}
+	slices.Sort(chks)
+	b, err := os.ReadFile(chks[len(chks)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := snapshot.DecodeMetadata(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found *snapshot.Operator
+	for i := range m.Operators {
+		if m.Operators[i].UID == "sums" {
+			found = &m.Operators[i]
+		}
+	}
+	if found == nil {
+		t.Fatalf("the newest checkpoint holds no state of the finished keyed operator: %+v", m.Operators)
+	}
+	if len(found.Subtasks) != 2 {
+		t.Fatalf("the finished keyed operator has %d subtasks in the checkpoint, want 2", len(found.Subtasks))
+	}
+	for _, s := range found.Subtasks {
+		if !s.Finished || s.KeyedFile == "" {
+			t.Errorf("subtask %d of the finished keyed operator: finished %v, keyed file %q: want its final keyed state, marked finished", s.Index, s.Finished, s.KeyedFile)
+		}
+	}
+}
+
+// summer keeps a sum per key.
+type summer struct{ sum state.Value[int] }
+
+func (s *summer) ProcessElement(ctx *weir.KeyedContext[int, int], v int) error {
+	n, _ := s.sum.Get()
+	s.sum.Set(n + v)
+	ctx.Emit(n + v)
+	return nil
+}
+
+func (s *summer) OnTimer(*weir.KeyedContext[int, int], time.Time, weir.TimeDomain) error { return nil }

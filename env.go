@@ -119,7 +119,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		Name:           name,
 		MaxParallelism: e.cfg.maxParallelism,
 		Checkpoints:    e.cfg.checkpoint.spec(),
-		StateUIDs:      p.StateUIDs(),
+		States:         p.States(),
 		Republish:      map[string]func(context.Context, [][]byte) error{},
 		Build: func(ctx context.Context, run *job.Run) ([]runtime.Task, error) {
 			built, err := p.Build(ctx, settings, run)

@@ -20,8 +20,9 @@ type driver struct {
 	tasks Tasks
 	clock func() time.Time // nil: time.Now
 
-	queued   []*savepointReq         // waiting for a checkpoint to end
-	inFlight map[int64]*savepointReq // by savepoint id
+	queued   []*savepointReq            // waiting for a checkpoint to end
+	inFlight map[int64]*savepointReq    // by savepoint id
+	finished map[checkpoint.TaskID]bool // tasks that ended their input
 }
 
 func newDriver(r *Run, tasks Tasks) *driver {
@@ -37,7 +38,7 @@ func newDriver(r *Run, tasks Tasks) *driver {
 	coord := checkpoint.NewCoordinator[[]OperatorState](checkpoint.Config{
 		Interval: cfg.Interval, Timeout: cfg.Timeout, MinPause: cfg.MinPause,
 	}, ids, readers, r.lastID, r.job.stats)
-	return &driver{run: r, coord: coord, tasks: tasks, inFlight: map[int64]*savepointReq{}}
+	return &driver{run: r, coord: coord, tasks: tasks, inFlight: map[int64]*savepointReq{}, finished: map[checkpoint.TaskID]bool{}}
 }
 
 // loop runs the driver until ctx ends.
@@ -58,9 +59,16 @@ func (d *driver) loop(ctx context.Context) error {
 		case a := <-r.acks:
 			d.ack(ctx, a)
 		case t := <-r.finished:
-			d.act(ctx, d.coord.Finished(d.now(), t))
+			d.taskFinished(ctx, t)
 		}
 	}
+}
+
+// taskFinished stops waiting for task t, whose final state later
+// checkpoints hold.
+func (d *driver) taskFinished(ctx context.Context, t checkpoint.TaskID) {
+	d.finished[t] = true
+	d.act(ctx, d.coord.Finished(d.now(), t))
 }
 
 func (d *driver) tick(ctx context.Context, now time.Time) {

@@ -36,7 +36,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the tr
 //	tick D               advance the clock by D and tick the driver
 //	ack ID C/S [UID...]  task C/S acknowledges checkpoint ID with operators UID
 //	decline ID C/S WHY   task C/S declines checkpoint ID
-//	finished C/S         task C/S ended its input
+//	finished C/S         task C/S ended its input, without state
+//	ended C/S [UID...]   task C/S ended its input with the final state of UIDs
 //	stopped C/S          task C/S returned: it takes no more notifications
 //	final UID C/S        sink UID, subtask C/S, pre-committed at its end
 //	fail-commit          the next metadata write fails
@@ -141,7 +142,7 @@ func (h *harness) do(cmd string) {
 	f := strings.Fields(cmd)
 	switch f[0] {
 	case "tasks":
-		h.st = &fakeStore{h: h}
+		h.st, h.failed = &fakeStore{h: h}, nil
 		j := New(Spec{Name: "job", MaxParallelism: 128, Checkpoints: &Checkpoints{Interval: time.Second, Timeout: 5 * time.Second, Retain: 2}})
 		h.run = newRun(j, h.st, 0, nil)
 		h.run.stop = func(err error) { h.logf("run stopped: %v", err) }
@@ -174,7 +175,14 @@ func (h *harness) do(cmd string) {
 	case "decline":
 		h.d.ack(ctx, ack{id: h.id(f[1]), task: h.task(f[2]), err: fmt.Errorf("%s", strings.Join(f[3:], " "))})
 	case "finished":
-		h.d.act(ctx, h.d.coord.Finished(h.now, h.task(f[1])))
+		h.d.taskFinished(ctx, h.task(f[1]))
+	case "ended":
+		// The task ended its input with the final state given.
+		task := h.run.byID[h.task(f[1])]
+		for _, uid := range f[2:] {
+			task.final = append(task.final, finalState{uid: uid, snap: OperatorSnapshot{State: []byte(uid + "@end")}})
+		}
+		h.d.taskFinished(ctx, task.id)
 	case "stopped":
 		h.run.byID[h.task(f[1])].Stopped()
 	case "final":
@@ -295,7 +303,11 @@ func (s *fakeStore) Commit(_ context.Context, dir storage.Dir, b []byte) error {
 	for _, op := range m.Operators {
 		var subs []string
 		for _, sub := range op.Subtasks {
-			subs = append(subs, fmt.Sprintf("%d=%s", sub.Index, sub.OperatorState))
+			mark := ""
+			if sub.Finished {
+				mark = "(finished)"
+			}
+			subs = append(subs, fmt.Sprintf("%d=%s%s", sub.Index, sub.OperatorState, mark))
 		}
 		ops = append(ops, fmt.Sprintf("%s[%s]", op.UID, strings.Join(subs, " ")))
 	}

@@ -46,6 +46,14 @@ func (r *Run) AddFinalCommit(fc *FinalCommit) {
 	r.finalMu.Unlock()
 }
 
+// holdsFinalCommit reports whether subtask of sink uid pre-committed its
+// end of input.
+func (r *Run) holdsFinalCommit(uid string, subtask int) bool {
+	r.finalMu.Lock()
+	defer r.finalMu.Unlock()
+	return slices.ContainsFunc(r.finals, func(fc *FinalCommit) bool { return fc.UID == uid && fc.Subtask == subtask })
+}
+
 // addFinals adds the finished sink subtasks that did not acknowledge
 // checkpoint id to its operators.
 func (r *Run) addFinals(id int64, ops map[string]*snapshot.Operator, order *[]string) error {
@@ -61,11 +69,11 @@ func (r *Run) addFinals(id int64, ops map[string]*snapshot.Operator, order *[]st
 			return err
 		}
 		if op == nil {
-			op = &snapshot.Operator{UID: fc.UID, Parallelism: fc.Parallelism}
+			op = &snapshot.Operator{UID: fc.UID, Name: r.job.spec.States[fc.UID], Parallelism: fc.Parallelism}
 			ops[fc.UID] = op
 			*order = append(*order, fc.UID)
 		}
-		op.Subtasks = append(op.Subtasks, snapshot.Subtask{Index: fc.Subtask, OperatorState: st})
+		op.Subtasks = append(op.Subtasks, snapshot.Subtask{Index: fc.Subtask, OperatorState: st, Finished: true})
 		if fc.includedIn == 0 {
 			fc.includedIn = id
 		}

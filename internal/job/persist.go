@@ -67,16 +67,35 @@ func (d *driver) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 	ops := map[string]*snapshot.Operator{}
 	var order []string
 	var size int64
+	add := func(oa OperatorState) {
+		op := ops[oa.UID]
+		if op == nil {
+			op = &snapshot.Operator{UID: oa.UID, Name: r.job.spec.States[oa.UID], Parallelism: oa.Parallelism}
+			ops[oa.UID] = op
+			order = append(order, oa.UID)
+		}
+		op.Subtasks = append(op.Subtasks, oa.Subtask)
+		size += oa.Subtask.KeyedSize + int64(len(oa.Subtask.OperatorState)) + int64(len(oa.Subtask.ChannelState))
+	}
 	for _, t := range r.tasks {
 		for _, oa := range states[t.id] {
-			op := ops[oa.UID]
-			if op == nil {
-				op = &snapshot.Operator{UID: oa.UID, Parallelism: oa.Parallelism}
-				ops[oa.UID] = op
-				order = append(order, oa.UID)
+			add(oa)
+		}
+	}
+	for _, t := range r.tasks {
+		if _, acked := states[t.id]; acked || !d.finished[t.id] {
+			continue
+		}
+		// The task ended its input before this checkpoint: its final state
+		// stands for it (job invariant 5).
+		for _, f := range t.final {
+			sub := snapshot.Subtask{Index: t.subtask, OperatorState: f.snap.State, Finished: true}
+			if f.snap.Keyed != nil {
+				if err := r.writeKeyed(ctx, id, f.uid, t.subtask, &f.snap, &sub); err != nil {
+					return 0, err
+				}
 			}
-			op.Subtasks = append(op.Subtasks, oa.Subtask)
-			size += oa.Subtask.KeyedSize + int64(len(oa.Subtask.OperatorState)) + int64(len(oa.Subtask.ChannelState))
+			add(OperatorState{UID: f.uid, Parallelism: t.parallelism, Subtask: sub})
 		}
 	}
 	if err := r.addFinals(id, ops, &order); err != nil {

@@ -170,13 +170,9 @@ func (j *Job) latest(ctx context.Context, store *storage.Storage) (*point, error
 // operator of the job to take it (contract 6). State that none takes
 // fails the restore, naming it, unless the settings allow dropping it.
 func (j *Job) matchState(p *point) error {
-	have := map[string]bool{}
-	for _, uid := range j.spec.StateUIDs {
-		have[uid] = true
-	}
 	var lost []string
 	for _, op := range p.meta.Operators {
-		if !have[op.UID] {
+		if _, ok := j.spec.States[op.UID]; !ok {
 			lost = append(lost, describeState(&op))
 		}
 	}
@@ -200,7 +196,11 @@ func describeState(op *snapshot.Operator) string {
 		keyed += s.KeyedSize
 		other += int64(len(s.OperatorState) + len(s.ChannelState))
 	}
-	return fmt.Sprintf("%q (%d subtasks, %d bytes keyed, %d bytes other)", op.UID, len(op.Subtasks), keyed, other)
+	name := ""
+	if op.Name != "" && op.Name != op.UID {
+		name = fmt.Sprintf(", operator %q", op.Name)
+	}
+	return fmt.Sprintf("%q (%d subtasks%s, %d bytes keyed, %d bytes other)", op.UID, len(op.Subtasks), name, keyed, other)
 }
 
 // open returns the checkpoint or savepoint at path (RestoreFrom), and a

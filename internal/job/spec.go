@@ -21,10 +21,10 @@ type Spec struct {
 	// restores operators from run.Restore(). The driver's own task is added
 	// by the runner.
 	Build func(ctx context.Context, run *Run) ([]runtime.Task, error)
-	// StateUIDs are the UIDs under which the job's operators keep state; a
-	// restore fails on state under any other unless the checkpoint settings
-	// allow it.
-	StateUIDs []string
+	// States are the UIDs under which the job's operators keep state, with
+	// the operators' names; a restore fails on state under any other UID
+	// unless the checkpoint settings allow it.
+	States map[string]string
 	// Republish publishes again what a sink pre-committed at the end of a
 	// job that finished (see final.go), by the sink's uid; nil for sinks
 	// without a committer.

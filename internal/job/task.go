@@ -67,8 +67,15 @@ type ack struct {
 }
 
 type registered struct {
-	uid string
-	op  Stateful
+	uid    string
+	op     Stateful
+	reader bool // a source reader's splits: none left once it finished
+}
+
+// finalState is an operator's state at the end of its input.
+type finalState struct {
+	uid  string
+	snap OperatorSnapshot
 }
 
 // Task is the checkpoint side of one task of a run: the operators of its
@@ -84,6 +91,9 @@ type Task struct {
 	stopped  chan struct{} // closed when the task returned (job invariant 3)
 	ops      []registered
 	uploads  sync.WaitGroup
+	// final is the chain's state once it ended its input: written by the
+	// task before it reports finished, read by the driver after.
+	final []finalState
 }
 
 // ID returns the task's id.
@@ -96,6 +106,13 @@ func (t *Task) Commands() <-chan runtime.Command { return t.commands }
 // task is built, in chain order.
 func (t *Task) AddState(uid string, op Stateful) {
 	t.ops = append(t.ops, registered{uid: uid, op: op})
+}
+
+// AddReaderState registers a source reader's split state, as AddState
+// does, except that a reader that finished has read its splits to their
+// ends: checkpoints after that hold nothing of it.
+func (t *Task) AddReaderState(uid string, op Stateful) {
+	t.ops = append(t.ops, registered{uid: uid, op: op, reader: true})
 }
 
 // Checkpointing returns the hooks the task's loop calls.
@@ -136,15 +153,28 @@ func (t *Task) Checkpointing() *runtime.Checkpointing {
 // Stopped says that the task returned: it reads no more commands.
 func (t *Task) Stopped() { close(t.stopped) }
 
-// Finished says that the task ended its input without error. It waits
-// until the task's acknowledgements are out, then tells the driver, which
-// stops waiting for the task.
-func (t *Task) Finished(ctx context.Context) {
+// Finished says that the task ended its input without error. It captures
+// the final state of the chain's operators, which every later checkpoint
+// holds (job invariant 5), waits until the task's acknowledgements are
+// out, then tells the driver, which stops waiting for the task. It runs on
+// the task's goroutine, before the task closes its operators.
+func (t *Task) Finished(ctx context.Context) error {
+	for _, s := range t.ops {
+		if s.reader || t.run.holdsFinalCommit(s.uid, t.subtask) {
+			continue // a sink's final commit is its final state (final.go)
+		}
+		var snap OperatorSnapshot
+		if err := s.op.SnapshotState(ctx, 0, &snap); err != nil {
+			return fmt.Errorf("the state at the end of the input: %w", err)
+		}
+		t.final = append(t.final, finalState{uid: s.uid, snap: snap})
+	}
 	t.uploads.Wait()
 	select {
 	case t.run.finished <- t.id:
 	case <-ctx.Done():
 	}
+	return nil
 }
 
 // Ack acknowledges checkpoint id with ops, or declines it with err, for a

@@ -125,7 +125,7 @@ func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.En
 			}
 		}()
 		if err = loop(ctx); err == nil && task != nil {
-			task.Finished(ctx) // job invariant 3: acknowledgements are out first
+			err = task.Finished(ctx)
 		}
 		return err
 	}
@@ -148,7 +148,7 @@ func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(con
 		if err != nil {
 			return nil, fmt.Errorf("source %q: %w", n.Name, err)
 		}
-		t.AddState(n.UID, &readerState{reader: r, splits: splits})
+		t.task.AddReaderState(n.UID, &readerState{reader: r, splits: splits})
 	}
 	return loop, nil
 }

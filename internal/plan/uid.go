@@ -59,21 +59,22 @@ func mix(h, rank uint64) uint64 {
 	return f.Sum64()
 }
 
-// StateUIDs returns every UID under which the graph's operators may keep
-// state in a checkpoint: each operator's, a source's enumerator's, and the
-// records in flight into each operator that starts a chain.
-func (p *Plan) StateUIDs() []string {
-	var out []string
+// States returns every UID under which the graph's operators may keep
+// state in a checkpoint, with the operator's name: each operator's, a
+// source's enumerator's, and the records in flight into each operator
+// that starts a chain.
+func (p *Plan) States() map[string]string {
+	out := map[string]string{}
 	for _, n := range p.Graph.Nodes {
 		if n.UnionOf != nil || n.SideOf != nil {
 			continue
 		}
-		out = append(out, n.UID)
+		out[n.UID] = n.Name
 		if n.Source != nil {
-			out = append(out, EnumeratorUID(n.UID))
+			out[EnumeratorUID(n.UID)] = n.Name + " (enumerator)"
 		}
 		if p.IsHead(n) {
-			out = append(out, job.ChannelsUID(n.UID))
+			out[job.ChannelsUID(n.UID)] = n.Name + " (records in flight)"
 		}
 	}
 	return out

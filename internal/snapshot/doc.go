@@ -16,7 +16,9 @@
 // opaque to this package; they live inside the metadata.
 //
 // All integers in fixed-size fields are big-endian. Checksums are CRC-32C
-// (Castagnoli). Both files start with a magic string and [FormatVersion].
+// (Castagnoli). Both files start with a magic string and a version: the
+// metadata's is [MetadataVersion] (this build reads versions 1 to it), a
+// keyed file's [FormatVersion].
 //
 // # Metadata file
 //

@@ -12,10 +12,15 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// FormatVersion is the version of the checkpoint format that this build
-// writes. It is the only version it reads; a later build that changes the
-// layout raises it and keeps reading the versions before it.
+// FormatVersion is the version of the keyed-state file format that this
+// build writes. It is the only version it reads; a later build that changes
+// the layout raises it and keeps reading the versions before it.
 const FormatVersion = 1
+
+// MetadataVersion is the version of the metadata format that this build
+// writes; it reads every version from 1 up to it. Version 2 added
+// Operator.Name and Subtask.Finished.
+const MetadataVersion = 2
 
 // MetadataFile is the name of a checkpoint's metadata file in its directory.
 const MetadataFile = "_metadata"
@@ -41,7 +46,7 @@ func castagnoli() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) }
 // the durable field identities: never reuse or renumber them.
 type Metadata struct {
 	// FormatVersion is the format the metadata was read in; EncodeMetadata
-	// sets it to FormatVersion and ignores what the caller put there.
+	// sets it to MetadataVersion and ignores what the caller put there.
 	FormatVersion int `cbor:"-"`
 	// CheckpointID increases with every checkpoint of a job; never negative.
 	CheckpointID int64 `cbor:"1,keyasint"`
@@ -70,6 +75,9 @@ type Operator struct {
 	// Subtasks holds the subtasks with state; a subtask without any may be
 	// left out, except that keyed operators list every subtask.
 	Subtasks []Subtask `cbor:"3,keyasint,omitempty"`
+	// Name is the operator's name when the checkpoint was taken, for
+	// messages and inspection (version 2; empty in version 1).
+	Name string `cbor:"4,keyasint,omitempty"`
 }
 
 // Subtask is the state of one subtask of an operator.
@@ -95,6 +103,9 @@ type Subtask struct {
 	OperatorState []byte `cbor:"7,keyasint,omitempty"`
 	// ChannelState is opaque: the in-flight records of an unaligned checkpoint.
 	ChannelState []byte `cbor:"8,keyasint,omitempty"`
+	// Finished marks the final state of a subtask that had ended its input
+	// before the checkpoint was taken (version 2).
+	Finished bool `cbor:"9,keyasint,omitempty"`
 }
 
 const (
@@ -130,7 +141,7 @@ func metadataModes() (cbor.EncMode, cbor.DecMode, error) {
 }
 
 // EncodeMetadata validates m and returns the bytes of its metadata file in
-// the current FormatVersion. It sets m.FormatVersion. An error names every
+// the current MetadataVersion. It sets m.FormatVersion. An error names every
 // inconsistency found.
 func EncodeMetadata(m *Metadata) ([]byte, error) {
 	if err := m.Validate(); err != nil {
@@ -140,7 +151,7 @@ func EncodeMetadata(m *Metadata) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.FormatVersion = FormatVersion
+	m.FormatVersion = MetadataVersion
 	body, err := em.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: encoding metadata: %w", err)
@@ -150,7 +161,7 @@ func EncodeMetadata(m *Metadata) ([]byte, error) {
 	}
 	b := make([]byte, 0, metadataHeader+len(body)+crcLen)
 	b = append(b, metadataMagic...)
-	b = binary.BigEndian.AppendUint16(b, FormatVersion)
+	b = binary.BigEndian.AppendUint16(b, MetadataVersion)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
 	b = append(b, body...)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli())), nil
@@ -175,8 +186,9 @@ func DecodeMetadata(b []byte) (*Metadata, error) {
 	if len(b) < metadataHeader+crcLen {
 		return nil, fmt.Errorf("%w: metadata truncated to %d bytes, shorter than its %d-byte header and checksum", ErrCorrupt, len(b), metadataHeader+crcLen)
 	}
-	if v := binary.BigEndian.Uint16(b[8:]); v != FormatVersion {
-		return nil, versionError("metadata", int(v))
+	version := int(binary.BigEndian.Uint16(b[8:]))
+	if version < 1 || version > MetadataVersion {
+		return nil, fmt.Errorf("%w: metadata file is format version %d, this build reads versions 1 to %d: restore it with the weir release that wrote it, or a later one", ErrVersion, version, MetadataVersion)
 	}
 	bodyLen := int64(binary.BigEndian.Uint32(b[10:]))
 	switch want := int64(metadataHeader) + bodyLen + crcLen; {
@@ -197,7 +209,7 @@ func DecodeMetadata(b []byte) (*Metadata, error) {
 	if err := dm.Unmarshal(b[metadataHeader:end], m); err != nil {
 		return nil, fmt.Errorf("%w: metadata body: %w", ErrCorrupt, err)
 	}
-	m.FormatVersion = FormatVersion
+	m.FormatVersion = version
 	if err := m.problems(); err != nil {
 		return nil, fmt.Errorf("%w: metadata breaks the format's invariants: %w", ErrCorrupt, err)
 	}

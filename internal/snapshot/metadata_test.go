@@ -40,8 +40,8 @@ func TestMetadataRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.FormatVersion != FormatVersion {
-		t.Errorf("EncodeMetadata left FormatVersion %d", m.FormatVersion)
+	if m.FormatVersion != MetadataVersion {
+		t.Errorf("EncodeMetadata left FormatVersion %d, want %d", m.FormatVersion, MetadataVersion)
 	}
 	got, err := DecodeMetadata(b)
 	if err != nil {
@@ -99,7 +99,7 @@ func TestMetadataErrorsSayWhat(t *testing.T) {
 	}{
 		{"magic", func(c []byte) []byte { copy(c, "NOTACKPT"); return c }, ErrCorrupt, "not a checkpoint metadata file"},
 		{"empty", func([]byte) []byte { return nil }, ErrCorrupt, "empty"},
-		{"version", func(c []byte) []byte { binary.BigEndian.PutUint16(c[8:], 2); return c }, ErrVersion, "reads version 1"},
+		{"version", func(c []byte) []byte { binary.BigEndian.PutUint16(c[8:], MetadataVersion+1); return c }, ErrVersion, "reads versions 1 to"},
 		{"length", func(c []byte) []byte { binary.BigEndian.PutUint32(c[10:], 1<<31); return c }, ErrCorrupt, "truncated"},
 		{"checksum", func(c []byte) []byte { c[len(c)-1] ^= 1; return c }, ErrCorrupt, "checksum mismatch"},
 		{"body", func(c []byte) []byte { c[20] ^= 1; return c }, ErrCorrupt, "checksum mismatch"},
@@ -115,10 +115,45 @@ func TestMetadataErrorsSayWhat(t *testing.T) {
 // seal frames a body as a metadata file with a valid checksum, bypassing
 // EncodeMetadata's validation, to test what DecodeMetadata checks itself.
 func seal(body []byte) []byte {
-	b := append([]byte(metadataMagic), 0, FormatVersion)
+	return sealVersion(body, MetadataVersion)
+}
+
+// sealVersion frames a body as a metadata file of version v.
+func sealVersion(body []byte, v uint16) []byte {
+	b := binary.BigEndian.AppendUint16([]byte(metadataMagic), v)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
 	b = append(b, body...)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli()))
+}
+
+// TestMetadataVersion1 reads a version 1 file, which has no operator
+// names and no finished marks, and writes version 2 with both.
+func TestMetadataVersion1(t *testing.T) {
+	v1 := sample()
+	body, err := cbor.Marshal(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := DecodeMetadata(sealVersion(body, 1))
+	if err != nil {
+		t.Fatalf("version 1: %v", err)
+	}
+	if m.FormatVersion != 1 || m.Operators[0].UID != v1.Operators[0].UID {
+		t.Errorf("version 1 read as version %d, operators %+v", m.FormatVersion, m.Operators)
+	}
+	m.Operators[0].Name = "count per key"
+	m.Operators[0].Subtasks[0].Finished = true
+	b, err := EncodeMetadata(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeMetadata(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.FormatVersion != 2 || got.Operators[0].Name != "count per key" || !got.Operators[0].Subtasks[0].Finished {
+		t.Errorf("version 2 round trip lost the name or the finished mark: %+v", got.Operators[0])
+	}
 }
 
 func TestMetadataValidCRCBadContents(t *testing.T) {
