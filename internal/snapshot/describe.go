@@ -30,10 +30,17 @@ func Describe(w io.Writer, m *Metadata) error {
 			opState += int64(len(s.OperatorState))
 			chState += int64(len(s.ChannelState))
 		}
-		p.printf("operator %q  parallelism %d, %d subtasks with state; keyed %s, operator %s, channel %s\n",
-			op.UID, op.Parallelism, len(op.Subtasks), size(keyed), size(opState), size(chState))
+		name := ""
+		if op.Name != "" && op.Name != op.UID {
+			name = fmt.Sprintf(" (%s)", op.Name)
+		}
+		p.printf("operator %q%s  parallelism %d, %d subtasks with state; keyed %s, operator %s, channel %s\n",
+			op.UID, name, op.Parallelism, len(op.Subtasks), size(keyed), size(opState), size(chState))
 		for _, s := range op.Subtasks {
 			p.printf("  subtask %d", s.Index)
+			if s.Finished {
+				p.printf(" (finished)")
+			}
 			if s.KeyGroups[0] < s.KeyGroups[1] {
 				p.printf("  key groups [%d, %d)", s.KeyGroups[0], s.KeyGroups[1])
 			}
