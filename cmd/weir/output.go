@@ -28,7 +28,7 @@ the README; idempotent writes make the results exactly-once with
 
 // sinkForms are the forms of --sink, for the problem of a value that is
 // none of them.
-const sinkForms = "stdout or file:///path/to/out.jsonl"
+const sinkForms = "stdout, file:///path/to/pvuv.jsonl, kafka://HOST:PORT/TOPIC, or redis://HOST:PORT/DB (rediss:// for TLS)"
 
 // outputSpec is a parsed --sink or --dead-letter URL: one of its fields
 // is set.
@@ -61,12 +61,12 @@ func parseSinkOutput(f *flagSet, flagName, raw string) outputSpec {
 // parseDeadLetter parses --dead-letter: a file.
 func parseDeadLetter(f *flagSet, flagName, raw string) outputSpec {
 	if raw == "stdout" || raw == "-" {
-		f.problem(flagName, "%q is not allowed here; write file:///path/to/bad.jsonl", raw)
+		f.problem(flagName, "%q is not allowed here: the results go there; write file:///path/to/bad.jsonl", raw)
 		return outputSpec{}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "file" {
-		f.problem(flagName, "%q is not an output; write file:///path/to/out.jsonl", kafka.RedactURL(raw))
+		f.problem(flagName, "%q is not an output; write file:///path/to/bad.jsonl", kafka.RedactURL(raw))
 		return outputSpec{}
 	}
 	return parseFileOutput(f, flagName, raw, u)

@@ -143,6 +143,16 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
+	if *ckptDir == "" {
+		// Flags that only matter with checkpoints: say so rather than
+		// ignore them.
+		for _, name := range []string{"checkpoint-interval", "unaligned-checkpoints"} {
+			if f.isSet(name) {
+				fmt.Fprintf(stderr, "weir pvuv: warning: --%s has no effect without --checkpoint-dir: add --checkpoint-dir DIR to take checkpoints, or leave it out\n", name)
+			}
+		}
+	}
+
 	opts := jf.options()
 	opts.UV = *uv
 	if out.redis != nil {
@@ -196,12 +206,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cerr
 		sum.failed = true
 	}
-	sum.print(stderr, "weir pvuv")
-	if err != nil {
-		printFailure(stderr, "weir pvuv", err)
-		return exitFail
-	}
-	return exitOK
+	return sum.report(stderr, "weir pvuv", err)
 }
 
 // kafkaIdleness is how long a partition may go without lines before it
@@ -221,10 +226,13 @@ type pvuvJob struct {
 	envOptions  []weir.EnvOption // checkpoints and the state backend, when asked for
 	httpAddr    string           // serve the job's API here, if set
 	redis       *redisOutput     // the Redis of --sink: days and counters go there too
+	// checks run before the job starts; an error fails it at start.
+	checks []func(context.Context) error
 }
 
 // summary is what a job did, printed when it ends.
 type summary struct {
+	started bool // the job ran: it did not fail before it started
 	stopped bool // by a signal, not by the end of the input
 	failed  bool
 	wall    time.Duration
@@ -232,6 +240,27 @@ type summary struct {
 	bad     int64
 	windows int64
 	wm      int64
+}
+
+// report prints how the job ended and, if it failed, why; it returns the
+// exit status. A job that failed before it started has no figures to
+// show: it says so, and why.
+func (s summary) report(w io.Writer, cmd string, err error) int {
+	switch {
+	case s.started:
+	case err != nil:
+		printFailure(w, cmd+": failed at start", err)
+		return exitFail
+	default:
+		fmt.Fprintf(w, "%s: stopped before the job started\n", cmd)
+		return exitOK
+	}
+	s.print(w, cmd)
+	if err != nil {
+		printFailure(w, cmd, err)
+		return exitFail
+	}
+	return exitOK
 }
 
 func (s summary) print(w io.Writer, cmd string) {
@@ -256,9 +285,22 @@ func (s summary) print(w io.Writer, cmd string) {
 }
 
 // run builds the job and runs it with progress on stderr until its input
-// ends or ctx is cancelled. A job stopped by ctx is not an error.
+// ends or ctx is cancelled. A job stopped by ctx is not an error. An
+// error before the job started (a check, the Redis connection, --http)
+// returns a summary that is not started.
 func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	start := time.Now()
+	notStarted := func(err error) (summary, error) {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return summary{stopped: true}, nil
+		}
+		return summary{failed: true}, err
+	}
+	for _, check := range j.checks {
+		if err := check(ctx); err != nil {
+			return notStarted(err)
+		}
+	}
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism)}, j.envOptions...)...)
 	var lines weir.Stream[string]
 	opts := j.opts
@@ -273,18 +315,18 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	}
 	job, err := pvuv.Build(lines, opts)
 	if err != nil {
-		return summary{}, err
+		return notStarted(err)
 	}
 	if j.redis == nil {
 		weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
 	} else {
 		conn := redis.Conn{URL: j.redis.url, ClientName: "weir-pvuv"}
 		if err := job.SinkToRedis(conn, j.redis.prefix); err != nil {
-			return summary{}, fmt.Errorf("--sink: %w", err)
+			return notStarted(fmt.Errorf("--sink: %w", err))
 		}
 		rc, err := conn.Client()
 		if err != nil {
-			return summary{}, fmt.Errorf("--sink: %w", err)
+			return notStarted(fmt.Errorf("--sink: %w", err))
 		}
 		defer rc.Close()
 		cctx, stopCounters := context.WithCancel(ctx)
@@ -311,7 +353,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	if j.httpAddr != "" {
 		ln, err := net.Listen("tcp", j.httpAddr)
 		if err != nil {
-			return summary{}, fmt.Errorf("--http: %w", err)
+			return notStarted(fmt.Errorf("--http: %w", err))
 		}
 		srv = &http.Server{Handler: web.Handler(env, 0), ReadHeaderTimeout: 5 * time.Second}
 		wg.Go(func() { srv.Serve(ln) })
@@ -333,7 +375,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	wg.Wait()
 
 	sum := summary{
-		wall: time.Since(start), lines: job.Counters.Lines.Load(), bad: job.Counters.BadLines.Load(),
+		started: true, wall: time.Since(start), lines: job.Counters.Lines.Load(), bad: job.Counters.BadLines.Load(),
 		windows: job.Counters.Windows.Load(), wm: job.Counters.Watermark.Load(),
 	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
