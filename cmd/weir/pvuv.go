@@ -191,6 +191,14 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		job.results = snk
+		// A missing topic fails the job before it starts, rather than at
+		// the first checkpoint and again at every restart.
+		job.checks = append(job.checks, func(ctx context.Context) error {
+			if err := snk.CheckTopic(ctx); err != nil {
+				return fmt.Errorf("--sink: %w", err)
+			}
+			return nil
+		})
 	}
 	outs, err := openOutputs(out, dead, *deadFlag != "", *ckptDir != "", stdout)
 	if err != nil {

@@ -9,6 +9,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
 
 // These tests run weir pvuv in this process, through run, as main does.
@@ -137,4 +142,46 @@ func TestOutputsLiveAndKeptAtStop(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestKafkaSinkTopic: weir pvuv checks the --sink topic before the job
+// starts. A broker that creates topics on first use (weir kafka) creates
+// it, and the windows arrive; one that does not fails the command at
+// once, exit 1, with what to do: not after the input and ten restarts.
+func TestKafkaSinkTopic(t *testing.T) {
+	args := func(addr, topic string) []string {
+		return []string{"pvuv", "--source", "datagen://?limit=5000", "--window", "1s", "--progress", "off",
+			"--sink", "kafka://" + addr + "/" + topic, "--checkpoint-dir", t.TempDir(), "--checkpoint-interval", "50ms"}
+	}
+	t.Run("created", func(t *testing.T) {
+		b, err := kafkatest.Start(kafkatest.Config{Partitions: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		r := runIn(t, args(b.Addr(), "windows")...)
+		if r.code != exitOK {
+			t.Fatalf("exit %d\n%s", r.code, r.stderr)
+		}
+		// datagen's 5000 lines are five seconds of event time.
+		if got := readCommitted(t, []kgo.Opt{kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics("windows")}, 5); len(got) != 5 {
+			t.Fatalf("%d windows in the topic, want 5", len(got))
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r := runIn(t, args(c.ListenAddrs()[0], "missing")...)
+		if r.code != exitFail {
+			t.Errorf("exit %d, want %d", r.code, exitFail)
+		}
+		for _, want := range []string{`weir pvuv: failed at start: --sink: kafka: sink to topic "missing": the topic does not exist`, "create the topic"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+			}
+		}
+	})
 }
