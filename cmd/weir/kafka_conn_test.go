@@ -485,8 +485,9 @@ func TestKafkaSASLSSL(t *testing.T) {
 		r := run(wrong, "pvuv", "--source", kafkaURL("access", "bounded=true&"),
 			"--sink", kafkaURL("pvuv", "delivery=at-least-once&"), "--window", "1s", "--progress", "off")
 		wantLogin("weir pvuv", r)
-		if !strings.Contains(r.stderr, "weir pvuv: failed after") {
-			t.Errorf("weir pvuv's summary does not say that it failed:\n%s", r.stderr)
+		// It fails at start, when it checks the --sink topic.
+		if !strings.Contains(r.stderr, "weir pvuv: failed at start: --sink: ") {
+			t.Errorf("weir pvuv does not say that it failed at start:\n%s", r.stderr)
 		}
 		r = run(wrong, "consume", "--topic", kafkaURL("pvuv", ""), "--idle", "10s")
 		wantLogin("weir consume", r)

@@ -257,7 +257,7 @@ func (s summary) report(w io.Writer, cmd string, err error) int {
 	switch {
 	case s.started:
 	case err != nil:
-		printFailure(w, cmd+": failed at start", err)
+		printFailure(w, cmd, fmt.Errorf("failed at start: %w", err))
 		return exitFail
 	default:
 		fmt.Fprintf(w, "%s: stopped before the job started\n", cmd)
