@@ -354,3 +354,10 @@ func (f *flagSet) checkTop(n int64) {
 
 // maxParallelism is weir's default maximum parallelism (key groups).
 const maxParallelism = 128
+
+// isSet reports whether the flag name was given on the command line.
+func (f *flagSet) isSet(name string) bool {
+	set := false
+	f.fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
+}

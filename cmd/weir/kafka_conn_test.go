@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
 
@@ -38,7 +39,7 @@ func TestParseKafkaConn(t *testing.T) {
 	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(kafkaPasswordEnv, "from-env")
+	t.Setenv(kafka.PasswordEnv, "from-env")
 	const hostTopic = "127.0.0.1:9092/t"
 	for _, c := range []struct {
 		url        string
@@ -130,7 +131,7 @@ func TestParseKafkaConn(t *testing.T) {
 		{url: "kafka://alice@127.0.0.1:9092/t?sasl=plain", problem: `sasl=plain needs the password of "alice": set $WEIR_KAFKA_PASSWORD`},
 		{url: "kafka://alice:@127.0.0.1:9092/t?sasl=plain", env: "from-env", problem: `needs the password of "alice"`},
 	} {
-		t.Setenv(kafkaPasswordEnv, c.env)
+		t.Setenv(kafka.PasswordEnv, c.env)
 		f := newFlagSet("weir consume", "", "", "")
 		client, _ := parseKafkaTopicFlag(f, "topic", c.url, "kafka://127.0.0.1:9092/pvuv")
 		if c.problem != "" {
@@ -148,7 +149,7 @@ func TestParseKafkaConn(t *testing.T) {
 			t.Fatal(err)
 		}
 		if want := "\x00alice\x00" + c.want; string(msg) != want {
-			t.Errorf("%s with %s=%q: logs in with %q, want %q", c.url, kafkaPasswordEnv, c.env, msg, want)
+			t.Errorf("%s with %s=%q: logs in with %q, want %q", c.url, kafka.PasswordEnv, c.env, msg, want)
 		}
 	}
 
@@ -169,22 +170,6 @@ type kafkaConnView struct {
 	topic   string
 }
 
-func TestRedactURL(t *testing.T) {
-	for _, c := range []struct{ raw, want string }{
-		{"kafka://127.0.0.1:9092/t", "kafka://127.0.0.1:9092/t"},
-		{"file:///a b.log", "file:///a b.log"}, // as written, not re-encoded
-		{"kafka://alice@127.0.0.1:9092/t?sasl=plain", "kafka://alice@127.0.0.1:9092/t?sasl=plain"},
-		{"kafka://alice:secret@127.0.0.1:9092/t?sasl=plain", "kafka://alice:xxxxx@127.0.0.1:9092/t?sasl=plain"},
-		{"kafka://alice:se/cret@127.0.0.1:9092/t", "kafka://alice:xxxxx@127.0.0.1:9092/t"}, // does not parse
-		{"kafka://alice:se%zzcret@127.0.0.1:9092/t", "kafka://alice:xxxxx@127.0.0.1:9092/t"},
-		{"kafka://alice:s@cret@127.0.0.1:9092/t", "kafka://alice:xxxxx@127.0.0.1:9092/t"},
-	} {
-		if got := redactURL(c.raw); got != c.want {
-			t.Errorf("redactURL(%q) = %q, want %q", c.raw, got, c.want)
-		}
-	}
-}
-
 // TestKafkaConnUsageErrors: bad connection parameters in the kafka:// URL
 // of each command are usage errors (exit 2) that say what to write, all
 // reported at once, and the password never shows.
@@ -202,17 +187,17 @@ func TestKafkaConnUsageErrors(t *testing.T) {
 		want []string
 	}{
 		{[]string{"pvuv", "--source", "kafka://alice:" + secret + "@127.0.0.1:9092/access?sasl=scram-sha-1"},
-			"", []string{"--source: kafka sasl=scram-sha-1 is not a login mechanism weir knows: write plain, scram-sha-256 or scram-sha-512"}},
+			"", []string{"--source: kafka: sasl=scram-sha-1 is not a login mechanism weir knows: write plain, scram-sha-256 or scram-sha-512"}},
 		{[]string{"pvuv", "--source", "kafka://127.0.0.1:9092/access?sasl=scram-sha-256"},
-			secret, []string{"--source: kafka sasl=scram-sha-256 needs a user: write kafka://USER@HOST:PORT/TOPIC?sasl=scram-sha-256, with the password in $WEIR_KAFKA_PASSWORD"}},
+			secret, []string{"--source: kafka: sasl=scram-sha-256 needs a user: write kafka://USER@HOST:PORT/TOPIC?sasl=scram-sha-256, with the password in $WEIR_KAFKA_PASSWORD"}},
 		{[]string{"pvuv", "--source", "kafka://alice@127.0.0.1:9092/access?sasl=plain"},
-			"", []string{`--source: kafka sasl=plain needs the password of "alice": set $WEIR_KAFKA_PASSWORD`}},
+			"", []string{`--source: kafka: sasl=plain needs the password of "alice": set $WEIR_KAFKA_PASSWORD`}},
 		{[]string{"pvuv", "--source", "kafka://alice:" + secret + "@127.0.0.1:9092/access?group=g"},
-			"", []string{`--source: "kafka://alice:xxxxx@127.0.0.1:9092/access?group=g" names a user but no login mechanism: add sasl=plain, sasl=scram-sha-256 or sasl=scram-sha-512`}},
+			"", []string{`--source: kafka: URL "kafka://alice:xxxxx@127.0.0.1:9092/access?group=g" names a user but no login mechanism: add sasl=plain, sasl=scram-sha-256 or sasl=scram-sha-512`}},
 		{[]string{"ship", "--logs", "/tmp/x.log", "--to", "kafka://alice:" + secret + "@127.0.0.1:9092/access?sasl=plain&ca=" + filepath.Join(dir, "missing.pem")},
-			"", []string{"--to: kafka ca=" + filepath.Join(dir, "missing.pem") + ": cannot read the CA file: no such file or directory"}},
+			"", []string{"--to: kafka: ca=" + filepath.Join(dir, "missing.pem") + ": cannot read the CA file: no such file or directory"}},
 		{[]string{"consume", "--topic", "kafka://alice:" + secret + "@127.0.0.1:9092/pvuv?sasl=plain&ca=" + notPEM},
-			"", []string{"--topic: kafka ca=" + notPEM + " holds no PEM certificate"}},
+			"", []string{"--topic: kafka: ca=" + notPEM + " holds no PEM certificate"}},
 		{[]string{"consume", "--topic", "kafka://alice:" + secret + "@127.0.0.1:9092/pvuv?sasl=plain&tls=true&isolation=read_committed"},
 			"", []string{`--topic: kafka topics here have no parameter "isolation"; they take tls, ca, tls-server-name and sasl`}},
 		{[]string{"consume", "--topic", "kafka://alice:se/" + secret + "@127.0.0.1:9092/pvuv"},
@@ -221,13 +206,13 @@ func TestKafkaConnUsageErrors(t *testing.T) {
 		{[]string{"pvuv", "--source", "kafka://alice@127.0.0.1:9092/access?sasl=plain&tls=sometimes&bound=true",
 			"--sink", "kafka://alice:" + secret + "@127.0.0.1:9092/pvuv?sasl=scram-sha-256&ca=" + notPEM + "&acks=all", "--checkpoint-dir", ckpt},
 			secret, []string{"weir pvuv: 4 problems with the flags:",
-				"--source: kafka tls=sometimes is not true or false",
+				"--source: kafka: tls=sometimes is not true or false",
 				`--source: kafka sources have no parameter "bound"; they take group, start, bounded, tls, ca, tls-server-name and sasl`,
-				"--sink: kafka ca=" + notPEM + " holds no PEM certificate",
+				"--sink: kafka: ca=" + notPEM + " holds no PEM certificate",
 				`--sink: kafka sinks have no parameter "acks"; they take delivery, txn-prefix, tls, ca, tls-server-name and sasl`}},
 	} {
 		cmd := weirCommand(t, c.args...)
-		cmd.Env = append(cmd.Env, kafkaPasswordEnv+"="+c.env)
+		cmd.Env = append(cmd.Env, kafka.PasswordEnv+"="+c.env)
 		r := runUntil(t, cmd, 60*time.Second)
 		name := "weir " + strings.ReplaceAll(strings.Join(c.args, " "), secret, "xxxxx")
 		if r.code != 2 {
@@ -471,7 +456,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 	run := func(password string, args ...string) result {
 		t.Helper()
 		cmd := weirCommand(t, args...)
-		cmd.Env = append(cmd.Env, kafkaPasswordEnv+"="+password)
+		cmd.Env = append(cmd.Env, kafka.PasswordEnv+"="+password)
 		r := runUntil(t, cmd, 60*time.Second)
 		for _, secret := range []string{pass, wrong} {
 			if strings.Contains(r.stdout+r.stderr, secret) {
@@ -487,7 +472,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 			t.Errorf("%s with a wrong password: exit %d, want 1 with the refused login\nstderr:\n%s", what, r.code, r.stderr)
 		}
 		// The hint speaks of the URL, not of the library's fields.
-		if !strings.Contains(r.stderr, "$"+kafkaPasswordEnv+" or the URL's") {
+		if !strings.Contains(r.stderr, "$"+kafka.PasswordEnv+" or the URL's") {
 			t.Errorf("%s with a wrong password: no hint about the URL's login\nstderr:\n%s", what, r.stderr)
 		}
 	}
@@ -500,8 +485,9 @@ func TestKafkaSASLSSL(t *testing.T) {
 		r := run(wrong, "pvuv", "--source", kafkaURL("access", "bounded=true&"),
 			"--sink", kafkaURL("pvuv", "delivery=at-least-once&"), "--window", "1s", "--progress", "off")
 		wantLogin("weir pvuv", r)
-		if !strings.Contains(r.stderr, "weir pvuv: failed after") {
-			t.Errorf("weir pvuv's summary does not say that it failed:\n%s", r.stderr)
+		// It fails at start, when it checks the --sink topic.
+		if !strings.Contains(r.stderr, "weir pvuv: failed at start: --sink: ") {
+			t.Errorf("weir pvuv does not say that it failed at start:\n%s", r.stderr)
 		}
 		r = run(wrong, "consume", "--topic", kafkaURL("pvuv", ""), "--idle", "10s")
 		wantLogin("weir consume", r)
@@ -544,7 +530,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := weirCommand(t, "ship", "--logs", log, "--to", kafkaURL("shipped", ""))
-		cmd.Env = append(cmd.Env, kafkaPasswordEnv+"="+pass)
+		cmd.Env = append(cmd.Env, kafka.PasswordEnv+"="+pass)
 		var stdout, stderr syncBuffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Start(); err != nil {

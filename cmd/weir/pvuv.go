@@ -3,19 +3,16 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
-	"github.com/weirstream/weir/connector/file"
 	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/connector/redis"
 	"github.com/weirstream/weir/internal/progress"
@@ -122,8 +119,6 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	spec := parseSource(f, "source", *srcFlag)
 	out := parseSinkOutput(f, "sink", *sinkFlag)
-	earlySet := false
-	f.fs.Visit(func(fl *flag.Flag) { earlySet = earlySet || fl.Name == "early-results" })
 	f.checkNonNegative("early-results", *early)
 	if *early > 0 && out.redis == nil {
 		f.problem("early-results", "running results go to Redis only: use --sink redis://HOST:PORT/DB, or leave it out")
@@ -136,7 +131,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var dead outputSpec
 	if *deadFlag != "" {
-		dead = parseOutput(f, "dead-letter", *deadFlag, false)
+		dead = parseDeadLetter(f, "dead-letter", *deadFlag)
 		if !out.stdout && dead.path != "" && dead.path == out.path {
 			f.problem("dead-letter", "%s is also the --sink file; give each its own file", dead.path)
 		}
@@ -148,18 +143,27 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
+	if *ckptDir == "" {
+		// Flags that only matter with checkpoints: say so rather than
+		// ignore them.
+		for _, name := range []string{"checkpoint-interval", "unaligned-checkpoints"} {
+			if f.isSet(name) {
+				fmt.Fprintf(stderr, "weir pvuv: warning: --%s has no effect without --checkpoint-dir: add --checkpoint-dir DIR to take checkpoints, or leave it out\n", name)
+			}
+		}
+	}
 
 	opts := jf.options()
 	opts.UV = *uv
 	if out.redis != nil {
 		opts.EarlyResults = *early
-		if !earlySet {
+		if !f.isSet("early-results") {
 			opts.EarlyResults = time.Second
 		}
 	}
 	job := pvuvJob{
 		src: src, spec: spec, opts: opts, parallelism: int(*jf.parallelism), redis: out.redis,
-		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr, unaligned: *unaligned,
+		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr,
 	}
 	if *backend == "pebble" {
 		dir := *stateDir
@@ -174,138 +178,69 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		job.envOptions = append(job.envOptions, weir.StateBackend("pebble", dir))
 	}
+	if *ckptDir != "" {
+		job.envOptions = append(job.envOptions, weir.Checkpoints(*ckptInterval, *ckptDir), weir.RestoreFrom(*restore))
+		if *unaligned {
+			job.envOptions = append(job.envOptions, weir.UnalignedCheckpoints())
+		}
+	}
 	if out.kafka != nil {
-		remote, err := openKafkaSink(out.kafka)
+		snk, err := openKafkaSink(out.kafka)
 		if err != nil {
 			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
 			return exitUsage
 		}
-		job.results = remote
+		job.results = snk
+		// A missing topic fails the job before it starts, rather than at
+		// the first checkpoint and again at every restart.
+		job.checks = append(job.checks, func(ctx context.Context) error {
+			if err := snk.CheckTopic(ctx); err != nil {
+				return fmt.Errorf("--sink: %w", err)
+			}
+			return nil
+		})
 	}
-	if *ckptDir != "" {
-		return runCheckpointed(ctx, job, out, dead, *deadFlag != "", *ckptDir, *ckptInterval, *restore, stdout, stderr)
-	}
-	results := &lineOutput{}
-	if job.results == nil && job.redis == nil {
-		var err error
-		if results, err = openOutput(out, stdout, true); err != nil {
-			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
-			return exitFail
-		}
-		job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
-	}
-	var bad *lineOutput
-	if *deadFlag != "" {
-		var err error
-		if bad, err = openOutput(dead, stdout, false); err != nil {
-			results.close()
-			fmt.Fprintf(stderr, "weir pvuv: --dead-letter: %v\n", err)
-			return exitFail
-		}
-	}
-	if bad != nil {
-		job.bad = lineSink[pvuv.BadLine]{out: bad, encode: appendBadLine}
-	}
-	flushCtx, stopFlush := context.WithCancel(ctx)
-	var flushing sync.WaitGroup
-	if bad != nil {
-		flushing.Go(func() { bad.flushEvery(flushCtx, time.Second) })
-	}
-	sum, err := job.run(ctx, nil)
-	stopFlush()
-	flushing.Wait()
-	if results.w != nil {
-		if cerr := results.close(); err == nil && cerr != nil {
-			err = fmt.Errorf("--sink: %w", cerr)
-		}
-	}
-	if bad != nil {
-		if cerr := bad.close(); err == nil && cerr != nil {
-			err = fmt.Errorf("--dead-letter: %w", cerr)
-		}
-	}
-	sum.print(stderr, "weir pvuv")
+	outs, err := openOutputs(out, dead, *deadFlag != "", *ckptDir != "", stdout)
 	if err != nil {
-		printFailure(stderr, "weir pvuv", err)
+		fmt.Fprintf(stderr, "weir pvuv: %v\n", err)
 		return exitFail
 	}
-	return exitOK
+	if outs.results != nil {
+		job.results = outs.results
+	}
+	job.bad = outs.bad
+	sum, err := job.run(ctx)
+	if cerr := outs.close(); err == nil && cerr != nil {
+		err = cerr
+		sum.failed = true
+	}
+	return sum.report(stderr, "weir pvuv", err)
 }
 
-// runCheckpointed runs the job with checkpoints. File outputs use the
-// exactly-once file sink: a window appears in the file once the checkpoint
-// after it completed (or at the end of the input), and a restart after a
-// crash neither loses nor repeats one.
-func runCheckpointed(ctx context.Context, job pvuvJob, out, dead outputSpec, hasDead bool, dir string, interval time.Duration, restore string, stdout, stderr io.Writer) int {
-	var results *lineOutput
-	switch {
-	case job.results != nil || job.redis != nil: // Kafka or Redis
-	case out.stdout:
-		var err error
-		if results, err = openOutput(out, stdout, true); err != nil {
-			fmt.Fprintf(stderr, "weir pvuv: --sink: %v\n", err)
-			return exitFail
-		}
-		job.results = lineSink[pvuv.Result]{out: results, encode: appendResult}
-	default:
-		job.results = file.NewSink[pvuv.Result](out.path)
-	}
-	if hasDead {
-		job.bad = file.NewSink[pvuv.BadLine](dead.path)
-	}
-	job.envOptions = append(job.envOptions, weir.Checkpoints(interval, dir), weir.RestoreFrom(restore))
-	if job.unaligned {
-		job.envOptions = append(job.envOptions, weir.UnalignedCheckpoints())
-	}
-	sum, err := job.run(ctx, nil)
-	if results != nil {
-		if cerr := results.close(); err == nil && cerr != nil {
-			err = fmt.Errorf("--sink: %w", cerr)
-		}
-	}
-	sum.print(stderr, "weir pvuv")
-	if err != nil {
-		printFailure(stderr, "weir pvuv", err)
-		return exitFail
-	}
-	return exitOK
-}
-
-// pvuvJob is a PV/UV job ready to run.
 // kafkaIdleness is how long a partition may go without lines before it
 // stops holding the watermark back.
 const kafkaIdleness = 10 * time.Second
 
-// openKafkaSink returns the Kafka sink of --sink: the job's JSON lines,
-// keyed by window start. (Redis outputs go through Job.SinkToRedis.)
-func openKafkaSink(out *kafkaOutput) (sink.Sink[pvuv.Result], error) {
-	client := out.client
-	client.ClientID = "weir-pvuv"
-	return kafka.NewSink(kafka.SinkConfig[pvuv.Result]{
-		Client: client,
-		Topic:  out.topic, Delivery: out.delivery, TransactionalIDPrefix: out.prefix,
-		Key:   func(r pvuv.Result) []byte { return strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10) },
-		Value: func(r pvuv.Result) ([]byte, error) { return r.AppendJSON(nil), nil },
-	})
-}
-
+// pvuvJob is a PV/UV job ready to run.
 type pvuvJob struct {
 	src         source.Source[string]
 	spec        sourceSpec
 	opts        pvuv.Options
 	parallelism int
-	results     sink.Sink[pvuv.Result]
+	results     sink.Sink[pvuv.Result]  // nil with redis
 	bad         sink.Sink[pvuv.BadLine] // nil: only counted
 	stderr      io.Writer
 	progress    *progressValue
-	envOptions  []weir.EnvOption // checkpoints, when asked for
+	envOptions  []weir.EnvOption // checkpoints and the state backend, when asked for
 	httpAddr    string           // serve the job's API here, if set
-	unaligned   bool             // unaligned checkpoints
 	redis       *redisOutput     // the Redis of --sink: days and counters go there too
+	// checks run before the job starts; an error fails it at start.
+	checks []func(context.Context) error
 }
 
 // summary is what a job did, printed when it ends.
 type summary struct {
+	started bool // the job ran: it did not fail before it started
 	stopped bool // by a signal, not by the end of the input
 	failed  bool
 	wall    time.Duration
@@ -313,6 +248,27 @@ type summary struct {
 	bad     int64
 	windows int64
 	wm      int64
+}
+
+// report prints how the job ended and, if it failed, why; it returns the
+// exit status. A job that failed before it started has no figures to
+// show: it says so, and why.
+func (s summary) report(w io.Writer, cmd string, err error) int {
+	switch {
+	case s.started:
+	case err != nil:
+		printFailure(w, cmd, fmt.Errorf("failed at start: %w", err))
+		return exitFail
+	default:
+		fmt.Fprintf(w, "%s: stopped before the job started\n", cmd)
+		return exitOK
+	}
+	s.print(w, cmd)
+	if err != nil {
+		printFailure(w, cmd, err)
+		return exitFail
+	}
+	return exitOK
 }
 
 func (s summary) print(w io.Writer, cmd string) {
@@ -337,11 +293,22 @@ func (s summary) print(w io.Writer, cmd string) {
 }
 
 // run builds the job and runs it with progress on stderr until its input
-// ends or ctx is cancelled. onReporter, if set, is given the reporter
-// before the job starts (demo prints its results through it). A job
-// stopped by ctx is not an error.
-func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (summary, error) {
+// ends or ctx is cancelled. A job stopped by ctx is not an error. An
+// error before the job started (a check, the Redis connection, --http)
+// returns a summary that is not started.
+func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	start := time.Now()
+	notStarted := func(err error) (summary, error) {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return summary{stopped: true}, nil
+		}
+		return summary{failed: true}, err
+	}
+	for _, check := range j.checks {
+		if err := check(ctx); err != nil {
+			return notStarted(err)
+		}
+	}
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism)}, j.envOptions...)...)
 	var lines weir.Stream[string]
 	opts := j.opts
@@ -356,18 +323,18 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	}
 	job, err := pvuv.Build(lines, opts)
 	if err != nil {
-		return summary{}, err
+		return notStarted(err)
 	}
 	if j.redis == nil {
 		weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
 	} else {
 		conn := redis.Conn{URL: j.redis.url, ClientName: "weir-pvuv"}
 		if err := job.SinkToRedis(conn, j.redis.prefix); err != nil {
-			return summary{}, fmt.Errorf("--sink: %w", err)
+			return notStarted(fmt.Errorf("--sink: %w", err))
 		}
 		rc, err := conn.Client()
 		if err != nil {
-			return summary{}, fmt.Errorf("--sink: %w", err)
+			return notStarted(fmt.Errorf("--sink: %w", err))
 		}
 		defer rc.Close()
 		cctx, stopCounters := context.WithCancel(ctx)
@@ -389,15 +356,12 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 		terminal = progress.IsTerminal(f)
 	}
 	rep := progress.New(j.stderr, sampler(env, job.Counters), progress.Options{Terminal: terminal, Interval: j.progress.d})
-	if onReporter != nil {
-		onReporter(rep)
-	}
 	var wg sync.WaitGroup
 	var srv *http.Server
 	if j.httpAddr != "" {
 		ln, err := net.Listen("tcp", j.httpAddr)
 		if err != nil {
-			return summary{}, fmt.Errorf("--http: %w", err)
+			return notStarted(fmt.Errorf("--http: %w", err))
 		}
 		srv = &http.Server{Handler: web.Handler(env, 0), ReadHeaderTimeout: 5 * time.Second}
 		wg.Go(func() { srv.Serve(ln) })
@@ -419,7 +383,7 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	wg.Wait()
 
 	sum := summary{
-		wall: time.Since(start), lines: job.Counters.Lines.Load(), bad: job.Counters.BadLines.Load(),
+		started: true, wall: time.Since(start), lines: job.Counters.Lines.Load(), bad: job.Counters.BadLines.Load(),
 		windows: job.Counters.Windows.Load(), wm: job.Counters.Watermark.Load(),
 	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -427,4 +391,18 @@ func (j pvuvJob) run(ctx context.Context, onReporter func(*progress.Reporter)) (
 	}
 	sum.failed = err != nil
 	return sum, err
+}
+
+// sampler reads a running job's figures for the progress reporter.
+func sampler(env *weir.Env, c *pvuv.Counters) func() progress.Sample {
+	return func() progress.Sample {
+		s := progress.Sample{Lines: c.Lines.Load(), BadLines: c.BadLines.Load(), Windows: c.Windows.Load()}
+		if wm := c.Watermark.Load(); wm != 0 {
+			s.Watermark = time.UnixMilli(wm).UTC()
+		}
+		for _, m := range env.Metrics() {
+			s.Tasks = append(s.Tasks, progress.Task{Name: m.Operator, Subtask: m.Subtask, Busy: m.Busy, Idle: m.Idle, Backpressured: m.Backpressured})
+		}
+		return s
+	}
 }

@@ -43,4 +43,11 @@
 //     that a restore does not read them again.
 //
 // The stored form of a split is versioned: see split.go.
+//
+// # URLs
+//
+// [ParseURL] reads the kafka://USER@HOST:PORT/TOPIC?tls=true&sasl=...
+// URLs that weir's command line takes, into a [Client], the topic and the
+// parameters left for the program, so that every program that takes such
+// a URL reads it the same way.
 package kafka

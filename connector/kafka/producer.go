@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -74,7 +73,8 @@ func newPlainWriter[T any](s *Sink[T], subtask, par int, restored *sinkWriterSta
 	return w
 }
 
-// start connects on first use. A restored state means the previous run
+// start connects on first use and checks the topic (see
+// [Sink.CheckTopic]). A restored state means the previous run
 // wrote with ExactlyOnce: its open transactions are aborted first, so that
 // they do not hold read_committed consumers back until they time out.
 func (w *plainWriter[T]) start(ctx context.Context) error {
@@ -95,16 +95,12 @@ func (w *plainWriter[T]) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("kafka: sink to topic %q: create the producer: %w", w.s.cfg.Topic, err)
 	}
-	// Ask for the topic's metadata once, so that a login or TLS error
-	// fails the job now: a producer would retry it as a failed record
-	// until DeliveryTimeout.
-	if _, err := kadm.NewClient(cl).Metadata(ctx, w.s.cfg.Topic); err != nil {
+	// Check the topic now, creating it where the brokers allow it: a
+	// producer would retry a missing topic, a login or a TLS error as a
+	// failed record until DeliveryTimeout or its retries ran out.
+	if err := ensureTopic(ctx, cl, w.s.cfg.Topic, w.s.cfg.Brokers); err != nil {
 		cl.Close()
-		hint, ok := connHint(err)
-		if !ok {
-			hint = "check Brokers and that the cluster is reachable"
-		}
-		return fmt.Errorf("kafka: sink to topic %q: connect to the brokers at %v: %w; %s", w.s.cfg.Topic, w.s.cfg.Brokers, err, hint)
+		return err
 	}
 	w.cl = cl
 	return nil

@@ -71,8 +71,10 @@ type SinkConfig[T any] struct {
 	// Client says how to reach the cluster; Brokers is required.
 	Client
 
-	// Topic is the topic every record goes to. It must exist, or the
-	// brokers must create topics on first use. Required.
+	// Topic is the topic every record goes to. Required. Each writer
+	// checks it when it starts, before its first record: brokers that
+	// create topics on first use create it then, and otherwise a missing
+	// topic fails the job at once (see [Sink.CheckTopic]).
 	Topic string
 
 	// Key returns the key of a record, or nil for none. Records with a

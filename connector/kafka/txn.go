@@ -61,13 +61,17 @@ func newTxnWriter[T any](s *Sink[T], subtask, par int, restored *sinkWriterState
 	return w
 }
 
-// start fences the subtask's transactional ids, and those of the old
-// subtasks it took over, once: the runtime has committed the restored
+// start checks the topic (see [Sink.CheckTopic]), and fences the
+// subtask's transactional ids, and those of the old subtasks it took
+// over, once: the runtime has committed the restored
 // checkpoint's transactions by then, so what is still open is output of
 // checkpoints that never completed.
 func (w *txnWriter[T]) start(ctx context.Context) error {
 	if w.started {
 		return nil
+	}
+	if err := w.s.CheckTopic(ctx); err != nil {
+		return err
 	}
 	if err := fence(ctx, w.s, w.subtask, w.par, len(w.pool), w.restored); err != nil {
 		return err

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/redis/rueidis"
@@ -79,7 +80,8 @@ func (e Entry) span() int {
 	return len(e.cmds)
 }
 
-// String shows a command for error messages, cutting long arguments.
+// String shows a command for error messages, cutting long arguments and
+// arguments of several lines (a script).
 func (c Command) String() string {
 	const max = 6
 	var b strings.Builder
@@ -91,10 +93,69 @@ func (c Command) String() string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		if len(w) > 64 {
-			w = w[:61] + "..."
-		}
-		b.WriteString(w)
+		b.WriteString(shorten(w))
 	}
 	return b.String()
+}
+
+// scripted reports whether c runs a script or a function (EVAL, EVALSHA,
+// FCALL and their read-only forms): its second word is the script, its
+// SHA or the function's name, then come the number of keys and the keys.
+func (c Command) scripted() bool {
+	switch strings.ToUpper(c[0]) {
+	case "EVAL", "EVAL_RO", "EVALSHA", "EVALSHA_RO", "FCALL", "FCALL_RO":
+		return true
+	}
+	return false
+}
+
+// key returns the key c works on, for messages: its second word, or for a
+// script the first of its keys ("" if it has none).
+func (c Command) key() string {
+	if len(c) < 2 {
+		return ""
+	}
+	if !c.scripted() {
+		return c[1]
+	}
+	if len(c) < 4 {
+		return ""
+	}
+	if n, err := strconv.Atoi(c[2]); err != nil || n < 1 {
+		return ""
+	}
+	return c[3]
+}
+
+// label names c in messages, shortly: its name and key, and for a script
+// the script's first line, cut to 64 bytes (weir's layouts start a
+// script with a comment that names it), never the whole script.
+func (c Command) label() string {
+	if len(c) < 2 {
+		return strings.Join(c, " ")
+	}
+	if !c.scripted() {
+		return c[0] + " " + shorten(c[1])
+	}
+	s := c[0]
+	if k := c.key(); k != "" {
+		s += " " + shorten(k)
+	}
+	return s + " (" + shorten(c[1]) + ")"
+}
+
+// shorten returns the first line of w, cut to 64 bytes, with "..." where
+// something was left out.
+func shorten(w string) string {
+	cut := false
+	if i := strings.IndexByte(w, '\n'); i >= 0 {
+		w, cut = w[:i], true
+	}
+	if len(w) > 64 {
+		w, cut = w[:61], true
+	}
+	if cut {
+		w += "..."
+	}
+	return w
 }

@@ -121,19 +121,23 @@ func (s *submitter) classify(c Command, err error) (outcome, error) {
 		return written, nil // a nil reply (SET NX that did not set) is an answer
 	}
 	if errors.Is(err, rueidis.ErrClosing) {
-		return fatal, fmt.Errorf("redis: %s %s: the client is closed: %w", c[0], c[1], err)
+		return fatal, fmt.Errorf("redis: %s: the client is closed: %w", c.label(), err)
 	}
 	rerr, ok := rueidis.IsRedisErr(err)
 	if !ok {
 		// The connection failed, or the request timed out: Redis may be
 		// down or restarting.
-		return retry, fmt.Errorf("redis: %s %s: %w", c[0], c[1], err)
+		return retry, fmt.Errorf("redis: %s: %w", c.label(), err)
 	}
 	msg := rerr.Error()
 	if retryableReply(msg) {
-		return retry, fmt.Errorf("redis: %s %s: %w (Redis is busy or not ready; retrying)", c[0], c[1], err)
+		return retry, fmt.Errorf("redis: %s: %w (Redis is busy or not ready; retrying)", c.label(), err)
 	}
-	return fatal, fmt.Errorf("redis: %s on key %q refused: %w: %s", c, c[1], err, fixFor(msg))
+	if c.scripted() {
+		// c's second word is a script: name it by its label.
+		return fatal, fmt.Errorf("redis: %s on key %q refused: %w: %s", c.label(), c.key(), err, fixFor(msg))
+	}
+	return fatal, fmt.Errorf("redis: %s on key %q refused: %w: %s", c, c.key(), err, fixFor(msg))
 }
 
 // retryableReply reports whether a Redis error reply, by its code, is one

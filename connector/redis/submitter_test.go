@@ -252,3 +252,65 @@ func TestSubmitRetriesOnlyWhatFailed(t *testing.T) {
 		t.Fatalf("p:h f = %q after the retry, want 1", v)
 	}
 }
+
+// TestScriptErrorsAreShort: an EVAL's second word is its script, hundreds
+// of bytes of Lua. The errors of the sink, which its retry warnings log,
+// name the script by its first line and the command by its first key,
+// and do not repeat the script: not when Redis is down (retried), nor when
+// Redis refuses the script (fatal).
+func TestScriptErrorsAreShort(t *testing.T) {
+	const name = "-- weir:test script: writes a zset"
+	script := name + "\n" + strings.Repeat("-- padding that makes the script long\n", 20) + "redis.call('ZADD', KEYS[1], ARGV[1], ARGV[1])\nreturn 1"
+	srv := redistest.Start(t)
+	check := srv.Client(t)
+	s := newSubmitter(t, srv)
+	if err := check.Do(t.Context(), check.B().Set().Key("p:windows").Value("not a zset").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	eval := entries(t, []Command{{"EVAL", script, "1", "p:windows", "7"}})
+	want := func(what string, err error, fragments ...string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: Submit succeeded", what)
+		}
+		msg := err.Error()
+		t.Logf("%s: %s", what, msg)
+		if strings.Contains(msg, "padding") || len(msg) > 400 {
+			t.Errorf("%s: the error (%d bytes) repeats the script: %s", what, len(msg), msg)
+		}
+		for _, f := range append(fragments, "EVAL", name) {
+			if !strings.Contains(msg, f) {
+				t.Errorf("%s: the error lacks %q: %s", what, f, msg)
+			}
+		}
+	}
+	_, err := s.Submit(t.Context(), eval)
+	want("refused", err, `key "p:windows"`, "WRONGTYPE")
+	srv.Stop()
+	_, err = s.Submit(t.Context(), eval)
+	if !async.IsRetryable(err) {
+		t.Fatalf("Submit with Redis down = %v; want a retryable error", err)
+	}
+	want("Redis down", err, "p:windows")
+}
+
+func TestCommandKeyAndLabel(t *testing.T) {
+	for _, c := range []struct {
+		cmd        Command
+		key, label string
+	}{
+		{Command{"HSET", "k", "f", "v"}, "k", "HSET k"},
+		{Command{"EVAL", "-- name\nreturn 1", "0"}, "", "EVAL (-- name...)"},
+		{Command{"eval", "return redis.call('SET', KEYS[1], 1)", "2", "a", "b"}, "a", "eval a (return redis.call('SET', KEYS[1], 1))"},
+		{Command{"EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff831", "1", "a"}, "a", "EVALSHA a (e0e1f9fabfc9d4800c877a703b823ac0578ff831)"},
+		{Command{"FCALL", "myfunc", "1"}, "", "FCALL (myfunc)"},
+		{Command{"EVAL", strings.Repeat("x", 100), "1", "a"}, "a", "EVAL a (" + strings.Repeat("x", 61) + "...)"},
+	} {
+		if got := c.cmd.key(); got != c.key {
+			t.Errorf("%q: key %q, want %q", []string(c.cmd), got, c.key)
+		}
+		if got := c.cmd.label(); got != c.label {
+			t.Errorf("%q: label %q, want %q", []string(c.cmd), got, c.label)
+		}
+	}
+}

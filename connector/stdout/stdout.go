@@ -31,8 +31,38 @@ const flushAt = 64 << 10
 // implements [sink.Sink]. The writers of all subtasks buffer whole lines
 // and write them out under one lock, so lines never interleave; the order
 // of lines from different subtasks is not defined.
+//
+// A writer writes its buffer out when it holds 64 KiB and at Flush, which
+// the runtime calls at every checkpoint barrier and at the end of input;
+// Close drops what is buffered, as a job that fails or is stopped closes
+// its writers without Flush. With [LineBuffered] a writer writes every
+// record out at once instead.
 type Sink[T any] struct {
 	out *output
+	cfg sinkConfig
+}
+
+type sinkConfig struct {
+	lineBuffered bool
+}
+
+// SinkOption configures [NewSink].
+type SinkOption interface {
+	apply(*sinkConfig)
+}
+
+type sinkOptionFunc func(*sinkConfig)
+
+func (f sinkOptionFunc) apply(c *sinkConfig) { f(c) }
+
+// LineBuffered makes every Write write its record's line out to the
+// io.Writer at once, in one call, as C's stdio does for a terminal: for
+// output that is read as it comes (a terminal, a file followed with tail
+// -f) and for jobs that may be stopped at any moment, which then have
+// written every record they wrote. It costs one write call per record.
+// By default writers buffer up to 64 KiB.
+func LineBuffered() SinkOption {
+	return sinkOptionFunc(func(c *sinkConfig) { c.lineBuffered = true })
 }
 
 // output is the io.Writer the writers of a sink share, and its lock.
@@ -46,8 +76,12 @@ var _ sink.Sink[int] = (*Sink[int])(nil)
 // NewSink returns a sink writing to w, which the sink does not close. Each
 // record is encoded by its [JSONAppender] method if it has one (on the value
 // or on a pointer to it), otherwise by encoding/json without HTML escaping.
-func NewSink[T any](w io.Writer) *Sink[T] {
-	return &Sink[T]{out: &output{w: w}}
+func NewSink[T any](w io.Writer, opts ...SinkOption) *Sink[T] {
+	s := &Sink[T]{out: &output{w: w}}
+	for _, o := range opts {
+		o.apply(&s.cfg)
+	}
+	return s
 }
 
 // NewWriter returns the writer of one subtask. A nil io.Writer is reported
@@ -56,23 +90,24 @@ func (s *Sink[T]) NewWriter(sink.WriterContext) (sink.Writer[T], error) {
 	if s.out.w == nil {
 		return nil, errors.New("stdout: the sink's io.Writer is nil; pass os.Stdout or another writer to NewSink")
 	}
-	w := &writer[T]{out: s.out}
+	w := &writer[T]{out: s.out, lineBuffered: s.cfg.lineBuffered}
 	w.json = json.NewEncoder(&w.buf)
 	w.json.SetEscapeHTML(false)
 	return w, nil
 }
 
 type writer[T any] struct {
-	out    *output
-	buf    bytes.Buffer
-	json   *json.Encoder // encodes into buf, appending '\n'
-	closed bool
+	out          *output
+	buf          bytes.Buffer
+	json         *json.Encoder // encodes into buf, appending '\n'
+	lineBuffered bool
+	closed       bool
 }
 
 var errClosed = errors.New("stdout: write after Close; the runtime must not use a writer it closed")
 
 // Write encodes v into the writer's buffer, writing the buffer out once it
-// holds 64 KiB.
+// holds 64 KiB, or at once with [LineBuffered].
 func (w *writer[T]) Write(ctx context.Context, v T) error {
 	if w.closed {
 		return errClosed
@@ -91,7 +126,7 @@ func (w *writer[T]) Write(ctx context.Context, v T) error {
 			return fmt.Errorf("stdout: encode a %T record as JSON: %w", v, err)
 		}
 	}
-	if w.buf.Len() >= flushAt {
+	if w.lineBuffered || w.buf.Len() >= flushAt {
 		return w.Flush(ctx)
 	}
 	return nil

@@ -107,3 +107,27 @@ func TestSinkEncodingAndClose(t *testing.T) {
 		t.Fatal("nil writer accepted")
 	}
 }
+
+// TestSinkLineBuffered: with LineBuffered every record reaches the
+// io.Writer as one whole line when Write returns, without Flush, and
+// Close has nothing left to drop.
+func TestSinkLineBuffered(t *testing.T) {
+	var out lockedBuffer
+	w, err := NewSink[fast](&out, LineBuffered()).NewWriter(wctx{0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 3 {
+		if err := w.Write(ctx, fast{i}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Count(out.buf.String(), "\n"); got != i+1 {
+			t.Fatalf("after Write %d the io.Writer holds %d lines, want %d:\n%s", i, got, i+1, out.buf.String())
+		}
+	}
+	w.Close()
+	if got, want := out.buf.String(), "{\"f\":0}\n{\"f\":1}\n{\"f\":2}\n"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

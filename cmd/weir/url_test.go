@@ -63,18 +63,21 @@ func TestParseDatagen(t *testing.T) {
 
 func TestParseOutput(t *testing.T) {
 	f := newFlagSet("weir pvuv", "", "", "")
-	if o := parseOutput(f, "sink", "stdout", true); !o.stdout {
+	if o := parseSinkOutput(f, "sink", "stdout"); !o.stdout {
 		t.Error("stdout is not stdout")
 	}
-	if o := parseOutput(f, "sink", "file://out/pv.jsonl", true); o.path != "out/pv.jsonl" {
+	if o := parseSinkOutput(f, "sink", "file://out/pv.jsonl"); o.path != "out/pv.jsonl" {
 		t.Errorf("relative path %q", o.path)
+	}
+	if o := parseDeadLetter(f, "dead-letter", "file:///tmp/bad.jsonl"); o.path != "/tmp/bad.jsonl" {
+		t.Errorf("dead letters to %q", o.path)
 	}
 	if len(f.problems) > 0 {
 		t.Fatal(f.problems)
 	}
-	parseOutput(f, "dead-letter", "stdout", false)
-	parseOutput(f, "sink", t.TempDir(), true)
-	parseOutput(f, "sink", "file://"+t.TempDir(), true)
+	parseDeadLetter(f, "dead-letter", "stdout")
+	parseSinkOutput(f, "sink", t.TempDir())
+	parseSinkOutput(f, "sink", "file://"+t.TempDir())
 	if len(f.problems) != 3 || !strings.Contains(f.problems[2], "is a directory") {
 		t.Fatalf("problems %q", f.problems)
 	}
