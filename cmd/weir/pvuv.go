@@ -104,6 +104,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	uv := f.string("uv", "exact", "MODE", "unique visitors per window: exact, or hll (HyperLogLog: a bounded\nsketch per window, about 0.8% standard error)")
 	early := f.duration("early-results", 0, "with --sink redis://: also write running results of the open window\nthis often, for live dashboards (default 1s there; 0 turns them off)")
 	restore := f.string("restore", "latest", "PATH", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
+	allowNonRestored := f.bool("allow-non-restored-state", "with --checkpoint-dir: restore even when the checkpoint holds state that\nno operator of the job takes, and drop it (by default such a restore fails)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -146,7 +147,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *ckptDir == "" {
 		// Flags that only matter with checkpoints: say so rather than
 		// ignore them.
-		for _, name := range []string{"checkpoint-interval", "unaligned-checkpoints"} {
+		for _, name := range []string{"checkpoint-interval", "unaligned-checkpoints", "allow-non-restored-state"} {
 			if f.isSet(name) {
 				fmt.Fprintf(stderr, "weir pvuv: warning: --%s has no effect without --checkpoint-dir: add --checkpoint-dir DIR to take checkpoints, or leave it out\n", name)
 			}
@@ -182,6 +183,9 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		job.envOptions = append(job.envOptions, weir.Checkpoints(*ckptInterval, *ckptDir), weir.RestoreFrom(*restore))
 		if *unaligned {
 			job.envOptions = append(job.envOptions, weir.UnalignedCheckpoints())
+		}
+		if *allowNonRestored {
+			job.envOptions = append(job.envOptions, weir.AllowNonRestoredState())
 		}
 	}
 	if out.kafka != nil {
