@@ -21,14 +21,29 @@
 //     there without rule 1.
 //
 // In follow mode ([Follow]) the source is unbounded and tails the files that
-// match the pattern, as Flume's taildir source does. One split stands for the
-// whole pattern and goes to subtask 0; the readers of other subtasks end at
-// once. The reader tracks each file by identity (device and inode), not by
-// name, so a file renamed by log rotation keeps its offset: it is read to its
-// end before it is let go, and the new file of the same name is read from
-// its start. The split's state, which Snapshot returns, is the list of
-// tracked files with identity, name and the offset after the last emitted
-// line, so a restored reader resumes exactly.
+// match the pattern, as Flume's taildir source does, with the file tailer
+// the log shipper uses too (internal/tail). One split stands for the whole
+// pattern and goes to subtask 0; the readers of other subtasks end at
+// once. The reader tracks each file by identity (device and inode,
+// confirmed by a fingerprint of its first bytes), not by name, so a file
+// renamed by log rotation keeps its offset: it is read to its end before it
+// is let go, and the new file of the same name is read from its start. The
+// split's state, which Snapshot returns, is the list of tracked files with
+// identity, name, fingerprint and the offset after the last emitted line,
+// and the time of the last listing, so a restored reader resumes exactly.
+//
+// Rotation by renaming loses nothing, also while the job is down: a
+// restored reader finds a file renamed out of the pattern by identity in
+// its directory, and reads from their start the files rotated out of the
+// pattern that it never saw (a name that continues a followed file's name,
+// such as access.log.1 for access.log, and a modification time after the
+// last listing). Rotation by copytruncate is not lossless: the lines written
+// between the last read and the truncation are in the copy only, and those
+// written between the copy and the truncation are nowhere. The reader reads
+// the unread end from the copy when it finds one next to the file (a file
+// that begins as the truncated file did); otherwise it logs the bytes it
+// knows were lost. A file truncated or rewritten is read again from its
+// start.
 //
 // Readers read synchronously inside Poll, with large positioned reads, and
 // start no goroutines.

@@ -190,6 +190,17 @@ func (d *driver) failover(i int, restore bool) {
 	}
 	d.requests = kept
 	if restore {
+		// Through the stored form, as a checkpoint keeps them.
+		cp := d.src.(source.Checkpointed)
+		for j, sp := range splits {
+			b, err := cp.EncodeSplit(sp)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			if splits[j], err = cp.DecodeSplit(b); err != nil {
+				d.t.Fatal(err)
+			}
+		}
 		d.startReader(i, splits)
 		return
 	}

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/weirstream/weir/internal/tail"
 	"github.com/weirstream/weir/source"
 )
 
@@ -49,6 +51,7 @@ type sourceConfig struct {
 	pollInterval  time.Duration
 	rotationGrace time.Duration
 	onLongLine    func(path string, offset int64)
+	log           *slog.Logger
 }
 
 // SourceOption configures [NewSource].
@@ -81,9 +84,11 @@ func MaxLineSize(bytes int) SourceOption {
 // should match the live files only or also their rotated names: with
 // "access.log*", access.log.1 keeps being read under its new name; with
 // "access.log", a file renamed away is read to its end and let go after
-// [RotationGrace]. Files already there when the job starts are read from
-// their beginning. Compressed rotated files are read as they are, so keep
-// them out of the pattern. By default the source is bounded.
+// [RotationGrace], also when it was renamed while the job was down (see the
+// package doc for which rotations lose nothing). Files already there when
+// the job starts are read from their beginning. Compressed rotated files are
+// read as they are, so keep them out of the pattern. By default the source
+// is bounded.
 func Follow() SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.follow = true })
 }
@@ -108,12 +113,17 @@ func RotationGrace(d time.Duration) SourceOption {
 
 // WithLongLineHook sets a function called for every line skipped because it
 // is longer than [MaxLineSize], with the file and the offset where the line
-// starts. It is called from the reader's subtask goroutine, so with several
-// readers it must be safe for concurrent use. A follow-mode reader restored
-// from a snapshot may report a line again. By default skipped lines are not
-// reported.
+// starts, when the line's end is found. It is called from the reader's
+// subtask goroutine, so with several readers it must be safe for concurrent
+// use. By default skipped lines are not reported.
 func WithLongLineHook(fn func(path string, offset int64)) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.onLongLine = fn })
+}
+
+// WithLogger sets the logger of the source's readers: in follow mode, files
+// found, rotated, let go, truncated or lost. The default is slog.Default().
+func WithLogger(l *slog.Logger) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.log = l })
 }
 
 // NewSource returns a source of the lines of the files that pattern matches.
@@ -131,6 +141,9 @@ func NewSource(pattern string, opts ...SourceOption) (*Source, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
+	if cfg.log == nil {
+		cfg.log = slog.Default()
+	}
 	var errs []error
 	if cfg.splitSize <= 0 {
 		errs = append(errs, fmt.Errorf("file: SplitSize is %d; pass a positive number of bytes, such as 32<<20", cfg.splitSize))
@@ -144,7 +157,7 @@ func NewSource(pattern string, opts ...SourceOption) (*Source, error) {
 	if cfg.rotationGrace < 0 {
 		errs = append(errs, fmt.Errorf("file: RotationGrace is %v; pass zero or a positive duration", cfg.rotationGrace))
 	}
-	if cfg.follow && !identitySupported {
+	if cfg.follow && !tail.Supported {
 		errs = append(errs, errors.New("file: Follow needs file identities (device and inode), which this platform does not provide; read the files in bounded mode instead"))
 	}
 	switch {
@@ -288,6 +301,14 @@ func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], err
 		return newFollowReader(s, ctx), nil
 	}
 	return newBoundedReader(s, ctx), nil
+}
+
+// longLine tells the hook of a line longer than MaxLineSize, skipped in
+// the file at path.
+func (c *sourceConfig) longLine(path string, l tail.Line) {
+	if c.onLongLine != nil {
+		c.onLongLine(path, l.Offset)
+	}
 }
 
 // bufferSize is the size of a reader's buffer: room for a line of the

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -44,9 +46,12 @@ func writeFile(t testing.TB, path, data string) {
 	}
 }
 
+// quiet is the logger of the sources of tests: their logs are expected.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func mustSource(t testing.TB, pattern string, opts ...SourceOption) *Source {
 	t.Helper()
-	s, err := NewSource(pattern, opts...)
+	s, err := NewSource(pattern, append([]SourceOption{WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

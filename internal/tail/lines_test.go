@@ -1,0 +1,164 @@
+package tail
+
+import (
+	"bytes"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var xs = bytes.Repeat([]byte("x"), 64<<10)
+
+// longFile is a file of a line of n bytes ('x'), then "ok\n", made up as
+// it is read: it holds no memory of its own. It records the largest read
+// asked of it.
+type longFile struct {
+	n       int64
+	maxRead int
+}
+
+func (f *longFile) ReadAt(p []byte, off int64) (int, error) {
+	f.maxRead = max(f.maxRead, len(p))
+	size := f.n + 4 // the line, '\n', "ok\n"
+	if off >= size {
+		return 0, io.EOF
+	}
+	k := 0
+	if off < f.n {
+		k = int(min(int64(len(p)), f.n-off))
+		copy(p[:k], xs[:k])
+	}
+	for ; k < len(p) && off+int64(k) < size; k++ {
+		if o := off + int64(k); o == f.n {
+			p[k] = '\n'
+		} else {
+			p[k] = "ok\n"[o-f.n-1]
+		}
+	}
+	if k < len(p) {
+		return k, io.EOF
+	}
+	return k, nil
+}
+
+// TestLinesSkipsAHugeLine reads a 200 MiB line with a 64 KiB buffer: it
+// comes back as one GotLong with its length and its first PrefixMax bytes,
+// after Skipping calls that keep the reader responsive, and no read asks
+// for more than the buffer.
+func TestLinesSkipsAHugeLine(t *testing.T) {
+	f := &longFile{n: 200 << 20}
+	buf := make([]byte, len(xs))
+	l := NewLines(f, buf, 1<<10)
+	skipping := 0
+	for {
+		line, st, err := l.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == Skipping {
+			skipping++
+			if l.Pos() != 0 {
+				t.Fatalf("while skipping, the position is %d, want the line's start", l.Pos())
+			}
+			continue
+		}
+		if st != GotLong || line.Offset != 0 || line.Len != f.n || !bytes.Equal(line.Bytes, bytes.Repeat([]byte("x"), PrefixMax)) {
+			t.Fatalf("got %v at %d of length %d (%d bytes), want the long line", st, line.Offset, line.Len, len(line.Bytes))
+		}
+		break
+	}
+	if skipping < 2 {
+		t.Fatalf("%d Skipping calls for a line of %d bytes, want the skip split", skipping, f.n)
+	}
+	line, st, err := l.Next()
+	if err != nil || st != GotLine || string(line.Bytes) != "ok" || line.Offset != f.n+1 {
+		t.Fatalf("the line after: %v %q at %d, %v", st, line.Bytes, line.Offset, err)
+	}
+	if f.maxRead > len(buf) {
+		t.Fatalf("a read asked for %d bytes, more than the buffer", f.maxRead)
+	}
+}
+
+// TestLinesLongLastLine: a long line without '\n' at the end of a range's
+// file comes from Rest, as does a short one; a long line that starts
+// before a range's end is the range's, read past the end.
+func TestLinesLongLastLine(t *testing.T) {
+	data := "a\n" + strings.Repeat("y", 50) + "\nb\n" + strings.Repeat("z", 40)
+	r := strings.NewReader(data)
+	l := NewLines(r, make([]byte, 16), 8)
+	l.SetEnd(5) // the long line starts at 2, before the end
+	var got []string
+	for {
+		line, st, err := l.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch st {
+		case GotLine:
+			got = append(got, string(line.Bytes))
+			continue
+		case GotLong:
+			got = append(got, "long:"+string(line.Bytes[:3]))
+			continue
+		}
+		if st != PastEnd {
+			t.Fatalf("status %v, want PastEnd", st)
+		}
+		break
+	}
+	if want := []string{"a", "long:yyy"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	l.SetEnd(-1)
+	for {
+		line, st, _ := l.Next()
+		if st == GotLine {
+			got = append(got, string(line.Bytes))
+			continue
+		}
+		if st == NeedMore {
+			line, st := l.Rest()
+			if st != GotLong || line.Len != 40 || line.Offset != int64(len(data)-40) {
+				t.Fatalf("Rest = %v, length %d at %d; want the long last line", st, line.Len, line.Offset)
+			}
+			break
+		}
+	}
+	if _, st := l.Rest(); st != NeedMore {
+		t.Fatalf("Rest after the last line said %v", st)
+	}
+}
+
+// TestLinesUnread gives lines back, as the shipper does when its batch is
+// full, and after Rest.
+func TestLinesUnread(t *testing.T) {
+	l := NewLines(strings.NewReader("one\n\ntwo\nend"), make([]byte, 64), 16)
+	var got []string
+	for range 3 {
+		line, st, _ := l.Next()
+		if st != GotLine {
+			t.Fatalf("status %v", st)
+		}
+		l.Unread()
+		again, _, _ := l.Next()
+		if !bytes.Equal(line.Bytes, again.Bytes) || line.Offset != again.Offset {
+			t.Fatalf("after Unread: %q at %d, want %q at %d", again.Bytes, again.Offset, line.Bytes, line.Offset)
+		}
+		got = append(got, string(again.Bytes))
+	}
+	if _, st, _ := l.Next(); st != NeedMore {
+		t.Fatalf("status %v, want NeedMore", st)
+	}
+	line, st := l.Rest()
+	l.Unread()
+	if l.Pos() != 9 {
+		t.Fatalf("Pos after Unread of Rest = %d, want 9", l.Pos())
+	}
+	if again, st2 := l.Rest(); st != GotLine || st2 != GotLine || string(again.Bytes) != "end" || string(line.Bytes) != "end" {
+		t.Fatalf("Rest, Unread, Rest = %q, %q", line.Bytes, again.Bytes)
+	}
+	if want := []string{"one", "", "two"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
