@@ -54,8 +54,11 @@
 // the fresh splits with the same SplitID.
 //
 // Lines longer than MaxLineSize are skipped, never buffered whole, so the
-// memory of a reader stays bounded; a hook set with [WithLongLineHook] hears
-// of each one.
+// memory of a reader stays bounded. Each goes to the source's dead letters
+// (weir.SourceDeadLetters) once its end is found, with the reason
+// [ReasonTooLong], its file and offset, and its first KiB; a reader
+// restored while it skipped one reports it once. A hook set with
+// [WithLongLineHook] hears of each one too.
 //
 // # Writing
 //

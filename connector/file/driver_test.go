@@ -38,7 +38,10 @@ type collector struct {
 	lines   []string
 	discard bool
 	n       int
+	dead    []source.DeadLetter
 }
+
+func (c *collector) DeadLetter(d source.DeadLetter) { c.dead = append(c.dead, d) }
 
 func (c *collector) Collect(v string) {
 	c.n++

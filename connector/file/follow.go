@@ -98,7 +98,7 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 			case tail.GotLine:
 				out.Collect(r.arena.String(trimCR(line.Bytes)))
 			case tail.GotLong:
-				cfg.longLine(f.Path(), line)
+				cfg.tooLong(out, r.split.SplitID(), f.Path(), line)
 			case tail.Skipping:
 				more = true
 				break file
@@ -115,7 +115,7 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 				out.Collect(r.arena.String(trimCR(line.Bytes)))
 				n++
 			case tail.GotLong:
-				cfg.longLine(f.Path(), line)
+				cfg.tooLong(out, r.split.SplitID(), f.Path(), line)
 				n++
 			}
 			r.t.Forget(f)

@@ -62,7 +62,7 @@ type rangeReader struct {
 
 // Read emits up to 4096 lines of the range. At the end of the range, or
 // of the file, it says Finished; a last line without '\n' at the end of
-// the file counts.
+// the file counts. A line longer than MaxLineSize goes to the dead letters.
 func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitreader.Status, error) {
 	for range batchLines {
 		line, st, err := r.lines.Next()
@@ -74,7 +74,7 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 			out.Collect(r.arena.String(trimCR(line.Bytes)))
 			continue
 		case tail.GotLong:
-			r.cfg.longLine(r.split.Path, line)
+			r.cfg.tooLong(out, r.split.SplitID(), r.split.Path, line)
 			continue
 		case tail.Skipping:
 			return splitreader.MoreAvailable, nil
@@ -83,7 +83,7 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 			case tail.GotLine:
 				out.Collect(r.arena.String(trimCR(line.Bytes)))
 			case tail.GotLong:
-				r.cfg.longLine(r.split.Path, line)
+				r.cfg.tooLong(out, r.split.SplitID(), r.split.Path, line)
 			}
 		}
 		return splitreader.Finished, nil

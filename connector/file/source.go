@@ -1,12 +1,14 @@
 package file
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/weirstream/weir/internal/tail"
@@ -27,6 +29,11 @@ const (
 	// that left the pattern open after reading it to its end.
 	DefaultRotationGrace = 5 * time.Second
 )
+
+// ReasonTooLong is the dead-letter reason of a line longer than
+// [MaxLineSize]. Like the other reasons of weir, it is a stable short
+// phrase that counters and dead-letter outputs may key on.
+const ReasonTooLong = "too long"
 
 // batchLines bounds the records one Poll emits.
 const batchLines = 4096
@@ -71,10 +78,13 @@ func SplitSize(bytes int64) SourceOption {
 }
 
 // MaxLineSize sets the longest line, in bytes without the '\n', that a reader
-// emits. A longer line is skipped, so that one runaway line cannot take
-// unbounded memory; see [WithLongLineHook]. Each reader holds a buffer of
-// MaxLineSize plus 1 MiB. It must be positive. The default is
-// [DefaultMaxLineSize] (1 MiB).
+// emits. A longer line is not emitted: the reader skips it as it streams by
+// (it never holds more than its buffer, whatever the line's length), logs
+// it, and sends its first 1 KiB to the source's dead letters with the
+// reason [ReasonTooLong] once its end is found, where the runtime counts it
+// (read them with weir.SourceDeadLetters); see also [WithLongLineHook].
+// Each reader holds a buffer of MaxLineSize plus 1 MiB. It must be
+// positive. The default is [DefaultMaxLineSize] (1 MiB).
 func MaxLineSize(bytes int) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.maxLineSize = bytes })
 }
@@ -113,15 +123,17 @@ func RotationGrace(d time.Duration) SourceOption {
 
 // WithLongLineHook sets a function called for every line skipped because it
 // is longer than [MaxLineSize], with the file and the offset where the line
-// starts, when the line's end is found. It is called from the reader's
-// subtask goroutine, so with several readers it must be safe for concurrent
-// use. By default skipped lines are not reported.
+// starts, when the line's end is found (with its dead letter). It is called
+// from the reader's subtask goroutine, so with several readers it must be
+// safe for concurrent use. By default skipped lines go to the dead letters
+// only.
 func WithLongLineHook(fn func(path string, offset int64)) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.onLongLine = fn })
 }
 
-// WithLogger sets the logger of the source's readers: in follow mode, files
-// found, rotated, let go, truncated or lost. The default is slog.Default().
+// WithLogger sets the logger of the source's readers: lines too long, and
+// in follow mode files found, rotated, let go, truncated or lost. The
+// default is slog.Default().
 func WithLogger(l *slog.Logger) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.log = l })
 }
@@ -303,11 +315,22 @@ func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], err
 	return newBoundedReader(s, ctx), nil
 }
 
-// longLine tells the hook of a line longer than MaxLineSize, skipped in
-// the file at path.
-func (c *sourceConfig) longLine(path string, l tail.Line) {
+// tooLong reports a line longer than MaxLineSize, which the reader of split
+// skipped in the file at path: to the hook, to the log, and with its first
+// bytes to the dead letters of out.
+func (c *sourceConfig) tooLong(out source.Output[string], split, path string, l tail.Line) {
 	if c.onLongLine != nil {
 		c.onLongLine(path, l.Offset)
+	}
+	c.log.Warn("file: skipping a line longer than MaxLineSize; its first bytes go to the dead letters",
+		"file", path, "offset", l.Offset, "bytes", l.Len, "max_line_size", c.maxLineSize)
+	if dl, ok := out.(source.DeadLetterOutput); ok {
+		dl.DeadLetter(source.DeadLetter{
+			Split:    split,
+			Position: path + ":" + strconv.FormatInt(l.Offset, 10),
+			Raw:      bytes.Clone(l.Bytes),
+			Reason:   ReasonTooLong,
+		})
 	}
 }
 
