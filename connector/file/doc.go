@@ -60,6 +60,10 @@
 // restored while it skipped one reports it once. A hook set with
 // [WithLongLineHook] hears of each one too.
 //
+// In bounded mode, a pattern that matches no file fails [NewSource] with an
+// error that matches [ErrNoMatch]; an unreadable file fails the job with an
+// error that says how to get access.
+//
 // # Writing
 //
 // [NewSink] writes each record as one JSON document per line; [NewLineSink]

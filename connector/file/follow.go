@@ -45,9 +45,9 @@ func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string
 }
 
 // followOpenError is the error of a file of the pattern that cannot be
-// opened: it fails the job.
+// opened: it fails the job, saying what to do.
 func (s *Source) followOpenError(path string, err error) error {
-	return fmt.Errorf("file: follow %q: %w; make the file readable, or narrow the pattern", s.pattern, err)
+	return fmt.Errorf("file: follow %q: %w; make the file readable%s, or narrow the pattern", s.pattern, err, permissionHint(err))
 }
 
 // followReader tails the files of a pattern: it reads the pattern's one

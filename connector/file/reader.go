@@ -35,7 +35,7 @@ func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[stri
 	}
 	f, err := os.Open(s.Path)
 	if err != nil {
-		return nil, fmt.Errorf("file: open split %s: %w", s.SplitID(), err)
+		return nil, openSplitError(s, err)
 	}
 	if m.buf == nil {
 		m.buf = make([]byte, m.src.cfg.bufferSize())
@@ -49,6 +49,11 @@ func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[stri
 		r.lines.SetRange(s.Start)
 	}
 	return r, nil
+}
+
+// openSplitError is the error of a split whose file cannot be opened.
+func openSplitError(s *Split, err error) error {
+	return fmt.Errorf("file: open split %s: %w%s", s.SplitID(), err, permissionHint(err))
 }
 
 // rangeReader reads the lines of one byte-range split.

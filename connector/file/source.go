@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,6 +35,20 @@ const (
 // [MaxLineSize]. Like the other reasons of weir, it is a stable short
 // phrase that counters and dead-letter outputs may key on.
 const ReasonTooLong = "too long"
+
+// ErrNoMatch is matched (errors.Is) by the error [NewSource] returns in
+// bounded mode when the pattern matches no file, so that a caller can say
+// how to follow files that do not exist yet in its own terms.
+var ErrNoMatch = errors.New("file: the pattern matches no file")
+
+// noMatchError is the error of a pattern that matches no file.
+type noMatchError struct{ pattern string }
+
+func (e *noMatchError) Error() string {
+	return fmt.Sprintf("file: pattern %q matches no file; check the path, or pass Follow to wait for files to appear", e.pattern)
+}
+
+func (e *noMatchError) Is(target error) bool { return target == ErrNoMatch }
 
 // batchLines bounds the records one Poll emits.
 const batchLines = 4096
@@ -218,12 +233,12 @@ func listFiles(pattern string, matches []string) ([]fileEntry, error) {
 	}
 	if len(infos) == 0 {
 		if firstErr != nil {
-			return nil, fmt.Errorf("file: pattern %q matches no readable regular file; check the path and its permissions: %w", pattern, firstErr)
+			return nil, fmt.Errorf("file: pattern %q matches no readable regular file; check the path and its permissions%s: %w", pattern, permissionHint(firstErr), firstErr)
 		}
 		if len(matches) > 0 {
 			return nil, fmt.Errorf("file: pattern %q matches only directories; match the files inside, as in %q", pattern, filepath.Join(pattern, "*"))
 		}
-		return nil, fmt.Errorf("file: pattern %q matches no file; check the path, or use Follow to wait for files to appear", pattern)
+		return nil, &noMatchError{pattern}
 	}
 	return infos, nil
 }
@@ -332,6 +347,15 @@ func (c *sourceConfig) tooLong(out source.Output[string], split, path string, l 
 			Reason:   ReasonTooLong,
 		})
 	}
+}
+
+// permissionHint says what to do about an error that denies access to a
+// file, to follow the error's own text; "" for other errors.
+func permissionHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return " (run as a user that can read the files: for logs under /var/log, a member of the group that owns them, such as adm on Debian and Ubuntu)"
+	}
+	return ""
 }
 
 // bufferSize is the size of a reader's buffer: room for a line of the

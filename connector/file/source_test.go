@@ -461,3 +461,64 @@ func TestHugeLineBoundedMemory(t *testing.T) {
 		t.Fatalf("reading a 50 MB line allocated %d MB", alloc>>20)
 	}
 }
+
+// TestNoMatchIsErrNoMatch: a caller can tell a pattern that matches no
+// file from other problems, and say in its own terms how to follow files
+// that do not exist yet.
+func TestNoMatchIsErrNoMatch(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewSource(filepath.Join(dir, "*.txt"), SplitSize(0))
+	if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), "SplitSize") {
+		t.Fatalf("NewSource = %v, want an error matching ErrNoMatch among the others", err)
+	}
+	if _, err := NewSource(filepath.Join(dir, "*.log")); err == nil || errors.Is(err, ErrNoMatch) {
+		t.Fatalf("a pattern that matches a directory: %v, want another error than ErrNoMatch", err)
+	}
+}
+
+// TestPermissionErrorsSayWhatToDo: a file the reader may not read fails the
+// job with an error that wraps the cause and says what to do. As root the
+// files are readable whatever their mode, so the errors are built from a
+// denied open as the readers build them; as another user, a file with no
+// read permission fails both kinds of reader.
+func TestPermissionErrorsSayWhatToDo(t *testing.T) {
+	denied := &fs.PathError{Op: "open", Path: "/var/log/nginx/access.log", Err: fs.ErrPermission}
+	src := mustSource(t, "/var/log/nginx/access*.log", Follow())
+	errs := []error{
+		openSplitError(&Split{Path: "/var/log/nginx/access.log", End: -1}, denied),
+		src.followOpenError("/var/log/nginx/access.log", denied),
+	}
+	if os.Geteuid() != 0 {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "access.log")
+		writeFile(t, path, "x\n")
+		if err := os.Chmod(path, 0); err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range [][]SourceOption{nil, {Follow()}} {
+			d := newDriver(t, mustSource(t, path, opts...), 1, 1)
+			for _, s := range d.requests {
+				d.enum.HandleSplitRequest(s)
+			}
+			d.requests = nil
+			dr := d.readers[0]
+			for _, m := range dr.inbox {
+				dr.r.AddSplits(m.splits)
+			}
+			dr.inbox = nil
+			_, err := dr.r.Poll(t.Context(), &dr.out)
+			errs = append(errs, err)
+		}
+	}
+	for _, err := range errs {
+		if !errors.Is(err, fs.ErrPermission) || !strings.HasPrefix(err.Error(), "file: ") || !strings.Contains(err.Error(), "run as a user that can read") {
+			t.Errorf("error %q: want a file: error that wraps the permission error and says what to do", err)
+		}
+	}
+	if hint := permissionHint(errors.New("disk on fire")); hint != "" {
+		t.Errorf("a hint for another error: %q", hint)
+	}
+}
