@@ -273,10 +273,15 @@ func (f *File) use() {
 }
 
 // Quiet says that f, read to its end (Next said NeedMore), has left the
-// pattern and has not grown for grace: its writer has let it go, so a
-// last line without '\n' is complete, and the file can be forgotten.
+// pattern and has not grown for grace, nor since the last scan: its writer
+// has let it go, so a last line without '\n' is complete, and the file can
+// be forgotten.
 func (f *File) Quiet(now time.Time, grace time.Duration) bool {
-	return !f.listed && !f.lines.InLine() && f.lines.Extent() <= f.size && now.Sub(f.grewAt) >= grace
+	if f.listed || f.lines.InLine() || f.lines.Extent() != f.size || now.Sub(f.grewAt) < grace {
+		return false
+	}
+	fi, err := f.f.Stat()
+	return err == nil && fi.Size() == f.size
 }
 
 // Forget marks f, read to its end, to be closed and dropped at the next

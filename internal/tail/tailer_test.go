@@ -398,3 +398,26 @@ func TestFingerprintCoversPositions(t *testing.T) {
 	r.poll()
 	r.want(a.lines(0, 5))
 }
+
+// TestQuietWaitsForGrowth: a short file renamed out of the pattern that
+// grows after a scan is not let go before the next scan has seen it grow,
+// though its grace is over: the lines written last are read too.
+func TestQuietWaitsForGrowth(t *testing.T) {
+	dir := t.TempDir()
+	a := create(t, filepath.Join(dir, "access.log"), "a")
+	a.write(2)
+	r := start(t, filepath.Join(dir, "access.log"), nil, time.Time{})
+	r.poll()
+	rename(t, filepath.Join(dir, "access.log"), filepath.Join(dir, "access.log.1"))
+	r.scan()
+	a.write(1) // after the scan: not read before the next one
+	r.read()
+	if len(r.tl.Files()) != 1 {
+		t.Fatal("the file was let go before the scan saw it grow")
+	}
+	r.poll()
+	r.want(a.lines(0, 3))
+	if len(r.tl.Files()) != 0 {
+		t.Fatal("the file read to its end was not let go")
+	}
+}
