@@ -148,7 +148,8 @@ type Config struct {
 	// DefaultMaxBatchLines (10000).
 	MaxBatchLines int
 	// MaxBatchBytes bounds the bytes of the lines of one transaction, and
-	// is the size of the shipper's read buffer. It must be at least
+	// is the size of the buffer that holds them; the files are read with
+	// another buffer of MaxLineBytes plus 1 MiB. It must be at least
 	// MaxLineBytes+1. The default is DefaultMaxBatchBytes (4 MiB).
 	MaxBatchBytes int
 	// MaxLineBytes is the longest line shipped, without its '\n'. A longer
