@@ -145,6 +145,7 @@ func (l *Lines) Next() (Line, Status, error) {
 				continue
 			case l.long:
 				l.long = false
+				l.keep(data[:i])
 				return Line{Bytes: l.prefix, Offset: start, Len: l.off - 1 - start}, GotLong, nil
 			case i > l.maxLine:
 				return Line{Bytes: data[:min(i, PrefixMax)], Offset: start, Len: int64(i)}, GotLong, nil
@@ -157,11 +158,15 @@ func (l *Lines) Next() (Line, Status, error) {
 			if skipped >= skipBudget {
 				return Line{}, Skipping, nil
 			}
+			if l.long {
+				l.keep(data)
+			}
 			skipped += len(data)
 			l.off += int64(len(data))
 			l.r, l.w = 0, 0
 		case len(data) > l.maxLine:
-			l.prefix = append(l.prefix[:0], data[:min(len(data), PrefixMax)]...)
+			l.prefix = l.prefix[:0]
+			l.keep(data)
 			l.long = true
 			skipped += len(data)
 			l.off += int64(len(data))
@@ -181,6 +186,14 @@ func (l *Lines) Next() (Line, Status, error) {
 	}
 }
 
+// keep adds the first bytes of b to the prefix of the long line, up to
+// PrefixMax.
+func (l *Lines) keep(b []byte) {
+	if n := PrefixMax - len(l.prefix); n > 0 {
+		l.prefix = append(l.prefix, b[:min(len(b), n)]...)
+	}
+}
+
 // Rest returns and consumes the bytes after the last '\n' up to the end of
 // the file, after Next said NeedMore: the last line of a file that does not
 // end with '\n', as GotLine, or as GotLong if it is too long. It says
@@ -192,6 +205,7 @@ func (l *Lines) Rest() (Line, Status) {
 	case l.skipPrev:
 		return Line{}, NeedMore
 	case l.long:
+		l.keep(l.buf[l.r:l.w])
 		l.off += int64(l.w - l.r)
 		l.r = l.w
 		l.lineStart, l.long = l.off, false

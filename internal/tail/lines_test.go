@@ -162,3 +162,77 @@ func TestLinesUnread(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// cut is a line as the oracle and the reader see it.
+type cut struct {
+	off, n int64
+	long   bool
+	text   string // the line, or its first PrefixMax bytes when long
+}
+
+// oracle cuts data naively: lines end at '\n', a last line without it
+// counts, lines longer than maxLine are long.
+func oracle(data []byte, maxLine int) []cut {
+	var out []cut
+	for off := 0; off < len(data); {
+		n := bytes.IndexByte(data[off:], '\n')
+		next := off + n + 1
+		if n < 0 {
+			n, next = len(data)-off, len(data)
+		}
+		c := cut{off: int64(off), n: int64(n), long: n > maxLine}
+		c.text = string(data[off : off+min(n, PrefixMax)])
+		out = append(out, c)
+		off = next
+	}
+	return out
+}
+
+// readRange reads the lines of data that start in [start, end) (end -1:
+// to the end) as a bounded reader does.
+func readRange(t *testing.T, data []byte, buf []byte, maxLine int, start, end int64) []cut {
+	l := NewLines(bytes.NewReader(data), buf, maxLine)
+	l.SetEnd(end)
+	l.SetRange(start)
+	var out []cut
+	for {
+		line, st, err := l.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch st {
+		case GotLine, GotLong:
+			out = append(out, cut{line.Offset, line.Len, st == GotLong, string(line.Bytes)})
+			continue
+		case Skipping:
+			continue
+		case NeedMore:
+			if line, st := l.Rest(); st != NeedMore {
+				out = append(out, cut{line.Offset, line.Len, st == GotLong, string(line.Bytes)})
+			}
+		}
+		return out
+	}
+}
+
+// FuzzLines checks Lines against the oracle on any data, limit and buffer:
+// read whole, and in two ranges split anywhere, every line comes once, at
+// its offset, with its length, long exactly when longer than the limit.
+func FuzzLines(f *testing.F) {
+	f.Add([]byte("a\nbb\n\nccc"), uint8(2), uint8(1), uint16(3))
+	f.Add([]byte("\r\nxxxxxxxxxx\nyy"), uint8(3), uint8(5), uint16(1))
+	f.Add(bytes.Repeat([]byte("z"), 3000), uint8(9), uint8(0), uint16(1500))
+	f.Fuzz(func(t *testing.T, data []byte, maxLine, extra uint8, split uint16) {
+		ml := int(maxLine)%64 + 1
+		buf := make([]byte, ml+1+int(extra))
+		want := oracle(data, ml)
+		if got := readRange(t, data, buf, ml, 0, -1); !slices.Equal(got, want) {
+			t.Fatalf("whole: got %+v, want %+v", got, want)
+		}
+		k := int64(split) % (int64(len(data)) + 1)
+		got := append(readRange(t, data, buf, ml, 0, k), readRange(t, data, buf, ml, k, -1)...)
+		if !slices.Equal(got, want) {
+			t.Fatalf("split at %d: got %+v, want %+v", k, got, want)
+		}
+	})
+}
