@@ -45,13 +45,18 @@ type filePosition struct {
 	// older weirs): a shipper that finds the file shorter than Offset
 	// logs at least Size-Offset bytes lost.
 	Size int64 `json:"size,omitempty"`
+	// Done says the file left the pattern and was shipped to its end. It
+	// is listed while it lies in its directory, so that a shipper does not
+	// take it for a rotated file nobody shipped, and ships what it gains
+	// if it grows again.
+	Done bool `json:"done,omitempty"`
 }
 
 // position returns p for the tailer. A head that does not decode keeps
 // its length and a zero sum, which no file's first bytes have: the file is
 // read again.
 func (p filePosition) position() tail.Position {
-	tp := tail.Position{Path: p.Path, ID: tail.ID{Dev: p.Dev, Ino: p.Ino}, Offset: p.Offset, Size: p.Size, Head: tail.Head{N: max(0, p.HeadLen)}}
+	tp := tail.Position{Path: p.Path, ID: tail.ID{Dev: p.Dev, Ino: p.Ino}, Offset: p.Offset, Size: p.Size, Head: tail.Head{N: max(0, p.HeadLen)}, Done: p.Done}
 	if sum, err := hex.DecodeString(p.Head); err == nil && len(sum) == len(tp.Head.Sum) {
 		copy(tp.Head.Sum[:], sum)
 	}

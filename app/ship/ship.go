@@ -44,10 +44,12 @@
 // Rotation by renaming loses nothing, also while no shipper runs: a file
 // of the positions renamed out of the pattern is found by identity in its
 // directory and shipped to its end, and a file rotated out of the pattern
-// before any shipper saw it (two rotations while the shipper was down:
-// access.log.1 after access.log.2) is found by its name, which continues
-// the name of a followed file, and by its time, later than the positions
-// record's: it is shipped from its start. Rotation by copytruncate is not
+// before any round saw it (two rotations while the shipper was down, or
+// between two rounds: access.log.1 after access.log.2) is found by its
+// name, which continues the name of a followed file, and by its time,
+// later than the round before: it is shipped from its start. A file
+// shipped to its end and let go stays known while it lies in its
+// directory; should it grow again, its new lines are shipped. Rotation by copytruncate is not
 // lossless: the lines written between the last round and the truncation
 // are in the copy only, and those written between the copy and the
 // truncation are nowhere. The shipper looks for the copy (a file of its
@@ -76,9 +78,9 @@
 // bytes long and its first head_len bytes are unchanged; otherwise
 // (truncated, replaced, rewritten in place, or a record whose head does
 // not cover offset) it reads the file again from its start, after looking
-// for a copy of what it had not shipped. A file read to its end and let go
-// stays in the records a few seconds, at its end, so that it is not taken
-// for a rotated file nobody read.
+// for a copy of what it had not shipped. A file shipped to its end and let
+// go stays in the records, with "done":true, while it lies in its
+// directory.
 //
 // # Fencing
 //

@@ -193,7 +193,7 @@ func (t *tailer) positions(id string, now time.Time) positions {
 		p.Time = now.UTC()
 	}
 	for _, tp := range ps {
-		fp := filePosition{Path: tp.Path, Dev: tp.ID.Dev, Ino: tp.ID.Ino, Offset: tp.Offset, HeadLen: tp.Head.N, Size: tp.Size}
+		fp := filePosition{Path: tp.Path, Dev: tp.ID.Dev, Ino: tp.ID.Ino, Offset: tp.Offset, HeadLen: tp.Head.N, Size: tp.Size, Done: tp.Done}
 		if tp.Head.N > 0 {
 			fp.Head = hex.EncodeToString(tp.Head.Sum[:])
 		}

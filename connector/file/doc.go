@@ -34,10 +34,12 @@
 //
 // Rotation by renaming loses nothing, also while the job is down: a
 // restored reader finds a file renamed out of the pattern by identity in
-// its directory, and reads from their start the files rotated out of the
-// pattern that it never saw (a name that continues a followed file's name,
-// such as access.log.1 for access.log, and a modification time after the
-// last listing). Rotation by copytruncate is not lossless: the lines written
+// its directory, and every listing reads from their start the files
+// rotated out of the pattern that no listing saw (a name that continues a
+// followed file's name, such as access.log.1 for access.log, and a
+// modification time after the listing before). A file read to its end and
+// let go stays in the split state while it lies in its directory; should it
+// grow again, it is read on. Rotation by copytruncate is not lossless: the lines written
 // between the last read and the truncation are in the copy only, and those
 // written between the copy and the truncation are nowhere. The reader reads
 // the unread end from the copy when it finds one next to the file (a file

@@ -131,7 +131,9 @@ func PollInterval(d time.Duration) SourceOption {
 // no longer matches the pattern (renamed away or deleted) after it reached
 // its end, because its writer may still append until it reopens its log.
 // When the grace ends, a last line without '\n' is emitted and the file is
-// closed. It must not be negative. The default is [DefaultRotationGrace] (5 s).
+// closed; should it grow again while it lies in its directory, a later
+// listing finds it and reads on. It must not be negative. The default is
+// [DefaultRotationGrace] (5 s).
 func RotationGrace(d time.Duration) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.rotationGrace = d })
 }

@@ -59,11 +59,15 @@ type FileState struct {
 	// Size is how long the file was known to be: a reader that finds it
 	// shorter than Offset logs at least Size-Offset bytes lost.
 	Size int64 `json:",omitempty"`
+	// Done says the file left the pattern and was read to its end. It is
+	// kept while it lies in its directory, so that a restored reader does
+	// not take it for a rotated file nobody read, and reads on if it grows.
+	Done bool `json:",omitempty"`
 }
 
 // fileState returns the stored form of a tailer's position.
 func fileState(p tail.Position) FileState {
-	st := FileState{Path: p.Path, Device: p.ID.Dev, Inode: p.ID.Ino, Offset: p.Offset, HeadLen: p.Head.N, Size: p.Size}
+	st := FileState{Path: p.Path, Device: p.ID.Dev, Inode: p.ID.Ino, Offset: p.Offset, HeadLen: p.Head.N, Size: p.Size, Done: p.Done}
 	if p.Head.N > 0 {
 		st.Head = hex.EncodeToString(p.Head.Sum[:])
 	}
@@ -74,7 +78,7 @@ func fileState(p tail.Position) FileState {
 // does not decode keeps its length and a zero sum, which no file's first
 // bytes have: the file is read again.
 func (st FileState) position() tail.Position {
-	p := tail.Position{Path: st.Path, ID: tail.ID{Dev: st.Device, Ino: st.Inode}, Offset: st.Offset, Size: st.Size, Head: tail.Head{N: max(0, st.HeadLen)}}
+	p := tail.Position{Path: st.Path, ID: tail.ID{Dev: st.Device, Ino: st.Inode}, Offset: st.Offset, Size: st.Size, Head: tail.Head{N: max(0, st.HeadLen)}, Done: st.Done}
 	if sum, err := hex.DecodeString(st.Head); err == nil && len(sum) == len(p.Head.Sum) {
 		copy(p.Head.Sum[:], sum)
 	}

@@ -13,7 +13,11 @@
 // its end, and the new file under the old name is a new file, read from its
 // start. A file that leaves the pattern is read to its end and let go once
 // it has not grown for a grace period (its writer may append until it
-// reopens its log); a last line without '\n' counts then.
+// reopens its log); a last line without '\n' counts then. A file let go
+// stays known (Position.Done) while it lies in its directory: should it
+// grow again, it is read on. Every scan after the first also looks for
+// files that left the pattern before any scan saw them (rotated twice
+// between two scans): see Config.RestoredAt.
 //
 // A Position holds a file's name, identity, offset, fingerprint and known
 // size. Resuming from saved positions (Config.Restore), the first Scan
@@ -25,16 +29,18 @@
 //     its directory with the same fingerprint and at least offset bytes is
 //     its copy (copytruncate rotation), read on from the offset.
 //
-// and reads the files that left the pattern before any reader saw them
-// (see Config.RestoredAt). A file found with another fingerprint, or
-// shorter than its position, is read again from its start, with a warning.
+// and reads the files that left the pattern while no reader ran (see
+// Config.RestoredAt). A file found with another fingerprint, or shorter
+// than its position, is read again from its start, with a warning.
 //
 // # Rotation schemes
 //
 // Rotation by renaming (logrotate's default, with the writer told to reopen
 // its log; nginx, Apache) loses nothing, also while no reader runs: the
 // renamed file is found by identity and read to its end, and files rotated
-// away before any reader saw them are found by name and time. Rotation by
+// away before any scan saw them are found by name and time. A first start
+// (no positions) follows what the pattern matches: files already rotated
+// away are not read. Rotation by
 // copying and truncating (logrotate's copytruncate) is not lossless: the
 // lines written between the last read and the truncation are in the copy
 // only, and those written between the copy and the truncation are nowhere.

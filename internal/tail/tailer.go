@@ -20,13 +20,8 @@ import (
 // HeadMax is how many first bytes of a file its fingerprint covers.
 const HeadMax = 256
 
-// slack is how much earlier than the restored scan a file's modification
-// time may say it was written and still count as written after it: file
-// times come from a coarser clock than time.Now (and on network file
-// systems from another machine's). Files let go within slack of the last
-// scan stay in the positions, at their end, so that they are not taken for
-// files that nobody read.
-const slack = 10 * time.Second
+// DefaultSlack is the default of Config.Slack.
+const DefaultSlack = 10 * time.Second
 
 // ID identifies a file across renames: its device and inode.
 type ID struct{ Dev, Ino uint64 }
@@ -52,6 +47,11 @@ type Position struct {
 	// Size is how long the file was known to be; 0 if unknown. It tells
 	// how many bytes were lost when the file is found shorter.
 	Size int64
+	// Done says the file left the pattern and was read to its end and let
+	// go. It is remembered while it lies in its directory, so that it is
+	// not taken for a rotated file that nobody read, and read on if it
+	// grows again.
+	Done bool
 }
 
 // Config says what a Tailer follows.
@@ -61,12 +61,13 @@ type Config struct {
 	// Restore holds the positions to resume from, in reading order, as
 	// Positions returned them; nil starts afresh.
 	Restore []Position
-	// RestoredAt is the ScannedAt that came with Restore. Files that are
-	// not known by identity, lie outside the pattern next to a file it
-	// matches or Restore names, carry a name that continues such a file's
-	// name, and were written after it, left the pattern before any reader
-	// saw them (rotated twice while no reader ran): the first scan reads
-	// them from their start. Zero looks for none.
+	// RestoredAt is the ScannedAt that came with Restore. Every scan
+	// after the first, and the first when RestoredAt is set, looks for the
+	// files that left the pattern before any scan saw them (rotated twice
+	// while no reader ran, or between two scans): files not known by
+	// identity, outside the pattern next to a file it matches or a
+	// followed file, whose name continues such a file's name, written
+	// after the scan before. It reads them from their start.
 	RestoredAt time.Time
 	// StartAtEnd makes the files of the first scan that Restore does not
 	// list begin after their last '\n'.
@@ -80,6 +81,12 @@ type Config struct {
 	// BufferSize is the size of the read buffer the files share; at least
 	// MaxLine+1.
 	BufferSize int
+	// Slack is how much earlier than a scan a file's modification time may
+	// say it was written and still count as written after it (see
+	// RestoredAt): file times come from a coarser clock than time.Now, and
+	// on network file systems from another machine's. The default is
+	// DefaultSlack (10 s).
+	Slack time.Duration
 	// Logger receives the tailer's logs; Name starts their messages.
 	Logger *slog.Logger
 	Name   string
@@ -105,18 +112,13 @@ type Tailer struct {
 	owner *File // the file whose bytes are in buf
 
 	restore   []Position // applied by the first scan
-	done      []done     // files let go lately, kept in the positions
+	done      []Position // files let go that are still there
 	first     bool
 	changed   bool
 	scannedAt time.Time
+	floor     time.Time       // a first start's first scan: older files are not ours
 	warned    map[string]bool // paths whose open failed
 	scratch   []byte
-}
-
-// done is a file let go: read to its end after it left the pattern.
-type done struct {
-	pos Position
-	at  time.Time // the scan before it was let go
 }
 
 // File is a followed file.
@@ -141,6 +143,9 @@ type File struct {
 func New(cfg Config) *Tailer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Slack == 0 {
+		cfg.Slack = DefaultSlack
 	}
 	return &Tailer{
 		cfg:       cfg,
@@ -168,17 +173,15 @@ func (t *Tailer) Changed() bool { return t.changed }
 func (t *Tailer) ScannedAt() time.Time { return t.scannedAt }
 
 // Positions returns the position of every file in reading order, after
-// those of the files let go lately; a file let go, or forgotten since the
-// last Commit, is at its end. Before the first scan, it returns the
-// restored positions.
+// those of the files let go (Position.Done); a file forgotten since the
+// last Commit is let go. Before the first scan, it returns the restored
+// positions.
 func (t *Tailer) Positions() []Position {
 	if t.first {
 		return slices.Clone(t.restore)
 	}
 	out := make([]Position, 0, len(t.done)+len(t.files))
-	for _, d := range t.done {
-		out = append(out, d.pos)
-	}
+	out = append(out, t.done...)
 	for _, f := range t.files {
 		if f.forget {
 			out = append(out, f.done())
@@ -192,7 +195,7 @@ func (t *Tailer) Positions() []Position {
 // done returns the position of a file read to its end and let go.
 func (f *File) done() Position {
 	end := f.lines.Pos()
-	return Position{Path: f.path, ID: f.id, Offset: end, Head: f.head, Size: end}
+	return Position{Path: f.path, ID: f.id, Offset: end, Head: f.head, Size: end, Done: true}
 }
 
 // Commit makes every file's position its committed one (Lag counts from
@@ -204,7 +207,7 @@ func (t *Tailer) Commit() {
 		f.offset = f.lines.Pos()
 		if f.forget {
 			t.log.Info(t.cfg.Name+": a file that left the pattern is read to its end; letting it go", "file", f.path)
-			t.done = append(t.done, done{pos: f.done(), at: t.scannedAt})
+			t.done = append(t.done, f.done())
 			t.drop(f)
 			continue
 		}
@@ -284,8 +287,8 @@ func (f *File) Quiet(now time.Time, grace time.Duration) bool {
 	return err == nil && fi.Size() == f.size
 }
 
-// Forget marks f, read to its end, to be closed and dropped at the next
-// Commit. Positions keep it at its end a while longer (see slack).
+// Forget marks f, read to its end, to be closed and let go at the next
+// Commit (see Position.Done).
 func (t *Tailer) Forget(f *File) {
 	f.forget = true
 	t.changed = true
@@ -325,8 +328,8 @@ func (t *Tailer) Scan(now time.Time) error {
 	if t.first && len(matches) == 0 && len(t.restore) == 0 {
 		t.log.Info(t.cfg.Name+": the pattern matches no file yet; waiting for files", "pattern", t.cfg.Pattern)
 	}
+	prev := t.scannedAt
 	t.scannedAt = now
-	t.done = slices.DeleteFunc(t.done, func(d done) bool { return now.Sub(d.at) > slack })
 	seen := make(map[ID]bool, len(matches))
 	var fresh []*File
 	for _, m := range matches {
@@ -357,6 +360,13 @@ func (t *Tailer) Scan(now time.Time) error {
 			continue
 		}
 		seen[f.id] = true
+		if i := t.doneIndex(f.id); i >= 0 {
+			// Let go, and back under the pattern: read on from its end.
+			if d := t.done[i]; t.mismatch(f, d) == "" {
+				f.setPos(d.Offset)
+			}
+			t.done = slices.Delete(t.done, i, i+1)
+		}
 		fresh = append(fresh, f)
 	}
 	for _, f := range t.files {
@@ -371,7 +381,20 @@ func (t *Tailer) Scan(now time.Time) error {
 		}
 	}
 	if t.first {
-		fresh = t.resume(matches, fresh)
+		fresh = t.resume(fresh)
+	}
+	switch {
+	case !prev.IsZero():
+		since := prev.Add(-t.cfg.Slack)
+		if since.Before(t.floor) {
+			since = t.floor
+		}
+		t.discover(matches, fresh, since)
+	case t.first:
+		// A first start: what lies outside the pattern now is not ours.
+		t.floor = now
+	}
+	if t.first {
 		if t.cfg.StartAtEnd {
 			for _, f := range fresh {
 				end, err := lastLineEnd(f.f, f.size, t.scratch)
@@ -407,11 +430,18 @@ func (t *Tailer) Scan(now time.Time) error {
 
 // resume applies the restored positions (the first scan): to the files of
 // fresh with their identity, to files renamed out of the pattern found by
-// identity in their directory, and to copies found by fingerprint. It then
-// looks for the files that left the pattern while no reader ran (see
-// Config.RestoredAt), and returns the fresh files left.
-func (t *Tailer) resume(matches []string, fresh []*File) []*File {
+// identity in their directory, and to copies found by fingerprint. It
+// returns the fresh files left.
+func (t *Tailer) resume(fresh []*File) []*File {
 	for _, p := range t.restore {
+		if p.Done {
+			if i := slices.IndexFunc(fresh, func(f *File) bool { return f.id == p.ID }); i < 0 {
+				t.done = append(t.done, p)
+			} else if t.mismatch(fresh[i], p) == "" {
+				fresh[i].setPos(p.Offset) // back under the pattern: read on
+			}
+			continue
+		}
 		var f *File
 		if i := slices.IndexFunc(fresh, func(f *File) bool { return f.id == p.ID }); i >= 0 {
 			f = fresh[i]
@@ -419,20 +449,9 @@ func (t *Tailer) resume(matches []string, fresh []*File) []*File {
 		} else if f = t.reopen(p); f != nil {
 			f.listed = false
 		}
-		why := ""
-		switch {
-		case f == nil:
-			why = "is gone"
-		case f.size < p.Offset:
-			why = "is shorter than its position: it was truncated"
-		case p.Head.N == 0 && t.cfg.TrustBareIdentity:
-		case int64(p.Head.N) < min(p.Offset, HeadMax):
-			// A record of an older weir: a rewritten file cannot be told
-			// from the same one, and reading lines again is better than
-			// losing them.
-			why = "has a position that its fingerprint does not cover: it may have been rewritten"
-		case p.Head.N > 0 && !headIs(f.f, p.Head, t.scratch):
-			why = "does not begin as it did: it was replaced or rewritten"
+		why := "is gone"
+		if f != nil {
+			why = t.mismatch(f, p)
 		}
 		if why == "" {
 			f.setPos(p.Offset)
@@ -461,10 +480,29 @@ func (t *Tailer) resume(matches []string, fresh []*File) []*File {
 		}
 		t.changed = true
 	}
-	if !t.cfg.RestoredAt.IsZero() {
-		t.discover(matches, fresh)
-	}
 	return fresh
+}
+
+// mismatch says why file f cannot be read on from position p, which has
+// its identity, or "" if it can.
+func (t *Tailer) mismatch(f *File, p Position) string {
+	switch {
+	case f.size < p.Offset:
+		return "is shorter than its position: it was truncated"
+	case p.Head.N == 0 && t.cfg.TrustBareIdentity:
+	case int64(p.Head.N) < min(p.Offset, HeadMax):
+		// A record of an older weir: a rewritten file cannot be told from
+		// the same one, and reading lines again is better than losing them.
+		return "has a position that its fingerprint does not cover: it may have been rewritten"
+	case p.Head.N > 0 && !headIs(f.f, p.Head, t.scratch):
+		return "does not begin as it did: it was replaced or rewritten"
+	}
+	return ""
+}
+
+// doneIndex returns the index in t.done of the file with identity id, or -1.
+func (t *Tailer) doneIndex(id ID) int {
+	return slices.IndexFunc(t.done, func(p Position) bool { return p.ID == id })
 }
 
 // restart reads f again from its start. lost is how many bytes after the
@@ -584,73 +622,137 @@ func (t *Tailer) known(id ID, fresh []*File) bool {
 // read as lines.
 var compressed = []string{".gz", ".bz2", ".xz", ".zst", ".lz4", ".lzma", ".z", ".zip", ".br"}
 
-// discover follows, from their start, the files that left the pattern
-// while no reader ran (see Config.RestoredAt): unknown regular files, in
-// the directory of a file the pattern matches or the positions name,
-// whose name continues that file's name (access.log.1, access.log-20240501
-// for access.log), not compressed, written after RestoredAt.
-func (t *Tailer) discover(matches []string, fresh []*File) {
+// discover follows the files that left the pattern before any scan saw
+// them (see Config.RestoredAt): unknown regular files, in the directory of
+// a file the pattern matches, a followed file or a file let go, whose name
+// is or continues that file's name (access.log.1, access.log-20240501 for
+// access.log), not compressed, written after since (the scan before, less
+// slack). It reads
+// them from their start, and on from their end the files let go that grew
+// again; it forgets the files let go that are no longer there.
+func (t *Tailer) discover(matches []string, fresh []*File, since time.Time) {
 	bases := make(map[string][]string) // directory -> names
 	add := func(path string) {
-		dir, base := filepath.Split(path)
+		dir, base := filepath.Dir(path), filepath.Base(path)
 		if !slices.Contains(bases[dir], base) {
 			bases[dir] = append(bases[dir], base)
 		}
 	}
-	for _, m := range matches {
-		add(m)
-	}
-	for _, p := range t.restore {
-		add(p.Path)
-	}
 	inPattern := make(map[string]bool, len(matches))
 	for _, m := range matches {
 		inPattern[m] = true
+		add(m)
 	}
+	for _, f := range t.files {
+		add(f.path)
+	}
+	for _, d := range t.done {
+		add(d.Path)
+	}
+	listed := make(map[string]bool, len(bases))
+	present := make(map[ID]bool)
 	var found []*File
 	for _, dir := range slices.Sorted(maps.Keys(bases)) {
-		entries, err := os.ReadDir(filepath.Clean(dir))
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue
 		}
+		listed[dir] = true
 		for _, e := range entries {
 			name := e.Name()
-			if !slices.ContainsFunc(bases[dir], func(b string) bool { return len(name) > len(b) && strings.HasPrefix(name, b) }) ||
+			path := filepath.Join(dir, name)
+			if inPattern[path] ||
+				!slices.ContainsFunc(bases[dir], func(b string) bool { return strings.HasPrefix(name, b) }) ||
 				slices.ContainsFunc(compressed, func(s string) bool { return strings.HasSuffix(strings.ToLower(name), s) }) {
 				continue
 			}
-			path := filepath.Join(dir, name)
-			if inPattern[path] {
-				continue
-			}
 			info, err := e.Info()
-			if err != nil || !info.Mode().IsRegular() || !info.ModTime().After(t.cfg.RestoredAt.Add(-slack)) {
+			if err != nil || !info.Mode().IsRegular() {
 				continue
 			}
-			if id, ok := Identity(info); !ok || t.known(id, fresh) || slices.ContainsFunc(found, func(f *File) bool { return f.id == id }) {
+			id, ok := Identity(info)
+			if !ok {
 				continue
+			}
+			present[id] = true
+			if t.known(id, fresh) || slices.ContainsFunc(found, func(f *File) bool { return f.id == id }) {
+				continue
+			}
+			i := t.doneIndex(id)
+			if i >= 0 && info.Size() <= t.done[i].Offset {
+				t.done[i].Path = path
+				continue // let go, and unchanged
+			}
+			if i < 0 && !info.ModTime().After(since) {
+				continue // older than the scan before: seen then, or not ours
 			}
 			f, err := t.openQuiet(path)
-			if err != nil || f == nil {
-				continue
-			}
-			if t.known(f.id, fresh) || binary(f.f, t.scratch) {
-				f.f.Close()
+			if err != nil || f == nil || f.id != id {
+				if f != nil {
+					f.f.Close()
+				}
 				continue
 			}
 			f.listed = false
+			if i >= 0 {
+				d := t.done[i]
+				t.done = slices.Delete(t.done, i, i+1)
+				if t.mismatch(f, d) == "" {
+					f.setPos(d.Offset)
+					t.log.Info(t.cfg.Name+": a file let go has grown since; reading on", "file", path, "offset", d.Offset)
+					found = append(found, f)
+					continue
+				}
+			}
+			if f.size == 0 || binary(f.f, t.scratch) || t.copyOfFollowed(f) {
+				// Nothing to read yet; not text; or a copy of a followed
+				// file (copytruncate, which may not have truncated yet):
+				// its lines are read from the file, or from the copy once
+				// the truncation is seen.
+				f.f.Close()
+				continue
+			}
+			t.log.Warn(t.cfg.Name+": a file left the pattern before any of its lines were read; reading it from its start (match the rotated names too to follow such files by name)",
+				"file", path, "size", f.size)
 			found = append(found, f)
 		}
 	}
+	// Files let go that their directory no longer holds (deleted,
+	// compressed, moved away) will not come back.
+	t.done = slices.DeleteFunc(t.done, func(d Position) bool { return listed[filepath.Dir(d.Path)] && !present[d.ID] })
 	slices.SortStableFunc(found, func(a, b *File) int {
 		return cmp.Or(a.mtime.Compare(b.mtime), cmp.Compare(a.path, b.path))
 	})
-	for _, f := range found {
-		t.log.Warn(t.cfg.Name+": a file left the pattern while no reader ran, before any of its lines were read; reading it from its start (match the rotated names too to follow such files by name)",
-			"file", f.path, "size", f.size)
-		t.track(f, -1)
+	// They left the pattern before the files under it began: read them
+	// before those.
+	at := slices.IndexFunc(t.files, func(f *File) bool { return f.listed })
+	if at < 0 {
+		at = len(t.files)
+	}
+	for i, f := range found {
+		t.track(f, at+i)
 		t.changed = true
 	}
+}
+
+// copyOfFollowed says whether c begins as a followed file does, over the
+// bytes both have of the latter's fingerprint: c is a copy of it, made or
+// being made.
+func (t *Tailer) copyOfFollowed(c *File) bool {
+	a, b := t.scratch[:HeadMax], t.scratch[HeadMax:2*HeadMax]
+	for _, f := range t.files {
+		n := int(min(c.size, int64(f.head.N)))
+		if n == 0 {
+			continue
+		}
+		if k, _ := c.f.ReadAt(a[:n], 0); k < n {
+			continue
+		}
+		if k, _ := f.f.ReadAt(b[:n], 0); k == n && bytes.Equal(a[:n], b[:n]) {
+			return true
+		}
+	}
+	return false
 }
 
 // binary says whether the first bytes of f hold a NUL: not a text log.
