@@ -38,16 +38,23 @@
 // Rotation by renaming (logrotate's default, with the writer told to reopen
 // its log; nginx, Apache) loses nothing, also while no reader runs: the
 // renamed file is found by identity and read to its end, and files rotated
-// away before any scan saw them are found by name and time. A first start
-// (no positions) follows what the pattern matches: files already rotated
-// away are not read. Rotation by
-// copying and truncating (logrotate's copytruncate) is not lossless: the
-// lines written between the last read and the truncation are in the copy
-// only, and those written between the copy and the truncation are nowhere.
-// Scan looks for the copy in the file's directory and reads the unread end
-// from it when it finds it; otherwise it logs how many bytes it knows were
-// lost. Files moved to another directory (logrotate's olddir) or
-// compressed before they were read to their end are not found.
+// away before any scan saw them are found by name and time (the time with
+// Config.Slack to spare, for coarse file clocks). A first start (no
+// positions) follows what the pattern matches: files already rotated away
+// are not read. Rotation by copying and truncating (logrotate's
+// copytruncate) is not lossless: the lines written between the last read
+// and the truncation are in the copy only, and those written between the
+// copy and the truncation are nowhere. Scan looks for the copy in the
+// file's directory and reads the unread end from it when it finds it;
+// otherwise it logs how many bytes it knows were lost. Files moved to
+// another directory (logrotate's olddir) or compressed before they were
+// read to their end are not found.
+//
+// Each line is read exactly once with rotation by renaming, in file order;
+// with copytruncate too when the copy lies next to the file and nothing
+// was written between the copy and the truncation, though a file copied
+// and truncated twice between two scans may have its lines read out of
+// order. TestRandomRotations checks all of it.
 //
 // # Invariants
 //
