@@ -9,6 +9,7 @@ import (
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/window"
 )
@@ -346,6 +347,23 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 		return BadLine{Line: h.String(), Reason: ReasonLate}
 	}, weir.Name("late-lines"))
 	return &Job{Results: merged, Days: days, Bad: weir.Union(badLines, late), Counters: c}, nil
+}
+
+// AddSourceDeadLetters adds to Bad the records that the source of lines
+// could not read, such as the file source's lines longer than its
+// MaxLineSize (reason "too long", with the line's first bytes), and counts
+// each as a line and a bad line. lines must be the stream FromSource (or
+// FromSourceWithWatermarks) returned, the one given to Build; call it
+// before Bad is sunk. Without it, the runtime counts them in the source's
+// metrics only.
+func (j *Job) AddSourceDeadLetters(lines weir.Stream[string]) {
+	c := j.Counters
+	dead := weir.Map(weir.SourceDeadLetters(lines), func(d source.DeadLetter) BadLine {
+		c.Lines.Add(1)
+		c.BadLines.Add(1)
+		return BadLine{Line: string(d.Raw), Reason: d.Reason}
+	}, weir.Name("source-dead-letters"))
+	j.Bad = weir.Union(j.Bad, dead)
 }
 
 // reportClient sends a client's window to the merge and the daily step

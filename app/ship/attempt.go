@@ -131,9 +131,9 @@ func (s *Shipper) round(ctx context.Context, cl *kgo.Client, t *tailer) (more bo
 		return false, err
 	}
 	if len(b.lines) == 0 && !b.changed {
-		s.files.Store(int64(len(t.files)))
+		s.files.Store(int64(t.files()))
 		s.lag.Store(t.lag())
-		return false, nil
+		return b.more, nil // more: a long line is being skipped
 	}
 	pos, err := json.Marshal(t.positions(s.cfg.TransactionalID, now))
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Shipper) round(ctx context.Context, cl *kgo.Client, t *tailer) (more bo
 	s.bytes.Add(b.bytes)
 	s.txns.Add(1)
 	s.lastCommit.Store(time.Now().UnixNano())
-	s.files.Store(int64(len(t.files)))
+	s.files.Store(int64(t.files()))
 	s.lag.Store(t.lag())
 	return b.more, nil
 }

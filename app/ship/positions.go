@@ -2,6 +2,7 @@ package ship
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/internal/tail"
 )
 
 // positionsVersion is the version of the positions record's format.
@@ -38,6 +41,26 @@ type filePosition struct {
 	// is another file (the inode was reused) or was rewritten.
 	HeadLen int    `json:"head_len"`
 	Head    string `json:"head,omitempty"`
+	// Size is how long the file was known to be (absent in records of
+	// older weirs): a shipper that finds the file shorter than Offset
+	// logs at least Size-Offset bytes lost.
+	Size int64 `json:"size,omitempty"`
+	// Done says the file left the pattern and was shipped to its end. It
+	// is listed while it lies in its directory, so that a shipper does not
+	// take it for a rotated file nobody shipped, and ships what it gains
+	// if it grows again.
+	Done bool `json:"done,omitempty"`
+}
+
+// position returns p for the tailer. A head that does not decode keeps
+// its length and a zero sum, which no file's first bytes have: the file is
+// read again.
+func (p filePosition) position() tail.Position {
+	tp := tail.Position{Path: p.Path, ID: tail.ID{Dev: p.Dev, Ino: p.Ino}, Offset: p.Offset, Size: p.Size, Head: tail.Head{N: max(0, p.HeadLen)}, Done: p.Done}
+	if sum, err := hex.DecodeString(p.Head); err == nil && len(sum) == len(tp.Head.Sum) {
+		copy(tp.Head.Sum[:], sum)
+	}
+	return tp
 }
 
 func decodePositions(b []byte) (*positions, error) {

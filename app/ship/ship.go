@@ -30,19 +30,33 @@
 //
 // # Files
 //
-// A file is known by its identity (device and inode), not by its name: a
-// log renamed by logrotate keeps its identity, its remaining lines are
+// The shipper follows its files with internal/tail, as the file source's
+// follow mode does. A file is known by its identity (device and inode,
+// confirmed by a fingerprint of its first bytes), not by its name: a log
+// renamed by logrotate keeps its identity, its remaining lines are
 // shipped, and the new file under the old name is a new file, read from
 // its start. A file whose size falls below its offset, or whose first
 // bytes change, was truncated or replaced: it is read again from its start,
-// with a warning. Files that the positions do not list start at offset 0,
-// or at their end with StartAtEnd.
+// with a warning that says how many bytes were known to be lost. Files that
+// the positions do not list start at offset 0, or at their end with
+// StartAtEnd.
 //
-// A file renamed out of the pattern while no shipper runs is found again,
-// by its identity in its directory, when the positions list it. A file that
-// left the pattern before any position of it was committed is not known
-// to the shipper: if a shipper may be down across a rotation, match the
-// rotated names too ("access.log*"), and keep compressed ones out.
+// Rotation by renaming loses nothing, also while no shipper runs: a file
+// of the positions renamed out of the pattern is found by identity in its
+// directory and shipped to its end, and a file rotated out of the pattern
+// before any round saw it (two rotations while the shipper was down, or
+// between two rounds: access.log.1 after access.log.2) is found by its
+// name, which continues the name of a followed file, and by its time,
+// later than the round before: it is shipped from its start. A file
+// shipped to its end and let go stays known while it lies in its
+// directory; should it grow again, its new lines are shipped. Rotation by copytruncate is not
+// lossless: the lines written between the last round and the truncation
+// are in the copy only, and those written between the copy and the
+// truncation are nowhere. The shipper looks for the copy (a file of its
+// directory that begins as the truncated file did) and ships the unread
+// end from it; without the copy it logs the bytes it knows were lost. Keep
+// compressed files out of the pattern, and rotated files in the same
+// directory (not logrotate's olddir).
 //
 // # Positions
 //
@@ -53,15 +67,20 @@
 //
 //	{"v":1,"shipper":"weir-ship-access","time":"2024-05-01T12:00:00Z",
 //	 "files":[{"path":"/var/log/nginx/access.log","dev":2049,"ino":1311,
-//	           "offset":88213,"head_len":256,"head":"9f86d0…"}]}
+//	           "offset":88213,"head_len":256,"head":"9f86d0…","size":90112}]}
 //
-// head is the SHA-256 of the first head_len bytes of the file; it covers
-// every byte before offset, or the first 256 bytes, since a round reads a
-// short file no further than its fingerprint. A shipper resumes a file at
-// offset only if the file is at least offset bytes long and its first
-// head_len bytes are unchanged; otherwise (truncated, replaced, rewritten
-// in place, or a record whose head does not cover offset) it reads the file
-// again from its start.
+// time is when the round listed the pattern: a file no round had seen was
+// created after it. head is the SHA-256 of the first head_len bytes of the
+// file; it covers every byte before offset, or the first 256 bytes, since a
+// round reads a short file no further than its fingerprint. size is how
+// long the file was known to be (records of older weirs lack it). A
+// shipper resumes a file at offset only if the file is at least offset
+// bytes long and its first head_len bytes are unchanged; otherwise
+// (truncated, replaced, rewritten in place, or a record whose head does
+// not cover offset) it reads the file again from its start, after looking
+// for a copy of what it had not shipped. A file shipped to its end and let
+// go stays in the records, with "done":true, while it lies in its
+// directory.
 //
 // # Fencing
 //
@@ -82,6 +101,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/internal/tail"
 )
 
 // Defaults of the Config fields.
@@ -107,7 +127,8 @@ type Config struct {
 	// Pattern is the path of the logs, or a glob in the syntax of
 	// path/filepath.Match, such as "/var/log/nginx/access*.log". Match the
 	// live files; rotated files that leave the pattern are read to their
-	// end and then forgotten. Keep compressed files out of it.
+	// end and then forgotten, also when they left it while no shipper ran
+	// (see the package doc). Keep compressed files out of it.
 	Pattern string
 	// Topic receives one record per line: the line without its '\n' (and
 	// without a '\r' before it) as the value.
@@ -129,11 +150,13 @@ type Config struct {
 	// DefaultMaxBatchLines (10000).
 	MaxBatchLines int
 	// MaxBatchBytes bounds the bytes of the lines of one transaction, and
-	// is the size of the shipper's read buffer. It must be at least
+	// is the size of the buffer that holds them; the files are read with
+	// another buffer of MaxLineBytes plus 1 MiB. It must be at least
 	// MaxLineBytes+1. The default is DefaultMaxBatchBytes (4 MiB).
 	MaxBatchBytes int
 	// MaxLineBytes is the longest line shipped, without its '\n'. A longer
-	// line is skipped with a warning and counted in Stats.SkippedLines.
+	// line is skipped as it streams by (the shipper never holds more of it
+	// than its buffer), with a warning, and counted in Stats.SkippedLines.
 	// Keep it below the broker's message.max.bytes. The default is
 	// DefaultMaxLineBytes (512 KiB).
 	MaxLineBytes int
@@ -227,7 +250,7 @@ func (c Config) validate() error {
 	if c.StopTimeout < 0 {
 		errs = append(errs, fmt.Errorf("ship: StopTimeout is %v; pass a positive duration, such as 10s", c.StopTimeout))
 	}
-	if !identitySupported {
+	if !tail.Supported {
 		errs = append(errs, errors.New("ship: following rotating files needs file identities (device and inode), which this platform does not provide"))
 	}
 	return errors.Join(errs...)

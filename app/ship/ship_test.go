@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 
 	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
+	"github.com/weirstream/weir/internal/tail"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -447,6 +449,144 @@ func TestTruncation(t *testing.T) {
 	checkExactlyOnce(t, readTopic(t, b.Addr(), "access"), a, a2, a3)
 }
 
+// TestRotationsWhileStopped stops the shipper in the middle of a file and
+// rotates twice, with the README's pattern (access*.log) and logrotate's
+// names (access.log.1, .2), while it is down: the file it was reading has
+// left the pattern, and a file it never saw came and left. The next start
+// ships every line exactly once.
+func TestRotationsWhileStopped(t *testing.T) {
+	b := broker(t, 1)
+	dir := t.TempDir()
+	live := filepath.Join(dir, "access.log")
+	mv := func(from, to string) {
+		t.Helper()
+		if err := os.Rename(filepath.Join(dir, from), filepath.Join(dir, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := create(t, live, "a")
+	a.write(100)
+	r := start(t, config(b, dir), nil)
+	r.waitFor(t, "the first lines", func(st Stats) bool { return st.Lines == 100 })
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	a.write(50) // after the stop: in the middle of the file
+	mv("access.log", "access.log.1")
+	a.write(10) // the server writes on until it reopens its log
+	a2 := create(t, live, "b")
+	a2.write(30)
+	mv("access.log.1", "access.log.2")
+	mv("access.log", "access.log.1")
+	a3 := create(t, live, "c")
+	a3.write(20)
+
+	r = start(t, config(b, dir), nil)
+	r.waitFor(t, "the lines written while stopped", func(st Stats) bool { return st.Lines == 110 && st.LagBytes == 0 })
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, readTopic(t, b.Addr(), "access"), a, a2, a3)
+}
+
+// TestCopytruncateWhileStopped: rotated with copytruncate while no
+// shipper runs, the file is shorter than its position; its unshipped end is
+// shipped from the copy, and the new lines from its start.
+func TestCopytruncateWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	a := create(t, path, "a")
+	a.write(40)
+	tl := tailerFor(t, dir, nil, quiet)
+	got, pos := round(t, tl, nil)
+	tl.close()
+	a.write(25) // not shipped before the stop
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	a2 := &logFile{t: t, name: "b", f: a.f}
+	a2.write(5)
+	tl = tailerFor(t, dir, pos, quiet)
+	lines, _ := round(t, tl, nil)
+	checkExactlyOnce(t, append(got, lines...), a, a2)
+}
+
+// TestTruncationLogsTheLoss: a file truncated in place (copytruncate, the
+// copy out of reach) with lines not shipped yet: the warning says how many
+// bytes were lost.
+func TestTruncationLogsTheLoss(t *testing.T) {
+	dir := t.TempDir()
+	a := create(t, filepath.Join(dir, "access.log"), "a")
+	a.write(40)
+	h := &logs{}
+	tl := tailerFor(t, dir, nil, slog.New(h))
+	got, _ := round(t, tl, nil)
+	a.write(25)
+	lost := int64(len(strings.Join(a.complete()[40:], "\n")) + 1)
+	// The round's scan sees the 25 lines; the file is truncated before
+	// they are read.
+	a2 := &logFile{t: t, name: "b", f: a.f}
+	lines, _ := round(t, tl, func() {
+		if err := a.f.Truncate(0); err != nil {
+			t.Fatal(err)
+		}
+		a2.write(5)
+	})
+	got = append(got, lines...)
+	lines, _ = round(t, tl, nil)
+	got = append(got, lines...)
+	checkExactlyOnce(t, got, &logFile{name: "a", seq: 40}, a2)
+	msg, v, ok := h.attr("lost_bytes_at_least")
+	if !ok || v.Int64() != lost || !strings.Contains(msg, "copytruncate") {
+		t.Fatalf("the truncation was logged as %q with lost_bytes_at_least %v; want %d bytes and a word on copytruncate", msg, v, lost)
+	}
+}
+
+// logs keeps the records logged, for tests that check what was said.
+type logs struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *logs) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logs) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logs) WithGroup(string) slog.Handler            { return h }
+func (h *logs) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.recs = append(h.recs, r.Clone())
+	h.mu.Unlock()
+	return nil
+}
+
+// attr returns the message and the value of the first record with
+// attribute key.
+func (h *logs) attr(key string) (string, slog.Value, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.recs {
+		var v slog.Value
+		found := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				v, found = a.Value, true
+			}
+			return !found
+		})
+		if found {
+			return r.Message, v, true
+		}
+	}
+	return "", slog.Value{}, false
+}
+
 // TestFenced: a second shipper with the same transactional ID takes over;
 // the first stops with ErrFenced at its next transaction.
 func TestFenced(t *testing.T) {
@@ -568,9 +708,9 @@ func TestConfig(t *testing.T) {
 
 // tailerFor returns a tailer of dir/access*.log that resumes from pos (nil:
 // afresh), for tests that drive rounds by hand, without Kafka.
-func tailerFor(t *testing.T, dir string, pos *positions) *tailer {
+func tailerFor(t *testing.T, dir string, pos *positions, log *slog.Logger) *tailer {
 	t.Helper()
-	s, err := New(Config{Client: kafka.Client{Brokers: []string{"localhost:9092"}}, Pattern: filepath.Join(dir, "access*.log"), Topic: "access", Logger: quiet})
+	s, err := New(Config{Client: kafka.Client{Brokers: []string{"localhost:9092"}}, Pattern: filepath.Join(dir, "access*.log"), Topic: "access", Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,7 +746,7 @@ func round(t *testing.T, tl *tailer, between func()) ([]string, *positions) {
 	}
 	pos := tl.positions("test", now)
 	for _, fp := range pos.Files {
-		if int64(fp.HeadLen) < min(fp.Offset, headMax) {
+		if int64(fp.HeadLen) < min(fp.Offset, tail.HeadMax) {
 			t.Errorf("%s: position %d recorded with a fingerprint of its first %d bytes only: a resume cannot tell whether the file was rewritten", fp.Path, fp.Offset, fp.HeadLen)
 		}
 	}
@@ -626,7 +766,7 @@ func TestFingerprintCoversPosition(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "access.log")
 	a := create(t, path, "a") // empty: copytruncate has just emptied it
-	tl := tailerFor(t, dir, nil)
+	tl := tailerFor(t, dir, nil, quiet)
 	var got []string
 	var last *positions
 	between := func() { a.write(5) }
@@ -649,7 +789,7 @@ func TestFingerprintCoversPosition(t *testing.T) {
 	}
 	c := &logFile{t: t, name: "c", f: a.f}
 	c.write(30)
-	tl = tailerFor(t, dir, last)
+	tl = tailerFor(t, dir, last, quiet)
 	got, _ = round(t, tl, nil)
 	checkExactlyOnce(t, got, c)
 	if n := tl.s.Stats().Truncations; n != 1 {
@@ -659,7 +799,7 @@ func TestFingerprintCoversPosition(t *testing.T) {
 
 // TestResume: the positions record decides where a restarted shipper
 // reads a file from. It goes on from the offset only when the record's
-// fingerprint covers every byte before it (or its first headMax bytes) and
+// fingerprint covers every byte before it (or its first tail.HeadMax bytes) and
 // they are still there; otherwise it cannot tell a rewritten file from the
 // same one, and ships the file again from its start rather than lose lines.
 func TestResume(t *testing.T) {
@@ -682,7 +822,7 @@ func TestResume(t *testing.T) {
 		{"a fingerprint shorter than the offset", 20, 8, sum(first[:8]), 0},
 		{"another head", 20, 20, sum("a-0\na-1\na-2\na-3\na-4\n"), 0},
 		{"a fingerprint longer than the file", 20, 200, sum(content.String()[:20] + strings.Repeat("x", 180)), 0},
-		{"shorter than the offset", 1000, headMax, sum(content.String()), 0},
+		{"shorter than the offset", 1000, tail.HeadMax, sum(content.String()), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -693,11 +833,11 @@ func TestResume(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, _ := identity(fi)
+			id, _ := tail.Identity(fi)
 			pos := &positions{Version: positionsVersion, Files: []filePosition{{
-				Path: path, Dev: id.dev, Ino: id.ino, Offset: tc.offset, HeadLen: tc.headLen, Head: tc.head,
+				Path: path, Dev: id.Dev, Ino: id.Ino, Offset: tc.offset, HeadLen: tc.headLen, Head: tc.head,
 			}}}
-			tl := tailerFor(t, dir, pos)
+			tl := tailerFor(t, dir, pos, quiet)
 			got, _ := round(t, tl, nil)
 			if want := c.complete()[tc.from:]; !slices.Equal(got, want) {
 				t.Fatalf("shipped %v, want %v", got, want)

@@ -21,14 +21,31 @@
 //     there without rule 1.
 //
 // In follow mode ([Follow]) the source is unbounded and tails the files that
-// match the pattern, as Flume's taildir source does. One split stands for the
-// whole pattern and goes to subtask 0; the readers of other subtasks end at
-// once. The reader tracks each file by identity (device and inode), not by
-// name, so a file renamed by log rotation keeps its offset: it is read to its
-// end before it is let go, and the new file of the same name is read from
-// its start. The split's state, which Snapshot returns, is the list of
-// tracked files with identity, name and the offset after the last emitted
-// line, so a restored reader resumes exactly.
+// match the pattern, as Flume's taildir source does, with the file tailer
+// the log shipper uses too (internal/tail). One split stands for the whole
+// pattern and goes to subtask 0; the readers of other subtasks end at
+// once. The reader tracks each file by identity (device and inode,
+// confirmed by a fingerprint of its first bytes), not by name, so a file
+// renamed by log rotation keeps its offset: it is read to its end before it
+// is let go, and the new file of the same name is read from its start. The
+// split's state, which Snapshot returns, is the list of tracked files with
+// identity, name, fingerprint and the offset after the last emitted line,
+// and the time of the last listing, so a restored reader resumes exactly.
+//
+// Rotation by renaming loses nothing, also while the job is down: a
+// restored reader finds a file renamed out of the pattern by identity in
+// its directory, and every listing reads from their start the files
+// rotated out of the pattern that no listing saw (a name that continues a
+// followed file's name, such as access.log.1 for access.log, and a
+// modification time after the listing before). A file read to its end and
+// let go stays in the split state while it lies in its directory; should it
+// grow again, it is read on. Rotation by copytruncate is not lossless: the lines written
+// between the last read and the truncation are in the copy only, and those
+// written between the copy and the truncation are nowhere. The reader reads
+// the unread end from the copy when it finds one next to the file (a file
+// that begins as the truncated file did); otherwise it logs the bytes it
+// knows were lost. A file truncated or rewritten is read again from its
+// start.
 //
 // Readers read synchronously inside Poll, with large positioned reads, and
 // start no goroutines.
@@ -39,8 +56,15 @@
 // the fresh splits with the same SplitID.
 //
 // Lines longer than MaxLineSize are skipped, never buffered whole, so the
-// memory of a reader stays bounded; a hook set with [WithLongLineHook] hears
-// of each one.
+// memory of a reader stays bounded. Each goes to the source's dead letters
+// (weir.SourceDeadLetters) once its end is found, with the reason
+// [ReasonTooLong], its file and offset, and its first KiB; a reader
+// restored while it skipped one reports it once. A hook set with
+// [WithLongLineHook] hears of each one too.
+//
+// In bounded mode, a pattern that matches no file fails [NewSource] with an
+// error that matches [ErrNoMatch]; an unreadable file fails the job with an
+// error that says how to get access.
 //
 // # Writing
 //

@@ -38,7 +38,10 @@ type collector struct {
 	lines   []string
 	discard bool
 	n       int
+	dead    []source.DeadLetter
 }
+
+func (c *collector) DeadLetter(d source.DeadLetter) { c.dead = append(c.dead, d) }
 
 func (c *collector) Collect(v string) {
 	c.n++
@@ -190,6 +193,17 @@ func (d *driver) failover(i int, restore bool) {
 	}
 	d.requests = kept
 	if restore {
+		// Through the stored form, as a checkpoint keeps them.
+		cp := d.src.(source.Checkpointed)
+		for j, sp := range splits {
+			b, err := cp.EncodeSplit(sp)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			if splits[j], err = cp.DecodeSplit(b); err != nil {
+				d.t.Fatal(err)
+			}
+		}
 		d.startReader(i, splits)
 		return
 	}

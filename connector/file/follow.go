@@ -1,16 +1,11 @@
 package file
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"slices"
 	"time"
 
+	"github.com/weirstream/weir/internal/tail"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/source/splitreader"
 )
@@ -23,10 +18,25 @@ func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string
 		if !s.Follow || s.Path != src.pattern {
 			return nil, fmt.Errorf("file: a follow reader of %q got split %q; give a file source only the splits its own enumerator made", src.pattern, s.SplitID())
 		}
-		r := &followReader{src: src, byID: make(map[fileID]*tailed)}
-		r.split = s.clone()
-		r.restore = r.split.Files
+		r := &followReader{src: src, split: s.clone()}
+		restore := make([]tail.Position, 0, len(s.Files))
+		for _, st := range s.Files {
+			restore = append(restore, st.position())
+		}
 		r.split.Files = nil
+		cfg := &src.cfg
+		r.t = tail.New(tail.Config{
+			Pattern:    src.pattern,
+			Restore:    restore,
+			RestoredAt: s.Scanned,
+			// Splits of older weirs hold no fingerprints.
+			TrustBareIdentity: true,
+			MaxLine:           cfg.maxLineSize,
+			BufferSize:        cfg.bufferSize(),
+			Logger:            cfg.log,
+			Name:              "file",
+			OpenError:         src.followOpenError,
+		})
 		return r, nil
 	}
 	// Concurrent: the split never finishes, and must not keep another
@@ -34,39 +44,25 @@ func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string
 	return splitreader.New(ctx, open, splitreader.Options{Concurrent: true, Name: "file"})
 }
 
+// followOpenError is the error of a file of the pattern that cannot be
+// opened: it fails the job, saying what to do.
+func (s *Source) followOpenError(path string, err error) error {
+	return fmt.Errorf("file: follow %q: %w; make the file readable%s, or narrow the pattern", s.pattern, err, permissionHint(err))
+}
+
 // followReader tails the files of a pattern: it reads the pattern's one
-// split. It reads synchronously inside Read (reads of a local file are
-// quick) and keeps no goroutine.
-//
-// All tracked files share one buffer; the file that used it last is its
-// owner, and gives it up (dropping what it buffered) when another file reads.
+// split, with a tail.Tailer, which follows the files through rotation and
+// keeps their positions. It reads synchronously inside Read (reads of a
+// local file are quick) and keeps no goroutine.
 type followReader struct {
 	src   *Source
-	buf   []byte
-	arena arena // the lines' memory
-
-	split   *Split      // the pattern's split, without its files
-	restore []FileState // positions from the split, applied by the first scan
-	files   []*tailed   // in reading order: restored, then by discovery
-	byID    map[fileID]*tailed
-	owner   *tailed // the file whose bytes are in buf
+	t     *tail.Tailer
+	arena arena  // the lines' memory
+	split *Split // the pattern's split, without its files
 
 	scanned   bool
 	lastScan  time.Time
 	idleUntil time.Time // no new data was found: do not look before then
-}
-
-// tailed is one followed file.
-type tailed struct {
-	id    fileID
-	file  *os.File
-	lines lineReader // lines.path is the file's current name
-	mtime time.Time  // modification time when found; orders new files
-	// listed is whether the last scan found the file under the pattern.
-	listed bool
-	// eofSince is when an unlisted file was first seen at its end without
-	// growing since; zero otherwise.
-	eofSince time.Time
 }
 
 // Read lists the pattern when PollInterval has passed, then emits up to 4096
@@ -77,53 +73,57 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 	cfg := &r.src.cfg
 	now := time.Now()
 	if !r.scanned || now.Sub(r.lastScan) >= cfg.pollInterval {
-		if err := r.scan(now); err != nil {
+		r.lastScan, r.scanned = now, true
+		r.idleUntil = time.Time{}
+		if err := r.t.Scan(now); err != nil {
 			return splitreader.NothingAvailable, err
 		}
 	} else if now.Before(r.idleUntil) {
 		return splitreader.NothingAvailable, nil
 	}
-	n := 0
-	for i := 0; i < len(r.files) && n < batchLines; i++ {
-		t := r.files[i]
-		if r.owner != t {
-			if r.owner != nil {
-				r.owner.lines.reset()
-			}
-			r.owner = t
+	n, more := 0, false
+	for _, f := range r.t.Files() {
+		if n >= batchLines {
+			more = true
+			break
 		}
-		grew, atEnd := false, false
+		atEnd := false
+	file:
 		for n < batchLines {
-			line, st, err := t.lines.next()
+			line, st, err := f.Next()
 			if err != nil {
-				return splitreader.NothingAvailable, fmt.Errorf("file: read %s at offset %d: %w", t.lines.path, t.lines.off, err)
+				return splitreader.NothingAvailable, fmt.Errorf("file: read %s at offset %d: %w", f.Path(), f.Pos(), err)
 			}
-			if st != gotLine {
+			switch st {
+			case tail.GotLine:
+				out.Collect(r.arena.String(trimCR(line.Bytes)))
+			case tail.GotLong:
+				cfg.tooLong(out, r.split.SplitID(), f.Path(), line)
+			case tail.Skipping:
+				more = true
+				break file
+			default:
 				atEnd = true
-				break
+				break file
 			}
-			out.Collect(r.arena.String(trimCR(line)))
 			n++
-			grew = true
 		}
-		if !atEnd || t.listed {
-			continue
-		}
-		if grew || t.eofSince.IsZero() {
-			t.eofSince = now
-		}
-		if now.Sub(t.eofSince) >= cfg.rotationGrace {
+		if atEnd && f.Quiet(now, cfg.rotationGrace) {
 			// Its writer has let it go: a last line without '\n' is complete.
-			if last := t.lines.rest(); last != nil {
-				out.Collect(r.arena.String(trimCR(last)))
+			switch line, st := f.Rest(); st {
+			case tail.GotLine:
+				out.Collect(r.arena.String(trimCR(line.Bytes)))
+				n++
+			case tail.GotLong:
+				cfg.tooLong(out, r.split.SplitID(), f.Path(), line)
 				n++
 			}
-			r.drop(i)
-			i--
+			r.t.Forget(f)
 		}
 	}
+	r.t.Commit() // drops the forgotten files
 	switch {
-	case n >= batchLines:
+	case more || n >= batchLines:
 		return splitreader.MoreAvailable, nil
 	case n == 0:
 		r.idleUntil = now.Add(cfg.pollInterval)
@@ -131,201 +131,21 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 	return splitreader.NothingAvailable, nil
 }
 
-// drop stops tracking files[i].
-func (r *followReader) drop(i int) {
-	t := r.files[i]
-	t.file.Close() // read-only: nothing to lose
-	if r.owner == t {
-		r.owner = nil
-	}
-	delete(r.byID, t.id)
-	r.files = slices.Delete(r.files, i, i+1)
-}
-
-// scan lists the pattern: it follows renames by identity, notices truncated
-// files, opens new files and, the first time, applies restored positions.
-func (r *followReader) scan(now time.Time) error {
-	r.lastScan, r.scanned = now, true
-	r.idleUntil = time.Time{}
-	if r.buf == nil {
-		r.buf = make([]byte, r.src.cfg.bufferSize())
-	}
-	matches, err := filepath.Glob(r.src.pattern)
-	if err != nil {
-		return fmt.Errorf("file: pattern %q: %w", r.src.pattern, err) // validated by NewSource
-	}
-	slices.Sort(matches)
-	seen := make(map[fileID]bool, len(matches))
-	var fresh []*tailed
-	restored := make(map[fileID]*tailed)
-	wanted := make(map[fileID]FileState, len(r.restore))
-	for _, st := range r.restore {
-		wanted[fileID{st.Device, st.Inode}] = st
-	}
-	for _, m := range matches {
-		fi, err := os.Stat(m)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // gone since the listing, or not a file
-		}
-		if id, ok := identity(fi); ok {
-			if t := r.byID[id]; t != nil {
-				seen[id] = true
-				t.lines.path = m
-				if fi.Size() < t.lines.off {
-					// Truncated in place (copytruncate): start again.
-					t.lines.seek(0)
-				}
-				continue
-			}
-		}
-		t, err := r.open(m)
-		if err != nil {
-			return err
-		}
-		if t == nil || seen[t.id] {
-			if t != nil {
-				t.file.Close()
-			}
-			continue
-		}
-		seen[t.id] = true
-		if st, ok := wanted[t.id]; ok {
-			t.lines.seek(st.Offset)
-			restored[t.id] = t
-		} else {
-			fresh = append(fresh, t)
-		}
-	}
-	for _, t := range r.files {
-		t.listed = seen[t.id]
-		if t.listed {
-			t.eofSince = time.Time{}
-		}
-	}
-	// Restored files keep their order; those no longer under the pattern are
-	// looked for under their last name, to be read to their end.
-	for _, st := range r.restore {
-		id := fileID{st.Device, st.Inode}
-		t := restored[id]
-		if t == nil {
-			if t = r.reopen(st, id); t == nil {
-				continue // gone: what was not read of it is lost
-			}
-			t.listed = false
-			t.lines.seek(st.Offset)
-		}
-		r.track(t)
-	}
-	r.restore = nil
-	// Among new files, the oldest first: access.log.1 before access.log.
-	slices.SortStableFunc(fresh, func(a, b *tailed) int {
-		return cmp.Or(a.mtime.Compare(b.mtime), cmp.Compare(a.lines.path, b.lines.path))
-	})
-	for _, t := range fresh {
-		r.track(t)
-	}
-	return nil
-}
-
-// reopen finds a restored file that the pattern no longer matches: under
-// its last name, or renamed within the same directory (rotated while the job
-// was down). It returns nil if the file is gone.
-func (r *followReader) reopen(st FileState, id fileID) *tailed {
-	candidates := []string{st.Path}
-	dir := filepath.Dir(st.Path)
-	if entries, err := os.ReadDir(dir); err == nil {
-		for _, e := range entries {
-			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-				if eid, ok := identity(info); ok && eid == id {
-					candidates = append(candidates, filepath.Join(dir, e.Name()))
-				}
-			}
-		}
-	}
-	for _, path := range candidates {
-		t, err := r.open(path)
-		if err != nil || t == nil {
-			continue
-		}
-		if t.id == id {
-			return t
-		}
-		t.file.Close()
-	}
-	return nil
-}
-
-// track adds t to the files read, unless a file with its identity is
-// already tracked.
-func (r *followReader) track(t *tailed) {
-	if r.byID[t.id] != nil {
-		t.file.Close()
-		return
-	}
-	r.byID[t.id] = t
-	r.files = append(r.files, t)
-}
-
-// open opens the file at path for tailing from its start. It returns nil
-// and no error when the file is gone or is already tracked.
-func (r *followReader) open(path string) (*tailed, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("file: follow %q: open %s: %w; make it readable or narrow the pattern", r.src.pattern, path, err)
-	}
-	// The identity of the open file, not of the name, which may have
-	// changed hands since the listing.
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("file: follow %q: stat %s: %w", r.src.pattern, path, err)
-	}
-	id, ok := identity(fi)
-	if !ok || r.byID[id] != nil {
-		f.Close()
-		if ok {
-			r.byID[id].lines.path = path
-		}
-		return nil, nil
-	}
-	cfg := &r.src.cfg
-	t := &tailed{id: id, file: f, mtime: fi.ModTime(), listed: true}
-	t.lines = lineReader{
-		f:       f,
-		path:    path,
-		buf:     r.buf,
-		end:     -1,
-		maxLine: cfg.maxLineSize,
-		onLong:  cfg.onLongLine,
-	}
-	return t, nil
-}
-
 // Split returns the pattern's split with the position of every tracked
 // file.
 func (r *followReader) Split() *Split {
 	s := r.split.clone()
-	s.Files = make([]FileState, 0, len(r.files)+len(r.restore))
-	for _, t := range r.files {
-		s.Files = append(s.Files, FileState{
-			Path:   t.lines.path,
-			Device: t.id.dev,
-			Inode:  t.id.ino,
-			Offset: t.lines.lineStart,
-		})
+	ps := r.t.Positions()
+	s.Files = make([]FileState, 0, len(ps))
+	for _, p := range ps {
+		s.Files = append(s.Files, fileState(p))
 	}
-	s.Files = append(s.Files, r.restore...) // not yet found by a scan
+	s.Scanned = r.t.ScannedAt()
 	return s
 }
 
 // Close closes every tracked file.
 func (r *followReader) Close() error {
-	for _, t := range r.files {
-		t.file.Close() // read-only: nothing to lose
-	}
-	r.files, r.byID, r.owner = nil, nil, nil
+	r.t.Close()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/weirstream/weir/internal/tail"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/source/splitreader"
 )
@@ -34,52 +35,60 @@ func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[stri
 	}
 	f, err := os.Open(s.Path)
 	if err != nil {
-		return nil, fmt.Errorf("file: open split %s: %w", s.SplitID(), err)
+		return nil, openSplitError(s, err)
 	}
 	if m.buf == nil {
 		m.buf = make([]byte, m.src.cfg.bufferSize())
 	}
-	r := &rangeReader{split: s.clone(), file: f, arena: &m.arena}
-	r.lines = lineReader{
-		f:       f,
-		path:    s.Path,
-		buf:     m.buf,
-		end:     s.End,
-		maxLine: m.src.cfg.maxLineSize,
-		onLong:  m.src.cfg.onLongLine,
-	}
+	r := &rangeReader{split: s.clone(), file: f, arena: &m.arena, cfg: &m.src.cfg}
+	r.lines = tail.NewLines(f, m.buf, m.src.cfg.maxLineSize)
+	r.lines.SetEnd(s.End)
 	if s.Offset > s.Start {
-		r.lines.seek(s.Offset) // always a line start (package doc, rule 4)
+		r.lines.SetPos(s.Offset) // always a line start (package doc, rule 4)
 	} else {
-		r.lines.seekRange(s.Start)
+		r.lines.SetRange(s.Start)
 	}
 	return r, nil
+}
+
+// openSplitError is the error of a split whose file cannot be opened.
+func openSplitError(s *Split, err error) error {
+	return fmt.Errorf("file: open split %s: %w%s", s.SplitID(), err, permissionHint(err))
 }
 
 // rangeReader reads the lines of one byte-range split.
 type rangeReader struct {
 	split *Split // as assigned; Split fills in the offset
 	file  *os.File
-	lines lineReader
+	lines tail.Lines
 	arena *arena // the lines' memory
+	cfg   *sourceConfig
 }
 
 // Read emits up to 4096 lines of the range. At the end of the range, or
 // of the file, it says Finished; a last line without '\n' at the end of
-// the file counts.
+// the file counts. A line longer than MaxLineSize goes to the dead letters.
 func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitreader.Status, error) {
 	for range batchLines {
-		line, st, err := r.lines.next()
+		line, st, err := r.lines.Next()
 		if err != nil {
-			return splitreader.Finished, fmt.Errorf("file: read %s at offset %d: %w", r.split.Path, r.lines.off, err)
+			return splitreader.Finished, fmt.Errorf("file: read %s at offset %d: %w", r.split.Path, r.lines.Extent(), err)
 		}
 		switch st {
-		case gotLine:
-			out.Collect(r.arena.String(trimCR(line)))
+		case tail.GotLine:
+			out.Collect(r.arena.String(trimCR(line.Bytes)))
 			continue
-		case needMore:
-			if last := r.lines.rest(); last != nil {
-				out.Collect(r.arena.String(trimCR(last)))
+		case tail.GotLong:
+			r.cfg.tooLong(out, r.split.SplitID(), r.split.Path, line)
+			continue
+		case tail.Skipping:
+			return splitreader.MoreAvailable, nil
+		case tail.NeedMore:
+			switch line, st := r.lines.Rest(); st {
+			case tail.GotLine:
+				out.Collect(r.arena.String(trimCR(line.Bytes)))
+			case tail.GotLong:
+				r.cfg.tooLong(out, r.split.SplitID(), r.split.Path, line)
 			}
 		}
 		return splitreader.Finished, nil
@@ -91,8 +100,8 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 // line.
 func (r *rangeReader) Split() *Split {
 	s := r.split.clone()
-	if r.lines.lineStart > s.Start {
-		s.Offset = r.lines.lineStart
+	if pos := r.lines.Pos(); pos > s.Start {
+		s.Offset = pos
 	}
 	return s
 }
@@ -102,4 +111,13 @@ func (r *rangeReader) Split() *Split {
 func (r *rangeReader) Close() error {
 	r.file.Close()
 	return nil
+}
+
+// trimCR drops one trailing '\r', so that files with CRLF line ends give the
+// same records as files with LF.
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
 }

@@ -1,13 +1,18 @@
 package file
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/weirstream/weir/internal/tail"
 	"github.com/weirstream/weir/source"
 )
 
@@ -25,6 +30,25 @@ const (
 	// that left the pattern open after reading it to its end.
 	DefaultRotationGrace = 5 * time.Second
 )
+
+// ReasonTooLong is the dead-letter reason of a line longer than
+// [MaxLineSize]. Like the other reasons of weir, it is a stable short
+// phrase that counters and dead-letter outputs may key on.
+const ReasonTooLong = "too long"
+
+// ErrNoMatch is matched (errors.Is) by the error [NewSource] returns in
+// bounded mode when the pattern matches no file, so that a caller can say
+// how to follow files that do not exist yet in its own terms.
+var ErrNoMatch = errors.New("file: the pattern matches no file")
+
+// noMatchError is the error of a pattern that matches no file.
+type noMatchError struct{ pattern string }
+
+func (e *noMatchError) Error() string {
+	return fmt.Sprintf("file: pattern %q matches no file; check the path, or pass Follow to wait for files to appear", e.pattern)
+}
+
+func (e *noMatchError) Is(target error) bool { return target == ErrNoMatch }
 
 // batchLines bounds the records one Poll emits.
 const batchLines = 4096
@@ -49,6 +73,7 @@ type sourceConfig struct {
 	pollInterval  time.Duration
 	rotationGrace time.Duration
 	onLongLine    func(path string, offset int64)
+	log           *slog.Logger
 }
 
 // SourceOption configures [NewSource].
@@ -68,10 +93,13 @@ func SplitSize(bytes int64) SourceOption {
 }
 
 // MaxLineSize sets the longest line, in bytes without the '\n', that a reader
-// emits. A longer line is skipped, so that one runaway line cannot take
-// unbounded memory; see [WithLongLineHook]. Each reader holds a buffer of
-// MaxLineSize plus 1 MiB. It must be positive. The default is
-// [DefaultMaxLineSize] (1 MiB).
+// emits. A longer line is not emitted: the reader skips it as it streams by
+// (it never holds more than its buffer, whatever the line's length), logs
+// it, and sends its first 1 KiB to the source's dead letters with the
+// reason [ReasonTooLong] once its end is found, where the runtime counts it
+// (read them with weir.SourceDeadLetters); see also [WithLongLineHook].
+// Each reader holds a buffer of MaxLineSize plus 1 MiB. It must be
+// positive. The default is [DefaultMaxLineSize] (1 MiB).
 func MaxLineSize(bytes int) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.maxLineSize = bytes })
 }
@@ -81,9 +109,11 @@ func MaxLineSize(bytes int) SourceOption {
 // should match the live files only or also their rotated names: with
 // "access.log*", access.log.1 keeps being read under its new name; with
 // "access.log", a file renamed away is read to its end and let go after
-// [RotationGrace]. Files already there when the job starts are read from
-// their beginning. Compressed rotated files are read as they are, so keep
-// them out of the pattern. By default the source is bounded.
+// [RotationGrace], also when it was renamed while the job was down (see the
+// package doc for which rotations lose nothing). Files already there when
+// the job starts are read from their beginning. Compressed rotated files are
+// read as they are, so keep them out of the pattern. By default the source
+// is bounded.
 func Follow() SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.follow = true })
 }
@@ -101,19 +131,28 @@ func PollInterval(d time.Duration) SourceOption {
 // no longer matches the pattern (renamed away or deleted) after it reached
 // its end, because its writer may still append until it reopens its log.
 // When the grace ends, a last line without '\n' is emitted and the file is
-// closed. It must not be negative. The default is [DefaultRotationGrace] (5 s).
+// closed; should it grow again while it lies in its directory, a later
+// listing finds it and reads on. It must not be negative. The default is
+// [DefaultRotationGrace] (5 s).
 func RotationGrace(d time.Duration) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.rotationGrace = d })
 }
 
 // WithLongLineHook sets a function called for every line skipped because it
 // is longer than [MaxLineSize], with the file and the offset where the line
-// starts. It is called from the reader's subtask goroutine, so with several
-// readers it must be safe for concurrent use. A follow-mode reader restored
-// from a snapshot may report a line again. By default skipped lines are not
-// reported.
+// starts, when the line's end is found (with its dead letter). It is called
+// from the reader's subtask goroutine, so with several readers it must be
+// safe for concurrent use. By default skipped lines go to the dead letters
+// only.
 func WithLongLineHook(fn func(path string, offset int64)) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.onLongLine = fn })
+}
+
+// WithLogger sets the logger of the source's readers: lines too long, and
+// in follow mode files found, rotated, let go, truncated or lost. The
+// default is slog.Default().
+func WithLogger(l *slog.Logger) SourceOption {
+	return sourceOptionFunc(func(c *sourceConfig) { c.log = l })
 }
 
 // NewSource returns a source of the lines of the files that pattern matches.
@@ -131,6 +170,9 @@ func NewSource(pattern string, opts ...SourceOption) (*Source, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
+	if cfg.log == nil {
+		cfg.log = slog.Default()
+	}
 	var errs []error
 	if cfg.splitSize <= 0 {
 		errs = append(errs, fmt.Errorf("file: SplitSize is %d; pass a positive number of bytes, such as 32<<20", cfg.splitSize))
@@ -144,7 +186,7 @@ func NewSource(pattern string, opts ...SourceOption) (*Source, error) {
 	if cfg.rotationGrace < 0 {
 		errs = append(errs, fmt.Errorf("file: RotationGrace is %v; pass zero or a positive duration", cfg.rotationGrace))
 	}
-	if cfg.follow && !identitySupported {
+	if cfg.follow && !tail.Supported {
 		errs = append(errs, errors.New("file: Follow needs file identities (device and inode), which this platform does not provide; read the files in bounded mode instead"))
 	}
 	switch {
@@ -193,12 +235,12 @@ func listFiles(pattern string, matches []string) ([]fileEntry, error) {
 	}
 	if len(infos) == 0 {
 		if firstErr != nil {
-			return nil, fmt.Errorf("file: pattern %q matches no readable regular file; check the path and its permissions: %w", pattern, firstErr)
+			return nil, fmt.Errorf("file: pattern %q matches no readable regular file; check the path and its permissions%s: %w", pattern, permissionHint(firstErr), firstErr)
 		}
 		if len(matches) > 0 {
 			return nil, fmt.Errorf("file: pattern %q matches only directories; match the files inside, as in %q", pattern, filepath.Join(pattern, "*"))
 		}
-		return nil, fmt.Errorf("file: pattern %q matches no file; check the path, or use Follow to wait for files to appear", pattern)
+		return nil, &noMatchError{pattern}
 	}
 	return infos, nil
 }
@@ -288,6 +330,34 @@ func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], err
 		return newFollowReader(s, ctx), nil
 	}
 	return newBoundedReader(s, ctx), nil
+}
+
+// tooLong reports a line longer than MaxLineSize, which the reader of split
+// skipped in the file at path: to the hook, to the log, and with its first
+// bytes to the dead letters of out.
+func (c *sourceConfig) tooLong(out source.Output[string], split, path string, l tail.Line) {
+	if c.onLongLine != nil {
+		c.onLongLine(path, l.Offset)
+	}
+	c.log.Warn("file: skipping a line longer than MaxLineSize; its first bytes go to the dead letters",
+		"file", path, "offset", l.Offset, "bytes", l.Len, "max_line_size", c.maxLineSize)
+	if dl, ok := out.(source.DeadLetterOutput); ok {
+		dl.DeadLetter(source.DeadLetter{
+			Split:    split,
+			Position: path + ":" + strconv.FormatInt(l.Offset, 10),
+			Raw:      bytes.Clone(l.Bytes),
+			Reason:   ReasonTooLong,
+		})
+	}
+}
+
+// permissionHint says what to do about an error that denies access to a
+// file, to follow the error's own text; "" for other errors.
+func permissionHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return " (run as a user that can read the files: for logs under /var/log, a member of the group that owns them, such as adm on Debian and Ubuntu)"
+	}
+	return ""
 }
 
 // bufferSize is the size of a reader's buffer: room for a line of the

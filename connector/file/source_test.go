@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -44,9 +47,12 @@ func writeFile(t testing.TB, path, data string) {
 	}
 }
 
+// quiet is the logger of the sources of tests: their logs are expected.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func mustSource(t testing.TB, pattern string, opts ...SourceOption) *Source {
 	t.Helper()
-	s, err := NewSource(pattern, opts...)
+	s, err := NewSource(pattern, append([]SourceOption{WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,5 +335,190 @@ func TestBoundedConcurrentReaders(t *testing.T) {
 	counts := runConcurrently(t, mustSource(t, path, SplitSize(64<<10)), 3)
 	if n := counts[0] + counts[1] + counts[2]; n != len(want) {
 		t.Fatalf("read %d lines (%v), want %d", n, counts, len(want))
+	}
+}
+
+// deadLetters returns the dead letters of every reader of d.
+func deadLetters(d *driver) []source.DeadLetter {
+	var out []source.DeadLetter
+	for _, dr := range d.readers {
+		out = append(out, dr.out.dead...)
+	}
+	slices.SortFunc(out, func(a, b source.DeadLetter) int { return strings.Compare(a.Position, b.Position) })
+	return out
+}
+
+// checkTooLong checks that dead holds one dead letter per offset in
+// offsets, each with the reason, the position and the first KiB of a line
+// of Ls.
+func checkTooLong(t *testing.T, what string, dead []source.DeadLetter, path string, offsets ...int64) {
+	t.Helper()
+	var want []string
+	for _, off := range offsets {
+		want = append(want, fmt.Sprintf("%s:%d", path, off))
+	}
+	slices.Sort(want)
+	var got []string
+	for _, d := range dead {
+		got = append(got, d.Position)
+		if d.Reason != ReasonTooLong || string(d.Raw) != strings.Repeat("L", 1024) || d.Split == "" {
+			t.Fatalf("%s: dead letter %s: reason %q, split %q, %d bytes of raw; want %q and the line's first KiB", what, d.Position, d.Reason, d.Split, len(d.Raw), ReasonTooLong)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: dead letters at %q, want %q", what, got, want)
+	}
+}
+
+// TestLongLinesGoToDeadLetters: a line longer than MaxLineSize is not
+// emitted; it goes to the dead letters, once, with the reason "too long",
+// its position and its first KiB: in bounded mode whatever the split size
+// and the readers, in follow mode, and when it is the last line of a file
+// without '\n'.
+func TestLongLinesGoToDeadLetters(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	long := strings.Repeat("L", 5000)
+	data := "ok\n" + long + "\nfine\n" + long[:3000] + "\r\ntail\n" + long[:2000]
+	writeFile(t, path, data)
+	offsets := []int64{3, 5009, 8016}
+	for _, size := range []int64{13, 999, 5003, 1 << 20} {
+		for par := 1; par <= 3; par++ {
+			d := newDriver(t, mustSource(t, path, MaxLineSize(100), SplitSize(size)), par, uint64(size))
+			d.run()
+			what := fmt.Sprintf("split size %d, %d readers", size, par)
+			sameMultiset(t, what, flatten(d.lines()), []string{"ok", "fine", "tail"})
+			checkTooLong(t, what, deadLetters(d), path, offsets...)
+		}
+	}
+
+	d := newDriver(t, mustSource(t, path, MaxLineSize(100), Follow(), PollInterval(0)), 1, 1)
+	pollUntil(t, d, 3)
+	settle(d)
+	// The last line is not complete until its '\n' arrives.
+	checkTooLong(t, "follow", deadLetters(d), path, offsets[:2]...)
+	f := create(t, path)
+	if _, err := f.WriteString("\nmore\n"); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, d, 4)
+	checkTooLong(t, "follow", deadLetters(d), path, offsets...)
+}
+
+// TestLongLineRestoredMidway: a follower snapshotted while it skips a long
+// line whose end is not written yet is restored; the line goes to the dead
+// letters once, when its end comes.
+func TestLongLineRestoredMidway(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	f := create(t, path)
+	if _, err := f.WriteString("ok\n" + strings.Repeat("L", 3000)); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, mustSource(t, path, MaxLineSize(100), Follow(), PollInterval(0)), 1, 1)
+	pollUntil(t, d, 1)
+	settle(d)
+	if dead := deadLetters(d); len(dead) != 0 {
+		t.Fatalf("a line without its end went to the dead letters: %v", dead)
+	}
+	d.failover(0, true)
+	if _, err := f.WriteString(strings.Repeat("L", 3000) + "\nnext\n"); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, d, 2)
+	settle(d)
+	checkTooLong(t, "restored", deadLetters(d), path, 3)
+}
+
+// TestHugeLineBoundedMemory reads a file with a 50 MB line: the reader
+// skips it with its buffer, never holding it whole, and dead-letters it.
+func TestHugeLineBoundedMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.log")
+	f := create(t, path)
+	chunk := bytes.Repeat([]byte("L"), 1<<20)
+	if _, err := f.WriteString("a\n"); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.WriteString("\nb\n"); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d := newDriver(t, mustSource(t, path, MaxLineSize(64<<10)), 1, 1)
+	d.run()
+	runtime.ReadMemStats(&after)
+	if got := d.lines()[0]; !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("got %q", got)
+	}
+	checkTooLong(t, "huge", deadLetters(d), path, 2)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Fatalf("reading a 50 MB line allocated %d MB", alloc>>20)
+	}
+}
+
+// TestNoMatchIsErrNoMatch: a caller can tell a pattern that matches no
+// file from other problems, and say in its own terms how to follow files
+// that do not exist yet.
+func TestNoMatchIsErrNoMatch(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub.log"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := NewSource(filepath.Join(dir, "*.txt"), SplitSize(0))
+	if !errors.Is(err, ErrNoMatch) || !strings.Contains(err.Error(), "SplitSize") {
+		t.Fatalf("NewSource = %v, want an error matching ErrNoMatch among the others", err)
+	}
+	if _, err := NewSource(filepath.Join(dir, "*.log")); err == nil || errors.Is(err, ErrNoMatch) {
+		t.Fatalf("a pattern that matches a directory: %v, want another error than ErrNoMatch", err)
+	}
+}
+
+// TestPermissionErrorsSayWhatToDo: a file the reader may not read fails the
+// job with an error that wraps the cause and says what to do. As root the
+// files are readable whatever their mode, so the errors are built from a
+// denied open as the readers build them; as another user, a file with no
+// read permission fails both kinds of reader.
+func TestPermissionErrorsSayWhatToDo(t *testing.T) {
+	denied := &fs.PathError{Op: "open", Path: "/var/log/nginx/access.log", Err: fs.ErrPermission}
+	src := mustSource(t, "/var/log/nginx/access*.log", Follow())
+	errs := []error{
+		openSplitError(&Split{Path: "/var/log/nginx/access.log", End: -1}, denied),
+		src.followOpenError("/var/log/nginx/access.log", denied),
+	}
+	if os.Geteuid() != 0 {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "access.log")
+		writeFile(t, path, "x\n")
+		if err := os.Chmod(path, 0); err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range [][]SourceOption{nil, {Follow()}} {
+			d := newDriver(t, mustSource(t, path, opts...), 1, 1)
+			for _, s := range d.requests {
+				d.enum.HandleSplitRequest(s)
+			}
+			d.requests = nil
+			dr := d.readers[0]
+			for _, m := range dr.inbox {
+				dr.r.AddSplits(m.splits)
+			}
+			dr.inbox = nil
+			_, err := dr.r.Poll(t.Context(), &dr.out)
+			errs = append(errs, err)
+		}
+	}
+	for _, err := range errs {
+		if !errors.Is(err, fs.ErrPermission) || !strings.HasPrefix(err.Error(), "file: ") || !strings.Contains(err.Error(), "run as a user that can read") {
+			t.Errorf("error %q: want a file: error that wraps the permission error and says what to do", err)
+		}
+	}
+	if hint := permissionHint(errors.New("disk on fire")); hint != "" {
+		t.Errorf("a hint for another error: %q", hint)
 	}
 }
