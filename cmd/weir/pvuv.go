@@ -329,6 +329,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	if err != nil {
 		return notStarted(err)
 	}
+	job.AddSourceDeadLetters(lines) // lines the source could not read: too long
 	if j.redis == nil {
 		weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
 	} else {

@@ -185,3 +185,36 @@ func TestKafkaSinkTopic(t *testing.T) {
 		}
 	})
 }
+
+// TestLongLinesAreBadLines: a line longer than the file source's limit (1
+// MiB) is a bad line with the reason "too long", dead-lettered with its
+// first bytes, not lost.
+func TestLongLinesAreBadLines(t *testing.T) {
+	dir := t.TempDir()
+	good := `10.0.0.1 - - [24/Nov/2026:07:40:01 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8"` + "\n"
+	long := `10.0.0.2 - - [24/Nov/2026:07:40:02 +0000] "GET /b HTTP/1.1" 200 12 "-" "` + strings.Repeat("x", 3<<20) + "\"\n"
+	logs := filepath.Join(dir, "access.log")
+	if err := os.WriteFile(logs, []byte(good+long+good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(dir, "bad.jsonl")
+	r := runIn(t, "pvuv", "--source", "file://"+logs, "--sink", "file://"+filepath.Join(dir, "out.jsonl"),
+		"--dead-letter", "file://"+dead, "--progress", "off")
+	if r.code != exitOK {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "3 lines (1 bad)") {
+		t.Errorf("summary does not count the long line as a bad line:\n%s", r.stderr)
+	}
+	b, err := os.ReadFile(dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad struct{ Line, Reason string }
+	if err := json.Unmarshal(b, &bad); err != nil {
+		t.Fatalf("dead letters %q: %v", b, err)
+	}
+	if bad.Reason != "too long" || !strings.HasPrefix(bad.Line, "10.0.0.2 - -") || len(bad.Line) > 64<<10 {
+		t.Errorf("dead letter: reason %q, %d bytes of line starting %.20q: want \"too long\" and the line's first bytes", bad.Reason, len(bad.Line), bad.Line)
+	}
+}

@@ -108,8 +108,14 @@ func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 		}
 		src, err := file.NewSource(s.pattern, opts...)
 		if err != nil {
-			for _, line := range strings.Split(err.Error(), "\n") {
-				f.problem(flagName, "%s", line)
+			for _, e := range splitErrors(err) {
+				if errors.Is(e, file.ErrNoMatch) {
+					f.problem(flagName, "file: %q matches no file; check the path, or add ?follow=true to wait for files to appear", s.pattern)
+					continue
+				}
+				for _, line := range strings.Split(e.Error(), "\n") {
+					f.problem(flagName, "%s", line)
+				}
 			}
 			return nil
 		}
@@ -128,6 +134,14 @@ func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 		return nil
 	}
 	return src
+}
+
+// splitErrors returns the errors that err joins, or err.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // sourceOptions are the operator options of the source: sources with one
