@@ -86,7 +86,7 @@ func TestPebbleBackendAndCrossBackendRestore(t *testing.T) {
 			}
 			completed := 0
 			for _, st := range first.CheckpointStats() {
-				if st.Status == "completed" {
+				if st.Status == weir.CheckpointCompleted {
 					completed++
 				}
 			}

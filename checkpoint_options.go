@@ -28,7 +28,7 @@ type checkpointConfig struct {
 }
 
 func defaultCheckpointConfig() checkpointConfig {
-	return checkpointConfig{retain: 3, timeout: 10 * time.Minute, restart: ExponentialBackoffRestart(100*time.Millisecond, 10*time.Second, 10)}
+	return checkpointConfig{retain: 3, timeout: 10 * time.Minute, restart: ExponentialBackoffRestart(10, 100*time.Millisecond, 10*time.Second)}
 }
 
 func (c *checkpointConfig) validate() error {
@@ -133,6 +133,23 @@ func UnalignedCheckpoints() EnvOption {
 // RestartStrategy says whether and when a failed job restarts.
 type RestartStrategy struct{ r job.Restart }
 
+// String describes the strategy, as in "exponential backoff 100ms..10s, 10
+// attempts".
+func (s RestartStrategy) String() string {
+	r := s.r
+	if r.Kind == job.NoRestart.Kind {
+		return "none"
+	}
+	attempts := "no limit"
+	if r.Attempts >= 0 {
+		attempts = fmt.Sprintf("%d attempts", r.Attempts)
+	}
+	if r.Delay == r.MaxDelay {
+		return fmt.Sprintf("%s %v, %s", r.Kind, r.Delay, attempts)
+	}
+	return fmt.Sprintf("%s %v..%v, %s", r.Kind, r.Delay, r.MaxDelay, attempts)
+}
+
 // NoRestart lets the first failure end the job.
 func NoRestart() RestartStrategy { return RestartStrategy{job.NoRestart} }
 
@@ -144,15 +161,26 @@ func FixedDelayRestart(attempts int, delay time.Duration) RestartStrategy {
 
 // ExponentialBackoffRestart restarts at most attempts times (negative:
 // without limit), waiting initial before the first restart and doubling the
-// wait each time up to max.
-func ExponentialBackoffRestart(initial, max time.Duration, attempts int) RestartStrategy {
+// wait each time up to max. Its arguments come in the order of
+// ExponentialBackoffRetry's.
+func ExponentialBackoffRestart(attempts int, initial, max time.Duration) RestartStrategy {
 	return RestartStrategy{job.Restart{Kind: "exponential backoff", Attempts: attempts, Delay: initial, MaxDelay: max}}
 }
+
+// CheckpointStatus says where a checkpoint is.
+type CheckpointStatus string
+
+// The statuses of a checkpoint.
+const (
+	CheckpointPending   CheckpointStatus = "pending"
+	CheckpointCompleted CheckpointStatus = "completed"
+	CheckpointFailed    CheckpointStatus = "failed"
+)
 
 // CheckpointStat describes one checkpoint of the running or last execution.
 type CheckpointStat struct {
 	ID       int64
-	Status   string // "pending", "completed" or "failed"
+	Status   CheckpointStatus
 	Started  time.Time
 	Duration time.Duration // from trigger to completion or failure
 	Size     int64         // bytes of state and metadata
@@ -176,7 +204,7 @@ func (e *Env) CheckpointStats() []CheckpointStat {
 	st := j.Stats()
 	var out []CheckpointStat
 	for _, s := range st.Recent() {
-		cs := CheckpointStat{ID: s.ID, Status: s.Status, Started: s.Started, Duration: s.Duration, Size: s.Size, Failure: s.Failure}
+		cs := CheckpointStat{ID: s.ID, Status: CheckpointStatus(s.Status), Started: s.Started, Duration: s.Duration, Size: s.Size, Failure: s.Failure}
 		if len(s.Acks) > 0 {
 			cs.Acks = map[string]time.Duration{}
 			for t, d := range s.Acks {

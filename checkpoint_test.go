@@ -61,7 +61,7 @@ func TestCheckpointsComplete(t *testing.T) {
 	}
 	completed := 0
 	for _, s := range env.CheckpointStats() {
-		if s.Status == "completed" {
+		if s.Status == weir.CheckpointCompleted {
 			completed++
 			if len(s.Acks) == 0 || s.Size == 0 {
 				t.Fatalf("checkpoint %d has no acknowledgements or size: %+v", s.ID, s)
@@ -319,7 +319,7 @@ func TestCheckpointsKeepCompletingWhileIdle(t *testing.T) {
 	newest := func() int64 {
 		var id int64
 		for _, s := range env.CheckpointStats() {
-			if s.Status == "completed" {
+			if s.Status == weir.CheckpointCompleted {
 				id = max(id, s.ID)
 			}
 		}
@@ -421,7 +421,7 @@ func TestDamagedStateFileFallsBack(t *testing.T) {
 				for ctx.Err() == nil {
 					completed := 0
 					for _, s := range first.CheckpointStats() {
-						if s.Status == "completed" {
+						if s.Status == weir.CheckpointCompleted {
 							completed++
 						}
 					}

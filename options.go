@@ -3,6 +3,7 @@ package weir
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/weirstream/weir/internal/keygroup"
@@ -68,10 +69,27 @@ func (c config) validate() error {
 	return errors.Join(errs...)
 }
 
-// String lists the effective settings.
+// String lists every effective setting, "name=value" each, in the words
+// of the options that set them.
 func (c config) String() string {
-	return fmt.Sprintf("parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%d channel-capacity=%d watermark-interval=%v",
-		c.parallelism, c.maxParallelism, c.bufferTimeout, c.batchSize, c.channelCapacity, c.watermarkInterval)
+	var b strings.Builder
+	fmt.Fprintf(&b, "parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%d channel-capacity=%d watermark-interval=%v state-backend=%s",
+		c.parallelism, c.maxParallelism, c.bufferTimeout, c.batchSize, c.channelCapacity, c.watermarkInterval, c.backend)
+	if c.backendDir != "" {
+		fmt.Fprintf(&b, " state-backend-dir=%s", c.backendDir)
+	}
+	cc := c.checkpoint
+	if !cc.on {
+		b.WriteString(" checkpoints=off")
+		return b.String()
+	}
+	restore := cc.restore
+	if restore == "" {
+		restore = "latest"
+	}
+	fmt.Fprintf(&b, " checkpoints=%s checkpoint-interval=%v checkpoint-timeout=%v min-pause-between-checkpoints=%v retain-checkpoints=%d restore-from=%s restart=%s unaligned-checkpoints=%v allow-non-restored-state=%v",
+		cc.location, cc.interval, cc.timeout, cc.minPause, cc.retain, restore, cc.restart, cc.unaligned, cc.allowNonRestored)
+	return b.String()
 }
 
 type opConfig struct {

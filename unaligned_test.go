@@ -75,7 +75,7 @@ func TestUnalignedCheckpointsUnderBackpressure(t *testing.T) {
 	}
 	completed := 0
 	for _, st := range first.CheckpointStats() {
-		if st.Status == "completed" {
+		if st.Status == weir.CheckpointCompleted {
 			completed++
 		}
 	}

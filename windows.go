@@ -224,12 +224,15 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 // newPaneStore returns the pane store of a window operator's subtask on
 // backend b.
 func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid string, base *keyedBase[K], init func() A, early bool) (paneStore[K, A], error) {
-	kv, err := b.openKV(t, uid)
-	if err != nil || kv == nil {
-		return newHeapPanes(base, init, keygroup.Cloner[K]()), err
+	if _, heap := b.(heapBackend); heap {
+		return newHeapPanes(base, init, keygroup.Cloner[K]()), nil
 	}
 	if early {
 		return nil, fmt.Errorf("EarlyFiring needs the heap state backend: the %s backend keeps no list of changed keys", b)
+	}
+	kv, err := b.openKV(t, uid)
+	if err != nil {
+		return nil, err
 	}
 	return newKVPanes(base, kv, init), nil
 }

@@ -45,7 +45,7 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 	mux.HandleFunc("GET /api/checkpoints", func(w http.ResponseWriter, r *http.Request) {
 		out := []checkpointJSON{}
 		for _, c := range job.CheckpointStats() {
-			out = append(out, checkpointJSON{ID: c.ID, Status: c.Status, Started: c.Started.UTC().Format(time.RFC3339Nano),
+			out = append(out, checkpointJSON{ID: c.ID, Status: string(c.Status), Started: c.Started.UTC().Format(time.RFC3339Nano),
 				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure,
 				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments)})
 		}
