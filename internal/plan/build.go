@@ -31,13 +31,24 @@ type builder struct {
 	exchanges map[*Edge]Exchange
 	notify    map[*Node][]chan struct{} // per head that reads inputs, per subtask
 	align     *runtime.AlignGroups
+	// closers close what the tasks built so far opened, should the build
+	// fail: the tasks close it themselves once they run.
+	closers []func() error
 }
 
 // Build makes the tasks of one run of p, registering them with run (nil
-// without checkpoints). A restarted run is built afresh.
-func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (Built, error) {
+// without checkpoints). A restarted run is built afresh. When it fails, it
+// closes what the tasks built so far had opened.
+func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (_ Built, err error) {
 	b := &builder{p: p, s: s, run: run, exchanges: map[*Edge]Exchange{}, notify: map[*Node][]chan struct{}{},
 		align: runtime.NewAlignGroups()}
+	defer func() {
+		if err != nil {
+			for _, c := range b.closers {
+				c()
+			}
+		}
+	}()
 	b.connect()
 	var out Built
 	for _, n := range p.Graph.Nodes {
@@ -45,7 +56,6 @@ func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (Built, erro
 			continue
 		}
 		var en *runtime.Enumeration
-		var err error
 		if n.Source != nil {
 			if en, err = b.sourceEnumeration(ctx, n, &out); err != nil {
 				return Built{}, err
@@ -87,6 +97,7 @@ func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", n.Name, err)
 	}
+	b.closers = append(b.closers, en.Close)
 	out.Tasks = append(out.Tasks, runtime.Task{Name: n.Name + " (enumerator)", Parallelism: 1, Run: en.Run, Background: true})
 	return en, nil
 }
@@ -107,6 +118,7 @@ func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.En
 	} else {
 		loop, err = b.inputLoop(head, t)
 	}
+	b.closers = append(b.closers, t.closers...)
 	if err != nil {
 		return runtime.Task{}, nil, err
 	}
@@ -143,6 +155,7 @@ func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(con
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", n.Name, err)
 	}
+	b.closers = append(b.closers, r.Close)
 	if t.task != nil {
 		splits, err := n.Source.Splits()
 		if err != nil {

@@ -78,10 +78,12 @@ type Source interface {
 }
 
 // Reader is the untyped side of a source.Reader[T]: what a checkpoint
-// needs of it. A reader that implements source.CheckpointListener hears
-// of completed checkpoints.
+// needs of it, and Close for a job that fails to start (the reader's task
+// closes it otherwise). A reader that implements
+// source.CheckpointListener hears of completed checkpoints.
 type Reader interface {
 	Snapshot(checkpointID int64) ([]source.Split, error)
+	Close() error
 }
 
 // Outputs is what an operator's subtask emits to: the collector of its

@@ -81,6 +81,15 @@ func (e *Enumeration) ReaderContext(ctx context.Context, subtask int) source.Rea
 
 // Run starts the enumerator and serves split requests until ctx is done.
 // It closes the enumerator before it returns.
+// Close closes the enumerator of an enumeration that will not run: the
+// job failed to start.
+func (e *Enumeration) Close() error {
+	if e.enum == nil {
+		return nil
+	}
+	return e.enum.Close()
+}
+
 func (e *Enumeration) Run(ctx context.Context) (err error) {
 	defer func() {
 		if cerr := e.enum.Close(); err == nil && cerr != nil {
