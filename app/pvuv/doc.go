@@ -15,13 +15,14 @@
 //     ASCII letters, the path starts with '/' and holds no control bytes,
 //     the protocol starts with "HTTP/";
 //  4. a space and a three-digit status (100–999) that ends the line or is
-//     followed by a space.
+//     followed by a space;
+//  5. no NUL byte anywhere (ReasonNUL where no other rule refuses it).
 //
-// Whatever follows the status (size, referrer, user agent) is not examined,
-// so both the combined and the common log formats parse. Every other line is
-// a bad line and is reported with one of the Reason constants. The parser is
-// written by hand, without regular expressions or time.Parse, because it runs
-// once per input record.
+// Whatever follows the status (size, referrer, user agent) is not examined
+// but for NUL bytes, so both the combined and the common log formats
+// parse. Every other line is a bad line and is reported with one of the
+// Reason constants. The parser is written by hand, without regular
+// expressions or time.Parse, because it runs once per input record.
 //
 // # The job
 //
