@@ -229,11 +229,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	wg.Go(func() { fail("shipper", shipper.Run(ctx)) })
 
 	// The job.
-	env, counters, err := buildJob(cfg, brokers, redisURL, ckptDir)
+	env, err := buildJob(cfg, brokers, redisURL, ckptDir)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	wg.Go(func() { pvuv.WriteCounters(ctx, rc, "", counters, time.Second) })
 
 	// The dashboard and the job's API on one address.
 	board, err := dashboard.New(dashboard.Config{Client: rc, Logger: log})
@@ -278,14 +277,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 }
 
 // buildJob builds the PV/UV job from the Kafka topic to Redis.
-func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env, *pvuv.Counters, error) {
+func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env, error) {
 	env := weir.NewEnv(weir.Parallelism(cfg.Parallelism), weir.Checkpoints(time.Second, ckptDir))
 	src, err := kafka.NewSource(kafka.SourceConfig[string]{
 		Client: kafka.Client{Brokers: brokers, ClientID: "weir-demo"},
 		Topics: []string{cfg.Topic}, Group: "weir-demo", DiscoveryInterval: 5 * time.Second,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	const outOfOrderness = 5 * time.Second
 	strategy := weir.BoundedOutOfOrderness(outOfOrderness, pvuv.LineTime).WithIdleness(10 * time.Second)
@@ -295,10 +294,10 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 		SourceWatermarks: true, EarlyResults: time.Second,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := job.SinkToRedis(redis.Conn{URL: redisURL, ClientName: "weir-demo"}, ""); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error { return nil }), weir.Name("count-bad"))
 	if cfg.OnWindow != nil {
@@ -309,5 +308,5 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 			return nil
 		}), weir.Name("console"), weir.Parallelism(1))
 	}
-	return env, job.Counters, nil
+	return env, nil
 }

@@ -38,6 +38,8 @@
 //	           │                  └─▶ key by page   ─▶ count-pages ─────▶ merge
 //	           └─▶ bad lines, and late lines from the client step ─▶ Bad
 //
+//	merge (the page views each result adds) and Bad ─▶ totals ─▶ Totals
+//
 // Every counting step is a tumbling event-time window of Options.Window
 // with the same allowed lateness, so a window closes in every step at the
 // same watermark. Its window function reports only what changed since
@@ -53,6 +55,13 @@
 // it into the window's sketch (merging a sketch again changes nothing).
 // Sketches are stored in checkpoints, and sent in partials, as the bytes
 // of their MarshalBinary.
+//
+// The totals step, one key at parallelism 1, adds the page views each
+// window result adds (the merge keeps, per window, how many it counted)
+// and the bad and late lines into the job's Totals, in checkpointed
+// state: a restore brings them back with the windows, and the lines read
+// again after it are not counted twice. It takes one record per window
+// result and per bad or late line, never one per page view.
 //
 // The daily step, keyed by UTC day at parallelism 1, takes the client
 // step's partials too: their views, and their clients' hashes (exact) or
@@ -83,7 +92,7 @@
 //
 // # Redis
 //
-// RedisLayout, RedisDayLayout and RedisCountersCommands write the results
+// RedisLayout, RedisDayLayout and RedisTotalsLayout write the results
 // under a prefix P (DefaultRedisPrefix):
 //
 //	P:window:<start>     HASH  start, end (Unix ms), pv, uv, final ("1" or "0")

@@ -2,7 +2,6 @@ package pvuv
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"time"
 
@@ -126,45 +125,39 @@ func RedisDayLayout(prefix string) redis.Layout[DayResult] {
 	}
 }
 
-// RedisCountersCommands returns the commands that store c's totals under
+// RedisTotalsLayout writes the job's totals (Job.Totals) to Redis under
 // prefix (DefaultRedisPrefix when empty):
 //
 //	P:counters  HASH  lines, bad_lines, late
 //
-// It is one HSET of absolute values, so sending it again, or late, never
-// counts anything twice: send it periodically while the job runs, and once
-// after it ends.
-func RedisCountersCommands(prefix string, c *Counters) []redis.Command {
-	return []redis.Command{{"HSET", redisPrefix(prefix) + ":counters",
-		"lines", strconv.FormatInt(c.Lines.Load(), 10),
-		"bad_lines", strconv.FormatInt(c.BadLines.Load(), 10),
-		"late", strconv.FormatInt(c.Late.Load(), 10)}}
-}
-
-// WriteCounters writes the job's counters to Redis (RedisCountersCommands)
-// every interval until ctx is done. A failed write is logged and retried
-// at the next interval: the counters are figures for people, not results.
-func WriteCounters(ctx context.Context, rc rueidis.Client, prefix string, c *Counters, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, cmd := range RedisCountersCommands(prefix, c) {
-			err := rc.Do(ctx, rc.B().Arbitrary(cmd[0]).Keys(cmd[1]).Args(cmd[2:]...).Build()).Error()
-			if err != nil && ctx.Err() == nil {
-				slog.Warn("pvuv: write the counters to Redis", "err", err)
-			}
-		}
+// It is one HSET of the whole totals, so a replay after a restore, or a
+// record sent again, writes the same or the next exact values: nothing
+// counts twice. The sink writes one record after the other (one request
+// in flight), so the last record of the job is the last value written.
+func RedisTotalsLayout(prefix string) redis.Layout[Totals] {
+	key := redisPrefix(prefix) + ":counters"
+	return func(t Totals, cmds []redis.Command) []redis.Command {
+		return append(cmds, redis.Command{"HSET", key,
+			"lines", strconv.FormatInt(t.Lines, 10),
+			"bad_lines", strconv.FormatInt(t.BadLines, 10),
+			"late", strconv.FormatInt(t.Late, 10)})
 	}
 }
 
-// SinkToRedis writes the job's windows (RedisLayout) and days
-// (RedisDayLayout) to Redis under prefix, each through one sink subtask so
-// that a window's results land in order.
+// WriteCounters used to write this process's counters to Redis every
+// interval; it now does nothing and returns when ctx is done.
+//
+// Deprecated: SinkToRedis writes the job's exact totals (Job.Totals,
+// RedisTotalsLayout) from the job's checkpointed state. Counters are
+// per process and count lines read again after a restore: written to
+// P:counters they would overwrite the exact totals.
+func WriteCounters(ctx context.Context, _ rueidis.Client, _ string, _ *Counters, _ time.Duration) {
+	<-ctx.Done()
+}
+
+// SinkToRedis writes the job's windows (RedisLayout), days
+// (RedisDayLayout) and totals (RedisTotalsLayout) to Redis under prefix,
+// each through one sink subtask so that a key's writes land in order.
 func (j *Job) SinkToRedis(conn redis.Conn, prefix string) error {
 	windows, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisLayout(prefix))
 	if err != nil {
@@ -174,7 +167,12 @@ func (j *Job) SinkToRedis(conn redis.Conn, prefix string) error {
 	if err != nil {
 		return err
 	}
+	totals, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisTotalsLayout(prefix))
+	if err != nil {
+		return err
+	}
 	weir.SinkTo(j.Results, windows, weir.Name("redis-windows"), weir.Parallelism(1))
 	weir.SinkTo(j.Days, days, weir.Name("redis-days"), weir.Parallelism(1))
+	weir.SinkTo(j.Totals, totals, weir.Name("redis-totals"), weir.Parallelism(1))
 	return nil
 }

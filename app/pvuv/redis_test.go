@@ -34,7 +34,7 @@ func page(p string, pv int64) pvuv.PageCount { return pvuv.PageCount{Page: p, PV
 // TestRedisLayouts writes window and day results through the Redis sink
 // to a real Redis, in the order a retried write may land them: a running
 // result after the final one changes nothing, a running result before it
-// is written with final "0", and the counters are absolute totals.
+// is written with final "0", and the totals overwrite the counters.
 func TestRedisLayouts(t *testing.T) {
 	srv := redistest.Start(t)
 	many := make([]pvuv.PageCount, 250) // more pages than the script adds at once
@@ -65,20 +65,21 @@ func TestRedisLayouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	totalsSink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisTotalsLayout(""))
+	if err != nil {
+		t.Fatal(err)
+	}
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(results...)), winSink)
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(days...)), daySink)
+	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(
+		pvuv.Totals{Lines: 100, PageViews: 100},
+		pvuv.Totals{Lines: 12400, PageViews: 12345, BadLines: 50, Late: 5, Final: true},
+	)), totalsSink)
 	if err := env.Execute(t.Context(), "redis-layouts"); err != nil {
 		t.Fatal(err)
 	}
 
 	c := srv.Client(t)
-	counters := &pvuv.Counters{}
-	counters.Lines.Store(100)
-	send(t, c, pvuv.RedisCountersCommands("", counters))
-	counters.Lines.Store(12400)
-	counters.BadLines.Store(50)
-	counters.Late.Store(5)
-	send(t, c, pvuv.RedisCountersCommands("", counters))
 
 	ms := func(minute int) string {
 		return strconv.FormatInt(t0.Add(time.Duration(minute)*time.Minute).UnixMilli(), 10)
@@ -110,7 +111,7 @@ func TestRedisLayouts(t *testing.T) {
 	}
 }
 
-// send runs commands on c, as the CLI sends the counters.
+// send runs commands on c.
 func send(t *testing.T, c rueidis.Client, cmds []redis.Command) {
 	t.Helper()
 	for _, cmd := range cmds {
@@ -150,15 +151,19 @@ func TestJobIntoRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	totalsSink, err := redis.NewSink(cfg, pvuv.RedisTotalsLayout("job"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	days := weirtest.NewCollector[pvuv.DayResult]()
 	weir.SinkTo(job.Results, winSink, weir.Parallelism(1))
 	weir.SinkTo(job.Days, daySink, weir.Parallelism(1))
 	weir.SinkTo(job.Days, days, weir.Parallelism(1))
+	weir.SinkTo(job.Totals, totalsSink, weir.Parallelism(1))
 	if err := env.Execute(context.Background(), "pvuv-redis"); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.Client(t)
-	send(t, c, pvuv.RedisCountersCommands("job", job.Counters))
 
 	want := map[string]string{}
 	var windows []string

@@ -24,7 +24,8 @@
 //	P:windows           ZSET  member "<start>", score start: the index of the windows
 //	P:pages:<start>     ZSET  member page path, score page views: the window's top pages
 //	P:day:<YYYY-MM-DD>  HASH  pv, uv, final: the UTC day (UV: distinct clients all day)
-//	P:counters          HASH  lines, bad_lines, late: the job's totals
+//	P:counters          HASH  lines, bad_lines, late: the job's totals, exact as of
+//	                          the windows written
 //
 // A field that is missing reads as 0 (false for final); a window in the
 // index whose hash is gone is left out.
