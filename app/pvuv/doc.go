@@ -103,5 +103,6 @@
 //
 // Final results overwrite; a running result is written by a Lua script
 // that leaves a final result in place, so a retried write that lands late
-// never turns a final result back into a running one.
+// never turns a final result back into a running one. Nothing expires,
+// unless RedisTTL gives windows and days a time to live.
 package pvuv

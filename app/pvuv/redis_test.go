@@ -263,3 +263,65 @@ func diff(got, want map[string]string) string {
 	}
 	return b.String()
 }
+
+// TestRedisTTL writes windows and days with RedisTTL: every key they
+// write expires an hour after its last write, running or final, and a
+// window leaves the index when one an hour later is written. Without the
+// option nothing expires.
+func TestRedisTTL(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := t.Context()
+	send(t, c, pvuv.RedisLayout("plain")(result(0, 1, 1, false, page("/a", 1)), nil))
+	send(t, c, pvuv.RedisDayLayout("plain")(pvuv.DayResult{Day: t0.Truncate(24 * time.Hour), PV: 1, UV: 1, Running: true}, nil))
+
+	windows := pvuv.RedisLayout("ttl", pvuv.RedisTTL(time.Hour))
+	days := pvuv.RedisDayLayout("ttl", pvuv.RedisTTL(time.Hour))
+	for _, r := range []pvuv.Result{
+		result(0, 1, 1, false, page("/a", 1)),
+		result(1, 2, 1, true, page("/b", 2)),
+		result(60, 3, 1, false, page("/c", 3)), // an hour after minute 0
+		result(61, 4, 1, true, page("/d", 4)),  // an hour after minute 1
+	} {
+		send(t, c, windows(r, nil))
+	}
+	day := t0.Truncate(24 * time.Hour)
+	send(t, c, days(pvuv.DayResult{Day: day, PV: 5, UV: 2, Running: true}, nil))
+	send(t, c, days(pvuv.DayResult{Day: day.AddDate(0, 0, -1), PV: 5, UV: 2}, nil))
+
+	pttl := func(key string) time.Duration {
+		t.Helper()
+		ms, err := c.Do(ctx, c.B().Pttl().Key(key).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ms) * time.Millisecond
+	}
+	ms := func(minute int) string {
+		return strconv.FormatInt(t0.Add(time.Duration(minute)*time.Minute).UnixMilli(), 10)
+	}
+	for _, key := range []string{"plain:window:" + ms(0), "plain:pages:" + ms(0), "plain:windows", "plain:day:2026-11-24"} {
+		if d := pttl(key); d != -time.Millisecond {
+			t.Errorf("without RedisTTL, %s expires in %v", key, d)
+		}
+	}
+	for _, m := range []int{0, 1, 60, 61} {
+		for _, key := range []string{"ttl:window:" + ms(m), "ttl:pages:" + ms(m)} {
+			if d := pttl(key); d <= 59*time.Minute || d > time.Hour {
+				t.Errorf("with RedisTTL(1h), %s expires in %v", key, d)
+			}
+		}
+	}
+	for _, key := range []string{"ttl:day:2026-11-24", "ttl:day:2026-11-23"} {
+		if d := pttl(key); d <= 59*time.Minute || d > time.Hour {
+			t.Errorf("with RedisTTL(1h), %s expires in %v", key, d)
+		}
+	}
+	if d := pttl("ttl:windows"); d != -time.Millisecond {
+		t.Errorf("the index expires in %v; it must stay", d)
+	}
+	got := contents(t, c, "ttl:windows")["ttl:windows"]
+	if want := fmt.Sprintf("zset %s=%s %s=%s", ms(60), ms(60), ms(61), ms(61)); got != want {
+		t.Errorf("the index holds %q, want %q: the windows an hour before the newest leave it", got, want)
+	}
+}
