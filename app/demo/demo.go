@@ -10,10 +10,20 @@
 // its windows, running and final, and the daily figures to Redis; the
 // dashboard reads them from Redis. Kafka is an in-process broker and Redis
 // an in-process server (miniredis) unless real ones are given.
+//
+// A demo left open for days stays bounded. The embedded broker deletes
+// the records that the job committed past and that are older than
+// Config.Retention (and the shipper's positions records before its last
+// one); its topics have small segments, so what it deletes leaves memory.
+// The windows and days in Redis expire Config.WindowTTL after their last
+// write (pvuv.RedisTTL); the embedded Redis is told how much time passed
+// every second, as miniredis needs. The dashboard shows the process's
+// memory, which GET /api/memory answers too.
 package demo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,6 +76,17 @@ type Config struct {
 	UV string
 	// Topic is the Kafka topic of the access logs. Default "access".
 	Topic string
+	// Retention is how long the embedded broker keeps records: it deletes
+	// the access logs' records older than Retention that the job has
+	// committed past, and the shipper's positions records older than
+	// Retention but its last one. Default DefaultRetention; negative keeps
+	// every record. A real Kafka (Kafka) applies its own retention.
+	Retention time.Duration
+	// WindowTTL is how long a window and a day stay in Redis after their
+	// last write (pvuv.RedisTTL), in the embedded Redis or a real one.
+	// Default DefaultWindowTTL, the span the dashboard draws; negative
+	// keeps every window. At least Window.
+	WindowTTL time.Duration
 	// Logger gets the components' logs. Default slog.Default().
 	Logger *slog.Logger
 	// Ready, when set, is called once everything runs, with where it is.
@@ -79,11 +100,18 @@ type Config struct {
 type Addresses struct {
 	Dashboard string // http://host:port/
 	JobAPI    string // http://host:port/api/metrics
+	Memory    string // http://host:port/api/memory: the process's memory, as JSON
 	Kafka     string // host:port
 	Topic     string
 	Redis     string // redis://host:port/0
 	Logs      string // the directory of the access logs
 }
+
+// Defaults of Config.
+const (
+	DefaultRetention = 2 * time.Minute
+	DefaultWindowTTL = time.Hour
+)
 
 func (c Config) withDefaults() Config {
 	if c.Rate == 0 {
@@ -106,6 +134,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Topic == "" {
 		c.Topic = "access"
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.WindowTTL == 0 {
+		c.WindowTTL = DefaultWindowTTL
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -135,6 +169,9 @@ func (c Config) Validate() error {
 		if _, err := redis.ParseURL(c.Redis); err != nil {
 			errs = append(errs, fmt.Errorf("demo: redis: %w", err))
 		}
+	}
+	if c.WindowTTL > 0 && c.WindowTTL < c.Window {
+		errs = append(errs, fmt.Errorf("demo: window TTL %v is shorter than the window %v: windows would expire while they run; give at least the window, or a negative TTL to keep them", c.WindowTTL, c.Window))
 	}
 	if err := (pvuv.Options{Window: c.Window, UV: c.UV}).Validate(); err != nil {
 		errs = append(errs, err)
@@ -178,6 +215,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	// Kafka.
 	brokers := []string{}
+	var keep *retention // the embedded broker's retention
 	if cfg.Kafka != "" {
 		brokers, _ = kafka.ParseBrokers(cfg.Kafka)
 	} else {
@@ -187,18 +225,30 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		defer b.Close()
 		brokers = []string{b.Addr()}
+		if cfg.Retention > 0 {
+			keep = &retention{
+				opts:  kafka.Client{Brokers: brokers, ClientID: "weir-demo-retention"}.Opts(),
+				topic: cfg.Topic, positions: cfg.Topic + ".positions", group: jobGroup,
+				keep: cfg.Retention, log: log,
+			}
+			// Before the shipper creates the positions topic itself.
+			if err := keep.prepare(ctx); err != nil {
+				return fmt.Errorf("demo: %w", err)
+			}
+		}
 	}
 	addrs.Kafka = brokers[0]
 
 	// Redis.
 	redisURL := cfg.Redis
+	var embedded *miniredis.Miniredis
 	if redisURL == "" {
-		m := miniredis.NewMiniRedis()
-		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		embedded = miniredis.NewMiniRedis()
+		if err := embedded.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("demo: start the embedded Redis: %w", err)
 		}
-		defer m.Close()
-		redisURL = "redis://" + m.Addr() + "/0"
+		defer embedded.Close()
+		redisURL = "redis://" + embedded.Addr() + "/0"
 	}
 	addrs.Redis = redisURL
 	rc, err := redis.Conn{URL: redisURL, ClientName: "weir-demo"}.Client()
@@ -212,6 +262,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cancel(nil)
 		wg.Wait()
 	}()
+	if keep != nil {
+		wg.Go(func() { keep.run(ctx) })
+	}
+	if embedded != nil && cfg.WindowTTL > 0 {
+		wg.Go(func() { passTime(ctx, embedded, min(time.Second, cfg.WindowTTL/4)) })
+	}
 
 	// The web servers and the shipper.
 	pattern := filepath.Join(logDir, "access-*.log")
@@ -229,14 +285,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	wg.Go(func() { fail("shipper", shipper.Run(ctx)) })
 
 	// The job.
-	env, counters, err := buildJob(cfg, brokers, redisURL, ckptDir)
+	env, err := buildJob(cfg, brokers, redisURL, ckptDir)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	wg.Go(func() { pvuv.WriteCounters(ctx, rc, "", counters, time.Second) })
 
 	// The dashboard and the job's API on one address.
-	board, err := dashboard.New(dashboard.Config{Client: rc, Logger: log})
+	board, err := dashboard.New(dashboard.Config{Client: rc, Logger: log, ProcessMemory: true})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -250,6 +305,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop"} {
 		mux.Handle(p, api)
 	}
+	mux.HandleFunc("GET /api/memory", serveMemory)
 	mux.Handle("/", board)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	wg.Go(func() {
@@ -264,6 +320,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}()
 	addrs.Dashboard = "http://" + ln.Addr().String() + "/"
 	addrs.JobAPI = "http://" + ln.Addr().String() + "/api/metrics"
+	addrs.Memory = "http://" + ln.Addr().String() + "/api/memory"
 	if cfg.Ready != nil {
 		cfg.Ready(addrs)
 	}
@@ -277,15 +334,44 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	return nil
 }
 
+// jobGroup is the consumer group of the job's Kafka source: it commits
+// the offsets of completed checkpoints there.
+const jobGroup = "weir-demo"
+
+// passTime tells the embedded Redis every so often how much time passed:
+// miniredis expires keys only when told (FastForward), never by itself.
+func passTime(ctx context.Context, m *miniredis.Miniredis, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			m.FastForward(now.Sub(last))
+			last = now
+		}
+	}
+}
+
+// serveMemory answers the process's memory as JSON (dashboard.Memory).
+func serveMemory(w http.ResponseWriter, _ *http.Request) {
+	b, _ := json.Marshal(dashboard.ReadMemory()) // cannot fail: numbers
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '\n'))
+}
+
 // buildJob builds the PV/UV job from the Kafka topic to Redis.
-func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env, *pvuv.Counters, error) {
+func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env, error) {
 	env := weir.NewEnv(weir.Parallelism(cfg.Parallelism), weir.Checkpoints(time.Second, ckptDir))
 	src, err := kafka.NewSource(kafka.SourceConfig[string]{
 		Client: kafka.Client{Brokers: brokers, ClientID: "weir-demo"},
-		Topics: []string{cfg.Topic}, Group: "weir-demo", DiscoveryInterval: 5 * time.Second,
+		Topics: []string{cfg.Topic}, Group: jobGroup, DiscoveryInterval: 5 * time.Second,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	const outOfOrderness = 5 * time.Second
 	strategy := weir.BoundedOutOfOrderness(outOfOrderness, pvuv.LineTime).WithIdleness(10 * time.Second)
@@ -295,10 +381,14 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 		SourceWatermarks: true, EarlyResults: time.Second,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := job.SinkToRedis(redis.Conn{URL: redisURL, ClientName: "weir-demo"}, ""); err != nil {
-		return nil, nil, err
+	var ttl []pvuv.RedisOption
+	if cfg.WindowTTL > 0 {
+		ttl = append(ttl, pvuv.RedisTTL(cfg.WindowTTL))
+	}
+	if err := job.SinkToRedis(redis.Conn{URL: redisURL, ClientName: "weir-demo"}, "", ttl...); err != nil {
+		return nil, err
 	}
 	weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error { return nil }), weir.Name("count-bad"))
 	if cfg.OnWindow != nil {
@@ -309,5 +399,5 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 			return nil
 		}), weir.Name("console"), weir.Parallelism(1))
 	}
-	return env, job.Counters, nil
+	return env, nil
 }

@@ -15,13 +15,14 @@
 //     ASCII letters, the path starts with '/' and holds no control bytes,
 //     the protocol starts with "HTTP/";
 //  4. a space and a three-digit status (100–999) that ends the line or is
-//     followed by a space.
+//     followed by a space;
+//  5. no NUL byte anywhere (ReasonNUL where no other rule refuses it).
 //
-// Whatever follows the status (size, referrer, user agent) is not examined,
-// so both the combined and the common log formats parse. Every other line is
-// a bad line and is reported with one of the Reason constants. The parser is
-// written by hand, without regular expressions or time.Parse, because it runs
-// once per input record.
+// Whatever follows the status (size, referrer, user agent) is not examined
+// but for NUL bytes, so both the combined and the common log formats
+// parse. Every other line is a bad line and is reported with one of the
+// Reason constants. The parser is written by hand, without regular
+// expressions or time.Parse, because it runs once per input record.
 //
 // # The job
 //
@@ -36,6 +37,8 @@
 //	           │                  │                                     └─▶ days  ─▶ Days
 //	           │                  └─▶ key by page   ─▶ count-pages ─────▶ merge
 //	           └─▶ bad lines, and late lines from the client step ─▶ Bad
+//
+//	merge (the page views each result adds) and Bad ─▶ totals ─▶ Totals
 //
 // Every counting step is a tumbling event-time window of Options.Window
 // with the same allowed lateness, so a window closes in every step at the
@@ -52,6 +55,13 @@
 // it into the window's sketch (merging a sketch again changes nothing).
 // Sketches are stored in checkpoints, and sent in partials, as the bytes
 // of their MarshalBinary.
+//
+// The totals step, one key at parallelism 1, adds the page views each
+// window result adds (the merge keeps, per window, how many it counted)
+// and the bad and late lines into the job's Totals, in checkpointed
+// state: a restore brings them back with the windows, and the lines read
+// again after it are not counted twice. It takes one record per window
+// result and per bad or late line, never one per page view.
 //
 // The daily step, keyed by UTC day at parallelism 1, takes the client
 // step's partials too: their views, and their clients' hashes (exact) or
@@ -82,7 +92,7 @@
 //
 // # Redis
 //
-// RedisLayout, RedisDayLayout and RedisCountersCommands write the results
+// RedisLayout, RedisDayLayout and RedisTotalsLayout write the results
 // under a prefix P (DefaultRedisPrefix):
 //
 //	P:window:<start>     HASH  start, end (Unix ms), pv, uv, final ("1" or "0")
@@ -93,5 +103,6 @@
 //
 // Final results overwrite; a running result is written by a Lua script
 // that leaves a final result in place, so a retried write that lands late
-// never turns a final result back into a running one.
+// never turns a final result back into a running one. Nothing expires,
+// unless RedisTTL gives windows and days a time to live.
 package pvuv

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/connector/redis"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -57,6 +61,9 @@ type run struct {
 	// between, if set, goes between the source and the job, to gate or
 	// fail the lines; results are the collector of Job.Results.
 	between func(env *weir.Env, lines weir.Stream[string], results *weirtest.Collector[pvuv.Result]) weir.Stream[string]
+	// redis, if set, is the URL of a Redis that the job writes to with
+	// Job.SinkToRedis under the prefix "job", as weir pvuv does.
+	redis string
 }
 
 func (r run) execute(t testing.TB) output {
@@ -94,10 +101,60 @@ func (r run) execute(t testing.TB) output {
 	}
 	weir.SinkTo(job.Results, results, weir.Parallelism(1))
 	weir.SinkTo(job.Days, days, weir.Parallelism(1))
+	if r.redis != "" {
+		conn := redis.Conn{URL: r.redis}
+		if err := job.SinkToRedis(conn, "job"); err != nil {
+			t.Fatal(err)
+		}
+		// The counters writer weir pvuv runs beside the job.
+		rc, err := conn.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { pvuv.WriteCounters(ctx, rc, "job", job.Counters, time.Second) })
+		defer func() {
+			stop()
+			wg.Wait()
+		}()
+	}
 	if err := env.Execute(context.Background(), "pvuv"); err != nil {
 		t.Fatal(err)
 	}
 	return output{results: results.Records(), days: days.Records(), counters: job.Counters}
+}
+
+// failAfterCheckpoint returns a step for run.between that fails the job
+// once, when a checkpoint completed that started after a fifth of the
+// lines went through; until then it slows every line down so that one
+// can (the windows then hold state). failed reports whether it failed.
+// The job must take checkpoints and restart.
+func failAfterCheckpoint(lines int) (between func(*weir.Env, weir.Stream[string], *weirtest.Collector[pvuv.Result]) weir.Stream[string], failed func() bool) {
+	var seen atomic.Int64
+	var armed atomic.Int64 // Unix ns when a fifth of the lines were read
+	var done atomic.Bool
+	fifth := int64(lines / 5)
+	between = func(env *weir.Env, in weir.Stream[string], _ *weirtest.Collector[pvuv.Result]) weir.Stream[string] {
+		return weir.Process(in, func(_ *weir.Context, line string, out weir.Emitter[string]) error {
+			if n := seen.Add(1); n == fifth {
+				armed.Store(time.Now().UnixNano())
+			}
+			if since := armed.Load(); since != 0 && !done.Load() {
+				for _, c := range env.CheckpointStats() {
+					if c.Status == "completed" && c.Started.UnixNano() > since {
+						done.Store(true)
+						return errors.New("injected failure")
+					}
+				}
+				time.Sleep(time.Millisecond)
+			}
+			out.Emit(line)
+			return nil
+		}, weir.Name("fail"))
+	}
+	return between, done.Load
 }
 
 // finals returns the last final result of every window, by window start.

@@ -2,9 +2,7 @@ package pvuv_test
 
 import (
 	"bytes"
-	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/bench/baseline"
 	"github.com/weirstream/weir/connector/datagen"
-	"github.com/weirstream/weir/weirtest"
 )
 
 // midnight generates lines that start a minute before a UTC midnight and
@@ -116,35 +113,11 @@ func TestSketchesSurviveCheckpoints(t *testing.T) {
 	// lines may wait in front of a barrier.
 	want := run{lines: lines, batch: 16, parallelism: 2, opts: opts}.execute(t)
 
-	var seen atomic.Int64
-	var armed atomic.Int64 // Unix ns when a fifth of the lines were read
-	var failed atomic.Bool
-	fifth := int64(len(lines) / 5)
-	failAfterCheckpoint := func(env *weir.Env, in weir.Stream[string], _ *weirtest.Collector[pvuv.Result]) weir.Stream[string] {
-		return weir.Process(in, func(_ *weir.Context, line string, out weir.Emitter[string]) error {
-			if n := seen.Add(1); n == fifth {
-				armed.Store(time.Now().UnixNano())
-			}
-			if since := armed.Load(); since != 0 && !failed.Load() {
-				// Fail once a checkpoint that started after a fifth of
-				// the input completed; until then, slow down so that
-				// one can (the windows then hold state).
-				for _, c := range env.CheckpointStats() {
-					if c.Status == "completed" && c.Started.UnixNano() > since {
-						failed.Store(true)
-						return errors.New("injected failure")
-					}
-				}
-				time.Sleep(time.Millisecond)
-			}
-			out.Emit(line)
-			return nil
-		}, weir.Name("fail"))
-	}
-	got := run{lines: lines, batch: 16, parallelism: 2, opts: opts, between: failAfterCheckpoint,
+	between, failed := failAfterCheckpoint(len(lines))
+	got := run{lines: lines, batch: 16, parallelism: 2, opts: opts, between: between,
 		env: []weir.EnvOption{weir.Checkpoints(20*time.Millisecond, t.TempDir()), weir.Restart(weir.FixedDelayRestart(1, time.Millisecond)),
 			weir.BatchSize(16), weir.ChannelCapacity(1)}}.execute(t)
-	if !failed.Load() {
+	if !failed() {
 		t.Fatal("no checkpoint completed after a fifth of the input: the failure was not injected")
 	}
 	wantFinal, gotFinal := finals(want.results), finals(got.results)

@@ -192,7 +192,10 @@ type BadLine struct {
 	Reason string `json:"reason"`
 }
 
-// Counters are the job's own counters, safe to read while it runs.
+// Counters are the job's own counters, safe to read while it runs. They
+// count what this process did, for progress reports: they start at zero in
+// every process, and lines read again after a restore from a checkpoint
+// count again. The job's exact totals are Job.Totals.
 type Counters struct {
 	Lines    atomic.Int64 // lines read
 	BadLines atomic.Int64 // lines that are not page views, sent to the dead-letter output
@@ -221,7 +224,14 @@ type Job struct {
 	// Bad has the lines that are not page views, and late page views
 	// (reason ReasonLate, the line rebuilt from the hit).
 	Bad weir.Stream[BadLine]
-	// Counters count lines, bad lines and windows as the job runs.
+	// Totals has the job's totals (lines, bad lines, late lines) from one
+	// subtask, kept in checkpointed state and exact as of the results
+	// emitted: at most every TotalsInterval while they change, and once
+	// more, Final, at the end of a bounded input. Each record holds the
+	// whole totals, so writing it again overwrites.
+	Totals weir.Stream[Totals]
+	// Counters count lines, bad lines and windows as this process runs,
+	// for progress reports.
 	Counters *Counters
 }
 
@@ -319,8 +329,8 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 			return nil
 		}, weir.Name("count-pages"))
 
-	merged := weir.ProcessKeyed(weir.KeyBy(weir.Union(visitors, byPage), func(p partial) int64 { return p.Window }),
-		func(s *state.Store[int64]) weir.KeyedProcessFunction[int64, partial, Result] {
+	windows := weir.ProcessKeyed(weir.KeyBy(weir.Union(visitors, byPage), func(p partial) int64 { return p.Window }),
+		func(s *state.Store[int64]) weir.KeyedProcessFunction[int64, partial, merged] {
 			return &merge{
 				totals:   state.ValueOf[totals](s, "totals"),
 				pages:    state.MapOf[string, int64](s, "pages"),
@@ -331,6 +341,9 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 				counters: c,
 			}
 		}, weir.Name("merge"), weir.Parallelism(1))
+	// At the merge's parallelism, 1: chained to it, so results keep
+	// their order.
+	results := weir.Map(windows, func(m merged) Result { return m.Result }, weir.Name("window-results"), weir.Parallelism(1))
 	// The daily step sketches the visitors' partials: the clients' hashes
 	// (exact UV), or the shards' sketches (HyperLogLog UV).
 	days := weir.ProcessKeyed(weir.KeyBy(visitors, func(p partial) int64 { return dayOf(p.Window) }),
@@ -346,7 +359,10 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 		c.Late.Add(1)
 		return BadLine{Line: h.String(), Reason: ReasonLate}
 	}, weir.Name("late-lines"))
-	return &Job{Results: merged, Days: days, Bad: weir.Union(badLines, late), Counters: c}, nil
+	// Every record of Bad counts in the totals: as a late line if its
+	// reason is ReasonLate, as a bad line otherwise.
+	allBad := weir.Union(badLines, late)
+	return &Job{Results: results, Days: days, Bad: allBad, Totals: countTotals(windows, allBad), Counters: c}, nil
 }
 
 // AddSourceDeadLetters adds to Bad the records that the source of lines

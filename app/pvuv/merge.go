@@ -22,6 +22,18 @@ type totals struct {
 	// the next running result, 0 when none is pending.
 	Changed   bool
 	RunningAt int64
+	// Counted is the PV already counted in the job's totals: a result
+	// adds PV - Counted to them.
+	Counted int64
+}
+
+// merged is what the merge emits: a window's result, and the page views it
+// adds to the job's totals (Totals), so that the totals count what the
+// results written so far hold. Its fields are exported because records in
+// flight are stored in unaligned checkpoints.
+type merged struct {
+	Result Result
+	Views  int64
 }
 
 // merge adds the partial counts of each window and emits the window when
@@ -42,7 +54,7 @@ type merge struct {
 	counters *Counters
 }
 
-func (m *merge) ProcessElement(ctx *weir.KeyedContext[int64, Result], p partial) error {
+func (m *merge) ProcessElement(ctx *weir.KeyedContext[int64, merged], p partial) error {
 	t, _ := m.totals.Get()
 	t.End = p.End
 	switch {
@@ -62,8 +74,8 @@ func (m *merge) ProcessElement(ctx *weir.KeyedContext[int64, Result], p partial)
 		t.UV += p.UV
 	}
 	if t.Emitted {
+		m.emit(ctx, &t, false) // a late update within the allowed lateness
 		m.totals.Set(t)
-		m.emit(ctx, t, false) // a late update within the allowed lateness
 		return nil
 	}
 	ctx.RegisterEventTimer(time.UnixMilli(p.End - 1))
@@ -79,7 +91,7 @@ func (m *merge) ProcessElement(ctx *weir.KeyedContext[int64, Result], p partial)
 	return nil
 }
 
-func (m *merge) OnTimer(ctx *weir.KeyedContext[int64, Result], at time.Time, domain weir.TimeDomain) error {
+func (m *merge) OnTimer(ctx *weir.KeyedContext[int64, merged], at time.Time, domain weir.TimeDomain) error {
 	t, ok := m.totals.Get()
 	if !ok {
 		return nil
@@ -88,10 +100,10 @@ func (m *merge) OnTimer(ctx *weir.KeyedContext[int64, Result], at time.Time, dom
 		t.RunningAt = 0
 		running := !t.Emitted && t.Changed
 		t.Changed = false
-		m.totals.Set(t)
 		if running {
-			m.emit(ctx, t, true)
+			m.emit(ctx, &t, true)
 		}
+		m.totals.Set(t)
 		return nil
 	}
 	if !t.Emitted {
@@ -100,8 +112,8 @@ func (m *merge) OnTimer(ctx *weir.KeyedContext[int64, Result], at time.Time, dom
 			ctx.DeleteProcessingTimer(time.UnixMilli(t.RunningAt))
 			t.RunningAt = 0
 		}
+		m.emit(ctx, &t, false)
 		m.totals.Set(t)
-		m.emit(ctx, t, false)
 		if m.lateness > 0 {
 			ctx.RegisterEventTimer(at.Add(m.lateness))
 			return nil
@@ -114,7 +126,9 @@ func (m *merge) OnTimer(ctx *weir.KeyedContext[int64, Result], at time.Time, dom
 	return nil
 }
 
-func (m *merge) emit(ctx *weir.KeyedContext[int64, Result], t totals, running bool) {
+// emit emits the window's result and the views it adds to the totals;
+// the caller stores t afterwards.
+func (m *merge) emit(ctx *weir.KeyedContext[int64, merged], t *totals, running bool) {
 	top := make([]PageCount, 0, m.pages.Len())
 	m.pages.All(func(p string, n int64) bool {
 		top = append(top, PageCount{Page: p, PV: n})
@@ -140,12 +154,14 @@ func (m *merge) emit(ctx *weir.KeyedContext[int64, Result], t totals, running bo
 		m.counters.Windows.Add(1)
 		m.counters.Watermark.Store(t.End)
 	}
-	ctx.Emit(Result{
+	views := t.PV - t.Counted
+	t.Counted = t.PV
+	ctx.Emit(merged{Result: Result{
 		WindowStart: time.UnixMilli(ctx.Key()).UTC(),
 		WindowEnd:   time.UnixMilli(t.End).UTC(),
 		PV:          t.PV,
 		UV:          uv,
 		TopPages:    top,
 		Running:     running,
-	})
+	}, Views: views})
 }

@@ -54,6 +54,13 @@ const (
 	ReasonBadRequest       = "bad request line"
 	ReasonMissingStatus    = "missing status"
 	ReasonBadStatus        = "bad status"
+	// ReasonNUL is a line with a NUL byte: no web server writes one, but
+	// a log file that a crash left with a run of zeros (the space a file
+	// system gave the file before its data was written) does. The fields
+	// the parser checks refuse it with their own reason; this one is for
+	// the client, identity and user fields and for what follows the
+	// status, which are otherwise taken as they are.
+	ReasonNUL = "NUL byte"
 )
 
 // ParseError says why a line is not a page view.
@@ -177,6 +184,9 @@ func ParseRaw(line []byte, r *RawHit) string {
 	if lb < 0 {
 		return ReasonMissingTimestamp
 	}
+	if bytes.IndexByte(line[:sp+1+lb], 0) >= 0 {
+		return ReasonNUL
+	}
 	ts := rest[lb+1:]
 	if len(ts) <= tsLen {
 		if bytes.IndexByte(ts, ']') >= 0 {
@@ -226,6 +236,9 @@ func ParseRaw(line []byte, r *RawHit) string {
 	if len(rest) < 3 || rest[0] == '0' || !isDigit(rest[1]) || !isDigit(rest[2]) ||
 		(len(rest) > 3 && rest[3] != ' ') {
 		return ReasonBadStatus
+	}
+	if bytes.IndexByte(rest[3:], 0) >= 0 {
+		return ReasonNUL
 	}
 	r.Status = int(rest[0]-'0')*100 + int(rest[1]-'0')*10 + int(rest[2]-'0')
 	return ""

@@ -1,6 +1,7 @@
 package pvuv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -126,6 +127,17 @@ func TestParseBad(t *testing.T) {
 		{"four-digit status", `1.2.3.4 - - ` + ts + ` "GET /p HTTP/1.1" 2000 5`, ReasonBadStatus},
 		{"status with letter", `1.2.3.4 - - ` + ts + ` "GET /p HTTP/1.1" 20x 5`, ReasonBadStatus},
 		{"status 000", `1.2.3.4 - - ` + ts + ` "GET /p HTTP/1.1" 099 5`, ReasonBadStatus},
+		// A crash can leave a log with a run of zeros before the next line.
+		{"NULs before the line", strings.Repeat("\x00", 64) + good, ReasonNUL},
+		{"NUL in client", "1.2.3.4\x00 - - " + ts + ` "GET /p HTTP/1.1" 200 5`, ReasonNUL},
+		{"NUL as client", "\x00 - - " + ts + ` "GET /p HTTP/1.1" 200 5`, ReasonNUL},
+		{"NUL in user", "1.2.3.4 - fr\x00ank " + ts + ` "GET /p HTTP/1.1" 200 5`, ReasonNUL},
+		{"NUL before bracket", "1.2.3.4 - - \x00" + ts + ` "GET /p HTTP/1.1" 200 5`, ReasonNUL},
+		{"NUL after status", `1.2.3.4 - - ` + ts + " \"GET /p HTTP/1.1\" 200 \x00", ReasonNUL},
+		{"NUL in user agent", `1.2.3.4 - - ` + ts + " \"GET /p HTTP/1.1\" 200 5 \"-\" \"Mozilla\x00\"", ReasonNUL},
+		{"NULs after the line", good + strings.Repeat("\x00", 64), ReasonNUL},
+		{"NUL in timestamp", "1.2.3.4 - - [24/Nov/2026:07:40:1\x00 +0000]" + ` "GET /p HTTP/1.1" 200 5`, ReasonBadTimestamp},
+		{"NUL in path", "1.2.3.4 - - " + ts + " \"GET /p\x00 HTTP/1.1\" 200 5", ReasonBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +260,7 @@ func format(h Hit) string {
 //     and Time is in UTC.
 //  4. Writing the hit back as a line and parsing that yields the same Hit.
 //  5. ParseInto and ParseRaw agree with Parse.
+//  6. A line with a NUL byte is never a page view.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		combined,
@@ -265,6 +278,9 @@ func FuzzParse(f *testing.F) {
 		`1.2.3.4 - - [01/Jan/0001:00:30:00 +0100] "GET /p HTTP/1.1" 200 5`,
 		"",
 		" ",
+		"\x00\x00\x00\x001.2.3.4 - - [24/Nov/2026:07:40:13 +0000] \"GET /p HTTP/1.1\" 200 5",
+		"1.2.3.4 - \x00 [24/Nov/2026:07:40:13 +0000] \"GET /p HTTP/1.1\" 200 5",
+		"1.2.3.4 - - [24/Nov/2026:07:40:13 +0000] \"GET /p HTTP/1.1\" 200 5 \"-\" \"ua\x00\"",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -287,6 +303,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("reasons differ: Parse %q, ParseRaw %q, ParseInto %q", pe.Reason, rawReason, intoReason)
 			}
 			return
+		}
+		if bytes.IndexByte(line, 0) >= 0 {
+			t.Fatalf("%q has a NUL byte, yet parsed as a page view", line)
 		}
 		if rawReason != "" || intoReason != "" || h2 != h {
 			t.Fatalf("ParseRaw %q / ParseInto %q, %+v disagree with Parse %+v", rawReason, intoReason, h2, h)

@@ -34,7 +34,7 @@ func page(p string, pv int64) pvuv.PageCount { return pvuv.PageCount{Page: p, PV
 // TestRedisLayouts writes window and day results through the Redis sink
 // to a real Redis, in the order a retried write may land them: a running
 // result after the final one changes nothing, a running result before it
-// is written with final "0", and the counters are absolute totals.
+// is written with final "0", and the totals overwrite the counters.
 func TestRedisLayouts(t *testing.T) {
 	srv := redistest.Start(t)
 	many := make([]pvuv.PageCount, 250) // more pages than the script adds at once
@@ -65,20 +65,21 @@ func TestRedisLayouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	totalsSink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisTotalsLayout(""))
+	if err != nil {
+		t.Fatal(err)
+	}
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(results...)), winSink)
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(days...)), daySink)
+	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(
+		pvuv.Totals{Lines: 100, PageViews: 100},
+		pvuv.Totals{Lines: 12400, PageViews: 12345, BadLines: 50, Late: 5, Final: true},
+	)), totalsSink)
 	if err := env.Execute(t.Context(), "redis-layouts"); err != nil {
 		t.Fatal(err)
 	}
 
 	c := srv.Client(t)
-	counters := &pvuv.Counters{}
-	counters.Lines.Store(100)
-	send(t, c, pvuv.RedisCountersCommands("", counters))
-	counters.Lines.Store(12400)
-	counters.BadLines.Store(50)
-	counters.Late.Store(5)
-	send(t, c, pvuv.RedisCountersCommands("", counters))
 
 	ms := func(minute int) string {
 		return strconv.FormatInt(t0.Add(time.Duration(minute)*time.Minute).UnixMilli(), 10)
@@ -110,7 +111,7 @@ func TestRedisLayouts(t *testing.T) {
 	}
 }
 
-// send runs commands on c, as the CLI sends the counters.
+// send runs commands on c.
 func send(t *testing.T, c rueidis.Client, cmds []redis.Command) {
 	t.Helper()
 	for _, cmd := range cmds {
@@ -150,15 +151,19 @@ func TestJobIntoRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	totalsSink, err := redis.NewSink(cfg, pvuv.RedisTotalsLayout("job"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	days := weirtest.NewCollector[pvuv.DayResult]()
 	weir.SinkTo(job.Results, winSink, weir.Parallelism(1))
 	weir.SinkTo(job.Days, daySink, weir.Parallelism(1))
 	weir.SinkTo(job.Days, days, weir.Parallelism(1))
+	weir.SinkTo(job.Totals, totalsSink, weir.Parallelism(1))
 	if err := env.Execute(context.Background(), "pvuv-redis"); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.Client(t)
-	send(t, c, pvuv.RedisCountersCommands("job", job.Counters))
 
 	want := map[string]string{}
 	var windows []string
@@ -257,4 +262,66 @@ func diff(got, want map[string]string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestRedisTTL writes windows and days with RedisTTL: every key they
+// write expires an hour after its last write, running or final, and a
+// window leaves the index when one an hour later is written. Without the
+// option nothing expires.
+func TestRedisTTL(t *testing.T) {
+	srv := redistest.Start(t)
+	c := srv.Client(t)
+	ctx := t.Context()
+	send(t, c, pvuv.RedisLayout("plain")(result(0, 1, 1, false, page("/a", 1)), nil))
+	send(t, c, pvuv.RedisDayLayout("plain")(pvuv.DayResult{Day: t0.Truncate(24 * time.Hour), PV: 1, UV: 1, Running: true}, nil))
+
+	windows := pvuv.RedisLayout("ttl", pvuv.RedisTTL(time.Hour))
+	days := pvuv.RedisDayLayout("ttl", pvuv.RedisTTL(time.Hour))
+	for _, r := range []pvuv.Result{
+		result(0, 1, 1, false, page("/a", 1)),
+		result(1, 2, 1, true, page("/b", 2)),
+		result(60, 3, 1, false, page("/c", 3)), // an hour after minute 0
+		result(61, 4, 1, true, page("/d", 4)),  // an hour after minute 1
+	} {
+		send(t, c, windows(r, nil))
+	}
+	day := t0.Truncate(24 * time.Hour)
+	send(t, c, days(pvuv.DayResult{Day: day, PV: 5, UV: 2, Running: true}, nil))
+	send(t, c, days(pvuv.DayResult{Day: day.AddDate(0, 0, -1), PV: 5, UV: 2}, nil))
+
+	pttl := func(key string) time.Duration {
+		t.Helper()
+		ms, err := c.Do(ctx, c.B().Pttl().Key(key).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ms) * time.Millisecond
+	}
+	ms := func(minute int) string {
+		return strconv.FormatInt(t0.Add(time.Duration(minute)*time.Minute).UnixMilli(), 10)
+	}
+	for _, key := range []string{"plain:window:" + ms(0), "plain:pages:" + ms(0), "plain:windows", "plain:day:2026-11-24"} {
+		if d := pttl(key); d != -time.Millisecond {
+			t.Errorf("without RedisTTL, %s expires in %v", key, d)
+		}
+	}
+	for _, m := range []int{0, 1, 60, 61} {
+		for _, key := range []string{"ttl:window:" + ms(m), "ttl:pages:" + ms(m)} {
+			if d := pttl(key); d <= 59*time.Minute || d > time.Hour {
+				t.Errorf("with RedisTTL(1h), %s expires in %v", key, d)
+			}
+		}
+	}
+	for _, key := range []string{"ttl:day:2026-11-24", "ttl:day:2026-11-23"} {
+		if d := pttl(key); d <= 59*time.Minute || d > time.Hour {
+			t.Errorf("with RedisTTL(1h), %s expires in %v", key, d)
+		}
+	}
+	if d := pttl("ttl:windows"); d != -time.Millisecond {
+		t.Errorf("the index expires in %v; it must stay", d)
+	}
+	got := contents(t, c, "ttl:windows")["ttl:windows"]
+	if want := fmt.Sprintf("zset %s=%s %s=%s", ms(60), ms(60), ms(61), ms(61)); got != want {
+		t.Errorf("the index holds %q, want %q: the windows an hour before the newest leave it", got, want)
+	}
 }

@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -132,92 +131,6 @@ func (d *Dashboard) servePages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, Pages{Window: win, Pages: pages})
-}
-
-// serveLive streams the newest window, its day and the counters as
-// server-sent events, one every LiveInterval, until the client leaves or
-// the dashboard closes.
-func (d *Dashboard) serveLive(w http.ResponseWriter, r *http.Request) {
-	select {
-	case d.streams <- struct{}{}:
-		defer func() { <-d.streams }()
-	default:
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("dashboard: %d live streams are open, the most Config.MaxLiveStreams allows; close a dashboard tab or raise the limit", cap(d.streams)))
-		return
-	}
-	read := func() (Live, error) {
-		ctx, cancel := d.readContext(r)
-		defer cancel()
-		return d.store.live(ctx, time.Now())
-	}
-	first, err := read()
-	if err != nil {
-		d.fail(w, r, err) // no stream yet: a plain error answer
-		return
-	}
-	d.noteUp()
-
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
-	w.WriteHeader(http.StatusOK)
-	// retry: how long EventSource waits before it reconnects.
-	if _, err := fmt.Fprintf(w, "retry: %d\n\n", (2 * d.cfg.LiveInterval).Milliseconds()); err != nil {
-		return
-	}
-	if err := writeEvent(w, "", first); err != nil {
-		return
-	}
-	if err := rc.Flush(); err != nil {
-		d.log.Debug("live stream cannot flush", "err", err)
-		return
-	}
-	tick := time.NewTicker(d.cfg.LiveInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-d.done:
-			return
-		case <-tick.C:
-		}
-		l, err := read()
-		if err != nil {
-			if r.Context().Err() != nil {
-				return
-			}
-			_, msg := d.classify(err)
-			err = writeEvent(w, "redis-error", errorBody{Error: msg})
-		} else {
-			d.noteUp()
-			err = writeEvent(w, "", l)
-		}
-		if err == nil {
-			err = rc.Flush()
-		}
-		if err != nil {
-			return // the client left
-		}
-	}
-}
-
-// writeEvent writes one server-sent event; its data is v as one line of
-// JSON (encoding/json escapes line breaks inside strings).
-func writeEvent(w http.ResponseWriter, event string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	if event != "" {
-		if _, err := fmt.Fprintf(w, "event: %s\n", event); err != nil {
-			return err
-		}
-	}
-	_, err = fmt.Fprintf(w, "data: %s\n\n", b)
-	return err
 }
 
 func formatMillis(ms int64) string {

@@ -34,11 +34,24 @@ type Config struct {
 	Prefix string
 	// Timeout bounds the Redis reads of one request. Default 2s.
 	Timeout time.Duration
-	// LiveInterval is the time between two events of /api/live. Default 1s.
+	// LiveInterval is the time between two events of /api/live, and
+	// between two reads of the live record: one poller reads it for every
+	// stream. Default 1s.
 	LiveInterval time.Duration
 	// MaxLiveStreams bounds the /api/live streams open at once; one more
-	// answers 503. Default 64.
+	// answers 503. A stream costs no Redis read of its own, only a
+	// goroutine and its connection's buffers (about 20 KiB). Default
+	// 10000.
 	MaxLiveStreams int
+	// LiveWriteTimeout bounds the write of one event to a live stream: a
+	// viewer that stops reading fills its connection's buffers, and when
+	// a write then waits this long its stream ends (the browser's
+	// EventSource reconnects by itself). Default 10s.
+	LiveWriteTimeout time.Duration
+	// ProcessMemory adds the memory of the process that serves the
+	// dashboard (see Memory) to every live event, for a dashboard that
+	// runs in the job's process, as weir demo's does. Default false.
+	ProcessMemory bool
 	// MaxRange is the longest from..to range /api/pvuv accepts. Default 24h.
 	MaxRange time.Duration
 	// MaxWindows is the most windows one /api/pvuv answer holds. Default 2000.
@@ -58,7 +71,10 @@ func (c Config) withDefaults() Config {
 		c.LiveInterval = time.Second
 	}
 	if c.MaxLiveStreams == 0 {
-		c.MaxLiveStreams = 64
+		c.MaxLiveStreams = 10000
+	}
+	if c.LiveWriteTimeout == 0 {
+		c.LiveWriteTimeout = 10 * time.Second
 	}
 	if c.MaxRange == 0 {
 		c.MaxRange = 24 * time.Hour
@@ -88,7 +104,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"Timeout", c.Timeout}, {"LiveInterval", c.LiveInterval}, {"MaxRange", c.MaxRange}} {
+	}{{"Timeout", c.Timeout}, {"LiveInterval", c.LiveInterval}, {"LiveWriteTimeout", c.LiveWriteTimeout}, {"MaxRange", c.MaxRange}} {
 		if d.v < 0 {
 			p = append(p, fmt.Sprintf("%s %v must not be negative (0 takes the default)", d.name, d.v))
 		}
@@ -116,10 +132,10 @@ type Dashboard struct {
 	mux    *http.ServeMux
 	static http.Handler
 
-	streams chan struct{} // a slot per open live stream
-	done    chan struct{} // closed by Close: live streams end
-	close   sync.Once
-	down    atomic.Bool // the last Redis read failed: log only the changes
+	live  *live
+	done  chan struct{} // closed by Close: live streams end
+	close sync.Once
+	down  atomic.Bool // the last Redis read failed: log only the changes
 }
 
 //go:embed assets
@@ -127,18 +143,19 @@ var assets embed.FS
 
 // New returns a dashboard over the Redis that cfg names. It starts no
 // goroutine of its own (a client it opens from RedisURL has its
-// connection's); Close releases what it holds.
+// connection's) but the poller of /api/live, which runs while live streams
+// are open; Close releases what it holds.
 func New(cfg Config) (*Dashboard, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	d := &Dashboard{
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "dashboard"),
-		streams: make(chan struct{}, cfg.MaxLiveStreams),
-		done:    make(chan struct{}),
+		cfg:  cfg,
+		log:  cfg.Logger.With("component", "dashboard"),
+		done: make(chan struct{}),
 	}
+	d.live = newLive(d)
 	client := cfg.Client
 	if client == nil {
 		opt, err := rueidis.ParseURL(cfg.RedisURL)
@@ -214,6 +231,7 @@ const errClosed = "dashboard: closed; it is shutting down"
 func (d *Dashboard) Close() error {
 	d.close.Do(func() {
 		close(d.done)
+		d.live.close()
 		if d.owned {
 			d.store.client.Close()
 		}

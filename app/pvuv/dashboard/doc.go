@@ -24,7 +24,8 @@
 //	P:windows           ZSET  member "<start>", score start: the index of the windows
 //	P:pages:<start>     ZSET  member page path, score page views: the window's top pages
 //	P:day:<YYYY-MM-DD>  HASH  pv, uv, final: the UTC day (UV: distinct clients all day)
-//	P:counters          HASH  lines, bad_lines, late: the job's totals
+//	P:counters          HASH  lines, bad_lines, late: the job's totals, exact as of
+//	                          the windows written
 //
 // A field that is missing reads as 0 (false for final); a window in the
 // index whose hash is gone is left out.
@@ -71,7 +72,18 @@
 //
 // When Redis cannot be read the stream stays open and sends
 // "event: redis-error" with data {"error": "..."} each interval until it
-// can. At most Config.MaxLiveStreams streams are open at once.
+// can. With Config.ProcessMemory an event also carries "memory", the
+// memory of the dashboard's process (see Memory).
+//
+// One poller per dashboard reads the live record once per interval and
+// hands the same event to every stream, so Redis sees one read per
+// interval however many viewers there are; the poller runs only while a
+// stream is open. A viewer that reads slower than the events come skips
+// the older ones (it holds at most one unsent event), and a viewer that
+// stops reading is dropped once a write to it waits
+// Config.LiveWriteTimeout (default 10 s): neither slows the others.
+// Config.MaxLiveStreams (default 10000) bounds the streams, and with them
+// the memory they hold.
 //
 // Errors answer {"error": "..."}: 400 names the bad parameter and what it
 // accepts; 404 for a window that does not exist or an unknown /api/ path; 405
@@ -99,7 +111,8 @@
 // it reach only its own origin. It shows PV and UV per minute as live line
 // charts (Apache ECharts), the running minute's PV and UV, the day's PV and
 // UV, the top pages of the latest window and the job's counters (lines, bad
-// lines, late records). All its URLs are relative, so the dashboard can be
+// lines, late records), and the process's memory when the live events
+// carry it. All its URLs are relative, so the dashboard can be
 // mounted under a path with http.StripPrefix.
 //
 // For tests and tools the page exposes window.weirDashboard.state(), which
@@ -111,7 +124,8 @@
 //	              "running_uv": 40, "day_pv": 81234, "day_uv": 9567, "pages": 10,
 //	              "live_events": 17}}
 //
-// internal/browsertest drives it.
+// with "heap_inuse_bytes" and "rss_bytes" in "counters" too when the live
+// events carry the process's memory. internal/browsertest drives it.
 //
 // # Building the assets
 //

@@ -66,6 +66,9 @@ type Live struct {
 	Window   *Window  `json:"window"` // the newest window; null before the first
 	Day      Day      `json:"day"`    // the UTC day of Window (of Time without one)
 	Counters Counters `json:"counters"`
+	// Memory is the memory of the dashboard's process, with
+	// Config.ProcessMemory; absent otherwise.
+	Memory *Memory `json:"memory,omitempty"`
 }
 
 // formatError is a Redis value that the key layout does not allow.

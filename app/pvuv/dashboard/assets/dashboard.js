@@ -16,6 +16,7 @@
 
   function $(id) { return document.getElementById(id); }
   function num(n) { return numbers.format(n); }
+  function mib(bytes) { return numbers.format(Math.round(bytes / 1048576)) + ' MiB'; }
 
   var state = {
     windows: [],      // {start, end, pv, uv, final}, by start
@@ -135,6 +136,13 @@
     $('day-pv').textContent = num(state.day.pv);
     $('day-uv').textContent = num(state.day.uv);
     $('day-date').textContent = state.day.date ? state.day.date + ' (UTC)' : '\u00a0';
+    // The memory of the process that serves the page, when it says
+    // (weir demo runs the job in that process).
+    var m = state.live && state.live.memory;
+    if (m) {
+      $('memory-row').hidden = false;
+      $('memory').textContent = mib(m.heap_inuse_bytes) + (m.rss_bytes > 0 ? ' · ' + mib(m.rss_bytes) : '');
+    }
 
     var w = state.live && state.live.window;
     if (w) {
@@ -272,7 +280,7 @@
   window.weirDashboard = {
     state: function () {
       var w = state.live && state.live.window;
-      return {
+      var out = {
         ready: state.loaded && state.liveEvents > 0,
         points: { pv: points(pvChart), uv: points(uvChart) },
         counters: {
@@ -287,6 +295,12 @@
           live_events: state.liveEvents
         }
       };
+      var m = state.live && state.live.memory;
+      if (m) {
+        out.counters.heap_inuse_bytes = m.heap_inuse_bytes;
+        out.counters.rss_bytes = m.rss_bytes;
+      }
+      return out;
     }
   };
 
