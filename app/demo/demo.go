@@ -378,7 +378,7 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 	lines := weir.FromSourceWithWatermarks(env, src, strategy, weir.Name("kafka"))
 	job, err := pvuv.Build(lines, pvuv.Options{
 		Window: cfg.Window, OutOfOrderness: outOfOrderness, TopN: 10, UV: cfg.UV,
-		SourceWatermarks: true, EarlyResults: time.Second,
+		SourceWatermarks: true, SourceDeadLetters: true, EarlyResults: time.Second,
 	})
 	if err != nil {
 		return nil, err

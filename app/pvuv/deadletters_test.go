@@ -28,11 +28,10 @@ func TestLinesTooLongAreBadLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := weir.FromSource(env, src)
-		job, err := pvuv.Build(lines, pvuv.Options{})
+		job, err := pvuv.Build(lines, pvuv.Options{SourceDeadLetters: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		job.AddSourceDeadLetters(lines)
 		results := weirtest.NewCollector[pvuv.Result]()
 		bad := weirtest.NewCollector[pvuv.BadLine]()
 		weir.SinkTo(job.Results, results, weir.Parallelism(1))

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,19 +105,6 @@ func (r run) execute(t testing.TB) output {
 		if err := job.SinkToRedis(conn, "job"); err != nil {
 			t.Fatal(err)
 		}
-		// The counters writer weir pvuv runs beside the job.
-		rc, err := conn.Client()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		ctx, stop := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { pvuv.WriteCounters(ctx, rc, "job", job.Counters, time.Second) })
-		defer func() {
-			stop()
-			wg.Wait()
-		}()
 	}
 	if err := env.Execute(context.Background(), "pvuv"); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/state"
@@ -53,6 +54,14 @@ type Options struct {
 	// should: one partition that lags must not make another's lines
 	// late). Build then adds no watermark step of its own.
 	SourceWatermarks bool
+	// SourceDeadLetters says that lines come straight from a source
+	// (weir.FromSource or FromSourceWithWatermarks): Build then reads the
+	// records the source could not read (weir.SourceDeadLetters), such as
+	// the file source's lines longer than its MaxLineSize (reason "too
+	// long", with the line's first bytes), into Bad, and counts each as a
+	// line and a bad line, in Counters and in Totals. Without it they are
+	// counted in the source's metrics only.
+	SourceDeadLetters bool
 	// EarlyResults, when positive, makes the job emit running results of
 	// the windows that are still open, at most every EarlyResults of
 	// processing time, before each window's final result: Results then
@@ -362,24 +371,15 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 	// Every record of Bad counts in the totals: as a late line if its
 	// reason is ReasonLate, as a bad line otherwise.
 	allBad := weir.Union(badLines, late)
+	if opts.SourceDeadLetters {
+		dead := weir.Map(weir.SourceDeadLetters(lines), func(d source.DeadLetter) BadLine {
+			c.Lines.Add(1)
+			c.BadLines.Add(1)
+			return BadLine{Line: string(d.Raw), Reason: d.Reason}
+		}, weir.Name("source-dead-letters"))
+		allBad = weir.Union(allBad, dead)
+	}
 	return &Job{Results: results, Days: days, Bad: allBad, Totals: countTotals(windows, allBad), Counters: c}, nil
-}
-
-// AddSourceDeadLetters adds to Bad the records that the source of lines
-// could not read, such as the file source's lines longer than its
-// MaxLineSize (reason "too long", with the line's first bytes), and counts
-// each as a line and a bad line. lines must be the stream FromSource (or
-// FromSourceWithWatermarks) returned, the one given to Build; call it
-// before Bad is sunk. Without it, the runtime counts them in the source's
-// metrics only.
-func (j *Job) AddSourceDeadLetters(lines weir.Stream[string]) {
-	c := j.Counters
-	dead := weir.Map(weir.SourceDeadLetters(lines), func(d source.DeadLetter) BadLine {
-		c.Lines.Add(1)
-		c.BadLines.Add(1)
-		return BadLine{Line: string(d.Raw), Reason: d.Reason}
-	}, weir.Name("source-dead-letters"))
-	j.Bad = weir.Union(j.Bad, dead)
 }
 
 // reportClient sends a client's window to the merge and the daily step

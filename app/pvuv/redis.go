@@ -1,12 +1,9 @@
 package pvuv
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/redis/rueidis"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/redis"
@@ -220,17 +217,6 @@ func RedisTotalsLayout(prefix string) redis.Layout[Totals] {
 			"bad_lines", strconv.FormatInt(t.BadLines, 10),
 			"late", strconv.FormatInt(t.Late, 10)})
 	}
-}
-
-// WriteCounters used to write this process's counters to Redis every
-// interval; it now does nothing and returns when ctx is done.
-//
-// Deprecated: SinkToRedis writes the job's exact totals (Job.Totals,
-// RedisTotalsLayout) from the job's checkpointed state. Counters are
-// per process and count lines read again after a restore: written to
-// P:counters they would overwrite the exact totals.
-func WriteCounters(ctx context.Context, _ rueidis.Client, _ string, _ *Counters, _ time.Duration) {
-	<-ctx.Done()
 }
 
 // SinkToRedis writes the job's windows (RedisLayout), days

@@ -325,11 +325,11 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	} else {
 		lines = weir.FromSource(env, j.src, j.spec.sourceOptions()...)
 	}
+	opts.SourceDeadLetters = true // lines the source could not read: too long
 	job, err := pvuv.Build(lines, opts)
 	if err != nil {
 		return notStarted(err)
 	}
-	job.AddSourceDeadLetters(lines) // lines the source could not read: too long
 	if j.redis == nil {
 		weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
 	} else {
@@ -337,18 +337,6 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 		if err := job.SinkToRedis(conn, j.redis.prefix); err != nil {
 			return notStarted(fmt.Errorf("--sink: %w", err))
 		}
-		rc, err := conn.Client()
-		if err != nil {
-			return notStarted(fmt.Errorf("--sink: %w", err))
-		}
-		defer rc.Close()
-		cctx, stopCounters := context.WithCancel(ctx)
-		var counters sync.WaitGroup
-		counters.Go(func() { pvuv.WriteCounters(cctx, rc, j.redis.prefix, job.Counters, time.Second) })
-		defer func() {
-			stopCounters()
-			counters.Wait()
-		}()
 	}
 	if j.bad != nil {
 		weir.SinkTo(job.Bad, j.bad, weir.Name("dead-letter"), weir.Parallelism(1))
