@@ -6,8 +6,8 @@ import (
 
 	"github.com/weirstream/weir/internal/backend/pebble"
 	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/internal/plan"
-	"github.com/weirstream/weir/state"
 )
 
 // stateBackend is where keyed state lives: chosen once, from the
@@ -17,7 +17,7 @@ type stateBackend interface {
 	String() string
 	// openKV opens the store of subtask t of operator uid, closed when
 	// the task ends; nil for the heap, where state lives in Go values.
-	openKV(t *plan.Subtask, uid string) (state.KV, error)
+	openKV(t *plan.Subtask, uid string) (keyedstate.KV, error)
 }
 
 // newBackend returns the backend StateBackend named, or an error that says
@@ -38,8 +38,8 @@ func newBackend(name, dir string) (stateBackend, error) {
 // heapBackend keeps state in Go maps.
 type heapBackend struct{}
 
-func (heapBackend) String() string                                 { return "heap" }
-func (heapBackend) openKV(*plan.Subtask, string) (state.KV, error) { return nil, nil }
+func (heapBackend) String() string                                      { return "heap" }
+func (heapBackend) openKV(*plan.Subtask, string) (keyedstate.KV, error) { return nil, nil }
 
 // pebbleBackend keeps state in one pebble database per operator subtask,
 // under dir.
@@ -47,7 +47,7 @@ type pebbleBackend struct{ dir string }
 
 func (pebbleBackend) String() string { return "pebble" }
 
-func (b pebbleBackend) openKV(t *plan.Subtask, uid string) (state.KV, error) {
+func (b pebbleBackend) openKV(t *plan.Subtask, uid string) (keyedstate.KV, error) {
 	db, err := pebble.Open(filepath.Join(b.dir, fmt.Sprintf("%s.%d", job.FileSafe(uid), t.Index)))
 	if err != nil {
 		return nil, fmt.Errorf("state backend pebble: %w", err)

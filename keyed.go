@@ -3,10 +3,10 @@ package weir
 import (
 	"fmt"
 
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
-	"github.com/weirstream/weir/state"
 )
 
 // KeyedStream is a stream partitioned by key: every record with the same
@@ -35,12 +35,12 @@ func connectKeyed[K comparable, T any](ks KeyedStream[K, T], n *plan.Node) {
 	connect(ks.s, n, runtime.Hash, func(v T) uint64 { return hash(key(v)) })
 }
 
-// newStore makes the state store of one keyed subtask on the job's
-// backend.
-func newStore[K comparable](b stateBackend, t *plan.Subtask, uid string, hash func(K) uint64) (*state.Store[K], error) {
+// newStore makes the state engine of one keyed subtask on the job's
+// backend; user code gets its Store.
+func newStore[K comparable](b stateBackend, t *plan.Subtask, uid string, hash func(K) uint64) (*keyedstate.Engine[K], error) {
 	kv, err := b.openKV(t, uid)
 	if err != nil || kv == nil {
-		return state.NewStore[K](t.Clock.Now), err
+		return keyedstate.NewHeap[K](t.Clock.Now), err
 	}
-	return state.NewKVStore(t.Clock.Now, kv, hash, t.MaxParallelism), nil
+	return keyedstate.NewKV(t.Clock.Now, kv, hash, t.MaxParallelism), nil
 }

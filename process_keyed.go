@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
@@ -86,7 +87,7 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 			base:  newKeyedBase(n.UID, ks.hash, t),
 			key:   ks.key,
 			store: store,
-			fn:    newFn(store),
+			fn:    newFn(store.Store()),
 			em:    emitter[U]{out: out},
 		}
 		p.ctx = KeyedContext[K, U]{Context: &Context{subtask: t.Index, watermark: runtime.NoTimestamp},
@@ -107,7 +108,7 @@ type keyedProcessOp[K comparable, T, U any] struct {
 	op
 	base  keyedBase[K]
 	key   func(T) K
-	store *state.Store[K]
+	store *keyedstate.Engine[K]
 	fn    KeyedProcessFunction[K, T, U]
 	em    emitter[U]
 	ctx   KeyedContext[K, U]
@@ -225,7 +226,7 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run job.Restorer)
 			return nil
 		}
 		if err := p.store.Restore(e.State, e.Key, e.Value); err != nil {
-			if !errors.Is(err, state.ErrUnknownState) {
+			if !errors.Is(err, keyedstate.ErrUnknownState) {
 				return err
 			}
 			if !warned[e.State] {

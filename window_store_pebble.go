@@ -7,13 +7,13 @@ import (
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/internal/snapshot"
-	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/window"
 )
 
-// kvPanes keeps panes in a state.KV (the pebble backend): a window may hold
-// more keys than memory.
+// kvPanes keeps panes in a keyedstate.KV (the pebble backend): a window may
+// hold more keys than memory.
 //
 // Layout, chosen so that a checkpoint entry is a slice of the store's key:
 // [key group uint16][window start, end: the checkpoint namespace, 16
@@ -21,7 +21,7 @@ import (
 // paneState entry. A window fires by one prefix scan per key group.
 type kvPanes[K comparable, A any] struct {
 	base *keyedBase[K]
-	kv   state.KV
+	kv   keyedstate.KV
 	init func() A
 	accs codec.Codec[A]
 
@@ -31,7 +31,7 @@ type kvPanes[K comparable, A any] struct {
 
 const kvPrefixLen = 2 + 16 // key group, window
 
-func newKVPanes[K comparable, A any](base *keyedBase[K], kv state.KV, init func() A) *kvPanes[K, A] {
+func newKVPanes[K comparable, A any](base *keyedBase[K], kv keyedstate.KV, init func() A) *kvPanes[K, A] {
 	return &kvPanes[K, A]{base: base, kv: kv, init: init, accs: codec.For[A]()}
 }
 

@@ -1,5 +1,5 @@
 // Package pebble is the state backend for state larger than memory: a
-// state.KV on a Pebble LSM in a local directory, one database per keyed
+// keyedstate.KV on a Pebble LSM in a local directory, one database per keyed
 // operator subtask.
 //
 // The database is scratch space, a cache of state whose truth is the last
@@ -7,12 +7,13 @@
 //
 //  1. Nothing in it survives a restart. Open deletes what the directory held
 //     and Close deletes the directory; a restarted job restores its state
-//     from a checkpoint (state.Store.Restore), on this backend or the heap.
+//     from a checkpoint (keyedstate.Engine.Restore), on this backend or the
+//     heap.
 //  2. Hence no write-ahead log: a crash loses the memtables, which the
 //     restart would throw away anyway, and every write skips a log append.
-//  3. Checkpoints read the database through state.Store.Snapshot (a scan);
-//     its files are never uploaded, so their format may change between
-//     versions of weir and of Pebble.
+//  3. Checkpoints read the database through keyedstate.Engine.Snapshot (a
+//     scan); its files are never uploaded, so their format may change
+//     between versions of weir and of Pebble.
 package pebble
 
 import (
@@ -25,7 +26,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/internal/keyedstate"
 )
 
 // Tuning for a cache of state. Each subtask opens its own database, so the
@@ -43,7 +44,7 @@ const (
 )
 
 // DB is a Pebble database that holds the keyed state of one operator
-// subtask. It implements state.KV. Like the state.Store over it, it is used
+// subtask. It implements keyedstate.KV. Like the store over it, it is used
 // from one goroutine: Get returns a buffer that the next Get reuses.
 type DB struct {
 	dir string
@@ -52,8 +53,8 @@ type DB struct {
 }
 
 var (
-	_ state.KV          = (*DB)(nil)
-	_ state.BatchSetter = (*DB)(nil)
+	_ keyedstate.KV          = (*DB)(nil)
+	_ keyedstate.BatchSetter = (*DB)(nil)
 )
 
 // Open opens a database in dir, which is created if needed. Whatever dir

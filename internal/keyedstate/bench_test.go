@@ -1,9 +1,10 @@
-package state_test
+package keyedstate_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/state"
 )
 
@@ -13,7 +14,7 @@ func BenchmarkValue(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			s := newStore[int64](b, be, func() int64 { return 0 })
-			v := state.ValueOf[int64](s, "n")
+			v := state.ValueOf[int64](s.Store(), "n")
 			for k := range int64(1024) {
 				s.SetKey(k)
 				v.Set(k)
@@ -33,8 +34,8 @@ func BenchmarkValue(b *testing.B) {
 // million returns the snapshot entries of n keys of one int64 value state,
 // made on the heap.
 func million(tb testing.TB, n int) []entry {
-	s := state.NewStore[int64](nil)
-	v := state.ValueOf[int64](s, "n")
+	s := keyedstate.NewHeap[int64](nil)
+	v := state.ValueOf[int64](s.Store(), "n")
 	for k := range int64(n) {
 		s.SetKey(k)
 		v.Set(k * 3)
@@ -64,7 +65,7 @@ func TestMillionKeys(t *testing.T) {
 
 	start := time.Now()
 	src := newStore[int64](t, pebble, nil)
-	v := state.ValueOf[int64](src, "n")
+	v := state.ValueOf[int64](src.Store(), "n")
 	for k := range int64(n) {
 		src.SetKey(k)
 		v.Set(k * 3)
@@ -85,7 +86,7 @@ func TestMillionKeys(t *testing.T) {
 
 	start = time.Now()
 	dst := newStore[int64](t, pebble, nil)
-	dv := state.ValueOf[int64](dst, "n")
+	dv := state.ValueOf[int64](dst.Store(), "n")
 	restore(t, dst, snap)
 	checkErr(t, dst) // writes what Restore buffered
 	restoreTime := time.Since(start)
@@ -111,7 +112,7 @@ func BenchmarkSnapshot1M(b *testing.B) {
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {
 			s := newStore[int64](b, be, nil)
-			state.ValueOf[int64](s, "n")
+			state.ValueOf[int64](s.Store(), "n")
 			restore(b, s, ents)
 			groupOf := groupOf[int64](b)
 			for b.Loop() {
@@ -135,7 +136,7 @@ func BenchmarkRestore1M(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				s := newStore[int64](b, be, nil)
-				state.ValueOf[int64](s, "n")
+				state.ValueOf[int64](s.Store(), "n")
 				b.StartTimer()
 				restore(b, s, ents)
 				checkErr(b, s) // writes what Restore buffered

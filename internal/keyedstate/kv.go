@@ -1,4 +1,4 @@
-package state
+package keyedstate
 
 import (
 	"bytes"
@@ -45,12 +45,13 @@ type BatchSetter interface {
 	SetBatch(keys, values [][]byte) error
 }
 
-// NewKVStore returns a store whose state lives in kv. hash and
-// maxParallelism place each key in its key group (keys are stored under
-// their group so a snapshot streams group by group without decoding); they
-// must be the ones the runtime uses to route records and to group snapshots.
-// now supplies processing time in Unix milliseconds (for time to live); nil
-// means the wall clock.
+// NewKV returns an engine whose state lives in kv, off the Go heap: for
+// state larger than memory (the pebble backend). hash and maxParallelism
+// place each key in its key group (keys are stored under their group so a
+// snapshot streams group by group without decoding); they must be the ones
+// the runtime uses to route records and to group snapshots. now supplies
+// processing time in Unix milliseconds (for time to live); nil means the
+// wall clock.
 //
 // kv should be empty: the store assigns its table ids afresh, in the order
 // states are registered, and never reads ids back (checkpoints name states).
@@ -71,18 +72,19 @@ type BatchSetter interface {
 // order. A map state stores the whole map of a key as one value, and a list
 // state the whole list, so Put and Add rewrite it: fine for small maps and
 // lists; a layout with one KV pair per map entry is future work.
-func NewKVStore[K comparable](now func() int64, kv KV, hash func(K) uint64, maxParallelism int) *Store[K] {
-	s := NewStore[K](now)
+func NewKV[K comparable](now func() int64, kv KV, hash func(K) uint64, maxParallelism int) *Engine[K] {
+	e := NewHeap[K](now)
+	s := &e.s
 	s.kv = &kvStore[K]{kv: kv, hash: hash, maxParallelism: maxParallelism, keys: codec.For[K]()}
 	switch {
 	case kv == nil:
-		s.err = errors.New("state: NewKVStore needs a KV: open the state backend first")
+		s.err = errors.New("state: the KV backend needs a KV: open the state backend first")
 	case hash == nil:
-		s.err = errors.New("state: NewKVStore needs the key hash the job routes records by")
+		s.err = errors.New("state: the KV backend needs the key hash the job routes records by")
 	case maxParallelism < 1 || maxParallelism > keygroup.UpperBound:
 		s.err = fmt.Errorf("state: max parallelism %d is out of range: use a value in [1, %d]", maxParallelism, keygroup.UpperBound)
 	}
-	return s
+	return e
 }
 
 // kvStore is the KV backend's part of a Store.

@@ -1,5 +1,5 @@
 //go:build !race
 
-package state_test
+package keyedstate_test
 
 const raceEnabled = false

@@ -1,4 +1,4 @@
-package state
+package keyedstate
 
 import (
 	"encoding/binary"
@@ -30,10 +30,11 @@ var ErrUnknownState = errors.New("state: unknown state")
 //
 // A heap store emits in no particular order within a state. A KV store emits
 // in key-group order within a state and takes each entry's group from its KV
-// key (placed by the hash and max parallelism given to NewKVStore) without
+// key (placed by the hash and max parallelism given to NewKV) without
 // calling groupOf, so the runtime must give both the same placement. A store
 // whose Err is set refuses to snapshot, since its state may be incomplete.
-func (s *Store[K]) Snapshot(groupOf func(K) int, emit EmitFunc) error {
+func (e *Engine[K]) Snapshot(groupOf func(K) int, emit EmitFunc) error {
+	s := &e.s
 	if s.err != nil {
 		return fmt.Errorf("state: cannot snapshot a store that failed: %w", s.err)
 	}
@@ -51,15 +52,16 @@ func (s *Store[K]) Snapshot(groupOf func(K) int, emit EmitFunc) error {
 }
 
 // Restore puts back one entry that Snapshot emitted, on either backend. The
-// state must have been registered (ValueOf and friends) before; an entry of
-// a state that is not registered gives an error that wraps ErrUnknownState
+// state must have been registered before (by the user function, through
+// state.ValueOf and friends, which the runtime creates first); an entry of a
+// state that is not registered gives an error that wraps ErrUnknownState
 // and names it, so the caller can warn and go on (a state was removed from
 // the job). Any other error means the entry is corrupt or does not match the
 // state's types, or the KV failed (then Err reports it too). A KV store
 // buffers restored entries and writes them in sorted batches: a KV failure
 // may surface at a later Restore, or through Err.
-func (s *Store[K]) Restore(state string, key, value []byte) error {
-	t, ok := s.tables[state]
+func (e *Engine[K]) Restore(state string, key, value []byte) error {
+	t, ok := e.s.tables[state]
 	if !ok {
 		return fmt.Errorf("%w: the checkpoint holds state %q, which this job does not register", ErrUnknownState, state)
 	}

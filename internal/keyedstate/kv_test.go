@@ -1,4 +1,4 @@
-package state_test
+package keyedstate_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/codec"
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/state"
 )
 
@@ -108,7 +109,7 @@ func (e entry) String() string {
 }
 
 // snapshot returns a store's entries, sorted by state and key.
-func snapshot[K comparable](tb testing.TB, s *state.Store[K]) []entry {
+func snapshot[K comparable](tb testing.TB, s *keyedstate.Engine[K]) []entry {
 	tb.Helper()
 	var ents []entry
 	err := s.Snapshot(groupOf[K](tb), func(g int, st string, k, v []byte) {
@@ -130,7 +131,7 @@ func cmpOr(a, b int) int {
 	return b
 }
 
-func restore[K comparable](tb testing.TB, s *state.Store[K], ents []entry) {
+func restore[K comparable](tb testing.TB, s *keyedstate.Engine[K], ents []entry) {
 	tb.Helper()
 	for _, e := range ents {
 		if err := s.Restore(e.state, e.key, e.value); err != nil {
@@ -156,14 +157,14 @@ type job struct {
 	temp  state.Value[string] // with TTL
 }
 
-func register(s *state.Store[string]) *job {
+func register(s *keyedstate.Engine[string]) *job {
 	return &job{
-		n:     state.ValueOf[int64](s, "n"),
-		seen:  state.ListOf[string](s, "seen"),
-		pages: state.MapOf[string, int](s, "pages"),
-		sum:   state.ReducingOf[float64](s, "sum", func(a, b float64) float64 { return a + b }),
-		last:  state.ValueOf[visit](s, "last"),
-		temp:  state.ValueOf[string](s, "temp", state.TTL(time.Minute)),
+		n:     state.ValueOf[int64](s.Store(), "n"),
+		seen:  state.ListOf[string](s.Store(), "seen"),
+		pages: state.MapOf[string, int](s.Store(), "pages"),
+		sum:   state.ReducingOf[float64](s.Store(), "sum", func(a, b float64) float64 { return a + b }),
+		last:  state.ValueOf[visit](s.Store(), "last"),
+		temp:  state.ValueOf[string](s.Store(), "temp", state.TTL(time.Minute)),
 	}
 }
 
@@ -171,7 +172,7 @@ const jobKeys = 500
 
 func jobKey(i int) string { return fmt.Sprintf("client-%d", i) }
 
-func (j *job) fill(s *state.Store[string], now *int64) {
+func (j *job) fill(s *keyedstate.Engine[string], now *int64) {
 	for i := range jobKeys {
 		s.SetKey(jobKey(i))
 		j.n.Set(int64(i) - 100)
@@ -190,7 +191,7 @@ func (j *job) fill(s *state.Store[string], now *int64) {
 	*now = 79_900 // temps of keys below 200 have expired
 }
 
-func (j *job) check(tb testing.TB, s *state.Store[string]) {
+func (j *job) check(tb testing.TB, s *keyedstate.Engine[string]) {
 	tb.Helper()
 	for i := range jobKeys {
 		s.SetKey(jobKey(i))
@@ -264,7 +265,7 @@ func TestCrossBackend(t *testing.T) {
 // in key-group order, which lets a snapshot writer stream them.
 func TestSnapshotGroupOrder(t *testing.T) {
 	s := newStore[int](t, backends[1], nil)
-	v := state.ValueOf[int](s, "v")
+	v := state.ValueOf[int](s.Store(), "v")
 	for k := range 2000 {
 		s.SetKey(k)
 		v.Set(k)
@@ -284,13 +285,13 @@ func TestSnapshotGroupOrder(t *testing.T) {
 func TestRestoreErrors(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s := newStore[string](t, b, nil)
-		state.ValueOf[int64](s, "n")
+		state.ValueOf[int64](s.Store(), "n")
 		good := []byte{0, 0, 0, 0, 0, 0, 0, 0, 9} // write time 0, int64
 		key := []byte{1, 'a'}
 		if err := s.Restore("value:n", key, good); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Restore("value:gone", key, good); !errors.Is(err, state.ErrUnknownState) {
+		if err := s.Restore("value:gone", key, good); !errors.Is(err, keyedstate.ErrUnknownState) {
 			t.Fatalf("unregistered state: %v, want ErrUnknownState", err)
 		}
 		for _, c := range []struct{ key, value []byte }{
@@ -313,7 +314,7 @@ func TestRestoreErrors(t *testing.T) {
 func TestRestoreTwice(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s := newStore[string](t, b, nil)
-		v := state.ValueOf[int64](s, "n")
+		v := state.ValueOf[int64](s.Store(), "n")
 		for i := range byte(10) {
 			for _, k := range []byte{'b', 'a'} {
 				if err := s.Restore("value:n", []byte{1, k}, []byte{0, 0x80, 0, 0, 0, 0, 0, 0, i}); err != nil {
@@ -333,8 +334,8 @@ func TestRestoreTwice(t *testing.T) {
 
 func TestKVErrors(t *testing.T) {
 	kv := &failKV{memKV: *newMemKV()}
-	s := state.NewKVStore(nil, kv, mustHasher[string](t), maxPar)
-	v := state.ValueOf[int](s, "v")
+	s := keyedstate.NewKV(nil, kv, mustHasher[string](t), maxPar)
+	v := state.ValueOf[int](s.Store(), "v")
 	s.SetKey("a")
 	v.Set(1)
 	checkErr(t, s)
@@ -358,19 +359,19 @@ func TestKVErrors(t *testing.T) {
 		t.Fatal("Restore into a failed store gave no error")
 	}
 
-	for name, op := range map[string]func(s *state.Store[string], v state.Value[int]){
-		"set":      func(s *state.Store[string], v state.Value[int]) { v.Set(1) },
-		"clear":    func(s *state.Store[string], v state.Value[int]) { v.Clear() },
-		"clearkey": func(s *state.Store[string], v state.Value[int]) { s.ClearKey("other") },
-		"len":      func(s *state.Store[string], v state.Value[int]) { s.Len() },
-		"restore": func(s *state.Store[string], v state.Value[int]) {
+	for name, op := range map[string]func(s *keyedstate.Engine[string], v state.Value[int]){
+		"set":      func(s *keyedstate.Engine[string], v state.Value[int]) { v.Set(1) },
+		"clear":    func(s *keyedstate.Engine[string], v state.Value[int]) { v.Clear() },
+		"clearkey": func(s *keyedstate.Engine[string], v state.Value[int]) { s.ClearKey("other") },
+		"len":      func(s *keyedstate.Engine[string], v state.Value[int]) { s.Len() },
+		"restore": func(s *keyedstate.Engine[string], v state.Value[int]) {
 			s.Restore("value:v", []byte{1, 'b'}, []byte{0, 0, 0, 0, 0, 0, 0, 0, 1})
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			kv := &failKV{memKV: *newMemKV(), err: errDisk}
-			s := state.NewKVStore(nil, kv, mustHasher[string](t), maxPar)
-			v := state.ValueOf[int](s, "v")
+			s := keyedstate.NewKV(nil, kv, mustHasher[string](t), maxPar)
+			v := state.ValueOf[int](s.Store(), "v")
 			s.SetKey("a")
 			op(s, v)
 			if !errors.Is(s.Err(), errDisk) {
@@ -381,8 +382,8 @@ func TestKVErrors(t *testing.T) {
 
 	t.Run("expire", func(t *testing.T) {
 		kv := &failKV{memKV: *newMemKV()}
-		s := state.NewKVStore(nil, kv, mustHasher[string](t), maxPar)
-		state.ValueOf[int](s, "v", state.TTL(time.Second))
+		s := keyedstate.NewKV(nil, kv, mustHasher[string](t), maxPar)
+		state.ValueOf[int](s.Store(), "v", state.TTL(time.Second))
 		kv.err = errDisk
 		s.Expire()
 		if !errors.Is(s.Err(), errDisk) {
@@ -392,8 +393,8 @@ func TestKVErrors(t *testing.T) {
 
 	t.Run("corrupt", func(t *testing.T) {
 		kv := newMemKV()
-		s := state.NewKVStore(nil, kv, mustHasher[string](t), maxPar)
-		v := state.ValueOf[int](s, "v")
+		s := keyedstate.NewKV(nil, kv, mustHasher[string](t), maxPar)
+		v := state.ValueOf[int](s.Store(), "v")
 		s.SetKey("a")
 		v.Set(1)
 		for k := range kv.m {
@@ -407,13 +408,13 @@ func TestKVErrors(t *testing.T) {
 
 func TestNewKVStoreArgs(t *testing.T) {
 	h := mustHasher[int](t)
-	for name, s := range map[string]*state.Store[int]{
-		"nil kv":        state.NewKVStore[int](nil, nil, h, maxPar),
-		"nil hash":      state.NewKVStore[int](nil, newMemKV(), nil, maxPar),
-		"max par 0":     state.NewKVStore(nil, newMemKV(), h, 0),
-		"max par 2¹⁵+1": state.NewKVStore(nil, newMemKV(), h, 1<<15+1),
+	for name, s := range map[string]*keyedstate.Engine[int]{
+		"nil kv":        keyedstate.NewKV[int](nil, nil, h, maxPar),
+		"nil hash":      keyedstate.NewKV[int](nil, newMemKV(), nil, maxPar),
+		"max par 0":     keyedstate.NewKV(nil, newMemKV(), h, 0),
+		"max par 2¹⁵+1": keyedstate.NewKV(nil, newMemKV(), h, 1<<15+1),
 	} {
-		v := state.ValueOf[int](s, "v")
+		v := state.ValueOf[int](s.Store(), "v")
 		s.SetKey(1)
 		v.Set(1) // must not panic
 		if _, ok := v.Get(); ok || s.Err() == nil {
@@ -426,10 +427,10 @@ func TestNewKVStoreArgs(t *testing.T) {
 // logic is checked apart from pebble.
 func TestMemKV(t *testing.T) {
 	var now int64
-	src := state.NewKVStore(func() int64 { return now }, newMemKV(), mustHasher[string](t), maxPar)
+	src := keyedstate.NewKV(func() int64 { return now }, newMemKV(), mustHasher[string](t), maxPar)
 	j := register(src)
 	j.fill(src, &now)
-	heap := state.NewStore[string](func() int64 { return now })
+	heap := keyedstate.NewHeap[string](func() int64 { return now })
 	jh := register(heap)
 	restore(t, heap, snapshot(t, src))
 	jh.check(t, heap)

@@ -1,4 +1,4 @@
-package state
+package keyedstate
 
 import (
 	"encoding/binary"
