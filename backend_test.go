@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/weirtest"
 )
@@ -148,4 +152,32 @@ func TestWindowsMoveBetweenBackends(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFailedStartClosesWhatItOpened: when a subtask cannot be built (here
+// a sink's writer fails in its second subtask), the job fails at start and
+// closes what the subtasks built so far opened: their pebble databases
+// (goleak, in TestMain and here, finds their goroutines otherwise).
+func TestFailedStartClosesWhatItOpened(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2), weir.StateBackend("pebble", t.TempDir()))
+	keyed := weir.KeyBy(weir.FromSource(env, weirtest.FromSlice(1, 2, 3)), func(v int) int { return v })
+	sums := weir.ProcessKeyed(keyed, func(store *state.Store[int]) weir.KeyedProcessFunction[int, int, int] {
+		return &summer{sum: state.ValueOf[int](store, "sum")}
+	})
+	weir.SinkTo(sums, failingSink{})
+	err := env.Execute(context.Background(), "fails")
+	if err == nil || !strings.Contains(err.Error(), "no writer for subtask 1") {
+		t.Fatalf("Execute: %v, want the writer's error", err)
+	}
+	goleak.VerifyNone(t)
+}
+
+// failingSink has no writer for subtask 1.
+type failingSink struct{}
+
+func (failingSink) NewWriter(ctx sink.WriterContext) (sink.Writer[int], error) {
+	if ctx.Subtask() == 1 {
+		return nil, errors.New("no writer for subtask 1")
+	}
+	return sink.Func[int](func(context.Context, int) error { return nil }).NewWriter(ctx)
 }
