@@ -10,9 +10,13 @@ test: deps vet unit
 deps:
 	@scripts/test-deps.sh
 
+# staticcheck is pinned; scripts/test-deps.sh installs it when it is missing.
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...

@@ -481,7 +481,7 @@ func TestAsyncWaitValidation(t *testing.T) {
 
 type asyncHidden struct {
 	Page  string
-	count int
+	count int //lint:ignore U1000 an unexported field makes the type unencodable, which the test needs
 }
 
 func TestAsyncWaitUnencodableInputFailsAtStart(t *testing.T) {

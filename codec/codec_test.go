@@ -172,7 +172,7 @@ type record struct {
 	Ptr     *inner
 	Counts  map[string]int
 	Any     any
-	skipped int `cbor:"-"` // not kept, on purpose
+	skipped int `cbor:"-"` //lint:ignore U1000 not kept, on purpose
 }
 
 type hidden struct {

@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer os.RemoveAll(ckptDir)
 
 	// Kafka.
-	brokers := []string{}
+	var brokers []string
 	var keep *retention // the embedded broker's retention
 	if cfg.Kafka != "" {
 		brokers, _ = kafka.ParseBrokers(cfg.Kafka)

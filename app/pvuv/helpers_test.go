@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -214,16 +213,6 @@ func exact(t testing.TB, data []byte, size time.Duration) truth {
 		tr.days[d] = sum(m)
 	}
 	return tr
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[int64]V) []int64 {
-	ks := make([]int64, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool { return ks[i] < ks[j] })
-	return ks
 }
 
 // withinHLLError reports whether estimate is within three standard errors

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
 )

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/bench/baseline"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/axiomhq/hyperloglog"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/window"
 )

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+
 	"github.com/weirstream/weir/codec"
 )
 

@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/bench/baseline"
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/internal/progress"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/internal/redistest"
 )

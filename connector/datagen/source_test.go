@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/weirtest"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/weirstream/weir"
 	weirhttp "github.com/weirstream/weir/connector/http"
 	"github.com/weirstream/weir/sink/async"
 	"github.com/weirstream/weir/weirtest"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

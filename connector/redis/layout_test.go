@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
 	"github.com/weirstream/weir/connector/redis"
 )
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
+
 	"github.com/weirstream/weir/internal/redistest"
 	"github.com/weirstream/weir/sink/async"
 )

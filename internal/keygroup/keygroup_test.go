@@ -67,7 +67,7 @@ func TestHasherDeterministic(t *testing.T) {
 	if hi(42) != 42 {
 		t.Fatal("int64 hash is not the value")
 	}
-	type pair struct{ a, b int }
+	type pair struct{ a, b int } //lint:ignore U1000 a struct without KeyHash, never used as a value
 	if _, err := Hasher[pair](); err == nil {
 		t.Fatal("struct key without KeyHash accepted")
 	}

@@ -7,8 +7,9 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
-	"github.com/weirstream/weir/internal/redistest"
 	"go.uber.org/goleak"
+
+	"github.com/weirstream/weir/internal/redistest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -2,8 +2,9 @@ package async
 
 import (
 	"context"
-	"github.com/weirstream/weir/sink"
 	"testing"
+
+	"github.com/weirstream/weir/sink"
 )
 
 // BenchmarkWrite measures what the base costs per record: Write, batching

@@ -13,8 +13,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/weirstream/weir/sink"
 	"go.uber.org/goleak"
+
+	"github.com/weirstream/weir/sink"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -45,7 +45,6 @@ type listSource struct {
 	deferred bool // answer requests when ticked
 	mixed    bool // answer at once or when ticked, at random
 	eager    bool // the reader asks for two splits at a time
-	report   bool // the enumerator reports its End
 	rng      *rand.Rand
 	enums    []*listEnum
 }
@@ -167,11 +166,10 @@ func (s reportingList) NewEnumerator(ctx source.EnumeratorContext) (source.Enume
 }
 
 type listReader struct {
-	src      *listSource
-	ctx      source.ReaderContext
-	splits   []*listSplit
-	noMore   bool
-	notified int
+	src    *listSource
+	ctx    source.ReaderContext
+	splits []*listSplit
+	noMore bool
 }
 
 func (r *listReader) ask() {
@@ -221,10 +219,7 @@ func (r *listReader) Snapshot(int64) ([]source.Split, error) {
 	return out, nil
 }
 
-func (r *listReader) NotifyCheckpointComplete(context.Context, int64) error {
-	r.notified++
-	return nil
-}
+func (r *listReader) NotifyCheckpointComplete(context.Context, int64) error { return nil }
 
 func (r *listReader) Close() error { return nil }
 
@@ -248,7 +243,6 @@ type driver struct {
 	committed []string
 	carry     []string // records of abandoned checkpoints, published by the next
 	runMax    int      // the largest source index emitted in this run
-	notified  int
 }
 
 type drvReader struct {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
+
 	"github.com/weirstream/weir/app/pvuv/dashboard"
 )
 
