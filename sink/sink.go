@@ -55,7 +55,9 @@ type PreCommitter interface {
 	// PreCommit makes everything written since the previous barrier
 	// durable but not visible, and returns the committables that will
 	// publish it. It is called at the barrier of checkpoint id, and at the
-	// end of input (then the committables are committed at once).
+	// end of input with id 0: those committables are published once the
+	// whole job has finished, or by a later checkpoint that holds them,
+	// never before (a restore could otherwise replay them).
 	PreCommit(ctx context.Context, id int64) ([][]byte, error)
 }
 

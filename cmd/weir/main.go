@@ -1,9 +1,16 @@
 // Command weir runs weir's stream-processing jobs from the command line.
 //
-//	weir pvuv   run the PV/UV job over files or generated lines
-//	weir demo   generate access-log lines live and show PV/UV per window
-//	weir bench  measure weir against hand-written baselines
-//	weir help   show the commands, or one command's flags
+//	weir pvuv        run the PV/UV job over files, generated lines or Kafka
+//	weir demo        the whole pipeline in one process, with a dashboard
+//	weir kafka       an in-process Kafka-protocol broker on a loopback port
+//	weir ship        follow rotating access logs into Kafka, exactly once
+//	weir consume     print the committed records of a Kafka topic
+//	weir dashboard   serve the PV/UV dashboard over a job's results in Redis
+//	weir bench       measure weir against hand-written baselines
+//	weir checkpoint  inspect and verify checkpoints and savepoints
+//	weir savepoint   take a savepoint of a running job
+//	weir stop        take a savepoint of a running job and stop it
+//	weir help        show the commands, or one command's flags
 //
 // Every command validates all its flags before it starts and reports every
 // problem at once. Exit status: 0 on success (a job stopped with Ctrl-C

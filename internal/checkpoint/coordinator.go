@@ -6,7 +6,7 @@
 //
 // Coordinator is the protocol as a pure state machine — no goroutines, no
 // clock, no I/O: events in (Tick, Ack, Decline, Finished), actions out. The
-// driver (Driver) owns the goroutine, the clock and the storage.
+// driver (internal/job) owns the goroutine, the clock and the storage.
 //
 // Invariants:
 //

@@ -16,7 +16,7 @@
 //
 // Checkpoint ids are zero-padded to 20 digits, so listing order is numeric
 // order. Commit, ReadMetadata and Latest take the metadata as opaque bytes,
-// which the job encodes and checks (a validate function). Verify,
+// which package snapshot encodes and the job checks (a validate function). Verify,
 // ReadVerified and LatestVerified decode it with package snapshot, to find
 // the state files it references and check each one's size and CRC-32C: a
 // restore uses them, so that a damaged checkpoint is found before any of its
