@@ -120,7 +120,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		MaxParallelism: e.cfg.maxParallelism,
 		Checkpoints:    e.cfg.checkpoint.spec(),
 		States:         p.States(),
-		Republish:      map[string]func(context.Context, [][]byte) error{},
+		Publish:        map[string]func(context.Context, [][]byte) error{},
 		Build: func(ctx context.Context, run *job.Run) ([]runtime.Task, error) {
 			built, err := p.Build(ctx, settings, run)
 			if err != nil {
@@ -133,8 +133,8 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		},
 	}
 	for _, n := range e.graph.Nodes {
-		if n.Republish != nil {
-			spec.Republish[n.UID] = n.Republish
+		if n.Publish != nil {
+			spec.Publish[n.UID] = n.Publish
 		}
 	}
 	j := job.New(spec)

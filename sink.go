@@ -21,7 +21,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	connect(s, n, runtime.Forward, nil)
 	cs, committing := snk.(sink.CommittingSink)
 	if committing {
-		n.Republish = func(ctx context.Context, committables [][]byte) error {
+		n.Publish = func(ctx context.Context, committables [][]byte) error {
 			c, err := cs.NewCommitter()
 			if err != nil {
 				return err
@@ -140,11 +140,13 @@ func (s *sinkOp[T]) End() error {
 				return s.wrap(err)
 			}
 		}
-		s.t.AddFinalCommit(&job.FinalCommit{UID: s.uid, Subtask: s.subtask, Parallelism: s.par,
-			Committer: s.committer, Committables: all,
-			State: func(id int64) ([]byte, error) {
-				return encodeState(sinkState{Writer: writer, Pending: []pendingCommit{{ID: id, Committables: all}}})
-			}})
+		// A restore publishes every pending commit of the state it
+		// restores, whatever its checkpoint id: 0 stands for the end.
+		st, err := encodeState(sinkState{Writer: writer, Pending: []pendingCommit{{ID: 0, Committables: all}}})
+		if err != nil {
+			return s.wrap(err)
+		}
+		s.t.AddFinalCommit(&job.FinalCommit{UID: s.uid, Subtask: s.subtask, Parallelism: s.par, Committables: all, State: st})
 		s.pending = nil
 		return nil
 	}

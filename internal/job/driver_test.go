@@ -143,7 +143,8 @@ func (h *harness) do(cmd string) {
 	switch f[0] {
 	case "tasks":
 		h.st, h.failed = &fakeStore{h: h}, nil
-		j := New(Spec{Name: "job", MaxParallelism: 128, Checkpoints: &Checkpoints{Interval: time.Second, Timeout: 5 * time.Second, Retain: 2}})
+		j := New(Spec{Name: "job", MaxParallelism: 128, Checkpoints: &Checkpoints{Interval: time.Second, Timeout: 5 * time.Second, Retain: 2},
+			Publish: map[string]func(context.Context, [][]byte) error{}})
 		h.run = newRun(j, h.st, 0, nil)
 		h.run.stop = func(err error) { h.logf("run stopped: %v", err) }
 		for _, a := range f[1:] {
@@ -188,13 +189,12 @@ func (h *harness) do(cmd string) {
 	case "final":
 		task := h.task(f[2])
 		uid := f[1]
+		h.run.job.spec.Publish[uid] = func(_ context.Context, c [][]byte) error {
+			h.logf("publish %s %q", uid, c)
+			return nil
+		}
 		h.run.AddFinalCommit(&FinalCommit{UID: uid, Subtask: task.Subtask, Parallelism: 2,
-			Committer: committerFunc(func(_ context.Context, c [][]byte) error {
-				h.logf("publish %s/%d %q", uid, task.Subtask, c)
-				return nil
-			}),
-			Committables: [][]byte{[]byte("end")},
-			State:        func(id int64) ([]byte, error) { return []byte(fmt.Sprintf("final@%d", id)), nil }})
+			Committables: [][]byte{[]byte("end")}, State: []byte("final")})
 	case "fail-commit":
 		h.st.failCommit = true
 	case "savepoint":
@@ -256,10 +256,6 @@ func (h *harness) task(s string) checkpoint.TaskID {
 	}
 	return id
 }
-
-type committerFunc func(context.Context, [][]byte) error
-
-func (f committerFunc) Commit(ctx context.Context, c [][]byte) error { return f(ctx, c) }
 
 // fakeTasks logs what the driver asks of the tasks. A task that stopped
 // is not notified (job invariant 3), as localTasks does.

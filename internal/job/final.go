@@ -11,24 +11,21 @@ import (
 	"github.com/weirstream/weir/internal/snapshot"
 )
 
-// Committer publishes pre-committed output; sink.Committer implements it.
-type Committer interface {
-	Commit(ctx context.Context, committables [][]byte) error
-}
-
 // FinalCommit is what one sink subtask pre-committed at the end of its
 // input. It is published only once every task of the job has ended: if
 // another task fails first, the job restores its last checkpoint and
 // replays this output, which must not be published twice (job
 // invariant 2).
+//
+// It is plain data, so that it can travel to a coordinator in another
+// process: Spec.Publish publishes it.
 type FinalCommit struct {
 	UID                  string
 	Subtask, Parallelism int
-	Committer            Committer
 	Committables         [][]byte
-	// State returns the sink subtask's operator state as a checkpoint id
-	// holds it: its committables pending on id.
-	State func(id int64) ([]byte, error)
+	// State is the sink subtask's operator state as every later
+	// checkpoint holds it: its writer's state, and the committables.
+	State []byte
 
 	// Driver goroutine only: the first checkpoint that holds it (its
 	// completion publishes it), and whether it was published.
@@ -64,16 +61,12 @@ func (r *Run) addFinals(id int64, ops map[string]*snapshot.Operator, order *[]st
 		if op != nil && slices.ContainsFunc(op.Subtasks, func(s snapshot.Subtask) bool { return s.Index == fc.Subtask }) {
 			continue // it acknowledged this checkpoint before it ended
 		}
-		st, err := fc.State(id)
-		if err != nil {
-			return err
-		}
 		if op == nil {
 			op = &snapshot.Operator{UID: fc.UID, Name: r.job.spec.States[fc.UID], Parallelism: fc.Parallelism}
 			ops[fc.UID] = op
 			*order = append(*order, fc.UID)
 		}
-		op.Subtasks = append(op.Subtasks, snapshot.Subtask{Index: fc.Subtask, OperatorState: st, Finished: true})
+		op.Subtasks = append(op.Subtasks, snapshot.Subtask{Index: fc.Subtask, OperatorState: fc.State, Finished: true})
 		if fc.includedIn == 0 {
 			fc.includedIn = id
 		}
@@ -90,7 +83,11 @@ func (r *Run) commitFinals(ctx context.Context, id int64) error {
 		if fc.committed || len(fc.Committables) == 0 || (id != 0 && (fc.includedIn == 0 || fc.includedIn > id)) {
 			continue
 		}
-		if err := fc.Committer.Commit(ctx, fc.Committables); err != nil {
+		publish := r.job.spec.Publish[fc.UID]
+		if publish == nil {
+			return fmt.Errorf("weir: sink %q pre-committed its end but has no committer: this is a bug in weir", fc.UID)
+		}
+		if err := publish(ctx, fc.Committables); err != nil {
 			return fmt.Errorf("weir: sink %q (subtask %d): publish the end of its output: %w", fc.UID, fc.Subtask, err)
 		}
 		fc.committed = true
@@ -148,7 +145,7 @@ func (j *Job) finishedBefore(ctx context.Context, store *storage.Storage, latest
 	if rec.After != latest {
 		return false, nil // a later run took checkpoints after it
 	}
-	for uid, publish := range j.spec.Republish {
+	for uid, publish := range j.spec.Publish {
 		if len(rec.Commits[uid]) == 0 {
 			continue
 		}

@@ -25,10 +25,12 @@ type Spec struct {
 	// the operators' names; a restore fails on state under any other UID
 	// unless the checkpoint settings allow it.
 	States map[string]string
-	// Republish publishes again what a sink pre-committed at the end of a
-	// job that finished (see final.go), by the sink's uid; nil for sinks
-	// without a committer.
-	Republish map[string]func(ctx context.Context, committables [][]byte) error
+	// Publish publishes what a sink pre-committed at the end of its input
+	// (see final.go), by the sink's UID, with a committer of its own: when
+	// a checkpoint that holds it completes, when the job has finished, and
+	// again when a job that finished is started. Sinks without a committer
+	// have none.
+	Publish map[string]func(ctx context.Context, committables [][]byte) error
 }
 
 // Checkpoints are the checkpoint settings of a job. The Env validates them.

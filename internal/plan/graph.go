@@ -55,9 +55,10 @@ type Node struct {
 	// UnionOf lists the inputs of a union; the node itself never runs.
 	UnionOf []*Node
 
-	// Republish publishes again what the node, a sink with a committer,
-	// pre-committed at the end of a job that finished; nil otherwise.
-	Republish func(ctx context.Context, committables [][]byte) error
+	// Publish publishes what the node, a sink with a committer,
+	// pre-committed at the end of its input (job.Spec.Publish); nil
+	// otherwise.
+	Publish func(ctx context.Context, committables [][]byte) error
 }
 
 // Tag names a side output.
