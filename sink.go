@@ -146,7 +146,9 @@ func (s *sinkOp[T]) End() error {
 		if err != nil {
 			return s.wrap(err)
 		}
-		s.t.AddFinalCommit(&job.FinalCommit{UID: s.uid, Subtask: s.subtask, Parallelism: s.par, Committables: all, State: st})
+		if err := s.t.AddFinalCommit(job.FinalCommit{UID: s.uid, Subtask: s.subtask, Parallelism: s.par, Committables: all, State: st}); err != nil {
+			return s.wrap(err)
+		}
 		s.pending = nil
 		return nil
 	}

@@ -22,7 +22,8 @@ type driver struct {
 
 	queued   []*savepointReq            // waiting for a checkpoint to end
 	inFlight map[int64]*savepointReq    // by savepoint id
-	finished map[checkpoint.TaskID]bool // tasks that ended their input
+	// ended holds the final state of each task that ended its input.
+	ended map[checkpoint.TaskID][]FinalState
 }
 
 func newDriver(r *Run, tasks Tasks) *driver {
@@ -31,14 +32,14 @@ func newDriver(r *Run, tasks Tasks) *driver {
 	var readers []checkpoint.TaskID
 	for i, t := range r.tasks {
 		ids[i] = t.id
-		if t.source {
+		if t.reader {
 			readers = append(readers, t.id)
 		}
 	}
 	coord := checkpoint.NewCoordinator[[]OperatorState](checkpoint.Config{
 		Interval: cfg.Interval, Timeout: cfg.Timeout, MinPause: cfg.MinPause,
 	}, ids, readers, r.lastID, r.job.stats)
-	return &driver{run: r, coord: coord, tasks: tasks, inFlight: map[int64]*savepointReq{}, finished: map[checkpoint.TaskID]bool{}}
+	return &driver{run: r, coord: coord, tasks: tasks, inFlight: map[int64]*savepointReq{}, ended: map[checkpoint.TaskID][]FinalState{}}
 }
 
 // loop runs the driver until ctx ends.
@@ -58,17 +59,17 @@ func (d *driver) loop(ctx context.Context) error {
 			d.tick(ctx, now)
 		case a := <-r.acks:
 			d.ack(ctx, a)
-		case t := <-r.finished:
-			d.taskFinished(ctx, t)
+		case e := <-r.ended:
+			d.taskEnded(ctx, e)
 		}
 	}
 }
 
-// taskFinished stops waiting for task t, whose final state later
-// checkpoints hold.
-func (d *driver) taskFinished(ctx context.Context, t checkpoint.TaskID) {
-	d.finished[t] = true
-	d.act(ctx, d.coord.Finished(d.now(), t))
+// taskEnded stops waiting for a task that ended its input; later
+// checkpoints hold its final state.
+func (d *driver) taskEnded(ctx context.Context, e Ended) {
+	d.ended[e.Task] = e.Final
+	d.act(ctx, d.coord.Finished(d.now(), e.Task))
 }
 
 func (d *driver) tick(ctx context.Context, now time.Time) {
@@ -78,13 +79,13 @@ func (d *driver) tick(ctx context.Context, now time.Time) {
 	d.act(ctx, d.coord.Tick(now))
 }
 
-func (d *driver) ack(ctx context.Context, a ack) {
-	if a.err != nil {
-		d.act(ctx, d.coord.Decline(d.now(), a.id, a.task, a.err.Error()))
+func (d *driver) ack(ctx context.Context, a Ack) {
+	if a.Err != "" {
+		d.act(ctx, d.coord.Decline(d.now(), a.ID, a.Task, a.Err))
 		return
 	}
-	d.run.job.stats.Aligned(a.id, a.task, a.alignment)
-	d.act(ctx, d.coord.Ack(d.now(), a.id, a.task, a.ops))
+	d.run.job.stats.Aligned(a.ID, a.Task, a.Alignment)
+	d.act(ctx, d.coord.Ack(d.now(), a.ID, a.Task, a.Ops))
 }
 
 // act carries out the coordinator's actions.

@@ -151,8 +151,6 @@ func (h *harness) do(cmd string) {
 			id := h.task(strings.TrimSuffix(a, "*"))
 			h.run.AddTask(id, 2, "op", strings.HasSuffix(a, "*"))
 		}
-		h.run.acks = make(chan ack, 16)
-		h.run.finished = make(chan checkpoint.TaskID, 16)
 		h.d = newDriver(h.run, fakeTasks{h})
 		h.d.clock = func() time.Time { return h.now }
 	case "tick":
@@ -172,18 +170,18 @@ func (h *harness) do(cmd string) {
 			}
 			ops = append(ops, op)
 		}
-		h.d.ack(ctx, ack{id: id, task: task, ops: ops})
+		h.d.ack(ctx, Ack{ID: id, Task: task, Ops: ops})
 	case "decline":
-		h.d.ack(ctx, ack{id: h.id(f[1]), task: h.task(f[2]), err: fmt.Errorf("%s", strings.Join(f[3:], " "))})
+		h.d.ack(ctx, Ack{ID: h.id(f[1]), Task: h.task(f[2]), Err: strings.Join(f[3:], " ")})
 	case "finished":
-		h.d.taskFinished(ctx, h.task(f[1]))
+		h.d.taskEnded(ctx, Ended{Task: h.task(f[1])})
 	case "ended":
 		// The task ended its input with the final state given.
-		task := h.run.byID[h.task(f[1])]
+		e := Ended{Task: h.task(f[1])}
 		for _, uid := range f[2:] {
-			task.final = append(task.final, finalState{uid: uid, snap: OperatorSnapshot{State: []byte(uid + "@end")}})
+			e.Final = append(e.Final, FinalState{UID: uid, Snapshot: OperatorSnapshot{State: []byte(uid + "@end")}})
 		}
-		h.d.taskFinished(ctx, task.id)
+		h.d.taskEnded(ctx, e)
 	case "stopped":
 		h.run.byID[h.task(f[1])].Stopped()
 	case "final":
@@ -193,7 +191,7 @@ func (h *harness) do(cmd string) {
 			h.logf("publish %s %q", uid, c)
 			return nil
 		}
-		h.run.AddFinalCommit(&FinalCommit{UID: uid, Subtask: task.Subtask, Parallelism: 2,
+		h.run.ReceiveFinalCommit(FinalCommit{UID: uid, Subtask: task.Subtask, Parallelism: 2,
 			Committables: [][]byte{[]byte("end")}, State: []byte("final")})
 	case "fail-commit":
 		h.st.failCommit = true

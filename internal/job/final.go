@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"strconv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -37,18 +38,19 @@ type FinalCommit struct {
 // checkpoint that completes later holds them as the subtask's state, as
 // Flink's final checkpoints do: the subtask no longer takes part in
 // checkpoints, but a restore of one of them must publish its output.
-func (r *Run) AddFinalCommit(fc *FinalCommit) {
+func (r *Run) AddFinalCommit(ctx context.Context, fc FinalCommit) error {
 	r.finalMu.Lock()
-	r.finals = append(r.finals, fc)
+	r.localFinals = append(r.localFinals, fc.UID+"\x00"+strconv.Itoa(fc.Subtask))
 	r.finalMu.Unlock()
+	return r.reporter.FinalCommit(ctx, fc)
 }
 
-// holdsFinalCommit reports whether subtask of sink uid pre-committed its
-// end of input.
+// holdsFinalCommit reports whether subtask of sink uid, in this process,
+// pre-committed its end of input.
 func (r *Run) holdsFinalCommit(uid string, subtask int) bool {
 	r.finalMu.Lock()
 	defer r.finalMu.Unlock()
-	return slices.ContainsFunc(r.finals, func(fc *FinalCommit) bool { return fc.UID == uid && fc.Subtask == subtask })
+	return slices.Contains(r.localFinals, uid+"\x00"+strconv.Itoa(subtask))
 }
 
 // addFinals adds the finished sink subtasks that did not acknowledge

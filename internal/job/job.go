@@ -165,7 +165,7 @@ func (j *Job) runOnce(ctx context.Context, run *Run) error {
 		return fmt.Errorf("weir: job %q: %w", j.spec.Name, err)
 	}
 	if run != nil {
-		tasks = append(tasks, run.driverTask())
+		tasks = append(tasks, run.DriverTask(nil))
 	}
 	err = runtime.Execute(ctx, cancel, tasks)
 	if run != nil {

@@ -83,19 +83,20 @@ func (d *driver) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 		}
 	}
 	for _, t := range r.tasks {
-		if _, acked := states[t.id]; acked || !d.finished[t.id] {
+		final, ended := d.ended[t.id]
+		if _, acked := states[t.id]; acked || !ended {
 			continue
 		}
 		// The task ended its input before this checkpoint: its final state
-		// stands for it (job invariant 5).
-		for _, f := range t.final {
-			sub := snapshot.Subtask{Index: t.subtask, OperatorState: f.snap.State, Finished: true}
-			if f.snap.Keyed != nil {
-				if err := r.writeKeyed(ctx, id, f.uid, t.subtask, &f.snap, &sub); err != nil {
+		// stands for it (internals invariant 13).
+		for _, f := range final {
+			sub := snapshot.Subtask{Index: t.id.Subtask, OperatorState: f.Snapshot.State, Finished: true}
+			if f.Snapshot.Keyed != nil {
+				if err := r.writeKeyed(ctx, id, f.UID, t.id.Subtask, &f.Snapshot, &sub); err != nil {
 					return 0, err
 				}
 			}
-			add(OperatorState{UID: f.uid, Parallelism: t.parallelism, Subtask: sub})
+			add(OperatorState{UID: f.UID, Parallelism: t.parallelism, Subtask: sub})
 		}
 	}
 	if err := r.addFinals(id, ops, &order); err != nil {

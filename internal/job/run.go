@@ -20,20 +20,32 @@ type Run struct {
 	lastID  int64    // the newest checkpoint id at the location
 	restore *Restore // nil on a fresh start
 
-	tasks   []*Task
+	// The tasks the driver coordinates, in the order they were added, and
+	// those of them that run in this process; in one process, all.
+	tasks   []taskRef
 	byID    map[checkpoint.TaskID]*Task
 	sources []Trigger
 
-	acks     chan ack
-	finished chan checkpoint.TaskID
+	reporter Reporter // where this process's tasks report
+	acks     chan Ack
+	ended    chan Ended
 	uploads  sync.WaitGroup
 
 	savepointReqs chan *savepointReq
 	savepointDirs sync.Map                // int64 -> storage.Dir, read by upload goroutines
 	stop          context.CancelCauseFunc // ends the run
 
-	finalMu sync.Mutex
-	finals  []*FinalCommit // sinks' end-of-input output; see final.go
+	finalMu     sync.Mutex
+	finals      []*FinalCommit // sinks' end-of-input output, held by the driver; see final.go
+	localFinals []string       // "uid\x00subtask" of this process's sinks that committed their end
+}
+
+// taskRef is a task the driver coordinates: in this process, or in another
+// of a cluster.
+type taskRef struct {
+	id          checkpoint.TaskID
+	parallelism int
+	reader      bool
 }
 
 // Store is what a run writes checkpoints to; *storage.Storage implements
@@ -58,7 +70,10 @@ type Store interface {
 
 func newRun(j *Job, store Store, lastID int64, from *point) *Run {
 	r := &Run{job: j, store: store, lastID: lastID, byID: map[checkpoint.TaskID]*Task{},
-		savepointReqs: make(chan *savepointReq)}
+		savepointReqs: make(chan *savepointReq),
+		acks:          make(chan Ack, 64),
+		ended:         make(chan Ended, 64)}
+	r.reporter = local{r}
 	if from != nil {
 		r.restore = newRestore(*from)
 		r.lastID = max(r.lastID, from.meta.CheckpointID)
@@ -89,10 +104,24 @@ func (r *Run) Restore() *Restore {
 func (r *Run) AddTask(id checkpoint.TaskID, parallelism int, head string, reader bool) *Task {
 	t := &Task{run: r, id: id, subtask: id.Subtask, parallelism: parallelism, head: head, source: reader,
 		commands: make(chan runtime.Command, 16), stopped: make(chan struct{})}
-	r.tasks = append(r.tasks, t)
+	r.tasks = append(r.tasks, taskRef{id: id, parallelism: parallelism, reader: reader})
 	r.byID[id] = t
 	return t
 }
+
+// AddRemoteTask registers a task that runs in another process of a
+// cluster, for the driver of this one to coordinate: the Tasks given to
+// DriverTask reach it.
+func (r *Run) AddRemoteTask(id checkpoint.TaskID, parallelism int, reader bool) {
+	r.tasks = append(r.tasks, taskRef{id: id, parallelism: parallelism, reader: reader})
+}
+
+// ReportTo makes the run's tasks report to rep (a coordinator in another
+// process) instead of to the run's own driver.
+func (r *Run) ReportTo(rep Reporter) { r.reporter = rep }
+
+// Task returns the task id of this process, or nil.
+func (r *Run) Task(id checkpoint.TaskID) *Task { return r.byID[id] }
 
 // AddSource registers a source's trigger (its enumeration).
 func (r *Run) AddSource(t Trigger) { r.sources = append(r.sources, t) }
@@ -111,19 +140,13 @@ func (r *Run) dirFor(id int64) storage.Dir {
 	return storage.CheckpointDir(uint64(id))
 }
 
-// ack hands an acknowledgement to the driver.
-func (r *Run) ack(ctx context.Context, a ack) {
-	select {
-	case r.acks <- a:
-	case <-ctx.Done():
+// DriverTask returns the task that runs the run's driver, reaching the
+// tasks through tasks (nil: those of this process). Call it after every
+// task was registered.
+func (r *Run) DriverTask(tasks Tasks) runtime.Task {
+	if tasks == nil {
+		tasks = LocalTasks(r)
 	}
-}
-
-// driverTask returns the task that runs the run's driver. Call it after
-// every task was registered.
-func (r *Run) driverTask() runtime.Task {
-	r.acks = make(chan ack, len(r.tasks)+len(r.sources))
-	r.finished = make(chan checkpoint.TaskID, len(r.tasks))
-	d := newDriver(r, localTasks{run: r})
+	d := newDriver(r, tasks)
 	return runtime.Task{Name: "checkpoint coordinator", Parallelism: 1, Run: d.loop, Background: true}
 }

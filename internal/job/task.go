@@ -57,14 +57,6 @@ type OperatorState struct {
 	Subtask     snapshot.Subtask
 }
 
-// ack is a task's acknowledgement of a checkpoint, or its refusal (err).
-type ack struct {
-	id        int64
-	task      checkpoint.TaskID
-	ops       []OperatorState
-	alignment time.Duration
-	err       error
-}
 
 type registered struct {
 	uid    string
@@ -72,10 +64,10 @@ type registered struct {
 	reader bool // a source reader's splits: none left once it finished
 }
 
-// finalState is an operator's state at the end of its input.
-type finalState struct {
-	uid  string
-	snap OperatorSnapshot
+// FinalState is an operator's state at the end of its input.
+type FinalState struct {
+	UID      string
+	Snapshot OperatorSnapshot
 }
 
 // Task is the checkpoint side of one task of a run: the operators of its
@@ -92,8 +84,8 @@ type Task struct {
 	ops      []registered
 	uploads  sync.WaitGroup
 	// final is the chain's state once it ended its input: written by the
-	// task before it reports finished, read by the driver after.
-	final []finalState
+	// task before it reports, read by the driver after.
+	final []FinalState
 }
 
 // ID returns the task's id.
@@ -167,20 +159,20 @@ func (t *Task) Finished(ctx context.Context) error {
 		if err := s.op.SnapshotState(ctx, 0, &snap); err != nil {
 			return fmt.Errorf("the state at the end of the input: %w", err)
 		}
-		t.final = append(t.final, finalState{uid: s.uid, snap: snap})
+		t.final = append(t.final, FinalState{UID: s.uid, Snapshot: snap})
 	}
 	t.uploads.Wait()
-	select {
-	case t.run.finished <- t.id:
-	case <-ctx.Done():
-	}
-	return nil
+	return t.run.reporter.Ended(ctx, Ended{Task: t.id, Final: t.final})
 }
 
 // Ack acknowledges checkpoint id with ops, or declines it with err, for a
 // task that snapshots by itself (a source's enumerator).
 func (t *Task) Ack(ctx context.Context, id int64, ops []OperatorState, err error) {
-	t.run.ack(ctx, ack{id: id, task: t.id, ops: ops, err: err})
+	a := Ack{ID: id, Task: t.id, Ops: ops}
+	if err != nil {
+		a.Err = err.Error()
+	}
+	t.run.report(ctx, a)
 }
 
 // capture snapshots every operator of the chain, on the task's goroutine.
@@ -204,22 +196,22 @@ func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, a
 	go func() {
 		defer r.uploads.Done()
 		defer t.uploads.Done()
-		a := ack{id: id, task: t.id, alignment: alignment}
+		a := Ack{ID: id, Task: t.id, Alignment: alignment}
 		for i, s := range t.ops {
 			sub := snapshot.Subtask{Index: t.subtask, OperatorState: snaps[i].State}
 			if snaps[i].Keyed != nil {
 				if err := r.writeKeyed(ctx, id, s.uid, t.subtask, &snaps[i], &sub); err != nil {
-					a.err = err
+					a.Err = err.Error()
 					break
 				}
 			}
-			a.ops = append(a.ops, OperatorState{UID: s.uid, Parallelism: t.parallelism, Subtask: sub})
+			a.Ops = append(a.Ops, OperatorState{UID: s.uid, Parallelism: t.parallelism, Subtask: sub})
 		}
 		if len(channelState) > 0 {
-			a.ops = append(a.ops, OperatorState{UID: ChannelsUID(t.head), Parallelism: t.parallelism,
+			a.Ops = append(a.Ops, OperatorState{UID: ChannelsUID(t.head), Parallelism: t.parallelism,
 				Subtask: snapshot.Subtask{Index: t.subtask, ChannelState: channelState}})
 		}
-		r.ack(ctx, a)
+		r.report(ctx, a)
 	}()
 }
 

@@ -26,6 +26,9 @@ type Trigger interface {
 	Trigger(ctx context.Context, id int64)
 }
 
+// LocalTasks reaches the tasks of r that run in this process.
+func LocalTasks(r *Run) Tasks { return localTasks{run: r} }
+
 // localTasks reaches the tasks of a run in this process.
 type localTasks struct{ run *Run }
 

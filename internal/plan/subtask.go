@@ -64,7 +64,9 @@ func (t *Subtask) AddState(uid string, op job.Stateful) {
 // AddFinalCommit holds what a sink subtask pre-committed at the end of its
 // input until the job has finished (see job.FinalCommit). Only with
 // checkpoints.
-func (t *Subtask) AddFinalCommit(fc *job.FinalCommit) { t.b.run.AddFinalCommit(fc) }
+func (t *Subtask) AddFinalCommit(fc job.FinalCommit) error {
+	return t.b.run.AddFinalCommit(t.Ctx, fc)
+}
 
 // OnTick registers a ticker: the task calls it when the clock reaches the
 // time it asked for.
