@@ -20,8 +20,8 @@ type driver struct {
 	tasks Tasks
 	clock func() time.Time // nil: time.Now
 
-	queued   []*savepointReq            // waiting for a checkpoint to end
-	inFlight map[int64]*savepointReq    // by savepoint id
+	queued   []*savepointReq         // waiting for a checkpoint to end
+	inFlight map[int64]*savepointReq // by savepoint id
 	// ended holds the final state of each task that ended its input.
 	ended map[checkpoint.TaskID][]FinalState
 }

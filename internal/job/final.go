@@ -2,11 +2,11 @@ package job
 
 import (
 	"context"
-	"strconv"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 
 	"github.com/weirstream/weir/internal/checkpoint/storage"
 	"github.com/weirstream/weir/internal/snapshot"

@@ -57,7 +57,6 @@ type OperatorState struct {
 	Subtask     snapshot.Subtask
 }
 
-
 type registered struct {
 	uid    string
 	op     Stateful
