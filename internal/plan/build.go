@@ -14,6 +14,8 @@ import (
 type Settings struct {
 	MaxParallelism int
 	Exchange       runtime.ExchangeOptions
+	// Network runs the job across processes; nil runs all of it here.
+	Network Network
 }
 
 // Built is what Build makes: the tasks of a run, and the counters of every
@@ -62,6 +64,12 @@ func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (_ Built, er
 			}
 		}
 		for i := range p.Parallelism(n) {
+			if !b.here(i, p.Parallelism(n)) {
+				if b.run != nil && b.coordinator() {
+					b.run.AddRemoteTask(checkpoint.TaskID{Chain: n.ID, Subtask: i}, p.Parallelism(n), n.Source != nil)
+				}
+				continue
+			}
 			task, m, err := b.subtask(ctx, n, i, en)
 			if err != nil {
 				return Built{}, err
@@ -70,7 +78,56 @@ func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (_ Built, er
 			out.Metrics = append(out.Metrics, m)
 		}
 	}
+	if err := b.link(ctx, &out); err != nil {
+		return Built{}, err
+	}
 	return out, nil
+}
+
+// here reports whether subtask i of a chain of parallelism p runs in this
+// process.
+func (b *builder) here(i, p int) bool { return b.s.Network == nil || b.s.Network.Here(i, p) }
+
+// coordinator reports whether this process runs the enumerators and the
+// checkpoint driver.
+func (b *builder) coordinator() bool { return b.s.Network == nil || b.s.Network.Coordinator() }
+
+// link connects the exchange channels that cross processes: a task per
+// channel whose sender runs here, a destination for each whose receiver
+// does.
+func (b *builder) link(ctx context.Context, out *Built) error {
+	if b.s.Network == nil {
+		return nil
+	}
+	for _, n := range b.p.Graph.Nodes {
+		for k, e := range n.Inputs {
+			ex, ok := b.exchanges[e]
+			if !ok {
+				continue // chained: no exchange
+			}
+			senders, receivers := b.p.Parallelism(e.From), b.p.Parallelism(n)
+			for s := range senders {
+				for r := range receivers {
+					if b.p.Pattern(e) == runtime.Forward && s != r {
+						continue
+					}
+					sHere, rHere := b.here(s, senders), b.here(r, receivers)
+					if sHere == rHere {
+						continue // in this process, or in none of its business
+					}
+					task, err := b.s.Network.Link(ctx, e, k, ex, s, r)
+					if err != nil {
+						return fmt.Errorf("connect %q to %q: %w", e.From.Name, n.Name, err)
+					}
+					if task != nil {
+						out.Tasks = append(out.Tasks, runtime.Task{Name: fmt.Sprintf("%s -> %s (network %d:%d)", e.From.Name, n.Name, s, r),
+							Subtask: s, Parallelism: senders, Run: task})
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // connect makes the exchange of every edge into a chain's head, with one
@@ -97,8 +154,10 @@ func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", n.Name, err)
 	}
-	b.closers = append(b.closers, en.Close)
-	out.Tasks = append(out.Tasks, runtime.Task{Name: n.Name + " (enumerator)", Parallelism: 1, Run: en.Run, Background: true})
+	if b.coordinator() {
+		b.closers = append(b.closers, en.Close)
+		out.Tasks = append(out.Tasks, runtime.Task{Name: n.Name + " (enumerator)", Parallelism: 1, Run: en.Run, Background: true})
+	}
 	return en, nil
 }
 

@@ -17,10 +17,21 @@ import (
 func EnumeratorUID(uid string) string { return uid + "#enumerator" }
 
 // enumeration makes the enumeration of source n, restored from the run's
-// checkpoint, with its enumerator's task registered for checkpoints.
+// checkpoint, with its enumerator's task registered for checkpoints; nil
+// in a cluster's process that is not the coordinator, where the readers'
+// side is set up by readerSide.
 func (b *builder) enumeration(ctx context.Context, n *Node) (*runtime.Enumeration, error) {
 	en := runtime.NewEnumeration(b.p.Parallelism(n))
 	en.Checkpointing = b.run != nil
+	if net := b.s.Network; net != nil && !net.Coordinator() {
+		// The readers' side only: the enumerator runs in the
+		// coordinator's process.
+		splits, err := n.Source.Splits()
+		if err != nil {
+			return nil, fmt.Errorf("a job that runs in a cluster needs sources that can be checkpointed: %w", err)
+		}
+		return en, net.Enumeration(n, en, splits)
+	}
 	var splits source.Checkpointed
 	var readerSplits []source.Split
 	if b.run != nil {
@@ -63,6 +74,17 @@ func (b *builder) enumeration(ctx context.Context, n *Node) (*runtime.Enumeratio
 		enum.AddSplitsBack(readerSplits, -1)
 	}
 	en.SetEnumerator(enum)
+	if net := b.s.Network; net != nil {
+		splits, err := n.Source.Splits()
+		if err != nil {
+			enum.Close()
+			return nil, fmt.Errorf("a job that runs in a cluster needs sources that can be checkpointed: %w", err)
+		}
+		if err := net.Enumeration(n, en, splits); err != nil {
+			enum.Close()
+			return nil, err
+		}
+	}
 	return en, nil
 }
 

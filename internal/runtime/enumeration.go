@@ -10,11 +10,23 @@ import (
 
 // Enumeration drives a source's enumerator from one goroutine and routes
 // the readers' split requests to it (source invariant 1).
+//
+// In a cluster the enumerator runs in the coordinator's process: the
+// mailboxes of readers in other processes are proxies (SetMailbox) and
+// their split requests arrive through Request. There, a reader's process
+// has an Enumeration without an enumerator that is never run: its
+// mailboxes take what the coordinator sends, and its readers' requests go
+// to RequestSplit.
 type Enumeration struct {
 	enum        source.Enumerator
 	parallelism int
-	mailboxes   []*SplitMailbox
+	local       []*SplitMailbox // of readers in this process
+	mailboxes   []Mailbox       // of every reader
 	requests    chan int
+	// RequestSplit, when set, takes the split requests of this process's
+	// readers instead of the enumerator here: a reader's process in a
+	// cluster sends them to the coordinator.
+	RequestSplit func(subtask int)
 	triggers    chan int64
 	// OnSnapshot receives the enumerator's snapshot of each checkpoint.
 	OnSnapshot func(id int64, unassigned []source.Split, err error)
@@ -33,9 +45,35 @@ type Enumeration struct {
 func NewEnumeration(parallelism int) *Enumeration {
 	e := &Enumeration{parallelism: parallelism, requests: make(chan int, 4*parallelism), triggers: make(chan int64, 1)}
 	for range parallelism {
-		e.mailboxes = append(e.mailboxes, &SplitMailbox{})
+		m := &SplitMailbox{}
+		e.local = append(e.local, m)
+		e.mailboxes = append(e.mailboxes, m)
 	}
 	return e
+}
+
+// Mailbox carries split assignments and checkpoint markers from the
+// enumerator to one reader, in order: *SplitMailbox in this process, a
+// proxy to another's in a cluster. Its methods are called from the
+// enumeration's goroutine only.
+type Mailbox interface {
+	Assign(splits ...source.Split)
+	NoMoreSplits()
+	// Marker puts the marker of checkpoint id behind what came before.
+	Marker(id int64)
+}
+
+// SetMailbox makes m the mailbox of reader subtask, which runs in
+// another process. Call it before Run.
+func (e *Enumeration) SetMailbox(subtask int, m Mailbox) { e.mailboxes[subtask] = m }
+
+// Request passes a split request of reader subtask to the enumerator; a
+// cluster's coordinator calls it for readers in other processes.
+func (e *Enumeration) Request(ctx context.Context, subtask int) {
+	select {
+	case e.requests <- subtask:
+	case <-ctx.Done():
+	}
 }
 
 // SetEnumerator sets the enumerator the loop drives.
@@ -60,8 +98,8 @@ func (e *Enumeration) Trigger(ctx context.Context, id int64) {
 	}
 }
 
-// Mailbox returns the mailbox of subtask's reader.
-func (e *Enumeration) Mailbox(subtask int) *SplitMailbox { return e.mailboxes[subtask] }
+// Mailbox returns the mailbox of reader subtask in this process.
+func (e *Enumeration) Mailbox(subtask int) *SplitMailbox { return e.local[subtask] }
 
 // Parallelism implements source.EnumeratorContext.
 func (e *Enumeration) Parallelism() int { return e.parallelism }
@@ -79,8 +117,6 @@ func (e *Enumeration) ReaderContext(ctx context.Context, subtask int) source.Rea
 	return readerContext{e: e, ctx: ctx, subtask: subtask}
 }
 
-// Run starts the enumerator and serves split requests until ctx is done.
-// It closes the enumerator before it returns.
 // Close closes the enumerator of an enumeration that will not run: the
 // job failed to start.
 func (e *Enumeration) Close() error {
@@ -90,6 +126,8 @@ func (e *Enumeration) Close() error {
 	return e.enum.Close()
 }
 
+// Run starts the enumerator and serves split requests until ctx is done.
+// It closes the enumerator before it returns.
 func (e *Enumeration) Run(ctx context.Context) (err error) {
 	defer func() {
 		if cerr := e.enum.Close(); err == nil && cerr != nil {
@@ -115,7 +153,7 @@ func (e *Enumeration) Run(ctx context.Context) (err error) {
 				e.OnSnapshot(id, splits, err)
 			}
 			for _, m := range e.mailboxes {
-				m.put(mailItem{checkpoint: id})
+				m.Marker(id)
 			}
 		case c := <-e.Commands:
 			if l, ok := e.enum.(source.CheckpointListener); ok && c.Kind == Complete {
@@ -139,6 +177,10 @@ func (r readerContext) Subtask() int        { return r.subtask }
 func (r readerContext) Parallelism() int    { return r.e.parallelism }
 func (r readerContext) Checkpointing() bool { return r.e.Checkpointing }
 func (r readerContext) RequestSplit() {
+	if r.e.RequestSplit != nil {
+		r.e.RequestSplit(r.subtask)
+		return
+	}
 	select {
 	case r.e.requests <- r.subtask:
 	case <-r.ctx.Done():
@@ -164,6 +206,10 @@ func (m *SplitMailbox) Assign(splits ...source.Split) { m.put(mailItem{splits: s
 
 // NoMoreSplits queues the notice that no split follows.
 func (m *SplitMailbox) NoMoreSplits() { m.put(mailItem{noMore: true}) }
+
+// Marker queues the marker of checkpoint id: the reader snapshots when it
+// reaches it.
+func (m *SplitMailbox) Marker(id int64) { m.put(mailItem{checkpoint: id}) }
 
 func (m *SplitMailbox) put(it mailItem) {
 	m.mu.Lock()
