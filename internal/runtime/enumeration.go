@@ -27,7 +27,7 @@ type Enumeration struct {
 	// readers instead of the enumerator here: a reader's process in a
 	// cluster sends them to the coordinator.
 	RequestSplit func(subtask int)
-	triggers    chan int64
+	triggers     chan int64
 	// OnSnapshot receives the enumerator's snapshot of each checkpoint.
 	OnSnapshot func(id int64, unassigned []source.Split, err error)
 	restored   []source.Split
