@@ -1,0 +1,90 @@
+// Package cluster runs one weir job across several processes (workers),
+// on several machines, without a cluster manager of its own: membership,
+// failure detection and leader election come from Kafka's consumer-group
+// protocol, which every weir cluster already has.
+//
+// # The model
+//
+//   - Job = group. Every worker of a job joins the Kafka group named after
+//     the job (Config.Name) with protocol type "weir" and weir's own
+//     kgo.GroupBalancer. The group "consumes" the one-partition topic
+//     weir-cluster.<name> only so that the client manages the group; the
+//     topic carries no data and nobody is ever assigned its partition. Join
+//     creates it if it is missing.
+//   - Worker = member. Its join metadata is a Worker: ID (the static
+//     member's instance ID), data address, slots, and the job graph's
+//     fingerprint and description.
+//   - Leader = coordinator. The member Kafka elects leader computes the
+//     Assignment in its Balance and hands it to every member; it triggers
+//     checkpoints and runs source enumerators. Kafka keeps the same leader
+//     while it stays in the group.
+//   - Generation = epoch. Every join, leave or death (session timeout)
+//     starts a new group generation; every worker stops its tasks and
+//     restores from the latest completed checkpoint at the new parallelism.
+//     Messages carry the generation; one of an older generation is refused.
+//   - Assignment = plan. Workers sorted by ID own consecutive slot ranges;
+//     subtask i of a chain of parallelism p runs in slot i*S/p (SlotOf),
+//     where S is the total slots. The default parallelism is min(S, max
+//     parallelism); an explicitly larger parallelism puts several subtasks
+//     in a slot.
+//
+// # Files
+//
+//   - assign.go: Assignment, placement (SlotOf, WorkerOf, Subtasks) and
+//     its versioned encoding.
+//   - member.go: Join and Membership, the balancer, the worker's join
+//     metadata.
+//   - graph.go: the job graph description (Describe, Fingerprint) and the
+//     difference a refusal names.
+//
+// # Events and goroutines
+//
+// A Membership reports on one channel (Events): Assigned (a generation
+// began: run its tasks), Revoked (it ended: stop them now), Refused (this
+// worker may not take part: leave and exit). The events are sent by the
+// Kafka client's group goroutine from inside its callbacks
+// (OnPartitionsAssigned, OnPartitionsRevoked, OnPartitionsLost, and the
+// group-error hook), which wait until the event is received: read Events
+// promptly, from a goroutine of your own. Never call the client's Close or
+// LeaveGroup from inside those callbacks (kgo deadlocks); Membership.Leave
+// is safe from the reader of Events because it first stops delivery.
+//
+// A static member's client sends no LeaveGroup when it closes (so that a
+// restart can take its place); Leave sends one itself, with the instance
+// ID and its member ID, so a stopped worker makes the others rebalance at
+// once. A killed worker is noticed at the session timeout. A worker that
+// restarts with the same ID inside the session timeout gets the same
+// generation back without a rebalance: it has no tasks of that generation
+// and must ask the coordinator to restart (the coordinator's Rebalance
+// forces a new generation).
+//
+// # The fingerprint
+//
+// Workers must run the same job graph. Each carries a fingerprint of it
+// (Fingerprint of the Describe text: operators with their UIDs, kinds,
+// element types, inputs and explicit parallelism; the job's max
+// parallelism) and the text itself. The leader refuses every member whose
+// fingerprint differs from its own: the member's assignment carries the
+// reason, naming up to five differences ("operator "sink" exists only on
+// worker "a"", "parallelism of operator "map": 2 on worker "a" vs 1 on
+// worker "b""). The leader's graph is the job's, whichever is right.
+//
+// # Invariants
+//
+// Cited in comments as cluster invariant N.
+//
+//  1. The slots of the workers of an assignment are disjoint and cover
+//     [0, S): worker k owns [Start, Start+Slots), the first starts at 0,
+//     each starts where the one before ends, workers are sorted by ID, each
+//     once, each with at least one slot, S <= MaxSlots. DecodeAssignment
+//     checks this; so does EncodeAssignment.
+//  2. Every member of a generation receives the same plan (only Refused
+//     differs), computed once by the leader; all members therefore place
+//     every subtask alike, and one coordinator is named.
+//  3. On each member, Revoked of generation N is delivered before Assigned
+//     of any later generation; each Assigned is followed by one Revoked
+//     unless the membership is left first.
+//  4. The encodings (join metadata, assignment) start with a magic and a
+//     version, and equal values encode to equal bytes, so that a static
+//     member's unchanged metadata does not cause a rebalance.
+package cluster
