@@ -23,7 +23,8 @@ type driver struct {
 	queued   []*savepointReq         // waiting for a checkpoint to end
 	inFlight map[int64]*savepointReq // by savepoint id
 	// ended holds the final state of each task that ended its input.
-	ended map[checkpoint.TaskID][]FinalState
+	ended    map[checkpoint.TaskID][]FinalState
+	allEnded bool // every task ended: Run.allEnded is closed
 }
 
 func newDriver(r *Run, tasks Tasks) *driver {
@@ -70,6 +71,10 @@ func (d *driver) loop(ctx context.Context) error {
 func (d *driver) taskEnded(ctx context.Context, e Ended) {
 	d.ended[e.Task] = e.Final
 	d.act(ctx, d.coord.Finished(d.now(), e.Task))
+	if r := d.run; r.allEnded != nil && !d.allEnded && len(d.ended) == len(r.tasks) {
+		d.allEnded = true
+		close(r.allEnded)
+	}
 }
 
 func (d *driver) tick(ctx context.Context, now time.Time) {

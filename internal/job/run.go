@@ -31,6 +31,10 @@ type Run struct {
 	ended    chan Ended
 	uploads  sync.WaitGroup
 
+	// allEnded, when not nil, is closed by the driver once every task it
+	// coordinates has ended its input (Execute with a driver waits for it).
+	allEnded chan struct{}
+
 	savepointReqs chan *savepointReq
 	savepointDirs sync.Map                // int64 -> storage.Dir, read by upload goroutines
 	stop          context.CancelCauseFunc // ends the run
