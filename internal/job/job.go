@@ -43,7 +43,7 @@ func (j *Job) Stats() *checkpoint.Stats { return j.stats }
 // nil when the job finished or was stopped with a savepoint.
 func (j *Job) Execute(ctx context.Context) error {
 	if j.spec.Checkpoints == nil {
-		return j.runOnce(ctx, nil)
+		return j.runOnce(ctx)
 	}
 	cc := j.spec.Checkpoints
 	store, err := storage.Open(ctx, cc.Location)
@@ -67,9 +67,7 @@ func (j *Job) Execute(ctx context.Context) error {
 			slog.Info("restoring", "job", j.spec.Name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
 		}
 		run := newRun(j, store, newestID(ctx, store), from)
-		j.setCurrent(run)
-		err := j.runOnce(ctx, run)
-		j.setCurrent(nil)
+		err := run.Execute(ctx, LocalTasks(run))
 		if errors.Is(err, errStopped) {
 			return nil
 		}
@@ -153,26 +151,13 @@ func (j *Job) setCurrent(r *Run) {
 	j.mu.Unlock()
 }
 
-// runOnce runs the job once, with checkpoints when run is not nil.
-func (j *Job) runOnce(ctx context.Context, run *Run) error {
+// runOnce runs the job once, without checkpoints.
+func (j *Job) runOnce(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	if run != nil {
-		run.stop = cancel
-	}
-	tasks, err := j.spec.Build(ctx, run)
+	tasks, err := j.spec.Build(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("weir: job %q: %w", j.spec.Name, err)
 	}
-	if run != nil {
-		tasks = append(tasks, run.DriverTask(nil))
-	}
-	err = runtime.Execute(ctx, cancel, tasks)
-	if run != nil {
-		run.uploads.Wait()
-		if errors.Is(context.Cause(ctx), errStopped) {
-			return errStopped
-		}
-	}
-	return err
+	return runtime.Execute(ctx, cancel, tasks)
 }
