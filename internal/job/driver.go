@@ -71,7 +71,7 @@ func (d *driver) loop(ctx context.Context) error {
 func (d *driver) taskEnded(ctx context.Context, e Ended) {
 	d.ended[e.Task] = e.Final
 	d.act(ctx, d.coord.Finished(d.now(), e.Task))
-	if r := d.run; r.allEnded != nil && !d.allEnded && len(d.ended) == len(r.tasks) {
+	if r := d.run; r.allEnded != nil && !d.allEnded && len(d.ended) == r.chainTasks() {
 		d.allEnded = true
 		close(r.allEnded)
 	}

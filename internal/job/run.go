@@ -120,6 +120,18 @@ func (r *Run) AddRemoteTask(id checkpoint.TaskID, parallelism int, reader bool) 
 	r.tasks = append(r.tasks, taskRef{id: id, parallelism: parallelism, reader: reader})
 }
 
+// chainTasks counts the tasks that run chains of operators: every task
+// but the sources' enumerators, which run until the job ends.
+func (r *Run) chainTasks() int {
+	n := 0
+	for _, t := range r.tasks {
+		if t.id.Subtask >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // ReportTo makes the run's tasks report to rep (a coordinator in another
 // process) instead of to the run's own driver.
 func (r *Run) ReportTo(rep Reporter) { r.reporter = rep }
