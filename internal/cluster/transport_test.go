@@ -746,3 +746,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// FuzzDecodeMessage: a control message or stream header of any bytes
+// decodes or fails with an error, never panics.
+func FuzzDecodeMessage(f *testing.F) {
+	for _, m := range append(controlMessages(3), streamHeader{Channel: ChannelKey{Generation: 1, Node: 2}, Prio: true}) {
+		b, err := encodeMessage(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, m := range []any{&Ack{}, &Finished{}, &FinalCommit{}, &SplitRequest{}, &Mailbox{}, &Notify{}, &Failed{}, &streamHeader{}} {
+			_ = decodeMessage(b, m)
+		}
+	})
+}
