@@ -243,9 +243,9 @@ func (d *countingDeliverer) Deliver(ctx context.Context, s, r int, b []byte, pri
 	return d.Deliverer.Deliver(ctx, s, r, b, prio)
 }
 
-// waitFor polls cond until it holds; a condition that never holds fails
+// eventually polls cond until it holds; a condition that never holds fails
 // the test after a long while rather than hanging it.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -327,7 +327,7 @@ func TestDataStreamBackpressure(t *testing.T) {
 
 	// The sender is stopped by the network once its task is backpressured
 	// and the stream's window is in use.
-	waitFor(t, "the sending task to be backpressured by the network", func() bool {
+	eventually(t, "the sending task to be backpressured by the network", func() bool {
 		return f.metrics.Shares().Backpressured > 0 && sentBytes.Load()-d.bytes.Load() >= StreamWindow*3/4
 	})
 	bound := int64(InFlightBound(int(largest.Load())))
@@ -398,7 +398,7 @@ func TestUnalignedBarrierOvertakesOverTheNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the receiver's channel to fill", func() bool { return d.elements.Load() == 5 })
+	eventually(t, "the receiver's channel to fill", func() bool { return d.elements.Load() == 5 })
 	barrier := make(chan error, 1)
 	go func() { barrier <- w.UnalignedBarrier(4) }()
 	<-d.prio
@@ -485,7 +485,7 @@ func TestStaleGenerationRefused(t *testing.T) {
 		for i := 0; w.Collect(runtime.Record[string]{Value: "x", Time: int64(i)}) == nil; i++ {
 		}
 	}()
-	waitFor(t, "the receiver's channel to fill", func() bool { return d.elements.Load() > 4 })
+	eventually(t, "the receiver's channel to fill", func() bool { return d.elements.Load() > 4 })
 	srv.SetGeneration(6)
 	if err := <-sent; !errors.Is(err, ErrStaleGeneration) || !strings.Contains(err.Error(), "generation ended") {
 		t.Fatalf("Channel when its generation ended = %v, want a stale generation", err)
@@ -524,7 +524,7 @@ func TestChannelCancel(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, "Deliver to block on the full channel", func() bool { return d.elements.Load() > 4 && d.active.Load() == 1 })
+	eventually(t, "Deliver to block on the full channel", func() bool { return d.elements.Load() > 4 && d.active.Load() == 1 })
 	cancel()
 	if err := <-sent; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Channel = %v, want context.Canceled", err)
@@ -532,7 +532,7 @@ func TestChannelCancel(t *testing.T) {
 	if err := <-wrote; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the writer returned %v, want context.Canceled", err)
 	}
-	waitFor(t, "the receiver's Deliver to return", func() bool { return d.active.Load() == 0 })
+	eventually(t, "the receiver's Deliver to return", func() bool { return d.active.Load() == 0 })
 }
 
 // TestChannelWaitsForReceiver: a sender that opens a channel before the
@@ -552,9 +552,9 @@ func TestChannelWaitsForReceiver(t *testing.T) {
 			return p.send.Outbound(ctx, 0, 0, send, sendPrio)
 		})
 	}()
-	waitFor(t, "a refusal: generation not begun", func() bool { return strings.Contains(logs.String(), "generation 2 has not begun here yet") })
+	eventually(t, "a refusal: generation not begun", func() bool { return strings.Contains(logs.String(), "generation 2 has not begun here yet") })
 	srv.SetGeneration(2)
-	waitFor(t, "a refusal: channel not registered", func() bool { return strings.Contains(logs.String(), "is not registered here yet") })
+	eventually(t, "a refusal: channel not registered", func() bool { return strings.Contains(logs.String(), "is not registered here yet") })
 	if _, err := srv.Register(key, p.recv); err != nil {
 		t.Fatal(err)
 	}
