@@ -46,6 +46,7 @@ type Exchange[T any] struct {
 	free      chan *Batch[T]       // recycled batches
 	opts      ExchangeOptions
 	hash      func(T) uint64
+	remote    remote[T] // for channels to or from another process (remote.go)
 }
 
 // NewExchange connects senders to receivers. notify holds, per receiver, the

@@ -1,0 +1,294 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/internal/snapshot"
+)
+
+// The control plane: unary calls between the coordinator (the worker the
+// group elected leader) and the other workers. Each message carries the
+// generation it belongs to; the server refuses other generations before
+// its Handler sees them. On the wire a message is one version byte
+// (messageVersion) and the message's CBOR encoding (integer keys, so that
+// it stays small); a server refuses another version, malformed CBOR, and
+// nesting deeper than 32 levels, with codes.InvalidArgument. Fields the
+// receiver does not know are ignored, so a field can be added without a
+// new version; a field whose meaning changes needs one.
+
+// messageVersion is the version byte of every control message and data
+// stream header.
+const messageVersion = 1
+
+// OperatorState is one operator subtask's state as a task acknowledges it:
+// what the checkpoint's _metadata records of it. Keyed state has been
+// written to the shared checkpoint location already; Subtask names its
+// file.
+type OperatorState struct {
+	UID         string           `cbor:"1,keyasint"`
+	Parallelism int              `cbor:"2,keyasint"`
+	Subtask     snapshot.Subtask `cbor:"3,keyasint"`
+}
+
+// Ack acknowledges checkpoint Checkpoint for task Task (worker →
+// coordinator), or declines it.
+type Ack struct {
+	Generation int32             `cbor:"1,keyasint"`
+	Task       checkpoint.TaskID `cbor:"2,keyasint"`
+	Checkpoint int64             `cbor:"3,keyasint"`
+	Operators  []OperatorState   `cbor:"4,keyasint,omitempty"`
+	// Alignment is how long the task held back inputs for the barrier.
+	Alignment time.Duration `cbor:"5,keyasint,omitempty"`
+	// Declined, when not empty, says that the task could not take the
+	// checkpoint, and why.
+	Declined string `cbor:"6,keyasint,omitempty"`
+}
+
+// Finished says that task Task ended its input (worker → coordinator),
+// with its operators' final state, which every later checkpoint holds.
+type Finished struct {
+	Generation int32             `cbor:"1,keyasint"`
+	Task       checkpoint.TaskID `cbor:"2,keyasint"`
+	Final      []OperatorState   `cbor:"3,keyasint,omitempty"`
+}
+
+// FinalCommit is what sink subtask Subtask of UID pre-committed at the end
+// of its input (worker → coordinator); the coordinator publishes it once
+// every task has ended.
+type FinalCommit struct {
+	Generation   int32    `cbor:"1,keyasint"`
+	UID          string   `cbor:"2,keyasint"`
+	Subtask      int      `cbor:"3,keyasint"`
+	Parallelism  int      `cbor:"4,keyasint"`
+	Committables [][]byte `cbor:"5,keyasint,omitempty"`
+	// State is the sink subtask's operator state holding Committables, as
+	// a checkpoint that completes later records it.
+	State []byte `cbor:"6,keyasint,omitempty"`
+}
+
+// SplitRequest is a source reader's request for a split (worker →
+// coordinator, whose enumerator of source Source serves it).
+type SplitRequest struct {
+	Generation int32  `cbor:"1,keyasint"`
+	Source     string `cbor:"2,keyasint"` // the source's UID
+	Subtask    int    `cbor:"3,keyasint"`
+}
+
+// Mailbox carries items of a reader's split mailbox (coordinator →
+// worker), in order: a checkpoint marker's place among the assignments
+// matters (runtime invariant 6).
+type Mailbox struct {
+	Generation int32      `cbor:"1,keyasint"`
+	Source     string     `cbor:"2,keyasint"`
+	Subtask    int        `cbor:"3,keyasint"`
+	Items      []MailItem `cbor:"4,keyasint"`
+}
+
+// MailItem is one item of a split mailbox: exactly one of its fields is
+// set.
+type MailItem struct {
+	// Splits are assigned splits, each encoded by the source's split codec.
+	Splits       [][]byte `cbor:"1,keyasint,omitempty"`
+	NoMoreSplits bool     `cbor:"2,keyasint,omitempty"`
+	// Checkpoint is the marker of a checkpoint the enumerator snapshotted.
+	Checkpoint int64 `cbor:"3,keyasint,omitempty"`
+}
+
+// Notify delivers a coordinator's command to task Task (coordinator →
+// worker): a checkpoint's completion or abort, or a source's trigger.
+type Notify struct {
+	Generation int32               `cbor:"1,keyasint"`
+	Task       checkpoint.TaskID   `cbor:"2,keyasint"`
+	Kind       runtime.CommandKind `cbor:"3,keyasint"`
+	Checkpoint int64               `cbor:"4,keyasint"`
+}
+
+// Command returns the runtime command that n carries.
+func (n Notify) Command() runtime.Command { return runtime.Command{Kind: n.Kind, ID: n.Checkpoint} }
+
+// Failed says that task Task failed (worker → coordinator): the
+// coordinator ends the generation.
+type Failed struct {
+	Generation int32             `cbor:"1,keyasint"`
+	Task       checkpoint.TaskID `cbor:"2,keyasint"`
+	Error      string            `cbor:"3,keyasint"`
+}
+
+// Handler receives the control messages of the server's generation. The
+// server calls it from its connections' goroutines, concurrently; a call
+// returns when the message is taken (Notify: when the task has the command
+// or has stopped). An error is returned to the sender's Client call
+// (codes.Unknown, with the error's text: no secrets in it).
+type Handler interface {
+	Ack(ctx context.Context, m Ack) error
+	Finished(ctx context.Context, m Finished) error
+	FinalCommit(ctx context.Context, m FinalCommit) error
+	SplitRequest(ctx context.Context, m SplitRequest) error
+	Mailbox(ctx context.Context, m Mailbox) error
+	Notify(ctx context.Context, m Notify) error
+	Failed(ctx context.Context, m Failed) error
+}
+
+// Ack sends m to the peer. Like every control call it waits while the
+// peer is not reachable yet or not in m's generation yet, until ctx ends;
+// a refusal because m's generation ended wraps ErrStaleGeneration.
+func (c *Client) Ack(ctx context.Context, m Ack) error { return c.call(ctx, "Ack", m) }
+
+// Finished sends m to the peer (see Ack).
+func (c *Client) Finished(ctx context.Context, m Finished) error {
+	return c.call(ctx, "Finished", m)
+}
+
+// FinalCommit sends m to the peer (see Ack).
+func (c *Client) FinalCommit(ctx context.Context, m FinalCommit) error {
+	return c.call(ctx, "FinalCommit", m)
+}
+
+// SplitRequest sends m to the peer (see Ack).
+func (c *Client) SplitRequest(ctx context.Context, m SplitRequest) error {
+	return c.call(ctx, "SplitRequest", m)
+}
+
+// Mailbox sends m to the peer (see Ack).
+func (c *Client) Mailbox(ctx context.Context, m Mailbox) error {
+	return c.call(ctx, "Mailbox", m)
+}
+
+// Notify sends m to the peer (see Ack).
+func (c *Client) Notify(ctx context.Context, m Notify) error {
+	return c.call(ctx, "Notify", m)
+}
+
+// Failed sends m to the peer (see Ack).
+func (c *Client) Failed(ctx context.Context, m Failed) error {
+	return c.call(ctx, "Failed", m)
+}
+
+func (c *Client) call(ctx context.Context, method string, m any) error {
+	b, err := encodeMessage(m)
+	if err != nil {
+		return err
+	}
+	_, err = retry(ctx, func() (struct{}, error) {
+		var resp []byte
+		err := c.cc.Invoke(c.outgoing(ctx), "/"+serviceName+"/"+method, &b, &resp, grpc.WaitForReady(true))
+		if err != nil {
+			return struct{}{}, c.wrap(method, err)
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+const serviceName = "weir.cluster.v1.Transport"
+
+// serviceDesc describes the service by hand: the raw codec makes protobuf
+// descriptors unnecessary.
+func serviceDesc() grpc.ServiceDesc {
+	return grpc.ServiceDesc{
+		ServiceName: serviceName,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{
+			unary("Ack", func(m Ack) int32 { return m.Generation }, Handler.Ack),
+			unary("Finished", func(m Finished) int32 { return m.Generation }, Handler.Finished),
+			unary("FinalCommit", func(m FinalCommit) int32 { return m.Generation }, Handler.FinalCommit),
+			unary("SplitRequest", func(m SplitRequest) int32 { return m.Generation }, Handler.SplitRequest),
+			unary("Mailbox", func(m Mailbox) int32 { return m.Generation }, Handler.Mailbox),
+			unary("Notify", func(m Notify) int32 { return m.Generation }, Handler.Notify),
+			unary("Failed", func(m Failed) int32 { return m.Generation }, Handler.Failed),
+		},
+		Streams: []grpc.StreamDesc{{
+			StreamName:    "Data",
+			Handler:       func(srv any, ss grpc.ServerStream) error { return srv.(*Server).serveData(srv, ss) },
+			ClientStreams: true,
+		}},
+	}
+}
+
+// unary serves one control method: token, version, decoding, generation,
+// then the handler.
+func unary[M any](name string, gen func(M) int32, call func(Handler, context.Context, M) error) grpc.MethodDesc {
+	return grpc.MethodDesc{
+		MethodName: name,
+		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			s := srv.(*Server)
+			if err := s.cfg.Security.authorize(ctx); err != nil {
+				return nil, err
+			}
+			var b []byte
+			if err := dec(&b); err != nil {
+				return nil, err
+			}
+			var m M
+			if err := decodeMessage(b, &m); err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "%v", err)
+			}
+			if err := s.checkGeneration(gen(m)); err != nil {
+				s.log.Debug("cluster: control message refused", "method", name, "reason", status.Convert(err).Message())
+				return nil, err
+			}
+			if s.cfg.Handler == nil {
+				return nil, status.Error(codes.Unimplemented, "this worker takes no control messages")
+			}
+			if err := call(s.cfg.Handler, ctx, m); err != nil {
+				if _, ok := status.FromError(err); ok {
+					return nil, err
+				}
+				return nil, status.Errorf(codes.Unknown, "%v", err)
+			}
+			return &[]byte{}, nil
+		},
+	}
+}
+
+// cborModes are the encoding and decoding options of control messages,
+// made once.
+var cborModes = sync.OnceValues(func() (cbor.EncMode, cbor.DecMode) {
+	enc, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(err) // fixed options: cannot fail
+	}
+	dec, err := cbor.DecOptions{
+		DupMapKey:       cbor.DupMapKeyEnforcedAPF,
+		IndefLength:     cbor.IndefLengthForbidden,
+		MaxNestedLevels: 32,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	return enc, dec
+})
+
+func encodeMessage(m any) ([]byte, error) {
+	enc, _ := cborModes()
+	b, err := enc.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: encode %T: %w", m, err)
+	}
+	return append([]byte{messageVersion}, b...), nil
+}
+
+func decodeMessage(b []byte, m any) error {
+	if len(b) == 0 {
+		return errors.New("an empty message")
+	}
+	if b[0] != messageVersion {
+		return fmt.Errorf("message version %d, this worker reads version %d: run the same weir version on every worker", b[0], messageVersion)
+	}
+	_, dec := cborModes()
+	if err := dec.Unmarshal(b[1:], m); err != nil {
+		return fmt.Errorf("malformed message: %w", err)
+	}
+	return nil
+}
