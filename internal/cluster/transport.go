@@ -39,13 +39,14 @@ import (
 // bandwidth-delay estimates, so the bytes in flight per channel have a
 // known bound (InFlightBound).
 //
-// Every message carries the generation of the cluster it belongs to (the
-// group generation of the membership). The server refuses one of an older
-// generation than its own with codes.FailedPrecondition ("stale generation
-// N, now M"), which the client reports as ErrStaleGeneration; one of a newer
-// generation, or a channel whose receiver has not registered yet, with
-// codes.Aborted, on which the client waits and retries: workers learn of a
-// generation and start their tasks at slightly different moments.
+// Every message carries the epoch of the job it belongs to: a generation
+// of the membership, and within it a restart after a failure. The server
+// refuses one of an older epoch than its own with
+// codes.FailedPrecondition ("stale epoch N, now M"), which the client
+// reports as ErrStaleEpoch; one of a newer epoch, or a channel whose
+// receiver has not registered yet, with codes.Aborted, on which the client
+// waits and retries: workers learn of an epoch and start their tasks at
+// slightly different moments.
 
 // The transport's flow-control windows.
 const (
@@ -79,10 +80,10 @@ func InFlightBound(largest int) int {
 // data plane or one control message.
 const maxMessage = runtime.MaxElementSize + 4<<10
 
-// ErrStaleGeneration is wrapped by the errors of Client methods when the
-// peer refused the message because it is of an older generation than the
-// peer's: the caller belongs to a generation that has ended and must stop.
-var ErrStaleGeneration = errors.New("stale generation")
+// ErrStaleEpoch is wrapped by the errors of Client methods when the
+// peer refused the message because it is of an older epoch than the
+// peer's: the caller belongs to a epoch that has ended and must stop.
+var ErrStaleEpoch = errors.New("stale epoch")
 
 // Security says how workers protect their traffic and know each other.
 //
@@ -190,8 +191,8 @@ type Server struct {
 
 	mu struct {
 		sync.Mutex
-		gen    int32
-		genCtx context.Context // ends with the generation
+		gen    int64
+		genCtx context.Context // ends with the epoch
 		cancel context.CancelFunc
 		chans  map[ChannelKey]*registration
 	}
@@ -240,12 +241,12 @@ func (s *Server) Stop() {
 	s.grpc.Stop()
 }
 
-// SetGeneration makes g the server's generation: messages of other
-// generations are refused from now on, the data streams of the previous
-// generation are cancelled (their senders see an error) and its channel
+// SetEpoch makes g the server's epoch: messages of other
+// epochs are refused from now on, the data streams of the previous
+// epoch are cancelled (their senders see an error) and its channel
 // registrations are dropped. The integration calls it when a new
-// generation begins, before it registers that generation's channels.
-func (s *Server) SetGeneration(g int32) {
+// epoch begins, before it registers that epoch's channels.
+func (s *Server) SetEpoch(g int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g == s.mu.gen {
@@ -257,23 +258,23 @@ func (s *Server) SetGeneration(g int32) {
 	clear(s.mu.chans)
 }
 
-// Generation returns the server's generation; 0 before the first
-// SetGeneration.
-func (s *Server) Generation() int32 {
+// Epoch returns the server's epoch; 0 before the first
+// SetEpoch.
+func (s *Server) Epoch() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mu.gen
 }
 
-// checkGeneration refuses a message of generation g that is not the
+// checkEpoch refuses a message of epoch g that is not the
 // server's.
-func (s *Server) checkGeneration(g int32) error {
-	now := s.Generation()
+func (s *Server) checkEpoch(g int64) error {
+	now := s.Epoch()
 	switch {
 	case g < now:
-		return status.Errorf(codes.FailedPrecondition, "stale generation %d, now %d", g, now)
+		return status.Errorf(codes.FailedPrecondition, "stale epoch %d, now %d", g, now)
 	case g > now:
-		return status.Errorf(codes.Aborted, "generation %d has not begun here yet (now %d)", g, now)
+		return status.Errorf(codes.Aborted, "epoch %d has not begun here yet (now %d)", g, now)
 	}
 	return nil
 }

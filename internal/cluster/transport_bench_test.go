@@ -58,9 +58,9 @@ func BenchmarkChannel(b *testing.B) {
 	b.Run("grpc", func(b *testing.B) {
 		ctx := context.Background()
 		srv, addr := startServer(b, ServerConfig{})
-		srv.SetGeneration(1)
+		srv.SetEpoch(1)
 		p := newProcesses(opts)
-		key := ChannelKey{Generation: 1}
+		key := ChannelKey{Epoch: 1}
 		if _, err := srv.Register(key, p.recv); err != nil {
 			b.Fatal(err)
 		}

@@ -62,10 +62,10 @@ type refusal struct {
 
 func (r *refusal) Error() string { return r.msg }
 
-// Is makes a refusal because of an ended generation match
-// ErrStaleGeneration.
+// Is makes a refusal because of an ended epoch match
+// ErrStaleEpoch.
 func (r *refusal) Is(target error) bool {
-	return target == ErrStaleGeneration && r.code == codes.FailedPrecondition
+	return target == ErrStaleEpoch && r.code == codes.FailedPrecondition
 }
 
 // Unwrap returns the context's error when the call ended with its context.

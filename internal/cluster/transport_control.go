@@ -19,7 +19,7 @@ import (
 
 // The control plane: unary calls between the coordinator (the worker the
 // group elected leader) and the other workers. Each message carries the
-// generation it belongs to; the server refuses other generations before
+// epoch it belongs to; the server refuses other epochs before
 // its Handler sees them. On the wire a message is one version byte
 // (messageVersion) and the message's CBOR encoding (integer keys, so that
 // it stays small); a server refuses another version, malformed CBOR, and
@@ -44,7 +44,7 @@ type OperatorState struct {
 // Ack acknowledges checkpoint Checkpoint for task Task (worker →
 // coordinator), or declines it.
 type Ack struct {
-	Generation int32             `cbor:"1,keyasint"`
+	Epoch      int64             `cbor:"1,keyasint"`
 	Task       checkpoint.TaskID `cbor:"2,keyasint"`
 	Checkpoint int64             `cbor:"3,keyasint"`
 	Operators  []OperatorState   `cbor:"4,keyasint,omitempty"`
@@ -58,7 +58,7 @@ type Ack struct {
 // Finished says that task Task ended its input (worker → coordinator),
 // with its operators' final state, which every later checkpoint holds.
 type Finished struct {
-	Generation int32             `cbor:"1,keyasint"`
+	Epoch      int64             `cbor:"1,keyasint"`
 	Task       checkpoint.TaskID `cbor:"2,keyasint"`
 	Final      []OperatorState   `cbor:"3,keyasint,omitempty"`
 }
@@ -67,7 +67,7 @@ type Finished struct {
 // of its input (worker → coordinator); the coordinator publishes it once
 // every task has ended.
 type FinalCommit struct {
-	Generation   int32    `cbor:"1,keyasint"`
+	Epoch        int64    `cbor:"1,keyasint"`
 	UID          string   `cbor:"2,keyasint"`
 	Subtask      int      `cbor:"3,keyasint"`
 	Parallelism  int      `cbor:"4,keyasint"`
@@ -80,7 +80,7 @@ type FinalCommit struct {
 // SplitRequest is a source reader's request for a split (worker →
 // coordinator, whose enumerator of source Source serves it).
 type SplitRequest struct {
-	Generation int32  `cbor:"1,keyasint"`
+	Epoch      int64  `cbor:"1,keyasint"`
 	Source     string `cbor:"2,keyasint"` // the source's UID
 	Subtask    int    `cbor:"3,keyasint"`
 }
@@ -89,7 +89,7 @@ type SplitRequest struct {
 // worker), in order: a checkpoint marker's place among the assignments
 // matters (runtime invariant 6).
 type Mailbox struct {
-	Generation int32      `cbor:"1,keyasint"`
+	Epoch      int64      `cbor:"1,keyasint"`
 	Source     string     `cbor:"2,keyasint"`
 	Subtask    int        `cbor:"3,keyasint"`
 	Items      []MailItem `cbor:"4,keyasint"`
@@ -108,7 +108,7 @@ type MailItem struct {
 // Notify delivers a coordinator's command to task Task (coordinator →
 // worker): a checkpoint's completion or abort, or a source's trigger.
 type Notify struct {
-	Generation int32               `cbor:"1,keyasint"`
+	Epoch      int64               `cbor:"1,keyasint"`
 	Task       checkpoint.TaskID   `cbor:"2,keyasint"`
 	Kind       runtime.CommandKind `cbor:"3,keyasint"`
 	Checkpoint int64               `cbor:"4,keyasint"`
@@ -118,14 +118,14 @@ type Notify struct {
 func (n Notify) Command() runtime.Command { return runtime.Command{Kind: n.Kind, ID: n.Checkpoint} }
 
 // Failed says that task Task failed (worker → coordinator): the
-// coordinator ends the generation.
+// coordinator ends the epoch.
 type Failed struct {
-	Generation int32             `cbor:"1,keyasint"`
+	Epoch      int64             `cbor:"1,keyasint"`
 	Task       checkpoint.TaskID `cbor:"2,keyasint"`
 	Error      string            `cbor:"3,keyasint"`
 }
 
-// Handler receives the control messages of the server's generation. The
+// Handler receives the control messages of the server's epoch. The
 // server calls it from its connections' goroutines, concurrently; a call
 // returns when the message is taken (Notify: when the task has the command
 // or has stopped). An error is returned to the sender's Client call
@@ -141,8 +141,8 @@ type Handler interface {
 }
 
 // Ack sends m to the peer. Like every control call it waits while the
-// peer is not reachable yet or not in m's generation yet, until ctx ends;
-// a refusal because m's generation ended wraps ErrStaleGeneration.
+// peer is not reachable yet or not in m's epoch yet, until ctx ends;
+// a refusal because m's epoch ended wraps ErrStaleEpoch.
 func (c *Client) Ack(ctx context.Context, m Ack) error { return c.call(ctx, "Ack", m) }
 
 // Finished sends m to the peer (see Ack).
@@ -200,13 +200,13 @@ func serviceDesc() grpc.ServiceDesc {
 		ServiceName: serviceName,
 		HandlerType: (*any)(nil),
 		Methods: []grpc.MethodDesc{
-			unary("Ack", func(m Ack) int32 { return m.Generation }, Handler.Ack),
-			unary("Finished", func(m Finished) int32 { return m.Generation }, Handler.Finished),
-			unary("FinalCommit", func(m FinalCommit) int32 { return m.Generation }, Handler.FinalCommit),
-			unary("SplitRequest", func(m SplitRequest) int32 { return m.Generation }, Handler.SplitRequest),
-			unary("Mailbox", func(m Mailbox) int32 { return m.Generation }, Handler.Mailbox),
-			unary("Notify", func(m Notify) int32 { return m.Generation }, Handler.Notify),
-			unary("Failed", func(m Failed) int32 { return m.Generation }, Handler.Failed),
+			unary("Ack", func(m Ack) int64 { return m.Epoch }, Handler.Ack),
+			unary("Finished", func(m Finished) int64 { return m.Epoch }, Handler.Finished),
+			unary("FinalCommit", func(m FinalCommit) int64 { return m.Epoch }, Handler.FinalCommit),
+			unary("SplitRequest", func(m SplitRequest) int64 { return m.Epoch }, Handler.SplitRequest),
+			unary("Mailbox", func(m Mailbox) int64 { return m.Epoch }, Handler.Mailbox),
+			unary("Notify", func(m Notify) int64 { return m.Epoch }, Handler.Notify),
+			unary("Failed", func(m Failed) int64 { return m.Epoch }, Handler.Failed),
 		},
 		Streams: []grpc.StreamDesc{{
 			StreamName:    "Data",
@@ -216,9 +216,9 @@ func serviceDesc() grpc.ServiceDesc {
 	}
 }
 
-// unary serves one control method: token, version, decoding, generation,
+// unary serves one control method: token, version, decoding, epoch,
 // then the handler.
-func unary[M any](name string, gen func(M) int32, call func(Handler, context.Context, M) error) grpc.MethodDesc {
+func unary[M any](name string, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
 	return grpc.MethodDesc{
 		MethodName: name,
 		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
@@ -234,7 +234,7 @@ func unary[M any](name string, gen func(M) int32, call func(Handler, context.Con
 			if err := decodeMessage(b, &m); err != nil {
 				return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 			}
-			if err := s.checkGeneration(gen(m)); err != nil {
+			if err := s.checkEpoch(gen(m)); err != nil {
 				s.log.Debug("cluster: control message refused", "method", name, "reason", status.Convert(err).Message())
 				return nil, err
 			}

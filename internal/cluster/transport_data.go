@@ -16,9 +16,9 @@ import (
 // ChannelKey names one channel of an exchange that crosses workers: the
 // channel from subtask Sender of the producing operator to subtask
 // Receiver of the consuming one, on the edge into input Input of node Node
-// (the consuming node's id in the job graph), in generation Generation.
+// (the consuming node's id in the job graph), in epoch Epoch.
 type ChannelKey struct {
-	Generation int32 `cbor:"1,keyasint"`
+	Epoch      int64 `cbor:"1,keyasint"`
 	Node       int   `cbor:"2,keyasint"`
 	Input      int   `cbor:"3,keyasint"`
 	Sender     int   `cbor:"4,keyasint"`
@@ -26,7 +26,7 @@ type ChannelKey struct {
 }
 
 func (k ChannelKey) String() string {
-	return fmt.Sprintf("generation %d, node %d input %d, subtask %d to %d", k.Generation, k.Node, k.Input, k.Sender, k.Receiver)
+	return fmt.Sprintf("epoch %d, node %d input %d, subtask %d to %d", k.Epoch, k.Node, k.Input, k.Sender, k.Receiver)
 }
 
 // Deliverer takes the elements of the channels registered with it;
@@ -42,22 +42,22 @@ type Deliverer interface {
 // registration is a channel whose receiver runs here.
 type registration struct {
 	d      Deliverer
-	ctx    context.Context // ends when the channel is unregistered or its generation ends
+	ctx    context.Context // ends when the channel is unregistered or its epoch ends
 	cancel context.CancelFunc
 }
 
 // Register makes the server deliver the streams of channel key to d, for
-// the receiver running here. key.Generation must be the server's
-// generation (SetGeneration comes first). Streams of a channel that is not
+// the receiver running here. key.Epoch must be the server's
+// epoch (SetEpoch comes first). Streams of a channel that is not
 // registered yet are asked to retry, so the sender may start first.
 // unregister cancels the channel's streams (their Deliver calls see their
-// context end) and forgets it; SetGeneration does the same for every
-// channel of the previous generation.
+// context end) and forgets it; SetEpoch does the same for every
+// channel of the previous epoch.
 func (s *Server) Register(key ChannelKey, d Deliverer) (unregister func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if key.Generation != s.mu.gen {
-		return nil, fmt.Errorf("cluster: register channel %v: the server is in generation %d: call SetGeneration first", key, s.mu.gen)
+	if key.Epoch != s.mu.gen {
+		return nil, fmt.Errorf("cluster: register channel %v: the server is in epoch %d: call SetEpoch first", key, s.mu.gen)
 	}
 	if s.mu.chans[key] != nil {
 		return nil, fmt.Errorf("cluster: channel %v is registered already", key)
@@ -78,7 +78,7 @@ func (s *Server) Register(key ChannelKey, d Deliverer) (unregister func(), err e
 // lookup returns the registration of a stream's channel, or the status
 // that refuses the stream.
 func (s *Server) lookup(key ChannelKey) (*registration, error) {
-	if err := s.checkGeneration(key.Generation); err != nil {
+	if err := s.checkEpoch(key.Epoch); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -140,7 +140,7 @@ func (s *Server) serveData(_ any, ss grpc.ServerStream) error {
 		if err := reg.d.Deliver(ctx, h.Channel.Sender, h.Channel.Receiver, b, h.Prio); err != nil {
 			switch {
 			case reg.ctx.Err() != nil:
-				return status.Errorf(codes.FailedPrecondition, "the channel closed: its generation ended (now %d) or its receiver stopped", s.Generation())
+				return status.Errorf(codes.FailedPrecondition, "the channel closed: its epoch ended (now %d) or its receiver stopped", s.Epoch())
 			case ctx.Err() != nil:
 				return status.FromContextError(ctx.Err()).Err()
 			}
@@ -151,7 +151,7 @@ func (s *Server) serveData(_ any, ss grpc.ServerStream) error {
 
 // Channel streams channel key to the worker this client is connected to,
 // which runs its receiver. It opens the data stream, waiting and retrying
-// while the peer is not up, is not in key's generation yet, or has not
+// while the peer is not up, is not in key's epoch yet, or has not
 // registered the channel, until ctx ends; then it calls run with the
 // stream's send functions, typically
 //
@@ -164,8 +164,8 @@ func (s *Server) serveData(_ any, ss grpc.ServerStream) error {
 // stream, which it opens at its first call. Neither keeps the slice. Once
 // run returns nil, Channel closes the streams and waits until the receiver
 // has delivered every element; when run fails, or a send fails, it cancels
-// the streams. A refusal because key's generation ended wraps
-// ErrStaleGeneration.
+// the streams. A refusal because key's epoch ended wraps
+// ErrStaleEpoch.
 func (c *Client) Channel(ctx context.Context, key ChannelKey, run func(send, sendPrio func([]byte) error) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

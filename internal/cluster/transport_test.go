@@ -185,9 +185,9 @@ func TestDataStreamEndToEnd(t *testing.T) {
 
 	// Across two.
 	srv, addr := startServer(t, ServerConfig{})
-	srv.SetGeneration(3)
+	srv.SetEpoch(3)
 	p := newProcesses(opts)
-	key := ChannelKey{Generation: 3, Node: 7, Input: 1}
+	key := ChannelKey{Epoch: 3, Node: 7, Input: 1}
 	unregister, err := srv.Register(key, p.recv)
 	if err != nil {
 		t.Fatal(err)
@@ -286,9 +286,9 @@ func TestDataStreamBackpressure(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, addr := startServer(t, ServerConfig{})
-	srv.SetGeneration(1)
+	srv.SetEpoch(1)
 	p := newProcesses(runtime.ExchangeOptions{BatchSize: 16, Capacity: 4, BufferTimeout: time.Hour})
-	key := ChannelKey{Generation: 1, Node: 2}
+	key := ChannelKey{Epoch: 1, Node: 2}
 	d := &countingDeliverer{Deliverer: p.recv, prio: make(chan struct{}, 1)}
 	if _, err := srv.Register(key, d); err != nil {
 		t.Fatal(err)
@@ -375,9 +375,9 @@ func TestUnalignedBarrierOvertakesOverTheNetwork(t *testing.T) {
 	leakCheck(t)
 	ctx := context.Background()
 	srv, addr := startServer(t, ServerConfig{})
-	srv.SetGeneration(1)
+	srv.SetEpoch(1)
 	p := newProcesses(runtime.ExchangeOptions{BatchSize: 1, Capacity: 4}) // every record a batch
-	key := ChannelKey{Generation: 1, Node: 2}
+	key := ChannelKey{Epoch: 1, Node: 2}
 	d := &countingDeliverer{Deliverer: p.recv, prio: make(chan struct{}, 1)}
 	if _, err := srv.Register(key, d); err != nil {
 		t.Fatal(err)
@@ -435,41 +435,41 @@ func TestUnalignedBarrierOvertakesOverTheNetwork(t *testing.T) {
 }
 
 // TestStaleGenerationRefused: a data stream, a control message or a
-// registration of an older generation than the server's is refused, and
-// the sender's error wraps ErrStaleGeneration; a stream open when its
-// generation ends fails the same way.
+// registration of an older epoch than the server's is refused, and
+// the sender's error wraps ErrStaleEpoch; a stream open when its
+// epoch ends fails the same way.
 func TestStaleGenerationRefused(t *testing.T) {
 	leakCheck(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := &recordingHandler{}
 	srv, addr := startServer(t, ServerConfig{Handler: h})
-	srv.SetGeneration(5)
+	srv.SetEpoch(5)
 	c := dial(t, addr, Security{})
 
 	p := newProcesses(runtime.ExchangeOptions{})
-	old := ChannelKey{Generation: 4, Node: 1}
+	old := ChannelKey{Epoch: 4, Node: 1}
 	if _, err := srv.Register(old, p.recv); err == nil {
-		t.Fatal("a channel of generation 4 was registered in generation 5")
+		t.Fatal("a channel of epoch 4 was registered in epoch 5")
 	}
 	err := c.Channel(ctx, old, func(send, sendPrio func([]byte) error) error {
-		t.Error("the stream of a stale generation opened")
+		t.Error("the stream of a stale epoch opened")
 		return nil
 	})
-	if !errors.Is(err, ErrStaleGeneration) || !strings.Contains(err.Error(), "stale generation 4, now 5") {
-		t.Fatalf("Channel of generation 4 = %v, want a stale generation", err)
+	if !errors.Is(err, ErrStaleEpoch) || !strings.Contains(err.Error(), "stale epoch 4, now 5") {
+		t.Fatalf("Channel of epoch 4 = %v, want a stale epoch", err)
 	}
-	err = c.Ack(ctx, Ack{Generation: 4, Checkpoint: 1})
-	if !errors.Is(err, ErrStaleGeneration) || !strings.Contains(err.Error(), "stale generation 4, now 5") {
-		t.Fatalf("Ack of generation 4 = %v, want a stale generation", err)
+	err = c.Ack(ctx, Ack{Epoch: 4, Checkpoint: 1})
+	if !errors.Is(err, ErrStaleEpoch) || !strings.Contains(err.Error(), "stale epoch 4, now 5") {
+		t.Fatalf("Ack of epoch 4 = %v, want a stale epoch", err)
 	}
 	if len(h.got()) != 0 {
 		t.Fatalf("the handler saw %v", h.got())
 	}
 
-	// A stream that is open when its generation ends: its Deliver is
+	// A stream that is open when its epoch ends: its Deliver is
 	// cancelled and the sender hears why.
-	key := ChannelKey{Generation: 5, Node: 1}
+	key := ChannelKey{Epoch: 5, Node: 1}
 	d := &countingDeliverer{Deliverer: p.recv, prio: make(chan struct{}, 1)}
 	if _, err := srv.Register(key, d); err != nil {
 		t.Fatal(err)
@@ -486,9 +486,9 @@ func TestStaleGenerationRefused(t *testing.T) {
 		}
 	}()
 	eventually(t, "the receiver's channel to fill", func() bool { return d.elements.Load() > 4 })
-	srv.SetGeneration(6)
-	if err := <-sent; !errors.Is(err, ErrStaleGeneration) || !strings.Contains(err.Error(), "generation ended") {
-		t.Fatalf("Channel when its generation ended = %v, want a stale generation", err)
+	srv.SetEpoch(6)
+	if err := <-sent; !errors.Is(err, ErrStaleEpoch) || !strings.Contains(err.Error(), "epoch ended") {
+		t.Fatalf("Channel when its epoch ended = %v, want a stale epoch", err)
 	}
 	cancel() // the writer, blocked
 }
@@ -500,9 +500,9 @@ func TestChannelCancel(t *testing.T) {
 	leakCheck(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, addr := startServer(t, ServerConfig{})
-	srv.SetGeneration(1)
+	srv.SetEpoch(1)
 	p := newProcesses(runtime.ExchangeOptions{BatchSize: 1})
-	key := ChannelKey{Generation: 1}
+	key := ChannelKey{Epoch: 1}
 	d := &countingDeliverer{Deliverer: p.recv, prio: make(chan struct{}, 1)}
 	if _, err := srv.Register(key, d); err != nil {
 		t.Fatal(err)
@@ -536,7 +536,7 @@ func TestChannelCancel(t *testing.T) {
 }
 
 // TestChannelWaitsForReceiver: a sender that opens a channel before the
-// receiver's worker is in the generation, and then before it registered
+// receiver's worker is in the epoch, and then before it registered
 // the channel, retries until it can; then the data flows.
 func TestChannelWaitsForReceiver(t *testing.T) {
 	leakCheck(t)
@@ -545,15 +545,15 @@ func TestChannelWaitsForReceiver(t *testing.T) {
 	srv, addr := startServer(t, ServerConfig{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	c := dial(t, addr, Security{})
 	p := newProcesses(runtime.ExchangeOptions{})
-	key := ChannelKey{Generation: 2, Node: 3, Input: 1, Sender: 0, Receiver: 0}
+	key := ChannelKey{Epoch: 2, Node: 3, Input: 1, Sender: 0, Receiver: 0}
 	sent := make(chan error, 1)
 	go func() {
 		sent <- c.Channel(ctx, key, func(send, sendPrio func([]byte) error) error {
 			return p.send.Outbound(ctx, 0, 0, send, sendPrio)
 		})
 	}()
-	eventually(t, "a refusal: generation not begun", func() bool { return strings.Contains(logs.String(), "generation 2 has not begun here yet") })
-	srv.SetGeneration(2)
+	eventually(t, "a refusal: epoch not begun", func() bool { return strings.Contains(logs.String(), "epoch 2 has not begun here yet") })
+	srv.SetEpoch(2)
 	eventually(t, "a refusal: channel not registered", func() bool { return strings.Contains(logs.String(), "is not registered here yet") })
 	if _, err := srv.Register(key, p.recv); err != nil {
 		t.Fatal(err)
@@ -580,9 +580,9 @@ func TestBadElementFailsTheStream(t *testing.T) {
 	leakCheck(t)
 	ctx := context.Background()
 	srv, addr := startServer(t, ServerConfig{})
-	srv.SetGeneration(1)
+	srv.SetEpoch(1)
 	p := newProcesses(runtime.ExchangeOptions{})
-	key := ChannelKey{Generation: 1}
+	key := ChannelKey{Epoch: 1}
 	if _, err := srv.Register(key, p.recv); err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +596,7 @@ func TestBadElementFailsTheStream(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unknown kind 15") || codeOf(err) != codes.InvalidArgument {
 		t.Fatalf("Channel with a bad element = %v, want the receiver's refusal", err)
 	}
-	if err := c.Ack(ctx, Ack{Generation: 1}); err == nil || codeOf(err) != codes.Unimplemented {
+	if err := c.Ack(ctx, Ack{Epoch: 1}); err == nil || codeOf(err) != codes.Unimplemented {
 		t.Fatalf("the server is not up after a bad stream: %v", err)
 	}
 }
@@ -642,21 +642,21 @@ func (h *recordingHandler) Notify(_ context.Context, m Notify) error   { return 
 func (h *recordingHandler) Failed(_ context.Context, m Failed) error   { return h.take(m) }
 
 // controlMessages has one message of every kind, every field set.
-func controlMessages(gen int32) []any {
+func controlMessages(gen int64) []any {
 	task := checkpoint.TaskID{Chain: 2, Subtask: 3}
 	op := OperatorState{UID: "window", Parallelism: 4, Subtask: snapshot.Subtask{
 		Index: 3, KeyGroups: [2]int{96, 128}, KeyedFile: "chk-7/window-3.keyed", KeyedSize: 1234, KeyedCRC: 0xdeadbeef,
 		GroupOffsets: []int64{0, -1, 77}, OperatorState: []byte{1, 2}, ChannelState: []byte{3}, Finished: true,
 	}}
 	return []any{
-		Ack{Generation: gen, Task: task, Checkpoint: 7, Operators: []OperatorState{op}, Alignment: 3 * time.Millisecond, Declined: "no"},
-		Finished{Generation: gen, Task: task, Final: []OperatorState{op, op}},
-		FinalCommit{Generation: gen, UID: "sink", Subtask: 1, Parallelism: 2, Committables: [][]byte{{1}, {}, {2, 3}}, State: []byte("s")},
-		SplitRequest{Generation: gen, Source: "kafka", Subtask: 5},
-		Mailbox{Generation: gen, Source: "kafka", Subtask: 5, Items: []MailItem{
+		Ack{Epoch: gen, Task: task, Checkpoint: 7, Operators: []OperatorState{op}, Alignment: 3 * time.Millisecond, Declined: "no"},
+		Finished{Epoch: gen, Task: task, Final: []OperatorState{op, op}},
+		FinalCommit{Epoch: gen, UID: "sink", Subtask: 1, Parallelism: 2, Committables: [][]byte{{1}, {}, {2, 3}}, State: []byte("s")},
+		SplitRequest{Epoch: gen, Source: "kafka", Subtask: 5},
+		Mailbox{Epoch: gen, Source: "kafka", Subtask: 5, Items: []MailItem{
 			{Splits: [][]byte{[]byte("topic-0"), []byte("topic-1")}}, {Checkpoint: 8}, {NoMoreSplits: true}}},
-		Notify{Generation: gen, Task: task, Kind: runtime.Complete, Checkpoint: 7},
-		Failed{Generation: gen, Task: task, Error: "parse: bad line"},
+		Notify{Epoch: gen, Task: task, Kind: runtime.Complete, Checkpoint: 7},
+		Failed{Epoch: gen, Task: task, Error: "parse: bad line"},
 	}
 }
 
@@ -688,7 +688,7 @@ func TestControlRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	h := &recordingHandler{}
 	srv, addr := startServer(t, ServerConfig{Handler: h})
-	srv.SetGeneration(9)
+	srv.SetEpoch(9)
 	c := dial(t, addr, Security{})
 	msgs := controlMessages(9)
 	for _, m := range msgs {
@@ -750,7 +750,7 @@ func (s *syncBuffer) String() string {
 // FuzzDecodeMessage: a control message or stream header of any bytes
 // decodes or fails with an error, never panics.
 func FuzzDecodeMessage(f *testing.F) {
-	for _, m := range append(controlMessages(3), streamHeader{Channel: ChannelKey{Generation: 1, Node: 2}, Prio: true}) {
+	for _, m := range append(controlMessages(3), streamHeader{Channel: ChannelKey{Epoch: 1, Node: 2}, Prio: true}) {
 		b, err := encodeMessage(m)
 		if err != nil {
 			f.Fatal(err)

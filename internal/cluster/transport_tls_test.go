@@ -105,13 +105,13 @@ func TestMutualTLS(t *testing.T) {
 	ca := newAuthority(t)
 	h := &recordingHandler{}
 	srv, addr := startServer(t, ServerConfig{Security: Security{TLS: workerTLS(ca, ca.sign(t, 2))}, Handler: h})
-	srv.SetGeneration(1)
+	srv.SetEpoch(1)
 	c := dial(t, addr, Security{TLS: workerTLS(ca, ca.sign(t, 3))})
-	if err := c.Failed(ctx, Failed{Generation: 1, Error: "boom"}); err != nil {
+	if err := c.Failed(ctx, Failed{Epoch: 1, Error: "boom"}); err != nil {
 		t.Fatal(err)
 	}
 	p := newProcesses(runtime.ExchangeOptions{})
-	key := ChannelKey{Generation: 1, Node: 4}
+	key := ChannelKey{Epoch: 1, Node: 4}
 	if _, err := srv.Register(key, p.recv); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestMutualTLS(t *testing.T) {
 	} {
 		c := dial(t, addr, Security{TLS: cfg})
 		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		err := c.Failed(ctx, Failed{Generation: 1, Error: name})
+		err := c.Failed(ctx, Failed{Epoch: 1, Error: name})
 		cancel()
 		if err == nil {
 			t.Errorf("%s: the call got through", name)
@@ -164,19 +164,19 @@ func TestToken(t *testing.T) {
 	ctx := context.Background()
 	h := &recordingHandler{}
 	srv, addr := startServer(t, ServerConfig{Security: Security{Token: "s3cret"}, Handler: h})
-	srv.SetGeneration(1)
+	srv.SetEpoch(1)
 	for _, token := range []string{"", "wrong"} {
 		c := dial(t, addr, Security{Token: token})
-		err := c.Ack(ctx, Ack{Generation: 1})
+		err := c.Ack(ctx, Ack{Epoch: 1})
 		if codeOf(err) != codes.Unauthenticated || strings.Contains(err.Error(), "s3cret") || (token != "" && strings.Contains(err.Error(), token)) {
 			t.Fatalf("Ack with token %q = %v, want unauthenticated without the token in the message", token, err)
 		}
-		err = c.Channel(ctx, ChannelKey{Generation: 1}, func(send, sendPrio func([]byte) error) error { return nil })
+		err = c.Channel(ctx, ChannelKey{Epoch: 1}, func(send, sendPrio func([]byte) error) error { return nil })
 		if codeOf(err) != codes.Unauthenticated {
 			t.Fatalf("Channel with token %q = %v, want unauthenticated", token, err)
 		}
 	}
-	if err := dial(t, addr, Security{Token: "s3cret"}).Ack(ctx, Ack{Generation: 1}); err != nil {
+	if err := dial(t, addr, Security{Token: "s3cret"}).Ack(ctx, Ack{Epoch: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.got()) != 1 {
