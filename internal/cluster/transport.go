@@ -82,7 +82,7 @@ const maxMessage = runtime.MaxElementSize + 4<<10
 
 // ErrStaleEpoch is wrapped by the errors of Client methods when the
 // peer refused the message because it is of an older epoch than the
-// peer's: the caller belongs to a epoch that has ended and must stop.
+// peer's: the caller belongs to an epoch that has ended and must stop.
 var ErrStaleEpoch = errors.New("stale epoch")
 
 // Security says how workers protect their traffic and know each other.

@@ -58,9 +58,9 @@ type Ack struct {
 // Finished says that task Task ended its input (worker → coordinator),
 // with its operators' final state, which every later checkpoint holds.
 type Finished struct {
-	Epoch      int64             `cbor:"1,keyasint"`
-	Task       checkpoint.TaskID `cbor:"2,keyasint"`
-	Final      []OperatorState   `cbor:"3,keyasint,omitempty"`
+	Epoch int64             `cbor:"1,keyasint"`
+	Task  checkpoint.TaskID `cbor:"2,keyasint"`
+	Final []OperatorState   `cbor:"3,keyasint,omitempty"`
 }
 
 // FinalCommit is what sink subtask Subtask of UID pre-committed at the end
@@ -80,19 +80,19 @@ type FinalCommit struct {
 // SplitRequest is a source reader's request for a split (worker →
 // coordinator, whose enumerator of source Source serves it).
 type SplitRequest struct {
-	Epoch      int64  `cbor:"1,keyasint"`
-	Source     string `cbor:"2,keyasint"` // the source's UID
-	Subtask    int    `cbor:"3,keyasint"`
+	Epoch   int64  `cbor:"1,keyasint"`
+	Source  string `cbor:"2,keyasint"` // the source's UID
+	Subtask int    `cbor:"3,keyasint"`
 }
 
 // Mailbox carries items of a reader's split mailbox (coordinator →
 // worker), in order: a checkpoint marker's place among the assignments
 // matters (runtime invariant 6).
 type Mailbox struct {
-	Epoch      int64      `cbor:"1,keyasint"`
-	Source     string     `cbor:"2,keyasint"`
-	Subtask    int        `cbor:"3,keyasint"`
-	Items      []MailItem `cbor:"4,keyasint"`
+	Epoch   int64      `cbor:"1,keyasint"`
+	Source  string     `cbor:"2,keyasint"`
+	Subtask int        `cbor:"3,keyasint"`
+	Items   []MailItem `cbor:"4,keyasint"`
 }
 
 // MailItem is one item of a split mailbox: exactly one of its fields is
@@ -120,9 +120,9 @@ func (n Notify) Command() runtime.Command { return runtime.Command{Kind: n.Kind,
 // Failed says that task Task failed (worker → coordinator): the
 // coordinator ends the epoch.
 type Failed struct {
-	Epoch      int64             `cbor:"1,keyasint"`
-	Task       checkpoint.TaskID `cbor:"2,keyasint"`
-	Error      string            `cbor:"3,keyasint"`
+	Epoch int64             `cbor:"1,keyasint"`
+	Task  checkpoint.TaskID `cbor:"2,keyasint"`
+	Error string            `cbor:"3,keyasint"`
 }
 
 // Handler receives the control messages of the server's epoch. The

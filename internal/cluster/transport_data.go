@@ -18,11 +18,11 @@ import (
 // Receiver of the consuming one, on the edge into input Input of node Node
 // (the consuming node's id in the job graph), in epoch Epoch.
 type ChannelKey struct {
-	Epoch      int64 `cbor:"1,keyasint"`
-	Node       int   `cbor:"2,keyasint"`
-	Input      int   `cbor:"3,keyasint"`
-	Sender     int   `cbor:"4,keyasint"`
-	Receiver   int   `cbor:"5,keyasint"`
+	Epoch    int64 `cbor:"1,keyasint"`
+	Node     int   `cbor:"2,keyasint"`
+	Input    int   `cbor:"3,keyasint"`
+	Sender   int   `cbor:"4,keyasint"`
+	Receiver int   `cbor:"5,keyasint"`
 }
 
 func (k ChannelKey) String() string {
