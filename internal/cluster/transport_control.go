@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/runtime"
-	"github.com/weirstream/weir/internal/snapshot"
 )
 
 // The control plane: unary calls between the coordinator (the worker the
@@ -31,23 +31,15 @@ import (
 // stream header.
 const messageVersion = 1
 
-// OperatorState is one operator subtask's state as a task acknowledges it:
-// what the checkpoint's _metadata records of it. Keyed state has been
-// written to the shared checkpoint location already; Subtask names its
-// file.
-type OperatorState struct {
-	UID         string           `cbor:"1,keyasint"`
-	Parallelism int              `cbor:"2,keyasint"`
-	Subtask     snapshot.Subtask `cbor:"3,keyasint"`
-}
-
 // Ack acknowledges checkpoint Checkpoint for task Task (worker →
 // coordinator), or declines it.
 type Ack struct {
 	Epoch      int64             `cbor:"1,keyasint"`
 	Task       checkpoint.TaskID `cbor:"2,keyasint"`
 	Checkpoint int64             `cbor:"3,keyasint"`
-	Operators  []OperatorState   `cbor:"4,keyasint,omitempty"`
+	// Operators are the operators' states; their keyed state has been
+	// written to the shared checkpoint location already.
+	Operators []job.OperatorState `cbor:"4,keyasint,omitempty"`
 	// Alignment is how long the task held back inputs for the barrier.
 	Alignment time.Duration `cbor:"5,keyasint,omitempty"`
 	// Declined, when not empty, says that the task could not take the
@@ -60,7 +52,7 @@ type Ack struct {
 type Finished struct {
 	Epoch int64             `cbor:"1,keyasint"`
 	Task  checkpoint.TaskID `cbor:"2,keyasint"`
-	Final []OperatorState   `cbor:"3,keyasint,omitempty"`
+	Final []job.FinalState  `cbor:"3,keyasint,omitempty"`
 }
 
 // FinalCommit is what sink subtask Subtask of UID pre-committed at the end
@@ -125,6 +117,28 @@ type Failed struct {
 	Error string            `cbor:"3,keyasint"`
 }
 
+// Start begins an epoch of the job (coordinator → every worker, itself
+// included): stop the tasks of the previous one, restore the checkpoint at
+// Restore ("" for a fresh start) and run this worker's part of the job.
+// A server takes it when its epoch is not newer than the server's.
+type Start struct {
+	Epoch   int64  `cbor:"1,keyasint"`
+	Restore string `cbor:"2,keyasint,omitempty"`
+}
+
+// Done ends the job (coordinator → every worker): it finished, or stopped
+// with a savepoint. Workers leave the cluster and return.
+type Done struct {
+	Epoch int64 `cbor:"1,keyasint"`
+	// Savepoint is the savepoint the job stopped with, if it did.
+	Savepoint string `cbor:"2,keyasint,omitempty"`
+}
+
+// ErrNotReady is what a Handler returns for a message of the server's
+// epoch that it cannot take yet (its tasks are still being built): the
+// sender waits and tries again.
+var ErrNotReady = status.Error(codes.Aborted, "cluster: this worker is not ready for the epoch yet")
+
 // Handler receives the control messages of the server's epoch. The
 // server calls it from its connections' goroutines, concurrently; a call
 // returns when the message is taken (Notify: when the task has the command
@@ -138,6 +152,8 @@ type Handler interface {
 	Mailbox(ctx context.Context, m Mailbox) error
 	Notify(ctx context.Context, m Notify) error
 	Failed(ctx context.Context, m Failed) error
+	Start(ctx context.Context, m Start) error
+	Done(ctx context.Context, m Done) error
 }
 
 // Ack sends m to the peer. Like every control call it waits while the
@@ -175,6 +191,16 @@ func (c *Client) Failed(ctx context.Context, m Failed) error {
 	return c.call(ctx, "Failed", m)
 }
 
+// Start sends m to the peer (see Ack).
+func (c *Client) Start(ctx context.Context, m Start) error {
+	return c.call(ctx, "Start", m)
+}
+
+// Done sends m to the peer (see Ack).
+func (c *Client) Done(ctx context.Context, m Done) error {
+	return c.call(ctx, "Done", m)
+}
+
 func (c *Client) call(ctx context.Context, method string, m any) error {
 	b, err := encodeMessage(m)
 	if err != nil {
@@ -207,6 +233,8 @@ func serviceDesc() grpc.ServiceDesc {
 			unary("Mailbox", func(m Mailbox) int64 { return m.Epoch }, Handler.Mailbox),
 			unary("Notify", func(m Notify) int64 { return m.Epoch }, Handler.Notify),
 			unary("Failed", func(m Failed) int64 { return m.Epoch }, Handler.Failed),
+			unaryNewer("Start", func(m Start) int64 { return m.Epoch }, Handler.Start),
+			unary("Done", func(m Done) int64 { return m.Epoch }, Handler.Done),
 		},
 		Streams: []grpc.StreamDesc{{
 			StreamName:    "Data",
@@ -216,9 +244,24 @@ func serviceDesc() grpc.ServiceDesc {
 	}
 }
 
+// unaryNewer serves a control method that begins an epoch: it takes one
+// newer than the server's, and refuses only an older one.
+func unaryNewer[M any](name string, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
+	return unaryChecked(name, func(s *Server, g int64) error {
+		if now := s.Epoch(); g < now {
+			return status.Errorf(codes.FailedPrecondition, "stale epoch %d, now %d", g, now)
+		}
+		return nil
+	}, gen, call)
+}
+
 // unary serves one control method: token, version, decoding, epoch,
 // then the handler.
 func unary[M any](name string, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
+	return unaryChecked(name, (*Server).checkEpoch, gen, call)
+}
+
+func unaryChecked[M any](name string, check func(*Server, int64) error, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
 	return grpc.MethodDesc{
 		MethodName: name,
 		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
@@ -234,7 +277,7 @@ func unary[M any](name string, gen func(M) int64, call func(Handler, context.Con
 			if err := decodeMessage(b, &m); err != nil {
 				return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 			}
-			if err := s.checkEpoch(gen(m)); err != nil {
+			if err := check(s, gen(m)); err != nil {
 				s.log.Debug("cluster: control message refused", "method", name, "reason", status.Convert(err).Message())
 				return nil, err
 			}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
 )
@@ -640,23 +642,29 @@ func (h *recordingHandler) SplitRequest(_ context.Context, m SplitRequest) error
 func (h *recordingHandler) Mailbox(_ context.Context, m Mailbox) error { return h.take(m) }
 func (h *recordingHandler) Notify(_ context.Context, m Notify) error   { return h.take(m) }
 func (h *recordingHandler) Failed(_ context.Context, m Failed) error   { return h.take(m) }
+func (h *recordingHandler) Start(_ context.Context, m Start) error     { return h.take(m) }
+func (h *recordingHandler) Done(_ context.Context, m Done) error       { return h.take(m) }
 
 // controlMessages has one message of every kind, every field set.
 func controlMessages(gen int64) []any {
 	task := checkpoint.TaskID{Chain: 2, Subtask: 3}
-	op := OperatorState{UID: "window", Parallelism: 4, Subtask: snapshot.Subtask{
+	op := job.OperatorState{UID: "window", Parallelism: 4, Subtask: snapshot.Subtask{
 		Index: 3, KeyGroups: [2]int{96, 128}, KeyedFile: "chk-7/window-3.keyed", KeyedSize: 1234, KeyedCRC: 0xdeadbeef,
 		GroupOffsets: []int64{0, -1, 77}, OperatorState: []byte{1, 2}, ChannelState: []byte{3}, Finished: true,
 	}}
 	return []any{
-		Ack{Epoch: gen, Task: task, Checkpoint: 7, Operators: []OperatorState{op}, Alignment: 3 * time.Millisecond, Declined: "no"},
-		Finished{Epoch: gen, Task: task, Final: []OperatorState{op, op}},
+		Ack{Epoch: gen, Task: task, Checkpoint: 7, Operators: []job.OperatorState{op}, Alignment: 3 * time.Millisecond, Declined: "no"},
+		Finished{Epoch: gen, Task: task, Final: []job.FinalState{{UID: "window", Snapshot: job.OperatorSnapshot{
+			Keyed:    map[int][]snapshot.Entry{97: {{State: "window/pane", Key: []byte("k"), Namespace: []byte("w"), Value: []byte("v")}}},
+			KeyRange: keygroup.Range{Start: 96, End: 128}, State: []byte{7}}}}},
 		FinalCommit{Epoch: gen, UID: "sink", Subtask: 1, Parallelism: 2, Committables: [][]byte{{1}, {}, {2, 3}}, State: []byte("s")},
 		SplitRequest{Epoch: gen, Source: "kafka", Subtask: 5},
 		Mailbox{Epoch: gen, Source: "kafka", Subtask: 5, Items: []MailItem{
 			{Splits: [][]byte{[]byte("topic-0"), []byte("topic-1")}}, {Checkpoint: 8}, {NoMoreSplits: true}}},
 		Notify{Epoch: gen, Task: task, Kind: runtime.Complete, Checkpoint: 7},
 		Failed{Epoch: gen, Task: task, Error: "parse: bad line"},
+		Start{Epoch: gen, Restore: "s3://bucket/job/chk-00000000000000000007"},
+		Done{Epoch: gen, Savepoint: "s3://bucket/job/savepoint-8-1"},
 	}
 }
 
@@ -676,6 +684,10 @@ func sendControl(ctx context.Context, c *Client, m any) error {
 		return c.Notify(ctx, m)
 	case Failed:
 		return c.Failed(ctx, m)
+	case Start:
+		return c.Start(ctx, m)
+	case Done:
+		return c.Done(ctx, m)
 	}
 	panic(fmt.Sprintf("no call for %T", m))
 }
