@@ -87,6 +87,14 @@ func (e exchange[T]) Writer(ctx context.Context, sender int, m *runtime.Metrics)
 
 func (e exchange[T]) Inputs(receiver int) plan.Inputs { return e.ex.Inputs(receiver) }
 
+func (e exchange[T]) Outbound(ctx context.Context, s, r int, send, sendPrio func([]byte) error) error {
+	return e.ex.Outbound(ctx, s, r, send, sendPrio)
+}
+
+func (e exchange[T]) Deliver(ctx context.Context, s, r int, b []byte, prio bool) error {
+	return e.ex.Deliver(ctx, s, r, b, prio)
+}
+
 // operator implements plan.Operator with a typed build function: given
 // the subtask, the collector of its main output and all its outputs, it
 // returns the operator's input.

@@ -50,6 +50,13 @@ type Exchange interface {
 	Writer(ctx context.Context, sender int, m *runtime.Metrics) (Collector, Writer)
 	// Inputs returns the channels of receiving subtask receiver.
 	Inputs(receiver int) Inputs
+	// Outbound carries the elements of channel (s, r), whose receiver runs
+	// in another process, encoded, to send (priority elements to
+	// sendPrio), until end of input (runtime.Exchange.Outbound).
+	Outbound(ctx context.Context, s, r int, send, sendPrio func([]byte) error) error
+	// Deliver puts an element that sender s of another process sent into
+	// its channel to receiver r (runtime.Exchange.Deliver).
+	Deliver(ctx context.Context, s, r int, b []byte, prio bool) error
 }
 
 // Writer is the untyped side of a runtime.Writer[T].
