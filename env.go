@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/internal/cluster"
 	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
@@ -27,9 +28,10 @@ type Env struct {
 	lateDrops []*atomic.Int64 // of window operators without LateRecordsTo
 	asyncOps  []asyncCounters // of AsyncWait operators
 
-	mu      sync.Mutex
-	metrics []*runtime.Metrics // of the running or last run
-	job     *job.Job           // the running or last execution
+	mu            sync.Mutex
+	metrics       []*runtime.Metrics    // of the running or last run
+	job           *job.Job              // the running or last execution
+	clusterStatus func() cluster.Status // of the cluster the job runs in, if it does
 }
 
 // asyncCounters names the counters of one AsyncWait operator.
@@ -136,6 +138,10 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		if n.Publish != nil {
 			spec.Publish[n.UID] = n.Publish
 		}
+	}
+	if e.cfg.cluster != nil {
+		spec.Build = nil // built per epoch, by the cluster's worker
+		return e.executeInCluster(ctx, p, settings, spec)
 	}
 	j := job.New(spec)
 	e.mu.Lock()

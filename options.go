@@ -24,6 +24,7 @@ type config struct {
 	channelCapacity   int
 	watermarkInterval time.Duration
 	checkpoint        checkpointConfig
+	cluster           *ClusterConfig // nil: the job runs in this process only
 	backend           string // "heap" or "pebble"
 	backendDir        string // for pebble
 }
@@ -65,6 +66,11 @@ func (c config) validate() error {
 	}
 	if _, err := newBackend(c.backend, c.backendDir); err != nil {
 		errs = append(errs, err)
+	}
+	if c.cluster != nil {
+		if err := c.cluster.validate(c.checkpoint); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

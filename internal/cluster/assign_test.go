@@ -11,7 +11,7 @@ import (
 
 // plan builds a valid assignment of workers with the given slots, named
 // w0, w1, ... in slot order; w0 coordinates.
-func plan(slots ...int) Assignment {
+func assignment(slots ...int) Assignment {
 	a := Assignment{Generation: 7, Coordinator: "w0", Fingerprint: "fp"}
 	for k, n := range slots {
 		a.Workers = append(a.Workers, WorkerSlots{ID: fmt.Sprintf("w%d", k), Addr: fmt.Sprintf("10.0.0.%d:7070", k), Start: a.Slots, Slots: n})
@@ -36,7 +36,7 @@ func TestSlotOf(t *testing.T) {
 		{"p > S, uneven workers", []int{1, 2}, 6, []int{0, 0, 1, 1, 2, 2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := plan(tc.slots...)
+			a := assignment(tc.slots...)
 			var got []int
 			for i := range tc.p {
 				got = append(got, a.SlotOf(i, tc.p))
@@ -49,7 +49,7 @@ func TestSlotOf(t *testing.T) {
 }
 
 func TestSlotOfOutOfRange(t *testing.T) {
-	a := plan(2)
+	a := assignment(2)
 	for _, c := range [][2]int{{-1, 2}, {2, 2}, {0, 0}, {0, -1}} {
 		if got := a.SlotOf(c[0], c[1]); got != -1 {
 			t.Errorf("SlotOf(%d, %d) = %d, want -1", c[0], c[1], got)
@@ -70,7 +70,7 @@ func TestSlotOfOutOfRange(t *testing.T) {
 // and that p <= S never puts two subtasks in one slot.
 func TestPlacementProperties(t *testing.T) {
 	for _, slots := range [][]int{{1}, {3}, {1, 1}, {2, 1}, {1, 2, 3}, {4, 4, 4, 4}, {5, 1, 7}} {
-		a := plan(slots...)
+		a := assignment(slots...)
 		for p := 1; p <= 3*a.Slots+1; p++ {
 			count := map[string]int{}
 			used := map[int]bool{}
@@ -107,13 +107,13 @@ func TestPlacementProperties(t *testing.T) {
 			}
 		}
 	}
-	if lo, hi := plan(2).Subtasks("nobody", 4); lo != hi {
+	if lo, hi := assignment(2).Subtasks("nobody", 4); lo != hi {
 		t.Errorf("Subtasks of an unknown worker = [%d,%d), want empty", lo, hi)
 	}
 }
 
 func TestWorkerAndParallelism(t *testing.T) {
-	a := plan(2, 3)
+	a := assignment(2, 3)
 	if w, ok := a.Worker("w1"); !ok || w.Start != 2 || w.Slots != 3 {
 		t.Errorf("Worker(w1) = %+v, %v", w, ok)
 	}
@@ -146,7 +146,7 @@ func TestValidate(t *testing.T) {
 		{"too many slots", func(a *Assignment) { a.Workers[1].Slots = MaxSlots; a.Slots = MaxSlots + 2 }, "more than 32768 slots"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := plan(2, 2)
+			a := assignment(2, 2)
 			tc.edit(&a)
 			err := a.Validate()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -157,19 +157,19 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	if err := plan(2, 2).Validate(); err != nil {
+	if err := assignment(2, 2).Validate(); err != nil {
 		t.Fatalf("valid plan: %v", err)
 	}
 }
 
 func TestAssignmentRoundTrip(t *testing.T) {
-	refused := plan(1, 2)
+	refused := assignment(1, 2)
 	refused.Refused = `worker "x" runs another job graph`
 	for _, a := range []Assignment{
 		{},
 		{Generation: 1},
-		plan(1),
-		plan(3, 1, 4, 1, 5),
+		assignment(1),
+		assignment(3, 1, 4, 1, 5),
 		refused,
 		{Generation: 1 << 30, Coordinator: "é\x00\xff", Workers: []WorkerSlots{{ID: "é\x00\xff", Slots: MaxSlots}}, Slots: MaxSlots},
 	} {
@@ -192,11 +192,11 @@ func TestAssignmentRoundTrip(t *testing.T) {
 }
 
 func TestDecodeAssignmentErrors(t *testing.T) {
-	good, err := EncodeAssignment(plan(2))
+	good, err := EncodeAssignment(assignment(2))
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := plan(2)
+	bad := assignment(2)
 	bad.Slots = 3
 	body, err := groupEnc.Marshal(bad)
 	if err != nil {
@@ -228,7 +228,7 @@ func TestDecodeAssignmentErrors(t *testing.T) {
 // is valid, encodes again, and decodes to an equal assignment with the
 // same bytes (core deterministic CBOR: the only encoding of a value).
 func FuzzDecodeAssignment(f *testing.F) {
-	for _, a := range []Assignment{{}, plan(1), plan(2, 3), {Generation: 3, Refused: "no"}} {
+	for _, a := range []Assignment{{}, assignment(1), assignment(2, 3), {Generation: 3, Refused: "no"}} {
 		b, err := EncodeAssignment(a)
 		if err != nil {
 			f.Fatal(err)

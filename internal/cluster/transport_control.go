@@ -132,6 +132,8 @@ type Done struct {
 	Epoch int64 `cbor:"1,keyasint"`
 	// Savepoint is the savepoint the job stopped with, if it did.
 	Savepoint string `cbor:"2,keyasint,omitempty"`
+	// Error says why the job failed for good, if it did.
+	Error string `cbor:"3,keyasint,omitempty"`
 }
 
 // ErrNotReady is what a Handler returns for a message of the server's
@@ -234,7 +236,7 @@ func serviceDesc() grpc.ServiceDesc {
 			unary("Notify", func(m Notify) int64 { return m.Epoch }, Handler.Notify),
 			unary("Failed", func(m Failed) int64 { return m.Epoch }, Handler.Failed),
 			unaryNewer("Start", func(m Start) int64 { return m.Epoch }, Handler.Start),
-			unary("Done", func(m Done) int64 { return m.Epoch }, Handler.Done),
+			unaryNewer("Done", func(m Done) int64 { return m.Epoch }, Handler.Done),
 		},
 		Streams: []grpc.StreamDesc{{
 			StreamName:    "Data",

@@ -21,38 +21,40 @@ import (
 // StartPoint returns where the job's next epoch starts: the path of the
 // checkpoint or savepoint to restore (a URL or a path every process can
 // open), or "" for a fresh start; done reports that the job finished
-// before and has nothing left to do. The first epoch honours RestoreFrom;
-// later ones restore the newest checkpoint at the location whose files
-// verify, or the one RestoreFrom named while the location has none.
-func (j *Job) StartPoint(ctx context.Context, store *storage.Storage, first bool) (path string, done bool, err error) {
-	pathOf := func(p *point) string {
-		return strings.TrimSuffix(p.store.Location(), "/") + "/" + p.dir.Name()
-	}
-	if first {
-		from, closeFrom, err := j.startingPoint(ctx, store)
-		if err != nil || (from == nil && closeFrom == nil) {
-			return "", err == nil, err
-		}
-		defer closeFrom()
-		if from == nil {
-			return "", false, nil
-		}
-		if err := j.matchState(from); err != nil {
-			return "", false, err
-		}
-		return pathOf(from), false, nil
-	}
-	latest, err := j.latest(ctx, store)
+// before and has nothing left to do. While the location has completed
+// checkpoints, the epoch restores the newest whose files verify; before
+// the first, it restores what RestoreFrom names, if anything — in a
+// cluster a new coordinator cannot tell its job's first start from a
+// restart, so RestoreFrom counts only at a location without checkpoints.
+func (j *Job) StartPoint(ctx context.Context, store *storage.Storage) (path string, done bool, err error) {
+	dirs, err := store.Completed(ctx)
 	if err != nil {
 		return "", false, fmt.Errorf("weir: restore: %w", err)
 	}
-	if latest != nil {
-		return pathOf(latest), false, nil
+	var from *point
+	if len(dirs) == 0 {
+		p := j.spec.Checkpoints.RestoreFrom
+		if p == "" || p == "latest" {
+			return "", false, nil
+		}
+		f, closeFrom, err := j.open(ctx, p)
+		if err != nil {
+			return "", false, err
+		}
+		defer closeFrom()
+		from = f
+	} else {
+		if done, err := j.finishedBefore(ctx, store, dirs[0].String()); err != nil || done {
+			return "", done, err
+		}
+		if from, err = j.latest(ctx, store); err != nil {
+			return "", false, fmt.Errorf("weir: restore: %w", err)
+		}
 	}
-	if p := j.spec.Checkpoints.RestoreFrom; p != "" && p != "latest" {
-		return p, false, nil
+	if err := j.matchState(from); err != nil {
+		return "", false, err
 	}
-	return "", false, nil
+	return strings.TrimSuffix(from.store.Location(), "/") + "/" + from.dir.Name(), false, nil
 }
 
 // OpenRun opens the run of an epoch in this process, restoring the

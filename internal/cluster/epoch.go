@@ -1,0 +1,537 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weirstream/weir/internal/checkpoint"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/plan"
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/source"
+)
+
+// An epoch is one run of this process's part of the job: a generation of
+// the membership and, within it, a restart after a failure. Its id is the
+// generation in the high bits and the restart in the low 16, so that ids
+// grow across generations and restarts alike.
+type epoch struct {
+	id   int64
+	gen  Generation
+	plan *plan.Plan
+	run  *job.Run
+	// ctx ends when the epoch is stopped for a newer one, or the worker
+	// returns.
+	ctx    context.Context
+	cancel context.CancelFunc
+	ended  chan struct{} // closed when the run returned
+	close  func() error  // closes what OpenRun opened
+
+	ready atomic.Bool // the run is built: handlers may use what follows
+	mu    sync.Mutex
+	enums map[string]*runtime.Enumeration // coordinator: every source's, by UID
+	// readers holds, in a worker that is not the coordinator, the readers'
+	// side of each source: its enumeration and how its splits decode.
+	readers map[string]readerSide
+}
+
+type readerSide struct {
+	en     *runtime.Enumeration
+	splits source.Checkpointed
+}
+
+func epochID(generation int32, restart int) int64 {
+	return int64(generation)<<16 | int64(restart&0xffff)
+}
+
+type epochResult struct {
+	ep  *epoch
+	err error
+}
+
+// startEpoch opens and runs this process's part of the epoch st starts.
+// The result goes to results when the run returns.
+func (w *worker) startEpoch(ctx context.Context, st Start, results chan<- epochResult) {
+	g := w.generation()
+	if st.Epoch>>16 != int64(g.ID) {
+		w.log.Warn("cluster: an epoch of another generation", "epoch", st.Epoch, "generation", g.ID)
+		return
+	}
+	ectx, cancel := context.WithCancel(ctx)
+	ep := &epoch{id: st.Epoch, gen: g, ctx: ectx, cancel: cancel, ended: make(chan struct{}),
+		enums: map[string]*runtime.Enumeration{}, readers: map[string]readerSide{}}
+	p := plan.Resolve(w.spec.Graph, g.Assignment.Parallelism(w.spec.Settings.MaxParallelism))
+	ep.plan = p
+	run, closeRun, err := w.job.OpenRun(ectx, w.store, st.Restore)
+	if err != nil {
+		cancel()
+		close(ep.ended)
+		results <- epochResult{ep: ep, err: err}
+		return
+	}
+	ep.run, ep.close = run, closeRun
+	if !g.IsCoordinator() {
+		run.ReportTo(reporter{w: w, ep: ep})
+	}
+	w.srv.SetEpoch(ep.id)
+	w.mu.Lock()
+	w.mu.ep = ep
+	w.mu.Unlock()
+	w.log.Info("cluster: epoch", "epoch", ep.id, "restore", st.Restore, "parallelism", g.Assignment.Parallelism(w.spec.Settings.MaxParallelism))
+	go func() {
+		defer close(ep.ended)
+		var driver job.Tasks
+		if g.IsCoordinator() {
+			driver = coordinatorTasks{w: w, ep: ep}
+		}
+		err := run.Execute(ectx, driver)
+		results <- epochResult{ep: ep, err: err}
+	}()
+}
+
+// stopEpoch stops the current epoch's tasks and waits for them to end.
+func (w *worker) stopEpoch() {
+	w.mu.Lock()
+	ep := w.mu.ep
+	w.mu.ep = nil
+	w.mu.Unlock()
+	if ep == nil {
+		return
+	}
+	ep.cancel()
+	<-ep.ended
+	if ep.close != nil {
+		ep.close()
+	}
+}
+
+// build builds this process's part of the current epoch: job.Spec.Build.
+func (w *worker) build(ctx context.Context, run *job.Run) ([]runtime.Task, error) {
+	ep := w.currentEpoch()
+	if ep == nil || ep.run != run {
+		return nil, errors.New("cluster: the epoch ended before it was built")
+	}
+	s := w.spec.Settings
+	s.Network = network{w: w, ep: ep}
+	built, err := ep.plan.Build(ctx, s, run)
+	if err != nil {
+		return nil, err
+	}
+	if w.spec.OnBuild != nil {
+		w.spec.OnBuild(built)
+	}
+	ep.ready.Store(true)
+	return built.Tasks, nil
+}
+
+// network places and connects the subtasks of an epoch: plan.Network.
+type network struct {
+	w  *worker
+	ep *epoch
+}
+
+func (n network) Here(i, p int) bool {
+	return n.ep.gen.Assignment.WorkerOf(i, p).ID == n.w.self.ID
+}
+
+func (n network) Coordinator() bool { return n.ep.gen.IsCoordinator() }
+
+func (n network) Link(ctx context.Context, e *plan.Edge, input int, ex plan.Exchange, s, r int) (func(context.Context) error, error) {
+	key := ChannelKey{Epoch: n.ep.id, Node: e.To.ID, Input: input, Sender: s, Receiver: r}
+	sp, rp := n.ep.plan.Parallelism(e.From), n.ep.plan.Parallelism(e.To)
+	if !n.Here(s, sp) {
+		_, err := n.w.srv.Register(key, ex)
+		return nil, err
+	}
+	peer := n.ep.gen.Assignment.WorkerOf(r, rp)
+	cl, err := n.w.client(peer.Addr)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		err := cl.Channel(ctx, key, func(send, sendPrio func([]byte) error) error {
+			return ex.Outbound(ctx, s, r, send, sendPrio)
+		})
+		if err != nil {
+			return fmt.Errorf("to worker %s: %w", peer.ID, err)
+		}
+		return nil
+	}, nil
+}
+
+func (n network) Enumeration(node *plan.Node, en *runtime.Enumeration, splits source.Checkpointed) error {
+	p := n.ep.plan.Parallelism(node)
+	n.ep.mu.Lock()
+	defer n.ep.mu.Unlock()
+	if !n.Coordinator() {
+		n.ep.readers[node.UID] = readerSide{en: en, splits: splits}
+		en.RequestSplit = func(subtask int) {
+			cl, err := n.w.coordinatorClient()
+			if err == nil {
+				err = cl.SplitRequest(n.ep.ctx, SplitRequest{Epoch: n.ep.id, Source: node.UID, Subtask: subtask})
+			}
+			if err != nil && n.ep.ctx.Err() == nil {
+				n.w.log.Warn("cluster: a split request did not reach the coordinator", "source", node.Name, "subtask", subtask, "err", err)
+			}
+		}
+		return nil
+	}
+	n.ep.enums[node.UID] = en
+	for i := range p {
+		if n.Here(i, p) {
+			continue
+		}
+		peer := n.ep.gen.Assignment.WorkerOf(i, p)
+		cl, err := n.w.client(peer.Addr)
+		if err != nil {
+			return err
+		}
+		en.SetMailbox(i, &remoteMailbox{w: n.w, ep: n.ep, cl: cl, source: node.UID, name: node.Name, subtask: i, splits: splits})
+	}
+	return nil
+}
+
+// remoteMailbox is the mailbox of a reader in another process: each item
+// travels in a call of its own, in order, from the enumeration's goroutine
+// (runtime invariant 6: a marker stays behind the assignments before it).
+type remoteMailbox struct {
+	w             *worker
+	ep            *epoch
+	cl            *Client
+	source, name  string
+	subtask       int
+	splits        source.Checkpointed
+	failedLogged  bool
+	encodeFailure error
+}
+
+func (m *remoteMailbox) send(item MailItem) {
+	err := m.cl.Mailbox(m.ep.ctx, Mailbox{Epoch: m.ep.id, Source: m.source, Subtask: m.subtask, Items: []MailItem{item}})
+	if err != nil && m.ep.ctx.Err() == nil && !m.failedLogged {
+		m.failedLogged = true
+		m.w.log.Warn("cluster: a split assignment did not reach its reader; the epoch will restart", "source", m.name, "subtask", m.subtask, "err", err)
+	}
+}
+
+func (m *remoteMailbox) Assign(splits ...source.Split) {
+	enc := make([][]byte, len(splits))
+	for i, sp := range splits {
+		b, err := m.splits.EncodeSplit(sp)
+		if err != nil {
+			m.w.log.Error("cluster: a split cannot be encoded for its reader", "source", m.name, "split", sp.SplitID(), "err", err)
+			return
+		}
+		enc[i] = b
+	}
+	m.send(MailItem{Splits: enc})
+}
+
+func (m *remoteMailbox) NoMoreSplits() { m.send(MailItem{NoMoreSplits: true}) }
+
+func (m *remoteMailbox) Marker(id int64) { m.send(MailItem{Checkpoint: id}) }
+
+// coordinatorTasks reaches the tasks of the whole job for the
+// coordinator's checkpoint driver: job.Tasks.
+type coordinatorTasks struct {
+	w  *worker
+	ep *epoch
+}
+
+func (c coordinatorTasks) Trigger(ctx context.Context, id int64) {
+	c.ep.mu.Lock()
+	enums := make([]*runtime.Enumeration, 0, len(c.ep.enums))
+	for _, en := range c.ep.enums {
+		enums = append(enums, en)
+	}
+	c.ep.mu.Unlock()
+	for _, en := range enums {
+		en.Trigger(ctx, id)
+	}
+}
+
+func (c coordinatorTasks) Notify(ctx context.Context, t checkpoint.TaskID, cmd runtime.Command) bool {
+	if t.Subtask < 0 {
+		return job.LocalTasks(c.ep.run).Notify(ctx, t, cmd) // enumerators run here
+	}
+	p := c.ep.plan.Parallelism(c.w.spec.Graph.Nodes[t.Chain])
+	peer := c.ep.gen.Assignment.WorkerOf(t.Subtask, p)
+	if peer.ID == c.w.self.ID {
+		return job.LocalTasks(c.ep.run).Notify(ctx, t, cmd)
+	}
+	cl, err := c.w.client(peer.Addr)
+	if err == nil {
+		err = cl.Notify(ctx, Notify{Epoch: c.ep.id, Task: t, Kind: cmd.Kind, Checkpoint: cmd.ID})
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		c.w.log.Warn("cluster: a checkpoint notification did not reach its task", "task", t, "checkpoint", cmd.ID, "err", err)
+	}
+	return true
+}
+
+// reporter sends the reports of this process's tasks to the coordinator:
+// job.Reporter.
+type reporter struct {
+	w  *worker
+	ep *epoch
+}
+
+func (r reporter) client() (*Client, error) { return r.w.coordinatorClient() }
+
+func (r reporter) Ack(ctx context.Context, a job.Ack) error {
+	cl, err := r.client()
+	if err != nil {
+		return err
+	}
+	return cl.Ack(ctx, Ack{Epoch: r.ep.id, Task: a.Task, Checkpoint: a.ID, Operators: a.Ops, Alignment: a.Alignment, Declined: a.Err})
+}
+
+func (r reporter) Ended(ctx context.Context, e job.Ended) error {
+	cl, err := r.client()
+	if err != nil {
+		return err
+	}
+	return cl.Finished(ctx, Finished{Epoch: r.ep.id, Task: e.Task, Final: e.Final})
+}
+
+func (r reporter) FinalCommit(ctx context.Context, fc job.FinalCommit) error {
+	cl, err := r.client()
+	if err != nil {
+		return err
+	}
+	return cl.FinalCommit(ctx, FinalCommit{Epoch: r.ep.id, UID: fc.UID, Subtask: fc.Subtask, Parallelism: fc.Parallelism,
+		Committables: fc.Committables, State: fc.State})
+}
+
+// coordinator starts the epochs of a generation on every worker, and
+// restarts them after a failure, as the job's restart strategy allows.
+type coordinator struct {
+	cancel   context.CancelFunc
+	failures chan Failed
+	done     chan struct{}
+}
+
+// coordinate starts coordinating generation g.
+func (w *worker) coordinate(ctx context.Context, g Generation) coordinator {
+	cctx, cancel := context.WithCancel(ctx)
+	c := coordinator{cancel: cancel, failures: make(chan Failed, 16), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		w.coordinateLoop(cctx, g, c.failures)
+	}()
+	return c
+}
+
+func (c *coordinator) stop() {
+	if c.cancel == nil {
+		return
+	}
+	c.cancel()
+	<-c.done
+	*c = coordinator{}
+}
+
+// failed passes a failure report to the coordination, if this worker
+// coordinates.
+func (c *coordinator) failed(f Failed) {
+	if c.failures == nil {
+		return
+	}
+	select {
+	case c.failures <- f:
+	default: // a restart is on its way already
+	}
+}
+
+func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-chan Failed) {
+	restart := 0
+	for {
+		path, done, err := w.job.StartPoint(ctx, w.store)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.endJob(ctx, g, err)
+			return
+		case done:
+			w.endJob(ctx, g, nil)
+			return
+		case err != nil:
+			return
+		}
+		id := epochID(g.ID, restart)
+		w.log.Info("cluster: starting an epoch on every worker", "epoch", id, "restore", path)
+		for _, ws := range g.Assignment.Workers {
+			c, err := w.client(ws.Addr)
+			if err == nil {
+				err = c.Start(ctx, Start{Epoch: id, Restore: path})
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					w.log.Warn("cluster: could not start the epoch on a worker; the group will rebalance", "to", ws.ID, "err", err)
+					w.members.Rebalance()
+				}
+				return
+			}
+		}
+		var f Failed
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case f = <-failures:
+			}
+			if f.Epoch == id {
+				break
+			}
+		}
+		restart++
+		delay, ok := w.spec.Job.Checkpoints.Restart.Next(restart)
+		if !ok || restart > 0xffff {
+			w.endJob(ctx, g, fmt.Errorf("gave up after %d restarts: %s", restart-1, f.Error))
+			return
+		}
+		w.log.Warn("cluster: the job failed; restarting it on every worker", "epoch", id, "in", delay, "err", f.Error)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// endJob tells every worker that the job is over: done, or failed for good.
+func (w *worker) endJob(ctx context.Context, g Generation, err error) {
+	d := Done{Epoch: epochID(g.ID, 0), Error: errText(err)}
+	for _, ws := range g.Assignment.Workers {
+		if c, cerr := w.client(ws.Addr); cerr == nil {
+			d.Epoch = max(d.Epoch, w.srv.Epoch())
+			if serr := c.Done(ctx, d); serr != nil && ctx.Err() == nil {
+				w.log.Warn("cluster: could not tell a worker the job is over", "to", ws.ID, "err", serr)
+			}
+		}
+	}
+}
+
+// The transport's handlers: what other workers send this one.
+
+// epochFor returns the current epoch when it is built; ErrNotReady makes
+// the sender try again while it is being built.
+func (w *worker) epochFor(id int64) (*epoch, error) {
+	ep := w.currentEpoch()
+	if ep == nil || ep.id != id || !ep.ready.Load() {
+		return nil, ErrNotReady
+	}
+	return ep, nil
+}
+
+func (w *worker) Ack(ctx context.Context, m Ack) error {
+	ep, err := w.epochFor(m.Epoch)
+	if err != nil {
+		return err
+	}
+	return ep.run.Receive(ctx, job.Ack{ID: m.Checkpoint, Task: m.Task, Ops: m.Operators, Alignment: m.Alignment, Err: m.Declined})
+}
+
+func (w *worker) Finished(ctx context.Context, m Finished) error {
+	ep, err := w.epochFor(m.Epoch)
+	if err != nil {
+		return err
+	}
+	return ep.run.ReceiveEnded(ctx, job.Ended{Task: m.Task, Final: m.Final})
+}
+
+func (w *worker) FinalCommit(ctx context.Context, m FinalCommit) error {
+	ep, err := w.epochFor(m.Epoch)
+	if err != nil {
+		return err
+	}
+	ep.run.ReceiveFinalCommit(job.FinalCommit{UID: m.UID, Subtask: m.Subtask, Parallelism: m.Parallelism, Committables: m.Committables, State: m.State})
+	return nil
+}
+
+func (w *worker) SplitRequest(ctx context.Context, m SplitRequest) error {
+	ep, err := w.epochFor(m.Epoch)
+	if err != nil {
+		return err
+	}
+	ep.mu.Lock()
+	en := ep.enums[m.Source]
+	ep.mu.Unlock()
+	if en == nil {
+		return fmt.Errorf("cluster: no source %q here: is this worker the coordinator?", m.Source)
+	}
+	en.Request(ctx, m.Subtask)
+	return nil
+}
+
+func (w *worker) Mailbox(ctx context.Context, m Mailbox) error {
+	ep, err := w.epochFor(m.Epoch)
+	if err != nil {
+		return err
+	}
+	ep.mu.Lock()
+	rs, ok := ep.readers[m.Source]
+	ep.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("cluster: no reader of source %q here", m.Source)
+	}
+	mb := rs.en.Mailbox(m.Subtask)
+	for _, it := range m.Items {
+		switch {
+		case it.NoMoreSplits:
+			mb.NoMoreSplits()
+		case it.Checkpoint != 0:
+			mb.Marker(it.Checkpoint)
+		default:
+			splits := make([]source.Split, len(it.Splits))
+			for i, b := range it.Splits {
+				sp, err := rs.splits.DecodeSplit(b)
+				if err != nil {
+					return fmt.Errorf("cluster: a split of source %q does not decode: %w", m.Source, err)
+				}
+				splits[i] = sp
+			}
+			mb.Assign(splits...)
+		}
+	}
+	return nil
+}
+
+func (w *worker) Notify(ctx context.Context, m Notify) error {
+	ep, err := w.epochFor(m.Epoch)
+	if err != nil {
+		return err
+	}
+	job.LocalTasks(ep.run).Notify(ctx, m.Task, m.Command())
+	return nil
+}
+
+func (w *worker) Failed(ctx context.Context, m Failed) error {
+	select {
+	case w.failed <- m:
+	default:
+	}
+	return nil
+}
+
+func (w *worker) Start(ctx context.Context, m Start) error {
+	select {
+	case w.starts <- m:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (w *worker) Done(ctx context.Context, m Done) error {
+	select {
+	case w.done <- m:
+	default:
+	}
+	return nil
+}

@@ -1,0 +1,365 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/weirstream/weir/internal/checkpoint/storage"
+	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/plan"
+)
+
+// JobSpec is the job that every worker of a cluster runs: the same graph
+// and settings in every process (the fingerprint checks it).
+type JobSpec struct {
+	Graph    *plan.Graph
+	Settings plan.Settings // the worker sets Network
+	// Job is the runner's spec; the worker sets Build. A job in a cluster
+	// takes checkpoints, into a location every worker shares.
+	Job job.Spec
+	// Describe describes the graph for the fingerprint (Describe).
+	Describe []Node
+	// OnBuild, when set, sees what each epoch built in this process.
+	OnBuild func(plan.Built)
+	// OnStart, when set, is given the job's runner (for savepoints and
+	// statistics) and a function that reports the cluster's status, once
+	// the worker has joined.
+	OnStart func(j *job.Job, status func() Status)
+}
+
+// WorkerConfig is how a process takes part in a cluster.
+type WorkerConfig struct {
+	// Kafka are the options of the Kafka client of the membership:
+	// brokers, TLS, SASL.
+	Kafka []kgo.Opt
+	// Name names the job's cluster: its Kafka group.
+	Name string
+	// ID identifies the worker (its static membership); default: made
+	// from the host name and Advertise.
+	ID string
+	// Advertise is the host:port other workers reach this one at.
+	Advertise string
+	// Listen is the address the worker listens on; default Advertise.
+	Listen string
+	// Slots is how many subtasks of each chain the worker runs.
+	Slots int
+	// Security protects the data and control plane.
+	Security Security
+	// SessionTimeout is how long a worker that stopped answering stays in
+	// the cluster (default DefaultSessionTimeout).
+	SessionTimeout time.Duration
+	// Logger logs the cluster's events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Status is what a worker knows of its cluster, for the job's HTTP API.
+type Status struct {
+	Generation  int32
+	Epoch       int64
+	Coordinator string
+	Self        string
+	Members     []Member
+	Assignment  Assignment
+	// LastHeartbeat is the last time this worker heard from the group
+	// coordinator (Kafka's): members cannot see each other's.
+	LastHeartbeat time.Time
+}
+
+// worker runs one process's part of a job in a cluster. Its loop (run)
+// reacts to the membership's events and to the epochs the coordinator
+// starts; the transport's handlers hand it what other workers send.
+type worker struct {
+	spec JobSpec
+	cfg  WorkerConfig
+	self Worker
+	job  *job.Job
+	srv  *Server
+	log  *slog.Logger
+
+	store   *storage.Storage
+	members *Membership
+
+	starts chan Start
+	done   chan Done
+	failed chan Failed
+
+	mu struct {
+		sync.Mutex
+		gen     Generation
+		ep      *epoch
+		clients map[string]*Client // by address
+	}
+}
+
+// Run runs this process's part of spec's job in the cluster cfg names,
+// until the job finishes (nil), ctx ends, or the job fails for good. Every
+// worker of the job runs the same program; Kafka's group protocol finds
+// the others, elects the coordinator and hands out the work.
+func Run(ctx context.Context, spec JobSpec, cfg WorkerConfig) error {
+	w, err := newWorker(spec, cfg)
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cluster: listen on %s (--advertise or ClusterConfig.Listen): %w", cfg.Listen, err)
+	}
+	w.srv = NewServer(ServerConfig{Security: cfg.Security, Handler: w, Logger: w.log})
+	served := make(chan error, 1)
+	go func() { served <- w.srv.Serve(lis) }()
+	defer func() {
+		w.srv.Stop()
+		<-served
+		w.closeClients()
+	}()
+
+	w.store, err = storage.Open(ctx, spec.Job.Checkpoints.Location)
+	if err != nil {
+		return fmt.Errorf("weir: Checkpoints: %w", err)
+	}
+	defer w.store.Close()
+
+	w.members, err = Join(ctx, Config{Client: cfg.Kafka, Name: cfg.Name, Self: w.self, SessionTimeout: cfg.SessionTimeout, Logger: w.log})
+	if err != nil {
+		return err
+	}
+	if spec.OnStart != nil {
+		spec.OnStart(w.job, w.Status)
+	}
+	err = w.loop(ctx)
+	leaveCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if lerr := w.members.Leave(leaveCtx); lerr != nil && err == nil {
+		w.log.Warn("cluster: could not leave the group; the others notice at the session timeout", "err", lerr)
+	}
+	return err
+}
+
+func newWorker(spec JobSpec, cfg WorkerConfig) (*worker, error) {
+	if spec.Job.Checkpoints == nil {
+		return nil, errors.New("weir: a job in a cluster needs Checkpoints, in a location every worker shares (s3://, or a directory every worker mounts): its workers restore from them whenever one joins or leaves")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = cfg.Advertise
+	}
+	if cfg.ID == "" {
+		cfg.ID = MakeID(hostname() + "-" + cfg.Advertise)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("worker", cfg.ID)
+	desc := Describe(spec.Describe)
+	w := &worker{
+		spec: spec, cfg: cfg, log: log,
+		self:   Worker{ID: cfg.ID, Addr: cfg.Advertise, Slots: cfg.Slots, Fingerprint: Fingerprint(desc), Graph: desc},
+		starts: make(chan Start, 1),
+		done:   make(chan Done, 1),
+		failed: make(chan Failed, 16),
+	}
+	w.mu.clients = map[string]*Client{}
+	js := spec.Job
+	js.Build = w.build
+	w.job = job.New(js)
+	return w, nil
+}
+
+// Job returns the runner of the job: its savepoints and statistics.
+func (w *worker) Job() *job.Job { return w.job }
+
+// loop runs epochs until the job is done.
+func (w *worker) loop(ctx context.Context) error {
+	var coord coordinator // this worker's coordination of the current generation
+	defer coord.stop()
+	results := make(chan epochResult, 1)
+	for {
+		select {
+		case <-ctx.Done():
+			w.stopEpoch()
+			return ctx.Err()
+		case ev, ok := <-w.members.Events():
+			if !ok {
+				w.stopEpoch()
+				return errors.New("cluster: the membership ended")
+			}
+			switch ev.Kind {
+			case Refused:
+				w.stopEpoch()
+				return ev.Err
+			case Revoked:
+				coord.stop()
+				w.stopEpoch()
+			case Assigned:
+				coord.stop()
+				w.stopEpoch()
+				w.setGeneration(ev.Generation)
+				w.log.Info("cluster: generation", "generation", ev.Generation.ID, "coordinator", ev.Generation.Coordinator,
+					"workers", len(ev.Generation.Assignment.Workers), "slots", ev.Generation.Assignment.Slots)
+				if ev.Generation.IsCoordinator() {
+					coord = w.coordinate(ctx, ev.Generation)
+				}
+			}
+		case st := <-w.starts:
+			w.stopEpoch()
+			w.startEpoch(ctx, st, results)
+		case res := <-results:
+			if done, err := w.epochEnded(ctx, res, &coord); done {
+				return err
+			}
+		case f := <-w.failed:
+			coord.failed(f)
+		case d := <-w.done:
+			w.stopEpoch()
+			if d.Error != "" {
+				return fmt.Errorf("weir: the job failed (coordinator %s): %s", w.generation().Coordinator, d.Error)
+			}
+			w.log.Info("cluster: the job is done", "savepoint", d.Savepoint)
+			return nil
+		}
+	}
+}
+
+// epochEnded handles the end of this worker's part of an epoch. It
+// returns true when the job is over for this worker.
+func (w *worker) epochEnded(ctx context.Context, res epochResult, coord *coordinator) (bool, error) {
+	ep := res.ep
+	if ep != w.currentEpoch() {
+		return false, nil // an epoch stopped for a newer one
+	}
+	switch {
+	case res.err == nil && ep.gen.IsCoordinator():
+		// Every task of the job ended its input.
+		err := ep.run.Finish(ctx)
+		w.broadcast(ctx, ep, func(cl *Client) error { return cl.Done(ctx, Done{Epoch: ep.id, Error: errText(err)}) })
+		return true, err
+	case job.Stopped(res.err) && ep.gen.IsCoordinator():
+		w.broadcast(ctx, ep, func(cl *Client) error { return cl.Done(ctx, Done{Epoch: ep.id}) })
+		return true, nil
+	case res.err == nil:
+		// This worker's tasks ended; the coordinator says when the whole
+		// job has.
+		return false, nil
+	case ctx.Err() != nil || ep.ctx.Err() != nil:
+		return false, nil // stopped on purpose
+	case ep.gen.IsCoordinator():
+		coord.failed(Failed{Epoch: ep.id, Error: res.err.Error()})
+	default:
+		w.log.Warn("cluster: this worker's part of the job failed; the coordinator restarts the job", "epoch", ep.id, "err", res.err)
+		cl, err := w.coordinatorClient()
+		if err == nil {
+			err = cl.Failed(ctx, Failed{Epoch: ep.id, Error: res.err.Error()})
+		}
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("cluster: could not tell the coordinator of the failure; the group will rebalance", "err", err)
+			w.members.Rebalance()
+		}
+	}
+	return false, nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (w *worker) setGeneration(g Generation) {
+	w.mu.Lock()
+	w.mu.gen = g
+	w.mu.Unlock()
+}
+
+func (w *worker) generation() Generation {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mu.gen
+}
+
+func (w *worker) currentEpoch() *epoch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.mu.ep
+}
+
+// Status returns what the worker knows of its cluster.
+func (w *worker) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := Status{Generation: w.mu.gen.ID, Coordinator: w.mu.gen.Coordinator, Self: w.self.ID,
+		Members: w.mu.gen.Members, Assignment: w.mu.gen.Assignment}
+	if w.mu.ep != nil {
+		s.Epoch = w.mu.ep.id
+	}
+	if w.members != nil {
+		s.LastHeartbeat = w.members.LastHeartbeat()
+	}
+	return s
+}
+
+// client returns the client of the worker at addr, dialing it once.
+func (w *worker) client(addr string) (*Client, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.mu.clients[addr]; c != nil {
+		return c, nil
+	}
+	c, err := Dial(addr, w.cfg.Security)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.clients[addr] = c
+	return c, nil
+}
+
+func (w *worker) closeClients() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for addr, c := range w.mu.clients {
+		c.Close()
+		delete(w.mu.clients, addr)
+	}
+}
+
+// coordinatorClient returns the client of the current generation's
+// coordinator.
+func (w *worker) coordinatorClient() (*Client, error) {
+	g := w.generation()
+	ws, ok := g.Assignment.Worker(g.Coordinator)
+	if !ok {
+		return nil, fmt.Errorf("cluster: no coordinator in generation %d", g.ID)
+	}
+	return w.client(ws.Addr)
+}
+
+// broadcast calls send for the client of every worker of ep's generation,
+// this one included, and logs the failures.
+func (w *worker) broadcast(ctx context.Context, ep *epoch, send func(*Client) error) {
+	for _, ws := range ep.gen.Assignment.Workers {
+		c, err := w.client(ws.Addr)
+		if err == nil {
+			err = send(c)
+		}
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("cluster: could not reach a worker", "to", ws.ID, "err", err)
+		}
+	}
+}
+
+// hostname names this machine in default worker IDs.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "weir"
+	}
+	return h
+}
