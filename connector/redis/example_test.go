@@ -65,7 +65,12 @@ func ExampleNewLookup() {
 		Timeout:  time.Second,
 		Retry:    weir.FixedDelayRetry(3, 100*time.Millisecond),
 	})
-	weir.SinkTo(enriched, stdout.NewSink[categorized](os.Stdout))
+	out, err := stdout.NewSink[categorized](os.Stdout)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	weir.SinkTo(enriched, out)
 	if err := env.Execute(context.Background(), "enrich"); err != nil {
 		fmt.Println(err)
 	}
