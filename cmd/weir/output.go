@@ -110,7 +110,7 @@ func openOutputs(out, dead outputSpec, hasDead, checkpointed bool, w io.Writer) 
 	case out.stdout:
 		o.results, err = sinkOf[pvuv.Result](stdout.NewSink[pvuv.Result](w, stdout.LineBuffered()))
 	case checkpointed:
-		o.results, err = file.NewSink[pvuv.Result](out.path), nil
+		o.results, err = sinkOf[pvuv.Result](file.NewSink[pvuv.Result](out.path))
 	default:
 		var f *os.File
 		if f, err = o.create("sink", out.path); err == nil {
@@ -124,7 +124,7 @@ func openOutputs(out, dead outputSpec, hasDead, checkpointed bool, w io.Writer) 
 	switch {
 	case !hasDead:
 	case checkpointed:
-		o.bad, err = file.NewSink[pvuv.BadLine](dead.path), nil
+		o.bad, err = sinkOf[pvuv.BadLine](file.NewSink[pvuv.BadLine](dead.path))
 	default:
 		var f *os.File
 		if f, err = o.create("dead-letter", dead.path); err == nil {
