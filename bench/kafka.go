@@ -322,7 +322,7 @@ func (in *kafkaInput) produce(ctx context.Context, recordBytes int) error {
 // kafkaValues returns n values of size bytes each: datagen access-log
 // lines, separated by newlines, cut to size.
 func kafkaValues(n, size int) ([][]byte, error) {
-	g, err := datagen.New(datagen.Config{NoBadLines: true})
+	g, err := datagen.New(datagen.BadLineRatio(0))
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}

@@ -21,9 +21,9 @@ import (
 
 // generateWith writes n generated lines to a file and returns its path and
 // contents.
-func generateWith(t testing.TB, cfg datagen.Config, n int) (path string, data []byte) {
+func generateWith(t testing.TB, opts []datagen.Option, n int) (path string, data []byte) {
 	t.Helper()
-	g, err := datagen.New(cfg)
+	g, err := datagen.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,7 +127,7 @@ func send(t *testing.T, c rueidis.Client, cmds []redis.Command) {
 // dashboard reads them, whatever running results came before.
 func TestJobIntoRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	path, data := generateWith(t, datagen.Config{Seed: 5, EventsPerSecond: 50, Clients: 300, Pages: 40}, 8_000)
+	path, data := generateWith(t, []datagen.Option{datagen.Seed(5), datagen.EventsPerSecond(50), datagen.Clients(300), datagen.Pages(40)}, 8_000)
 	base, err := baseline.Run(bytes.NewReader(data), time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)

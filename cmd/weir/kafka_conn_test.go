@@ -417,7 +417,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 
 	// The input: six seconds of event time, over two partitions, each in
 	// event-time order.
-	g, err := datagen.New(datagen.Config{})
+	g, err := datagen.New()
 	if err != nil {
 		t.Fatal(err)
 	}

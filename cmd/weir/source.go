@@ -48,9 +48,9 @@ const sourceHelp = `Sources:
 type sourceSpec struct {
 	raw     string
 	file    bool
-	pattern string // file
-	follow  bool   // file
-	gen     datagen.Config
+	pattern string           // file
+	follow  bool             // file
+	gen     []datagen.Option // datagen
 	rate    float64
 	limit   int64 // -1: endless
 	kafka   *kafka.SourceConfig[string]
@@ -122,13 +122,16 @@ func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 		return src
 	}
 	var opts []datagen.SourceOption
+	for _, o := range s.gen {
+		opts = append(opts, o)
+	}
 	if s.rate > 0 {
 		opts = append(opts, datagen.Rate(s.rate))
 	}
 	if s.limit >= 0 {
 		opts = append(opts, datagen.Limit(s.limit))
 	}
-	src, err := datagen.NewSource(s.gen, opts...)
+	src, err := datagen.NewSource(opts...)
 	if err != nil {
 		f.problem(flagName, "%v", err)
 		return nil

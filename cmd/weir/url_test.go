@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/kafka"
 )
 
@@ -52,8 +53,12 @@ func TestParseDatagen(t *testing.T) {
 	if len(f.problems) > 0 {
 		t.Fatal(f.problems)
 	}
-	if spec.rate != 500 || spec.gen.EventsPerSecond != 500 || spec.limit != 10 || spec.gen.Seed != 9 || spec.gen.Start.Year() != 2026 {
-		t.Fatalf("spec %+v", spec)
+	g, err := datagen.New(spec.gen...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := g.Config(); spec.rate != 500 || c.EventsPerSecond != 500 || spec.limit != 10 || c.Seed != 9 || c.Start.Year() != 2026 {
+		t.Fatalf("spec %+v, generator %+v", spec, c)
 	}
 	spec = parseSource(f, "source", "datagen://")
 	if spec.limit != -1 || spec.rate != 0 {
