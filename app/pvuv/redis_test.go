@@ -58,15 +58,15 @@ func TestRedisLayouts(t *testing.T) {
 		{Day: day.AddDate(0, 0, 1), PV: 1, UV: 1, Running: true},
 	}
 	env := weir.NewEnv()
-	winSink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisLayout(""))
+	winSink, err := redis.NewSink(endpointOf(t, srv.URL()), pvuv.RedisLayout(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	daySink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisDayLayout(""))
+	daySink, err := redis.NewSink(endpointOf(t, srv.URL()), pvuv.RedisDayLayout(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	totalsSink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisTotalsLayout(""))
+	totalsSink, err := redis.NewSink(endpointOf(t, srv.URL()), pvuv.RedisTotalsLayout(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,16 +143,16 @@ func TestJobIntoRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}
-	winSink, err := redis.NewSink(cfg, pvuv.RedisLayout("job"))
+	server := endpointOf(t, srv.URL())
+	winSink, err := redis.NewSink(server, pvuv.RedisLayout("job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	daySink, err := redis.NewSink(cfg, pvuv.RedisDayLayout("job"))
+	daySink, err := redis.NewSink(server, pvuv.RedisDayLayout("job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	totalsSink, err := redis.NewSink(cfg, pvuv.RedisTotalsLayout("job"))
+	totalsSink, err := redis.NewSink(server, pvuv.RedisTotalsLayout("job"))
 	if err != nil {
 		t.Fatal(err)
 	}
