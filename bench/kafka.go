@@ -402,11 +402,7 @@ func runKafkaWeir(ctx context.Context, in *kafkaInput, parallelism int) (KafkaRu
 	name := fmt.Sprintf("weir p%d", parallelism)
 	run := KafkaRun{Name: name, Parallelism: parallelism}
 	start := time.Now()
-	src, err := kafka.NewSource(kafka.SourceConfig[[]byte]{
-		Client:  kafka.Client{Brokers: []string{in.broker.Addr()}},
-		Topics:  []string{in.topic},
-		Bounded: true,
-	})
+	src, err := kafka.NewSource(kafka.Client{Brokers: []string{in.broker.Addr()}}, kafka.Topics(in.topic), kafka.BytesValue, kafka.Bounded())
 	if err != nil {
 		return run, fmt.Errorf("bench: %s: %w", name, err)
 	}

@@ -107,7 +107,7 @@ func TestParseKafkaConn(t *testing.T) {
 		f := newFlagSet("weir pvuv", "", "", "")
 		spec := parseSource(f, "source", c.url)
 		if spec.kafka != nil {
-			check("source", f, kafkaConnView{spec.kafka.TLS, spec.kafka.SASL, spec.kafka.Brokers, spec.kafka.Topics[0]})
+			check("source", f, kafkaConnView{spec.kafka.client.TLS, spec.kafka.client.SASL, spec.kafka.client.Brokers, spec.kafka.topic})
 		} else {
 			t.Errorf("source %s: no Kafka source", c.url)
 		}

@@ -53,7 +53,7 @@ type sourceSpec struct {
 	gen     []datagen.Option // datagen
 	rate    float64
 	limit   int64 // -1: endless
-	kafka   *kafka.SourceConfig[string]
+	kafka   *kafkaSource
 }
 
 // parseSource parses a --source URL; problems name the flag.
@@ -94,7 +94,7 @@ func parseSource(f *flagSet, flagName, raw string) sourceSpec {
 // nothing) are recorded against the flag.
 func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 	if s.kafka != nil {
-		src, err := kafka.NewSource(*s.kafka)
+		src, err := s.kafka.open()
 		if err != nil {
 			f.problem(flagName, "%v", err)
 			return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/source"
 )
 
 func TestParseSource(t *testing.T) {
@@ -95,8 +96,11 @@ func TestParseKafkaURLs(t *testing.T) {
 		t.Fatalf("problems %q", f.problems)
 	}
 	k := spec.kafka
-	if len(k.Brokers) != 2 || k.Topics[0] != "access" || k.Group != "g" || !k.Bounded || k.Start.String() != kafka.Committed().String() {
+	if len(k.client.Brokers) != 2 || k.topic != "access" || k.group != "g" || !k.bounded || k.start.String() != kafka.Committed().String() {
 		t.Fatalf("parsed %+v", k)
+	}
+	if src, err := k.open(); err != nil || src.Boundedness() != source.Bounded {
+		t.Fatalf("open: %v, %v", src, err)
 	}
 	out := parseSinkOutput(f, "sink", "kafka://127.0.0.1:9092/pvuv?delivery=at-least-once&txn-prefix=p")
 	if len(f.problems) != 0 || out.kafka == nil || out.kafka.delivery != kafka.AtLeastOnce || out.kafka.prefix != "p" || out.kafka.topic != "pvuv" {
