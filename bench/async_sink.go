@@ -232,7 +232,7 @@ func runHTTPSink(ctx context.Context, ep *endpoint, name string, n int64, o asyn
 	if err != nil {
 		return run, fmt.Errorf("bench: %w", err)
 	}
-	src, err := datagen.NewSource(datagen.Config{}, datagen.Limit(n))
+	src, err := datagen.NewSource(datagen.Limit(n))
 	if err != nil {
 		return run, fmt.Errorf("bench: %w", err)
 	}
@@ -259,7 +259,7 @@ func runHTTPSink(ctx context.Context, ep *endpoint, name string, n int64, o asyn
 // cfg.BatchSize encoded datagen lines in a loop.
 func runHTTPBaseline(ctx context.Context, ep *endpoint, cfg AsyncSinkConfig) (AsyncSinkRun, error) {
 	run := AsyncSinkRun{Name: "baseline"}
-	g, err := datagen.New(datagen.Config{})
+	g, err := datagen.New()
 	if err != nil {
 		return run, fmt.Errorf("bench: %w", err)
 	}

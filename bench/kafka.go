@@ -322,7 +322,7 @@ func (in *kafkaInput) produce(ctx context.Context, recordBytes int) error {
 // kafkaValues returns n values of size bytes each: datagen access-log
 // lines, separated by newlines, cut to size.
 func kafkaValues(n, size int) ([][]byte, error) {
-	g, err := datagen.New(datagen.Config{NoBadLines: true})
+	g, err := datagen.New(datagen.BadLineRatio(0))
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
@@ -402,11 +402,7 @@ func runKafkaWeir(ctx context.Context, in *kafkaInput, parallelism int) (KafkaRu
 	name := fmt.Sprintf("weir p%d", parallelism)
 	run := KafkaRun{Name: name, Parallelism: parallelism}
 	start := time.Now()
-	src, err := kafka.NewSource(kafka.SourceConfig[[]byte]{
-		Client:  kafka.Client{Brokers: []string{in.broker.Addr()}},
-		Topics:  []string{in.topic},
-		Bounded: true,
-	})
+	src, err := kafka.NewSource(kafka.Client{Brokers: []string{in.broker.Addr()}}, kafka.Topics(in.topic), kafka.BytesValue, kafka.Bounded())
 	if err != nil {
 		return run, fmt.Errorf("bench: %s: %w", name, err)
 	}

@@ -314,7 +314,7 @@ func yesNo(b bool) string {
 
 // generate writes cfg.Events lines of the default generator to f.
 func generate(ctx context.Context, f *os.File, cfg PVUVConfig) error {
-	g, err := datagen.New(datagen.Config{})
+	g, err := datagen.New()
 	if err != nil {
 		return err
 	}

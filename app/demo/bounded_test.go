@@ -56,7 +56,11 @@ func TestDemoStaysBounded(t *testing.T) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	rc, err := redis.Conn{URL: a.Redis}.Client()
+	server, err := redis.ParseURL(a.Redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := redis.NewClient(server)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -251,7 +251,12 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		redisURL = "redis://" + embedded.Addr() + "/0"
 	}
 	addrs.Redis = redisURL
-	rc, err := redis.Conn{URL: redisURL, ClientName: "weir-demo"}.Client()
+	server, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	server.ClientName = "weir-demo"
+	rc, err := redis.NewClient(server)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -285,7 +290,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	wg.Go(func() { fail("shipper", shipper.Run(ctx)) })
 
 	// The job.
-	env, err := buildJob(cfg, brokers, redisURL, ckptDir)
+	env, err := buildJob(cfg, brokers, server, ckptDir)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -364,12 +369,10 @@ func serveMemory(w http.ResponseWriter, _ *http.Request) {
 }
 
 // buildJob builds the PV/UV job from the Kafka topic to Redis.
-func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env, error) {
+func buildJob(cfg Config, brokers []string, server redis.Endpoint, ckptDir string) (*weir.Env, error) {
 	env := weir.NewEnv(weir.Parallelism(cfg.Parallelism), weir.Checkpoints(time.Second, ckptDir))
-	src, err := kafka.NewSource(kafka.SourceConfig[string]{
-		Client: kafka.Client{Brokers: brokers, ClientID: "weir-demo"},
-		Topics: []string{cfg.Topic}, Group: jobGroup, DiscoveryInterval: 5 * time.Second,
-	})
+	src, err := kafka.NewSource(kafka.Client{Brokers: brokers, ClientID: "weir-demo"}, kafka.Topics(cfg.Topic), kafka.StringValue,
+		kafka.Group(jobGroup), kafka.DiscoveryInterval(5*time.Second))
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +390,7 @@ func buildJob(cfg Config, brokers []string, redisURL, ckptDir string) (*weir.Env
 	if cfg.WindowTTL > 0 {
 		ttl = append(ttl, pvuv.RedisTTL(cfg.WindowTTL))
 	}
-	if err := job.SinkToRedis(redis.Conn{URL: redisURL, ClientName: "weir-demo"}, "", ttl...); err != nil {
+	if err := job.SinkToRedis(server, "", ttl...); err != nil {
 		return nil, err
 	}
 	weir.SinkTo(job.Bad, sink.Func[pvuv.BadLine](func(context.Context, pvuv.BadLine) error { return nil }), weir.Name("count-bad"))

@@ -37,7 +37,7 @@ func (w *logWriter) path() string {
 
 func (w *logWriter) run(ctx context.Context) error {
 	start := time.Now()
-	gen, err := datagen.New(datagen.Config{Seed: int64(w.server) + 1, Start: start, EventsPerSecond: w.rate, OutOfOrderness: 2 * time.Second})
+	gen, err := datagen.New(datagen.Seed(int64(w.server)+1), datagen.Start(start), datagen.EventsPerSecond(w.rate), datagen.OutOfOrderness(2*time.Second))
 	if err != nil {
 		return err
 	}

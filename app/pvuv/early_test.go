@@ -49,7 +49,7 @@ func hasRunning(rs []pvuv.Result) bool {
 // running results come before its one final result, never decrease, and
 // never exceed it. Days likewise.
 func TestEarlyResults(t *testing.T) {
-	path, _ := generateWith(t, datagen.Config{Seed: 3, EventsPerSecond: 100, Clients: 2000, Pages: 50}, 15_000)
+	path, _ := generateWith(t, []datagen.Option{datagen.Seed(3), datagen.EventsPerSecond(100), datagen.Clients(2000), datagen.Pages(50)}, 15_000)
 	for _, uv := range []string{pvuv.UVExact, pvuv.UVHLL} {
 		t.Run(uv, func(t *testing.T) {
 			want := run{path: path, parallelism: 2, opts: pvuv.Options{UV: uv}}.execute(t)

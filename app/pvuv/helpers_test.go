@@ -19,11 +19,21 @@ import (
 	"github.com/weirstream/weir/weirtest"
 )
 
+// endpointOf parses the URL of a test's Redis server.
+func endpointOf(t testing.TB, url string) redis.Endpoint {
+	t.Helper()
+	e, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // generateWith writes n generated lines to a file and returns its path and
 // contents.
-func generateWith(t testing.TB, cfg datagen.Config, n int) (path string, data []byte) {
+func generateWith(t testing.TB, opts []datagen.Option, n int) (path string, data []byte) {
 	t.Helper()
-	g, err := datagen.New(cfg)
+	g, err := datagen.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +110,7 @@ func (r run) execute(t testing.TB) output {
 	weir.SinkTo(job.Results, results, weir.Parallelism(1))
 	weir.SinkTo(job.Days, days, weir.Parallelism(1))
 	if r.redis != "" {
-		conn := redis.Conn{URL: r.redis}
-		if err := job.SinkToRedis(conn, "job"); err != nil {
+		if err := job.SinkToRedis(endpointOf(t, r.redis), "job"); err != nil {
 			t.Fatal(err)
 		}
 	}

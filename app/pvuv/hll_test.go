@@ -16,10 +16,7 @@ import (
 // run into the next day, from so many distinct clients that the sketch of
 // the first window leaves the sparse form: the job makes two days.
 func midnight(t testing.TB, n int) (path string, data []byte) {
-	return generateWith(t, datagen.Config{
-		Seed: 11, Start: time.Date(2026, 11, 24, 23, 59, 0, 0, time.UTC),
-		EventsPerSecond: 700, Clients: datagen.MaxClients, Pages: 200, ZipfS: 1.0001,
-	}, n)
+	return generateWith(t, []datagen.Option{datagen.Seed(11), datagen.Start(time.Date(2026, 11, 24, 23, 59, 0, 0, time.UTC)), datagen.EventsPerSecond(700), datagen.Clients(datagen.MaxClients), datagen.Pages(200), datagen.ZipfS(1.0001)}, n)
 }
 
 // TestUVModes runs the job on generated lines with exact and with

@@ -19,7 +19,7 @@ import (
 )
 
 func generate(t testing.TB, n int) (path string, data []byte) {
-	g, err := datagen.New(datagen.Config{Seed: 7, EventsPerSecond: 500, Clients: 5000, Pages: 300})
+	g, err := datagen.New(datagen.Seed(7), datagen.EventsPerSecond(500), datagen.Clients(5000), datagen.Pages(300))
 	if err != nil {
 		t.Fatal(err)
 	}

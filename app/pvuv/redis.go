@@ -220,22 +220,22 @@ func RedisTotalsLayout(prefix string) redis.Layout[Totals] {
 }
 
 // SinkToRedis writes the job's windows (RedisLayout), days
-// (RedisDayLayout) and totals (RedisTotalsLayout) to Redis under prefix,
-// each through one sink subtask so that a key's writes land in order. The
-// options apply to the windows and the days.
-func (j *Job) SinkToRedis(conn redis.Conn, prefix string, opts ...RedisOption) error {
+// (RedisDayLayout) and totals (RedisTotalsLayout) to the Redis server at e
+// under prefix, each through one sink subtask so that a key's writes land
+// in order. The options apply to the windows and the days.
+func (j *Job) SinkToRedis(e redis.Endpoint, prefix string, opts ...RedisOption) error {
 	if o := applyRedisOptions(opts); o.ttl < 0 {
 		return fmt.Errorf("pvuv: RedisTTL %v is negative: use 0 to keep the windows, or a time such as 1h", o.ttl)
 	}
-	windows, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisLayout(prefix, opts...))
+	windows, err := redis.NewSink(e, RedisLayout(prefix, opts...))
 	if err != nil {
 		return err
 	}
-	days, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisDayLayout(prefix, opts...))
+	days, err := redis.NewSink(e, RedisDayLayout(prefix, opts...))
 	if err != nil {
 		return err
 	}
-	totals, err := redis.NewSink(redis.SinkConfig{Conn: conn}, RedisTotalsLayout(prefix))
+	totals, err := redis.NewSink(e, RedisTotalsLayout(prefix))
 	if err != nil {
 		return err
 	}

@@ -58,15 +58,15 @@ func TestRedisLayouts(t *testing.T) {
 		{Day: day.AddDate(0, 0, 1), PV: 1, UV: 1, Running: true},
 	}
 	env := weir.NewEnv()
-	winSink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisLayout(""))
+	winSink, err := redis.NewSink(endpointOf(t, srv.URL()), pvuv.RedisLayout(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	daySink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisDayLayout(""))
+	daySink, err := redis.NewSink(endpointOf(t, srv.URL()), pvuv.RedisDayLayout(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	totalsSink, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuv.RedisTotalsLayout(""))
+	totalsSink, err := redis.NewSink(endpointOf(t, srv.URL()), pvuv.RedisTotalsLayout(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func send(t *testing.T, c rueidis.Client, cmds []redis.Command) {
 // dashboard reads them, whatever running results came before.
 func TestJobIntoRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	path, data := generateWith(t, datagen.Config{Seed: 5, EventsPerSecond: 50, Clients: 300, Pages: 40}, 8_000)
+	path, data := generateWith(t, []datagen.Option{datagen.Seed(5), datagen.EventsPerSecond(50), datagen.Clients(300), datagen.Pages(40)}, 8_000)
 	base, err := baseline.Run(bytes.NewReader(data), time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -143,16 +143,16 @@ func TestJobIntoRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}
-	winSink, err := redis.NewSink(cfg, pvuv.RedisLayout("job"))
+	server := endpointOf(t, srv.URL())
+	winSink, err := redis.NewSink(server, pvuv.RedisLayout("job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	daySink, err := redis.NewSink(cfg, pvuv.RedisDayLayout("job"))
+	daySink, err := redis.NewSink(server, pvuv.RedisDayLayout("job"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	totalsSink, err := redis.NewSink(cfg, pvuv.RedisTotalsLayout("job"))
+	totalsSink, err := redis.NewSink(server, pvuv.RedisTotalsLayout("job"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // figures.
 func totalsInput(t *testing.T) (path string, lines []string, want *baseline.Result) {
 	t.Helper()
-	path, data := generateWith(t, datagen.Config{Seed: 13, EventsPerSecond: 200, Clients: 800, Pages: 60, BadLineRatio: 0.02}, 20_000)
+	path, data := generateWith(t, []datagen.Option{datagen.Seed(13), datagen.EventsPerSecond(200), datagen.Clients(800), datagen.Pages(60), datagen.BadLineRatio(0.02)}, 20_000)
 	base, err := baseline.Run(bytes.NewReader(data), time.Minute, 10)
 	if err != nil {
 		t.Fatal(err)

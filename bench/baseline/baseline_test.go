@@ -190,9 +190,9 @@ func naive(t *testing.T, in []byte, window time.Duration, topN int) Result {
 	return res
 }
 
-func generate(t testing.TB, cfg datagen.Config, n int) []byte {
+func generate(t testing.TB, opts []datagen.Option, n int) []byte {
 	t.Helper()
-	g, err := datagen.New(cfg)
+	g, err := datagen.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,18 +208,18 @@ func generate(t testing.TB, cfg datagen.Config, n int) []byte {
 func TestRunMatchesNaive(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		cfg    datagen.Config
+		opts   []datagen.Option
 		window time.Duration
 		topN   int
 	}{
-		{"defaults", datagen.Config{}, time.Second, 5},
-		{"many windows", datagen.Config{Seed: 2, EventsPerSecond: 50, OutOfOrderness: 30 * time.Second, BadLineRatio: 0.01}, 10 * time.Second, 3},
-		{"many pages", datagen.Config{Seed: 3, Pages: 20000, Clients: 500, ZipfS: 1.01, EventsPerSecond: 200}, time.Minute, 10},
-		{"one window", datagen.Config{Seed: 4, Pages: 3}, time.Hour, 10},
-		{"no top", datagen.Config{Seed: 5}, 10 * time.Second, 0},
+		{"defaults", nil, time.Second, 5},
+		{"many windows", []datagen.Option{datagen.Seed(2), datagen.EventsPerSecond(50), datagen.OutOfOrderness(30 * time.Second), datagen.BadLineRatio(0.01)}, 10 * time.Second, 3},
+		{"many pages", []datagen.Option{datagen.Seed(3), datagen.Pages(20000), datagen.Clients(500), datagen.ZipfS(1.01), datagen.EventsPerSecond(200)}, time.Minute, 10},
+		{"one window", []datagen.Option{datagen.Seed(4), datagen.Pages(3)}, time.Hour, 10},
+		{"no top", []datagen.Option{datagen.Seed(5)}, 10 * time.Second, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in := generate(t, tc.cfg, 60000)
+			in := generate(t, tc.opts, 60000)
 			want := naive(t, in, tc.window, tc.topN)
 			got, err := Run(bytes.NewReader(in), tc.window, tc.topN)
 			if err != nil {
@@ -245,7 +245,7 @@ func TestRunMatchesNaive(t *testing.T) {
 }
 
 func TestRunOneByteReads(t *testing.T) {
-	in := generate(t, datagen.Config{Seed: 9, BadLineRatio: 0.05}, 2000)
+	in := generate(t, []datagen.Option{datagen.Seed(9), datagen.BadLineRatio(0.05)}, 2000)
 	want := naive(t, in, time.Second, 3)
 	got, err := Run(iotest.OneByteReader(bytes.NewReader(in)), time.Second, 3)
 	if err != nil {
@@ -258,7 +258,7 @@ func TestRunOneByteReads(t *testing.T) {
 
 func BenchmarkRun(b *testing.B) {
 	const n = 500000
-	in := generate(b, datagen.Config{}, n)
+	in := generate(b, nil, n)
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -107,7 +107,7 @@ func TestParseKafkaConn(t *testing.T) {
 		f := newFlagSet("weir pvuv", "", "", "")
 		spec := parseSource(f, "source", c.url)
 		if spec.kafka != nil {
-			check("source", f, kafkaConnView{spec.kafka.TLS, spec.kafka.SASL, spec.kafka.Brokers, spec.kafka.Topics[0]})
+			check("source", f, kafkaConnView{spec.kafka.client.TLS, spec.kafka.client.SASL, spec.kafka.client.Brokers, spec.kafka.topic})
 		} else {
 			t.Errorf("source %s: no Kafka source", c.url)
 		}
@@ -417,7 +417,7 @@ func TestKafkaSASLSSL(t *testing.T) {
 
 	// The input: six seconds of event time, over two partitions, each in
 	// event-time order.
-	g, err := datagen.New(datagen.Config{})
+	g, err := datagen.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,7 +143,7 @@ type input struct {
 func generate(t *testing.T, n int) input {
 	t.Helper()
 	dir := t.TempDir()
-	g, err := datagen.New(datagen.Config{})
+	g, err := datagen.New()
 	if err != nil {
 		t.Fatal(err)
 	}

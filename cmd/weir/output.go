@@ -104,40 +104,57 @@ type outputFile struct {
 // job without checkpoints now, truncating them; the error names the flag.
 func openOutputs(out, dead outputSpec, hasDead, checkpointed bool, w io.Writer) (outputs, error) {
 	var o outputs
+	var err error
 	switch {
 	case out.kafka != nil || out.redis != nil:
 	case out.stdout:
-		o.results = stdout.NewSink[pvuv.Result](w, stdout.LineBuffered())
+		o.results, err = sinkOf[pvuv.Result](stdout.NewSink[pvuv.Result](w, stdout.LineBuffered()))
 	case checkpointed:
-		o.results = file.NewSink[pvuv.Result](out.path)
+		o.results, err = sinkOf[pvuv.Result](file.NewSink[pvuv.Result](out.path))
 	default:
-		f, err := o.create("sink", out.path)
-		if err != nil {
-			return o, err
+		var f *os.File
+		if f, err = o.create("sink", out.path); err == nil {
+			o.results, err = sinkOf[pvuv.Result](stdout.NewSink[pvuv.Result](f, stdout.LineBuffered()))
 		}
-		o.results = stdout.NewSink[pvuv.Result](f, stdout.LineBuffered())
+	}
+	if err != nil {
+		o.close()
+		return o, fmt.Errorf("--sink: %w", err)
 	}
 	switch {
 	case !hasDead:
 	case checkpointed:
-		o.bad = file.NewSink[pvuv.BadLine](dead.path)
+		o.bad, err = sinkOf[pvuv.BadLine](file.NewSink[pvuv.BadLine](dead.path))
 	default:
-		f, err := o.create("dead-letter", dead.path)
-		if err != nil {
-			o.close()
-			return o, err
+		var f *os.File
+		if f, err = o.create("dead-letter", dead.path); err == nil {
+			// Each bad line is one write: bad lines are few, and a job
+			// stopped at any moment has written those it found.
+			o.bad, err = sinkOf[pvuv.BadLine](stdout.NewSink[pvuv.BadLine](f, stdout.LineBuffered()))
 		}
-		// Each bad line is one write: bad lines are few, and a job
-		// stopped at any moment has written those it found.
-		o.bad = stdout.NewSink[pvuv.BadLine](f, stdout.LineBuffered())
+	}
+	if err != nil {
+		o.close()
+		return o, fmt.Errorf("--dead-letter: %w", err)
 	}
 	return o, nil
 }
 
+// sinkOf returns what a connector's constructor returned as a sink.Sink,
+// nil with the error: a nil *Sink in an interface would not be nil.
+func sinkOf[T any](s sink.Sink[T], err error) (sink.Sink[T], error) {
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// create creates the output file of the flag; the caller names the flag
+// in the error.
 func (o *outputs) create(flag, path string) (*os.File, error) {
 	f, err := createOutput(path)
 	if err != nil {
-		return nil, fmt.Errorf("--%s: %w", flag, err)
+		return nil, err
 	}
 	o.files = append(o.files, outputFile{flag, f})
 	return f, nil

@@ -37,7 +37,7 @@ func TestKafkaShipPVUV(t *testing.T) {
 
 	dir := t.TempDir()
 	live := filepath.Join(dir, "access.log")
-	g, err := datagen.New(datagen.Config{})
+	g, err := datagen.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/connector/kafka"
-	"github.com/weirstream/weir/connector/redis"
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
@@ -333,8 +332,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	if j.redis == nil {
 		weir.SinkTo(job.Results, j.results, weir.Name("results"), weir.Parallelism(1))
 	} else {
-		conn := redis.Conn{URL: j.redis.url, ClientName: "weir-pvuv"}
-		if err := job.SinkToRedis(conn, j.redis.prefix); err != nil {
+		if err := job.SinkToRedis(j.redis.server, j.redis.prefix); err != nil {
 			return notStarted(fmt.Errorf("--sink: %w", err))
 		}
 	}

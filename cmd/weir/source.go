@@ -48,12 +48,12 @@ const sourceHelp = `Sources:
 type sourceSpec struct {
 	raw     string
 	file    bool
-	pattern string // file
-	follow  bool   // file
-	gen     datagen.Config
+	pattern string           // file
+	follow  bool             // file
+	gen     []datagen.Option // datagen
 	rate    float64
 	limit   int64 // -1: endless
-	kafka   *kafka.SourceConfig[string]
+	kafka   *kafkaSource
 }
 
 // parseSource parses a --source URL; problems name the flag.
@@ -94,7 +94,7 @@ func parseSource(f *flagSet, flagName, raw string) sourceSpec {
 // nothing) are recorded against the flag.
 func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 	if s.kafka != nil {
-		src, err := kafka.NewSource(*s.kafka)
+		src, err := s.kafka.open()
 		if err != nil {
 			f.problem(flagName, "%v", err)
 			return nil
@@ -122,13 +122,16 @@ func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 		return src
 	}
 	var opts []datagen.SourceOption
+	for _, o := range s.gen {
+		opts = append(opts, o)
+	}
 	if s.rate > 0 {
 		opts = append(opts, datagen.Rate(s.rate))
 	}
 	if s.limit >= 0 {
 		opts = append(opts, datagen.Limit(s.limit))
 	}
-	src, err := datagen.NewSource(s.gen, opts...)
+	src, err := datagen.NewSource(opts...)
 	if err != nil {
 		f.problem(flagName, "%v", err)
 		return nil

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/weirstream/weir/connector/datagen"
 )
 
 // datagen:// URLs: --source datagen://?rate=N&limit=N&seed=N&start=T.
@@ -30,7 +32,7 @@ func (s *sourceSpec) parseDatagen(f *flagSet, flagName string, u *url.URL, q url
 				continue
 			}
 			s.rate = r
-			s.gen.EventsPerSecond = r
+			s.gen = append(s.gen, datagen.EventsPerSecond(r))
 		case "limit":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
@@ -44,10 +46,10 @@ func (s *sourceSpec) parseDatagen(f *flagSet, flagName string, u *url.URL, q url
 				f.problem(flagName, "datagen seed=%s is not a whole number; write seed=1", v)
 				continue
 			}
-			s.gen.Seed = n
+			s.gen = append(s.gen, datagen.Seed(n))
 		case "start":
 			if v == "now" {
-				s.gen.Start = time.Now().Truncate(time.Second)
+				s.gen = append(s.gen, datagen.Start(time.Now().Truncate(time.Second)))
 				continue
 			}
 			t, err := time.Parse(time.RFC3339, v)
@@ -55,12 +57,12 @@ func (s *sourceSpec) parseDatagen(f *flagSet, flagName string, u *url.URL, q url
 				f.problem(flagName, "datagen start=%s is not an RFC 3339 time; write start=2026-11-24T07:40:00Z or start=now", v)
 				continue
 			}
-			s.gen.Start = t
+			s.gen = append(s.gen, datagen.Start(t))
 		default:
 			f.problem(flagName, "datagen has no parameter %q; it takes rate, limit, seed and start", name)
 		}
 	}
-	if err := s.gen.Validate(); err != nil {
+	if _, err := datagen.New(s.gen...); err != nil {
 		f.problem(flagName, "%v", err)
 	}
 }

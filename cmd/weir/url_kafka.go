@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/connector/kafka"
 )
@@ -52,50 +54,71 @@ func parseKafkaURL(f *flagSet, flagName, raw string) kafka.URL {
 // problems come in the same order every time.
 func kafkaParams(q url.Values) []string { return slices.Sorted(maps.Keys(q)) }
 
+// kafkaSource is a parsed --source kafka://...
+type kafkaSource struct {
+	client  kafka.Client // brokers, TLS and SASL
+	topic   string
+	group   string
+	start   kafka.StartOffsets
+	bounded bool
+}
+
 // parseKafkaSource parses --source kafka://...: the connection, and
 // group, start and bounded.
-func parseKafkaSource(f *flagSet, flagName, raw string) *kafka.SourceConfig[string] {
+func parseKafkaSource(f *flagSet, flagName, raw string) *kafkaSource {
 	u := parseKafkaURL(f, flagName, raw)
 	u.Client.ClientID = "weir-pvuv"
-	cfg := &kafka.SourceConfig[string]{Client: u.Client, Topics: []string{u.Topic}}
+	src := &kafkaSource{client: u.Client, topic: u.Topic}
 	for _, name := range kafkaParams(u.Params) {
 		v := u.Params.Get(name)
 		switch name {
 		case "group":
-			cfg.Group = v
+			src.group = v
 		case "start":
 			switch v {
 			case "earliest":
-				cfg.Start = kafka.Earliest()
+				src.start = kafka.Earliest()
 			case "latest":
-				cfg.Start = kafka.Latest()
+				src.start = kafka.Latest()
 			case "committed":
-				cfg.Start = kafka.Committed()
+				src.start = kafka.Committed()
 			default:
 				t, err := time.Parse(time.RFC3339, v)
 				if err != nil {
 					f.problem(flagName, "kafka start=%s is not earliest, latest, committed or an RFC 3339 time", v)
 				}
-				cfg.Start = kafka.AtTime(t)
+				src.start = kafka.AtTime(t)
 			}
 		case "bounded":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				f.problem(flagName, "kafka bounded=%s is not true or false", v)
 			}
-			cfg.Bounded = b
+			src.bounded = b
 		default:
 			f.problem(flagName, "kafka sources have no parameter %q; they take group, start, bounded, %s", name, kafka.URLParams)
 		}
 	}
-	return cfg
+	return src
+}
+
+// open returns the Kafka source of --source: the topic's values as lines.
+func (k *kafkaSource) open() (*kafka.Source[string], error) {
+	opts := []kafka.SourceOption{kafka.Start(k.start)}
+	if k.group != "" {
+		opts = append(opts, kafka.Group(k.group))
+	}
+	if k.bounded {
+		opts = append(opts, kafka.Bounded())
+	}
+	return kafka.NewSource(k.client, kafka.Topics(k.topic), kafka.StringValue, opts...)
 }
 
 // kafkaOutput is a parsed --sink kafka://...
 type kafkaOutput struct {
 	client   kafka.Client // brokers, TLS and SASL
 	topic    string
-	delivery kafka.Delivery
+	delivery kafka.Guarantee
 	prefix   string // transactional ids
 }
 
@@ -131,12 +154,13 @@ func parseKafkaSink(f *flagSet, flagName, raw string) *kafkaOutput {
 func openKafkaSink(out *kafkaOutput) (*kafka.Sink[pvuv.Result], error) {
 	client := out.client
 	client.ClientID = "weir-pvuv"
-	return kafka.NewSink(kafka.SinkConfig[pvuv.Result]{
-		Client: client,
-		Topic:  out.topic, Delivery: out.delivery, TransactionalIDPrefix: out.prefix,
-		Key:   func(r pvuv.Result) []byte { return strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10) },
-		Value: func(r pvuv.Result) ([]byte, error) { return r.AppendJSON(nil), nil },
-	})
+	opts := []kafka.SinkOption{kafka.Delivery(out.delivery)}
+	if out.prefix != "" {
+		opts = append(opts, kafka.TransactionalIDPrefix(out.prefix))
+	}
+	return kafka.NewSink(client, out.topic, func(r pvuv.Result) (*kgo.Record, error) {
+		return &kgo.Record{Key: strconv.AppendInt(nil, r.WindowStart.UnixMilli(), 10), Value: r.AppendJSON(nil)}, nil
+	}, opts...)
 }
 
 // parseKafkaTopicFlag parses a flag whose value is a kafka:// URL with

@@ -11,8 +11,9 @@ import (
 
 // redisOutput is a parsed --sink redis://...
 type redisOutput struct {
-	url    string // without prefix=
-	prefix string // of the keys
+	url    string         // without prefix=
+	server redis.Endpoint // the URL, parsed
+	prefix string         // of the keys
 }
 
 // parseRedisSink parses --sink redis://... or rediss://...
@@ -25,8 +26,9 @@ func parseRedisSink(f *flagSet, flagName string, u *url.URL) *redisOutput {
 	q.Del("prefix")
 	u.RawQuery = q.Encode()
 	out.url = u.String()
-	if _, err := redis.ParseURL(out.url); err != nil {
+	if out.server, err = redis.ParseURL(out.url); err != nil {
 		f.problem(flagName, "%v", err)
 	}
+	out.server.ClientName = "weir-pvuv"
 	return out
 }

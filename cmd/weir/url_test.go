@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/kafka"
+	"github.com/weirstream/weir/source"
 )
 
 func TestParseSource(t *testing.T) {
@@ -52,8 +54,12 @@ func TestParseDatagen(t *testing.T) {
 	if len(f.problems) > 0 {
 		t.Fatal(f.problems)
 	}
-	if spec.rate != 500 || spec.gen.EventsPerSecond != 500 || spec.limit != 10 || spec.gen.Seed != 9 || spec.gen.Start.Year() != 2026 {
-		t.Fatalf("spec %+v", spec)
+	g, err := datagen.New(spec.gen...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := g.Config(); spec.rate != 500 || c.EventsPerSecond != 500 || spec.limit != 10 || c.Seed != 9 || c.Start.Year() != 2026 {
+		t.Fatalf("spec %+v, generator %+v", spec, c)
 	}
 	spec = parseSource(f, "source", "datagen://")
 	if spec.limit != -1 || spec.rate != 0 {
@@ -90,8 +96,11 @@ func TestParseKafkaURLs(t *testing.T) {
 		t.Fatalf("problems %q", f.problems)
 	}
 	k := spec.kafka
-	if len(k.Brokers) != 2 || k.Topics[0] != "access" || k.Group != "g" || !k.Bounded || k.Start.String() != kafka.Committed().String() {
+	if len(k.client.Brokers) != 2 || k.topic != "access" || k.group != "g" || !k.bounded || k.start.String() != kafka.Committed().String() {
 		t.Fatalf("parsed %+v", k)
+	}
+	if src, err := k.open(); err != nil || src.Boundedness() != source.Bounded {
+		t.Fatalf("open: %v, %v", src, err)
 	}
 	out := parseSinkOutput(f, "sink", "kafka://127.0.0.1:9092/pvuv?delivery=at-least-once&txn-prefix=p")
 	if len(f.problems) != 0 || out.kafka == nil || out.kafka.delivery != kafka.AtLeastOnce || out.kafka.prefix != "p" || out.kafka.topic != "pvuv" {

@@ -1,11 +1,15 @@
 // Package datagen generates synthetic nginx combined-log access lines for
 // demos, tests and benchmarks of the PV/UV application.
 //
-// The output is a pure function of Config: the same Config yields the same
-// lines byte for byte. Page and client popularity follow Zipf distributions,
-// timestamps advance at Config.EventsPerSecond of event time and are bounded
-// out of order, and a share of lines is malformed in the ways real access
-// logs are (see Kind).
+// The output is a pure function of the options (the effective [Config]):
+// the same options yield the same lines byte for byte. Page and client
+// popularity follow Zipf distributions, timestamps advance at
+// [EventsPerSecond] of event time and are bounded out of order, and a share
+// of lines is malformed in the ways real access logs are (see Kind).
+//
+// [New] returns a Generator, for programs that write lines themselves;
+// [NewSource] a weir source of its lines. Both take the options of the
+// generator ([Option]); the source takes [Rate] and [Limit] too.
 //
 // The generator does no pacing: Next returns as fast as it is called. A
 // source that must emit at a wall-clock rate paces its calls itself.
@@ -13,137 +17,12 @@ package datagen
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
 )
-
-// Defaults taken by zero Config fields.
-const (
-	DefaultSeed            = 1
-	DefaultEventsPerSecond = 1000
-	DefaultPages           = 1000
-	DefaultClients         = 100000
-	DefaultZipfS           = 1.1
-	DefaultOutOfOrderness  = 5 * time.Second
-	DefaultBadLineRatio    = 0.001
-)
-
-// DefaultStartUnix is the event time of the first line when Config.Start is
-// zero: 2026-11-24T07:40:00Z.
-const DefaultStartUnix = 1795506000
-
-// MaxClients is the most distinct clients: each is an address in 10.0.0.0/8.
-const MaxClients = 1 << 24
-
-// Config configures the generator. Zero values take the documented defaults.
-type Config struct {
-	// Seed selects the sequence. Default 1.
-	Seed int64
-	// Start is the event time of the first line, truncated to the second
-	// because log timestamps have second resolution.
-	// Default 2026-11-24T07:40:00Z (DefaultStartUnix).
-	Start time.Time
-	// EventsPerSecond is the event-time density: lines per second of event
-	// time. Default 1000. Times stop advancing at the end of 9999-12-30 UTC.
-	EventsPerSecond float64
-	// Pages is the number of distinct pages, with Zipf-skewed popularity.
-	// Default 1000.
-	Pages int
-	// Clients is the number of distinct client addresses, with Zipf-skewed
-	// activity; at most MaxClients. Default 100000.
-	Clients int
-	// ZipfS is the Zipf skew of pages and clients; it must be > 1.
-	// Default 1.1.
-	ZipfS float64
-	// OutOfOrderness bounds how late a line may be: every line's time is at
-	// least the greatest time so far minus OutOfOrderness. Only whole
-	// seconds count, since timestamps have second resolution, and no line
-	// is earlier than Start. Default 5s;
-	// for none, set InOrder.
-	OutOfOrderness time.Duration
-	// InOrder makes timestamps non-decreasing; OutOfOrderness must then be 0.
-	// It exists because a zero OutOfOrderness means the default.
-	InOrder bool
-	// BadLineRatio is the share of malformed lines, in [0, 1].
-	// Default 0.001; for none, set NoBadLines.
-	BadLineRatio float64
-	// NoBadLines makes every line a good one; BadLineRatio must then be 0.
-	// It exists because a zero BadLineRatio means the default.
-	NoBadLines bool
-}
-
-// WithDefaults returns c with every zero field replaced by its default: the
-// effective configuration.
-func (c Config) WithDefaults() Config {
-	if c.Seed == 0 {
-		c.Seed = DefaultSeed
-	}
-	if c.Start.IsZero() {
-		c.Start = time.Unix(DefaultStartUnix, 0).UTC()
-	}
-	c.Start = c.Start.Truncate(time.Second)
-	if c.EventsPerSecond == 0 {
-		c.EventsPerSecond = DefaultEventsPerSecond
-	}
-	if c.Pages == 0 {
-		c.Pages = DefaultPages
-	}
-	if c.Clients == 0 {
-		c.Clients = DefaultClients
-	}
-	if c.ZipfS == 0 {
-		c.ZipfS = DefaultZipfS
-	}
-	if c.OutOfOrderness == 0 && !c.InOrder {
-		c.OutOfOrderness = DefaultOutOfOrderness
-	}
-	if c.BadLineRatio == 0 && !c.NoBadLines {
-		c.BadLineRatio = DefaultBadLineRatio
-	}
-	return c
-}
-
-// Validate reports every problem with c, each naming the field and the fix,
-// joined into one error; nil means New will accept c.
-func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("datagen: "+format, args...))
-	}
-	if y := c.Start.Year(); !c.Start.IsZero() && (y < 1 || y > 9998) {
-		add("Config.Start %v is outside years 1-9998; set a time a log line can carry", c.Start)
-	}
-	if e := c.EventsPerSecond; math.IsNaN(e) || math.IsInf(e, 0) || e < 0 {
-		add("Config.EventsPerSecond is %v; set a positive number, or 0 for the default %d", e, DefaultEventsPerSecond)
-	}
-	if c.Pages < 0 {
-		add("Config.Pages is %d; set a positive number, or 0 for the default %d", c.Pages, DefaultPages)
-	}
-	if c.Clients < 0 || c.Clients > MaxClients {
-		add("Config.Clients is %d; set 1 to %d, or 0 for the default %d", c.Clients, MaxClients, DefaultClients)
-	}
-	if s := c.ZipfS; c.ZipfS != 0 && !(s > 1 && !math.IsInf(s, 0)) {
-		add("Config.ZipfS is %v; set a finite number greater than 1, or 0 for the default %v", s, DefaultZipfS)
-	}
-	if c.OutOfOrderness < 0 {
-		add("Config.OutOfOrderness is %v; set a positive duration, or 0 for the default %v", c.OutOfOrderness, DefaultOutOfOrderness)
-	}
-	if c.InOrder && c.OutOfOrderness != 0 {
-		add("Config.InOrder is set with Config.OutOfOrderness %v; unset one of them", c.OutOfOrderness)
-	}
-	if r := c.BadLineRatio; math.IsNaN(r) || r < 0 || r > 1 {
-		add("Config.BadLineRatio is %v; set a share in [0, 1], or set NoBadLines for none", r)
-	}
-	if c.NoBadLines && c.BadLineRatio != 0 {
-		add("Config.NoBadLines is set with Config.BadLineRatio %v; unset one of them", c.BadLineRatio)
-	}
-	return errors.Join(errs...)
-}
 
 // Kind classifies a generated line.
 type Kind uint8
@@ -184,7 +63,7 @@ func (k Kind) String() string {
 // Bad reports whether k is a malformed line.
 func (k Kind) Bad() bool { return k != Good }
 
-// Generator produces lines deterministically: the same Config yields the
+// Generator produces lines deterministically: the same options yield the
 // same lines byte for byte. A Generator is not safe for concurrent use.
 type Generator struct {
 	cfg      Config
@@ -196,13 +75,22 @@ type Generator struct {
 	n        uint64 // lines produced so far
 }
 
-// New returns a Generator for cfg, with defaults applied, or the error of
-// cfg.Validate.
-func New(cfg Config) (*Generator, error) {
-	if err := cfg.Validate(); err != nil {
+// New returns a Generator configured by opts, or an error that lists every
+// problem with them, each naming the option and the fix.
+func New(opts ...Option) (*Generator, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.applyGen(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.WithDefaults()
+	return newGenerator(cfg), nil
+}
+
+// newGenerator returns a Generator for cfg, which is valid.
+func newGenerator(cfg Config) *Generator {
+	cfg.Start = cfg.Start.Truncate(time.Second)
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15))
 	return &Generator{
 		cfg:      cfg,
@@ -211,7 +99,7 @@ func New(cfg Config) (*Generator, error) {
 		clients:  rand.NewZipf(rng, cfg.ZipfS, 1, uint64(cfg.Clients-1)),
 		startSec: cfg.Start.Unix(),
 		maxLate:  uint64(cfg.OutOfOrderness / time.Second),
-	}, nil
+	}
 }
 
 // Config returns the effective configuration, defaults applied.

@@ -10,9 +10,9 @@ import (
 	"github.com/weirstream/weir/app/pvuv"
 )
 
-func mustNew(t testing.TB, cfg Config) *Generator {
+func mustNew(t testing.TB, opts ...Option) *Generator {
 	t.Helper()
-	g, err := New(cfg)
+	g, err := New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,6 @@ func mustNew(t testing.TB, cfg Config) *Generator {
 }
 
 func TestDefaults(t *testing.T) {
-	c := Config{}.WithDefaults()
 	want := Config{
 		Seed:            1,
 		Start:           time.Date(2026, time.November, 24, 7, 40, 0, 0, time.UTC),
@@ -31,74 +30,73 @@ func TestDefaults(t *testing.T) {
 		OutOfOrderness:  5 * time.Second,
 		BadLineRatio:    0.001,
 	}
-	if c != want {
-		t.Fatalf("WithDefaults =\n %+v\nwant\n %+v", c, want)
-	}
-	if g := mustNew(t, Config{}); g.Config() != want {
+	if g := mustNew(t); g.Config() != want {
 		t.Fatalf("Generator.Config = %+v, want %+v", g.Config(), want)
 	}
-	c = Config{InOrder: true, NoBadLines: true}.WithDefaults()
+	// Zero is a value, not "the default": in order, no bad lines.
+	c := mustNew(t, OutOfOrderness(0), BadLineRatio(0)).Config()
 	if c.OutOfOrderness != 0 || c.BadLineRatio != 0 {
-		t.Fatalf("InOrder and NoBadLines not honoured: %+v", c)
+		t.Fatalf("OutOfOrderness(0) and BadLineRatio(0) not honoured: %+v", c)
+	}
+	// The last of an option given twice counts; Start is whole seconds.
+	c = mustNew(t, Seed(5), Seed(6), Start(time.Date(2030, 1, 2, 3, 4, 5, 6e8, time.UTC))).Config()
+	if c.Seed != 6 || !c.Start.Equal(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Fatalf("Seed(5), Seed(6), Start(...05.6): %+v", c)
 	}
 }
 
-func TestValidate(t *testing.T) {
-	if err := (Config{}).Validate(); err != nil {
-		t.Fatalf("zero Config: %v", err)
-	}
-	bad := Config{
-		Start:           time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
-		EventsPerSecond: -1,
-		Pages:           -1,
-		Clients:         MaxClients + 1,
-		ZipfS:           1,
-		OutOfOrderness:  time.Second,
-		InOrder:         true,
-		BadLineRatio:    2,
-		NoBadLines:      true,
-	}
-	err := bad.Validate()
+// TestOptionErrors: New reports every problem at once, each naming the
+// option as it was called.
+func TestOptionErrors(t *testing.T) {
+	_, err := New(
+		Start(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)),
+		EventsPerSecond(-1),
+		Pages(-1),
+		Clients(MaxClients+1),
+		ZipfS(1),
+		OutOfOrderness(-time.Second),
+		BadLineRatio(2),
+	)
 	if err == nil {
-		t.Fatal("Validate accepted a bad Config")
+		t.Fatal("New accepted bad options")
 	}
-	for _, field := range []string{"Start", "EventsPerSecond", "Pages", "Clients", "ZipfS", "InOrder", "BadLineRatio", "NoBadLines"} {
-		if !strings.Contains(err.Error(), "Config."+field) {
-			t.Errorf("error does not name %s:\n%v", field, err)
+	for _, call := range []string{"Start(9999-01-01", "EventsPerSecond(-1)", "Pages(-1)", "Clients(16777217)", "ZipfS(1)", "OutOfOrderness(-1s)", "BadLineRatio(2)"} {
+		if !strings.Contains(err.Error(), call) {
+			t.Errorf("error does not name %s:\n%v", call, err)
 		}
 	}
-	if n := strings.Count(err.Error(), "datagen: "); n != 8 {
-		t.Errorf("got %d problems, want 8:\n%v", n, err)
+	if n := strings.Count(err.Error(), "datagen: "); n != 7 {
+		t.Errorf("got %d problems, want 7:\n%v", n, err)
 	}
-	if _, err2 := New(bad); err2 == nil || err2.Error() != err.Error() {
-		t.Errorf("New error %v, want the Validate error", err2)
-	}
-	if err := (Config{OutOfOrderness: -time.Second}).Validate(); err == nil || !strings.Contains(err.Error(), "Config.OutOfOrderness") {
-		t.Errorf("negative OutOfOrderness: %v", err)
+	// A zero that means nothing is a problem too, not the default.
+	for name, o := range map[string]Option{"Start(time.Time{})": Start(time.Time{}), "EventsPerSecond(0)": EventsPerSecond(0), "Pages(0)": Pages(0), "Clients(0)": Clients(0)} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New accepted %s", name)
+		}
 	}
 }
 
 func TestDeterministic(t *testing.T) {
-	gen := func(cfg Config) []byte {
+	gen := func(cfg []Option) []byte {
 		var b bytes.Buffer
-		if err := mustNew(t, cfg).WriteLines(&b, 20000); err != nil {
+		if err := mustNew(t, cfg...).WriteLines(&b, 20000); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
 	}
-	cfg := Config{Seed: 42, BadLineRatio: 0.05}
+	cfg := []Option{Seed(42), BadLineRatio(0.05)}
 	a, b := gen(cfg), gen(cfg)
 	if !bytes.Equal(a, b) {
-		t.Fatal("same Config produced different lines")
+		t.Fatal("the same options produced different lines")
 	}
-	if c := gen(Config{Seed: 43, BadLineRatio: 0.05}); bytes.Equal(a, c) {
+	if c := gen([]Option{Seed(43), BadLineRatio(0.05)}); bytes.Equal(a, c) {
 		t.Fatal("different seeds produced the same lines")
 	}
 	if n := bytes.Count(a, []byte{'\n'}); n != 20000 {
 		t.Fatalf("WriteLines wrote %d lines, want 20000", n)
 	}
 	// Next and WriteLines produce the same sequence.
-	g := mustNew(t, cfg)
+	g := mustNew(t, cfg...)
 	var line []byte
 	for want := range bytes.SplitSeq(a[:len(a)-1], []byte{'\n'}) {
 		line, _ = g.Next(line[:0])
@@ -111,7 +109,7 @@ func TestDeterministic(t *testing.T) {
 // TestLinesParse checks the generator against the parser: every good line
 // is a page view and every bad line is rejected, with each kind present.
 func TestLinesParse(t *testing.T) {
-	g := mustNew(t, Config{Seed: 7, BadLineRatio: 0.02})
+	g := mustNew(t, Seed(7), BadLineRatio(0.02))
 	var (
 		line    []byte
 		kind    Kind
@@ -164,14 +162,14 @@ func TestLinesParse(t *testing.T) {
 
 func TestOutOfOrderness(t *testing.T) {
 	for _, tc := range []struct {
-		cfg     Config
+		opts    []Option
 		maxLate time.Duration
 	}{
-		{Config{Seed: 3}, 5 * time.Second},
-		{Config{Seed: 3, OutOfOrderness: 2500 * time.Millisecond, EventsPerSecond: 3}, 2 * time.Second},
-		{Config{Seed: 3, InOrder: true, EventsPerSecond: 0.5}, 0},
+		{[]Option{Seed(3)}, 5 * time.Second},
+		{[]Option{Seed(3), OutOfOrderness(2500 * time.Millisecond), EventsPerSecond(3)}, 2 * time.Second},
+		{[]Option{Seed(3), OutOfOrderness(0), EventsPerSecond(0.5)}, 0},
 	} {
-		g := mustNew(t, tc.cfg)
+		g := mustNew(t, tc.opts...)
 		var (
 			line    []byte
 			kind    Kind
@@ -191,7 +189,7 @@ func TestOutOfOrderness(t *testing.T) {
 				t.Errorf("first line at %v, want Start %v", h.Time, g.Config().Start)
 			}
 			if ooo := g.Config().OutOfOrderness; h.Time.Before(maxSeen.Add(-ooo)) {
-				t.Fatalf("%+v: line %d at %v is more than %v before %v", tc.cfg, i, h.Time, ooo, maxSeen)
+				t.Fatalf("%+v: line %d at %v is more than %v before %v", g.Config(), i, h.Time, ooo, maxSeen)
 			}
 			if h.Time.After(maxSeen) {
 				maxSeen = h.Time
@@ -199,11 +197,11 @@ func TestOutOfOrderness(t *testing.T) {
 			late = max(late, maxSeen.Sub(h.Time))
 		}
 		if late != tc.maxLate {
-			t.Errorf("%+v: greatest lateness %v, want %v", tc.cfg, late, tc.maxLate)
+			t.Errorf("%+v: greatest lateness %v, want %v", g.Config(), late, tc.maxLate)
 		}
 		nominal := g.Config().Start.Add(time.Duration(float64(100000-1) / g.Config().EventsPerSecond * float64(time.Second)))
 		if d := nominal.Sub(maxSeen); d < 0 || d > time.Second {
-			t.Errorf("%+v: last time %v, want about %v", tc.cfg, maxSeen, nominal)
+			t.Errorf("%+v: last time %v, want about %v", g.Config(), maxSeen, nominal)
 		}
 	}
 }
@@ -224,14 +222,14 @@ var errDisk = errors.New("disk full")
 func (failWriter) Write([]byte) (int, error) { return 0, errDisk }
 
 func TestWriteLinesError(t *testing.T) {
-	err := mustNew(t, Config{}).WriteLines(failWriter{}, 10)
+	err := mustNew(t).WriteLines(failWriter{}, 10)
 	if !errors.Is(err, errDisk) {
 		t.Fatalf("WriteLines = %v, want it to wrap %v", err, errDisk)
 	}
 }
 
 func TestNextAllocs(t *testing.T) {
-	g := mustNew(t, Config{BadLineRatio: 0.1})
+	g := mustNew(t, BadLineRatio(0.1))
 	buf := make([]byte, 0, 512)
 	if n := testing.AllocsPerRun(1000, func() { buf, _ = g.Next(buf[:0]) }); n != 0 {
 		t.Fatalf("Next allocates %v times per line", n)
@@ -239,7 +237,7 @@ func TestNextAllocs(t *testing.T) {
 }
 
 func BenchmarkNext(b *testing.B) {
-	g := mustNew(b, Config{})
+	g := mustNew(b)
 	buf := make([]byte, 0, 512)
 	var n int64
 	b.ReportAllocs()
@@ -256,7 +254,7 @@ func TestTimesStopAtEnd(t *testing.T) {
 	if got, want := time.Unix(lastSec, 0).UTC(), time.Date(9999, 12, 30, 23, 59, 59, 0, time.UTC); got != want {
 		t.Fatalf("lastSec is %v, want %v", got, want)
 	}
-	g := mustNew(t, Config{EventsPerSecond: 1e-300, Start: time.Date(9998, 1, 1, 0, 0, 0, 0, time.UTC), NoBadLines: true, InOrder: true})
+	g := mustNew(t, EventsPerSecond(1e-300), Start(time.Date(9998, 1, 1, 0, 0, 0, 0, time.UTC)), BadLineRatio(0), OutOfOrderness(0))
 	var line []byte
 	for i := range 1000 {
 		line, _ = g.Next(line[:0])

@@ -31,7 +31,7 @@ const burstWindow = 100 * time.Millisecond
 // SplitID is the ID of the one split of a Source.
 const SplitID = "datagen"
 
-// Split is the one split of a Source: the generator's Config is the
+// Split is the one split of a Source: the generator's configuration is the
 // source's, and Emitted is its position, the number of lines emitted so far.
 // A reader given a Split with Emitted > 0 regenerates the sequence from the
 // start and skips that many lines, so a restored job goes on with the very
@@ -60,55 +60,57 @@ type Source struct {
 var _ source.Source[string] = (*Source)(nil)
 
 type sourceConfig struct {
-	rate  float64
-	limit int64
+	gen     Config
+	rate    float64
+	paced   bool // Rate given
+	limit   int64
+	bounded bool // Limit given
 }
-
-// SourceOption configures NewSource.
-type SourceOption interface{ apply(*sourceConfig) }
-
-type sourceOptionFunc func(*sourceConfig)
-
-func (f sourceOptionFunc) apply(c *sourceConfig) { f(c) }
 
 // Rate paces the source at linesPerSecond of wall-clock time, with a token
 // bucket that lets out at most 100 ms worth of lines at once. It must be
 // positive. By default the source emits as fast as the job takes lines.
 //
 // Rate paces wall-clock time only; the event time of the lines advances at
-// Config.EventsPerSecond. Set both to the same value for event time that
-// flows as fast as the clock.
+// [EventsPerSecond]. Set both to the same value for event time that flows
+// as fast as the clock.
 func Rate(linesPerSecond float64) SourceOption {
-	return sourceOptionFunc(func(c *sourceConfig) { c.rate = linesPerSecond })
+	return sourceOption(func(c *sourceConfig) { c.rate, c.paced = linesPerSecond, true })
 }
 
 // Limit makes the source bounded: it ends after n lines, which must not be
 // negative. By default the source is unbounded.
 func Limit(n int64) SourceOption {
-	return sourceOptionFunc(func(c *sourceConfig) { c.limit = n })
+	return sourceOption(func(c *sourceConfig) { c.limit, c.bounded = n, true })
 }
 
-// NewSource returns a source of the lines of a Generator for cfg. Every
-// problem with cfg and the options is reported at once.
-func NewSource(cfg Config, opts ...SourceOption) (*Source, error) {
-	sc := sourceConfig{limit: -1}
+// NewSource returns a source of the lines of a Generator configured by the
+// options, paced by Rate and ended by Limit; or an error that lists every
+// problem with the options, each naming the option and the fix.
+func NewSource(opts ...SourceOption) (*Source, error) {
+	var sc sourceConfig
+	sc.gen = defaultConfig()
 	for _, o := range opts {
-		o.apply(&sc)
+		o.applySource(&sc)
 	}
 	var errs []error
-	if err := cfg.Validate(); err != nil {
+	if err := sc.gen.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if r := sc.rate; math.IsNaN(r) || math.IsInf(r, 0) || r < 0 {
-		errs = append(errs, fmt.Errorf("datagen: Rate is %v lines per second; pass a positive number, or leave Rate out for as fast as possible", r))
+	if r := sc.rate; sc.paced && !(r > 0 && !math.IsInf(r, 0)) {
+		errs = append(errs, fmt.Errorf("datagen: Rate(%v): pass a positive number of lines per second, or leave Rate out for as fast as possible", r))
 	}
-	if sc.limit < -1 {
-		errs = append(errs, fmt.Errorf("datagen: Limit is %d; pass zero or a positive number of lines, or leave Limit out for an unbounded source", sc.limit))
+	if sc.bounded && sc.limit < 0 {
+		errs = append(errs, fmt.Errorf("datagen: Limit(%d): pass zero or a positive number of lines, or leave Limit out for an unbounded source", sc.limit))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &Source{cfg: cfg.WithDefaults(), rate: sc.rate, limit: sc.limit, now: time.Now}, nil
+	if !sc.bounded {
+		sc.limit = -1
+	}
+	sc.gen.Start = sc.gen.Start.Truncate(time.Second)
+	return &Source{cfg: sc.gen, rate: sc.rate, limit: sc.limit, now: time.Now}, nil
 }
 
 // Config returns the effective generator configuration.
@@ -175,11 +177,7 @@ func (s *Source) DecodeSplit(b []byte) (source.Split, error) {
 // the others end at once.
 func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], error) {
 	open := func(_ context.Context, sp *Split) (splitreader.Reader[string, *Split], error) {
-		g, err := New(s.cfg)
-		if err != nil {
-			return nil, err
-		}
-		return &reader{src: s, pos: *sp, gen: g, skip: sp.Emitted}, nil
+		return &reader{src: s, pos: *sp, gen: newGenerator(s.cfg), skip: sp.Emitted}, nil
 	}
 	return splitreader.New(ctx, open, splitreader.Options{Name: "datagen"}), nil
 }

@@ -18,10 +18,10 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// expected returns the first n lines of a Generator for cfg.
-func expected(t *testing.T, cfg datagen.Config, n int) []string {
+// expected returns the first n lines of a Generator with opts.
+func expected(t *testing.T, n int, opts ...datagen.Option) []string {
 	t.Helper()
-	g, err := datagen.New(cfg)
+	g, err := datagen.New(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +45,8 @@ func runJob(t *testing.T, ctx context.Context, src source.Source[string], parall
 }
 
 func TestSourceBoundedJob(t *testing.T) {
-	cfg := datagen.Config{Seed: 7}
 	for _, p := range []int{1, 3} {
-		src, err := datagen.NewSource(cfg, datagen.Limit(10_000))
+		src, err := datagen.NewSource(datagen.Seed(7), datagen.Limit(10_000))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,14 +57,14 @@ func TestSourceBoundedJob(t *testing.T) {
 		if err != nil {
 			t.Fatalf("parallelism %d: %v", p, err)
 		}
-		if want := expected(t, cfg, 10_000); !slices.Equal(got, want) {
+		if want := expected(t, 10_000, datagen.Seed(7)); !slices.Equal(got, want) {
 			t.Fatalf("parallelism %d: got %d lines, not the generator's %d in order", p, len(got), len(want))
 		}
 	}
 }
 
 func TestSourceLimitZero(t *testing.T) {
-	src, err := datagen.NewSource(datagen.Config{}, datagen.Limit(0))
+	src, err := datagen.NewSource(datagen.Limit(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +75,7 @@ func TestSourceLimitZero(t *testing.T) {
 }
 
 func TestSourceUnboundedCancel(t *testing.T) {
-	src, err := datagen.NewSource(datagen.Config{}, datagen.Rate(20_000))
+	src, err := datagen.NewSource(datagen.Rate(20_000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +96,13 @@ func TestSourceUnboundedCancel(t *testing.T) {
 	if len(got) == 0 || len(got) > 10_000 {
 		t.Fatalf("got %d lines in 300ms at 20,000 lines/s", len(got))
 	}
-	if want := expected(t, datagen.Config{}, len(got)); !slices.Equal(got, want) {
+	if want := expected(t, len(got)); !slices.Equal(got, want) {
 		t.Fatal("lines differ from the generator's")
 	}
 }
 
 func TestSourceRate(t *testing.T) {
-	src, err := datagen.NewSource(datagen.Config{}, datagen.Rate(5_000), datagen.Limit(1_500))
+	src, err := datagen.NewSource(datagen.Rate(5_000), datagen.Limit(1_500))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +122,21 @@ func TestSourceRate(t *testing.T) {
 }
 
 func TestNewSourceErrors(t *testing.T) {
-	_, err := datagen.NewSource(datagen.Config{Pages: -1}, datagen.Rate(-1), datagen.Limit(-5))
+	_, err := datagen.NewSource(datagen.Pages(-1), datagen.Rate(-1), datagen.Limit(-5))
 	if err == nil {
-		t.Fatal("NewSource accepted a bad config, rate and limit")
+		t.Fatal("NewSource accepted bad options")
 	}
-	for _, want := range []string{"Config.Pages", "Rate", "Limit"} {
+	for _, want := range []string{"Pages(-1)", "Rate(-1)", "Limit(-5)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+	// Leaving an option out is how to get its default: a Rate of zero
+	// and a Limit of -1 are mistakes, not "no pacing" and "no end".
+	_, err = datagen.NewSource(datagen.Rate(0), datagen.Limit(-1))
+	for _, want := range []string{"Rate(0)", "Limit(-1)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewSource(Rate(0), Limit(-1)): the error does not name %s: %v", want, err)
 		}
 	}
 }
@@ -178,10 +185,9 @@ func drain(t *testing.T, r source.Reader[string]) []string {
 }
 
 func TestSnapshotRestore(t *testing.T) {
-	cfg := datagen.Config{Seed: 3}
 	const total = 9_000
-	want := expected(t, cfg, total)
-	src, err := datagen.NewSource(cfg, datagen.Limit(total))
+	want := expected(t, total, datagen.Seed(3))
+	src, err := datagen.NewSource(datagen.Seed(3), datagen.Limit(total))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,15 +263,14 @@ func TestSnapshotRestore(t *testing.T) {
 
 // A position past maxSkip is reached over several short Polls.
 func TestRestoreFarPosition(t *testing.T) {
-	cfg := datagen.Config{Seed: 5}
 	const at, total = 100_010, 100_020
-	src, _ := datagen.NewSource(cfg, datagen.Limit(total))
+	src, _ := datagen.NewSource(datagen.Seed(5), datagen.Limit(total))
 	r, _ := src.NewReader(newFakeCtx(1))
 	r.Start(t.Context())
 	r.AddSplits([]source.Split{&datagen.Split{Emitted: at}})
 	r.NoMoreSplits()
 	got := drain(t, r)
-	if want := expected(t, cfg, total)[at:]; !slices.Equal(got, want) {
+	if want := expected(t, total, datagen.Seed(5))[at:]; !slices.Equal(got, want) {
 		t.Fatalf("got %d lines, want the last %d", len(got), len(want))
 	}
 }
@@ -279,7 +284,7 @@ type restoringCtx struct {
 func (r restoringCtx) Restored() ([]source.Split, bool) { return r.restored, true }
 
 func TestCheckpointSPI(t *testing.T) {
-	src, _ := datagen.NewSource(datagen.Config{})
+	src, _ := datagen.NewSource()
 	b, err := src.EncodeSplit(&datagen.Split{Emitted: 42})
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func BenchmarkReadBounded(b *testing.B) {
 func BenchmarkSinkWrite(b *testing.B) {
 	dir := b.TempDir()
 	b.Run("JSONAppender", func(b *testing.B) {
-		w, _ := NewSink[fastEvent](filepath.Join(dir, "fast")).NewWriter(wctx{0, 1})
+		w, _ := mustSink[fastEvent](b, filepath.Join(dir, "fast")).NewWriter(wctx{0, 1})
 		defer w.Close()
 		b.ReportAllocs()
 		i := 0
@@ -66,7 +66,7 @@ func BenchmarkSinkWrite(b *testing.B) {
 		}
 	})
 	b.Run("encoding/json", func(b *testing.B) {
-		w, _ := NewSink[event](filepath.Join(dir, "slow")).NewWriter(wctx{0, 1})
+		w, _ := mustSink[event](b, filepath.Join(dir, "slow")).NewWriter(wctx{0, 1})
 		defer w.Close()
 		b.ReportAllocs()
 		i := 0

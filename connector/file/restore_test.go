@@ -43,7 +43,11 @@ func runLines(t *testing.T, input []string, out, checkpoints string, sinkParalle
 	src.BatchSize = 10
 	src.Delay = 2 * time.Millisecond
 	lines := weir.FromSource(env, src, weir.Name("source"))
-	weir.SinkTo(lines, file.NewLineSink(out), weir.Name("out"), weir.Parallelism(sinkParallelism))
+	snk, err := file.NewLineSink(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weir.SinkTo(lines, snk, weir.Name("out"), weir.Parallelism(sinkParallelism))
 	if err := env.Execute(context.Background(), "copy"); err != nil {
 		t.Fatal(err)
 	}

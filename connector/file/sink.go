@@ -86,7 +86,8 @@ type sinkConfig struct {
 	bufferSize int
 }
 
-// SinkOption configures [NewSink] and [NewLineSink].
+// SinkOption configures [NewSink] and [NewLineSink]. Each option's
+// documentation states the default it overrides.
 type SinkOption interface {
 	apply(*sinkConfig)
 }
@@ -122,11 +123,16 @@ func BufferSize(bytes int) SinkOption {
 	return sinkOptionFunc(func(c *sinkConfig) { c.bufferSize = max(bytes, 4<<10) })
 }
 
-// NewSink returns a sink writing each record as one line of JSON, encoded by
-// the record's [JSONAppender] method if it has one and by encoding/json
-// otherwise (without HTML escaping). An empty path is reported by NewWriter.
-func NewSink[T any](path string, opts ...SinkOption) *Sink[T] {
-	s := &Sink[T]{path: path, cfg: newSinkConfig(opts)}
+// NewSink returns a sink writing each record as one line of JSON to path
+// (see [SubtaskPath] for several writers), encoded by the record's
+// [JSONAppender] method if it has one and by encoding/json otherwise
+// (without HTML escaping). An empty path is an error.
+func NewSink[T any](path string, opts ...SinkOption) (*Sink[T], error) {
+	cfg, err := newSinkConfig(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink[T]{path: path, cfg: cfg}
 	var zero T
 	switch any(zero).(type) {
 	case JSONAppender:
@@ -157,32 +163,42 @@ func NewSink[T any](path string, opts ...SinkOption) *Sink[T] {
 			return err
 		}
 	}
-	return s
+	return s, nil
 }
 
-// NewLineSink returns a sink writing each string as it is, followed by '\n';
-// a string that contains '\n' becomes several lines. It suits dead-letter
-// output and plain text. An empty path is reported by NewWriter.
-func NewLineSink(path string, opts ...SinkOption) *Sink[string] {
+// NewLineSink returns a sink writing each string as it is, followed by '\n',
+// to path; a string that contains '\n' becomes several lines. It suits
+// dead-letter output and plain text. An empty path is an error.
+func NewLineSink(path string, opts ...SinkOption) (*Sink[string], error) {
+	cfg, err := newSinkConfig(path, opts)
+	if err != nil {
+		return nil, err
+	}
 	return &Sink[string]{
 		path: path,
-		cfg:  newSinkConfig(opts),
+		cfg:  cfg,
 		encode: func(enc *encoder[string], v string) error {
 			if _, err := enc.w.WriteString(v); err != nil {
 				return err
 			}
 			return enc.w.WriteByte('\n')
 		},
-	}
+	}, nil
 }
 
-func newSinkConfig(opts []SinkOption) sinkConfig {
+// newSinkConfig applies opts and checks path.
+func newSinkConfig(path string, opts []SinkOption) (sinkConfig, error) {
 	cfg := sinkConfig{bufferSize: DefaultBufferSize}
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	return cfg
+	if path == "" {
+		return cfg, errEmptyPath
+	}
+	return cfg, nil
 }
+
+var errEmptyPath = errors.New(`file: the sink path is empty; pass a file name such as "out/results.jsonl"`)
 
 // SubtaskPath returns the file that writer subtask of parallelism writers
 // writes: path itself when parallelism is 1, otherwise path with "-SUBTASK"
@@ -209,7 +225,7 @@ func (s *Sink[T]) Path() string { return s.path }
 // subtask (see [Sink]).
 func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 	if s.path == "" {
-		return nil, errors.New(`file: the sink path is empty; pass a file name such as "out/results.jsonl"`)
+		return nil, errEmptyPath
 	}
 	path := SubtaskPath(s.path, ctx.Subtask(), ctx.Parallelism())
 	if dir := filepath.Dir(path); dir != "" {

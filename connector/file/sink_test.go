@@ -60,7 +60,7 @@ func readLines(t *testing.T, path string) []string {
 
 func TestSinkJSONRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out", "nested", "events.jsonl")
-	w, err := NewSink[event](path).NewWriter(wctx{0, 1})
+	w, err := mustSink[event](t, path).NewWriter(wctx{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,20 +104,20 @@ func TestSinkJSONAppender(t *testing.T) {
 		}
 	}
 	check("value", func(path string) {
-		w, _ := NewSink[fastEvent](path).NewWriter(wctx{0, 1})
+		w, _ := mustSink[fastEvent](t, path).NewWriter(wctx{0, 1})
 		w.Write(t.Context(), fastEvent{1})
 		w.Write(t.Context(), fastEvent{2})
 		w.Flush(t.Context())
 		w.Close()
 	}, []string{`{"fast":1}`, `{"fast":2}`})
 	check("pointer", func(path string) {
-		w, _ := NewSink[ptrEvent](path).NewWriter(wctx{0, 1})
+		w, _ := mustSink[ptrEvent](t, path).NewWriter(wctx{0, 1})
 		w.Write(t.Context(), ptrEvent{3})
 		w.Flush(t.Context())
 		w.Close()
 	}, []string{`{"ptr":3}`})
 	check("interface", func(path string) {
-		w, _ := NewSink[any](path).NewWriter(wctx{0, 1})
+		w, _ := mustSink[any](t, path).NewWriter(wctx{0, 1})
 		w.Write(t.Context(), fastEvent{4})
 		w.Write(t.Context(), map[string]int{"m": 5})
 		w.Flush(t.Context())
@@ -128,7 +128,7 @@ func TestSinkJSONAppender(t *testing.T) {
 func TestSinkPerSubtaskFiles(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.jsonl")
-	s := NewSink[int](path)
+	s := mustSink[int](t, path)
 	for i := range 3 {
 		w, err := s.NewWriter(wctx{i, 3})
 		if err != nil {
@@ -168,7 +168,7 @@ func TestSubtaskPath(t *testing.T) {
 func TestLineSinkTruncateAppendAndClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dead.txt")
 	writeFile(t, path, "stale\n")
-	w, err := NewLineSink(path).NewWriter(wctx{0, 1})
+	w, err := mustLineSink(t, path).NewWriter(wctx{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestLineSinkTruncateAppendAndClose(t *testing.T) {
 		t.Fatal("Write after Close succeeded")
 	}
 
-	w, err = NewLineSink(path, Append(), Sync(), BufferSize(1)).NewWriter(wctx{0, 1})
+	w, err = mustLineSink(t, path, Append(), Sync(), BufferSize(1)).NewWriter(wctx{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,10 +199,14 @@ func TestLineSinkTruncateAppendAndClose(t *testing.T) {
 }
 
 func TestSinkErrors(t *testing.T) {
-	if _, err := NewSink[int]("").NewWriter(wctx{0, 1}); err == nil || !strings.HasPrefix(err.Error(), "file: ") {
-		t.Fatalf("empty path: %v", err)
+	// The constructors report an empty path, before any job runs.
+	if _, err := NewSink[int](""); err == nil || !strings.HasPrefix(err.Error(), "file: ") || !strings.Contains(err.Error(), "path is empty") {
+		t.Fatalf("NewSink with an empty path: %v", err)
 	}
-	w, err := NewSink[func()](filepath.Join(t.TempDir(), "x")).NewWriter(wctx{0, 1})
+	if _, err := NewLineSink(""); err == nil || !strings.Contains(err.Error(), "path is empty") {
+		t.Fatalf("NewLineSink with an empty path: %v", err)
+	}
+	w, err := mustSink[func()](t, filepath.Join(t.TempDir(), "x")).NewWriter(wctx{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +250,24 @@ func lines(t *testing.T, path string) []string {
 		return nil
 	}
 	return readLines(t, path)
+}
+
+func mustSink[T any](t testing.TB, path string, opts ...SinkOption) *Sink[T] {
+	t.Helper()
+	s, err := NewSink[T](path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustLineSink(t testing.TB, path string, opts ...SinkOption) *Sink[string] {
+	t.Helper()
+	s, err := NewLineSink(path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func mustWriter[T any](t *testing.T, s *Sink[T], ctx sink.WriterContext) *writer[T] {
@@ -299,7 +321,7 @@ func TestTwoPhaseCommit(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.jsonl")
 	writeFile(t, path, "stale\n")
-	s := NewSink[int](path)
+	s := mustSink[int](t, path)
 	w := mustWriter(t, s, ckctx{0, 1, nil})
 	defer w.Close()
 	wantLines(t, path) // truncated on a fresh start
@@ -364,7 +386,7 @@ func TestTwoPhaseRestoreDropsUncompletedOutput(t *testing.T) {
 		t.Run(fmt.Sprintf("checkpoint 2 published=%v", published), func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "dead.txt")
-			s := NewLineSink(path)
+			s := mustLineSink(t, path)
 			w := mustWriter(t, s, ckctx{0, 1, nil})
 			writeAll(t, w, "a")
 			cs1 := preCommit(t, w, 1)
@@ -399,7 +421,7 @@ func TestTwoPhaseRestoreDropsUncompletedOutput(t *testing.T) {
 func TestTwoPhaseRestoreKeepsPendingPart(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
-	s := NewLineSink(path)
+	s := mustLineSink(t, path)
 	w := mustWriter(t, s, ckctx{0, 1, nil})
 	writeAll(t, w, "a")
 	cs := preCommit(t, w, 1)
@@ -422,7 +444,7 @@ func TestTwoPhaseInterruptedCommit(t *testing.T) {
 		t.Run(cut, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "out.txt")
-			s := NewLineSink(path)
+			s := mustLineSink(t, path)
 			w := mustWriter(t, s, ckctx{0, 1, nil})
 			defer w.Close()
 			writeAll(t, w, "first")
@@ -459,7 +481,7 @@ func TestTwoPhaseInterruptedCommit(t *testing.T) {
 func TestTwoPhaseCommitErrors(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
-	s := NewLineSink(path)
+	s := mustLineSink(t, path)
 	w := mustWriter(t, s, ckctx{0, 1, nil})
 	defer w.Close()
 	writeAll(t, w, "a")
@@ -495,7 +517,7 @@ func TestTwoPhaseFreshStartAndClose(t *testing.T) {
 	other := filepath.Join(dir, ".out-0.txt.part-0-3") // another subtask's
 	writeFile(t, stray, "junk\n")
 	writeFile(t, other, "theirs\n")
-	s := NewLineSink(path, Append())
+	s := mustLineSink(t, path, Append())
 	w := mustWriter(t, s, ckctx{1, 2, nil})
 	if _, err := os.Stat(stray); !os.IsNotExist(err) {
 		t.Fatal("a fresh start kept a stray part file")
@@ -525,7 +547,7 @@ func TestTwoPhaseFreshStartAndClose(t *testing.T) {
 
 func TestDirectWriterPreCommitFlushes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.txt")
-	w := mustWriter(t, NewLineSink(path), wctx{0, 1})
+	w := mustWriter(t, mustLineSink(t, path), wctx{0, 1})
 	defer w.Close()
 	writeAll(t, w, "a")
 	if cs := preCommit(t, w, 1); cs != nil {
@@ -555,7 +577,7 @@ func runTwoPhaseModel(t *testing.T, seed uint64) {
 	for i := range input {
 		input[i] = fmt.Sprintf("%d:%s", i, strings.Repeat("x", r.IntN(40)))
 	}
-	s := NewLineSink(path, BufferSize(r.IntN(8<<10)))
+	s := mustLineSink(t, path, BufferSize(r.IntN(8<<10)))
 	com, _ := s.NewCommitter()
 
 	type checkpoint struct {
@@ -735,7 +757,7 @@ func TestTwoPhaseRestoreWithNewParallelism(t *testing.T) {
 	sub0 := filepath.Join(dir, "out-0.txt")
 	sub1 := filepath.Join(dir, "out-1.txt")
 	writeFile(t, sub0, "earlier run\n") // published by a run at parallelism 2 before
-	s := NewLineSink(path)
+	s := mustLineSink(t, path)
 	w := mustWriter(t, s, ckctx{0, 1, nil})
 	writeAll(t, w, "a")
 	commit(t, s, preCommit(t, w, 1))
@@ -767,7 +789,7 @@ func TestTwoPhaseRestoreCutsBackEveryFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
 	file := func(i int) string { return filepath.Join(dir, fmt.Sprintf("out-%d.txt", i)) }
-	s := NewLineSink(path)
+	s := mustLineSink(t, path)
 
 	// Parallelism 3: each writer publishes one line at checkpoint 1; the
 	// checkpoint's committables and states are kept.
@@ -827,7 +849,7 @@ func TestTwoPhaseRestoresFormat1(t *testing.T) {
 	writeFile(t, path, "a\nb\nlater\n")
 	part := partName(path, 0, 1)
 	writeFile(t, part, "b\n")
-	s := NewLineSink(path)
+	s := mustLineSink(t, path)
 	c1 := []byte(fmt.Sprintf(`{"v":1,"part":%q,"final":%q,"offset":2,"length":2}`, part, path))
 	commit(t, s, [][]byte{c1}) // published before: the part goes
 	if got := partFiles(t, dir); len(got) != 0 {

@@ -76,7 +76,8 @@ type sourceConfig struct {
 	log           *slog.Logger
 }
 
-// SourceOption configures [NewSource].
+// SourceOption configures [NewSource]. Each option's documentation states
+// the default it overrides.
 type SourceOption interface {
 	apply(*sourceConfig)
 }

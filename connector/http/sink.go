@@ -65,8 +65,10 @@ type Sink[T any] struct {
 
 var _ sink.Sink[int] = (*Sink[int])(nil)
 
-// Option configures NewSink and NewSinkFunc.
-type Option interface{ apply(*config) }
+// SinkOption configures [NewSink] and [NewSinkFunc]. Each option's
+// documentation states the default it overrides; when an option is given
+// twice, the last one counts, except Header, which adds.
+type SinkOption interface{ apply(*config) }
 
 type optionFunc func(*config)
 
@@ -80,16 +82,16 @@ type config struct {
 }
 
 // Header adds a header to every request, such as an Authorization token.
-// Repeat it for several headers or values. Content-Type is
-// application/json unless a Header sets it.
-func Header(key, value string) Option {
+// Repeat it for several headers or values. By default requests carry only
+// Content-Type application/json, which a Header may set otherwise.
+func Header(key, value string) SinkOption {
 	return optionFunc(func(c *config) { c.header.Add(key, value) })
 }
 
 // Timeout bounds each request, from sending it to reading the answer; a
 // request that takes longer is cancelled and retried. It must be positive.
 // Default DefaultTimeout (10s).
-func Timeout(d time.Duration) Option {
+func Timeout(d time.Duration) SinkOption {
 	return optionFunc(func(c *config) { c.timeout = d })
 }
 
@@ -98,17 +100,17 @@ func Timeout(d time.Duration) Option {
 // requests in flight, whose idle connections it closes when it is closed;
 // with WithClient, the client's transport, redirect policy and timeouts
 // apply, and the sink closes nothing.
-func WithClient(client *nethttp.Client) Option {
+func WithClient(client *nethttp.Client) SinkOption {
 	return optionFunc(func(c *config) { c.client = client })
 }
 
 // AsyncOptions sets the options of the async base: batch size and bytes,
 // time in buffer, requests in flight, buffered records, backoff, attempts,
-// rate limiting and synchronous mode (see async.Options for their
-// defaults). The sink sets Size (a record's encoded length and its
-// separating comma) and, unless given, Name ("http POST " and the URL
-// without its query).
-func AsyncOptions(o async.Options[[]byte]) Option {
+// rate limiting and synchronous mode. By default, and for each zero field,
+// the base's defaults apply (see async.Options). The sink sets Size (a
+// record's encoded length and its separating comma) and, unless given,
+// Name ("http POST " and the URL without its query).
+func AsyncOptions(o async.Options[[]byte]) SinkOption {
 	return optionFunc(func(c *config) { c.async = o })
 }
 
@@ -116,7 +118,7 @@ func AsyncOptions(o async.Options[[]byte]) Option {
 // JSONAppender method if it has one (on the value or a pointer to it),
 // otherwise by encoding/json without HTML escaping. It reports every
 // problem with the URL and the options at once.
-func NewSink[T any](rawURL string, opts ...Option) (*Sink[T], error) {
+func NewSink[T any](rawURL string, opts ...SinkOption) (*Sink[T], error) {
 	return NewSinkFunc(rawURL, jsonEncoder[T](), opts...)
 }
 
@@ -124,32 +126,32 @@ func NewSink[T any](rawURL string, opts ...Option) (*Sink[T], error) {
 // encode, which must return one JSON value (it is not checked) that the
 // sink may keep. encode is called in Write, from the subtask's goroutine;
 // an error fails the job.
-func NewSinkFunc[T any](rawURL string, encode func(T) ([]byte, error), opts ...Option) (*Sink[T], error) {
+func NewSinkFunc[T any](rawURL string, encode func(T) ([]byte, error), opts ...SinkOption) (*Sink[T], error) {
 	c := config{header: nethttp.Header{}, timeout: DefaultTimeout}
 	for _, o := range opts {
 		o.apply(&c)
 	}
 	var errs []error
+	display := "(no URL)" // names the base in its errors when the URL is wrong
 	u, err := url.Parse(rawURL)
 	switch {
 	case err != nil:
 		errs = append(errs, fmt.Errorf("http: the URL %q does not parse: %w; pass an http:// or https:// URL", rawURL, err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		errs = append(errs, fmt.Errorf("http: the URL %q is not an absolute http:// or https:// URL; pass one such as http://127.0.0.1:8080/ingest", rawURL))
+	default:
+		display = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	}
 	if c.timeout <= 0 {
-		errs = append(errs, fmt.Errorf("http: Timeout is %v; pass a positive duration, or leave it out for %v", c.timeout, DefaultTimeout))
+		errs = append(errs, fmt.Errorf("http: Timeout(%v): pass a positive duration, or leave Timeout out for %v", c.timeout, DefaultTimeout))
 	}
 	if encode == nil {
 		errs = append(errs, errors.New("http: the encode function is nil; pass one, or use NewSink for encoding/json"))
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		encode = func(T) ([]byte, error) { return nil, nil } // reported; lets the base check its options too
 	}
 	if c.header.Get("Content-Type") == "" {
 		c.header.Set("Content-Type", "application/json")
 	}
-	display := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	ao := c.async
 	if ao.Name == "" {
 		ao.Name = "http POST " + display
@@ -174,7 +176,7 @@ func NewSinkFunc[T any](rawURL string, encode func(T) ([]byte, error), opts ...O
 		return s, nil
 	}
 	base, err := async.NewSink(newSubmitter, encode, ao)
-	if err != nil {
+	if err := errors.Join(append(errs, err)...); err != nil {
 		return nil, err
 	}
 	return &Sink[T]{base: base}, nil

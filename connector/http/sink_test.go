@@ -35,7 +35,7 @@ type rec struct {
 }
 
 // fast are the base options of the tests: small batches, short backoff.
-func fast(o async.Options[[]byte]) weirhttp.Option {
+func fast(o async.Options[[]byte]) weirhttp.SinkOption {
 	if o.MaxBatchSize == 0 {
 		o.MaxBatchSize = 50
 	}
@@ -389,7 +389,8 @@ func TestNewSinkValidates(t *testing.T) {
 	if err == nil {
 		t.Fatal("NewSink accepted a bad URL and timeout")
 	}
-	for _, want := range []string{"ftp://example.com/x", "Timeout", "http://"} {
+	// Every problem at once: the base's options too.
+	for _, want := range []string{"ftp://example.com/x", "Timeout(-1s)", "http://", "MaxBatchSize"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error lacks %q:\n%v", want, err)
 		}

@@ -13,8 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 )
 
-// Client says how to reach a Kafka cluster. The source and the sink embed
-// it.
+// Client says how to reach a Kafka cluster: its brokers, the name this
+// program gives itself, TLS and the login. [NewSource] and [NewSink] take
+// it; [ParseURL] makes one of a kafka:// URL, and a program may also
+// write it out, or set on a parsed one what a URL does not carry
+// (ClientID). Programs that also use franz-go directly build their
+// clients from [Client.Opts].
 type Client struct {
 	// Brokers are the seed brokers, as host:port. At least one is needed.
 	Brokers []string
@@ -33,11 +37,11 @@ type Client struct {
 
 func (c Client) validate(what string) error {
 	if len(c.Brokers) == 0 {
-		return fmt.Errorf("kafka: %s: no brokers: set Brokers to at least one host:port", what)
+		return fmt.Errorf("kafka: %s: no brokers: set Client.Brokers to at least one host:port, or make the Client with ParseURL", what)
 	}
 	for _, b := range c.Brokers {
 		if _, _, err := net.SplitHostPort(b); err != nil {
-			return fmt.Errorf("kafka: %s: broker %q is not host:port: %w", what, b, err)
+			return fmt.Errorf("kafka: %s: Client.Brokers: broker %q is not host:port: %w", what, b, err)
 		}
 	}
 	return nil

@@ -137,7 +137,7 @@ func cliExecute(t *testing.T, env *weir.Env) error {
 // and what it read.
 func cliReadJob(t *testing.T, client Client, topic, group string) ([]string, error) {
 	t.Helper()
-	src, err := NewSource(SourceConfig[string]{Client: client, Topics: []string{topic}, Group: group, Bounded: true})
+	src, err := NewSource(client, Topics(topic), StringValue, Group(group), Bounded())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +151,9 @@ func cliReadJob(t *testing.T, client Client, topic, group string) ([]string, err
 // cliWriteJob runs a job that writes 0..n-1 to topic with the connection
 // options client and delivery d, and returns its error. With ExactlyOnce
 // the job takes checkpoints; it never restarts.
-func cliWriteJob(t *testing.T, client Client, topic string, d Delivery, n int) error {
+func cliWriteJob(t *testing.T, client Client, topic string, d Guarantee, n int) error {
 	t.Helper()
-	snk, err := NewSink(SinkConfig[int]{
-		Client:   client,
-		Topic:    topic,
-		Value:    func(v int) ([]byte, error) { return []byte(strconv.Itoa(v)), nil },
-		Delivery: d,
-	})
+	snk, err := NewSink(client, topic, numberRecord, Delivery(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +171,7 @@ func cliWriteJob(t *testing.T, client Client, topic string, d Delivery, n int) e
 // each topic (of parts partitions) through a client with opts.
 func cliCheckSinks(t *testing.T, client Client, c *kfake.Cluster, suffix string, parts, n int, opts ...kgo.Opt) {
 	t.Helper()
-	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
+	for _, d := range []Guarantee{ExactlyOnce, AtLeastOnce} {
 		topic := "eos" + suffix
 		if d == AtLeastOnce {
 			topic = "alo" + suffix
@@ -210,7 +205,7 @@ func cliAllFail(t *testing.T, client Client, match func(error) bool, want, hint 
 	}
 	_, err := cliReadJob(t, client, "t", "")
 	check("source", err)
-	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
+	for _, d := range []Guarantee{ExactlyOnce, AtLeastOnce} {
 		check(fmt.Sprintf("sink %v", d), cliWriteJob(t, client, "t", d, 3))
 	}
 }

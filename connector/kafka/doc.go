@@ -2,26 +2,27 @@
 //
 // # Source
 //
-// [NewSource] reads topics, named by [SourceConfig].Topics or matched by
-// [SourceConfig].TopicPattern, as Flink's KafkaSource does:
+// [NewSource] reads topics, named by [Topics] or matched by [TopicPattern],
+// as Flink's KafkaSource does:
 //
-//	src, err := kafka.NewSource(kafka.SourceConfig[string]{
-//		Client: kafka.Client{Brokers: []string{"localhost:9092"}},
-//		Topics: []string{"access-log"},
-//		Group:  "pvuv", // offsets committed here, for lag monitoring
-//	})
+//	cluster := kafka.Client{Brokers: []string{"localhost:9092"}}
+//	src, err := kafka.NewSource(cluster, kafka.Topics("access-log"), kafka.StringValue,
+//		kafka.Group("pvuv")) // offsets committed here, for lag monitoring
 //	lines := weir.FromSource(env, src)
+//
+// The cluster, the topics and the deserializer are arguments; everything
+// else is an option with a default ([SourceOption], [SinkOption]).
 //
 // The model:
 //
 //  1. A split is one partition (Split), with the offset of the next record
 //     to read and, for a bounded source, the offset at which it stops.
 //  2. The enumerator finds the partitions when the job starts, works out
-//     where each starts (SourceConfig.Start) and stops, and gives each to
-//     one reader: partition p of topic t goes to subtask
-//     (hash(t) + p) mod parallelism, the same at every start. An
-//     unbounded source looks for new partitions and topics every
-//     DiscoveryInterval and reads them from their earliest offset.
+//     where each starts ([Start]) and stops, and gives each to one reader:
+//     partition p of topic t goes to subtask (hash(t) + p) mod
+//     parallelism, the same at every start. An unbounded source looks for
+//     new partitions and topics every DiscoveryInterval and reads them
+//     from their earliest offset.
 //  3. Each reader consumes its partitions with its own client, at exact
 //     offsets, without joining a consumer group, with the read_committed
 //     isolation level: a record of a transaction is read only once the
@@ -29,7 +30,7 @@
 //  4. Records are emitted with their Kafka timestamp as event time,
 //     through the output of their partition, so that
 //     weir.FromSourceWithWatermarks keeps one watermark per partition.
-//  5. A record the Deserializer rejects goes to the job's dead letters
+//  5. A record the deserializer rejects goes to the job's dead letters
 //     (weir.SourceDeadLetters) with its partition, offset and the error,
 //     and is counted (Source.DeadLetters); it never stops the job.
 //  6. With checkpoints, the offsets are part of each checkpoint, so a
@@ -43,6 +44,15 @@
 //     that a restore does not read them again.
 //
 // The stored form of a split is versioned: see split.go.
+//
+// # Sink
+//
+// [NewSink] writes to one topic the record a serializer makes of each
+// value, in one Kafka transaction per checkpoint by default (see [Sink]):
+//
+//	out, err := kafka.NewSink(cluster, "pvuv", func(r Result) (*kgo.Record, error) {
+//		return &kgo.Record{Key: r.Key(), Value: r.AppendJSON(nil)}, nil
+//	}, kafka.TransactionalIDPrefix("pvuv-job"))
 //
 // # URLs
 //

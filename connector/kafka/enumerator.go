@@ -101,7 +101,7 @@ func (e *enumerator[T]) Start(ctx context.Context) error {
 	if closed {
 		return source.ErrClosed
 	}
-	cl, err := kgo.NewClient(e.src.cfg.Client.Opts()...)
+	cl, err := kgo.NewClient(e.src.cfg.client.Opts()...)
 	if err != nil {
 		return fmt.Errorf("kafka: source: create the client: %w", err)
 	}
@@ -111,7 +111,7 @@ func (e *enumerator[T]) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		splits, err := resolve(ctx, e.adm, e.src.cfg.Start, e.src.cfg.Group, e.src.cfg.Bounded, parts)
+		splits, err := resolve(ctx, e.adm, e.src.cfg.start, e.src.cfg.group, e.src.cfg.bounded, parts)
 		if err != nil {
 			return err
 		}
@@ -131,13 +131,13 @@ func (e *enumerator[T]) Start(ctx context.Context) error {
 	e.mu.started = true
 	e.assignLocked()
 	e.mu.Unlock()
-	if e.src.cfg.Bounded {
+	if e.src.cfg.bounded {
 		for i := range e.ectx.Parallelism() {
 			e.ectx.NoMoreSplits(i)
 		}
 		return nil
 	}
-	if e.src.cfg.DiscoveryInterval > 0 {
+	if e.src.cfg.discoveryInterval > 0 {
 		dctx, cancel := context.WithCancel(ctx)
 		e.cancel, e.done = cancel, make(chan struct{})
 		go e.discoverLoop(dctx)
@@ -174,7 +174,7 @@ func (e *enumerator[T]) discoverLoop(ctx context.Context) {
 	if e.restoring {
 		e.discoverNew(ctx)
 	}
-	t := time.NewTicker(e.src.cfg.DiscoveryInterval)
+	t := time.NewTicker(e.src.cfg.discoveryInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -255,7 +255,7 @@ func (e *enumerator[T]) discover(ctx context.Context, first bool) ([]topicPartit
 func (e *enumerator[T]) discoverOnce(ctx context.Context, first bool) ([]topicPartition, error) {
 	req := kmsg.NewPtrMetadataRequest()
 	req.AllowAutoTopicCreation = false
-	for _, t := range e.src.cfg.Topics {
+	for _, t := range e.src.cfg.topics {
 		rt := kmsg.NewMetadataRequestTopic()
 		rt.Topic = kmsg.StringPtr(t)
 		req.Topics = append(req.Topics, rt)
@@ -266,7 +266,7 @@ func (e *enumerator[T]) discoverOnce(ctx context.Context, first bool) ([]topicPa
 		if !ok {
 			hint = "check Brokers and that the cluster is reachable"
 		}
-		return nil, fmt.Errorf("kafka: source: list the partitions of its topics at %v: %w; %s", e.src.cfg.Brokers, err, hint)
+		return nil, fmt.Errorf("kafka: source: list the partitions of its topics at %v: %w; %s", e.src.cfg.client.Brokers, err, hint)
 	}
 	var parts []topicPartition
 	var missing []string
@@ -275,7 +275,7 @@ func (e *enumerator[T]) discoverOnce(ctx context.Context, first bool) ([]topicPa
 			continue
 		}
 		name := *t.Topic
-		if p := e.src.cfg.TopicPattern; p != nil && (t.IsInternal || !p.MatchString(name)) {
+		if p := e.src.cfg.pattern; p != nil && (t.IsInternal || !p.MatchString(name)) {
 			continue
 		}
 		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
@@ -283,7 +283,7 @@ func (e *enumerator[T]) discoverOnce(ctx context.Context, first bool) ([]topicPa
 			case errors.Is(err, kerr.UnknownTopicOrPartition):
 				missing = append(missing, name)
 				continue
-			case e.src.cfg.TopicPattern != nil && kerr.IsRetriable(err):
+			case e.src.cfg.pattern != nil && kerr.IsRetriable(err):
 				continue // a topic being created: found at a later look
 			default:
 				return nil, fmt.Errorf("kafka: source: list the partitions of topic %q: %w", name, err)

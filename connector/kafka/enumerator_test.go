@@ -39,7 +39,7 @@ func TestEnumeratorAssignsToOwnersAndEndsBounded(t *testing.T) {
 	b := srcBroker(t, 4, "clicks")
 	srcProduce(t, b, "clicks", 4, 5)
 	ctx := newSrcEnumCtx(3)
-	srcStartEnum(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"clicks"}, Bounded: true}), ctx)
+	srcStartEnum(t, srcNew(t, b, Topics("clicks"), Bounded()), ctx)
 
 	want := []string{"clicks-0@0..5", "clicks-1@0..5", "clicks-2@0..5", "clicks-3@0..5"}
 	if got := ctx.all(); !slices.Equal(got, want) {
@@ -103,7 +103,7 @@ func TestEnumeratorStartOffsets(t *testing.T) {
 	} {
 		t.Run(c.start.String(), func(t *testing.T) {
 			ectx := newSrcEnumCtx(2)
-			srcStartEnum(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"views"}, Group: c.group, Start: c.start, DiscoveryInterval: -1}), ectx)
+			srcStartEnum(t, srcNew(t, b, Topics("views"), Group(c.group), Start(c.start), DiscoveryInterval(0)), ectx)
 			if got := ectx.all(); !slices.Equal(got, c.want) {
 				t.Fatalf("%v: assigned %v, want %v", c.start, got, c.want)
 			}
@@ -116,7 +116,7 @@ func TestEnumeratorStartOffsets(t *testing.T) {
 func TestEnumeratorUnknownTopicFailsStart(t *testing.T) {
 	srcLeakCheck(t)
 	b := srcBroker(t, 1, "present")
-	en, err := srcNew(t, b, SourceConfig[string]{Topics: []string{"present", "absent"}}).NewEnumerator(newSrcEnumCtx(1))
+	en, err := srcNew(t, b, Topics("present", "absent")).NewEnumerator(newSrcEnumCtx(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestEnumeratorRestoreReadsNothingTwice(t *testing.T) {
 	srcLeakCheck(t)
 	b := srcBroker(t, 3, "logs")
 	srcProduce(t, b, "logs", 3, 4)
-	src := srcNew(t, b, SourceConfig[string]{Topics: []string{"logs"}, Bounded: true})
+	src := srcNew(t, b, Topics("logs"), Bounded())
 	first := srcStartEnum(t, src, newSrcEnumCtx(2))
 	snap, err := first.Snapshot()
 	if err != nil {
@@ -181,7 +181,7 @@ func TestEnumeratorRestoreDiscoversOnlyNewPartitions(t *testing.T) {
 	srcLeakCheck(t)
 	b := srcBroker(t, 2, "events")
 	srcProduce(t, b, "events", 2, 3)
-	src := srcNew(t, b, SourceConfig[string]{Topics: []string{"events"}, DiscoveryInterval: 20 * time.Millisecond})
+	src := srcNew(t, b, Topics("events"), DiscoveryInterval(20*time.Millisecond))
 
 	snap := []source.Split{
 		&Split{Topic: "events", Partition: 0, Stop: NoStop, known: true},
@@ -232,7 +232,7 @@ func srcSnapshots(t *testing.T, e *enumerator[string], n int) []source.Split {
 	t.Helper()
 	var snap []source.Split
 	for range n {
-		time.Sleep(e.src.cfg.DiscoveryInterval)
+		time.Sleep(e.src.cfg.discoveryInterval)
 		var err error
 		if snap, err = e.Snapshot(); err != nil {
 			t.Fatal(err)
@@ -247,7 +247,7 @@ func TestEnumeratorDiscoversTopicsByPattern(t *testing.T) {
 	srcLeakCheck(t)
 	b := srcBroker(t, 1, "ev-a", "other")
 	ctx := newSrcEnumCtx(2)
-	srcStartEnum(t, srcNew(t, b, SourceConfig[string]{TopicPattern: regexp.MustCompile(`^ev-`), DiscoveryInterval: 20 * time.Millisecond}), ctx)
+	srcStartEnum(t, srcNew(t, b, TopicPattern(regexp.MustCompile(`^ev-`)), DiscoveryInterval(20*time.Millisecond)), ctx)
 	if got := ctx.all(); !slices.Equal(got, []string{"ev-a-0@0"}) {
 		t.Fatalf("assigned %v at start, want ev-a-0@0", got)
 	}

@@ -66,10 +66,8 @@ func TestHybridFileBacklogThenKafka(t *testing.T) {
 		if !prev.Timestamp.Equal(end) {
 			return nil, fmt.Errorf("the backlog ended at %v, want %v", prev.Timestamp, end)
 		}
-		return kafka.NewSource(kafka.SourceConfig[string]{
-			Client: kafka.Client{Brokers: []string{b.Addr()}}, Topics: []string{"access"},
-			Start: kafka.AtTime(prev.Timestamp), Bounded: true,
-		})
+		return kafka.NewSource(kafka.Client{Brokers: []string{b.Addr()}}, kafka.Topics("access"), kafka.StringValue,
+			kafka.Start(kafka.AtTime(prev.Timestamp)), kafka.Bounded())
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,8 @@ func Earliest() StartOffsets { return StartOffsets{} }
 // job starts is read in full once it commits.
 func Latest() StartOffsets { return StartOffsets{kind: startLatest} }
 
-// Committed starts at the offsets the source's Group committed, as a Kafka
-// consumer group member does; a partition without a committed offset
+// Committed starts at the offsets the source's [Group] committed, as a
+// Kafka consumer group member does; a partition without a committed offset
 // starts at its earliest offset. It needs Group.
 func Committed() StartOffsets { return StartOffsets{kind: startCommitted} }
 
@@ -94,23 +94,23 @@ func (s StartOffsets) validate(group string, topics []string, pattern *regexp.Re
 	switch s.kind {
 	case startCommitted:
 		if group == "" {
-			errs = append(errs, errors.New("kafka: source: Start is Committed() but Group is empty: set Group to the consumer group whose offsets to start from, or start from Earliest()"))
+			errs = append(errs, errors.New("kafka: source: Start(Committed()) without Group: add Group(name), the consumer group whose offsets to start from, or start from Earliest()"))
 		}
 	case startAtTime:
 		if s.at.IsZero() {
-			errs = append(errs, errors.New("kafka: source: Start is AtTime with the zero time: pass the time to start reading at"))
+			errs = append(errs, errors.New("kafka: source: Start(AtTime(t)) with the zero time: pass the time to start reading at"))
 		}
 	case startOffsets:
 		for _, t := range slices.Sorted(maps.Keys(s.offsets)) {
 			switch {
 			case pattern != nil && !pattern.MatchString(t):
-				errs = append(errs, fmt.Errorf("kafka: source: Start names topic %q, which TopicPattern does not match: fix the topic in Offsets", t))
+				errs = append(errs, fmt.Errorf("kafka: source: Start(Offsets(...)) names topic %q, which TopicPattern does not match: fix the topic in Offsets", t))
 			case pattern == nil && !slices.Contains(topics, t):
-				errs = append(errs, fmt.Errorf("kafka: source: Start names topic %q, which is not in Topics: add it to Topics or remove it from Offsets", t))
+				errs = append(errs, fmt.Errorf("kafka: source: Start(Offsets(...)) names topic %q, which is not in Topics: add it to Topics or remove it from Offsets", t))
 			}
 			for _, p := range slices.Sorted(maps.Keys(s.offsets[t])) {
 				if o := s.offsets[t][p]; p < 0 || o < 0 {
-					errs = append(errs, fmt.Errorf("kafka: source: Start offset %d for partition %d of %q is invalid: partitions and offsets are at least 0", o, p, t))
+					errs = append(errs, fmt.Errorf("kafka: source: Start(Offsets(...)): offset %d for partition %d of %q is invalid: partitions and offsets are at least 0", o, p, t))
 				}
 			}
 		}

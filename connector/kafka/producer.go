@@ -56,7 +56,7 @@ type plainWriter[T any] struct {
 
 func newPlainWriter[T any](s *Sink[T], subtask, par int, restored *sinkWriterState) *plainWriter[T] {
 	w := &plainWriter[T]{s: s, subtask: subtask, par: par, restored: restored}
-	if s.cfg.Delivery == DeliveryNone {
+	if s.cfg.delivery == DeliveryNone {
 		w.promise = func(_ *kgo.Record, err error) {
 			if err != nil {
 				w.lost.Add(1)
@@ -88,17 +88,17 @@ func (w *plainWriter[T]) start(ctx context.Context) error {
 		w.restored = nil
 	}
 	var extra []kgo.Opt
-	if w.s.cfg.Delivery == DeliveryNone {
+	if w.s.cfg.delivery == DeliveryNone {
 		extra = append(extra, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
 	}
 	cl, err := kgo.NewClient(w.s.producerOpts(extra...)...)
 	if err != nil {
-		return fmt.Errorf("kafka: sink to topic %q: create the producer: %w", w.s.cfg.Topic, err)
+		return fmt.Errorf("kafka: sink to topic %q: create the producer: %w", w.s.cfg.topic, err)
 	}
 	// Check the topic now, creating it where the brokers allow it: a
 	// producer would retry a missing topic, a login or a TLS error as a
 	// failed record until DeliveryTimeout or its retries ran out.
-	if err := ensureTopic(ctx, cl, w.s.cfg.Topic, w.s.cfg.Brokers); err != nil {
+	if err := ensureTopic(ctx, cl, w.s.cfg.topic, w.s.cfg.client.Brokers); err != nil {
 		cl.Close()
 		return err
 	}
@@ -144,7 +144,7 @@ func (w *plainWriter[T]) Flush(ctx context.Context) error {
 }
 
 func (w *plainWriter[T]) failed(err error) error {
-	return fmt.Errorf("kafka: sink to topic %q: a record failed to reach the brokers: %w; %s", w.s.cfg.Topic, err, produceHint(err))
+	return fmt.Errorf("kafka: sink to topic %q: a record failed to reach the brokers: %w; %s", w.s.cfg.topic, err, produceHint(err))
 }
 
 // Close closes the producer without waiting for buffered records.

@@ -85,7 +85,7 @@ func (r *reader[T]) Start(ctx context.Context) error {
 	if r.closed {
 		return source.ErrClosed
 	}
-	opts := append(r.src.cfg.Client.Opts(),
+	opts := append(r.src.cfg.client.Opts(),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
 		// A position below the log start (retention deleted it) resumes
@@ -101,8 +101,8 @@ func (r *reader[T]) Start(ctx context.Context) error {
 	}
 	r.cl, r.adm = cl, kadm.NewClient(cl)
 	r.checkpointing = r.rctx.Checkpointing()
-	if r.src.cfg.Group != "" && (r.checkpointing || r.src.cfg.CommitInterval > 0) {
-		r.com = startCommitter(ctx, r.adm, r.src.cfg.Group, r.src.log)
+	if r.src.cfg.group != "" && (r.checkpointing || r.src.cfg.commitInterval > 0) {
+		r.com = startCommitter(ctx, r.adm, r.src.cfg.group, r.src.log)
 	}
 	r.lastCommit = time.Now()
 	r.consume(r.order)
@@ -306,7 +306,7 @@ func (r *reader[T]) deadLetter(p *partState, rec *kgo.Record, err error, dead so
 	}
 	if !r.loggedDead {
 		r.loggedDead = true
-		r.src.log.Warn("kafka: the Deserializer rejected a record; this output takes no dead letters, so such records are only counted (Source.DeadLetters)",
+		r.src.log.Warn("kafka: the deserializer rejected a record; this output takes no dead letters, so such records are only counted (Source.DeadLetters)",
 			"partition", p.id, "offset", rec.Offset, "err", err)
 	}
 }
@@ -347,7 +347,7 @@ func (r *reader[T]) maybeCommit() {
 	if r.com == nil || r.checkpointing || !r.moved {
 		return
 	}
-	if now := time.Now(); now.Sub(r.lastCommit) >= r.src.cfg.CommitInterval {
+	if now := time.Now(); now.Sub(r.lastCommit) >= r.src.cfg.commitInterval {
 		r.com.submit(r.positions())
 		r.lastCommit, r.moved = now, false
 	}
@@ -365,7 +365,7 @@ func (r *reader[T]) Snapshot(id int64) ([]source.Split, error) {
 			out = append(out, p.split.clone())
 		}
 	}
-	if r.src.cfg.Group != "" {
+	if r.src.cfg.group != "" {
 		if len(r.snapshots) == maxSnapshots {
 			r.snapshots = append(r.snapshots[:0], r.snapshots[1:]...)
 		}

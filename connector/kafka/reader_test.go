@@ -52,7 +52,7 @@ func TestReaderEmitsPerSplitWithTimestamps(t *testing.T) {
 	if err := b.Produce(ctx, recs...); err != nil {
 		t.Fatal(err)
 	}
-	r := srcStartReader(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"hits"}}), false)
+	r := srcStartReader(t, srcNew(t, b, Topics("hits")), false)
 	r.AddSplits([]source.Split{
 		&Split{Topic: "hits", Partition: 0, Offset: 10, Stop: 50},
 		&Split{Topic: "hits", Partition: 1, Offset: 0, Stop: 20},
@@ -110,10 +110,7 @@ func TestReaderDeadLetters(t *testing.T) {
 	if err := b.Produce(ctx, recs...); err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewSource(SourceConfig[int]{
-		Client: srcClient(b), Topics: []string{"nums"},
-		Deserializer: func(r *kgo.Record) (int, error) { return strconv.Atoi(string(r.Value)) },
-	})
+	src, err := NewSource(srcClient(b), Topics("nums"), func(r *kgo.Record) (int, error) { return strconv.Atoi(string(r.Value)) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +164,7 @@ func TestReaderCommitsSnapshottedOffsets(t *testing.T) {
 	b := srcBroker(t, 2, "pv")
 	ctx := srcCtx(t)
 	srcProduce(t, b, "pv", 2, 300)
-	r := srcStartReader(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"pv"}, Group: "lag"}), true)
+	r := srcStartReader(t, srcNew(t, b, Topics("pv"), Group("lag")), true)
 	r.AddSplits([]source.Split{
 		&Split{Topic: "pv", Partition: 0, Stop: NoStop},
 		&Split{Topic: "pv", Partition: 1, Offset: 100, Stop: NoStop},
@@ -254,7 +251,7 @@ func TestReaderFinishesWhenTailIsAborted(t *testing.T) {
 	} else if o, _ := lso.Lookup("tx", 0); o.Offset != 4 {
 		t.Fatalf("the last stable offset is %d, want 4: the test's premise does not hold", o.Offset)
 	}
-	r := srcStartReader(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"tx"}}), false)
+	r := srcStartReader(t, srcNew(t, b, Topics("tx")), false)
 	r.AddSplits([]source.Split{&Split{Topic: "tx", Partition: 0, Stop: 4}})
 	r.NoMoreSplits()
 	out := &srcOutput{}
@@ -307,7 +304,7 @@ func TestReaderPollReturnsWhenIdle(t *testing.T) {
 	srcLeakCheck(t)
 	b := srcBroker(t, 1, "quiet")
 	ctx := srcCtx(t)
-	r := srcStartReader(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"quiet"}}), false)
+	r := srcStartReader(t, srcNew(t, b, Topics("quiet")), false)
 	out := &srcOutput{}
 	if st, err := r.Poll(ctx, out); err != nil || st != source.NothingAvailable {
 		t.Fatalf("Poll without splits: %v, %v", st, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -11,9 +12,9 @@ import (
 	"github.com/weirstream/weir/sink"
 )
 
-// Delivery is what a Kafka sink guarantees about the records it writes.
-// The zero value is ExactlyOnce.
-type Delivery int
+// Guarantee is what a Kafka sink guarantees about the records it writes;
+// the option [Delivery] sets it. The zero value is ExactlyOnce.
+type Guarantee int
 
 const (
 	// ExactlyOnce writes the records of each checkpoint in one Kafka
@@ -22,7 +23,7 @@ const (
 	// level sees every record exactly once, even across failures and
 	// restarts, one checkpoint interval late. It needs checkpoints (see
 	// [Sink]).
-	ExactlyOnce Delivery = iota
+	ExactlyOnce Guarantee = iota
 	// AtLeastOnce waits at every checkpoint barrier, and at the end of
 	// input, until the brokers acknowledged every record written so far;
 	// a failure fails the job. After a restore the records written since
@@ -37,7 +38,7 @@ const (
 )
 
 // String returns the constant's name.
-func (d Delivery) String() string {
+func (d Guarantee) String() string {
 	switch d {
 	case ExactlyOnce:
 		return "ExactlyOnce"
@@ -46,108 +47,23 @@ func (d Delivery) String() string {
 	case DeliveryNone:
 		return "DeliveryNone"
 	}
-	return fmt.Sprintf("Delivery(%d)", int(d))
+	return fmt.Sprintf("Guarantee(%d)", int(d))
 }
 
-// Defaults of [SinkConfig].
+// Defaults of the sink options.
 const (
-	// DefaultTransactionTimeout is the default SinkConfig.TransactionTimeout,
+	// DefaultTransactionTimeout is the default of [TransactionTimeout],
 	// the default maximum of Kafka brokers (transaction.max.timeout.ms).
 	DefaultTransactionTimeout = 15 * time.Minute
-	// DefaultTransactionPool is the default SinkConfig.TransactionPool.
+	// DefaultTransactionPool is the default of [TransactionPool].
 	DefaultTransactionPool = 8
-	// DefaultMaxBufferedRecords is the default SinkConfig.MaxBufferedRecords.
+	// DefaultMaxBufferedRecords is the default of [MaxBufferedRecords].
 	DefaultMaxBufferedRecords = 10_000
-	// DefaultMaxBufferedBytes is the default SinkConfig.MaxBufferedBytes.
+	// DefaultMaxBufferedBytes is the default of [MaxBufferedBytes].
 	DefaultMaxBufferedBytes = 32 << 20
-	// DefaultDeliveryTimeout is the default SinkConfig.DeliveryTimeout.
+	// DefaultDeliveryTimeout is the default of [DeliveryTimeout].
 	DefaultDeliveryTimeout = 2 * time.Minute
 )
-
-// SinkConfig configures [NewSink]. Topic and Value are required; every
-// other field has a default, stated in its comment, that applies when it
-// is left zero. [Sink.Config] returns the values in effect.
-type SinkConfig[T any] struct {
-	// Client says how to reach the cluster; Brokers is required.
-	Client
-
-	// Topic is the topic every record goes to. Required. Each writer
-	// checks it when it starts, before its first record: brokers that
-	// create topics on first use create it then, and otherwise a missing
-	// topic fails the job at once (see [Sink.CheckTopic]).
-	Topic string
-
-	// Key returns the key of a record, or nil for none. Records with a
-	// key are partitioned by it: franz-go's default partitioner hashes
-	// keys with murmur2 as the Java client does, so records with the same
-	// key land in the same partition, the one a Java producer would
-	// choose. Records without a key are spread over the partitions in
-	// sticky batches. Optional.
-	Key func(T) []byte
-
-	// Value encodes a record into the record value. An error fails the
-	// job, with a message that names the sink and its topic. Required.
-	Value func(T) ([]byte, error)
-
-	// Delivery is the guarantee; the default is ExactlyOnce.
-	Delivery Delivery
-
-	// TransactionalIDPrefix starts the transactional ids of the sink's
-	// producers with ExactlyOnce: "<prefix>-<subtask>-<n>", n in
-	// [0, TransactionPool). The default is "weir-" followed by Topic.
-	//
-	// The prefix identifies the job to the brokers. Two jobs that write to
-	// the same topic with ExactlyOnce need different prefixes: otherwise
-	// each fences the other's producers and both keep failing. A job
-	// started again with the same prefix (after a crash, or to resume from
-	// a checkpoint) fences the producers of its previous run and aborts
-	// their open transactions, which is what lets read_committed consumers
-	// move on past them.
-	TransactionalIDPrefix string
-
-	// TransactionTimeout is how long the brokers let a transaction stay
-	// open before they abort it; the default is DefaultTransactionTimeout
-	// (15 minutes). A transaction stays open from its first record until
-	// the checkpoint after it completes, so the timeout must exceed the
-	// checkpoint interval plus the time checkpoints take to complete, plus
-	// the time a failed job needs to restart: a transaction the brokers
-	// aborted before its checkpoint's commit loses its records (the sink
-	// logs it as an error). It must not exceed the brokers'
-	// transaction.max.timeout.ms (15 minutes unless changed).
-	TransactionTimeout time.Duration
-
-	// TransactionPool is the number of transactional producers of each
-	// subtask with ExactlyOnce; the default is DefaultTransactionPool (8),
-	// the minimum is 2. The records after a checkpoint barrier go into a
-	// new transaction while the one before waits for the checkpoint to
-	// complete, and a producer serves again only once its transaction is
-	// committed. Normally two or three are busy; each checkpoint that
-	// fails or is aborted keeps one more busy until a later checkpoint
-	// completes. When none is free, the next Write fails the job, which
-	// then restarts from its last completed checkpoint: see [Sink].
-	// A producer's client is created when a transaction begins on it.
-	TransactionPool int
-
-	// MaxBufferedRecords bounds the records a subtask's producer holds
-	// that the brokers have not acknowledged yet; Write blocks while it is
-	// reached, which backpressures the job. The default is
-	// DefaultMaxBufferedRecords (10,000).
-	MaxBufferedRecords int
-
-	// MaxBufferedBytes bounds the bytes of those records likewise; a
-	// single record larger than this fails. The default is
-	// DefaultMaxBufferedBytes (32 MiB).
-	MaxBufferedBytes int
-
-	// DeliveryTimeout is how long a record may wait for the brokers'
-	// acknowledgement, retries included, before it fails (and the job
-	// with it, with AtLeastOnce and ExactlyOnce). The default is
-	// DefaultDeliveryTimeout (2 minutes).
-	DeliveryTimeout time.Duration
-
-	// Logger receives the sink's log lines; the default is slog.Default().
-	Logger *slog.Logger
-}
 
 // Sink writes the records of a job to a Kafka topic, with the guarantee
 // its [Delivery] names. It implements [sink.Sink] and
@@ -206,9 +122,10 @@ type SinkConfig[T any] struct {
 // for a checkpoint, the next Write fails the job, and the restart from the
 // last completed checkpoint clears the backlog.
 type Sink[T any] struct {
-	cfg SinkConfig[T]
-	log *slog.Logger
-	reg *txnRegistry
+	cfg       sinkConfig
+	serialize func(T) (*kgo.Record, error)
+	log       *slog.Logger
+	reg       *txnRegistry
 }
 
 var (
@@ -216,67 +133,120 @@ var (
 	_ sink.CommittingSink = (*Sink[int])(nil)
 )
 
-// NewSink returns a sink configured by cfg, after checking every option.
-// The error lists each problem, names the option and says how to fix it.
-// NewSink does not connect: a cluster that cannot be reached fails the
-// job when it starts writing.
-func NewSink[T any](cfg SinkConfig[T]) (*Sink[T], error) {
-	if err := cfg.validate(); err != nil {
+// NewSink returns a sink that writes to topic, on the cluster client
+// reaches, the record that serialize makes of each value, configured by
+// the options. The error lists every problem with the arguments and the
+// options, each naming what to fix. NewSink does not connect: a cluster
+// that cannot be reached fails the job when it starts writing.
+//
+// serialize sets the record's Value and, if it has one, its Key, Headers
+// and Timestamp; the sink sets its Topic. Leave Timestamp zero, for the
+// time the record is produced, unless it is recent: the producer counts
+// [DeliveryTimeout] from it, so the sink fails the job on a record stamped
+// longer ago than that. Records with a key are partitioned by it: franz-go's default
+// partitioner hashes keys with murmur2 as the Java client does, so records
+// with the same key land in the same partition, the one a Java producer
+// would choose. Records without a key are spread over the partitions in
+// sticky batches. serialize is called in Write, on the subtask's
+// goroutine, and returns a new record each time, which the sink keeps; an
+// error fails the job, with a message that names the sink and its topic.
+//
+// Each writer checks the topic when it starts, before its first record:
+// brokers that create topics on first use create it then, and otherwise a
+// missing topic fails the job at once (see [Sink.CheckTopic]).
+func NewSink[T any](client Client, topic string, serialize func(T) (*kgo.Record, error), opts ...SinkOption) (*Sink[T], error) {
+	cfg := sinkConfig{
+		client:             client,
+		topic:              topic,
+		txnTimeout:         DefaultTransactionTimeout,
+		txnPool:            DefaultTransactionPool,
+		maxBufferedRecords: DefaultMaxBufferedRecords,
+		maxBufferedBytes:   DefaultMaxBufferedBytes,
+		deliveryTimeout:    DefaultDeliveryTimeout,
+		log:                slog.Default(),
+	}
+	for _, o := range opts {
+		o.applySink(&cfg)
+	}
+	if !cfg.prefixSet {
+		cfg.prefix = "weir-" + topic
+	}
+	errs := cfg.validate()
+	if serialize == nil {
+		errs = append(errs, fmt.Errorf("kafka: %s: the serializer is nil: pass a func(%T) (*kgo.Record, error) that makes the record of a value, such as one that sets Value to its JSON", cfg.what(), *new(T)))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	cfg.setDefaults()
-	return &Sink[T]{cfg: cfg, log: cfg.Logger.With("sink", "kafka", "topic", cfg.Topic), reg: newTxnRegistry()}, nil
+	return &Sink[T]{cfg: cfg, serialize: serialize, log: cfg.log.With("sink", "kafka", "topic", topic), reg: newTxnRegistry()}, nil
 }
 
-// Config returns the sink's configuration with the defaults in effect.
-func (s *Sink[T]) Config() SinkConfig[T] { return s.cfg }
-
-func (c *SinkConfig[T]) validate() error {
-	var errs []error
-	what := "sink"
-	if c.Topic != "" {
-		what = fmt.Sprintf("sink to topic %q", c.Topic)
+// String describes the sink with the values of its options, defaults
+// included.
+func (s *Sink[T]) String() string {
+	c := s.cfg
+	var b strings.Builder
+	fmt.Fprintf(&b, "kafka sink: topic %s, brokers %s, delivery %s", c.topic, strings.Join(c.client.Brokers, ","), c.delivery)
+	if c.delivery == ExactlyOnce {
+		fmt.Fprintf(&b, ", transactional ids %s-<subtask>-<0..%d>, transaction timeout %v", c.prefix, c.txnPool-1, c.txnTimeout)
 	}
+	fmt.Fprintf(&b, ", max buffered %d records or %d bytes, delivery timeout %v", c.maxBufferedRecords, c.maxBufferedBytes, c.deliveryTimeout)
+	return b.String()
+}
+
+// what names the sink in messages.
+func (c *sinkConfig) what() string {
+	if c.topic == "" {
+		return "sink"
+	}
+	return fmt.Sprintf("sink to topic %q", c.topic)
+}
+
+// validate reports every problem with the configuration, each naming the
+// argument or the option and the fix.
+func (c *sinkConfig) validate() []error {
+	var errs []error
+	what := c.what()
 	add := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("kafka: %s: "+format, append([]any{what}, args...)...))
 	}
-	if err := c.Client.validate(what); err != nil {
+	if err := c.client.validate(what); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Topic == "" {
-		add("Topic is empty: set Topic to the topic to write to")
-	} else if err := validTopic(c.Topic); err != nil {
-		add("Topic: %v", err)
+	if c.topic == "" {
+		add("the topic is empty: pass the topic to write to")
+	} else if err := validTopic(c.topic); err != nil {
+		add("topic %v", err)
 	}
-	if c.Value == nil {
-		add("Value is nil: set Value to a function that encodes a record, such as json.Marshal for JSON")
-	}
-	switch c.Delivery {
+	switch c.delivery {
 	case ExactlyOnce, AtLeastOnce, DeliveryNone:
 	default:
-		add("Delivery %d is unknown: use ExactlyOnce, AtLeastOnce or DeliveryNone", int(c.Delivery))
+		add("Delivery(%d): pass ExactlyOnce, AtLeastOnce or DeliveryNone", int(c.delivery))
 	}
-	if len(c.TransactionalIDPrefix) > 200 {
-		add("TransactionalIDPrefix is %d bytes long: use at most 200", len(c.TransactionalIDPrefix))
+	if c.prefixSet && (c.prefix == "" || len(c.prefix) > 200) {
+		add("TransactionalIDPrefix(%q) is %d bytes long: pass 1 to 200, or leave TransactionalIDPrefix out for \"weir-\" and the topic", c.prefix, len(c.prefix))
 	}
-	if c.TransactionTimeout < 0 || (c.TransactionTimeout > 0 && c.TransactionTimeout < time.Second) {
-		add("TransactionTimeout %v is below 1s: leave it 0 for %v, or set it above the checkpoint interval", c.TransactionTimeout, DefaultTransactionTimeout)
+	if c.txnTimeout < time.Second {
+		add("TransactionTimeout(%v) is below 1s: pass more than the checkpoint interval, or leave TransactionTimeout out for %v", c.txnTimeout, DefaultTransactionTimeout)
 	}
-	if c.TransactionPool < 0 || c.TransactionPool == 1 {
-		add("TransactionPool %d is below 2: one transaction is written while the previous one waits for its checkpoint; leave it 0 for %d", c.TransactionPool, DefaultTransactionPool)
-	} else if c.TransactionPool > 1000 {
-		add("TransactionPool %d is above 1000: a few producers suffice unless checkpoints keep failing; leave it 0 for %d", c.TransactionPool, DefaultTransactionPool)
+	if c.txnPool < 2 {
+		add("TransactionPool(%d) is below 2: one transaction is written while the previous one waits for its checkpoint; leave TransactionPool out for %d", c.txnPool, DefaultTransactionPool)
+	} else if c.txnPool > 1000 {
+		add("TransactionPool(%d) is above 1000: a few producers suffice unless checkpoints keep failing; leave TransactionPool out for %d", c.txnPool, DefaultTransactionPool)
 	}
-	if c.MaxBufferedRecords < 0 {
-		add("MaxBufferedRecords %d is negative: leave it 0 for %d", c.MaxBufferedRecords, DefaultMaxBufferedRecords)
+	if c.maxBufferedRecords <= 0 {
+		add("MaxBufferedRecords(%d): pass a positive number, or leave MaxBufferedRecords out for %d", c.maxBufferedRecords, DefaultMaxBufferedRecords)
 	}
-	if c.MaxBufferedBytes < 0 {
-		add("MaxBufferedBytes %d is negative: leave it 0 for %d", c.MaxBufferedBytes, DefaultMaxBufferedBytes)
+	if c.maxBufferedBytes <= 0 {
+		add("MaxBufferedBytes(%d): pass a positive number, or leave MaxBufferedBytes out for %d", c.maxBufferedBytes, DefaultMaxBufferedBytes)
 	}
-	if c.DeliveryTimeout < 0 {
-		add("DeliveryTimeout %v is negative: leave it 0 for %v", c.DeliveryTimeout, DefaultDeliveryTimeout)
+	if c.deliveryTimeout <= 0 {
+		add("DeliveryTimeout(%v): pass a positive duration, or leave DeliveryTimeout out for %v", c.deliveryTimeout, DefaultDeliveryTimeout)
 	}
-	return errors.Join(errs...)
+	if c.log == nil {
+		add("WithLogger(nil): pass a logger, or leave WithLogger out for slog.Default()")
+	}
+	return errs
 }
 
 // validTopic applies Kafka's rules for topic names.
@@ -295,30 +265,6 @@ func validTopic(t string) error {
 	return nil
 }
 
-func (c *SinkConfig[T]) setDefaults() {
-	if c.TransactionalIDPrefix == "" {
-		c.TransactionalIDPrefix = "weir-" + c.Topic
-	}
-	if c.TransactionTimeout == 0 {
-		c.TransactionTimeout = DefaultTransactionTimeout
-	}
-	if c.TransactionPool == 0 {
-		c.TransactionPool = DefaultTransactionPool
-	}
-	if c.MaxBufferedRecords == 0 {
-		c.MaxBufferedRecords = DefaultMaxBufferedRecords
-	}
-	if c.MaxBufferedBytes == 0 {
-		c.MaxBufferedBytes = DefaultMaxBufferedBytes
-	}
-	if c.DeliveryTimeout == 0 {
-		c.DeliveryTimeout = DefaultDeliveryTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-}
-
 // NewWriter returns the writer of one subtask. With ExactlyOnce it fails
 // when the job takes no checkpoints. It does not connect: a writer fences
 // its transactional ids (see [Sink]) on its first Write, PreCommit or
@@ -328,14 +274,14 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 	if b := ctx.Restored(); len(b) > 0 {
 		st, err := decodeSinkWriterState(b)
 		if err != nil {
-			return nil, fmt.Errorf("kafka: sink to topic %q: %w", s.cfg.Topic, err)
+			return nil, fmt.Errorf("kafka: sink to topic %q: %w", s.cfg.topic, err)
 		}
 		restored = &st
 	}
-	if s.cfg.Delivery == ExactlyOnce {
+	if s.cfg.delivery == ExactlyOnce {
 		if !ctx.Checkpointing() {
-			return nil, fmt.Errorf("kafka: sink to topic %q: Delivery ExactlyOnce commits Kafka transactions when checkpoints complete, and the job takes no checkpoints: "+
-				"enable them with weir.Checkpoints(interval, dir), or set Delivery to AtLeastOnce", s.cfg.Topic)
+			return nil, fmt.Errorf("kafka: sink to topic %q: Delivery(ExactlyOnce) commits Kafka transactions when checkpoints complete, and the job takes no checkpoints: "+
+				"enable them with weir.Checkpoints(interval, dir), or pass Delivery(AtLeastOnce)", s.cfg.topic)
 		}
 		return newTxnWriter(s, ctx.Subtask(), ctx.Parallelism(), restored), nil
 	}
@@ -348,29 +294,36 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 // writer of this process holds (those of a restored checkpoint), closed
 // before Commit returns.
 func (s *Sink[T]) NewCommitter() (sink.Committer, error) {
-	return &txnCommitter{client: s.cfg.Client, timeout: s.cfg.TransactionTimeout, reg: s.reg, log: s.log}, nil
+	return &txnCommitter{client: s.cfg.client, timeout: s.cfg.txnTimeout, reg: s.reg, log: s.log}, nil
 }
 
 // record builds the Kafka record of v.
 func (s *Sink[T]) record(v T) (*kgo.Record, error) {
-	val, err := s.cfg.Value(v)
-	if err != nil {
-		return nil, fmt.Errorf("kafka: sink to topic %q: Value failed to encode a record: %w", s.cfg.Topic, err)
+	r, err := s.serialize(v)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("kafka: sink to topic %q: the serializer failed on a record: %w", s.cfg.topic, err)
+	case r == nil:
+		return nil, fmt.Errorf("kafka: sink to topic %q: the serializer returned no record and no error: return the record, or an error for a value it cannot write", s.cfg.topic)
+	case r.Topic != "" && r.Topic != s.cfg.topic:
+		return nil, fmt.Errorf("kafka: sink to topic %q: the serializer set the record's Topic to %q: a sink writes to its one topic; leave Topic empty, or make a sink for each topic", s.cfg.topic, r.Topic)
+	case !r.Timestamp.IsZero() && time.Since(r.Timestamp) >= s.cfg.deliveryTimeout:
+		// franz-go counts the delivery timeout from the record's
+		// timestamp: such a record would time out before it is sent.
+		return nil, fmt.Errorf("kafka: sink to topic %q: the serializer set the record's Timestamp to %v, more than DeliveryTimeout (%v) ago, and the producer counts the timeout from it: leave Timestamp zero for the time the record is produced",
+			s.cfg.topic, r.Timestamp, s.cfg.deliveryTimeout)
 	}
-	r := &kgo.Record{Topic: s.cfg.Topic, Value: val}
-	if s.cfg.Key != nil {
-		r.Key = s.cfg.Key(v)
-	}
+	r.Topic = s.cfg.topic
 	return r, nil
 }
 
 // producerOpts returns the options of every producer client of the sink.
 func (s *Sink[T]) producerOpts(extra ...kgo.Opt) []kgo.Opt {
-	opts := append(s.cfg.Client.Opts(),
-		kgo.DefaultProduceTopic(s.cfg.Topic),
-		kgo.MaxBufferedRecords(s.cfg.MaxBufferedRecords),
-		kgo.MaxBufferedBytes(s.cfg.MaxBufferedBytes),
-		kgo.RecordDeliveryTimeout(s.cfg.DeliveryTimeout),
+	opts := append(s.cfg.client.Opts(),
+		kgo.DefaultProduceTopic(s.cfg.topic),
+		kgo.MaxBufferedRecords(s.cfg.maxBufferedRecords),
+		kgo.MaxBufferedBytes(s.cfg.maxBufferedBytes),
+		kgo.RecordDeliveryTimeout(s.cfg.deliveryTimeout),
 		kgo.WithLogger(kgoLogger{s.log}),
 	)
 	return append(opts, extra...)

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/weirtest"
 )
@@ -23,17 +25,13 @@ func BenchmarkSinkDelivery(b *testing.B) {
 	broker := sinkBroker(b, "bench", 4)
 	defer broker.Close()
 	vals := sinkSeq(n)
-	for _, d := range []Delivery{AtLeastOnce, ExactlyOnce} {
+	for _, d := range []Guarantee{AtLeastOnce, ExactlyOnce} {
 		b.Run(d.String(), func(b *testing.B) {
 			var checkpoints int
 			for i := 0; b.Loop(); i++ {
-				snk, err := NewSink(SinkConfig[int]{
-					Client:                Client{Brokers: []string{broker.Addr()}},
-					Topic:                 "bench",
-					Value:                 func(v int) ([]byte, error) { return strconv.AppendInt(nil, int64(v), 10), nil },
-					Delivery:              d,
-					TransactionalIDPrefix: "bench-" + strconv.Itoa(i),
-				})
+				snk, err := NewSink(Client{Brokers: []string{broker.Addr()}}, "bench",
+					func(v int) (*kgo.Record, error) { return &kgo.Record{Value: strconv.AppendInt(nil, int64(v), 10)}, nil },
+					Delivery(d), TransactionalIDPrefix("bench-"+strconv.Itoa(i)))
 				if err != nil {
 					b.Fatal(err)
 				}

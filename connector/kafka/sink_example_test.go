@@ -6,6 +6,8 @@ import (
 	"log"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/weirtest"
@@ -20,13 +22,13 @@ func ExampleNewSink() {
 		User string `json:"user"`
 		Page string `json:"page"`
 	}
-	out, err := kafka.NewSink(kafka.SinkConfig[Click]{
-		Client:                kafka.Client{Brokers: []string{"127.0.0.1:9092"}},
-		Topic:                 "clicks",
-		Key:                   func(c Click) []byte { return []byte(c.User) },
-		Value:                 func(c Click) ([]byte, error) { return json.Marshal(c) },
-		TransactionalIDPrefix: "clicks-enricher", // unique per job writing to the topic
-	})
+	cluster := kafka.Client{Brokers: []string{"127.0.0.1:9092"}}
+	record := func(c Click) (*kgo.Record, error) {
+		v, err := json.Marshal(c)
+		return &kgo.Record{Key: []byte(c.User), Value: v}, err
+	}
+	out, err := kafka.NewSink(cluster, "clicks", record,
+		kafka.TransactionalIDPrefix("clicks-enricher")) // unique per job writing to the topic
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -135,19 +135,21 @@ func sinkStableOffsets(t *testing.T, addr, topic string) (hwm, lso map[int32]int
 	return hwm, lso
 }
 
+// numberRecord is the record of v: v in decimal, without a key.
+func numberRecord(v int) (*kgo.Record, error) {
+	return &kgo.Record{Value: []byte(strconv.Itoa(v))}, nil
+}
+
 // sinkNumberSink returns a sink writing ints as decimal strings.
-func sinkNumberSink(t *testing.T, addr, topic string, d Delivery, mod func(*SinkConfig[int])) *Sink[int] {
+func sinkNumberSink(t *testing.T, addr, topic string, d Guarantee, opts ...SinkOption) *Sink[int] {
 	t.Helper()
-	cfg := SinkConfig[int]{
-		Client:   Client{Brokers: []string{addr}},
-		Topic:    topic,
-		Value:    func(v int) ([]byte, error) { return []byte(strconv.Itoa(v)), nil },
-		Delivery: d,
-	}
-	if mod != nil {
-		mod(&cfg)
-	}
-	s, err := NewSink(cfg)
+	return sinkNumberSinkFunc(t, addr, topic, d, numberRecord, opts...)
+}
+
+// sinkNumberSinkFunc returns a sink writing the records ser makes of ints.
+func sinkNumberSinkFunc(t *testing.T, addr, topic string, d Guarantee, ser func(int) (*kgo.Record, error), opts ...SinkOption) *Sink[int] {
+	t.Helper()
+	s, err := NewSink(Client{Brokers: []string{addr}}, topic, ser, append([]SinkOption{Delivery(d)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,30 +191,35 @@ func sinkSeq(n int) []int {
 	return out
 }
 
-func TestSinkConfigValidation(t *testing.T) {
-	value := func(int) ([]byte, error) { return nil, nil }
-	ok := SinkConfig[int]{Client: Client{Brokers: []string{"127.0.0.1:9092"}}, Topic: "t", Value: value}
+// TestNewSinkValidation: NewSink reports every problem with its arguments
+// and options at once, each naming the argument or the option as it was
+// called, and without options the defaults are in effect.
+func TestNewSinkValidation(t *testing.T) {
+	cl := Client{Brokers: []string{"127.0.0.1:9092"}}
 	for _, tc := range []struct {
-		name string
-		mod  func(*SinkConfig[int])
-		want []string // every fragment must appear
+		name   string
+		client Client
+		topic  string
+		ser    func(int) (*kgo.Record, error)
+		opts   []SinkOption
+		want   []string // every fragment must appear
 	}{
-		{"no brokers", func(c *SinkConfig[int]) { c.Brokers = nil }, []string{"Brokers"}},
-		{"no topic", func(c *SinkConfig[int]) { c.Topic = "" }, []string{"Topic is empty"}},
-		{"bad topic", func(c *SinkConfig[int]) { c.Topic = "a b" }, []string{"Topic", "ASCII letters"}},
-		{"no value", func(c *SinkConfig[int]) { c.Value = nil }, []string{"Value is nil"}},
-		{"delivery", func(c *SinkConfig[int]) { c.Delivery = 7 }, []string{"Delivery 7", "AtLeastOnce"}},
-		{"timeout", func(c *SinkConfig[int]) { c.TransactionTimeout = time.Millisecond }, []string{"TransactionTimeout", "below 1s"}},
-		{"pool", func(c *SinkConfig[int]) { c.TransactionPool = 1 }, []string{"TransactionPool 1", "below 2"}},
-		{"buffer", func(c *SinkConfig[int]) { c.MaxBufferedRecords = -1 }, []string{"MaxBufferedRecords"}},
-		{"bytes", func(c *SinkConfig[int]) { c.MaxBufferedBytes = -1 }, []string{"MaxBufferedBytes"}},
-		{"delivery timeout", func(c *SinkConfig[int]) { c.DeliveryTimeout = -time.Second }, []string{"DeliveryTimeout"}},
-		{"all at once", func(c *SinkConfig[int]) { c.Value = nil; c.TransactionPool = -3 }, []string{"Value is nil", "TransactionPool -3"}},
+		{"no brokers", Client{}, "t", numberRecord, nil, []string{"Client.Brokers"}},
+		{"no topic", cl, "", numberRecord, nil, []string{"the topic is empty"}},
+		{"bad topic", cl, "a b", numberRecord, nil, []string{"topic", "ASCII letters"}},
+		{"no serializer", cl, "t", nil, nil, []string{"serializer is nil"}},
+		{"delivery", cl, "t", numberRecord, []SinkOption{Delivery(7)}, []string{"Delivery(7)", "AtLeastOnce"}},
+		{"timeout", cl, "t", numberRecord, []SinkOption{TransactionTimeout(time.Millisecond)}, []string{"TransactionTimeout(1ms)", "below 1s"}},
+		{"pool", cl, "t", numberRecord, []SinkOption{TransactionPool(1)}, []string{"TransactionPool(1)", "below 2"}},
+		{"prefix", cl, "t", numberRecord, []SinkOption{TransactionalIDPrefix("")}, []string{`TransactionalIDPrefix("")`}},
+		{"buffer", cl, "t", numberRecord, []SinkOption{MaxBufferedRecords(0)}, []string{"MaxBufferedRecords(0)"}},
+		{"bytes", cl, "t", numberRecord, []SinkOption{MaxBufferedBytes(-1)}, []string{"MaxBufferedBytes(-1)"}},
+		{"delivery timeout", cl, "t", numberRecord, []SinkOption{DeliveryTimeout(-time.Second)}, []string{"DeliveryTimeout(-1s)"}},
+		{"logger", cl, "t", numberRecord, []SinkOption{WithLogger(nil)}, []string{"WithLogger(nil)"}},
+		{"all at once", Client{}, "t", nil, []SinkOption{TransactionPool(-3), DeliveryTimeout(0)}, []string{"Client.Brokers", "serializer is nil", "TransactionPool(-3)", "DeliveryTimeout(0s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := ok
-			tc.mod(&cfg)
-			_, err := NewSink(cfg)
+			_, err := NewSink(tc.client, tc.topic, tc.ser, tc.opts...)
 			if err == nil {
 				t.Fatal("NewSink accepted an invalid configuration")
 			}
@@ -221,17 +228,28 @@ func TestSinkConfigValidation(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
+			if n := strings.Count(err.Error(), "kafka: "); n != len(tc.want) && tc.name != "delivery" && tc.name != "timeout" && tc.name != "pool" && tc.name != "bad topic" {
+				t.Errorf("%d problems reported, want %d:\n%v", n, len(tc.want), err)
+			}
 		})
 	}
-	s, err := NewSink(ok)
+	s, err := NewSink(cl, "t", numberRecord)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := s.Config()
-	if got.Delivery != ExactlyOnce || got.TransactionalIDPrefix != "weir-t" || got.TransactionTimeout != DefaultTransactionTimeout ||
-		got.TransactionPool != DefaultTransactionPool || got.MaxBufferedRecords != DefaultMaxBufferedRecords ||
-		got.MaxBufferedBytes != DefaultMaxBufferedBytes || got.DeliveryTimeout != DefaultDeliveryTimeout || got.Logger == nil {
+	got := s.cfg
+	if got.delivery != ExactlyOnce || got.prefix != "weir-t" || got.txnTimeout != DefaultTransactionTimeout ||
+		got.txnPool != DefaultTransactionPool || got.maxBufferedRecords != DefaultMaxBufferedRecords ||
+		got.maxBufferedBytes != DefaultMaxBufferedBytes || got.deliveryTimeout != DefaultDeliveryTimeout || got.log == nil {
 		t.Fatalf("defaults not in effect: %+v", got)
+	}
+	want := "kafka sink: topic t, brokers 127.0.0.1:9092, delivery ExactlyOnce, transactional ids weir-t-<subtask>-<0..7>, transaction timeout 15m0s, max buffered 10000 records or 33554432 bytes, delivery timeout 2m0s"
+	if got := s.String(); got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	// The last of an option given twice counts.
+	if s, err = NewSink(cl, "t", numberRecord, Delivery(AtLeastOnce), TransactionPool(3), Delivery(DeliveryNone)); err != nil || s.cfg.delivery != DeliveryNone || s.cfg.txnPool != 3 {
+		t.Fatalf("options in order: %+v, %v", s.cfg, err)
 	}
 }
 
@@ -239,7 +257,7 @@ func TestSinkConfigValidation(t *testing.T) {
 // commit transactions, and says so at start.
 func TestSinkExactlyOnceNeedsCheckpoints(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	snk := sinkNumberSink(t, "127.0.0.1:1", "t", ExactlyOnce, nil)
+	snk := sinkNumberSink(t, "127.0.0.1:1", "t", ExactlyOnce)
 	env := weir.NewEnv()
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(1, 2, 3)), snk)
 	err := env.Execute(context.Background(), "no-checkpoints")
@@ -255,8 +273,8 @@ func TestSinkKeyPartitioning(t *testing.T) {
 	const topic, parts, n = "keyed", 4, 400
 	b := sinkBroker(t, topic, parts)
 	defer b.Close()
-	snk := sinkNumberSink(t, b.Addr(), topic, AtLeastOnce, func(c *SinkConfig[int]) {
-		c.Key = func(v int) []byte { return []byte("user-" + strconv.Itoa(v%13)) }
+	snk := sinkNumberSinkFunc(t, b.Addr(), topic, AtLeastOnce, func(v int) (*kgo.Record, error) {
+		return &kgo.Record{Key: []byte("user-" + strconv.Itoa(v%13)), Value: []byte(strconv.Itoa(v))}, nil
 	})
 	env := weir.NewEnv(weir.Parallelism(2))
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(sinkSeq(n)...)), snk)
@@ -296,7 +314,7 @@ func TestSinkAtLeastOnceAcrossFailures(t *testing.T) {
 	var seen, failures atomic.Int64
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(40*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
-	sinkFlakyJob(env, n, 500, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, AtLeastOnce, nil))
+	sinkFlakyJob(env, n, 500, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, AtLeastOnce))
 	if err := env.Execute(context.Background(), "alo"); err != nil {
 		t.Fatal(err)
 	}
@@ -317,19 +335,64 @@ func TestSinkValueErrorFailsJob(t *testing.T) {
 	const topic = "bad-values"
 	b := sinkBroker(t, topic, 1)
 	defer b.Close()
-	snk := sinkNumberSink(t, b.Addr(), topic, AtLeastOnce, func(c *SinkConfig[int]) {
-		c.Value = func(v int) ([]byte, error) {
-			if v == 3 {
-				return nil, fmt.Errorf("cannot encode %d", v)
-			}
-			return []byte(strconv.Itoa(v)), nil
+	snk := sinkNumberSinkFunc(t, b.Addr(), topic, AtLeastOnce, func(v int) (*kgo.Record, error) {
+		if v == 3 {
+			return nil, fmt.Errorf("cannot encode %d", v)
 		}
+		return numberRecord(v)
 	})
 	env := weir.NewEnv()
 	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(sinkSeq(10)...)), snk)
 	err := env.Execute(context.Background(), "bad")
 	if err == nil || !strings.Contains(err.Error(), `topic "bad-values"`) || !strings.Contains(err.Error(), "cannot encode 3") {
 		t.Fatalf("Execute = %v, want the encoding error naming the topic", err)
+	}
+}
+
+// TestSinkSerializerMakesTheRecord: what the serializer sets (key,
+// headers, timestamp) reaches the topic; a record for another topic, or
+// none, fails the job with a message that says what to do.
+func TestSinkSerializerMakesTheRecord(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const topic = "records"
+	b := sinkBroker(t, topic, 1)
+	defer b.Close()
+	at := time.UnixMilli(time.Now().UnixMilli())
+	snk := sinkNumberSinkFunc(t, b.Addr(), topic, AtLeastOnce, func(v int) (*kgo.Record, error) {
+		return &kgo.Record{Key: []byte("k"), Value: []byte(strconv.Itoa(v)), Timestamp: at,
+			Headers: []kgo.RecordHeader{{Key: "n", Value: []byte(strconv.Itoa(v))}}}, nil
+	})
+	env := weir.NewEnv()
+	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(sinkSeq(5)...)), snk)
+	if err := env.Execute(context.Background(), "records"); err != nil {
+		t.Fatal(err)
+	}
+	rs := sinkRead(t, b.Addr(), topic, 1, false)
+	if len(rs) != 5 {
+		t.Fatalf("read %d records, want 5", len(rs))
+	}
+	for _, r := range rs {
+		if string(r.Key) != "k" || !r.Timestamp.Equal(at) || len(r.Headers) != 1 || string(r.Headers[0].Value) != string(r.Value) {
+			t.Fatalf("record %q: key %q, time %v, headers %v; want what the serializer set", r.Value, r.Key, r.Timestamp, r.Headers)
+		}
+	}
+
+	for _, c := range []struct {
+		name string
+		ser  func(int) (*kgo.Record, error)
+		want string
+	}{
+		{"other topic", func(v int) (*kgo.Record, error) { return &kgo.Record{Topic: "elsewhere", Value: []byte("x")}, nil }, `set the record's Topic to "elsewhere"`},
+		{"no record", func(int) (*kgo.Record, error) { return nil, nil }, "returned no record"},
+		{"old timestamp", func(int) (*kgo.Record, error) {
+			return &kgo.Record{Value: []byte("x"), Timestamp: time.Now().Add(-DefaultDeliveryTimeout)}, nil
+		}, "leave Timestamp zero"},
+	} {
+		env := weir.NewEnv()
+		weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(1)), sinkNumberSinkFunc(t, b.Addr(), topic, AtLeastOnce, c.ser))
+		if err := env.Execute(context.Background(), "bad-records"); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), `topic "records"`) {
+			t.Errorf("%s: Execute = %v, want an error naming the topic and saying %q", c.name, err, c.want)
+		}
 	}
 }
 
@@ -341,7 +404,7 @@ func TestSinkDeliveryNone(t *testing.T) {
 	b := sinkBroker(t, topic, parts)
 	defer b.Close()
 	env := weir.NewEnv(weir.Parallelism(2))
-	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(sinkSeq(n)...)), sinkNumberSink(t, b.Addr(), topic, DeliveryNone, nil))
+	weir.SinkTo(weir.FromSource(env, weirtest.FromSlice(sinkSeq(n)...)), sinkNumberSink(t, b.Addr(), topic, DeliveryNone))
 	if err := env.Execute(context.Background(), "none"); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 func TestSinkMissingTopic(t *testing.T) {
 	srcLeakCheck(t)
 	const parts, n = 2, 200
-	for _, d := range []Delivery{ExactlyOnce, AtLeastOnce} {
+	for _, d := range []Guarantee{ExactlyOnce, AtLeastOnce} {
 		t.Run("auto-create "+d.String(), func(t *testing.T) {
 			c := cliBroker(t, parts, nil, kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(parts))
 			topic := "created-" + strings.ToLower(d.String())
@@ -36,7 +36,7 @@ func TestSinkMissingTopic(t *testing.T) {
 		})
 		t.Run("no auto-create "+d.String(), func(t *testing.T) {
 			c := cliBroker(t, parts, nil)
-			snk := sinkNumberSink(t, c.ListenAddrs()[0], "missing", d, nil)
+			snk := sinkNumberSink(t, c.ListenAddrs()[0], "missing", d)
 			// A slow input, of 8s or more: the job must fail long before
 			// its end.
 			src := weirtest.FromSlice(sinkSeq(20_000)...)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -31,74 +30,6 @@ const maxPollRecords = 4096
 // pollWait is the longest Poll waits for records when none are buffered.
 const pollWait = 25 * time.Millisecond
 
-// SourceConfig configures a Kafka source; see [NewSource]. Set Brokers,
-// one of Topics and TopicPattern, and, unless T is string or []byte,
-// Deserializer.
-type SourceConfig[T any] struct {
-	// Client says how to reach the cluster.
-	Client
-
-	// Topics are the topics to read. Each must exist when the job starts.
-	// Set Topics or TopicPattern, not both.
-	Topics []string
-	// TopicPattern selects the topics to read by name: every topic the
-	// pattern matches (anywhere in the name, as regexp.MatchString does;
-	// anchor it with ^ and $ to match whole names), except Kafka's
-	// internal topics. An unbounded source also reads topics that start
-	// to match while it runs (see DiscoveryInterval).
-	TopicPattern *regexp.Regexp
-
-	// Group is the consumer group to which readers commit the offsets
-	// they reached, so that lag tools see the job's progress and a job
-	// can start from Committed(). With checkpoints on, a reader commits
-	// the offsets of each checkpoint when it completes, and its final
-	// offsets when a Bounded source has read to its end; with them off,
-	// every CommitInterval and when it closes. The readers do not join the
-	// group: partitions are assigned by the source, so use a group name
-	// that no running Kafka consumer uses. The job itself never reads
-	// these offsets back, except to start from Committed(): it restores
-	// from its checkpoints, so with checkpoints on, what an unbounded job
-	// read after the last completed checkpoint is not committed. Empty,
-	// the default, commits nothing.
-	Group string
-
-	// Start says where to start reading when the job starts fresh (a job
-	// restored from a checkpoint resumes from it). The default is
-	// Earliest().
-	Start StartOffsets
-
-	// Bounded makes the source end: it reads each partition up to the
-	// last stable offset it had when the job started, and then the job
-	// finishes. Partitions created later are not read. By default the
-	// source is unbounded.
-	Bounded bool
-
-	// Deserializer decodes a record. A record it fails on is not emitted:
-	// it goes to the job's dead letters (weir.SourceDeadLetters) with its
-	// partition, offset and the error, and is counted (Source.DeadLetters).
-	// It is called on the reader's goroutine; the record is not used
-	// again after the call, so the result may keep its Value or Key.
-	// For T string the default takes the value as a string, for T []byte
-	// the value itself; other types must set it.
-	Deserializer func(*kgo.Record) (T, error)
-
-	// DiscoveryInterval is how often an unbounded source looks for new
-	// partitions of its topics and, with TopicPattern, for new matching
-	// topics. What it finds is read from the earliest offset. Negative
-	// turns discovery off; zero means DefaultDiscoveryInterval (10s). A
-	// bounded source does not discover.
-	DiscoveryInterval time.Duration
-
-	// CommitInterval is how often a reader commits its offsets to Group
-	// when the job takes no checkpoints. Negative turns these commits off;
-	// zero means DefaultCommitInterval (5s). With checkpoints on, readers
-	// commit when checkpoints complete instead.
-	CommitInterval time.Duration
-
-	// Logger receives the source's logs; the default is slog.Default().
-	Logger *slog.Logger
-}
-
 // Source reads records from Kafka topics. It implements [source.Source]
 // and [source.Checkpointed]; create it with [NewSource].
 //
@@ -119,7 +50,7 @@ type SourceConfig[T any] struct {
 // emitted yet: its memory is bounded by franz-go's fetch limits (50 MiB
 // per fetch, 1 MiB per partition, by default).
 type Source[T any] struct {
-	cfg         SourceConfig[T]
+	cfg         sourceConfig
 	deserialize func(*kgo.Record) (T, error)
 	log         *slog.Logger
 	deadLetters atomic.Int64
@@ -130,75 +61,85 @@ var (
 	_ source.Checkpointed   = (*Source[string])(nil)
 )
 
-// NewSource returns a Kafka source configured by cfg, or an error that
-// lists every problem with cfg, each naming the option and the fix.
-// It does not connect: the enumerator does when the job starts.
-func NewSource[T any](cfg SourceConfig[T]) (*Source[T], error) {
+// NewSource returns a source that reads the topics of the cluster client
+// reaches, each record decoded by deserialize ([StringValue] and
+// [BytesValue] take the value as it is), configured by the options. The
+// error lists every problem with the arguments and the options, each
+// naming what to fix. NewSource does not connect: the enumerator does when
+// the job starts.
+//
+// A record that deserialize fails on is not emitted: it goes to the job's
+// dead letters (weir.SourceDeadLetters) with its partition, offset and the
+// error, and is counted (Source.DeadLetters). deserialize is called on the
+// reader's goroutine; the record is not used again after the call, so the
+// result may keep its Value or Key.
+func NewSource[T any](client Client, topics Subscription, deserialize func(*kgo.Record) (T, error), opts ...SourceOption) (*Source[T], error) {
+	cfg := sourceConfig{
+		client:            client,
+		topics:            slices.Clone(topics.topics),
+		pattern:           topics.pattern,
+		discoveryInterval: DefaultDiscoveryInterval,
+		commitInterval:    DefaultCommitInterval,
+		log:               slog.Default(),
+	}
+	for _, o := range opts {
+		o.applySource(&cfg)
+	}
 	var errs []error
-	if err := cfg.Client.validate("source"); err != nil {
+	if err := cfg.client.validate("source"); err != nil {
 		errs = append(errs, err)
 	}
-	cfg.Topics = slices.Clone(cfg.Topics)
 	switch {
-	case len(cfg.Topics) > 0 && cfg.TopicPattern != nil:
-		errs = append(errs, errors.New("kafka: source: both Topics and TopicPattern are set: set only one"))
-	case len(cfg.Topics) == 0 && cfg.TopicPattern == nil:
-		errs = append(errs, errors.New("kafka: source: no topics: set Topics to the topics to read, or TopicPattern to a regular expression that matches them"))
+	case topics.byName && len(cfg.topics) == 0:
+		errs = append(errs, errors.New("kafka: source: Topics() names no topic: pass the topics to read, or TopicPattern(re) to match them"))
+	case topics.byPattern && cfg.pattern == nil:
+		errs = append(errs, errors.New("kafka: source: TopicPattern(nil): pass a regular expression that matches the topics to read"))
+	case !topics.byName && !topics.byPattern:
+		errs = append(errs, errors.New("kafka: source: no topics: pass kafka.Topics(names...) or kafka.TopicPattern(re)"))
 	}
-	for i, t := range cfg.Topics {
+	for _, t := range cfg.topics {
 		if err := checkTopic(t); err != nil {
-			errs = append(errs, fmt.Errorf("kafka: source: Topics[%d]: %w", i, err))
+			errs = append(errs, fmt.Errorf("kafka: source: Topics: %w", err))
 		}
 	}
-	slices.Sort(cfg.Topics)
-	cfg.Topics = slices.Compact(cfg.Topics)
-	errs = append(errs, cfg.Start.validate(cfg.Group, cfg.Topics, cfg.TopicPattern)...)
-	deserialize := cfg.Deserializer
+	slices.Sort(cfg.topics)
+	cfg.topics = slices.Compact(cfg.topics)
+	errs = append(errs, cfg.start.validate(cfg.group, cfg.topics, cfg.pattern)...)
 	if deserialize == nil {
-		if deserialize = defaultDeserializer[T](); deserialize == nil {
-			errs = append(errs, fmt.Errorf("kafka: source: Deserializer is nil: set it to a func(*kgo.Record) (%T, error) that decodes a record (only string and []byte have a default)", *new(T)))
-		}
+		errs = append(errs, fmt.Errorf("kafka: source: the deserializer is nil: pass a func(*kgo.Record) (%T, error) that decodes a record, or kafka.StringValue or kafka.BytesValue", *new(T)))
 	}
-	if cfg.DiscoveryInterval == 0 {
-		cfg.DiscoveryInterval = DefaultDiscoveryInterval
+	if cfg.discoveryInterval < 0 {
+		errs = append(errs, fmt.Errorf("kafka: source: DiscoveryInterval(%v): pass a positive duration, zero for no discovery, or leave DiscoveryInterval out for %v", cfg.discoveryInterval, DefaultDiscoveryInterval))
 	}
-	if cfg.CommitInterval == 0 {
-		cfg.CommitInterval = DefaultCommitInterval
+	if cfg.commitInterval < 0 {
+		errs = append(errs, fmt.Errorf("kafka: source: CommitInterval(%v): pass a positive duration, zero for no commits on a schedule, or leave CommitInterval out for %v", cfg.commitInterval, DefaultCommitInterval))
+	}
+	if cfg.log == nil {
+		errs = append(errs, errors.New("kafka: source: WithLogger(nil): pass a logger, or leave WithLogger out for slog.Default()"))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Source[T]{cfg: cfg, deserialize: deserialize, log: log}, nil
+	return &Source[T]{cfg: cfg, deserialize: deserialize, log: cfg.log}, nil
 }
 
-// defaultDeserializer returns the deserializer of T string or []byte, or
-// nil.
-func defaultDeserializer[T any]() func(*kgo.Record) (T, error) {
-	var f any
-	switch any(*new(T)).(type) {
-	case string:
-		f = func(r *kgo.Record) (string, error) { return string(r.Value), nil }
-	case []byte:
-		f = func(r *kgo.Record) ([]byte, error) { return r.Value, nil }
-	default:
-		return nil
-	}
-	return f.(func(*kgo.Record) (T, error))
-}
+// StringValue is the deserializer of a source of strings: it returns the
+// record's value as a string.
+func StringValue(r *kgo.Record) (string, error) { return string(r.Value), nil }
 
-// Boundedness returns source.Bounded when SourceConfig.Bounded is set.
+// BytesValue is the deserializer of a source of []byte: it returns the
+// record's value itself, which the source does not use again.
+func BytesValue(r *kgo.Record) ([]byte, error) { return r.Value, nil }
+
+// Boundedness returns source.Bounded with the option Bounded.
 func (s *Source[T]) Boundedness() source.Boundedness {
-	if s.cfg.Bounded {
+	if s.cfg.bounded {
 		return source.Bounded
 	}
 	return source.Unbounded
 }
 
-// DeadLetters returns how many records the Deserializer rejected, over
+// DeadLetters returns how many records the deserializer rejected, over
 // every reader and run of the job.
 func (s *Source[T]) DeadLetters() int64 { return s.deadLetters.Load() }
 
@@ -207,23 +148,23 @@ func (s *Source[T]) DeadLetters() int64 { return s.deadLetters.Load() }
 func (s *Source[T]) String() string {
 	var b strings.Builder
 	b.WriteString("kafka source: ")
-	if s.cfg.TopicPattern != nil {
-		fmt.Fprintf(&b, "topics matching %q", s.cfg.TopicPattern.String())
+	if s.cfg.pattern != nil {
+		fmt.Fprintf(&b, "topics matching %q", s.cfg.pattern.String())
 	} else {
-		fmt.Fprintf(&b, "topics %s", strings.Join(s.cfg.Topics, ","))
+		fmt.Fprintf(&b, "topics %s", strings.Join(s.cfg.topics, ","))
 	}
-	fmt.Fprintf(&b, ", brokers %s, start %s", strings.Join(s.cfg.Brokers, ","), s.cfg.Start)
-	if s.cfg.Bounded {
+	fmt.Fprintf(&b, ", brokers %s, start %s", strings.Join(s.cfg.client.Brokers, ","), s.cfg.start)
+	if s.cfg.bounded {
 		b.WriteString(", bounded")
-	} else if s.cfg.DiscoveryInterval > 0 {
-		fmt.Fprintf(&b, ", discovery every %v", s.cfg.DiscoveryInterval)
+	} else if s.cfg.discoveryInterval > 0 {
+		fmt.Fprintf(&b, ", discovery every %v", s.cfg.discoveryInterval)
 	} else {
 		b.WriteString(", no discovery")
 	}
-	if s.cfg.Group != "" {
-		fmt.Fprintf(&b, ", group %q", s.cfg.Group)
-		if s.cfg.CommitInterval > 0 {
-			fmt.Fprintf(&b, " (without checkpoints: commit every %v)", s.cfg.CommitInterval)
+	if s.cfg.group != "" {
+		fmt.Fprintf(&b, ", group %q", s.cfg.group)
+		if s.cfg.commitInterval > 0 {
+			fmt.Fprintf(&b, " (without checkpoints: commit every %v)", s.cfg.commitInterval)
 		}
 	}
 	b.WriteString(", read_committed")

@@ -23,19 +23,16 @@ func ExampleNewSource() {
 		Page string    `json:"page"`
 		At   time.Time `json:"at"`
 	}
-	src, err := kafka.NewSource(kafka.SourceConfig[view]{
-		Client: kafka.Client{Brokers: []string{"localhost:9092"}},
-		Topics: []string{"page-views"},
-		Group:  "pvuv",
-		Start:  kafka.Committed(),
-		Deserializer: func(r *kgo.Record) (view, error) {
-			var v view
-			err := json.Unmarshal(r.Value, &v)
-			return v, err
-		},
-	})
+	cluster := kafka.Client{Brokers: []string{"localhost:9092"}} // or kafka.ParseURL(...).Client
+	decode := func(r *kgo.Record) (view, error) {
+		var v view
+		err := json.Unmarshal(r.Value, &v)
+		return v, err
+	}
+	src, err := kafka.NewSource(cluster, kafka.Topics("page-views"), decode,
+		kafka.Group("pvuv"), kafka.Start(kafka.Committed()))
 	if err != nil {
-		log.Fatal(err) // every problem with the options, each with its fix
+		log.Fatal(err) // every problem with the arguments and options, each with its fix
 	}
 	env := weir.NewEnv(weir.Parallelism(4), weir.Checkpoints(10*time.Second, "/var/lib/weir"))
 	views := weir.FromSourceWithWatermarks(env, src, weir.BoundedOutOfOrderness(5*time.Second, func(v view) time.Time { return v.At }))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"regexp"
 	"slices"
@@ -20,26 +21,34 @@ import (
 	"github.com/weirstream/weir/window"
 )
 
+// TestNewSourceValidation: NewSource reports every problem with its
+// arguments and options at once, each naming what to fix.
 func TestNewSourceValidation(t *testing.T) {
 	ok := Client{Brokers: []string{"localhost:9092"}}
+	t1 := Topics("t")
 	for _, c := range []struct {
-		name string
-		cfg  SourceConfig[string]
-		want []string // each must appear in the error
+		name   string
+		client Client
+		topics Subscription
+		opts   []SourceOption
+		want   []string // each must appear in the error
 	}{
-		{"no brokers", SourceConfig[string]{Topics: []string{"t"}}, []string{"Brokers"}},
-		{"bad broker", SourceConfig[string]{Client: Client{Brokers: []string{"nohost"}}, Topics: []string{"t"}}, []string{"host:port"}},
-		{"no topics", SourceConfig[string]{Client: ok}, []string{"Topics", "TopicPattern"}},
-		{"both", SourceConfig[string]{Client: ok, Topics: []string{"t"}, TopicPattern: regexp.MustCompile("t")}, []string{"only one"}},
-		{"bad topic", SourceConfig[string]{Client: ok, Topics: []string{"a/b"}}, []string{"Topics[0]", `"a/b"`}},
-		{"committed without group", SourceConfig[string]{Client: ok, Topics: []string{"t"}, Start: Committed()}, []string{"Group"}},
-		{"zero time", SourceConfig[string]{Client: ok, Topics: []string{"t"}, Start: AtTime(time.Time{})}, []string{"AtTime"}},
-		{"offsets of another topic", SourceConfig[string]{Client: ok, Topics: []string{"t"}, Start: Offsets(map[string]map[int32]int64{"u": {0: 1}})}, []string{`"u"`, "Topics"}},
-		{"offsets not matching", SourceConfig[string]{Client: ok, TopicPattern: regexp.MustCompile("^t"), Start: Offsets(map[string]map[int32]int64{"u": {0: 1}})}, []string{`"u"`, "TopicPattern"}},
-		{"negative offset", SourceConfig[string]{Client: ok, Topics: []string{"t"}, Start: Offsets(map[string]map[int32]int64{"t": {0: -1}})}, []string{"offset -1"}},
-		{"everything", SourceConfig[string]{Start: Committed()}, []string{"Brokers", "Topics", "Group"}},
+		{"no brokers", Client{}, t1, nil, []string{"Client.Brokers"}},
+		{"bad broker", Client{Brokers: []string{"nohost"}}, t1, nil, []string{"host:port"}},
+		{"no topics", ok, Subscription{}, nil, []string{"kafka.Topics", "kafka.TopicPattern"}},
+		{"no names", ok, Topics(), nil, []string{"Topics() names no topic"}},
+		{"nil pattern", ok, TopicPattern(nil), nil, []string{"TopicPattern(nil)"}},
+		{"bad topic", ok, Topics("a/b"), nil, []string{"Topics", `"a/b"`}},
+		{"committed without group", ok, t1, []SourceOption{Start(Committed())}, []string{"Start(Committed())", "Group"}},
+		{"zero time", ok, t1, []SourceOption{Start(AtTime(time.Time{}))}, []string{"AtTime"}},
+		{"offsets of another topic", ok, t1, []SourceOption{Start(Offsets(map[string]map[int32]int64{"u": {0: 1}}))}, []string{`"u"`, "Topics"}},
+		{"offsets not matching", ok, TopicPattern(regexp.MustCompile("^t")), []SourceOption{Start(Offsets(map[string]map[int32]int64{"u": {0: 1}}))}, []string{`"u"`, "TopicPattern"}},
+		{"negative offset", ok, t1, []SourceOption{Start(Offsets(map[string]map[int32]int64{"t": {0: -1}}))}, []string{"offset -1"}},
+		{"negative intervals", ok, t1, []SourceOption{DiscoveryInterval(-1), CommitInterval(-time.Second)}, []string{"DiscoveryInterval(-1ns)", "CommitInterval(-1s)"}},
+		{"nil logger", ok, t1, []SourceOption{WithLogger(nil)}, []string{"WithLogger(nil)"}},
+		{"everything", Client{}, Subscription{}, []SourceOption{Start(Committed())}, []string{"Client.Brokers", "no topics", "Group"}},
 	} {
-		_, err := NewSource(c.cfg)
+		_, err := NewSource(c.client, c.topics, StringValue, c.opts...)
 		if err == nil {
 			t.Errorf("%s: no error", c.name)
 			continue
@@ -51,19 +60,19 @@ func TestNewSourceValidation(t *testing.T) {
 		}
 	}
 	type event struct{}
-	if _, err := NewSource(SourceConfig[event]{Client: ok, Topics: []string{"t"}}); err == nil || !strings.Contains(err.Error(), "Deserializer") {
-		t.Errorf("a source of a struct without a Deserializer: %v", err)
+	if _, err := NewSource[event](ok, t1, nil); err == nil || !strings.Contains(err.Error(), "deserializer is nil") {
+		t.Errorf("a source without a deserializer: %v", err)
 	}
 }
 
 func TestNewSourceDefaults(t *testing.T) {
-	cfg := SourceConfig[string]{Client: Client{Brokers: []string{"k:9092"}}, Topics: []string{"b", "a", "b"}, Group: "g"}
-	s, err := NewSource(cfg)
+	cl := Client{Brokers: []string{"k:9092"}}
+	s, err := NewSource(cl, Topics("b", "a", "b"), StringValue, Group("g"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.cfg.DiscoveryInterval != DefaultDiscoveryInterval || s.cfg.CommitInterval != DefaultCommitInterval {
-		t.Fatalf("intervals %v, %v; want the defaults", s.cfg.DiscoveryInterval, s.cfg.CommitInterval)
+	if s.cfg.discoveryInterval != DefaultDiscoveryInterval || s.cfg.commitInterval != DefaultCommitInterval || s.log != slog.Default() {
+		t.Fatalf("intervals %v, %v, logger %v; want the defaults", s.cfg.discoveryInterval, s.cfg.commitInterval, s.log)
 	}
 	if s.Boundedness() != source.Unbounded {
 		t.Fatal("a source is unbounded by default")
@@ -73,17 +82,26 @@ func TestNewSourceDefaults(t *testing.T) {
 		t.Fatalf("String() = %q, want %q", got, want)
 	}
 	if v, err := s.deserialize(&kgo.Record{Value: []byte("hi")}); err != nil || v != "hi" {
-		t.Fatalf("default string deserializer: %q, %v", v, err)
+		t.Fatalf("StringValue: %q, %v", v, err)
 	}
-	bs, err := NewSource(SourceConfig[[]byte]{Client: cfg.Client, Topics: []string{"a"}, Bounded: true})
+	bs, err := NewSource(cl, Topics("a"), BytesValue, Bounded())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, err := bs.deserialize(&kgo.Record{Value: []byte("hi")}); err != nil || string(v) != "hi" {
-		t.Fatalf("default []byte deserializer: %q, %v", v, err)
+		t.Fatalf("BytesValue: %q, %v", v, err)
 	}
 	if bs.Boundedness() != source.Bounded {
 		t.Fatal("Bounded is not bounded")
+	}
+	// Zero turns discovery and scheduled commits off.
+	off, err := NewSource(cl, TopicPattern(regexp.MustCompile("^a")), StringValue, Group("g"), DiscoveryInterval(0), CommitInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "kafka source: topics matching \"^a\", brokers k:9092, start earliest, no discovery, group \"g\", read_committed"
+	if got := off.String(); got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
 	}
 }
 
@@ -132,7 +150,7 @@ func TestSourceBoundedJobReadsEveryRecord(t *testing.T) {
 	b := srcBroker(t, 4, "access")
 	want := srcProduce(t, b, "access", 4, 250)
 	for _, par := range []int{1, 3} {
-		src := srcNew(t, b, SourceConfig[string]{Topics: []string{"access"}, Bounded: true})
+		src := srcNew(t, b, Topics("access"), Bounded())
 		srcSameMultiset(t, srcRunJob(t, src, par), want)
 	}
 }
@@ -159,12 +177,12 @@ func TestSourceJobDeadLetters(t *testing.T) {
 	if err := b.Produce(srcCtx(t), recs...); err != nil {
 		t.Fatal(err)
 	}
-	src := srcNew(t, b, SourceConfig[string]{Topics: []string{"mixed"}, Bounded: true, Deserializer: func(r *kgo.Record) (string, error) {
+	src := srcNewFunc(t, b, Topics("mixed"), func(r *kgo.Record) (string, error) {
 		if strings.HasPrefix(string(r.Value), "bad") {
 			return "", errors.New("not ok")
 		}
 		return string(r.Value), nil
-	}})
+	}, Bounded())
 	env := weir.NewEnv(weir.Parallelism(2))
 	good := weirtest.NewCollector[string]()
 	dead := weirtest.NewCollector[source.DeadLetter]()
@@ -236,7 +254,7 @@ func TestSourceStartModesInJob(t *testing.T) {
 		{AtTime(base.Add(6*time.Minute - time.Second)), from(6, 6)},
 		{Offsets(map[string]map[int32]int64{"modes": {0: 9}}), from(9, 0)},
 	} {
-		src := srcNew(t, b, SourceConfig[string]{Topics: []string{"modes"}, Group: "resume", Start: c.start, Bounded: true})
+		src := srcNew(t, b, Topics("modes"), Group("resume"), Start(c.start), Bounded())
 		got := srcRunJob(t, src, 2)
 		if len(got) == 0 && len(c.want) == 0 {
 			continue
@@ -255,7 +273,7 @@ func TestSourceLatestReadsOnlyNewRecords(t *testing.T) {
 	srcProduce(t, b, "live", 2, 50)
 	env := weir.NewEnv(weir.Parallelism(2))
 	out := weirtest.NewCollector[string]()
-	weir.SinkTo(weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"live"}, Start: Latest()})), out)
+	weir.SinkTo(weir.FromSource(env, srcNew(t, b, Topics("live"), Start(Latest()))), out)
 	stop := srcStartJob(t, env)
 	// The job's start is not observable from here: write until it reads.
 	var written []string
@@ -293,7 +311,7 @@ func TestSourceDiscoversNewPartitions(t *testing.T) {
 	want := srcProduce(t, b, "grow", 2, 10)
 	env := weir.NewEnv(weir.Parallelism(2))
 	out := weirtest.NewCollector[string]()
-	weir.SinkTo(weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"grow"}, DiscoveryInterval: 30 * time.Millisecond})), out)
+	weir.SinkTo(weir.FromSource(env, srcNew(t, b, Topics("grow"), DiscoveryInterval(30*time.Millisecond))), out)
 	stop := srcStartJob(t, env)
 	srcWaitFor(t, ctx, "the first partitions", func() bool { return out.Len() == len(want) })
 	if err := b.AddPartitions(ctx, "grow", 2); err != nil {
@@ -327,7 +345,7 @@ func TestSourceCommitsOffsetsOnCheckpoints(t *testing.T) {
 	want := srcProduce(t, b, "pvuv", 4, 100)
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, t.TempDir()))
 	out := weirtest.NewCollector[string]()
-	weir.SinkTo(weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"pvuv"}, Group: "dash"})), out)
+	weir.SinkTo(weir.FromSource(env, srcNew(t, b, Topics("pvuv"), Group("dash"))), out)
 	stop := srcStartJob(t, env)
 	ends, err := b.EndOffsets(ctx, "pvuv")
 	if err != nil {
@@ -363,7 +381,7 @@ func TestSourceCommitsOffsetsAtTheEndOfABoundedJob(t *testing.T) {
 	want := srcProduce(t, b, "done", 3, 50)
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(time.Hour, t.TempDir()))
 	out := weirtest.NewCollector[string]()
-	weir.SinkTo(weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"done"}, Group: "batch", Bounded: true})), out)
+	weir.SinkTo(weir.FromSource(env, srcNew(t, b, Topics("done"), Group("batch"), Bounded())), out)
 	if err := env.Execute(ctx, "bounded"); err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +403,7 @@ func TestSourceCommitsOffsetsWithoutCheckpoints(t *testing.T) {
 	ctx := srcCtx(t)
 	srcProduce(t, b, "auto", 2, 100)
 	env := weir.NewEnv(weir.Parallelism(2))
-	weir.SinkTo(weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"auto"}, Group: "auto", CommitInterval: 10 * time.Millisecond})), weirtest.NewCollector[string]())
+	weir.SinkTo(weir.FromSource(env, srcNew(t, b, Topics("auto"), Group("auto"), CommitInterval(10*time.Millisecond))), weirtest.NewCollector[string]())
 	stop := srcStartJob(t, env)
 	srcWaitFor(t, ctx, "the group's offsets at the ends", func() bool {
 		c, err := b.CommittedOffsets(ctx, "auto")
@@ -413,7 +431,7 @@ func TestSourceExactlyOnceAcrossFailure(t *testing.T) {
 		weir.Restart(weir.FixedDelayRestart(3, time.Millisecond)))
 	out := weirtest.NewTxCollector[string]()
 	var failures atomic.Int64
-	s := weir.FromSource(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"orders"}, DiscoveryInterval: 10 * time.Millisecond}))
+	s := weir.FromSource(env, srcNew(t, b, Topics("orders"), DiscoveryInterval(10*time.Millisecond)))
 	s = weir.Process(s, func(_ *weir.Context, v string, o weir.Emitter[string]) error {
 		if strings.HasPrefix(v, "second/") && failures.CompareAndSwap(0, 1) {
 			return errors.New("injected failure")
@@ -475,7 +493,7 @@ func TestSourceReadCommitted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := srcRunJob(t, srcNew(t, b, SourceConfig[string]{Topics: []string{"txns"}, Bounded: true}), 1)
+	got := srcRunJob(t, srcNew(t, b, Topics("txns"), Bounded()), 1)
 	srcSameMultiset(t, got, want)
 }
 
@@ -502,7 +520,7 @@ func TestSourcePerPartitionWatermarks(t *testing.T) {
 		}
 	}
 	env := weir.NewEnv(weir.Parallelism(1), weir.WatermarkInterval(5*time.Millisecond))
-	s := weir.FromSourceWithWatermarks(env, srcNew(t, b, SourceConfig[string]{Topics: []string{"wm"}}), weir.BoundedOutOfOrderness[string](0, nil))
+	s := weir.FromSourceWithWatermarks(env, srcNew(t, b, Topics("wm")), weir.BoundedOutOfOrderness[string](0, nil))
 	raw := weirtest.NewCollector[string]()
 	weir.SinkTo(s, raw)
 	counts := weir.AggregateWindow(weir.Window(weir.KeyBy(s, func(v string) string { return v }), window.Tumbling(time.Minute)),

@@ -80,11 +80,16 @@ func srcRecords(topic string, partitions, n int) ([]*kgo.Record, []string) {
 // srcClient returns the connection options of b.
 func srcClient(b *kafkatest.Broker) Client { return Client{Brokers: []string{b.Addr()}} }
 
-// srcNew returns a string source of b with cfg's other options.
-func srcNew(t *testing.T, b *kafkatest.Broker, cfg SourceConfig[string]) *Source[string] {
+// srcNew returns a string source of b.
+func srcNew(t *testing.T, b *kafkatest.Broker, topics Subscription, opts ...SourceOption) *Source[string] {
 	t.Helper()
-	cfg.Client = srcClient(b)
-	s, err := NewSource(cfg)
+	return srcNewFunc(t, b, topics, StringValue, opts...)
+}
+
+// srcNewFunc returns a source of b with the deserializer des.
+func srcNewFunc[T any](t *testing.T, b *kafkatest.Broker, topics Subscription, des func(*kgo.Record) (T, error), opts ...SourceOption) *Source[T] {
+	t.Helper()
+	s, err := NewSource(srcClient(b), topics, des, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

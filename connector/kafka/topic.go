@@ -25,12 +25,12 @@ import (
 // to fail before the job starts, and without the job's restarts. It blocks
 // until the brokers answer or ctx ends.
 func (s *Sink[T]) CheckTopic(ctx context.Context) error {
-	cl, err := kgo.NewClient(s.cfg.Client.Opts()...)
+	cl, err := kgo.NewClient(s.cfg.client.Opts()...)
 	if err != nil {
-		return fmt.Errorf("kafka: sink to topic %q: create a client: %w", s.cfg.Topic, err)
+		return fmt.Errorf("kafka: sink to topic %q: create a client: %w", s.cfg.topic, err)
 	}
 	defer cl.Close()
-	return ensureTopic(ctx, cl, s.cfg.Topic, s.cfg.Brokers)
+	return ensureTopic(ctx, cl, s.cfg.topic, s.cfg.client.Brokers)
 }
 
 // ensureTopic is CheckTopic with a client of the caller's.

@@ -49,8 +49,8 @@ var (
 
 func newTxnWriter[T any](s *Sink[T], subtask, par int, restored *sinkWriterState) *txnWriter[T] {
 	w := &txnWriter[T]{s: s, subtask: subtask, par: par, restored: restored}
-	for n := range s.cfg.TransactionPool {
-		p := &txnProducer{id: txnID(s.cfg.TransactionalIDPrefix, subtask, n)}
+	for n := range s.cfg.txnPool {
+		p := &txnProducer{id: txnID(s.cfg.prefix, subtask, n)}
 		p.promise = func(_ *kgo.Record, err error) {
 			if err != nil {
 				p.err.set(err)
@@ -113,12 +113,12 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 	p := w.s.reg.takeIdle(w.pool)
 	if p == nil {
 		return fmt.Errorf("kafka: sink to topic %q: subtask %d: all %d transactional producers hold transactions that wait for their checkpoints to complete; "+
-			"checkpoints are failing or completing late: find out why in the checkpoint statistics, or raise TransactionPool", w.s.cfg.Topic, w.subtask, len(w.pool))
+			"checkpoints are failing or completing late: find out why in the checkpoint statistics, or raise TransactionPool", w.s.cfg.topic, w.subtask, len(w.pool))
 	}
 	// A new client for each transaction (see txnProducer). Initialize it
 	// now, so that a bad TransactionTimeout or a missing permission shows
 	// here rather than as a failed record.
-	cl, err := kgo.NewClient(w.s.producerOpts(kgo.TransactionalID(p.id), kgo.TransactionTimeout(w.s.cfg.TransactionTimeout))...)
+	cl, err := kgo.NewClient(w.s.producerOpts(kgo.TransactionalID(p.id), kgo.TransactionTimeout(w.s.cfg.txnTimeout))...)
 	if err == nil {
 		if _, _, err = cl.ProducerID(ctx); err != nil {
 			cl.Close()
@@ -126,14 +126,14 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 	}
 	if err != nil {
 		w.s.reg.set(p, txnIdle, pidEpoch{})
-		return fmt.Errorf("kafka: sink to topic %q: start transactional producer %q: %w; %s", w.s.cfg.Topic, p.id, err, produceHint(err))
+		return fmt.Errorf("kafka: sink to topic %q: start transactional producer %q: %w; %s", w.s.cfg.topic, p.id, err, produceHint(err))
 	}
 	p.cl = cl
 	if err := p.cl.BeginTransaction(); err != nil {
 		p.cl.Close()
 		p.cl = nil
 		w.s.reg.set(p, txnIdle, pidEpoch{})
-		return fmt.Errorf("kafka: sink to topic %q: begin a transaction on %q: %w", w.s.cfg.Topic, p.id, err)
+		return fmt.Errorf("kafka: sink to topic %q: begin a transaction on %q: %w", w.s.cfg.topic, p.id, err)
 	}
 	p.err.reset()
 	p.records = 0
@@ -191,11 +191,11 @@ func (w *txnWriter[T]) Flush(ctx context.Context) error {
 
 // SnapshotState records how the writer names its transactional ids.
 func (w *txnWriter[T]) SnapshotState(int64) ([]byte, error) {
-	return sinkWriterState{Prefix: w.s.cfg.TransactionalIDPrefix, Parallelism: w.par, Pool: len(w.pool)}.encode(), nil
+	return sinkWriterState{Prefix: w.s.cfg.prefix, Parallelism: w.par, Pool: len(w.pool)}.encode(), nil
 }
 
 func (w *txnWriter[T]) failed(p *txnProducer, err error) error {
-	return fmt.Errorf("kafka: sink to topic %q: transaction on %q failed: %w; %s", w.s.cfg.Topic, p.id, err, produceHint(err))
+	return fmt.Errorf("kafka: sink to topic %q: transaction on %q failed: %w; %s", w.s.cfg.topic, p.id, err, produceHint(err))
 }
 
 // Close aborts the open transaction, waiting at most 10 seconds, and

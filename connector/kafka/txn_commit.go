@@ -162,17 +162,17 @@ func fenceIDs(prefix string, subtask, par, pool int, restored *sinkWriterState) 
 // under the prefixes for old subtasks that map to it. Initializing an id
 // fences its earlier producers and aborts their open transaction.
 func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, restored *sinkWriterState) error {
-	ids := fenceIDs(s.cfg.TransactionalIDPrefix, subtask, par, pool, restored)
+	ids := fenceIDs(s.cfg.prefix, subtask, par, pool, restored)
 	if len(ids) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(s.cfg.Client.Opts()...)
+	cl, err := kgo.NewClient(s.cfg.client.Opts()...)
 	if err != nil {
-		return fmt.Errorf("kafka: sink to topic %q: connect to fence old producers: %w", s.cfg.Topic, err)
+		return fmt.Errorf("kafka: sink to topic %q: connect to fence old producers: %w", s.cfg.topic, err)
 	}
 	defer cl.Close()
-	prefixes := []string{s.cfg.TransactionalIDPrefix}
-	if restored != nil && restored.Prefix != s.cfg.TransactionalIDPrefix {
+	prefixes := []string{s.cfg.prefix}
+	if restored != nil && restored.Prefix != s.cfg.prefix {
 		prefixes = append(prefixes, restored.Prefix)
 	}
 	seen := map[string]bool{}
@@ -188,8 +188,8 @@ func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, resto
 		}
 	}
 	for _, id := range ids {
-		if _, err := initTxnID(ctx, cl, id, s.cfg.TransactionTimeout); err != nil {
-			return fmt.Errorf("kafka: sink to topic %q: fence transactional id %q: %w; %s", s.cfg.Topic, id, err, produceHint(err))
+		if _, err := initTxnID(ctx, cl, id, s.cfg.txnTimeout); err != nil {
+			return fmt.Errorf("kafka: sink to topic %q: fence transactional id %q: %w; %s", s.cfg.topic, id, err, produceHint(err))
 		}
 	}
 	s.log.Debug("kafka sink: fenced transactional ids", "subtask", subtask, "ids", ids)

@@ -39,7 +39,7 @@ func TestTxnSinkExactlyOnceAcrossFailures(t *testing.T) {
 	var seen, failures atomic.Int64
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(50*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
-	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil)
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce)
 	// Each failure holds the failing record for 200 ms first: the failure
 	// then aborts records the brokers hold, even on a loaded machine.
 	sinkFlakyJob(env, n, 600, 3, 200*time.Millisecond, &seen, &failures, snk)
@@ -88,7 +88,7 @@ func TestTxnSinkRestartFencesPreviousRun(t *testing.T) {
 	b := sinkBroker(t, topic, parts)
 	defer b.Close()
 	dir := t.TempDir()
-	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil)
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce)
 
 	var seen, failures atomic.Int64
 	first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(30*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
@@ -116,7 +116,7 @@ func TestTxnSinkRestartFencesPreviousRun(t *testing.T) {
 	// (which the restored state names), one on an id of a subtask 3 of an
 	// earlier run at parallelism 4 that never completed a checkpoint (which
 	// only the brokers' list of open transactions names).
-	prefix := snk.Config().TransactionalIDPrefix
+	prefix := snk.cfg.prefix
 	for _, id := range []string{txnID(prefix, 1, 3), txnID(prefix, 3, 0)} {
 		openTxn(t, b.Addr(), topic, id, "lingering "+id)
 	}
@@ -134,7 +134,7 @@ func TestTxnSinkRestartFencesPreviousRun(t *testing.T) {
 	// A new sink, as in a new process: it knows nothing of the first run
 	// but its checkpoint.
 	second := weir.NewEnv(weir.Parallelism(1), weir.Checkpoints(30*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
-	sinkFlakyJob(second, n, 0, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil))
+	sinkFlakyJob(second, n, 0, 0, 0, &seen, &failures, sinkNumberSink(t, b.Addr(), topic, ExactlyOnce))
 	if err := second.Execute(context.Background(), "second"); err != nil {
 		t.Fatal(err)
 	}
@@ -206,10 +206,8 @@ func TestTxnCommitterCommitsDeadWritersTransaction(t *testing.T) {
 	b := sinkBroker(t, topic, 1)
 	defer b.Close()
 	var logs bytes.Buffer
-	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, func(c *SinkConfig[int]) {
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	})
-	prefix := snk.Config().TransactionalIDPrefix
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	prefix := snk.cfg.prefix
 	c := openTxn(t, b.Addr(), topic, txnID(prefix, 0, 0), "prepared")
 	if hwm, lso := sinkStableOffsets(t, b.Addr(), topic); lso[0] >= hwm[0] {
 		t.Fatalf("the transaction is not open: lso %d, hwm %d", lso[0], hwm[0])
@@ -229,7 +227,7 @@ func TestTxnCommitterCommitsDeadWritersTransaction(t *testing.T) {
 	}
 	// The second commit knew the transaction from the first: a fresh
 	// committer (a restarted process) asks the brokers again.
-	fresh, _ := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil).NewCommitter()
+	fresh, _ := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce).NewCommitter()
 	if err := fresh.Commit(ctx, [][]byte{c.encode()}); err != nil {
 		t.Fatalf("commit by a new process: %v", err)
 	}
@@ -275,7 +273,7 @@ func TestTxnWriterPool(t *testing.T) {
 	const topic = "pool"
 	b := sinkBroker(t, topic, 1)
 	defer b.Close()
-	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, func(c *SinkConfig[int]) { c.TransactionPool = 2 })
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, TransactionPool(2))
 	com, _ := snk.NewCommitter()
 	w, err := snk.NewWriter(sinkWriterCtx{subtask: 0, par: 1})
 	if err != nil {
@@ -347,7 +345,7 @@ func TestTxnWriterClosesWhileCommitting(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 	for i := range rounds {
-		snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, nil)
+		snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce)
 		com, _ := snk.NewCommitter()
 		w, err := snk.NewWriter(sinkWriterCtx{subtask: 0, par: 1})
 		if err != nil {

@@ -7,7 +7,7 @@
 // it. It is built on the AsyncSink base (package sink/async), which
 // batches records, keeps several requests in flight, retries failures with
 // backoff, bounds the records it holds and flushes at every checkpoint;
-// SinkConfig.Async tunes it. The connector adds what is Redis's own:
+// the option AsyncOptions tunes it. The connector adds what is Redis's own:
 //
 //   - A batch is one pipelined round trip (a single DoMulti of the
 //     rueidis client).
@@ -16,7 +16,8 @@
 //   - A connection error, a timeout, or a reply that says the server is
 //     not ready (LOADING, BUSY, TRYAGAIN, MASTERDOWN, READONLY, ...) is
 //     retried, without limit by default: while Redis is down the sink holds
-//     at most Async.MaxBufferedRecords records and backpressures the job.
+//     at most MaxBufferedRecords records (async.Options) and backpressures
+//     the job.
 //   - A reply that refuses a command (WRONGTYPE, a syntax error, NOPERM,
 //     OOM, ...) fails the job with an error that shows the command, the key
 //     and the fix.
@@ -38,7 +39,7 @@
 //
 // When a key is written more than once (a window's early results, then its
 // final one), the last write must land last. Each writer keeps one request
-// in flight by default (SinkConfig.Async.MaxInFlightRequests), so its
+// in flight by default (MaxInFlightRequests, see AsyncOptions), so its
 // batches land in the order it wrote them; records of one key must come
 // through one writer (key the stream, or give the sink parallelism 1). A
 // batch that failed and is retried after its backoff can still land after
@@ -82,7 +83,15 @@
 //
 // # Connections
 //
-// Both take a URL, redis://[user:password@]host:port/db or rediss:// for
-// TLS (see ParseURL), and connect when created (a sink: when each of its
-// writers is created), so a wrong address fails the job at start.
+// Both take an Endpoint, the server and the login, which ParseURL makes of
+// a URL, redis://[user:password@]host:port/db or rediss:// for TLS:
+//
+//	server, err := redis.ParseURL("redis://127.0.0.1:6379/0")
+//	...
+//	lookup, err := redis.NewLookup(server, redis.CacheSize(10_000))
+//
+// They connect when created (a sink: when each of its writers is
+// created), so a wrong address fails the job at start. What is optional
+// is an option (DialTimeout, AsyncOptions, CacheSize, CacheTTL); NewClient
+// opens a plain rueidis client with the same settings.
 package redis

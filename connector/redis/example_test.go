@@ -46,11 +46,12 @@ func categoryOf(lookup *redis.Lookup) func(ctx context.Context, v pageView) (cat
 // lookups in flight (weir.AsyncWait) and a cache in front of Redis: the
 // popular pages are read once a minute, not once per view.
 func ExampleNewLookup() {
-	lookup, err := redis.NewLookup(redis.LookupConfig{
-		Conn:      redis.Conn{URL: "redis://127.0.0.1:6379/0"},
-		CacheSize: 10_000,
-		CacheTTL:  time.Minute,
-	})
+	server, err := redis.ParseURL("redis://127.0.0.1:6379/0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	lookup, err := redis.NewLookup(server, redis.CacheSize(10_000), redis.CacheTTL(time.Minute))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -65,7 +66,12 @@ func ExampleNewLookup() {
 		Timeout:  time.Second,
 		Retry:    weir.FixedDelayRetry(3, 100*time.Millisecond),
 	})
-	weir.SinkTo(enriched, stdout.NewSink[categorized](os.Stdout))
+	out, err := stdout.NewSink[categorized](os.Stdout)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	weir.SinkTo(enriched, out)
 	if err := env.Execute(context.Background(), "enrich"); err != nil {
 		fmt.Println(err)
 	}
@@ -75,10 +81,13 @@ func ExampleNewLookup() {
 // Write per-minute PV/UV results to Redis under the application's key
 // layout (see the package documentation), in batches of up to 500 records.
 func ExampleNewSink() {
-	snk, err := redis.NewSink(redis.SinkConfig{
-		Conn:  redis.Conn{URL: "redis://127.0.0.1:6379/0"},
-		Async: async.Options[redis.Entry]{MaxBatchSize: 500, MaxBufferedRecords: 5_000},
-	}, pvuvLayout("weir:pvuv"))
+	server, err := redis.ParseURL("redis://127.0.0.1:6379/0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	snk, err := redis.NewSink(server, pvuvLayout("weir:pvuv"),
+		redis.AsyncOptions(async.Options[redis.Entry]{MaxBatchSize: 500, MaxBufferedRecords: 5_000}))
 	if err != nil {
 		fmt.Println(err)
 		return

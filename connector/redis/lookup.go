@@ -10,45 +10,6 @@ import (
 	"github.com/redis/rueidis"
 )
 
-// DefaultCacheTTL is how long a cached lookup answer is used when
-// LookupConfig.CacheTTL is zero.
-const DefaultCacheTTL = time.Minute
-
-// LookupConfig configures NewLookup.
-type LookupConfig struct {
-	Conn
-	// CacheSize is the most answers the lookup keeps in memory; when it is
-	// full, the least recently used answer goes. Answers that a key is
-	// missing are cached too. Default 0: no cache, every call asks Redis.
-	CacheSize int
-	// CacheTTL is how long a cached answer is used before Redis is asked
-	// again: the most a lookup lags behind a change in Redis. Default one
-	// minute (DefaultCacheTTL). Only with CacheSize.
-	CacheTTL time.Duration
-}
-
-// Validate checks the configuration, reporting every problem with the
-// field and the fix.
-func (c LookupConfig) Validate() error {
-	_, err := c.validate()
-	return err
-}
-
-func (c LookupConfig) validate() (Endpoint, error) {
-	e, err := c.Conn.validate("lookup")
-	errs := []error{err}
-	if c.CacheSize < 0 {
-		errs = append(errs, fmt.Errorf("redis: lookup: CacheSize is %d: set 0 for no cache or a positive number of entries", c.CacheSize))
-	}
-	if c.CacheTTL < 0 {
-		errs = append(errs, fmt.Errorf("redis: lookup: CacheTTL is %v: set a positive duration, or 0 for %v", c.CacheTTL, DefaultCacheTTL))
-	}
-	if c.CacheTTL > 0 && c.CacheSize == 0 {
-		errs = append(errs, errors.New("redis: lookup: CacheTTL is set but CacheSize is 0: set CacheSize to cache answers, or drop CacheTTL"))
-	}
-	return e, errors.Join(errs...)
-}
-
 // Lookup reads values from Redis, for enriching records (inside
 // weir.AsyncWait, for example), with an optional bounded cache in front.
 // It is safe for concurrent use. Concurrent calls for the same uncached
@@ -72,29 +33,29 @@ type LookupStats struct {
 	Misses int64
 	// Evictions counts answers dropped from a full cache.
 	Evictions int64
-	// Entries is the number of answers in the cache now (at most
+	// Entries is the number of answers in the cache now (at most the
 	// CacheSize).
 	Entries int
 }
 
-// NewLookup connects to Redis. It fails if the configuration is wrong or
-// Redis does not answer. Close the lookup when done.
-func NewLookup(cfg LookupConfig) (*Lookup, error) {
-	e, err := cfg.validate()
-	if err != nil {
+// NewLookup connects to the Redis server at e. It fails if the endpoint
+// or an option is wrong, reporting every problem at once, or if Redis does
+// not answer. Close the lookup when done.
+func NewLookup(e Endpoint, opts ...LookupOption) (*Lookup, error) {
+	c := lookupConfig{conn: defaultConnConfig(), cacheTTL: DefaultCacheTTL}
+	for _, o := range opts {
+		o.applyLookup(&c)
+	}
+	if err := errors.Join(e.validate("lookup"), c.validate()); err != nil {
 		return nil, err
 	}
-	client, err := cfg.connect(e, "lookup", false)
+	client, err := e.connect(c.conn, "lookup", false)
 	if err != nil {
 		return nil, err
 	}
 	l := &Lookup{client: client, endpoint: e, now: time.Now}
-	if cfg.CacheSize > 0 {
-		ttl := cfg.CacheTTL
-		if ttl == 0 {
-			ttl = DefaultCacheTTL
-		}
-		l.cache = newCache(cfg.CacheSize, ttl)
+	if c.cacheSize > 0 {
+		l.cache = newCache(c.cacheSize, c.cacheTTL)
 	}
 	return l, nil
 }

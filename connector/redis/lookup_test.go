@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync"
@@ -31,9 +32,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newLookup(t *testing.T, cfg LookupConfig) (*Lookup, *fakeClock) {
+func newLookup(t *testing.T, srv *redistest.Server, opts ...LookupOption) (*Lookup, *fakeClock) {
 	t.Helper()
-	l, err := NewLookup(cfg)
+	l, err := NewLookup(endpointOf(t, srv), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestLookupWithoutCacheAsksRedisEveryTime(t *testing.T) {
 	c := srv.Client(t)
 	do(t, c, "SET", "page:/home", "landing")
 	do(t, c, "HSET", "pages", "/cart", "shop")
-	l, _ := newLookup(t, LookupConfig{Conn: Conn{URL: srv.URL()}})
+	l, _ := newLookup(t, srv)
 
 	if got := get(t, l, "page:/home"); got != (answer{"landing", true}) {
 		t.Errorf("Get page:/home = %+v", got)
@@ -102,7 +103,7 @@ func TestLookupCacheHitsMissesAndBound(t *testing.T) {
 		do(t, c, "SET", k, k+"1")
 	}
 	do(t, c, "HSET", "h", "a", "field a")
-	l, _ := newLookup(t, LookupConfig{Conn: Conn{URL: srv.URL()}, CacheSize: 2})
+	l, _ := newLookup(t, srv, CacheSize(2))
 
 	get(t, l, "a") // miss
 	do(t, c, "SET", "a", "a2")
@@ -135,7 +136,7 @@ func TestLookupCacheExpires(t *testing.T) {
 	srv := redistest.Start(t)
 	c := srv.Client(t)
 	do(t, c, "SET", "a", "old")
-	l, clock := newLookup(t, LookupConfig{Conn: Conn{URL: srv.URL()}, CacheSize: 10, CacheTTL: time.Minute})
+	l, clock := newLookup(t, srv, CacheSize(10), CacheTTL(time.Minute))
 
 	get(t, l, "a")
 	get(t, l, "missing") // answers that a key is missing are cached too
@@ -167,7 +168,7 @@ func TestLookupConcurrentUseStaysBounded(t *testing.T) {
 	for i := range keys {
 		do(t, c, "SET", fmt.Sprint("k", i), fmt.Sprint("v", i))
 	}
-	l, _ := newLookup(t, LookupConfig{Conn: Conn{URL: srv.URL()}, CacheSize: 8})
+	l, _ := newLookup(t, srv, CacheSize(8))
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {
@@ -196,7 +197,7 @@ func TestLookupConcurrentUseStaysBounded(t *testing.T) {
 func TestLookupErrors(t *testing.T) {
 	srv := redistest.Start(t)
 	do(t, srv.Client(t), "HSET", "h", "f", "v")
-	l, _ := newLookup(t, LookupConfig{Conn: Conn{URL: srv.URL()}, CacheSize: 4})
+	l, _ := newLookup(t, srv, CacheSize(4))
 	_, _, err := l.Get(t.Context(), "h")
 	if err == nil || !strings.Contains(err.Error(), "WRONGTYPE") || !strings.Contains(err.Error(), "GET h") {
 		t.Fatalf("Get of a hash = %v; want WRONGTYPE naming the command", err)
@@ -210,28 +211,35 @@ func TestLookupErrors(t *testing.T) {
 	}
 }
 
-func TestLookupConfigErrors(t *testing.T) {
+// TestLookupOptionErrors: NewLookup reports every problem with the
+// endpoint and the options at once, each naming what to fix, before it
+// connects (no server runs here).
+func TestLookupOptionErrors(t *testing.T) {
+	h := Endpoint{Addr: "h:6379"}
 	for _, c := range []struct {
-		cfg  LookupConfig
+		e    Endpoint
+		opts []LookupOption
 		want []string
 	}{
-		{LookupConfig{}, []string{"URL is empty"}},
-		{LookupConfig{Conn: Conn{URL: "redis://h"}, CacheSize: -1, CacheTTL: -time.Second}, []string{"CacheSize is -1", "CacheTTL is -1s"}},
-		{LookupConfig{Conn: Conn{URL: "redis://h"}, CacheTTL: time.Second}, []string{"CacheSize is 0"}},
-		{LookupConfig{Conn: Conn{URL: "redis://h", TLS: nil, DialTimeout: -1}}, []string{"DialTimeout"}},
+		{Endpoint{}, nil, []string{"Endpoint.Addr is empty"}},
+		{Endpoint{Addr: "h", DB: -1}, nil, []string{"Endpoint.Addr \"h\" is not host:port", "Endpoint.DB is -1"}},
+		{h, []LookupOption{CacheSize(-1), CacheTTL(-time.Second)}, []string{"CacheSize(-1)", "CacheTTL(-1s)"}},
+		{h, []LookupOption{CacheTTL(time.Second)}, []string{"without CacheSize"}},
+		{h, []LookupOption{DialTimeout(-1)}, []string{"DialTimeout(-1ns)"}},
+		{Endpoint{Addr: "h:1", TLSConfig: &tls.Config{}}, []LookupOption{DialTimeout(0), CacheSize(-2)}, []string{"TLSConfig", "DialTimeout(0s)", "CacheSize(-2)"}},
 	} {
-		err := c.cfg.Validate()
+		_, err := NewLookup(c.e, c.opts...)
 		if err == nil {
-			t.Errorf("Validate(%+v) = nil", c.cfg)
+			t.Errorf("NewLookup(%+v) = nil error", c.e)
 			continue
-		}
-		if _, nerr := NewLookup(c.cfg); nerr == nil || nerr.Error() != err.Error() {
-			t.Errorf("NewLookup(%+v) = %v, want the error of Validate", c.cfg, nerr)
 		}
 		for _, w := range c.want {
 			if !strings.Contains(err.Error(), w) {
-				t.Errorf("Validate(%+v) = %q, want it to mention %q", c.cfg, err, w)
+				t.Errorf("NewLookup(%+v) = %q, want it to mention %q", c.e, err, w)
 			}
+		}
+		if n := strings.Count(err.Error(), "redis: lookup: "); n != len(c.want) {
+			t.Errorf("NewLookup(%+v) reports %d problems, want %d:\n%v", c.e, n, len(c.want), err)
 		}
 	}
 }

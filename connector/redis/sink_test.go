@@ -32,9 +32,19 @@ func waitFor(t *testing.T, what string, done <-chan error, cond func() bool) {
 	}
 }
 
+// endpointOf returns the endpoint of srv.
+func endpointOf(t *testing.T, srv *redistest.Server) redis.Endpoint {
+	t.Helper()
+	e, err := redis.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func TestSinkWritesTheLayout(t *testing.T) {
 	srv := redistest.Start(t)
-	snk, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, pvuvLayout("weir:pvuv"))
+	snk, err := redis.NewSink(endpointOf(t, srv), pvuvLayout("weir:pvuv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,21 +79,18 @@ func TestSinkRidesOutARedisRestart(t *testing.T) {
 		beforeStop = 1000 // records written before Redis stops
 		maxHeld    = 100
 	)
-	snk, err := redis.NewSink(redis.SinkConfig{
-		Conn: redis.Conn{URL: srv.URL()},
-		Async: async.Options[redis.Entry]{
-			MaxBatchSize:       25,
-			MaxBufferedRecords: maxHeld,
-			MaxTimeInBuffer:    time.Millisecond,
-			InitialBackoff:     5 * time.Millisecond,
-			MaxBackoff:         20 * time.Millisecond,
-		},
-	}, func(i int, cmds []redis.Command) []redis.Command {
+	snk, err := redis.NewSink(endpointOf(t, srv), func(i int, cmds []redis.Command) []redis.Command {
 		k := strconv.Itoa(i)
 		return append(cmds,
 			redis.Command{"HSET", "rec:" + k, "value", "v" + k},
 			redis.Command{"ZADD", "recs", k, k})
-	})
+	}, redis.AsyncOptions(async.Options[redis.Entry]{
+		MaxBatchSize:       25,
+		MaxBufferedRecords: maxHeld,
+		MaxTimeInBuffer:    time.Millisecond,
+		InitialBackoff:     5 * time.Millisecond,
+		MaxBackoff:         20 * time.Millisecond,
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,10 +175,8 @@ func TestSinkReplayIsIdempotent(t *testing.T) {
 	srv := redistest.Start(t)
 	const windows = 30
 	results := windowResults(windows)
-	snk, err := redis.NewSink(redis.SinkConfig{
-		Conn:  redis.Conn{URL: srv.URL()},
-		Async: async.Options[redis.Entry]{MaxBatchSize: 8, MaxTimeInBuffer: time.Millisecond},
-	}, pvuvLayout("weir:pvuv"))
+	snk, err := redis.NewSink(endpointOf(t, srv), pvuvLayout("weir:pvuv"),
+		redis.AsyncOptions(async.Options[redis.Entry]{MaxBatchSize: 8, MaxTimeInBuffer: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,10 +227,8 @@ func TestSinkCommandErrorFailsTheJob(t *testing.T) {
 	}
 	// MaxAttempts turns a refusal mistaken for a transient failure into a
 	// failure of this test instead of endless retries.
-	snk, err := redis.NewSink(redis.SinkConfig{
-		Conn:  redis.Conn{URL: srv.URL()},
-		Async: async.Options[redis.Entry]{MaxAttempts: 3, InitialBackoff: time.Millisecond},
-	}, pvuvLayout("weir:pvuv"))
+	snk, err := redis.NewSink(endpointOf(t, srv), pvuvLayout("weir:pvuv"),
+		redis.AsyncOptions(async.Options[redis.Entry]{MaxAttempts: 3, InitialBackoff: time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,9 +251,9 @@ func TestSinkCommandErrorFailsTheJob(t *testing.T) {
 func TestSinkFailsAtStartWhenRedisIsDown(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Stop()
-	snk, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL(), DialTimeout: time.Second}}, func(i int, cmds []redis.Command) []redis.Command {
+	snk, err := redis.NewSink(endpointOf(t, srv), func(i int, cmds []redis.Command) []redis.Command {
 		return append(cmds, redis.Command{"SET", "k", strconv.Itoa(i)})
-	})
+	}, redis.DialTimeout(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,26 +265,33 @@ func TestSinkFailsAtStartWhenRedisIsDown(t *testing.T) {
 	}
 }
 
+// TestNewSinkChecksItsConfiguration: NewSink reports every problem with
+// the endpoint, the layout and the options at once, the async base's
+// included, each naming what to fix.
 func TestNewSinkChecksItsConfiguration(t *testing.T) {
 	layout := func(int, []redis.Command) []redis.Command { return nil }
+	x := redis.Endpoint{Addr: "x:6379"}
 	for _, c := range []struct {
-		cfg    redis.SinkConfig
+		e      redis.Endpoint
 		layout redis.Layout[int]
+		opts   []redis.SinkOption
 		want   []string
 	}{
-		{redis.SinkConfig{}, layout, []string{"URL is empty"}},
-		{redis.SinkConfig{Conn: redis.Conn{URL: "http://x"}}, nil, []string{`scheme "http"`, "layout is nil"}},
-		{redis.SinkConfig{Conn: redis.Conn{URL: "redis://x", DialTimeout: -1}}, layout, []string{"DialTimeout"}},
-		{redis.SinkConfig{Conn: redis.Conn{URL: "redis://x"}, Async: async.Options[redis.Entry]{MaxBatchSize: -1}}, layout, []string{"MaxBatchSize"}},
+		{redis.Endpoint{}, layout, nil, []string{"Endpoint.Addr is empty"}},
+		{x, nil, nil, []string{"layout is nil"}},
+		{x, layout, []redis.SinkOption{redis.DialTimeout(-1)}, []string{"DialTimeout(-1ns)"}},
+		{x, layout, []redis.SinkOption{redis.AsyncOptions(async.Options[redis.Entry]{MaxBatchSize: -1})}, []string{"MaxBatchSize"}},
+		{redis.Endpoint{Addr: "x", DB: -2}, nil, []redis.SinkOption{redis.DialTimeout(-1), redis.AsyncOptions(async.Options[redis.Entry]{MaxBatchSize: -1})},
+			[]string{"Endpoint.Addr \"x\"", "Endpoint.DB is -2", "layout is nil", "DialTimeout", "MaxBatchSize"}},
 	} {
-		_, err := redis.NewSink(c.cfg, c.layout)
+		_, err := redis.NewSink(c.e, c.layout, c.opts...)
 		if err == nil {
-			t.Errorf("NewSink(%+v) succeeded", c.cfg)
+			t.Errorf("NewSink(%+v) succeeded", c.e)
 			continue
 		}
 		for _, w := range c.want {
 			if !strings.Contains(err.Error(), w) {
-				t.Errorf("NewSink(%+v) = %q, want it to mention %q", c.cfg, err, w)
+				t.Errorf("NewSink(%+v) = %q, want it to mention %q", c.e, err, w)
 			}
 		}
 	}
@@ -289,7 +299,7 @@ func TestNewSinkChecksItsConfiguration(t *testing.T) {
 
 func TestSinkRejectsACommandWithoutKey(t *testing.T) {
 	srv := redistest.Start(t)
-	snk, err := redis.NewSink(redis.SinkConfig{Conn: redis.Conn{URL: srv.URL()}}, func(int, []redis.Command) []redis.Command {
+	snk, err := redis.NewSink(endpointOf(t, srv), func(int, []redis.Command) []redis.Command {
 		return []redis.Command{{"FLUSHALL"}}
 	})
 	if err != nil {
@@ -364,7 +374,7 @@ func TestLookupInAsyncWait(t *testing.T) {
 		FieldValue("/home", "landing").FieldValue("/cart", "shop").Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
-	lookup, err := redis.NewLookup(redis.LookupConfig{Conn: redis.Conn{URL: srv.URL()}, CacheSize: 10})
+	lookup, err := redis.NewLookup(endpointOf(t, srv), redis.CacheSize(10))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,5 +411,28 @@ func TestLookupInAsyncWait(t *testing.T) {
 	}
 	if s := lookup.Stats(); s != (redis.LookupStats{Hits: int64(len(views)), Misses: 3, Entries: 3}) {
 		t.Fatalf("Stats = %+v, want %d hits, 3 misses (the warm-up), 3 entries", s, len(views))
+	}
+}
+
+// TestNewClient: a client made from an endpoint carries its settings (the
+// connection's name), and a wrong endpoint or option is reported before
+// anything connects.
+func TestNewClient(t *testing.T) {
+	srv := redistest.Start(t)
+	e := endpointOf(t, srv)
+	e.ClientName = "weir-test"
+	c, err := redis.NewClient(e, redis.DialTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if name, err := c.Do(t.Context(), c.B().ClientGetname().Build()).ToString(); err != nil || name != "weir-test" {
+		t.Fatalf("CLIENT GETNAME = %q, %v; want weir-test", name, err)
+	}
+	_, err = redis.NewClient(redis.Endpoint{}, redis.DialTimeout(0))
+	for _, want := range []string{"Endpoint.Addr is empty", "DialTimeout(0s)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewClient(Endpoint{}, DialTimeout(0)) = %v; want it to mention %q", err, want)
+		}
 	}
 }

@@ -14,15 +14,21 @@ import (
 	"github.com/weirstream/weir/sink/async"
 )
 
-// newSubmitter connects a submitter to srv; it is closed when t ends.
-func newSubmitter(t *testing.T, srv *redistest.Server) *submitter {
+// endpointOf returns the endpoint of srv.
+func endpointOf(t *testing.T, srv *redistest.Server) Endpoint {
 	t.Helper()
-	conn := Conn{URL: srv.URL()}
-	e, err := conn.validate("test")
+	e, err := ParseURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := conn.connect(e, "test", true)
+	return e
+}
+
+// newSubmitter connects a submitter to srv; it is closed when t ends.
+func newSubmitter(t *testing.T, srv *redistest.Server) *submitter {
+	t.Helper()
+	e := endpointOf(t, srv)
+	c, err := e.connect(defaultConnConfig(), "test", true)
 	if err != nil {
 		t.Fatal(err)
 	}

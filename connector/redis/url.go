@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/rueidis"
 )
@@ -16,20 +15,30 @@ import (
 // DefaultPort is the port of a URL that names none.
 const DefaultPort = 6379
 
-// DefaultDialTimeout bounds how long connecting to Redis may take.
-const DefaultDialTimeout = 5 * time.Second
-
-// Endpoint is a parsed Redis URL: where the server is and how to log in.
+// Endpoint says how to reach a Redis server: where it is, how to log in,
+// and the name the connections carry. [NewSink], [NewLookup] and
+// [NewClient] take it. [ParseURL] makes one of a redis:// or rediss://
+// URL; a program may also write it out, or set the fields that a URL does
+// not carry (TLSConfig, ClientName) on a parsed one.
 type Endpoint struct {
-	// Addr is the server's host:port.
+	// Addr is the server's host:port. Required.
 	Addr string
-	// DB is the database number, selected on every connection.
+	// DB is the database number, selected on every connection; 0 by
+	// default.
 	DB int
 	// Username and Password log in with AUTH when set; a password alone
-	// logs in as the default user.
+	// logs in as the default user. By default there is no login.
 	Username, Password string
-	// TLS is true for rediss:// URLs.
+	// TLS connects with TLS, as rediss:// URLs do. By default the
+	// connection is plain.
 	TLS bool
+	// TLSConfig is the TLS configuration of an endpoint with TLS (for
+	// example one that trusts a private authority). By default the server
+	// is verified against the system's roots, with TLS 1.2 or later.
+	TLSConfig *tls.Config
+	// ClientName names the connections in Redis's CLIENT LIST; the
+	// default is "weir".
+	ClientName string
 }
 
 // ParseURL parses a Redis URL:
@@ -124,40 +133,25 @@ func redactRaw(s string) string {
 	return s
 }
 
-// Conn says how to reach Redis. SinkConfig and LookupConfig embed it.
-type Conn struct {
-	// URL is the server's URL (see ParseURL). Required.
-	URL string
-	// TLS, when set, is the TLS configuration for a rediss:// URL (for
-	// example one that trusts a private authority). By default a rediss://
-	// URL verifies the server against the system's roots.
-	TLS *tls.Config
-	// DialTimeout bounds how long connecting may take. Default 5s
-	// (DefaultDialTimeout).
-	DialTimeout time.Duration
-	// ClientName names the connections in Redis's CLIENT LIST. Default
-	// "weir".
-	ClientName string
-}
-
-// validate parses the URL and checks the fields, reporting every problem.
-func (c Conn) validate(what string) (Endpoint, error) {
+// validate checks the endpoint, reporting every problem; what names the
+// sink, lookup or client in the messages.
+func (e Endpoint) validate(what string) error {
 	var errs []error
-	var e Endpoint
-	if c.URL == "" {
-		errs = append(errs, fmt.Errorf("redis: %s: URL is empty: set it to redis://host:port/db", what))
-	} else {
-		var err error
-		if e, err = ParseURL(c.URL); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", what, err))
-		} else if c.TLS != nil && !e.TLS {
-			errs = append(errs, fmt.Errorf("redis: %s: TLS is set but URL %s is not rediss://: use rediss:// or drop TLS", what, e))
-		}
+	add := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("redis: %s: "+format, append([]any{what}, args...)...))
 	}
-	if c.DialTimeout < 0 {
-		errs = append(errs, fmt.Errorf("redis: %s: DialTimeout is %v: set a positive duration, or 0 for %v", what, c.DialTimeout, DefaultDialTimeout))
+	if e.Addr == "" {
+		add("Endpoint.Addr is empty: make the endpoint with ParseURL(\"redis://host:port/db\"), or set Addr to host:port")
+	} else if _, _, err := net.SplitHostPort(e.Addr); err != nil {
+		add("Endpoint.Addr %q is not host:port (%v): write it as 127.0.0.1:6379", e.Addr, err)
 	}
-	return e, errors.Join(errs...)
+	if e.DB < 0 {
+		add("Endpoint.DB is %d: set a database number of 0 or more", e.DB)
+	}
+	if e.TLSConfig != nil && !e.TLS {
+		add("Endpoint.TLSConfig is set but %s does not use TLS: use a rediss:// URL (or set TLS), or drop TLSConfig", e)
+	}
+	return errors.Join(errs...)
 }
 
 // connBuffer is the size of each connection's read and write buffers: a
@@ -168,7 +162,7 @@ const connBuffer = 64 << 10
 // option returns the rueidis options to reach e. With oneConn the client
 // keeps a single connection (a sink writer, whose requests are pipelined
 // on it); otherwise rueidis opens a few, to spread concurrent lookups.
-func (c Conn) option(e Endpoint, oneConn bool) rueidis.ClientOption {
+func (e Endpoint) option(c connConfig, oneConn bool) rueidis.ClientOption {
 	o := rueidis.ClientOption{
 		ReadBufferEachConn:  connBuffer,
 		WriteBufferEachConn: connBuffer,
@@ -176,7 +170,7 @@ func (c Conn) option(e Endpoint, oneConn bool) rueidis.ClientOption {
 		SelectDB:            e.DB,
 		Username:            e.Username,
 		Password:            e.Password,
-		ClientName:          c.ClientName,
+		ClientName:          e.ClientName,
 		DisableCache:        true, // no server-assisted caching: the lookup keeps its own bounded cache
 		// No retries inside the client: it would retry reads without end
 		// while Redis is down. The sink's base and the lookup's caller
@@ -193,13 +187,10 @@ func (c Conn) option(e Endpoint, oneConn bool) rueidis.ClientOption {
 	if o.ClientName == "" {
 		o.ClientName = "weir"
 	}
-	o.Dialer.Timeout = c.DialTimeout
-	if o.Dialer.Timeout == 0 {
-		o.Dialer.Timeout = DefaultDialTimeout
-	}
+	o.Dialer.Timeout = c.dialTimeout
 	if e.TLS {
-		if c.TLS != nil {
-			o.TLSConfig = c.TLS.Clone()
+		if e.TLSConfig != nil {
+			o.TLSConfig = e.TLSConfig.Clone()
 		} else {
 			host, _, _ := net.SplitHostPort(e.Addr)
 			o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
@@ -209,21 +200,25 @@ func (c Conn) option(e Endpoint, oneConn bool) rueidis.ClientOption {
 }
 
 // connect opens a client to e. It fails if Redis does not answer.
-func (c Conn) connect(e Endpoint, what string, oneConn bool) (rueidis.Client, error) {
-	client, err := rueidis.NewClient(c.option(e, oneConn))
+func (e Endpoint) connect(c connConfig, what string, oneConn bool) (rueidis.Client, error) {
+	client, err := rueidis.NewClient(e.option(c, oneConn))
 	if err != nil {
-		return nil, fmt.Errorf("redis: %s: connect to %s: %w (is the server up and the URL right?)", what, e, err)
+		return nil, fmt.Errorf("redis: %s: connect to %s: %w (is the server up and the endpoint right?)", what, e, err)
 	}
 	return client, nil
 }
 
-// Client opens a rueidis client for the connection, for programs that
-// also read or write Redis themselves. It fails if Redis does not answer.
-// The caller closes it.
-func (c Conn) Client() (rueidis.Client, error) {
-	e, err := c.validate("client")
-	if err != nil {
+// NewClient opens a rueidis client to e, for programs that also read or
+// write Redis themselves, with the connection settings of the sink and
+// the lookup. It fails if e or an option is wrong, or if Redis does not
+// answer. The caller closes the client.
+func NewClient(e Endpoint, opts ...Option) (rueidis.Client, error) {
+	c := defaultConnConfig()
+	for _, o := range opts {
+		o.applyConn(&c)
+	}
+	if err := errors.Join(e.validate("client"), c.validate("client")); err != nil {
 		return nil, err
 	}
-	return c.connect(e, "client", false)
+	return e.connect(c, "client", false)
 }

@@ -46,7 +46,8 @@ type sinkConfig struct {
 	lineBuffered bool
 }
 
-// SinkOption configures [NewSink].
+// SinkOption configures [NewSink]. Each option's documentation states the
+// default it overrides.
 type SinkOption interface {
 	apply(*sinkConfig)
 }
@@ -76,19 +77,22 @@ var _ sink.Sink[int] = (*Sink[int])(nil)
 // NewSink returns a sink writing to w, which the sink does not close. Each
 // record is encoded by its [JSONAppender] method if it has one (on the value
 // or on a pointer to it), otherwise by encoding/json without HTML escaping.
-func NewSink[T any](w io.Writer, opts ...SinkOption) *Sink[T] {
+// A nil w is an error.
+func NewSink[T any](w io.Writer, opts ...SinkOption) (*Sink[T], error) {
+	if w == nil {
+		return nil, errors.New("stdout: the io.Writer is nil; pass os.Stdout or another writer to NewSink")
+	}
 	s := &Sink[T]{out: &output{w: w}}
 	for _, o := range opts {
 		o.apply(&s.cfg)
 	}
-	return s
+	return s, nil
 }
 
-// NewWriter returns the writer of one subtask. A nil io.Writer is reported
-// here.
+// NewWriter returns the writer of one subtask.
 func (s *Sink[T]) NewWriter(sink.WriterContext) (sink.Writer[T], error) {
-	if s.out.w == nil {
-		return nil, errors.New("stdout: the sink's io.Writer is nil; pass os.Stdout or another writer to NewSink")
+	if s.out == nil {
+		return nil, errors.New("stdout: the sink was not made by NewSink; create it with stdout.NewSink(os.Stdout)")
 	}
 	w := &writer[T]{out: s.out, lineBuffered: s.cfg.lineBuffered}
 	w.json = json.NewEncoder(&w.buf)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,9 +44,19 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// mustSink is NewSink for writers that are not nil.
+func mustSink[T any](t *testing.T, w io.Writer, opts ...SinkOption) *Sink[T] {
+	t.Helper()
+	s, err := NewSink[T](w, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestSinkSharedWriter(t *testing.T) {
 	var out lockedBuffer
-	s := NewSink[fast](&out)
+	s := mustSink[fast](t, &out)
 	const par, per = 4, 20000
 	var wg sync.WaitGroup
 	for i := range par {
@@ -84,7 +95,7 @@ func TestSinkSharedWriter(t *testing.T) {
 
 func TestSinkEncodingAndClose(t *testing.T) {
 	var out bytes.Buffer
-	w, err := NewSink[plain](&out).NewWriter(wctx{0, 1})
+	w, err := mustSink[plain](t, &out).NewWriter(wctx{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,12 +110,13 @@ func TestSinkEncodingAndClose(t *testing.T) {
 	if err := w.Write(ctx, plain{}); err == nil {
 		t.Fatal("Write after Close succeeded")
 	}
-	bad, _ := NewSink[any](&out).NewWriter(wctx{0, 1})
+	bad, _ := mustSink[any](t, &out).NewWriter(wctx{0, 1})
 	if err := bad.Write(ctx, func() {}); err == nil || !strings.HasPrefix(err.Error(), "stdout: ") {
 		t.Fatalf("unencodable record: %v", err)
 	}
-	if _, err := NewSink[int](nil).NewWriter(wctx{0, 1}); err == nil {
-		t.Fatal("nil writer accepted")
+	// NewSink reports a nil writer, before any job runs.
+	if _, err := NewSink[int](nil); err == nil || !strings.Contains(err.Error(), "io.Writer is nil") {
+		t.Fatalf("NewSink(nil): %v", err)
 	}
 }
 
@@ -113,7 +125,7 @@ func TestSinkEncodingAndClose(t *testing.T) {
 // Close has nothing left to drop.
 func TestSinkLineBuffered(t *testing.T) {
 	var out lockedBuffer
-	w, err := NewSink[fast](&out, LineBuffered()).NewWriter(wctx{0, 1})
+	w, err := mustSink[fast](t, &out, LineBuffered()).NewWriter(wctx{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
