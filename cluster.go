@@ -50,6 +50,9 @@ type ClusterConfig struct {
 	// Slots is how many subtasks of each operator the worker runs
 	// (default GOMAXPROCS).
 	Slots int
+	// MinWorkers is how many workers the job waits for before it starts
+	// (default 1); once started it runs on whoever is there.
+	MinWorkers int
 	// ID names the worker across restarts, as Kafka's static membership:
 	// a worker restarted with its ID within SessionTimeout gets its work
 	// back without a rebalance. Default: the host name and Advertise.
@@ -139,7 +142,7 @@ func (e *Env) executeInCluster(ctx context.Context, p *plan.Plan, settings plan.
 		},
 	}
 	return cluster.Run(ctx, js, cluster.WorkerConfig{
-		Kafka: kopts, Name: c.Name, ID: c.ID, Advertise: c.Advertise, Listen: c.Listen, Slots: slots,
+		Kafka: kopts, Name: c.Name, ID: c.ID, Advertise: c.Advertise, Listen: c.Listen, Slots: slots, MinWorkers: c.MinWorkers,
 		Security:       cluster.Security{TLS: c.DataTLS, Token: c.Token, Insecure: c.Insecure},
 		SessionTimeout: c.SessionTimeout,
 	})

@@ -350,6 +350,11 @@ func (c *coordinator) failed(f Failed) {
 }
 
 func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-chan Failed) {
+	if n := len(g.Assignment.Workers); n < w.cfg.MinWorkers && !w.started.Load() {
+		w.log.Info("cluster: waiting for more workers before the job starts", "workers", n, "min", w.cfg.MinWorkers)
+		return
+	}
+	w.started.Store(true)
 	restart := 0
 	for {
 		path, done, err := w.job.StartPoint(ctx, w.store)

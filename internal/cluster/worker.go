@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -51,6 +52,10 @@ type WorkerConfig struct {
 	Listen string
 	// Slots is how many subtasks of each chain the worker runs.
 	Slots int
+	// MinWorkers is how many workers the coordinator waits for before it
+	// starts the job (default 1); later generations start with whoever is
+	// there.
+	MinWorkers int
 	// Security protects the data and control plane.
 	Security Security
 	// SessionTimeout is how long a worker that stopped answering stays in
@@ -91,6 +96,13 @@ type worker struct {
 	done   chan Done
 	failed chan Failed
 
+	// started is set once this worker, as coordinator, started the job:
+	// from then on every generation starts, however few its workers.
+	started atomic.Bool
+
+	servedC    <-chan error // the server's end
+	servedDone bool         // the loop took it: the server failed first
+
 	mu struct {
 		sync.Mutex
 		gen     Generation
@@ -108,18 +120,21 @@ func Run(ctx context.Context, spec JobSpec, cfg WorkerConfig) error {
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", cfg.Listen)
+	lis, err := net.Listen("tcp", w.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("cluster: listen on %s (--advertise or ClusterConfig.Listen): %w", cfg.Listen, err)
+		return fmt.Errorf("cluster: listen on %s (--advertise or ClusterConfig.Listen): %w", w.cfg.Listen, err)
 	}
 	w.srv = NewServer(ServerConfig{Security: cfg.Security, Handler: w, Logger: w.log})
 	served := make(chan error, 1)
 	go func() { served <- w.srv.Serve(lis) }()
 	defer func() {
 		w.srv.Stop()
-		<-served
+		if !w.servedDone { // the loop did not take the server's end
+			<-served
+		}
 		w.closeClients()
 	}()
+	w.servedC = served
 
 	w.store, err = storage.Open(ctx, spec.Job.Checkpoints.Location)
 	if err != nil {
@@ -186,6 +201,13 @@ func (w *worker) loop(ctx context.Context) error {
 		case <-ctx.Done():
 			w.stopEpoch()
 			return ctx.Err()
+		case err := <-w.servedC:
+			w.stopEpoch()
+			w.servedDone = true
+			if err == nil {
+				err = errors.New("cluster: the worker's server stopped")
+			}
+			return err
 		case ev, ok := <-w.members.Events():
 			if !ok {
 				w.stopEpoch()
@@ -202,8 +224,6 @@ func (w *worker) loop(ctx context.Context) error {
 				coord.stop()
 				w.stopEpoch()
 				w.setGeneration(ev.Generation)
-				w.log.Info("cluster: generation", "generation", ev.Generation.ID, "coordinator", ev.Generation.Coordinator,
-					"workers", len(ev.Generation.Assignment.Workers), "slots", ev.Generation.Assignment.Slots)
 				if ev.Generation.IsCoordinator() {
 					coord = w.coordinate(ctx, ev.Generation)
 				}
