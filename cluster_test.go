@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -128,5 +129,153 @@ func TestClusterNeedsCheckpoints(t *testing.T) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Fatal("it tried to join")
+	}
+}
+
+// clusterWorkers starts workers of the count job in the cluster "counts";
+// each gets a context of its own, so that a test can stop one.
+type clusterWorkers struct {
+	t       *testing.T
+	brokers []string
+	dir     string
+	n       int
+	out     *weirtest.TxCollector[string]
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	envs    []*weir.Env
+	stops   []context.CancelFunc
+	errs    []error
+}
+
+func (c *clusterWorkers) start(ctx context.Context, minWorkers int) int {
+	c.mu.Lock()
+	i := len(c.envs)
+	env := weir.NewEnv(weir.Checkpoints(50*time.Millisecond, c.dir), weir.RetainCheckpoints(20), weir.Cluster(weir.ClusterConfig{
+		Brokers: c.brokers, Name: "counts", Advertise: freeAddr(c.t), Slots: 1, MinWorkers: minWorkers,
+		ID: fmt.Sprintf("worker-%d", i), SessionTimeout: 2 * time.Second,
+	}))
+	clusterJob(env, c.n, c.out)
+	wctx, stop := context.WithCancel(ctx)
+	c.envs, c.stops, c.errs = append(c.envs, env), append(c.stops, stop), append(c.errs, nil)
+	c.mu.Unlock()
+	c.wg.Go(func() {
+		err := env.Execute(wctx, "counts")
+		c.mu.Lock()
+		c.errs[i] = err
+		c.mu.Unlock()
+	})
+	return i
+}
+
+// completed returns the checkpoints completed so far in the directory.
+func (c *clusterWorkers) completed() int {
+	metas, _ := filepath.Glob(filepath.Join(c.dir, "chk-*", "_metadata"))
+	return len(metas)
+}
+
+func (c *clusterWorkers) waitFor(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("waited 30s for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cleanCounts is the output of the count job in one process.
+func cleanCounts(t *testing.T, n int) []string {
+	clean := weir.NewEnv(weir.Parallelism(2))
+	want := weirtest.NewTxCollector[string]()
+	clusterJob(clean, n, want)
+	if err := clean.Execute(context.Background(), "clean"); err != nil {
+		t.Fatal(err)
+	}
+	w := want.Records()
+	slices.Sort(w)
+	return w
+}
+
+func sameCounts(t *testing.T, want []string, out *weirtest.TxCollector[string]) {
+	t.Helper()
+	g := out.Records()
+	slices.Sort(g)
+	if !slices.Equal(want, g) {
+		t.Fatalf("the cluster's output differs from one process's: got %d results, want %d\n got %q\nwant %q", len(g), len(want), head(g), head(want))
+	}
+}
+
+// TestClusterRescalesWhenTheCoordinatorLeaves stops the coordinator of a
+// three-worker cluster in the middle of the job: the other two form a new
+// generation, restore the newest checkpoint at parallelism 2, and the
+// output is still exact — nothing lost, nothing twice.
+func TestClusterRescalesWhenTheCoordinatorLeaves(t *testing.T) {
+	const n = 30000
+	want := cleanCounts(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: t.TempDir(), n: n, out: weirtest.NewTxCollector[string]()}
+	for range 3 {
+		c.start(ctx, 3)
+	}
+	c.waitFor("a few checkpoints", func() bool { return c.completed() >= 3 })
+	coord := -1
+	for i, env := range c.envs {
+		if st, ok := env.ClusterStatus(); ok && st.Coordinator == st.Self {
+			coord = i
+		}
+	}
+	if coord < 0 {
+		t.Fatal("no worker says it coordinates")
+	}
+	before := c.completed()
+	c.stops[coord]()
+	c.wg.Wait()
+	for i, err := range c.errs {
+		if i != coord && err != nil {
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+	if c.completed() <= before {
+		t.Error("no checkpoint completed after the coordinator left")
+	}
+	sameCounts(t, want, c.out)
+	for i, env := range c.envs {
+		if i == coord {
+			continue
+		}
+		if st, _ := env.ClusterStatus(); st.Assignment.Slots != 2 {
+			t.Errorf("worker %d ended in a generation of %d slots, want 2", i, st.Assignment.Slots)
+		}
+	}
+}
+
+// TestClusterGrowsWhenAWorkerJoins starts a third worker while
+// a two-worker job runs: it gets work, the parallelism grows to 3, and the
+// output is exact.
+func TestClusterGrowsWhenAWorkerJoins(t *testing.T) {
+	const n = 30000
+	want := cleanCounts(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: t.TempDir(), n: n, out: weirtest.NewTxCollector[string]()}
+	c.start(ctx, 2)
+	c.start(ctx, 2)
+	c.waitFor("a few checkpoints", func() bool { return c.completed() >= 3 })
+	third := c.start(ctx, 1)
+	c.wg.Wait()
+	for i, err := range c.errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+	sameCounts(t, want, c.out)
+	if ms := c.envs[third].Metrics(); len(ms) == 0 {
+		t.Error("the worker that joined ran nothing")
+	}
+	st, _ := c.envs[third].ClusterStatus()
+	if st.Assignment.Slots != 3 {
+		t.Errorf("the job ended in a generation of %d slots, want 3", st.Assignment.Slots)
 	}
 }

@@ -351,8 +351,12 @@ func (c *coordinator) failed(f Failed) {
 
 func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-chan Failed) {
 	if n := len(g.Assignment.Workers); n < w.cfg.MinWorkers && !w.started.Load() {
-		w.log.Info("cluster: waiting for more workers before the job starts", "workers", n, "min", w.cfg.MinWorkers)
-		return
+		// Only the job's first start waits: once it has checkpoints, it
+		// goes on with whoever is there.
+		if done, err := w.store.Completed(ctx); err != nil || len(done) == 0 {
+			w.log.Info("cluster: waiting for more workers before the job starts", "workers", n, "min", w.cfg.MinWorkers)
+			return
+		}
 	}
 	w.started.Store(true)
 	restart := 0

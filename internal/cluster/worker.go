@@ -274,14 +274,21 @@ func (w *worker) epochEnded(ctx context.Context, res epochResult, coord *coordin
 		coord.failed(Failed{Epoch: ep.id, Error: res.err.Error()})
 	default:
 		w.log.Warn("cluster: this worker's part of the job failed; the coordinator restarts the job", "epoch", ep.id, "err", res.err)
-		cl, err := w.coordinatorClient()
-		if err == nil {
-			err = cl.Failed(ctx, Failed{Epoch: ep.id, Error: res.err.Error()})
-		}
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("cluster: could not tell the coordinator of the failure; the group will rebalance", "err", err)
-			w.members.Rebalance()
-		}
+		// The loop must go on reading the membership's events meanwhile:
+		// a coordinator that is gone makes the call wait until it times out
+		// or the group rebalances.
+		go func() {
+			rctx, cancel := context.WithTimeout(ctx, reportTimeout)
+			defer cancel()
+			cl, err := w.coordinatorClient()
+			if err == nil {
+				err = cl.Failed(rctx, Failed{Epoch: ep.id, Error: res.err.Error()})
+			}
+			if err != nil && ctx.Err() == nil && !errors.Is(err, ErrStaleEpoch) && w.generation().ID == ep.gen.ID {
+				w.log.Warn("cluster: could not tell the coordinator of the failure; the group will rebalance", "err", err)
+				w.members.Rebalance()
+			}
+		}()
 	}
 	return false, nil
 }
@@ -374,6 +381,11 @@ func (w *worker) broadcast(ctx context.Context, ep *epoch, send func(*Client) er
 		}
 	}
 }
+
+// reportTimeout bounds a call that reports to the coordinator outside an
+// epoch's tasks: a coordinator that died is noticed at the session timeout,
+// and the report is moot then.
+const reportTimeout = 10 * time.Second
 
 // hostname names this machine in default worker IDs.
 func hostname() string {
