@@ -33,7 +33,7 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 
 	broker, adm := accessBroker(t, in)
 
-	killRounds(t, bin, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
+	killRounds(t, bin, in.files, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
 		topic, group := fmt.Sprint("pvuv-", round+1), fmt.Sprint("pvuv-", round+1)
 		if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, topic); err != nil {
 			t.Fatal(err)

@@ -36,7 +36,7 @@ func TestRedisKillAndResumeExactlyOnce(t *testing.T) {
 	srv := redistest.Start(t)
 	rc := srv.Client(t)
 	ctx := context.Background()
-	killRounds(t, bin, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
+	killRounds(t, bin, in.files, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
 		if err := rc.Do(ctx, rc.B().Flushall().Build()).Error(); err != nil {
 			t.Fatal(err)
 		}

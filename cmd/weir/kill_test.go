@@ -60,7 +60,7 @@ func killTest(t *testing.T, extra ...string) {
 	bin := plainBinary(t)
 	in := generate(t, 1_200_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
-	killRounds(t, bin, 500*time.Millisecond, func(_ int, dir string) ([]string, func(kills int)) {
+	killRounds(t, bin, in.files, 500*time.Millisecond, func(_ int, dir string) ([]string, func(kills int)) {
 		out := filepath.Join(dir, "out", "pvuv.jsonl")
 		bad := filepath.Join(dir, "dead-letters", "bad.jsonl")
 		ckpt := filepath.Join(dir, "checkpoints")

@@ -62,20 +62,29 @@ func soakSeed(t *testing.T) uint64 {
 
 // evidenceDir makes a directory for a kill test's rounds that outlives a
 // failed test (t.TempDir is removed whatever the outcome): it is removed
-// when the test passes and kept, and named in the log, when it fails.
-func evidenceDir(t *testing.T) string {
+// when the test passes and kept, and named in the log, when it fails, with
+// the input files linked into it (the generator is seeded, but a failure
+// is quicker to study with the very bytes at hand).
+func evidenceDir(t *testing.T, inputs []string) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "weir-kill-"+strings.ReplaceAll(t.Name(), "/", "-")+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("evidence kept in %s: the failed round's directory holds runs.log (how each run ended), "+
-				"each run's stderr (run-NN.stderr), the checkpoint directory and the output", dir)
+		if !t.Failed() {
+			os.RemoveAll(dir)
 			return
 		}
-		os.RemoveAll(dir)
+		in := filepath.Join(dir, "input")
+		os.Mkdir(in, 0o755)
+		for _, f := range inputs {
+			if err := os.Link(f, filepath.Join(in, filepath.Base(f))); err != nil {
+				t.Logf("the input %s is not kept: %v", f, err)
+			}
+		}
+		t.Logf("evidence kept in %s: the failed round's directory holds runs.log (the command and how each run ended), "+
+			"each run's stderr (run-NN.stderr), the checkpoint directory, the output and the expected output; input/ holds the input", dir)
 	})
 	return dir
 }
@@ -104,15 +113,15 @@ type killStats struct {
 // Each round's directory holds runs.log, each run's stderr and whatever
 // newRound puts there (the checkpoint directory, the output); it is
 // removed once the round's check passes, and the directory of a failing
-// round is kept (see evidenceDir). A summary line ends the test's log,
-// whatever the outcome.
-func killRounds(t *testing.T, bin string, minTypical time.Duration, newRound func(round int, dir string) (args []string, verify func(kills int))) {
+// round is kept, with the input files linked beside it (see evidenceDir).
+// A summary line ends the test's log, whatever the outcome.
+func killRounds(t *testing.T, bin string, inputs []string, minTypical time.Duration, newRound func(round int, dir string) (args []string, verify func(kills int))) {
 	t.Helper()
 	minKills := soakKills(t)
 	seed := soakSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	t.Logf("%d kills; kill times drawn with seed %d (%s=%d draws them again)", minKills, seed, seedEnv, seed)
-	base := evidenceDir(t)
+	base := evidenceDir(t, inputs)
 
 	var (
 		st    killStats
