@@ -3,7 +3,7 @@
 
 GO ?= go
 
-.PHONY: test deps vet unit fuzz demo bench build
+.PHONY: test deps vet unit soak fuzz demo bench build
 
 test: deps vet unit
 
@@ -20,6 +20,26 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
+
+# The kill tests, long: at least SOAK_KILLS random SIGKILLs of weir pvuv
+# on each path (file → file with aligned and with unaligned checkpoints,
+# Kafka → Kafka exactly-once, Kafka → Redis), each round's output compared
+# with an exact computation. make test runs the same tests with 4 kills
+# per path. No race detector: the jobs run as separate, plain binaries
+# anyway, and the in-process broker runs faster without it. The whole log
+# goes to SOAK_LOG too, and each path's summary line is repeated at the
+# end; a failed path names the directory it kept (stderr of every run of
+# the failing round, its checkpoints, output and input) and the seed of
+# its kill times (WEIR_SOAK_SEED=n repeats them). It took 15 minutes on a
+# busy 2-core machine; the timeout leaves room for a slower one.
+SOAK_KILLS ?= 100
+SOAK_TIMEOUT ?= 2h
+SOAK_LOG ?= soak.out
+soak: deps
+	@bash -o pipefail -c 'WEIR_SOAK_KILLS=$(SOAK_KILLS) $(GO) test -count=1 -v -timeout $(SOAK_TIMEOUT) \
+		-run KillAndResumeExactlyOnce ./cmd/weir 2>&1 | tee $(SOAK_LOG)'; rc=$$?; \
+		echo; echo "make soak, $(SOAK_KILLS) kills per path (log: $(SOAK_LOG)):"; \
+		grep -h 'soak summary: ' $(SOAK_LOG) | sed 's/.*soak summary: /  /'; exit $$rc
 
 # The fuzz targets' seeds run with the unit tests. Fuzzing proper is a
 # separate step: its instrumented build of everything the tests import

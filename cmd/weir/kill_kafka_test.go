@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +19,8 @@ import (
 // generated access log is produced to a four-partition topic on the
 // in-process broker, weir pvuv reads it (bounded) and writes its windows to
 // another topic with transactions, with checkpoints every 200 ms, and is
-// killed with SIGKILL at random moments at least 20 times (see killRounds).
+// killed with SIGKILL at random moments (4 times in all, WEIR_SOAK_KILLS
+// times when set; see killRounds).
 // A read_committed consumer must then see exactly the expected windows,
 // and the job's consumer group must have committed offsets.
 func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
@@ -29,15 +31,9 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 	in := generate(t, 1_000_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
 
-	broker, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{"access"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer broker.Close()
-	adm := newAdmin(t, broker.Addr())
-	produceLines(t, broker.Addr(), "access", 4, in.files)
+	broker, adm := accessBroker(t, in)
 
-	killRounds(t, bin, 20, 500*time.Millisecond, func(round int) ([]string, func(int)) {
+	killRounds(t, bin, in.files, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
 		topic, group := fmt.Sprint("pvuv-", round+1), fmt.Sprint("pvuv-", round+1)
 		if _, err := adm.CreateTopic(context.Background(), 1, 1, nil, topic); err != nil {
 			t.Fatal(err)
@@ -45,9 +41,11 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 		args := []string{"pvuv",
 			"--source", "kafka://" + broker.Addr() + "/access?bounded=true&group=" + group,
 			"--sink", "kafka://" + broker.Addr() + "/" + topic,
-			"--checkpoint-dir", t.TempDir(), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+			"--checkpoint-dir", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+		writeLines(t, filepath.Join(dir, "want.jsonl"), want)
 		return args, func(kills int) {
 			got := consumeCommitted(t, broker.Addr(), topic, len(want))
+			writeLines(t, filepath.Join(dir, "got.jsonl"), got)
 			if len(got) != len(want) {
 				t.Fatalf("after %d kills: %d windows in the topic, want %d", kills, len(got), len(want))
 			}
@@ -72,6 +70,21 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// accessBroker starts an in-process broker with the input's lines in the
+// four partitions of topic access (see produceLines), stopped when the
+// test ends.
+func accessBroker(t *testing.T, in input) (*kafkatest.Broker, *kadm.Client) {
+	t.Helper()
+	broker, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{"access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Close() })
+	adm := newAdmin(t, broker.Addr())
+	produceLines(t, broker.Addr(), "access", 4, in.files)
+	return broker, adm
 }
 
 func newAdmin(t *testing.T, addr string) *kadm.Client {

@@ -3,35 +3,51 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/rueidis"
 
 	"github.com/weirstream/weir/internal/redistest"
 )
 
-// TestRedisKillAndResumeExactlyOnce is the kill test with the Redis sink:
-// weir pvuv with checkpoints every 200 ms writes its windows (running and
-// final) to a real redis-server and is killed at random moments at least
-// 20 times (see killRounds). Redis must then hold exactly the expected
-// windows: the idempotent layout makes replays harmless.
+// TestRedisKillAndResumeExactlyOnce is the kill test of the demo's path,
+// Kafka to Redis: the generated access log is produced to a four-partition
+// topic on the in-process broker, weir pvuv reads it (bounded) with
+// checkpoints every 200 ms, writes its windows (running and final) to a
+// real redis-server, and is killed at random moments (4 times in all,
+// WEIR_SOAK_KILLS times when set; see killRounds). Redis must then hold
+// exactly the expected windows: the idempotent layout makes replays
+// harmless.
 func TestRedisKillAndResumeExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
 	}
 	bin := plainBinary(t)
-	in := generate(t, 1_200_000)
+	in := generate(t, 1_000_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
+	broker, _ := accessBroker(t, in)
 	srv := redistest.Start(t)
 	rc := srv.Client(t)
 	ctx := context.Background()
-	killRounds(t, bin, 20, 500*time.Millisecond, func(int) ([]string, func(int)) {
+	killRounds(t, bin, in.files, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
 		if err := rc.Do(ctx, rc.B().Flushall().Build()).Error(); err != nil {
 			t.Fatal(err)
 		}
-		args := []string{"pvuv", "--source", "file://" + in.glob, "--sink", srv.URL(),
-			"--checkpoint-dir", t.TempDir(), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+		// Each round is a new job: a new consumer group reads the topic
+		// from its start.
+		group := fmt.Sprint("pvuv-redis-", round+1)
+		args := []string{"pvuv", "--source", "kafka://" + broker.Addr() + "/access?bounded=true&group=" + group, "--sink", srv.URL(),
+			"--checkpoint-dir", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
+		writeLines(t, filepath.Join(dir, "want.jsonl"), want)
 		return args, func(kills int) {
+			dumpRedis(t, rc, filepath.Join(dir, "redis.txt"))
 			starts, err := rc.Do(ctx, rc.B().Zrange().Key("weir:pvuv:windows").Min("0").Max("-1").Build()).AsStrSlice()
 			if err != nil {
 				t.Fatal(err)
@@ -78,4 +94,41 @@ func TestRedisKillAndResumeExactlyOnce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// dumpRedis writes every key in Redis and its value to path, sorted by
+// key: what a failed round left in Redis, kept beside its evidence.
+func dumpRedis(t *testing.T, rc rueidis.Client, path string) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := rc.Do(ctx, rc.B().Keys().Pattern("*").Build()).AsStrSlice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		typ, err := rc.Do(ctx, rc.B().Type().Key(k).Build()).ToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		switch typ {
+		case "hash":
+			v, err = rc.Do(ctx, rc.B().Hgetall().Key(k).Build()).AsStrMap()
+		case "zset":
+			v, err = rc.Do(ctx, rc.B().Zrange().Key(k).Min("0").Max("-1").Withscores().Build()).AsZScores()
+		case "string":
+			v, err = rc.Do(ctx, rc.B().Get().Key(k).Build()).ToString()
+		default:
+			v = "(a " + typ + ")"
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %s %q\n", k, typ, fmt.Sprint(v))
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

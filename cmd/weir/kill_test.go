@@ -2,14 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -45,10 +43,11 @@ func plainBinary(t *testing.T) string {
 }
 
 // TestKillAndResumeExactlyOnce runs weir pvuv with checkpoints every 200 ms
-// as a separate process, kills it with SIGKILL at random moments at least
-// 20 times, starts it again each time with the same flags, and lets the
-// last run finish: the committed output must equal the exact result,
-// window by window, and the dead-letter file must hold every bad line once.
+// as a separate process, kills it with SIGKILL at random moments (4 times
+// in all, WEIR_SOAK_KILLS times when set: make soak sets 100), starts it
+// again each time with the same flags, and lets the last run finish: the
+// committed output must equal the exact result, window by window, and the
+// dead-letter file must hold every bad line once. See killRounds.
 func TestKillAndResumeExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
@@ -61,101 +60,17 @@ func killTest(t *testing.T, extra ...string) {
 	bin := plainBinary(t)
 	in := generate(t, 1_200_000)
 	_, want := in.baselineLines(t, time.Minute, 10)
-	killRounds(t, bin, 20, 500*time.Millisecond, func(int) ([]string, func(kills int)) {
-		out := filepath.Join(t.TempDir(), "pvuv.jsonl")
-		bad := filepath.Join(t.TempDir(), "bad.jsonl")
-		ckpt := t.TempDir()
+	killRounds(t, bin, in.files, 500*time.Millisecond, func(_ int, dir string) ([]string, func(kills int)) {
+		out := filepath.Join(dir, "out", "pvuv.jsonl")
+		bad := filepath.Join(dir, "dead-letters", "bad.jsonl")
+		ckpt := filepath.Join(dir, "checkpoints")
+		writeLines(t, filepath.Join(dir, "want.jsonl"), want)
 		args := []string{"pvuv", "--source", "file://" + in.glob, "--sink", "file://" + out, "--dead-letter", "file://" + bad,
 			"--checkpoint-dir", ckpt, "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
 		return append(args, extra...), func(kills int) {
 			checkFileOutputs(t, bin, in, want, out, bad, ckpt, kills)
 		}
 	})
-}
-
-// killRounds runs a job as a separate process and kills it with SIGKILL at
-// random moments, each time starting it again with the same flags, until a
-// run finishes; then it checks the round's output. A finished job does not
-// run again (its output is complete), so when a round ends with fewer than
-// minKills kills in all, a fresh round follows, with the arguments that
-// newRound gives for it. Kills come at 10-90% of the time an uninterrupted
-// run takes (at least minTypical), measured first with round -1 and again
-// whenever a round's first run finishes: on a shared machine it changes.
-func killRounds(t *testing.T, bin string, minKills int, minTypical time.Duration, newRound func(round int) (args []string, verify func(kills int))) {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	args, _ := newRound(-1)
-	started := time.Now()
-	res := runCmd(t, bin, args...)
-	if res.code != 0 {
-		t.Fatalf("an uninterrupted run: exit %d\n%s", res.code, res.stderr)
-	}
-	typical := max(time.Since(started), minTypical)
-	t.Logf("an uninterrupted run takes %v", typical)
-	if testing.Verbose() {
-		t.Logf("%s", res.stderr)
-	}
-	kills, restored := 0, 0
-	for round := 0; kills < minKills; round++ {
-		if round > 30 {
-			t.Fatalf("only %d kills in %d rounds: the job keeps finishing first", kills, round)
-		}
-		args, verify := newRound(round)
-		roundKills := 0
-		for {
-			if roundKills > 100 {
-				t.Fatalf("round %d: killed %d times without the job ever finishing: it makes no progress", round, roundKills)
-			}
-			cmd := exec.Command(bin, args...)
-			var stderr syncBuffer
-			cmd.Stderr = &stderr
-			started := time.Now()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			var err error
-			finished := false
-			select {
-			case err = <-done:
-				finished = true
-			case <-time.After(time.Duration(float64(typical) * (0.1 + 0.8*rng.Float64()))):
-				cmd.Process.Signal(syscall.SIGKILL)
-				err = <-done
-				if err == nil { // it finished just before the kill
-					finished = true
-				} else {
-					kills++
-					roundKills++
-				}
-			}
-			if strings.Contains(stderr.String(), "restoring") {
-				restored++
-			}
-			if finished {
-				if err != nil {
-					t.Fatalf("round %d failed after %d kills: %v\n%s", round, roundKills, err, stderr.String())
-				}
-				if roundKills == 0 {
-					// An uninterrupted run again: the machine's load
-					// changes, and kill times follow it.
-					typical = max(time.Since(started), minTypical)
-				}
-				break
-			}
-		}
-		t.Logf("round %d: %d runs killed, then one finished", round, roundKills)
-		// A run started after the finish does nothing.
-		res := runCmd(t, bin, args...)
-		if res.code != 0 || !strings.Contains(res.stderr, "already finished") {
-			t.Fatalf("round %d: a run after the job finished: exit %d\n%s", round, res.code, res.stderr)
-		}
-		verify(roundKills)
-	}
-	if restored < kills/2 {
-		t.Fatalf("only %d of %d runs restored a checkpoint: the kills came before any checkpoint completed", restored, kills)
-	}
 }
 
 // checkFileOutputs checks one round of the file kill test.
@@ -208,6 +123,20 @@ func checkFileOutputs(t *testing.T, bin string, in input, want []string, out, ba
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*part*"))
 	if len(left) != 0 {
 		t.Fatalf("pending part files left behind: %v", left)
+	}
+}
+
+// writeLines writes lines to path, one a line: what a kill test expected
+// or read, kept beside a failed round's output.
+func writeLines(t *testing.T, path string, lines []string) {
+	t.Helper()
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
