@@ -6,6 +6,8 @@
 //	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements
 //	POST /api/savepoints   take a savepoint; answers {"path": "..."} when it completed
 //	POST /api/stop         take a savepoint and stop the job; answers {"path": "..."}
+//	GET  /api/cluster      for a job in a cluster (weir.Cluster): its generation, coordinator,
+//	                       workers and the work of each (subtasks, key groups, splits)
 package web
 
 import (
@@ -63,6 +65,20 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 			writeJSON(w, http.StatusOK, map[string]string{"path": path})
 		}
 	}
+	mux.HandleFunc("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := job.(interface {
+			ClusterStatus() (weir.ClusterStatus, bool)
+		})
+		var st weir.ClusterStatus
+		if ok {
+			st, ok = c.ClusterStatus()
+		}
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "the job does not run in a cluster (weir pvuv --cluster)"})
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
 	mux.HandleFunc("POST /api/savepoints", savepoint(job.TriggerSavepoint))
 	mux.HandleFunc("POST /api/stop", savepoint(job.StopWithSavepoint))
 	return mux

@@ -103,6 +103,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	uv := f.string("uv", "exact", "MODE", "unique visitors per window: exact, or hll (HyperLogLog: a bounded\nsketch per window, about 0.8% standard error)")
 	early := f.duration("early-results", 0, "with --sink redis://: also write running results of the open window\nthis often, for live dashboards (default 1s there; 0 turns them off)")
 	restore := f.string("restore", "latest", "PATH", "with --checkpoint-dir: latest, or the path of a checkpoint or savepoint to\nstart from")
+	cf := addClusterFlags(f)
 	allowNonRestored := f.bool("allow-non-restored-state", "with --checkpoint-dir: restore even when the checkpoint holds state that\nno operator of the job takes, and drop it (by default such a restore fails)")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
@@ -117,6 +118,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *ckptDir != "" && *ckptInterval < 10*time.Millisecond {
 		f.problem("checkpoint-interval", "%v is below 10ms: use an interval such as 1s", *ckptInterval)
 	}
+	clusterOption := cf.option(f, *ckptDir != "", f.isSet("parallelism"))
 	spec := parseSource(f, "source", *srcFlag)
 	out := parseSinkOutput(f, "sink", *sinkFlag)
 	f.checkNonNegative("early-results", *early)
@@ -186,6 +188,9 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *allowNonRestored {
 			job.envOptions = append(job.envOptions, weir.AllowNonRestoredState())
 		}
+	}
+	if clusterOption != nil {
+		job.envOptions = append(job.envOptions, clusterOption)
 	}
 	if out.kafka != nil {
 		snk, err := openKafkaSink(out.kafka)

@@ -37,6 +37,9 @@ type epoch struct {
 	// readers holds, in a worker that is not the coordinator, the readers'
 	// side of each source: its enumeration and how its splits decode.
 	readers map[string]readerSide
+	// assigned lists, on the coordinator, the ids of the splits handed to
+	// each worker's readers, by source (for Status).
+	assigned map[string]map[string][]string
 }
 
 type readerSide struct {
@@ -183,6 +186,7 @@ func (n network) Enumeration(node *plan.Node, en *runtime.Enumeration, splits so
 	n.ep.enums[node.UID] = en
 	for i := range p {
 		if n.Here(i, p) {
+			en.SetMailbox(i, notingMailbox{Mailbox: en.Mailbox(i), ep: n.ep, source: node.Name, worker: n.w.self.ID})
 			continue
 		}
 		peer := n.ep.gen.Assignment.WorkerOf(i, p)
@@ -190,7 +194,8 @@ func (n network) Enumeration(node *plan.Node, en *runtime.Enumeration, splits so
 		if err != nil {
 			return err
 		}
-		en.SetMailbox(i, &remoteMailbox{w: n.w, ep: n.ep, cl: cl, source: node.UID, name: node.Name, subtask: i, splits: splits})
+		en.SetMailbox(i, notingMailbox{ep: n.ep, source: node.Name, worker: peer.ID,
+			Mailbox: &remoteMailbox{w: n.w, ep: n.ep, cl: cl, source: node.UID, name: node.Name, subtask: i, splits: splits}})
 	}
 	return nil
 }
@@ -233,6 +238,22 @@ func (m *remoteMailbox) Assign(splits ...source.Split) {
 func (m *remoteMailbox) NoMoreSplits() { m.send(MailItem{NoMoreSplits: true}) }
 
 func (m *remoteMailbox) Marker(id int64) { m.send(MailItem{Checkpoint: id}) }
+
+// notingMailbox notes the splits a mailbox passes on, for Status.
+type notingMailbox struct {
+	runtime.Mailbox
+	ep             *epoch
+	source, worker string
+}
+
+func (m notingMailbox) Assign(splits ...source.Split) {
+	ids := make([]string, len(splits))
+	for i, sp := range splits {
+		ids[i] = sp.SplitID()
+	}
+	m.ep.noteSplits(m.source, m.worker, ids)
+	m.Mailbox.Assign(splits...)
+}
 
 // coordinatorTasks reaches the tasks of the whole job for the
 // coordinator's checkpoint driver: job.Tasks.

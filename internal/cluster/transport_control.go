@@ -246,11 +246,13 @@ func serviceDesc() grpc.ServiceDesc {
 	}
 }
 
-// unaryNewer serves a control method that begins an epoch: it takes one
-// newer than the server's, and refuses only an older one.
+// unaryNewer serves a control method that begins or ends epochs: it
+// refuses one of an older generation (an epoch's high 48 bits) than the
+// server's, and takes any other. Within a generation a coordinator that
+// restarted counts its restarts from 0 again: its epochs are taken.
 func unaryNewer[M any](name string, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
 	return unaryChecked(name, func(s *Server, g int64) error {
-		if now := s.Epoch(); g < now {
+		if now := s.Epoch(); g>>16 < now>>16 {
 			return status.Errorf(codes.FailedPrecondition, "stale epoch %d, now %d", g, now)
 		}
 		return nil

@@ -65,19 +65,6 @@ type WorkerConfig struct {
 	Logger *slog.Logger
 }
 
-// Status is what a worker knows of its cluster, for the job's HTTP API.
-type Status struct {
-	Generation  int32
-	Epoch       int64
-	Coordinator string
-	Self        string
-	Members     []Member
-	Assignment  Assignment
-	// LastHeartbeat is the last time this worker heard from the group
-	// coordinator (Kafka's): members cannot see each other's.
-	LastHeartbeat time.Time
-}
-
 // worker runs one process's part of a job in a cluster. Its loop (run)
 // reacts to the membership's events and to the epochs the coordinator
 // starts; the transport's handlers hand it what other workers send.
@@ -316,21 +303,6 @@ func (w *worker) currentEpoch() *epoch {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.mu.ep
-}
-
-// Status returns what the worker knows of its cluster.
-func (w *worker) Status() Status {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := Status{Generation: w.mu.gen.ID, Coordinator: w.mu.gen.Coordinator, Self: w.self.ID,
-		Members: w.mu.gen.Members, Assignment: w.mu.gen.Assignment}
-	if w.mu.ep != nil {
-		s.Epoch = w.mu.ep.id
-	}
-	if w.members != nil {
-		s.LastHeartbeat = w.members.LastHeartbeat()
-	}
-	return s
 }
 
 // client returns the client of the worker at addr, dialing it once.
