@@ -245,8 +245,8 @@ func TestClusterRescalesWhenTheCoordinatorLeaves(t *testing.T) {
 		if i == coord {
 			continue
 		}
-		if st, _ := env.ClusterStatus(); st.Assignment.Slots != 2 {
-			t.Errorf("worker %d ended in a generation of %d slots, want 2", i, st.Assignment.Slots)
+		if st, _ := env.ClusterStatus(); st.Slots != 2 {
+			t.Errorf("worker %d ended in a generation of %d slots, want 2", i, st.Slots)
 		}
 	}
 }
@@ -275,7 +275,7 @@ func TestClusterGrowsWhenAWorkerJoins(t *testing.T) {
 		t.Error("the worker that joined ran nothing")
 	}
 	st, _ := c.envs[third].ClusterStatus()
-	if st.Assignment.Slots != 3 {
-		t.Errorf("the job ended in a generation of %d slots, want 3", st.Assignment.Slots)
+	if st.Slots != 3 {
+		t.Errorf("the job ended in a generation of %d slots, want 3", st.Slots)
 	}
 }

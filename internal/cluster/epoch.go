@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -380,7 +381,12 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 		}
 	}
 	w.started.Store(true)
-	restart := 0
+	// Epoch ids must not repeat within a generation: a coordinator that
+	// was restarted (static membership keeps its generation) starts its
+	// restarts at a number of its own, so that no message of the previous
+	// process's epochs is taken for one of its own.
+	restart := 1 + rand.IntN(0x7fff)
+	strikes := 0 // failures since the job last made progress
 	for {
 		path, done, err := w.job.StartPoint(ctx, w.store)
 		switch {
@@ -390,15 +396,21 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 		case done:
 			w.endJob(ctx, g, nil)
 			return
+		case restart >= 0xffff:
+			w.endJob(ctx, g, errors.New("too many restarts in one generation"))
+			return
 		case err != nil:
 			return
 		}
 		id := epochID(g.ID, restart)
 		w.log.Info("cluster: starting an epoch on every worker", "epoch", id, "restore", path)
+		took := map[string]uint64{} // the process of each worker that took the epoch
 		for _, ws := range g.Assignment.Workers {
 			c, err := w.client(ws.Addr)
+			var st Started
 			if err == nil {
-				err = c.Start(ctx, Start{Epoch: id, Restore: path})
+				st, err = c.Start(ctx, Start{Epoch: id, Restore: path})
+				took[ws.ID] = st.Nonce
 			}
 			if err != nil {
 				if ctx.Err() == nil {
@@ -418,11 +430,21 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 			if f.Epoch == id {
 				break
 			}
+			if nonce, ok := took[f.Member]; f.Rejoined && f.Epoch>>16 == id>>16 && ok && nonce != f.Nonce {
+				break // the process that took the epoch is gone
+			}
 		}
 		restart++
-		delay, ok := w.spec.Job.Checkpoints.Restart.Next(restart)
-		if !ok || restart > 0xffff {
-			w.endJob(ctx, g, fmt.Errorf("gave up after %d restarts: %s", restart-1, f.Error))
+		// A failure after the epoch completed a checkpoint is a new
+		// failure, not one more of the same: the restart strategy counts
+		// the failures since the job last made progress.
+		if newest, _, err := w.job.StartPoint(ctx, w.store); err == nil && newest != path {
+			strikes = 0
+		}
+		strikes++
+		delay, ok := w.spec.Job.Checkpoints.Restart.Next(strikes)
+		if !ok || restart >= 0xffff {
+			w.endJob(ctx, g, fmt.Errorf("gave up after %d restarts without progress: %s", strikes-1, f.Error))
 			return
 		}
 		w.log.Warn("cluster: the job failed; restarting it on every worker", "epoch", id, "in", delay, "err", f.Error)
@@ -549,12 +571,12 @@ func (w *worker) Failed(ctx context.Context, m Failed) error {
 	return nil
 }
 
-func (w *worker) Start(ctx context.Context, m Start) error {
+func (w *worker) Start(ctx context.Context, m Start) (Started, error) {
 	select {
 	case w.starts <- m:
-		return nil
+		return Started{Nonce: w.nonce}, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return Started{}, ctx.Err()
 	}
 }
 

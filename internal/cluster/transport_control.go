@@ -110,11 +110,20 @@ type Notify struct {
 func (n Notify) Command() runtime.Command { return runtime.Command{Kind: n.Kind, ID: n.Checkpoint} }
 
 // Failed says that task Task failed (worker → coordinator): the
-// coordinator ends the epoch.
+// coordinator restarts the epoch on every worker.
+//
+// With Rejoined, worker Member says that its process started afresh in
+// the generation its Epoch names (static membership keeps a worker
+// restarted within its session timeout in its generation): if the
+// process that took the generation's epoch had another Nonce, the epoch
+// lost that worker's tasks and must start again.
 type Failed struct {
-	Epoch int64             `cbor:"1,keyasint"`
-	Task  checkpoint.TaskID `cbor:"2,keyasint"`
-	Error string            `cbor:"3,keyasint"`
+	Epoch    int64             `cbor:"1,keyasint"`
+	Task     checkpoint.TaskID `cbor:"2,keyasint"`
+	Error    string            `cbor:"3,keyasint"`
+	Rejoined bool              `cbor:"4,keyasint,omitempty"`
+	Member   string            `cbor:"5,keyasint,omitempty"`
+	Nonce    uint64            `cbor:"6,keyasint,omitempty"`
 }
 
 // Start begins an epoch of the job (coordinator → every worker, itself
@@ -124,6 +133,12 @@ type Failed struct {
 type Start struct {
 	Epoch   int64  `cbor:"1,keyasint"`
 	Restore string `cbor:"2,keyasint,omitempty"`
+}
+
+// Started answers Start: Nonce names the worker's process, random at its
+// start, so that the coordinator can tell when it is replaced by another.
+type Started struct {
+	Nonce uint64 `cbor:"1,keyasint"`
 }
 
 // Done ends the job (coordinator → every worker): it finished, or stopped
@@ -154,7 +169,7 @@ type Handler interface {
 	Mailbox(ctx context.Context, m Mailbox) error
 	Notify(ctx context.Context, m Notify) error
 	Failed(ctx context.Context, m Failed) error
-	Start(ctx context.Context, m Start) error
+	Start(ctx context.Context, m Start) (Started, error)
 	Done(ctx context.Context, m Done) error
 }
 
@@ -193,9 +208,11 @@ func (c *Client) Failed(ctx context.Context, m Failed) error {
 	return c.call(ctx, "Failed", m)
 }
 
-// Start sends m to the peer (see Ack).
-func (c *Client) Start(ctx context.Context, m Start) error {
-	return c.call(ctx, "Start", m)
+// Start sends m to the peer (see Ack) and returns its answer.
+func (c *Client) Start(ctx context.Context, m Start) (Started, error) {
+	var r Started
+	err := c.callReply(ctx, "Start", m, &r)
+	return r, err
 }
 
 // Done sends m to the peer (see Ack).
@@ -204,19 +221,30 @@ func (c *Client) Done(ctx context.Context, m Done) error {
 }
 
 func (c *Client) call(ctx context.Context, method string, m any) error {
+	return c.callReply(ctx, method, m, nil)
+}
+
+// callReply sends m and decodes the answer into reply, unless it is nil.
+func (c *Client) callReply(ctx context.Context, method string, m, reply any) error {
 	b, err := encodeMessage(m)
 	if err != nil {
 		return err
 	}
-	_, err = retry(ctx, func() (struct{}, error) {
+	resp, err := retry(ctx, func() ([]byte, error) {
 		var resp []byte
 		err := c.cc.Invoke(c.outgoing(ctx), "/"+serviceName+"/"+method, &b, &resp, grpc.WaitForReady(true))
 		if err != nil {
-			return struct{}{}, c.wrap(method, err)
+			return nil, c.wrap(method, err)
 		}
-		return struct{}{}, nil
+		return resp, nil
 	})
-	return err
+	if err != nil || reply == nil {
+		return err
+	}
+	if err := decodeMessage(resp, reply); err != nil {
+		return fmt.Errorf("cluster: the answer to %s from %s: %w", method, c.addr, err)
+	}
+	return nil
 }
 
 const serviceName = "weir.cluster.v1.Transport"
@@ -234,8 +262,8 @@ func serviceDesc() grpc.ServiceDesc {
 			unary("SplitRequest", func(m SplitRequest) int64 { return m.Epoch }, Handler.SplitRequest),
 			unary("Mailbox", func(m Mailbox) int64 { return m.Epoch }, Handler.Mailbox),
 			unary("Notify", func(m Notify) int64 { return m.Epoch }, Handler.Notify),
-			unary("Failed", func(m Failed) int64 { return m.Epoch }, Handler.Failed),
-			unaryNewer("Start", func(m Start) int64 { return m.Epoch }, Handler.Start),
+			unaryNewer("Failed", func(m Failed) int64 { return m.Epoch }, Handler.Failed),
+			unaryReplyNewer("Start", func(m Start) int64 { return m.Epoch }, Handler.Start),
 			unaryNewer("Done", func(m Done) int64 { return m.Epoch }, Handler.Done),
 		},
 		Streams: []grpc.StreamDesc{{
@@ -251,21 +279,36 @@ func serviceDesc() grpc.ServiceDesc {
 // server's, and takes any other. Within a generation a coordinator that
 // restarted counts its restarts from 0 again: its epochs are taken.
 func unaryNewer[M any](name string, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
-	return unaryChecked(name, func(s *Server, g int64) error {
-		if now := s.Epoch(); g>>16 < now>>16 {
-			return status.Errorf(codes.FailedPrecondition, "stale epoch %d, now %d", g, now)
-		}
-		return nil
-	}, gen, call)
+	return unaryChecked(name, notOlder, gen, noReply(call))
+}
+
+// unaryReplyNewer is unaryNewer for a method that answers.
+func unaryReplyNewer[M, R any](name string, gen func(M) int64, call func(Handler, context.Context, M) (R, error)) grpc.MethodDesc {
+	return unaryChecked(name, notOlder, gen, call)
+}
+
+func notOlder(s *Server, g int64) error {
+	if now := s.Epoch(); g>>16 < now>>16 {
+		return status.Errorf(codes.FailedPrecondition, "stale epoch %d, now %d", g, now)
+	}
+	return nil
 }
 
 // unary serves one control method: token, version, decoding, epoch,
 // then the handler.
 func unary[M any](name string, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
-	return unaryChecked(name, (*Server).checkEpoch, gen, call)
+	return unaryChecked(name, (*Server).checkEpoch, gen, noReply(call))
 }
 
-func unaryChecked[M any](name string, check func(*Server, int64) error, gen func(M) int64, call func(Handler, context.Context, M) error) grpc.MethodDesc {
+// noAnswer is what a method that answers nothing answers.
+type noAnswer struct{}
+
+// noReply adapts a handler method that answers nothing.
+func noReply[M any](call func(Handler, context.Context, M) error) func(Handler, context.Context, M) (*noAnswer, error) {
+	return func(h Handler, ctx context.Context, m M) (*noAnswer, error) { return nil, call(h, ctx, m) }
+}
+
+func unaryChecked[M, R any](name string, check func(*Server, int64) error, gen func(M) int64, call func(Handler, context.Context, M) (R, error)) grpc.MethodDesc {
 	return grpc.MethodDesc{
 		MethodName: name,
 		Handler: func(srv any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
@@ -288,13 +331,21 @@ func unaryChecked[M any](name string, check func(*Server, int64) error, gen func
 			if s.cfg.Handler == nil {
 				return nil, status.Error(codes.Unimplemented, "this worker takes no control messages")
 			}
-			if err := call(s.cfg.Handler, ctx, m); err != nil {
+			r, err := call(s.cfg.Handler, ctx, m)
+			if err != nil {
 				if _, ok := status.FromError(err); ok {
 					return nil, err
 				}
 				return nil, status.Errorf(codes.Unknown, "%v", err)
 			}
-			return &[]byte{}, nil
+			if _, none := any(r).(*noAnswer); none {
+				return &[]byte{}, nil
+			}
+			out, err := encodeMessage(r)
+			if err != nil {
+				return nil, status.Errorf(codes.Internal, "%v", err)
+			}
+			return &out, nil
 		},
 	}
 }

@@ -642,8 +642,10 @@ func (h *recordingHandler) SplitRequest(_ context.Context, m SplitRequest) error
 func (h *recordingHandler) Mailbox(_ context.Context, m Mailbox) error { return h.take(m) }
 func (h *recordingHandler) Notify(_ context.Context, m Notify) error   { return h.take(m) }
 func (h *recordingHandler) Failed(_ context.Context, m Failed) error   { return h.take(m) }
-func (h *recordingHandler) Start(_ context.Context, m Start) error     { return h.take(m) }
-func (h *recordingHandler) Done(_ context.Context, m Done) error       { return h.take(m) }
+func (h *recordingHandler) Start(_ context.Context, m Start) (Started, error) {
+	return Started{Nonce: uint64(m.Epoch) * 3}, h.take(m)
+}
+func (h *recordingHandler) Done(_ context.Context, m Done) error { return h.take(m) }
 
 // controlMessages has one message of every kind, every field set.
 func controlMessages(gen int64) []any {
@@ -662,7 +664,7 @@ func controlMessages(gen int64) []any {
 		Mailbox{Epoch: gen, Source: "kafka", Subtask: 5, Items: []MailItem{
 			{Splits: [][]byte{[]byte("topic-0"), []byte("topic-1")}}, {Checkpoint: 8}, {NoMoreSplits: true}}},
 		Notify{Epoch: gen, Task: task, Kind: runtime.Complete, Checkpoint: 7},
-		Failed{Epoch: gen, Task: task, Error: "parse: bad line"},
+		Failed{Epoch: gen, Task: task, Error: "parse: bad line", Rejoined: true, Member: "w-1", Nonce: 1 << 63},
 		Start{Epoch: gen, Restore: "s3://bucket/job/chk-00000000000000000007"},
 		Done{Epoch: gen, Savepoint: "s3://bucket/job/savepoint-8-1"},
 	}
@@ -685,7 +687,11 @@ func sendControl(ctx context.Context, c *Client, m any) error {
 	case Failed:
 		return c.Failed(ctx, m)
 	case Start:
-		return c.Start(ctx, m)
+		st, err := c.Start(ctx, m)
+		if want := (Started{Nonce: uint64(m.Epoch) * 3}); err == nil && st != want {
+			return fmt.Errorf("Start answered %+v, want %+v", st, want)
+		}
+		return err
 	case Done:
 		return c.Done(ctx, m)
 	}
@@ -770,7 +776,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, m := range []any{&Ack{}, &Finished{}, &FinalCommit{}, &SplitRequest{}, &Mailbox{}, &Notify{}, &Failed{}, &streamHeader{}} {
+		for _, m := range []any{&Ack{}, &Finished{}, &FinalCommit{}, &SplitRequest{}, &Mailbox{}, &Notify{}, &Failed{}, &Start{}, &Started{}, &Done{}, &streamHeader{}} {
 			_ = decodeMessage(b, m)
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -82,6 +83,7 @@ type worker struct {
 	starts chan Start
 	done   chan Done
 	failed chan Failed
+	nonce  uint64 // names this process among the worker's incarnations
 
 	// started is set once this worker, as coordinator, started the job:
 	// from then on every generation starts, however few its workers.
@@ -167,6 +169,7 @@ func newWorker(spec JobSpec, cfg WorkerConfig) (*worker, error) {
 		starts: make(chan Start, 1),
 		done:   make(chan Done, 1),
 		failed: make(chan Failed, 16),
+		nonce:  rand.Uint64(),
 	}
 	w.mu.clients = map[string]*Client{}
 	js := spec.Job
@@ -182,6 +185,7 @@ func (w *worker) Job() *job.Job { return w.job }
 func (w *worker) loop(ctx context.Context) error {
 	var coord coordinator // this worker's coordination of the current generation
 	defer coord.stop()
+	first := true // the first generation of this process
 	results := make(chan epochResult, 1)
 	for {
 		select {
@@ -213,9 +217,18 @@ func (w *worker) loop(ctx context.Context) error {
 				w.setGeneration(ev.Generation)
 				if ev.Generation.IsCoordinator() {
 					coord = w.coordinate(ctx, ev.Generation)
+				} else if first {
+					// A worker restarted within the session timeout is
+					// back in a generation whose epoch it has none of:
+					// the others must start one afresh with it.
+					w.rejoined(ctx, ev.Generation)
 				}
+				first = false
 			}
 		case st := <-w.starts:
+			if ep := w.currentEpoch(); ep != nil && ep.id == st.Epoch {
+				continue // the coordinator sent it again
+			}
 			w.stopEpoch()
 			w.startEpoch(ctx, st, results)
 		case res := <-results:
@@ -352,6 +365,24 @@ func (w *worker) broadcast(ctx context.Context, ep *epoch, send func(*Client) er
 			w.log.Warn("cluster: could not reach a worker", "to", ws.ID, "err", err)
 		}
 	}
+}
+
+// rejoined tells the coordinator of generation g that this process is
+// new in it. If another process of this worker took the generation's
+// epoch, the coordinator starts a new one.
+func (w *worker) rejoined(ctx context.Context, g Generation) {
+	go func() {
+		rctx, cancel := context.WithTimeout(ctx, reportTimeout)
+		defer cancel()
+		cl, err := w.coordinatorClient()
+		if err == nil {
+			err = cl.Failed(rctx, Failed{Epoch: epochID(g.ID, 0), Rejoined: true, Member: w.self.ID, Nonce: w.nonce,
+				Error: "worker " + w.self.ID + " restarted"})
+		}
+		if err != nil && ctx.Err() == nil {
+			w.log.Debug("cluster: could not tell the coordinator this worker restarted", "err", err)
+		}
+	}()
 }
 
 // reportTimeout bounds a call that reports to the coordinator outside an

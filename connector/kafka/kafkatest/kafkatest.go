@@ -5,6 +5,7 @@ package kafkatest
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -28,6 +29,10 @@ type Config struct {
 	// DataDir, when set, keeps the broker's data in this directory across
 	// restarts; otherwise it lives in memory.
 	DataDir string
+	// MinSessionTimeout, when set, is the shortest session timeout a
+	// group member may ask for (Kafka's group.min.session.timeout.ms,
+	// default 6s): tests of group members use short ones.
+	MinSessionTimeout time.Duration
 }
 
 // Start starts a broker.
@@ -47,6 +52,9 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if cfg.MinSessionTimeout > 0 {
+		opts = append(opts, kfake.GroupMinSessionTimeout(cfg.MinSessionTimeout))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
