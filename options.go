@@ -25,8 +25,8 @@ type config struct {
 	watermarkInterval time.Duration
 	checkpoint        checkpointConfig
 	cluster           *ClusterConfig // nil: the job runs in this process only
-	backend           string // "heap" or "pebble"
-	backendDir        string // for pebble
+	backend           string         // "heap" or "pebble"
+	backendDir        string         // for pebble
 }
 
 func defaultConfig() config {
