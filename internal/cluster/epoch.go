@@ -179,7 +179,9 @@ func (n network) Enumeration(node *plan.Node, en *runtime.Enumeration, splits so
 				err = cl.SplitRequest(n.ep.ctx, SplitRequest{Epoch: n.ep.id, Source: node.UID, Subtask: subtask})
 			}
 			if err != nil && n.ep.ctx.Err() == nil {
-				n.w.log.Warn("cluster: a split request did not reach the coordinator", "source", node.Name, "subtask", subtask, "err", err)
+				// The reader would wait for a split for ever.
+				n.w.log.Warn("cluster: a split request did not reach the coordinator; the epoch must restart", "source", node.Name, "subtask", subtask, "err", err)
+				n.w.reportFailure(n.ep.ctx, n.ep, fmt.Errorf("cluster: a split request of source %q: %w", node.Name, err))
 			}
 		}
 		return nil
@@ -205,22 +207,30 @@ func (n network) Enumeration(node *plan.Node, en *runtime.Enumeration, splits so
 // travels in a call of its own, in order, from the enumeration's goroutine
 // (runtime invariant 6: a marker stays behind the assignments before it).
 type remoteMailbox struct {
-	w             *worker
-	ep            *epoch
-	cl            *Client
-	source, name  string
-	subtask       int
-	splits        source.Checkpointed
-	failedLogged  bool
-	encodeFailure error
+	w            *worker
+	ep           *epoch
+	cl           *Client
+	source, name string
+	subtask      int
+	splits       source.Checkpointed
+	failed       atomic.Bool // the epoch's failure is reported
 }
 
 func (m *remoteMailbox) send(item MailItem) {
 	err := m.cl.Mailbox(m.ep.ctx, Mailbox{Epoch: m.ep.id, Source: m.source, Subtask: m.subtask, Items: []MailItem{item}})
-	if err != nil && m.ep.ctx.Err() == nil && !m.failedLogged {
-		m.failedLogged = true
-		m.w.log.Warn("cluster: a split assignment did not reach its reader; the epoch will restart", "source", m.name, "subtask", m.subtask, "err", err)
+	if err != nil {
+		m.fail(fmt.Errorf("cluster: a split assignment of source %q did not reach reader %d: %w", m.name, m.subtask, err))
 	}
+}
+
+// fail restarts the epoch: a reader that misses an assignment would wait
+// for its splits for ever.
+func (m *remoteMailbox) fail(err error) {
+	if m.ep.ctx.Err() != nil || m.failed.Swap(true) {
+		return
+	}
+	m.w.log.Warn("cluster: the epoch must restart", "err", err)
+	m.w.reportFailure(m.ep.ctx, m.ep, err)
 }
 
 func (m *remoteMailbox) Assign(splits ...source.Split) {
@@ -228,7 +238,7 @@ func (m *remoteMailbox) Assign(splits ...source.Split) {
 	for i, sp := range splits {
 		b, err := m.splits.EncodeSplit(sp)
 		if err != nil {
-			m.w.log.Error("cluster: a split cannot be encoded for its reader", "source", m.name, "split", sp.SplitID(), "err", err)
+			m.fail(fmt.Errorf("cluster: split %s of source %q cannot be encoded for its reader: %w", sp.SplitID(), m.name, err))
 			return
 		}
 		enc[i] = b

@@ -274,23 +274,36 @@ func (w *worker) epochEnded(ctx context.Context, res epochResult, coord *coordin
 		coord.failed(Failed{Epoch: ep.id, Error: res.err.Error()})
 	default:
 		w.log.Warn("cluster: this worker's part of the job failed; the coordinator restarts the job", "epoch", ep.id, "err", res.err)
-		// The loop must go on reading the membership's events meanwhile:
-		// a coordinator that is gone makes the call wait until it times out
-		// or the group rebalances.
-		go func() {
-			rctx, cancel := context.WithTimeout(ctx, reportTimeout)
-			defer cancel()
-			cl, err := w.coordinatorClient()
-			if err == nil {
-				err = cl.Failed(rctx, Failed{Epoch: ep.id, Error: res.err.Error()})
-			}
-			if err != nil && ctx.Err() == nil && !errors.Is(err, ErrStaleEpoch) && w.generation().ID == ep.gen.ID {
-				w.log.Warn("cluster: could not tell the coordinator of the failure; the group will rebalance", "err", err)
-				w.members.Rebalance()
-			}
-		}()
+		w.reportFailure(ctx, ep, res.err)
 	}
 	return false, nil
+}
+
+// reportFailure tells the coordinator that epoch ep failed here, so that
+// it restarts the job on every worker. It does not wait: the loop must go
+// on reading the membership's events meanwhile (a coordinator that is gone
+// makes the call wait until it times out or the group rebalances).
+func (w *worker) reportFailure(ctx context.Context, ep *epoch, cause error) {
+	f := Failed{Epoch: ep.id, Error: cause.Error()}
+	if ep.gen.IsCoordinator() {
+		select {
+		case w.failed <- f:
+		default: // a restart is on its way already
+		}
+		return
+	}
+	go func() {
+		rctx, cancel := context.WithTimeout(ctx, reportTimeout)
+		defer cancel()
+		cl, err := w.coordinatorClient()
+		if err == nil {
+			err = cl.Failed(rctx, f)
+		}
+		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrStaleEpoch) && w.generation().ID == ep.gen.ID {
+			w.log.Warn("cluster: could not tell the coordinator of the failure; the group will rebalance", "err", err)
+			w.members.Rebalance()
+		}
+	}()
 }
 
 func errText(err error) string {
