@@ -138,6 +138,7 @@ type clusterWorkers struct {
 	t       *testing.T
 	brokers []string
 	dir     string
+	dirs    []string // when set, worker i checkpoints into dirs[i] instead
 	n       int
 	out     *weirtest.TxCollector[string]
 	wg      sync.WaitGroup
@@ -150,7 +151,11 @@ type clusterWorkers struct {
 func (c *clusterWorkers) start(ctx context.Context, minWorkers int) int {
 	c.mu.Lock()
 	i := len(c.envs)
-	env := weir.NewEnv(weir.Checkpoints(50*time.Millisecond, c.dir), weir.RetainCheckpoints(20), weir.Cluster(weir.ClusterConfig{
+	dir := c.dir
+	if i < len(c.dirs) {
+		dir = c.dirs[i]
+	}
+	env := weir.NewEnv(weir.Checkpoints(50*time.Millisecond, dir), weir.RetainCheckpoints(20), weir.Cluster(weir.ClusterConfig{
 		Brokers: c.brokers, Name: "counts", Advertise: freeAddr(c.t), Slots: 1, MinWorkers: minWorkers,
 		ID: fmt.Sprintf("worker-%d", i), SessionTimeout: 2 * time.Second,
 	}))
@@ -278,4 +283,34 @@ func TestClusterGrowsWhenAWorkerJoins(t *testing.T) {
 	if st.Slots != 3 {
 		t.Errorf("the job ended in a generation of %d slots, want 3", st.Slots)
 	}
+}
+
+// TestClusterRefusesAnUnsharedCheckpointLocation runs two workers whose
+// checkpoint directories differ, as on two machines with local disks: the
+// one that does not see what the coordinator wrote is refused with an
+// error that says why, and the coordinator runs the job alone, exactly.
+func TestClusterRefusesAnUnsharedCheckpointLocation(t *testing.T) {
+	const n = 3000
+	want := cleanCounts(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dirs: []string{t.TempDir(), t.TempDir()}, n: n, out: weirtest.NewTxCollector[string]()}
+	c.start(ctx, 2)
+	c.start(ctx, 2)
+	c.wg.Wait()
+	var refused, ok int
+	for i, err := range c.errs {
+		switch {
+		case err == nil:
+			ok++
+		case strings.Contains(err.Error(), "does not share the coordinator's checkpoint location"):
+			refused++
+		default:
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+	if refused != 1 || ok != 1 {
+		t.Fatalf("%d workers refused, %d ran the job (%v); want one of each", refused, ok, c.errs)
+	}
+	sameCounts(t, want, c.out)
 }

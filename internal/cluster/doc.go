@@ -36,6 +36,13 @@
 //     metadata.
 //   - graph.go: the job graph description (Describe, Fingerprint) and the
 //     difference a refusal names.
+//   - worker.go: Run, a worker's loop over membership events and epochs.
+//   - epoch.go: one epoch's tasks in this process, the network exchange
+//     and remote split assignment, and the coordinator's restarts.
+//   - transport.go, transport_data.go, transport_control.go,
+//     transport_client.go: the gRPC server and client of the data plane
+//     (element streams whose HTTP/2 flow-control window holds a slow receiver's senders back) and of the control messages.
+//   - status.go: Status, what GET /api/cluster answers.
 //
 // # Events and goroutines
 //
@@ -54,9 +61,29 @@
 // ID and its member ID, so a stopped worker makes the others rebalance at
 // once. A killed worker is noticed at the session timeout. A worker that
 // restarts with the same ID inside the session timeout gets the same
-// generation back without a rebalance: it has no tasks of that generation
-// and must ask the coordinator to restart (the coordinator's Rebalance
-// forces a new generation).
+// generation back without a rebalance: it has no tasks of that generation,
+// so it tells the coordinator (Failed with Rejoined and its process's
+// nonce), and the coordinator starts a new epoch of the same generation
+// on every worker — unless the nonce is the one that took the current
+// epoch (the report is stale).
+//
+// # Epochs
+//
+// An epoch is one start of the job in a generation: generation<<16 |
+// restart. The coordinator starts each on every worker (Start; each
+// answers with its process's nonce), restoring the newest complete
+// checkpoint; a failure anywhere ends the epoch and the coordinator starts
+// the next, as the job's restart strategy allows. Servers refuse messages
+// of an older epoch (stale generation: zombie fencing), and workers drop
+// the data of an epoch that is not theirs.
+//
+// # The checkpoint location
+//
+// Workers restore each other's state, so all must see one checkpoint
+// location. Before its first epoch, the coordinator writes a probe with
+// its process's nonce there (storage.WriteProbe), and every Start names
+// it: a worker that does not read the same probe in its own location is
+// refused (its Run returns why) and leaves the group.
 //
 // # The fingerprint
 //

@@ -397,6 +397,13 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 	// process's epochs is taken for one of its own.
 	restart := 1 + rand.IntN(0x7fff)
 	strikes := 0 // failures since the job last made progress
+	probe, token := "coordinator."+w.self.ID, fmt.Sprintf("%016x", w.nonce)
+	if err := w.store.WriteProbe(ctx, probe, []byte(token)); err != nil {
+		if ctx.Err() == nil {
+			w.endJob(ctx, g, err)
+		}
+		return
+	}
 	for {
 		path, done, err := w.job.StartPoint(ctx, w.store)
 		switch {
@@ -419,7 +426,7 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 			c, err := w.client(ws.Addr)
 			var st Started
 			if err == nil {
-				st, err = c.Start(ctx, Start{Epoch: id, Restore: path})
+				st, err = c.Start(ctx, Start{Epoch: id, Restore: path, Probe: probe, Token: token})
 				took[ws.ID] = st.Nonce
 			}
 			if err != nil {
@@ -582,6 +589,9 @@ func (w *worker) Failed(ctx context.Context, m Failed) error {
 }
 
 func (w *worker) Start(ctx context.Context, m Start) (Started, error) {
+	if err := w.checkShared(ctx, m); err != nil {
+		return Started{}, err
+	}
 	select {
 	case w.starts <- m:
 		return Started{Nonce: w.nonce}, nil
@@ -595,5 +605,34 @@ func (w *worker) Done(ctx context.Context, m Done) error {
 	case w.done <- m:
 	default:
 	}
+	return nil
+}
+
+// checkShared checks that this worker sees what the coordinator wrote in
+// the checkpoint location: workers restore each other's state from it.
+// A worker that does not is refused: it leaves the cluster and its Run
+// returns the reason.
+func (w *worker) checkShared(ctx context.Context, m Start) error {
+	if m.Probe == "" {
+		return nil
+	}
+	key := m.Probe + "=" + m.Token
+	if w.sharedChecked.Load() == key {
+		return nil
+	}
+	b, ok, err := w.store.ReadProbe(ctx, m.Probe)
+	if err != nil {
+		return fmt.Errorf("cluster: worker %s cannot check its checkpoint location: %w", w.self.ID, err)
+	}
+	if !ok || string(b) != m.Token {
+		err := fmt.Errorf("cluster: worker %s does not share the coordinator's checkpoint location: the coordinator wrote _probes/%s in its location, and %s shows no such file (or an older one). Every worker of a cluster must use the same location, which all of them can read and write (s3://…, or a directory every worker mounts): they restore each other's state from it",
+			w.self.ID, m.Probe, w.store.Location())
+		select {
+		case w.refused <- err:
+		default:
+		}
+		return err
+	}
+	w.sharedChecked.Store(key)
 	return nil
 }

@@ -133,6 +133,11 @@ type Failed struct {
 type Start struct {
 	Epoch   int64  `cbor:"1,keyasint"`
 	Restore string `cbor:"2,keyasint,omitempty"`
+	// Probe names what the coordinator wrote in the checkpoint location
+	// (storage.WriteProbe), and Token its content: a worker that does not
+	// read Token there does not share the location, and is refused.
+	Probe string `cbor:"3,keyasint,omitempty"`
+	Token string `cbor:"4,keyasint,omitempty"`
 }
 
 // Started answers Start: Nonce names the worker's process, random at its

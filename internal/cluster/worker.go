@@ -83,7 +83,12 @@ type worker struct {
 	starts chan Start
 	done   chan Done
 	failed chan Failed
-	nonce  uint64 // names this process among the worker's incarnations
+	// refused says why this worker may not take part in the job.
+	refused chan error
+	nonce   uint64 // names this process among the worker's incarnations
+	// sharedChecked is the coordinator's probe this worker found in the
+	// checkpoint location (checkShared).
+	sharedChecked atomic.Value // string
 
 	// started is set once this worker, as coordinator, started the job:
 	// from then on every generation starts, however few its workers.
@@ -165,11 +170,12 @@ func newWorker(spec JobSpec, cfg WorkerConfig) (*worker, error) {
 	desc := Describe(spec.Describe)
 	w := &worker{
 		spec: spec, cfg: cfg, log: log,
-		self:   Worker{ID: cfg.ID, Addr: cfg.Advertise, Slots: cfg.Slots, Fingerprint: Fingerprint(desc), Graph: desc},
-		starts: make(chan Start, 1),
-		done:   make(chan Done, 1),
-		failed: make(chan Failed, 16),
-		nonce:  rand.Uint64(),
+		self:    Worker{ID: cfg.ID, Addr: cfg.Advertise, Slots: cfg.Slots, Fingerprint: Fingerprint(desc), Graph: desc},
+		starts:  make(chan Start, 1),
+		done:    make(chan Done, 1),
+		failed:  make(chan Failed, 16),
+		refused: make(chan error, 1),
+		nonce:   rand.Uint64(),
 	}
 	w.mu.clients = map[string]*Client{}
 	js := spec.Job
@@ -237,6 +243,9 @@ func (w *worker) loop(ctx context.Context) error {
 			}
 		case f := <-w.failed:
 			coord.failed(f)
+		case err := <-w.refused:
+			w.stopEpoch()
+			return err
 		case d := <-w.done:
 			w.stopEpoch()
 			if d.Error != "" {

@@ -665,3 +665,44 @@ func (s *Storage) Finished(ctx context.Context) ([]byte, bool, error) {
 	}
 	return b, true, nil
 }
+
+// probePrefix holds the probes of WriteProbe.
+const probePrefix = "_probes/"
+
+// WriteProbe writes content under name in the location's probe area, so
+// that another process can tell with ReadProbe whether it sees the same
+// location. Names are letters, digits, '.', '_' and '-'.
+func (s *Storage) WriteProbe(ctx context.Context, name string, content []byte) error {
+	if err := checkProbeName(name); err != nil {
+		return err
+	}
+	if _, err := s.write(ctx, probePrefix+name, bytes.NewReader(content)); err != nil {
+		return fmt.Errorf("checkpoint storage: write %s%s in %s: %w", probePrefix, name, s.location, err)
+	}
+	return nil
+}
+
+// ReadProbe returns what WriteProbe wrote under name, and false when there
+// is no such probe.
+func (s *Storage) ReadProbe(ctx context.Context, name string) ([]byte, bool, error) {
+	if err := checkProbeName(name); err != nil {
+		return nil, false, err
+	}
+	b, err := s.bucket.ReadAll(ctx, probePrefix+name)
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("checkpoint storage: read %s%s in %s: %w", probePrefix, name, s.location, ctxErr(ctx, err))
+	}
+	return b, true, nil
+}
+
+func checkProbeName(name string) error {
+	if name == "" || name[0] == '.' || strings.ContainsFunc(name, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '_' || r == '-')
+	}) {
+		return fmt.Errorf("checkpoint storage: probe name %q: use letters, digits, '.', '_' and '-'", name)
+	}
+	return nil
+}

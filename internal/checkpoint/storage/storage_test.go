@@ -739,3 +739,31 @@ func TestOpenBadLocations(t *testing.T) {
 		t.Errorf("Open with a cancelled context: %v, want context.Canceled", err)
 	}
 }
+
+// TestProbes: a probe written by one process reads back, replaced by a
+// later write; a missing one is not an error; probes are not checkpoints.
+func TestProbes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Storage, _ *syncBuffer) {
+		ctx := context.Background()
+		if _, ok, err := s.ReadProbe(ctx, "coordinator.a"); ok || err != nil {
+			t.Fatalf("ReadProbe of a missing probe: ok %v, err %v; want false, nil", ok, err)
+		}
+		for _, content := range []string{"one", "two"} {
+			if err := s.WriteProbe(ctx, "coordinator.a", []byte(content)); err != nil {
+				t.Fatal(err)
+			}
+			b, ok, err := s.ReadProbe(ctx, "coordinator.a")
+			if err != nil || !ok || string(b) != content {
+				t.Fatalf("ReadProbe: %q, %v, %v; want %q", b, ok, err, content)
+			}
+		}
+		if err := s.WriteProbe(ctx, "../x", nil); err == nil {
+			t.Error("WriteProbe accepted a name with a slash")
+		}
+		checkpointAt(t, s, 1, true)
+		done, err := s.Completed(ctx)
+		if err != nil || len(done) != 1 {
+			t.Fatalf("Completed with a probe beside a checkpoint: %v, %v; want one checkpoint", names(done), err)
+		}
+	})
+}
