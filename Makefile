@@ -52,6 +52,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeString$$' -fuzztime $(FUZZTIME) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeInt64$$' -fuzztime $(FUZZTIME) ./codec
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCBORStruct$$' -fuzztime $(FUZZTIME) ./codec
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckFile$$' -fuzztime $(FUZZTIME) ./internal/snapshot
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeElement$$' -fuzztime $(FUZZTIME) ./internal/runtime
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAssignment$$' -fuzztime $(FUZZTIME) ./internal/cluster
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) ./internal/cluster
+	$(GO) test -run '^$$' -fuzz '^FuzzLines$$' -fuzztime $(FUZZTIME) ./internal/tail
+	$(GO) test -run '^$$' -fuzz '^FuzzParseURL$$' -fuzztime $(FUZZTIME) ./connector/kafka
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSplit$$' -fuzztime $(FUZZTIME) ./connector/kafka
+	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./connector/http
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAsyncState$$' -fuzztime $(FUZZTIME) .
 
 build:
 	$(GO) build -o bin/weir ./cmd/weir
