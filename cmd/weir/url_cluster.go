@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"os"
 	"time"
@@ -31,6 +33,11 @@ type clusterFlags struct {
 	minWorkers *int64
 	id         *string
 	session    *time.Duration
+	tlsCert    *string
+	tlsKey     *string
+	tlsCA      *string
+	tlsName    *string
+	insecure   *bool
 }
 
 func addClusterFlags(f *flagSet) clusterFlags {
@@ -41,6 +48,11 @@ func addClusterFlags(f *flagSet) clusterFlags {
 		minWorkers: f.int64("min-workers", 1, "with --cluster: workers to wait for before the job starts"),
 		id:         f.string("worker-id", "", "ID", "with --cluster: the worker's name, kept across restarts (default: host\nname and --advertise)"),
 		session:    f.duration("session-timeout", 10*time.Second, "with --cluster: how long a worker that stopped answering keeps its work\nbefore the others take it over; a worker restarted within it gets its work\nback without a rescale"),
+		tlsCert:    f.string("data-tls-cert", "", "FILE", "with --cluster: this worker's certificate (PEM) for mutual TLS between\nworkers; with --data-tls-key and --data-tls-ca"),
+		tlsKey:     f.string("data-tls-key", "", "FILE", "with --cluster: the key of --data-tls-cert (PEM)"),
+		tlsCA:      f.string("data-tls-ca", "", "FILE", "with --cluster: the authority (PEM) that signed every worker's certificate;\nworkers take calls only from certificates it signed"),
+		tlsName:    f.string("data-tls-server-name", "", "NAME", "with --cluster: the name every worker's certificate carries (default: the\nhost of each worker's --advertise)"),
+		insecure:   f.bool("data-insecure", "with --cluster: let workers talk in plaintext beyond loopback, with\n$"+tokenEnv+": only on a network that is private by other means"),
 	}
 }
 
@@ -48,7 +60,8 @@ func addClusterFlags(f *flagSet) clusterFlags {
 // --cluster; problems go to f.
 func (c clusterFlags) option(f *flagSet, checkpoints bool, parallelismSet bool) weir.EnvOption {
 	if *c.url == "" {
-		for _, name := range []string{"advertise", "slots", "min-workers", "worker-id", "session-timeout"} {
+		for _, name := range []string{"advertise", "slots", "min-workers", "worker-id", "session-timeout",
+			"data-tls-cert", "data-tls-key", "data-tls-ca", "data-tls-server-name", "data-insecure"} {
 			if f.isSet(name) {
 				f.problem(name, "needs --cluster: give the cluster's kafka://HOST:PORT/NAME")
 			}
@@ -77,8 +90,56 @@ func (c clusterFlags) option(f *flagSet, checkpoints bool, parallelismSet bool) 
 		Advertise: *c.advertise, Slots: int(*c.slots), MinWorkers: int(*c.minWorkers), ID: *c.id,
 		Token: os.Getenv(tokenEnv), SessionTimeout: *c.session,
 	}
-	if ip := net.ParseIP(host); err == nil && host != "localhost" && (ip == nil || !ip.IsLoopback()) && cfg.Token == "" {
-		f.problem("advertise", "%s is beyond loopback: set $%s to a secret shared by every worker, so that nobody else can feed or steer the job", *c.advertise, tokenEnv)
+	cfg.DataTLS = c.tlsConfig(f)
+	cfg.Insecure = *c.insecure
+	if cfg.DataTLS != nil && cfg.Insecure {
+		f.problem("data-insecure", "and --data-tls-cert: choose one; with TLS, workers need no plaintext")
+	}
+	if ip := net.ParseIP(host); err == nil && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		switch {
+		case cfg.DataTLS == nil && !cfg.Insecure:
+			f.problem("advertise", "%s is beyond loopback: protect the workers' connections with --data-tls-cert, --data-tls-key and --data-tls-ca (mutual TLS), or, on a network that is private by other means, give --data-insecure and $%s", *c.advertise, tokenEnv)
+		case cfg.Insecure && cfg.Token == "":
+			f.problem("advertise", "%s is beyond loopback: set $%s to a secret shared by every worker, so that nobody else can feed or steer the job", *c.advertise, tokenEnv)
+		}
 	}
 	return weir.Cluster(cfg)
+}
+
+// tlsConfig is the mutual TLS of the workers' connections, or nil without
+// --data-tls-cert; problems go to f.
+func (c clusterFlags) tlsConfig(f *flagSet) *tls.Config {
+	if *c.tlsCert == "" && *c.tlsKey == "" && *c.tlsCA == "" {
+		if *c.tlsName != "" {
+			f.problem("data-tls-server-name", "needs --data-tls-cert, --data-tls-key and --data-tls-ca")
+		}
+		return nil
+	}
+	if *c.tlsCert == "" || *c.tlsKey == "" || *c.tlsCA == "" {
+		f.problem("data-tls-cert", "mutual TLS between workers needs all of --data-tls-cert, --data-tls-key and --data-tls-ca")
+		return nil
+	}
+	cert, err := tls.LoadX509KeyPair(*c.tlsCert, *c.tlsKey)
+	if err != nil {
+		f.problem("data-tls-cert", "%s with key %s: %v: give a PEM certificate and its PEM key", *c.tlsCert, *c.tlsKey, err)
+		return nil
+	}
+	pem, err := os.ReadFile(*c.tlsCA)
+	if err != nil {
+		f.problem("data-tls-ca", "%v", err)
+		return nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		f.problem("data-tls-ca", "%s holds no PEM certificate", *c.tlsCA)
+		return nil
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      pool,
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ServerName:   *c.tlsName,
+		MinVersion:   tls.VersionTLS13,
+	}
 }
