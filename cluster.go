@@ -135,9 +135,9 @@ func (e *Env) executeInCluster(ctx context.Context, p *plan.Plan, settings plan.
 			e.metrics = b.Metrics
 			e.mu.Unlock()
 		},
-		OnStart: func(j *job.Job, status func() cluster.Status) {
+		OnStart: func(j *job.Job, w cluster.Running) {
 			e.mu.Lock()
-			e.job, e.clusterStatus = j, status
+			e.job, e.worker = j, w
 			e.mu.Unlock()
 		},
 	}
@@ -179,10 +179,10 @@ type ClusterStatus = cluster.Status
 // when the job does not run in a cluster or has not joined it yet.
 func (e *Env) ClusterStatus() (ClusterStatus, bool) {
 	e.mu.Lock()
-	status := e.clusterStatus
+	w := e.worker
 	e.mu.Unlock()
-	if status == nil {
+	if w == nil {
 		return ClusterStatus{}, false
 	}
-	return status(), true
+	return w.Status(), true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -313,4 +314,47 @@ func TestClusterRefusesAnUnsharedCheckpointLocation(t *testing.T) {
 		t.Fatalf("%d workers refused, %d ran the job (%v); want one of each", refused, ok, c.errs)
 	}
 	sameCounts(t, want, c.out)
+}
+
+// TestClusterSavepointThroughAnyWorker asks a worker that does not
+// coordinate for a savepoint, then to stop with one: the coordinator takes
+// both, and the job stops on every worker.
+func TestClusterSavepointThroughAnyWorker(t *testing.T) {
+	const n = 1_000_000 // more than the test lets it read
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: t.TempDir(), n: n, out: weirtest.NewTxCollector[string]()}
+	c.start(ctx, 2)
+	c.start(ctx, 2)
+	c.waitFor("a checkpoint", func() bool { return c.completed() >= 1 })
+	other := -1
+	for i, env := range c.envs {
+		if st, ok := env.ClusterStatus(); ok && st.Coordinator != st.Self {
+			other = i
+		}
+	}
+	if other < 0 {
+		t.Fatal("no worker says another coordinates")
+	}
+	for _, stop := range []bool{false, true} {
+		var path string
+		var err error
+		if stop {
+			path, err = c.envs[other].StopWithSavepoint(ctx)
+		} else {
+			path, err = c.envs[other].TriggerSavepoint(ctx)
+		}
+		if err != nil {
+			t.Fatalf("savepoint (stop %v) through worker %d: %v", stop, other, err)
+		}
+		if _, err := os.Stat(filepath.Join(path, "_metadata")); err != nil {
+			t.Fatalf("savepoint (stop %v) at %s: %v", stop, path, err)
+		}
+	}
+	c.wg.Wait()
+	for i, err := range c.errs {
+		if err != nil {
+			t.Errorf("worker %d after stop with savepoint: %v", i, err)
+		}
+	}
 }

@@ -28,10 +28,10 @@ type Env struct {
 	lateDrops []*atomic.Int64 // of window operators without LateRecordsTo
 	asyncOps  []asyncCounters // of AsyncWait operators
 
-	mu            sync.Mutex
-	metrics       []*runtime.Metrics    // of the running or last run
-	job           *job.Job              // the running or last execution
-	clusterStatus func() cluster.Status // of the cluster the job runs in, if it does
+	mu      sync.Mutex
+	metrics []*runtime.Metrics // of the running or last run
+	job     *job.Job           // the running or last execution
+	worker  cluster.Running    // this process's worker, when the job runs in a cluster
 }
 
 // asyncCounters names the counters of one AsyncWait operator.
@@ -182,6 +182,13 @@ func (e *Env) StopWithSavepoint(ctx context.Context) (string, error) {
 }
 
 func (e *Env) savepoint(ctx context.Context, stop bool) (string, error) {
+	e.mu.Lock()
+	w := e.worker
+	e.mu.Unlock()
+	if w != nil {
+		// Whichever worker is asked, the coordinator takes it.
+		return w.TakeSavepoint(ctx, stop)
+	}
 	j := e.current()
 	if j == nil {
 		return "", errors.New("weir: no job with checkpoints is running: savepoints need Execute with Checkpoints")

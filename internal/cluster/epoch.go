@@ -600,6 +600,15 @@ func (w *worker) Start(ctx context.Context, m Start) (Started, error) {
 	}
 }
 
+// Savepoint takes the savepoint another worker was asked for.
+func (w *worker) Savepoint(ctx context.Context, m SavepointRequest) (SavepointTaken, error) {
+	if g := w.generation(); !g.IsCoordinator() {
+		return SavepointTaken{}, fmt.Errorf("cluster: worker %s does not coordinate the job (%s does since generation %d): ask again", w.self.ID, g.Coordinator, g.ID)
+	}
+	path, err := w.job.Savepoint(ctx, m.Stop)
+	return SavepointTaken{Path: path}, err
+}
+
 func (w *worker) Done(ctx context.Context, m Done) error {
 	select {
 	case w.done <- m:

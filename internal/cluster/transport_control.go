@@ -156,6 +156,19 @@ type Done struct {
 	Error string `cbor:"3,keyasint,omitempty"`
 }
 
+// SavepointRequest asks the coordinator for a savepoint of the job (a worker
+// whose user asked for one → the coordinator), and to stop the job with
+// it when Stop is set.
+type SavepointRequest struct {
+	Epoch int64 `cbor:"1,keyasint"`
+	Stop  bool  `cbor:"2,keyasint,omitempty"`
+}
+
+// SavepointTaken answers SavepointRequest with the savepoint's location.
+type SavepointTaken struct {
+	Path string `cbor:"1,keyasint"`
+}
+
 // ErrNotReady is what a Handler returns for a message of the server's
 // epoch that it cannot take yet (its tasks are still being built): the
 // sender waits and tries again.
@@ -176,6 +189,7 @@ type Handler interface {
 	Failed(ctx context.Context, m Failed) error
 	Start(ctx context.Context, m Start) (Started, error)
 	Done(ctx context.Context, m Done) error
+	Savepoint(ctx context.Context, m SavepointRequest) (SavepointTaken, error)
 }
 
 // Ack sends m to the peer. Like every control call it waits while the
@@ -225,6 +239,14 @@ func (c *Client) Done(ctx context.Context, m Done) error {
 	return c.call(ctx, "Done", m)
 }
 
+// Savepoint sends m to the coordinator (see Ack) and waits for the
+// savepoint, or until ctx ends.
+func (c *Client) Savepoint(ctx context.Context, m SavepointRequest) (SavepointTaken, error) {
+	var r SavepointTaken
+	err := c.callReply(ctx, "Savepoint", m, &r)
+	return r, err
+}
+
 func (c *Client) call(ctx context.Context, method string, m any) error {
 	return c.callReply(ctx, method, m, nil)
 }
@@ -270,6 +292,7 @@ func serviceDesc() grpc.ServiceDesc {
 			unaryNewer("Failed", func(m Failed) int64 { return m.Epoch }, Handler.Failed),
 			unaryReplyNewer("Start", func(m Start) int64 { return m.Epoch }, Handler.Start),
 			unaryNewer("Done", func(m Done) int64 { return m.Epoch }, Handler.Done),
+			unaryReplyNewer("Savepoint", func(m SavepointRequest) int64 { return m.Epoch }, Handler.Savepoint),
 		},
 		Streams: []grpc.StreamDesc{{
 			StreamName:    "Data",

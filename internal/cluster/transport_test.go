@@ -646,6 +646,9 @@ func (h *recordingHandler) Start(_ context.Context, m Start) (Started, error) {
 	return Started{Nonce: uint64(m.Epoch) * 3}, h.take(m)
 }
 func (h *recordingHandler) Done(_ context.Context, m Done) error { return h.take(m) }
+func (h *recordingHandler) Savepoint(_ context.Context, m SavepointRequest) (SavepointTaken, error) {
+	return SavepointTaken{Path: fmt.Sprint("savepoint-", m.Epoch)}, h.take(m)
+}
 
 // controlMessages has one message of every kind, every field set.
 func controlMessages(gen int64) []any {
@@ -667,6 +670,7 @@ func controlMessages(gen int64) []any {
 		Failed{Epoch: gen, Task: task, Error: "parse: bad line", Rejoined: true, Member: "w-1", Nonce: 1 << 63},
 		Start{Epoch: gen, Restore: "s3://bucket/job/chk-00000000000000000007"},
 		Done{Epoch: gen, Savepoint: "s3://bucket/job/savepoint-8-1"},
+		SavepointRequest{Epoch: gen, Stop: true},
 	}
 }
 
@@ -690,6 +694,12 @@ func sendControl(ctx context.Context, c *Client, m any) error {
 		st, err := c.Start(ctx, m)
 		if want := (Started{Nonce: uint64(m.Epoch) * 3}); err == nil && st != want {
 			return fmt.Errorf("Start answered %+v, want %+v", st, want)
+		}
+		return err
+	case SavepointRequest:
+		r, err := c.Savepoint(ctx, m)
+		if want := fmt.Sprint("savepoint-", m.Epoch); err == nil && r.Path != want {
+			return fmt.Errorf("Savepoint answered %+v, want %s", r, want)
 		}
 		return err
 	case Done:

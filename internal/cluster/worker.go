@@ -31,10 +31,9 @@ type JobSpec struct {
 	Describe []Node
 	// OnBuild, when set, sees what each epoch built in this process.
 	OnBuild func(plan.Built)
-	// OnStart, when set, is given the job's runner (for savepoints and
-	// statistics) and a function that reports the cluster's status, once
-	// the worker has joined.
-	OnStart func(j *job.Job, status func() Status)
+	// OnStart, when set, is given the job's runner (for statistics) and
+	// the worker, once it has joined.
+	OnStart func(j *job.Job, w Running)
 }
 
 // WorkerConfig is how a process takes part in a cluster.
@@ -141,7 +140,7 @@ func Run(ctx context.Context, spec JobSpec, cfg WorkerConfig) error {
 		return err
 	}
 	if spec.OnStart != nil {
-		spec.OnStart(w.job, w.Status)
+		spec.OnStart(w.job, w)
 	}
 	err = w.loop(ctx)
 	leaveCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -184,8 +183,37 @@ func newWorker(spec JobSpec, cfg WorkerConfig) (*worker, error) {
 	return w, nil
 }
 
-// Job returns the runner of the job: its savepoints and statistics.
-func (w *worker) Job() *job.Job { return w.job }
+// Running is a worker that runs its part of a job: what its process may
+// ask of the cluster.
+type Running interface {
+	// Status reports what the worker knows of its cluster.
+	Status() Status
+	// TakeSavepoint takes a savepoint of the whole job, and stops it
+	// when stop is set; the coordinator takes it, whichever worker is
+	// asked.
+	TakeSavepoint(ctx context.Context, stop bool) (string, error)
+}
+
+// TakeSavepoint takes a savepoint of the job: here if this worker
+// coordinates, else through the coordinator.
+func (w *worker) TakeSavepoint(ctx context.Context, stop bool) (string, error) {
+	g := w.generation()
+	if g.Coordinator == "" {
+		return "", errors.New("weir: the worker has not joined its cluster yet: ask again in a moment")
+	}
+	if g.IsCoordinator() {
+		return w.job.Savepoint(ctx, stop)
+	}
+	cl, err := w.coordinatorClient()
+	if err != nil {
+		return "", err
+	}
+	r, err := cl.Savepoint(ctx, SavepointRequest{Epoch: epochID(g.ID, 0), Stop: stop})
+	if err != nil {
+		return "", fmt.Errorf("weir: the savepoint, asked of coordinator %s: %w", g.Coordinator, err)
+	}
+	return r.Path, nil
+}
 
 // loop runs epochs until the job is done.
 func (w *worker) loop(ctx context.Context) error {
@@ -251,7 +279,11 @@ func (w *worker) loop(ctx context.Context) error {
 			if d.Error != "" {
 				return fmt.Errorf("weir: the job failed (coordinator %s): %s", w.generation().Coordinator, d.Error)
 			}
-			w.log.Info("cluster: the job is done", "savepoint", d.Savepoint)
+			if d.Savepoint != "" {
+				w.log.Info("cluster: the job is done", "savepoint", d.Savepoint)
+			} else {
+				w.log.Info("cluster: the job is done")
+			}
 			return nil
 		}
 	}
