@@ -377,6 +377,11 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 		cancel()
 	}
 	wg.Wait()
+	if err != nil && len(env.Metrics()) == 0 {
+		// No task ran: the job failed as it started (a cluster worker
+		// that could not listen or join, a plan that was refused).
+		return notStarted(err)
+	}
 
 	sum := summary{
 		started: true, wall: time.Since(start), lines: job.Counters.Lines.Load(), bad: job.Counters.BadLines.Load(),

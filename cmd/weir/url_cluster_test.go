@@ -227,3 +227,13 @@ func (a *testAuthority) writeWorker(t *testing.T, dir, name, dnsName string) (ce
 	}
 	return certFile, keyFile
 }
+
+// TestClusterWorkerFailsAtStart: a worker that cannot join its cluster
+// says that the job failed at start, not that it ran and failed.
+func TestClusterWorkerFailsAtStart(t *testing.T) {
+	r := runWeir(t, "pvuv", "--source", "datagen://?limit=10", "--checkpoint-dir", t.TempDir(),
+		"--cluster", "kafka://127.0.0.1:1/job", "--advertise", freePort(t), "--progress", "off")
+	if r.code != 1 || !strings.Contains(r.stderr, "weir pvuv: failed at start: cluster:") || strings.Contains(r.stderr, "failed after") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a failure at start", r.code, r.stderr)
+	}
+}
