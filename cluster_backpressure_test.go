@@ -41,7 +41,8 @@ const (
 //   - the sender's Writer: its partial batch, or the full one it is
 //     blocked sending (BatchSize);
 //   - the sender's exchange channel: ChannelCapacity batches;
-//   - Outbound: the batch it took from that channel and is sending;
+//   - Outbound: the batch it took from that channel and is sending (its
+//     element is counted again in the transport's bound: a margin);
 //   - the transport: cluster.InFlightBound bytes of encoded elements, each
 //     record at least its value, its length (a 2-byte uvarint) and its time
 //     (a varint of at least a byte);
@@ -50,9 +51,10 @@ const (
 //     batches);
 //   - the sink's task: the batch whose records it is writing.
 //
-// The largest element is a batch of the longest records (time varint of up
-// to 10 bytes: records without an event time differ from 0 by MinInt64),
-// or less when a batch passes runtime.ElementTarget, plus its header.
+// The largest element is its header and count, then a batch of the longest
+// records (a time varint of up to 10 bytes: records without an event time
+// differ from 0 by MinInt64), or, for a batch that passes
+// runtime.ElementTarget, what stays under it and one record more.
 func bpInFlightBound() (records int, derivation string) {
 	minRecord := bpValueLen + 2 + 1
 	maxRecord := bpValueLen + 2 + binary.MaxVarintLen64
