@@ -220,6 +220,10 @@ func (w *worker) loop(ctx context.Context) error {
 	var coord coordinator // this worker's coordination of the current generation
 	defer coord.stop()
 	first := true // the first generation of this process
+	// early is a Start of a generation whose Assigned has not come yet:
+	// the coordinator may begin a generation before the membership tells
+	// this worker of it.
+	var early *Start
 	results := make(chan epochResult, 1)
 	for {
 		select {
@@ -258,10 +262,21 @@ func (w *worker) loop(ctx context.Context) error {
 					w.rejoined(ctx, ev.Generation)
 				}
 				first = false
+				if early != nil && early.Epoch>>16 <= int64(ev.Generation.ID) {
+					st := *early
+					early = nil
+					w.startEpoch(ctx, st, results) // refuses an older one
+				}
 			}
 		case st := <-w.starts:
 			if ep := w.currentEpoch(); ep != nil && ep.id == st.Epoch {
 				continue // the coordinator sent it again
+			}
+			if st.Epoch>>16 > int64(w.generation().ID) {
+				if early == nil || st.Epoch > early.Epoch {
+					early = &st
+				}
+				continue
 			}
 			w.stopEpoch()
 			w.startEpoch(ctx, st, results)
