@@ -76,6 +76,7 @@ type clusterBenchConfig struct {
 	window     time.Duration
 	interval   time.Duration   // between checkpoints
 	sessions   []time.Duration // recovery and join runs; none: skipped
+	keep       bool            // keep the temporary directory
 }
 
 func runBenchCluster(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -88,10 +89,11 @@ func runBenchCluster(ctx context.Context, args []string, stdout, stderr io.Write
 	interval := f.duration("checkpoint-interval", time.Second, "time between the workers' checkpoints")
 	sessions := f.string("session-timeouts", "10s,2s", "LIST", "the workers' --session-timeout in the recovery and join runs, one run\neach, comma-separated; none skips them")
 	bin := f.string("weir", "", "PATH", "the weir binary the workers run (default: this program)")
+	keep := f.bool("keep", "keep the temporary directory (input, checkpoints, the workers' logs) and\nprint its name")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
-	cfg := clusterBenchConfig{bin: *bin, events: *events, partitions: int(*partitions), runs: int(*runs), window: *window, interval: *interval}
+	cfg := clusterBenchConfig{bin: *bin, events: *events, partitions: int(*partitions), runs: int(*runs), window: *window, interval: *interval, keep: *keep}
 	if *events < 1 {
 		f.problem("events", "%d is not a positive number of lines; write e.g. 1000000", *events)
 	}
@@ -127,7 +129,8 @@ func runBenchCluster(ctx context.Context, args []string, stdout, stderr io.Write
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	b := &clusterBench{cfg: cfg, log: stderr, http: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
+	b := &clusterBench{cfg: cfg, log: stderr, ports: map[string]bool{},
+		http: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	rep, err := b.run(ctx)
 	rep.print(stdout)
 	switch {
@@ -149,9 +152,10 @@ type clusterBench struct {
 	log    io.Writer // progress
 	http   *http.Client
 	broker *kafkatest.Broker
-	dir    string   // the temporary directory: input, checkpoints, logs
-	want   []string // the expected windows, as the job writes them
-	seq    int      // names the runs' topics, groups and directories
+	dir    string          // the temporary directory: input, checkpoints, logs
+	want   []string        // the expected windows, as the job writes them
+	seq    int             // names the runs' topics, groups and directories
+	ports  map[string]bool // loopback addresses handed out to workers
 }
 
 // clusterReport is what weir bench cluster measured.
@@ -201,7 +205,11 @@ func (b *clusterBench) run(ctx context.Context) (clusterReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("bench cluster: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	if b.cfg.keep {
+		defer b.progress("kept the input, checkpoints and logs in %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	b.dir = dir
 	minSession := time.Second
 	for _, s := range b.cfg.sessions {
@@ -379,14 +387,14 @@ type benchCluster struct {
 
 // benchWorker is one process of a cluster.
 type benchWorker struct {
-	id, http string
-	cmd      *exec.Cmd
-	log      *os.File
-	started  time.Time
-	exited   chan struct{} // closed once the process exited
-	killed   bool          // by the benchmark, on purpose
-	ended    time.Time     // when it exited
-	err      error         // how it exited
+	id, advertise, http string
+	cmd                 *exec.Cmd
+	log                 *os.File
+	started             time.Time
+	exited              chan struct{} // closed once the process exited
+	killed              bool          // by the benchmark, on purpose
+	ended               time.Time     // when it exited
+	err                 error         // how it exited
 }
 
 // newCluster prepares a run: its output topic, directory and the command
@@ -410,7 +418,7 @@ func (b *clusterBench) newCluster(ctx context.Context, slots, minWorkers int, bo
 			"--sink", "kafka://" + addr + "/" + c.out,
 			"--window", formatDuration(b.cfg.window),
 			"--checkpoint-dir", c.ckpt, "--checkpoint-interval", b.cfg.interval.String(),
-			"--cluster", "kafka://" + addr + "/bench-" + c.name, "--advertise", freeLoopback(), "--worker-id", w.id,
+			"--cluster", "kafka://" + addr + "/bench-" + c.name, "--advertise", w.advertise, "--worker-id", w.id,
 			"--slots", strconv.Itoa(slots), "--min-workers", strconv.Itoa(minWorkers), "--session-timeout", session.String(),
 			"--http", w.http, "--progress", "off"}
 	}
@@ -418,19 +426,28 @@ func (b *clusterBench) newCluster(ctx context.Context, slots, minWorkers int, bo
 }
 
 // freeLoopback returns a loopback address whose port was free a moment
-// ago.
-func freeLoopback() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:0" // the worker fails at start and says why
+// ago and that this benchmark has not handed out before: a worker binds
+// its ports only once it runs, so the kernel may offer a port again
+// meanwhile.
+func (b *clusterBench) freeLoopback() string {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			break
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !b.ports[addr] {
+			b.ports[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return "127.0.0.1:0" // the worker fails at start and says why
 }
 
 // start starts a worker named id.
 func (c *benchCluster) start(id string) (*benchWorker, error) {
-	w := &benchWorker{id: id, http: freeLoopback(), exited: make(chan struct{})}
+	w := &benchWorker{id: id, advertise: c.b.freeLoopback(), http: c.b.freeLoopback(), exited: make(chan struct{})}
 	log, err := os.Create(filepath.Join(c.b.dir, c.name, id+".log"))
 	if err != nil {
 		return nil, fmt.Errorf("bench cluster: %w", err)
@@ -698,7 +715,7 @@ func (c *benchCluster) nextGeneration(ctx context.Context, w *benchWorker, gen i
 	if err != nil {
 		return generation, checkpoint, err
 	}
-	err = c.poll(ctx, "checkpoint in the new generation", 2*time.Minute, func() bool {
+	err = c.poll(ctx, "checkpoint in the new generation", time.Minute, func() bool {
 		id, at := c.lastCheckpoint()
 		checkpoint = at
 		return id > before
@@ -753,14 +770,31 @@ func compareWindows(got, want []string, prefix bool) error {
 		if len(diffs) == 5 {
 			break
 		}
-		if jsonText(got[i]) != jsonText(want[i]) {
-			diffs = append(diffs, fmt.Sprintf("window %d is %.200s, expected %.200s", i, got[i], want[i]))
+		if g, w := jsonText(got[i]), jsonText(want[i]); g != w {
+			diffs = append(diffs, fmt.Sprintf("window %d differs: %s, expected %s", i, around(g, w), around(w, g)))
 		}
 	}
 	if len(diffs) == 0 {
 		return nil
 	}
 	return errors.New(strings.Join(diffs, "; "))
+}
+
+// around returns the part of s around its first difference from t.
+func around(s, t string) string {
+	k := 0
+	for k < len(s) && k < len(t) && s[k] == t[k] {
+		k++
+	}
+	from, to := max(k-40, 0), min(k+40, len(s))
+	out := s[from:to]
+	if from > 0 {
+		out = "…" + out
+	}
+	if to < len(s) {
+		out += "…"
+	}
+	return out
 }
 
 // jsonText is what a line becomes through a JSON string: bytes that are
