@@ -64,8 +64,8 @@ directory, results to a topic with transactions):
               first checkpoint completed in the generation it joined.
 
 The job's windows written during recovery and join must be the first of
-the expected ones, each exact. Every worker's log stays in a temporary
-directory, printed in part when something fails.`
+the expected ones, each exact. Each worker logs to a file in a temporary
+directory (--keep keeps it); a run that fails prints the end of each.`
 
 // clusterBenchConfig is the configuration of weir bench cluster.
 type clusterBenchConfig struct {
@@ -205,7 +205,7 @@ func (b *clusterBench) run(ctx context.Context) (clusterReport, error) {
 	rep := clusterReport{cfg: b.cfg}
 	dir, err := os.MkdirTemp("", "weir-bench-cluster-")
 	if err != nil {
-		return rep, fmt.Errorf("bench cluster: %w", err)
+		return rep, err
 	}
 	if b.cfg.keep {
 		defer b.progress("kept the input, checkpoints and logs in %s", dir)
@@ -221,7 +221,7 @@ func (b *clusterBench) run(ctx context.Context) (clusterReport, error) {
 	// for the short ones asked for.
 	b.broker, err = kafkatest.Start(kafkatest.Config{Partitions: b.cfg.partitions, Topics: []string{"access"}, MinSessionTimeout: minSession})
 	if err != nil {
-		return rep, fmt.Errorf("bench cluster: %w", err)
+		return rep, err
 	}
 	defer b.broker.Close()
 	if rep.windows, rep.pageViews, err = b.prepare(ctx); err != nil {
@@ -276,12 +276,12 @@ func (b *clusterBench) prepare(ctx context.Context) (windows int, pageViews int6
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench cluster: %w", err)
+		return 0, 0, err
 	}
 	res, err := baseline.Run(f, b.cfg.window, 10)
 	f.Close()
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench cluster: baseline: %w", err)
+		return 0, 0, fmt.Errorf("baseline: %w", err)
 	}
 	b.want = expectedWindows(res)
 	for _, w := range res.Windows {
@@ -300,11 +300,11 @@ func (b *clusterBench) prepare(ctx context.Context) (windows int, pageViews int6
 func generateLines(ctx context.Context, path string, n int64) error {
 	g, err := datagen.New()
 	if err != nil {
-		return fmt.Errorf("bench cluster: %w", err)
+		return err
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("bench cluster: create the input file: %w", err)
+		return fmt.Errorf("create the input file: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	for done := int64(0); done < n && err == nil; done += 100_000 {
@@ -319,7 +319,7 @@ func generateLines(ctx context.Context, path string, n int64) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("bench cluster: write the input file: %w", err)
+		return fmt.Errorf("write the input file: %w", err)
 	}
 	return nil
 }
@@ -341,12 +341,12 @@ func (b *clusterBench) produce(ctx context.Context, path string) error {
 	cl, err := b.broker.NewClient(kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.MaxBufferedRecords(100_000))
 	if err != nil {
-		return fmt.Errorf("bench cluster: %w", err)
+		return err
 	}
 	defer cl.Close()
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("bench cluster: %w", err)
+		return err
 	}
 	defer f.Close()
 	var mu sync.Mutex
@@ -364,15 +364,15 @@ func (b *clusterBench) produce(ctx context.Context, path string) error {
 		})
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("bench cluster: read the input file: %w", err)
+		return fmt.Errorf("read the input file: %w", err)
 	}
 	if err := cl.Flush(ctx); err != nil {
-		return fmt.Errorf("bench cluster: produce the input: %w", err)
+		return fmt.Errorf("produce the input: %w", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if perr != nil {
-		return fmt.Errorf("bench cluster: produce the input: %w", perr)
+		return fmt.Errorf("produce the input: %w", perr)
 	}
 	return nil
 }
@@ -408,10 +408,10 @@ func (b *clusterBench) newCluster(ctx context.Context, slots, minWorkers int, bo
 	c.out = "pvuv-" + c.name
 	c.ckpt = filepath.Join(b.dir, c.name, "checkpoints")
 	if err := os.MkdirAll(filepath.Join(b.dir, c.name), 0o755); err != nil {
-		return nil, fmt.Errorf("bench cluster: %w", err)
+		return nil, err
 	}
 	if err := b.broker.CreateTopic(ctx, c.out, 1); err != nil { // one partition: the windows in order
-		return nil, fmt.Errorf("bench cluster: %w", err)
+		return nil, err
 	}
 	addr := b.broker.Addr()
 	c.args = func(w *benchWorker) []string {
@@ -452,7 +452,7 @@ func (c *benchCluster) start(id string) (*benchWorker, error) {
 	w := &benchWorker{id: id, advertise: c.b.freeLoopback(), http: c.b.freeLoopback(), exited: make(chan struct{})}
 	log, err := os.Create(filepath.Join(c.b.dir, c.name, id+".log"))
 	if err != nil {
-		return nil, fmt.Errorf("bench cluster: %w", err)
+		return nil, err
 	}
 	w.log = log
 	w.cmd = exec.Command(c.b.cfg.bin, c.args(w)...)
@@ -460,7 +460,7 @@ func (c *benchCluster) start(id string) (*benchWorker, error) {
 	w.started = time.Now()
 	if err := w.cmd.Start(); err != nil {
 		log.Close()
-		return nil, fmt.Errorf("bench cluster: start worker %s (--weir %s): %w", id, c.b.cfg.bin, err)
+		return nil, fmt.Errorf("start worker %s (--weir %s): %w", id, c.b.cfg.bin, err)
 	}
 	c.workers = append(c.workers, w)
 	go func() {
@@ -487,7 +487,7 @@ func (c *benchCluster) failed(err error) error {
 		b, _ := os.ReadFile(w.log.Name())
 		fmt.Fprintf(&sb, "\n--- worker %s (%s) ---\n%s", w.id, w.log.Name(), lastChars(string(b), 2000))
 	}
-	return fmt.Errorf("bench cluster: %s: %w%s", c.name, err, sb.String())
+	return fmt.Errorf("%s: %w%s", c.name, err, sb.String())
 }
 
 // exitedEarly reports the first worker that exited, or nil.
@@ -733,7 +733,7 @@ func (b *clusterBench) committed(ctx context.Context, topic string, want int) ([
 	cl, err := b.broker.NewClient(kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
-		return nil, fmt.Errorf("bench cluster: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	var got []string
