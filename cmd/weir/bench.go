@@ -16,9 +16,10 @@ const benchAbout = `Measures weir against hand-written Go programs that compute 
 on the same input with no framework, in one process, one run after another.
 
 Benchmarks:
-  pvuv   the PV/UV job against bench/baseline
-  async  the async HTTP sink and AsyncWait against their Little's-law bounds
-  kafka  a Kafka pass-through job against a bare franz-go consumer`
+  pvuv     the PV/UV job against bench/baseline
+  async    the async HTTP sink and AsyncWait against their Little's-law bounds
+  kafka    a Kafka pass-through job against a bare franz-go consumer
+  cluster  the PV/UV job across worker processes against one process`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
@@ -29,6 +30,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return runBenchAsync(ctx, args[1:], stdout, stderr)
 		case "kafka":
 			return runBenchKafka(ctx, args[1:], stdout, stderr)
+		case "cluster":
+			return runBenchCluster(ctx, args[1:], stdout, stderr)
 		}
 	}
 	f := newFlagSet("weir bench", "weir bench <benchmark> [flags]", benchAbout, "Run 'weir bench pvuv -h' for its flags.")
@@ -36,7 +39,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	if f.fs.NArg() > 0 {
-		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are pvuv, async and kafka", f.fs.Arg(0))}
+		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are pvuv, async, kafka and cluster", f.fs.Arg(0))}
 	} else {
 		f.problems = append(f.problems, "name the benchmark, as in 'weir bench pvuv'")
 	}
