@@ -131,6 +131,7 @@ func (e *Env) executeInCluster(ctx context.Context, p *plan.Plan, settings plan.
 		Job:      spec,
 		Describe: describeGraph(p.Graph, e.cfg.maxParallelism),
 		OnBuild: func(b plan.Built) {
+			e.runs.Add(1) // every epoch after the first restarts the job
 			e.mu.Lock()
 			e.metrics = b.Metrics
 			e.mu.Unlock()

@@ -28,7 +28,10 @@ type Env struct {
 	lateDrops []*atomic.Int64 // of window operators without LateRecordsTo
 	asyncOps  []asyncCounters // of AsyncWait operators
 
+	runs atomic.Int64 // runs built: the first, then one per restart
+
 	mu      sync.Mutex
+	name    string             // as given to Execute
 	metrics []*runtime.Metrics // of the running or last run
 	job     *job.Job           // the running or last execution
 	worker  cluster.Running    // this process's worker, when the job runs in a cluster
@@ -72,6 +75,12 @@ type SubtaskMetrics struct {
 	Busy          time.Duration
 	Idle          time.Duration
 	Backpressured time.Duration
+	// InputWatermark is the latest watermark the subtask received (the
+	// minimum over its inputs) and OutputWatermark the latest it sent on;
+	// zero when none yet (a source has no input watermark, a chain that
+	// ends in a sink no output one). The final watermark after the end of
+	// a bounded input does not count.
+	InputWatermark, OutputWatermark time.Time
 }
 
 // Metrics returns the counters of every subtask of the running (or last)
@@ -83,11 +92,19 @@ func (e *Env) Metrics() []SubtaskMetrics {
 	out := make([]SubtaskMetrics, 0, len(ms))
 	for _, m := range ms {
 		sh := m.Shares()
-		out = append(out, SubtaskMetrics{
+		sm := SubtaskMetrics{
 			Operator: m.Operator, Subtask: m.Subtask,
 			RecordsIn: m.RecordsIn.Load(), RecordsOut: m.RecordsOut.Load(), DeadLetters: m.DeadLetters.Load(),
 			Busy: sh.Busy, Idle: sh.Idle, Backpressured: sh.Backpressured,
-		})
+		}
+		in, inOK, o, outOK := m.Watermarks()
+		if inOK {
+			sm.InputWatermark = time.UnixMilli(in)
+		}
+		if outOK {
+			sm.OutputWatermark = time.UnixMilli(o)
+		}
+		out = append(out, sm)
 	}
 	return out
 }
@@ -101,6 +118,9 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	if err := e.cfg.validate(); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	e.name = name
+	e.mu.Unlock()
 	plan.AssignUIDs(&e.graph)
 	if err := e.check(); err != nil {
 		return err
@@ -128,6 +148,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 			if err != nil {
 				return nil, err
 			}
+			e.runs.Add(1)
 			e.mu.Lock()
 			e.metrics = built.Metrics
 			e.mu.Unlock()

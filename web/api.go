@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/metrics"
 )
 
 // Job is what the API needs of a running job; *weir.Env implements it.
@@ -81,6 +82,7 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 	})
 	mux.HandleFunc("POST /api/savepoints", savepoint(job.TriggerSavepoint))
 	mux.HandleFunc("POST /api/stop", savepoint(job.StopWithSavepoint))
+	mux.Handle("GET /metrics", metrics.Handler(job, ""))
 	return mux
 }
 

@@ -26,6 +26,9 @@ type Stats struct {
 	mu struct {
 		sync.Mutex
 		recent []Stat
+		// Every checkpoint that completed or failed, kept or not: the
+		// counters Prometheus reads must never go down.
+		completed, failed int64
 	}
 	keep int
 }
@@ -57,6 +60,14 @@ func (s *Stats) Counts() (completed, failed int) {
 		}
 	}
 	return
+}
+
+// Totals returns how many checkpoints completed and failed since s was
+// made, including those no longer kept.
+func (s *Stats) Totals() (completed, failed int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.completed, s.mu.failed
 }
 
 func (s *Stats) find(id int64) *Stat {
@@ -105,6 +116,7 @@ func (s *Stats) completed(id int64, now time.Time, size int64) {
 	if st := s.find(id); st != nil {
 		st.Status, st.Size, st.Duration = "completed", size, now.Sub(st.Started)
 	}
+	s.mu.completed++
 }
 
 func (s *Stats) failed(id int64, now time.Time, reason string) {
@@ -116,6 +128,7 @@ func (s *Stats) failed(id int64, now time.Time, reason string) {
 	if st := s.find(id); st != nil {
 		st.Status, st.Failure, st.Duration = "failed", reason, now.Sub(st.Started)
 	}
+	s.mu.failed++
 }
 
 // Aligned records how long task took to align the barriers of checkpoint id.

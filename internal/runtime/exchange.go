@@ -219,6 +219,7 @@ func (w *Writer[T]) Flush() error {
 
 // Watermark flushes and sends wm to every receiver.
 func (w *Writer[T]) Watermark(wm int64) error {
+	setWatermark(&w.metrics.outputWM, wm)
 	return w.control(envelope[T]{kind: kindWatermark, value: wm})
 }
 

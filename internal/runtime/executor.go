@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
 	"sync"
 )
 
@@ -65,6 +67,12 @@ type Task struct {
 	Background bool
 }
 
+// ProfileLabels returns the pprof labels the task's goroutine runs under:
+// operator (the chain's name) and subtask (its index, from 0).
+func (t Task) ProfileLabels() pprof.LabelSet {
+	return pprof.Labels("operator", t.Name, "subtask", strconv.Itoa(t.Subtask))
+}
+
 // Execute runs tasks until every foreground task has finished, ctx is done,
 // or a task fails; then it cancels the rest and waits for all of them. The
 // caller makes ctx with context.WithCancelCause and passes its cancel, which
@@ -90,12 +98,16 @@ func Execute(ctx context.Context, cancel context.CancelCauseFunc, tasks []Task) 
 		cancel(err)
 	}
 	for _, t := range tasks {
+		labels := t.ProfileLabels()
 		run := func(c context.Context) {
 			var err error
-			func() {
+			// The labels mark every CPU sample of the task, and of the
+			// goroutines it starts, with its operator and subtask; they
+			// cost nothing per record.
+			pprof.Do(c, labels, func(c context.Context) {
 				defer Recover(&err, t.Name, t.Subtask, t.Parallelism)
 				err = t.Run(c)
-			}()
+			})
 			if err != nil && c.Err() == nil {
 				fail(Wrap(err, t.Name, t.Subtask, t.Parallelism))
 			} else if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {

@@ -160,6 +160,7 @@ func (t *InputTask[T]) forward(wm int64, ok bool) error {
 	if !ok {
 		return nil
 	}
+	setWatermark(&t.Metrics.inputWM, wm)
 	return t.Head.Watermark(wm)
 }
 

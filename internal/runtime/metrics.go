@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -15,6 +16,12 @@ type Metrics struct {
 	RecordsOut atomic.Int64
 	// DeadLetters counts the records a source's reader could not decode.
 	DeadLetters atomic.Int64
+
+	// The latest watermark the subtask's chain received on its inputs (the
+	// combined one) and sent on its outputs, stored as wm^math.MinInt64 so
+	// that the zero value means "none yet" (see setWatermark). Written once
+	// per watermark, which advances a few times a second, not per record.
+	inputWM, outputWM atomic.Int64
 
 	started        atomic.Int64 // Unix nanoseconds; 0 before start
 	finished       atomic.Int64
@@ -56,6 +63,24 @@ func (m *Metrics) Shares() TimeShares {
 		busy = 0
 	}
 	return TimeShares{Busy: busy, Idle: idle, Backpressured: bp}
+}
+
+// Watermarks returns the latest input and output watermarks in Unix
+// milliseconds; ok is false for one the subtask has not seen yet. A chain
+// that ends in a sink has no output watermark; a source's chain has no
+// input one. The final watermark (EndOfTime) does not count: after a
+// bounded input ended they stay at the last event time.
+func (m *Metrics) Watermarks() (in int64, inOK bool, out int64, outOK bool) {
+	i, o := m.inputWM.Load(), m.outputWM.Load()
+	return i ^ math.MinInt64, i != 0, o ^ math.MinInt64, o != 0
+}
+
+// setWatermark keeps wm in w unless it is Idle or EndOfTime, which say
+// nothing about event time.
+func setWatermark(w *atomic.Int64, wm int64) {
+	if wm != Idle && wm != EndOfTime {
+		w.Store(wm ^ math.MinInt64)
+	}
 }
 
 // beginIdle marks the start of a wait for input; endIdle accounts it.
