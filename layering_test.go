@@ -25,11 +25,11 @@ var layers = []struct {
 	{
 		name:     "connectors use the public SPI, never the engine",
 		packages: []string{"connector/"},
-		never:    append([]string{"", "app/", "cmd/", "web"}, engine...),
+		never:    append([]string{"", "app/", "cmd/", "web", "metrics"}, engine...),
 	},
 	{
 		name:     "the engine and the API never know a connector or an application",
-		packages: append([]string{"", "web"}, engine...),
+		packages: append([]string{"", "web", "metrics"}, engine...),
 		never:    []string{"connector/", "app/", "cmd/", "bench"},
 	},
 	{
