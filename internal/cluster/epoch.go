@@ -74,7 +74,10 @@ func (w *worker) startEpoch(ctx context.Context, st Start, results chan<- epochR
 	if err != nil {
 		cancel()
 		close(ep.ended)
-		results <- epochResult{ep: ep, err: err}
+		// The epoch never became this worker's: the coordinator must hear
+		// of it, or it would wait for the epoch for ever.
+		w.log.Warn("cluster: this worker cannot open its part of the epoch", "epoch", ep.id, "restore", st.Restore, "err", err)
+		w.reportFailure(ctx, ep, err)
 		return
 	}
 	ep.run, ep.close = run, closeRun

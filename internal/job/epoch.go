@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/weirstream/weir/internal/checkpoint/storage"
 	"github.com/weirstream/weir/internal/runtime"
@@ -54,7 +53,7 @@ func (j *Job) StartPoint(ctx context.Context, store *storage.Storage) (path stri
 	if err := j.matchState(from); err != nil {
 		return "", false, err
 	}
-	return strings.TrimSuffix(from.store.Location(), "/") + "/" + from.dir.Name(), false, nil
+	return from.store.PathOf(from.dir), false, nil
 }
 
 // OpenRun opens the run of an epoch in this process, restoring the

@@ -68,8 +68,10 @@ type Store interface {
 	Completed(ctx context.Context) ([]storage.Dir, error)
 	// MarkFinished records that the job finished.
 	MarkFinished(ctx context.Context, record []byte) error
-	// Location names the storage in messages and savepoint paths.
+	// Location names the storage in messages.
 	Location() string
+	// PathOf is the path of a directory of the storage, to restore from.
+	PathOf(d storage.Dir) string
 }
 
 func newRun(j *Job, store Store, lastID int64, from *point) *Run {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/weirstream/weir/internal/checkpoint/storage"
 )
@@ -79,7 +78,7 @@ func (d *driver) savepointEnded(id int64, completed bool, reason string) {
 	}
 	delete(d.inFlight, id)
 	r := d.run
-	res := savepointResult{path: strings.TrimSuffix(r.store.Location(), "/") + "/" + r.dirFor(id).Name()}
+	res := savepointResult{path: r.store.PathOf(r.dirFor(id))}
 	if !completed {
 		res = savepointResult{err: fmt.Errorf("weir: savepoint failed: %s", reason)}
 	} else {

@@ -226,6 +226,20 @@ func (s *Storage) Close() error {
 // Location returns the location the storage was opened with.
 func (s *Storage) Location() string { return s.location }
 
+// PathOf returns the path of directory d in the storage, as a user gives
+// it to restore from (ParseRestorePath reads it back): an object store's
+// query parameters stay at the end of the URL.
+func (s *Storage) PathOf(d Dir) string {
+	if strings.Contains(s.location, "://") {
+		if u, err := url.Parse(s.location); err == nil {
+			u.Path = strings.TrimRight(u.Path, "/") + "/" + d.Name()
+			u.RawPath = ""
+			return u.String()
+		}
+	}
+	return strings.TrimSuffix(s.location, "/") + "/" + d.Name()
+}
+
 // WriteState writes the state file name of dir, streaming it from r, and
 // returns its size. Names are '/'-separated segments of letters, digits,
 // '.', '_' and '-'; segments may not start with '_' or '.'. The file appears

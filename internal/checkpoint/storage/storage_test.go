@@ -767,3 +767,26 @@ func TestProbes(t *testing.T) {
 		}
 	})
 }
+
+// TestPathOf: the path of a directory reads back as the same location and
+// directory, query parameters of an object store included.
+func TestPathOf(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			s := open(t, b.location(t))
+			for _, d := range []Dir{CheckpointDir(7), NewSavepointDir(3, time.UnixMilli(1700000000000))} {
+				p := s.PathOf(d)
+				loc, got, err := ParseRestorePath(p)
+				if err != nil || got != d || strings.TrimSuffix(loc, "/") != strings.TrimSuffix(s.Location(), "/") {
+					t.Errorf("PathOf(%s) = %s, read back as %s in %s (%v); want %s in %s", d, p, got, loc, err, d, s.Location())
+				}
+				rs, _, err := OpenRestore(t.Context(), p)
+				if err != nil {
+					t.Errorf("OpenRestore(%s): %v", p, err)
+				} else {
+					rs.Close()
+				}
+			}
+		})
+	}
+}
