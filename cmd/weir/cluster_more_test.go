@@ -120,26 +120,14 @@ func exited(w *clusterWorker) (bool, error) {
 
 // waitUntil calls cond every 50 ms until it returns nil. It fails the
 // test with cond's last error after timeout, or at once when a worker not
-// in mayExit exits. The timeout bounds a hang; it asserts no speed. When
-// a worker's log shows droppedStartBug, it waits 10 s more at most and
-// then skips the test, naming the bug.
+// in mayExit exits. The timeout bounds a hang; it asserts no speed.
 func (r *clusterRig) waitUntil(what string, timeout time.Duration, cond func() error) {
 	r.t.Helper()
 	deadline := time.Now().Add(timeout)
-	var dropped string // a worker's log line that shows the bug of droppedStart
-	for i := 0; ; i++ {
+	for {
 		err := cond()
 		if err == nil {
 			return
-		}
-		if dropped == "" && i%20 == 0 {
-			if dropped = r.droppedStart(); dropped != "" {
-				deadline = time.Now().Add(10 * time.Second)
-			}
-		}
-		if dropped != "" && time.Now().After(deadline) {
-			r.t.Logf("waiting for %s: %v", what, err)
-			r.t.Skipf("a known bug of internal/cluster hung the job: %s\n(%s)", droppedStartBug, dropped)
 		}
 		for _, w := range r.workers {
 			if ok, xerr := exited(w); ok && !r.mayExit[w] {
@@ -151,31 +139,6 @@ func (r *clusterRig) waitUntil(what string, timeout time.Duration, cond func() e
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// droppedStartBug is a bug of the cluster's worker: the coordinator's
-// Start of a new generation's epoch can reach a worker before the
-// worker's loop has taken the Assigned event of that generation (its
-// select has both ready); startEpoch then drops it with a warning, yet the
-// coordinator took the call as delivered and waits for ever.
-const droppedStartBug = "a worker drops the coordinator's Start of an epoch of a generation it has not begun yet " +
-	"(worker.loop takes the Start before the Assigned event; startEpoch only warns), and the job hangs"
-
-var droppedStartLine = regexp.MustCompile(`cluster: an epoch of another generation.* epoch=(\d+) generation=(\d+)`)
-
-// droppedStart returns the log line of a worker that dropped the Start of
-// an epoch of a newer generation than its own (droppedStartBug), or "".
-func (r *clusterRig) droppedStart() string {
-	for w, log := range r.logs() {
-		for _, m := range droppedStartLine.FindAllStringSubmatch(log, -1) {
-			epoch, _ := strconv.ParseInt(m[1], 10, 64)
-			gen, _ := strconv.ParseInt(m[2], 10, 64)
-			if epoch>>16 > gen {
-				return w.id + ": " + m[0]
-			}
-		}
-	}
-	return ""
 }
 
 // finish waits for every worker that is not in mayExit to finish the job
