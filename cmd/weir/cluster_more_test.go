@@ -815,14 +815,19 @@ func TestClusterOtherGraphRefused(t *testing.T) {
 		}
 		return nil
 	})
-	blog := r.logs()[b]
 	if berr == nil {
 		r.fatalf("b exited 0; want a failure")
 	}
-	for _, s := range []string{"weir pvuv: cluster: this worker may not take part",
-		`runs another job graph than the coordinator "a"`, `operator "count-clients" exists only on worker "a"`, "sketch-clients"} {
-		if !strings.Contains(blog, s) {
-			r.fatalf("b (%v) did not say %q:\n%s", berr, s, blog)
+	// The error weir pvuv ends with names the difference.
+	var failure string
+	for line := range strings.Lines(r.logs()[b]) {
+		if strings.HasPrefix(line, "weir pvuv: ") && strings.Contains(line, "this worker may not take part") {
+			failure = line
+		}
+	}
+	for _, s := range []string{`runs another job graph than the coordinator "a"`, `operator "count-clients" exists only on worker "a"`, "sketch-clients"} {
+		if !strings.Contains(failure, s) {
+			r.fatalf("b (%v) did not end with an error that says %q", berr, s)
 		}
 	}
 	if v, err := a.view(); err != nil || v.Coordinator != "a" || !slices.Equal(v.memberIDs(), []string{"a"}) || v.Epoch != 0 {
