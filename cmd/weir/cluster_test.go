@@ -23,6 +23,7 @@ import (
 type clusterWorker struct {
 	id, advertise, http string
 	args                []string
+	env                 []string // added to the test's environment
 	cmd                 *exec.Cmd
 	exited              chan error
 	log                 *os.File
@@ -31,6 +32,9 @@ type clusterWorker struct {
 func (w *clusterWorker) start(t *testing.T, bin string) {
 	t.Helper()
 	w.cmd = exec.Command(bin, w.args...)
+	if w.env != nil {
+		w.cmd.Env = append(os.Environ(), w.env...)
+	}
 	w.cmd.Stdout, w.cmd.Stderr = w.log, w.log
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
