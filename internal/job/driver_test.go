@@ -323,5 +323,5 @@ func (s *fakeStore) Completed(context.Context) ([]storage.Dir, error) { return n
 
 func (s *fakeStore) MarkFinished(context.Context, []byte) error { return nil }
 
-func (s *fakeStore) Location() string { return "mem://checkpoints" }
+func (s *fakeStore) Location() string            { return "mem://checkpoints" }
 func (s *fakeStore) PathOf(d storage.Dir) string { return s.Location() + "/" + d.Name() }
