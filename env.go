@@ -12,6 +12,7 @@ import (
 	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/source"
 )
 
 // Env holds the settings and the graph of one job. Build the graph with the
@@ -81,6 +82,10 @@ type SubtaskMetrics struct {
 	// ends in a sink no output one). The final watermark after the end of
 	// a bounded input does not count.
 	InputWatermark, OutputWatermark time.Time
+	// Splits is, for a source's subtask whose reader reports it
+	// (source.ProgressReporter: the Kafka reader does), the position and
+	// lag of each split the reader holds; nil for other subtasks.
+	Splits []source.SplitProgress
 }
 
 // Metrics returns the counters of every subtask of the running (or last)
@@ -104,6 +109,7 @@ func (e *Env) Metrics() []SubtaskMetrics {
 		if outOK {
 			sm.OutputWatermark = time.UnixMilli(o)
 		}
+		sm.Splits = m.Splits(nil)
 		out = append(out, sm)
 	}
 	return out

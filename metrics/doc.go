@@ -27,6 +27,20 @@
 //	weir_input_watermark_seconds       gauge    latest watermark received, Unix seconds
 //	weir_output_watermark_seconds      gauge    latest watermark sent on, Unix seconds
 //
+// Per split of a source's subtask whose reader reports its progress
+// (source.ProgressReporter; the Kafka source does, a split being a
+// partition "TOPIC-PARTITION"), with the labels above and split:
+//
+//	weir_source_split_position         gauge    where the reader is: a Kafka partition's next offset
+//	weir_source_split_lag_records      gauge    what remains to read: Kafka consumer lag
+//
+// A Kafka partition's lag is its last stable offset (the reader reads
+// committed records only) as of the reader's latest fetch of it, minus
+// the position; a bounded source's partition counts up to its stop offset.
+// The lag series is absent while the reader does not know the split's end
+// (an unbounded partition no fetch has brought records of yet). Both are
+// read from the reader at scrape time, not per record.
+//
 // rate() of the three time counters is Flink's busyTimeMsPerSecond,
 // idleTimeMsPerSecond and backPressuredTimeMsPerSecond divided by 1000.
 // Subtask counters start from zero when the job restarts (Prometheus

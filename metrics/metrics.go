@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/source"
 )
 
 // Job is what the Collector reads of a running job; *weir.Env implements
@@ -85,6 +87,7 @@ func NewCollector(job Job, name string) *Collector {
 
 var (
 	subtaskLabels = []string{"job", "operator", "subtask"}
+	splitLabels   = []string{"job", "operator", "subtask", "split"}
 	jobLabels     = []string{"job"}
 	asyncLabels   = []string{"job", "operator"}
 
@@ -96,6 +99,8 @@ var (
 	descDeadLetters   = prometheus.NewDesc("weir_dead_letters_total", "Records the subtask's source could not decode.", subtaskLabels, nil)
 	descInputWM       = prometheus.NewDesc("weir_input_watermark_seconds", "Latest watermark the subtask received (minimum over its inputs), Unix seconds.", subtaskLabels, nil)
 	descOutputWM      = prometheus.NewDesc("weir_output_watermark_seconds", "Latest watermark the subtask sent on, Unix seconds.", subtaskLabels, nil)
+	descSplitPosition = prometheus.NewDesc("weir_source_split_position", "Where the source subtask's reader is in the split, in the split's unit (a Kafka partition: the offset of the next record).", splitLabels, nil)
+	descSplitLag      = prometheus.NewDesc("weir_source_split_lag_records", "What remains to read of the split after the reader's position (a Kafka partition: consumer lag, offsets up to the last stable offset).", splitLabels, nil)
 
 	descRestarts       = prometheus.NewDesc("weir_restarts_total", "Runs of the job started over after a failure (in a cluster: also after a change of workers).", jobLabels, nil)
 	descCkptCompleted  = prometheus.NewDesc("weir_checkpoints_completed_total", "Completed checkpoints.", jobLabels, nil)
@@ -112,7 +117,7 @@ var (
 	descAsyncFailures  = prometheus.NewDesc("weir_async_failures_total", "Inputs whose AsyncWait call failed the job.", asyncLabels, nil)
 
 	allDescs = []*prometheus.Desc{
-		descRecordsIn, descRecordsOut, descBusy, descIdle, descBackpressured, descDeadLetters, descInputWM, descOutputWM,
+		descRecordsIn, descRecordsOut, descBusy, descIdle, descBackpressured, descDeadLetters, descInputWM, descOutputWM, descSplitPosition, descSplitLag,
 		descRestarts, descCkptCompleted, descCkptFailed, descCkptDuration, descCkptSize, descLastCkptDur, descLastCkptSize,
 		descLateDropped, descAsyncInFlight, descAsyncCompleted, descAsyncRetries, descAsyncTimeouts, descAsyncFailures,
 	}
@@ -149,6 +154,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if !s.OutputWatermark.IsZero() {
 			gauge(ch, descOutputWM, unixSeconds(s.OutputWatermark), lv)
+		}
+		for _, sp := range s.Splits {
+			slv := append(lv[:len(lv):len(lv)], sp.Split)
+			gauge(ch, descSplitPosition, float64(sp.Position), slv)
+			if sp.Lag >= 0 {
+				gauge(ch, descSplitLag, float64(sp.Lag), slv)
+			}
 		}
 	}
 
@@ -226,7 +238,8 @@ func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 // merge sums the subtasks that share a chain name and index (two chains
 // may carry the same name), so that every series is unique: a registry
 // refuses duplicates. Their watermarks are the minimum, as downstream
-// would see them.
+// would see them. A split both report (two sources of one topic) is the
+// one further behind.
 func merge(ms []weir.SubtaskMetrics) []weir.SubtaskMetrics {
 	type key struct {
 		op      string
@@ -251,6 +264,26 @@ func merge(ms []weir.SubtaskMetrics) []weir.SubtaskMetrics {
 		o.Backpressured += m.Backpressured
 		o.InputWatermark = minTime(o.InputWatermark, m.InputWatermark)
 		o.OutputWatermark = minTime(o.OutputWatermark, m.OutputWatermark)
+		o.Splits = mergeSplits(o.Splits, m.Splits)
+	}
+	return out
+}
+
+// mergeSplits adds the splits of b to a copy of a; of a split in both it
+// keeps the one with the greater lag (unknown counts as greatest).
+func mergeSplits(a, b []source.SplitProgress) []source.SplitProgress {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Clone(a)
+	for _, sp := range b {
+		i := slices.IndexFunc(out, func(o source.SplitProgress) bool { return o.Split == sp.Split })
+		switch {
+		case i < 0:
+			out = append(out, sp)
+		case sp.Lag == -1 || (out[i].Lag != -1 && sp.Lag > out[i].Lag):
+			out[i] = sp
+		}
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/metrics"
+	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -326,7 +327,8 @@ func everything() *fakeJob {
 	wm := func(s int64) time.Time { return time.Unix(s, 0) }
 	return &fakeJob{
 		subtasks: []weir.SubtaskMetrics{
-			{Operator: "src", RecordsOut: 3, DeadLetters: 1, Busy: time.Second, OutputWatermark: wm(2)},
+			{Operator: "src", RecordsOut: 3, DeadLetters: 1, Busy: time.Second, OutputWatermark: wm(2),
+				Splits: []source.SplitProgress{{Split: "t-0", Position: 5, Lag: 2}, {Split: "t-1", Position: 0, Lag: -1}}},
 			{Operator: "map", RecordsIn: 1, InputWatermark: wm(2)},
 			{Operator: "map", RecordsIn: 2, InputWatermark: wm(1)},
 		},
@@ -340,8 +342,50 @@ func everything() *fakeJob {
 var exported = []string{
 	"weir_records_in_total", "weir_records_out_total", "weir_busy_seconds_total", "weir_idle_seconds_total",
 	"weir_backpressured_seconds_total", "weir_dead_letters_total", "weir_input_watermark_seconds", "weir_output_watermark_seconds",
+	"weir_source_split_position", "weir_source_split_lag_records",
 	"weir_restarts_total", "weir_checkpoints_completed_total", "weir_checkpoints_failed_total",
 	"weir_checkpoint_duration_seconds", "weir_checkpoint_size_bytes", "weir_last_checkpoint_duration_seconds",
 	"weir_last_checkpoint_size_bytes", "weir_late_records_dropped_total",
 	"weir_async_in_flight", "weir_async_completed_total", "weir_async_retries_total", "weir_async_timeouts_total", "weir_async_failures_total",
+}
+
+// TestSplitSeries checks the per-split series: a position for every split,
+// a lag only where the reader knows it, and one series per split when two
+// chains share a name (the one further behind).
+func TestSplitSeries(t *testing.T) {
+	sp := func(id string, pos, lag int64) source.SplitProgress {
+		return source.SplitProgress{Split: id, Position: pos, Lag: lag}
+	}
+	job := &fakeJob{subtasks: []weir.SubtaskMetrics{
+		{Operator: "kafka", Subtask: 0, Splits: []source.SplitProgress{sp("pv-0", 10, 5), sp("pv-2", 0, -1)}},
+		{Operator: "kafka", Subtask: 1, Splits: []source.SplitProgress{sp("pv-1", 7, 0)}},
+		{Operator: "kafka", Subtask: 0, Splits: []source.SplitProgress{sp("pv-0", 12, 3), sp("pv-2", 4, 1), sp("pv-3", 1, 1)}},
+		{Operator: "map", Subtask: 0},
+	}}
+	fams := get(t, job, "j")
+	want := []struct {
+		subtask, split string
+		pos, lag       float64 // lag -1: no series
+	}{
+		{"0", "pv-0", 10, 5},
+		{"0", "pv-2", 0, -1}, // unknown beats any known lag
+		{"0", "pv-3", 1, 1},
+		{"1", "pv-1", 7, 0},
+	}
+	for _, w := range want {
+		lv := map[string]string{"job": "j", "operator": "kafka", "subtask": w.subtask, "split": w.split}
+		if s := series(fams, "weir_source_split_position", lv); len(s) != 1 || value(s[0]) != w.pos {
+			t.Errorf("weir_source_split_position%v: %v, want one series of %v", lv, s, w.pos)
+		}
+		s := series(fams, "weir_source_split_lag_records", lv)
+		switch {
+		case w.lag < 0 && len(s) != 0:
+			t.Errorf("weir_source_split_lag_records%v: %v, want none: the lag is unknown", lv, s)
+		case w.lag >= 0 && (len(s) != 1 || value(s[0]) != w.lag):
+			t.Errorf("weir_source_split_lag_records%v: %v, want one series of %v", lv, s, w.lag)
+		}
+	}
+	if n := len(series(fams, "weir_source_split_position", nil)); n != len(want) {
+		t.Errorf("%d weir_source_split_position series, want %d", n, len(want))
+	}
 }

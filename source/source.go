@@ -184,6 +184,39 @@ type CheckpointListener interface {
 	NotifyCheckpointComplete(ctx context.Context, id int64) error
 }
 
+// SplitProgress is how far a reader is in one of its splits.
+type SplitProgress struct {
+	// Split is the split's id (Split.SplitID).
+	Split string `json:"split"`
+	// Position is where the reader is in the split, in the split's own
+	// unit: for a Kafka partition, the offset of the next record to read.
+	Position int64 `json:"position"`
+	// Lag is what remains to read after Position, in the same unit: for a
+	// Kafka partition, its end as of the reader's latest fetch (the last
+	// stable offset, or the stop offset of a bounded split) minus
+	// Position, as Kafka's consumer lag. It is -1 while the reader does
+	// not know the split's end.
+	Lag int64 `json:"lag"`
+}
+
+// ProgressReporter is implemented by readers that can say how far they
+// are in their splits, as the Kafka reader reports per partition its
+// offset and consumer lag. The job's metrics (weir.SubtaskMetrics.Splits,
+// the Prometheus series weir_source_split_position and
+// weir_source_split_lag_records) read it when someone asks for them,
+// never per record.
+type ProgressReporter interface {
+	// AppendSplitProgress appends the progress of each split the reader
+	// holds (finished ones too, at lag 0) to dst and returns it.
+	//
+	// Unlike the Reader's other methods it is called from any goroutine,
+	// at any time: before Start, while Poll runs, after Close (the last
+	// progress). It must be safe for that and cheap: read what the
+	// reader publishes as it goes (atomics updated per batch, not per
+	// record), never wait for Poll, and do no I/O.
+	AppendSplitProgress(dst []SplitProgress) []SplitProgress
+}
+
 // Reader reads the splits assigned to one subtask.
 type Reader[T any] interface {
 	// Start is called once before any other method. Goroutines it starts

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/metrics"
+	"github.com/weirstream/weir/source"
 )
 
 // Job is what the API needs of a running job; *weir.Env implements it.
@@ -41,6 +42,7 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 			out = append(out, subtaskJSON{
 				Operator: m.Operator, Subtask: m.Subtask, RecordsIn: m.RecordsIn, RecordsOut: m.RecordsOut,
 				BusyMs: m.Busy.Milliseconds(), IdleMs: m.Idle.Milliseconds(), BackpressuredMs: m.Backpressured.Milliseconds(),
+				Splits: m.Splits,
 			})
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -94,6 +96,9 @@ type subtaskJSON struct {
 	BusyMs          int64  `json:"busy_ms"`
 	IdleMs          int64  `json:"idle_ms"`
 	BackpressuredMs int64  `json:"backpressured_ms"`
+	// Splits is, for a source's subtask whose reader reports it, each
+	// split's {"split", "position", "lag"} (lag -1: unknown yet).
+	Splits []source.SplitProgress `json:"splits,omitempty"`
 }
 
 type checkpointJSON struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -52,6 +53,11 @@ type reader[T any] struct {
 	err           error // a problem found outside Poll, returned by the next Poll
 	closed        bool
 
+	// progress is the progress of every partition in order, for
+	// AppendSplitProgress on other goroutines; replaced (not changed) when
+	// the partitions change.
+	progress atomic.Pointer[[]*partProgress]
+
 	snapshots  []snapshotPositions // oldest first
 	moved      bool                // positions moved since the last interval commit
 	lastCommit time.Time
@@ -63,6 +69,36 @@ type partState struct {
 	split    Split // Offset is the next offset to read
 	id       string
 	finished bool
+	progress *partProgress
+}
+
+// partProgress is what other goroutines may read of a partition: its
+// position and end, updated once per fetched batch of the partition.
+type partProgress struct {
+	id  string
+	pos atomic.Int64 // the next offset to read
+	// end is the offset up to which the partition can be read: the stop
+	// offset of a bounded split; otherwise the last stable offset of the
+	// latest fetch that brought records of it, -1 before the first.
+	end atomic.Int64
+}
+
+func newPartProgress(sp *Split) *partProgress {
+	p := &partProgress{id: sp.SplitID()}
+	p.pos.Store(sp.Offset)
+	p.end.Store(sp.Stop) // NoStop (-1) is "not known yet"
+	return p
+}
+
+// get returns the partition's progress; the lag is never negative
+// (pos and end are read one after the other, not at once).
+func (p *partProgress) get() source.SplitProgress {
+	pos, end := p.pos.Load(), p.end.Load()
+	lag := int64(-1)
+	if end >= 0 {
+		lag = max(end-pos, 0)
+	}
+	return source.SplitProgress{Split: p.id, Position: pos, Lag: lag}
 }
 
 // snapshotPositions are the offsets a reader snapshotted for a checkpoint.
@@ -74,6 +110,7 @@ type snapshotPositions struct {
 var (
 	_ source.Reader[string]     = (*reader[string])(nil)
 	_ source.CheckpointListener = (*reader[string])(nil)
+	_ source.ProgressReporter   = (*reader[string])(nil)
 )
 
 func newReader[T any](s *Source[T], ctx source.ReaderContext) *reader[T] {
@@ -144,7 +181,7 @@ func (r *reader[T]) AddSplits(splits []source.Split) {
 			r.err = fmt.Errorf("kafka: source reader %d got partition %s twice; this is a bug in the enumerator", r.rctx.Subtask(), ks.SplitID())
 			continue
 		}
-		p := &partState{split: *ks, id: ks.SplitID()}
+		p := &partState{split: *ks, id: ks.SplitID(), progress: newPartProgress(ks)}
 		if old := r.parts[ks.tp()]; old != nil {
 			r.order = deleteState(r.order, old)
 		}
@@ -160,6 +197,36 @@ func (r *reader[T]) AddSplits(splits []source.Split) {
 		r.register = append(r.register, p.id)
 	}
 	r.consume(added)
+	r.publishProgress()
+}
+
+// publishProgress publishes the partitions' progress in assignment order.
+func (r *reader[T]) publishProgress() {
+	ps := make([]*partProgress, len(r.order))
+	for i, p := range r.order {
+		ps[i] = p.progress
+	}
+	r.progress.Store(&ps)
+}
+
+// AppendSplitProgress implements source.ProgressReporter: per partition
+// it was given, in assignment order, the next offset to read and the
+// consumer lag. The lag counts offsets up to the partition's last stable
+// offset (the reader reads committed records only, so the high watermark
+// may be past what it can read) as of the latest fetch that brought
+// records of the partition, so it counts transaction markers and aborted
+// records too, as Kafka's consumer lag does. A bounded partition's lag
+// counts up to its stop offset. An unbounded partition that no fetch has
+// brought records of yet has lag -1 (unknown), also one that is empty.
+func (r *reader[T]) AppendSplitProgress(dst []source.SplitProgress) []source.SplitProgress {
+	ps := r.progress.Load()
+	if ps == nil {
+		return dst
+	}
+	for _, p := range *ps {
+		dst = append(dst, p.get())
+	}
+	return dst
 }
 
 func deleteState(ps []*partState, p *partState) []*partState {
@@ -235,6 +302,16 @@ func (r *reader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Stat
 				if p == nil || p.finished {
 					continue // fetched before the partition finished
 				}
+				if p.split.Stop == NoStop {
+					// With read_committed the last stable offset is
+					// where reading ends for now; brokers too old to
+					// send it (fetch < v4) answer -1.
+					end := fp.LastStableOffset
+					if end < 0 {
+						end = fp.HighWatermark
+					}
+					p.progress.end.Store(end)
+				}
 				var o source.Output[T] = out
 				if splitOuts != nil {
 					o = splitOuts.ForSplit(p.id)
@@ -280,12 +357,18 @@ func (r *reader[T]) emit(p *partState, recs []*kgo.Record, out source.Output[T],
 			break
 		}
 	}
+	if !p.finished {
+		p.progress.pos.Store(p.split.Offset)
+	}
 	r.moved = true
 	return n
 }
 
-// finish ends a bounded partition: the client stops fetching it.
+// finish ends a bounded partition: the client stops fetching it. Its
+// progress is at its end: a record at or past the stop offset (after
+// aborted records the client dropped) ends it below the stop offset.
 func (r *reader[T]) finish(p *partState) {
+	p.progress.pos.Store(max(p.split.Offset, p.split.Stop))
 	p.finished = true
 	r.active--
 	r.cl.RemoveConsumePartitions(map[string][]int32{p.split.Topic: {p.split.Partition}})

@@ -4,6 +4,8 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/weirstream/weir/source"
 )
 
 // Metrics are the counters of one subtask. They are written by the subtask's
@@ -32,6 +34,21 @@ type Metrics struct {
 	// once it ends.
 	idleSince atomic.Int64
 	bpSince   atomic.Int64
+
+	// progress is the source reader of the subtask when it reports its
+	// splits' progress; set once, when the source task starts.
+	progress atomic.Pointer[source.ProgressReporter]
+}
+
+// Splits appends to dst the progress of the splits the subtask's source
+// reader holds, when it reports it (source.ProgressReporter); dst as it
+// is for any other subtask. It asks the reader now, from the caller's
+// goroutine: the reader's contract makes that safe.
+func (m *Metrics) Splits(dst []source.SplitProgress) []source.SplitProgress {
+	if p := m.progress.Load(); p != nil {
+		return (*p).AppendSplitProgress(dst)
+	}
+	return dst
 }
 
 // TimeShares is the split of a subtask's wall time, as in Flink's

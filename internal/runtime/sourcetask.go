@@ -41,6 +41,9 @@ func (t *SourceTask[T]) Run(ctx context.Context) (err error) {
 	l := &t.loop
 	l.start()
 	defer l.stop()
+	if p, ok := t.Reader.(source.ProgressReporter); ok {
+		t.Metrics.progress.Store(&p)
+	}
 	defer func() {
 		if cerr := t.Reader.Close(); err == nil && cerr != nil {
 			err = cerr
