@@ -6,6 +6,7 @@
 //	weir ship        follow rotating access logs into Kafka, exactly once
 //	weir consume     print the committed records of a Kafka topic
 //	weir dashboard   serve the PV/UV dashboard over a job's results in Redis
+//	weir nexmark     write the Nexmark benchmark's events as JSON lines
 //	weir bench       measure weir against hand-written baselines
 //	weir checkpoint  inspect and verify checkpoints and savepoints
 //	weir savepoint   take a savepoint of a running job
@@ -82,6 +83,7 @@ func commands() []command {
 		{"ship", "follow rotating access logs and produce their lines to Kafka, exactly once", runShip},
 		{"consume", "print the committed records of a Kafka topic (weir consume --topic kafka://HOST:PORT/TOPIC)", runConsume},
 		{"dashboard", "serve the PV/UV dashboard over a job's results in Redis", runDashboard},
+		{"nexmark", "write the Nexmark benchmark's events (weir nexmark generate --events N)", runNexmark},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
 		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
 		{"savepoint", "take a savepoint of a running job (weir savepoint --job URL)", runSavepoint(false)},
