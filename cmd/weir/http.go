@@ -33,8 +33,10 @@ type httpFlags struct {
 func addHTTPFlags(f *flagSet, def, usage string) *httpFlags {
 	return &httpFlags{
 		addr: f.string("http", def, "ADDR", usage+";\nbeyond loopback it needs --http-token"),
-		token: f.string("http-token", "", "TOKEN", "the secret every request to --http needs (default $"+httpTokenEnv+", which keeps it\n"+
-			"out of the process list); needed beyond loopback "+tokenHelp+"; open pages once\nas URL?token=TOKEN, tools send Authorization: Bearer TOKEN"),
+		token: f.string("http-token", "", "TOKEN", "the secret every request to --http needs (default $"+httpTokenEnv+", which\n"+
+			"keeps it out of the process list); needed beyond loopback; at least 16\n"+
+			"characters, such as the output of openssl rand -hex 16; open pages once as\n"+
+			"URL?token=TOKEN, tools send Authorization: Bearer TOKEN"),
 		cert: f.string("http-tls-cert", "", "FILE", "serve --http over HTTPS with this PEM certificate (chain), with --http-tls-key"),
 		key:  f.string("http-tls-key", "", "FILE", "the PEM private key of --http-tls-cert"),
 	}
