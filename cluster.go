@@ -176,6 +176,10 @@ func describeGraph(g *plan.Graph, maxParallelism int) []cluster.Node {
 // ClusterStatus is what a worker knows of its cluster (see Cluster).
 type ClusterStatus = cluster.Status
 
+// InCluster reports whether the job runs as a worker of a cluster
+// (Cluster).
+func (e *Env) InCluster() bool { return e.cfg.cluster != nil }
+
 // ClusterStatus returns what this worker knows of its cluster, and false
 // when the job does not run in a cluster or has not joined it yet.
 func (e *Env) ClusterStatus() (ClusterStatus, bool) {

@@ -19,7 +19,7 @@ func (webJob) StopWithSavepoint(context.Context) (string, error) { return "", er
 // TestWebServesMetrics checks that every job's HTTP API has GET /metrics.
 func TestWebServesMetrics(t *testing.T) {
 	rec := httptest.NewRecorder()
-	web.Handler(webJob{everything()}, 0).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	web.Handler(webJob{everything()}, web.Options{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `weir_records_in_total{job="j",operator="map",subtask="0"} 3`) {
 		t.Fatalf("GET /metrics of web.Handler: %d\n%s", rec.Code, rec.Body)
 	}

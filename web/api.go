@@ -1,19 +1,52 @@
 // Package web serves a running job's HTTP API: its metrics, its
-// checkpoints, and savepoints on demand. Pages that show them use only this
-// API.
+// checkpoints, savepoints on demand, and Go's profiles. Pages that show
+// them use only this API.
 //
-//	GET  /api/metrics      per-subtask records in and out, busy/idle/backpressured time
+//	GET  /api/metrics      per-subtask records in and out, busy/idle/backpressured time,
+//	                       and a source's splits: position and lag
 //	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements
 //	POST /api/savepoints   take a savepoint; answers {"path": "..."} when it completed
 //	POST /api/stop         take a savepoint and stop the job; answers {"path": "..."}
 //	GET  /api/cluster      for a job in a cluster (weir.Cluster): its generation, coordinator,
 //	                       workers and the work of each (subtasks, key groups, splits)
+//	GET  /healthz          200 while the process serves; no token needed
+//	GET  /readyz           200 once the job runs (a cluster's worker: once it is a member),
+//	                       503 before; no token needed
+//	GET  /metrics          the same and more in Prometheus's text format (package metrics)
+//	GET  /debug/pprof/     net/http/pprof: profiles of the process, for go tool pprof; CPU
+//	                       samples carry the operator and subtask labels
+//
+// Only its owner drives a job. Guard sets the rules, which Handler
+// applies and a server that mounts other pages beside the API (the PV/UV
+// dashboard) applies to them too:
+//
+//   - A server on loopback needs no token, as long as it is addressed by a
+//     loopback name. A server on any other address must be given a token
+//     (weir's --http-token or $WEIR_HTTP_TOKEN; weir refuses to start
+//     without one).
+//   - With a token, POST requests and /debug/pprof/ need the header
+//     "Authorization: Bearer TOKEN"; pages and GET APIs take the header
+//     too, or a cookie: open any URL once as URL?token=TOKEN, and the
+//     server sets an HttpOnly, SameSite=Strict cookie and redirects to the
+//     URL without the token. A missing or wrong token is answered 401.
+//   - Mutations are POST only (405 otherwise), same-origin (a browser's
+//     cross-origin request is answered 403) and carry JSON or no body (415
+//     otherwise).
+//   - One savepoint at a time: a savepoint or stop asked while one is in
+//     progress is answered 409. Options.RetainSavepoints bounds how many
+//     savepoints taken through the API are kept.
+//
+// Serve it over TLS (http.Server.ServeTLS, weir's --http-tls-cert and
+// --http-tls-key) wherever the network between the job and its users is
+// not trusted: the token travels in every request.
 package web
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/weirstream/weir"
@@ -29,11 +62,33 @@ type Job interface {
 	StopWithSavepoint(ctx context.Context) (string, error)
 }
 
-// Handler returns the API of job. Savepoint requests wait at most timeout
-// for the savepoint to complete (0 means 10 minutes).
-func Handler(job Job, timeout time.Duration) http.Handler {
-	if timeout <= 0 {
-		timeout = 10 * time.Minute
+// Options configure Handler. The zero value serves the API as a loopback
+// server without a token, keeping every savepoint.
+type Options struct {
+	// Token, when set, is the secret every request needs (see Guard): a
+	// server beyond loopback must have one.
+	Token string
+	// SavepointTimeout is how long a savepoint request waits for the
+	// savepoint to complete. Default 10 minutes.
+	SavepointTimeout time.Duration
+	// RetainSavepoints keeps the newest n savepoints taken through this
+	// handler, stop's included, and deletes older ones. It counts only
+	// the savepoints this handler took, so one of an earlier run, or the
+	// one the job was restored from, is never deleted. Default 0 keeps
+	// every savepoint.
+	RetainSavepoints int
+	// Logger gets a line for each savepoint taken or deleted. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler returns the API of job, behind Guard with opts.Token.
+func Handler(job Job, opts Options) http.Handler {
+	if opts.SavepointTimeout <= 0 {
+		opts.SavepointTimeout = 10 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, r *http.Request) {
@@ -56,18 +111,6 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
-	savepoint := func(take func(context.Context) (string, error)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), timeout)
-			defer cancel()
-			path, err := take(ctx)
-			if err != nil {
-				writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]string{"path": path})
-		}
-	}
 	mux.HandleFunc("GET /api/cluster", func(w http.ResponseWriter, r *http.Request) {
 		c, ok := job.(interface {
 			ClusterStatus() (weir.ClusterStatus, bool)
@@ -77,15 +120,38 @@ func Handler(job Job, timeout time.Duration) http.Handler {
 			st, ok = c.ClusterStatus()
 		}
 		if !ok {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "the job does not run in a cluster (weir pvuv --cluster)"})
+			writeError(w, http.StatusNotFound, "the job does not run in a cluster (weir pvuv --cluster)")
 			return
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
-	mux.HandleFunc("POST /api/savepoints", savepoint(job.TriggerSavepoint))
-	mux.HandleFunc("POST /api/stop", savepoint(job.StopWithSavepoint))
+	sp := &savepoints{timeout: opts.SavepointTimeout, retain: opts.RetainSavepoints, log: opts.Logger}
+	mux.HandleFunc("POST /api/savepoints", sp.handle(job.TriggerSavepoint, false))
+	mux.HandleFunc("POST /api/stop", sp.handle(job.StopWithSavepoint, true))
 	mux.Handle("GET /metrics", metrics.Handler(job, ""))
-	return mux
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		// A worker of a cluster is ready once it is a member; any other
+		// job as soon as it serves.
+		if c, ok := job.(interface {
+			InCluster() bool
+			ClusterStatus() (weir.ClusterStatus, bool)
+		}); ok && c.InCluster() {
+			if _, joined := c.ClusterStatus(); !joined {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "joining"})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return Guard(mux, opts.Token)
 }
 
 type subtaskJSON struct {
@@ -120,6 +186,11 @@ func millis(m map[string]time.Duration) map[string]int64 {
 		out[k] = d.Milliseconds()
 	}
 	return out
+}
+
+// writeError answers {"error": msg}.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -27,7 +27,7 @@ func TestSavepointAndStopOverHTTP(t *testing.T) {
 	weir.SinkTo(weir.FromSource(env, src), weirtest.NewTxCollector[int]())
 	done := make(chan error, 1)
 	go func() { done <- env.Execute(context.Background(), "api") }()
-	srv := httptest.NewServer(web.Handler(env, 10*time.Second))
+	srv := httptest.NewServer(web.Handler(env, web.Options{SavepointTimeout: 10 * time.Second}))
 	defer srv.Close()
 
 	post := func(path string) map[string]string {

@@ -30,7 +30,7 @@ func TestMetricsIncludeSplits(t *testing.T) {
 		{Operator: "map", Subtask: 0},
 	}}
 	rec := httptest.NewRecorder()
-	web.Handler(job, time.Second).ServeHTTP(rec, httptest.NewRequest("GET", "/api/metrics", nil))
+	web.Handler(job, web.Options{SavepointTimeout: time.Second}).ServeHTTP(rec, httptest.NewRequest("GET", "/api/metrics", nil))
 	if rec.Code != 200 {
 		t.Fatalf("GET /api/metrics: %d %s", rec.Code, rec.Body)
 	}

@@ -23,6 +23,7 @@ package demo
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,13 @@ type Config struct {
 	// HTTP is the address of the dashboard and the job's API. Default
 	// 127.0.0.1:8080; port 0 picks a free one.
 	HTTP string
+	// HTTPToken, when set, guards the dashboard and the job's API with
+	// web.Guard's rules: a user opens the dashboard once with ?token=, a
+	// tool sends Authorization: Bearer. Serve beyond loopback only with a
+	// token (weir demo refuses to start without one).
+	HTTPToken string
+	// HTTPTLS, when set, serves HTTP over TLS with this configuration.
+	HTTPTLS *tls.Config
 	// LogDir is where the web servers write their logs. Given, every
 	// rotated log is kept there (a test can recount them); by default a
 	// temporary directory keeps the last few and is removed at the end.
@@ -94,11 +102,15 @@ type Config struct {
 	// OnWindow, when set, is called with every window's final result, from
 	// the job's goroutine.
 	OnWindow func(pvuv.Result)
+	// Stopped, when set, is called when the job was stopped through its
+	// API (POST /api/stop). Run then stops every part and returns nil,
+	// rather than serve the frozen numbers of a job that no longer runs.
+	Stopped func()
 }
 
 // Addresses says where the running demo's parts are.
 type Addresses struct {
-	Dashboard string // http://host:port/
+	Dashboard string // http://host:port/ (https:// with Config.HTTPTLS)
 	JobAPI    string // http://host:port/api/metrics
 	Memory    string // http://host:port/api/memory: the process's memory, as JSON
 	Kafka     string // host:port
@@ -179,8 +191,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Run runs the demo until ctx is done or a part fails, and then stops
-// every part. It returns nil when ctx ended it.
+// Run runs the demo until ctx is done, its job is stopped through the API
+// (Config.Stopped) or a part fails, and then stops every part. It returns
+// nil when ctx or the stop ended it.
 func Run(ctx context.Context, cfg Config) (err error) {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -305,13 +318,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return fmt.Errorf("demo: listen on %s (use another address, such as 127.0.0.1:0): %w", cfg.HTTP, err)
 	}
+	if cfg.HTTPTLS != nil {
+		ln = tls.NewListener(ln, cfg.HTTPTLS)
+	}
 	mux := http.NewServeMux()
-	api := web.Handler(env, 0)
-	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop"} {
+	api := web.Handler(env, web.Options{Token: cfg.HTTPToken, Logger: log})
+	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop", "/debug/pprof/"} {
 		mux.Handle(p, api)
 	}
-	mux.HandleFunc("GET /api/memory", serveMemory)
-	mux.Handle("/", board)
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /api/memory", serveMemory)
+	pages.Handle("/", board)
+	mux.Handle("/", web.Guard(pages, cfg.HTTPToken))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	wg.Go(func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -323,14 +341,27 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		srv.Shutdown(sctx) // live streams end with the dashboard's Close
 		stop()
 	}()
-	addrs.Dashboard = "http://" + ln.Addr().String() + "/"
-	addrs.JobAPI = "http://" + ln.Addr().String() + "/api/metrics"
-	addrs.Memory = "http://" + ln.Addr().String() + "/api/memory"
+	base := "http://" + ln.Addr().String()
+	if cfg.HTTPTLS != nil {
+		base = "https://" + ln.Addr().String()
+	}
+	addrs.Dashboard = base + "/"
+	addrs.JobAPI = base + "/api/metrics"
+	addrs.Memory = base + "/api/memory"
 	if cfg.Ready != nil {
 		cfg.Ready(addrs)
 	}
 
 	jobErr := env.Execute(ctx, "pvuv-demo")
+	if jobErr == nil && ctx.Err() == nil {
+		// The Kafka source never ends: only a stop through the API ends
+		// the job without an error.
+		log.Info("demo: the job was stopped through its API; stopping the demo")
+		if cfg.Stopped != nil {
+			cfg.Stopped()
+		}
+		return nil
+	}
 	fail("job", jobErr)
 	<-ctx.Done()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/weirstream/weir/app/pvuv/dashboard"
 	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/connector/redis"
+	"github.com/weirstream/weir/web"
 )
 
 const dashboardAbout = `Serves the PV/UV dashboard over the results a weir pvuv job writes to Redis
@@ -29,10 +29,11 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		"Example:\n  weir dashboard --redis redis://127.0.0.1:6379/0 --http 127.0.0.1:8080")
 	redisURL := f.string("redis", "", "URL", "the Redis the job writes to: redis://HOST:PORT/DB")
 	prefix := f.string("prefix", "", "PREFIX", "the key prefix the job writes under (default weir:pvuv)")
-	addr := f.string("http", "127.0.0.1:8080", "ADDR", "address to serve on")
+	hf := addHTTPFlags(f, "127.0.0.1:8080", "address to serve on")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
+	hf.check(f)
 	if _, err := redis.ParseURL(*redisURL); err != nil {
 		f.problem("redis", "%v", err)
 	}
@@ -45,13 +46,17 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitUsage
 	}
 	defer board.Close()
-	ln, err := net.Listen("tcp", *addr)
+	hf.warn(stderr, "weir dashboard")
+	ln, base, err := hf.listen()
 	if err != nil {
 		fmt.Fprintf(stderr, "weir dashboard: --http: %v\n", err)
 		return exitFail
 	}
-	srv := &http.Server{Handler: board, ReadHeaderTimeout: 5 * time.Second}
-	fmt.Fprintf(stdout, "weir dashboard: http://%s/ (Ctrl-C stops)\n", ln.Addr())
+	srv := newHTTPServer(web.Guard(board, *hf.token))
+	fmt.Fprintf(stdout, "weir dashboard: %s/ (Ctrl-C stops)\n", base)
+	if *hf.token != "" {
+		fmt.Fprintf(stdout, "weir dashboard: open it once as %s/?token=TOKEN, with the --http-token\n", base)
+	}
 	go func() {
 		<-ctx.Done()
 		board.Close() // ends the live streams, so Shutdown does not wait for them

@@ -32,13 +32,13 @@ const demoFooter = `Examples:
   weir demo                                   # then open http://127.0.0.1:8080/
   weir demo --kafka 127.0.0.1:9092 --redis redis://127.0.0.1:6379/0 --rate 5000
 
-Exit status: 0 when stopped with Ctrl-C, 1 when a part fails, 2 on a usage
-error.`
+Exit status: 0 when stopped with Ctrl-C or when its job is stopped through
+the API (weir stop --job URL), 1 when a part fails, 2 on a usage error.`
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir demo", "weir demo [flags]", demoAbout, demoFooter)
 	rate := f.float("rate", 2000, "access-log lines per second over all web servers")
-	httpAddr := f.string("http", "127.0.0.1:8080", "ADDR", "address of the dashboard and the job's API (port 0 picks a free one)")
+	hf := addHTTPFlags(f, "127.0.0.1:8080", "address of the dashboard and the job's API (port 0 picks a free one)")
 	kafkaAddr := f.string("kafka", "", "ADDRS", "a Kafka cluster to use instead of the embedded broker: HOST:PORT[,HOST:PORT]")
 	redisURL := f.string("redis", "", "URL", "a Redis to use instead of the embedded server: redis://HOST:PORT/DB")
 	window := f.duration("window", time.Minute, "size of the tumbling event-time windows; whole seconds")
@@ -48,13 +48,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
+	hf.check(f)
 	f.checkWindow("window", *window)
 	f.checkParallelism(*parallelism)
 	if !(*rate > 0) || *rate > 1_000_000 {
 		f.problem("rate", "%v is out of range; write a number of lines per second from 1 to 1000000, such as 2000", *rate)
 	}
 	cfg := demo.Config{
-		Kafka: *kafkaAddr, Redis: *redisURL, Rate: *rate, HTTP: *httpAddr, LogDir: *logs,
+		Kafka: *kafkaAddr, Redis: *redisURL, Rate: *rate, HTTP: *hf.addr, LogDir: *logs,
+		HTTPToken: *hf.token, HTTPTLS: hf.tls,
 		Window: *window, Parallelism: int(*parallelism), UV: *uv,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
@@ -66,16 +68,23 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
+	hf.warn(stderr, "weir demo")
 	var mu sync.Mutex
 	cfg.Ready = func(a demo.Addresses) {
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintf(stdout, "weir demo: %s access-log lines per second into %s\n", formatRate(*rate), a.Logs)
 		fmt.Fprintf(stdout, "  dashboard   %s\n", a.Dashboard)
+		if *hf.token != "" {
+			fmt.Fprintf(stdout, "              (open it once as %s?token=TOKEN, with the --http-token)\n", a.Dashboard)
+		}
 		fmt.Fprintf(stdout, "  job API     %s\n", a.JobAPI)
 		fmt.Fprintf(stdout, "  Kafka       %s (topic %s)\n", a.Kafka, a.Topic)
 		fmt.Fprintf(stdout, "  Redis       %s\n", a.Redis)
 		fmt.Fprintf(stdout, "Windows of %v are printed as they close. Ctrl-C stops.\n\n", formatDuration(*window))
+	}
+	cfg.Stopped = func() {
+		fmt.Fprintln(stderr, "weir demo: the job was stopped through its API (POST /api/stop); stopping the demo")
 	}
 	cfg.OnWindow = func(r pvuv.Result) {
 		mu.Lock()

@@ -305,8 +305,8 @@ func (m *manifests) check(w workload) (containerRun, []string) {
 		} else if p != "http" && p != ports["http"] {
 			problem("%s on port %s, not the container port named http", probe, p)
 		}
-		if path := str(c, probe, "httpGet", "path"); path != "/api/metrics" && path != "/api/cluster" {
-			problem("%s on %q: weir serves /api/metrics and /api/cluster", probe, path)
+		if path := str(c, probe, "httpGet", "path"); path != "/healthz" && path != "/readyz" {
+			problem("%s on %q: probes need /healthz or /readyz, which answer without the token", probe, path)
 		}
 	}
 	for _, file := range slices.Sorted(maps.Keys(m.docs)) {
@@ -328,12 +328,12 @@ func (m *manifests) check(w workload) (containerRun, []string) {
 // runPVUV runs weir with the container's command line and environment in
 // this process and returns what it did. The context is cancelled at once:
 // a command line weir accepts stops before the job starts, without
-// touching the brokers or the bucket. --http, 0.0.0.0 in the manifests,
-// listens on a free loopback port instead.
+// touching the brokers or the bucket. --http listens on a free port of
+// the address the manifests give (beyond loopback: the token rules apply).
 func (m *manifests) runPVUV(t *testing.T, c containerRun) result {
 	t.Helper()
 	// Only what the manifests give: not this process's secrets.
-	for _, k := range []string{tokenEnv, "WEIR_KAFKA_PASSWORD"} {
+	for _, k := range []string{tokenEnv, httpTokenEnv, "WEIR_KAFKA_PASSWORD"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -342,8 +342,10 @@ func (m *manifests) runPVUV(t *testing.T, c containerRun) result {
 	}
 	args := slices.Clone(c.args)
 	for i, a := range args {
-		if strings.HasPrefix(a, "--http=") {
-			args[i] = "--http=127.0.0.1:0"
+		if v, ok := strings.CutPrefix(a, "--http="); ok {
+			if host, _, err := net.SplitHostPort(v); err == nil {
+				args[i] = "--http=" + net.JoinHostPort(host, "0")
+			}
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())

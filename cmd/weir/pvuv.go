@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -97,7 +96,8 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ckptDir := f.string("checkpoint-dir", "", "DIR", "take checkpoints into this directory (or s3://bucket/prefix URL) and resume\nfrom the newest one on start; makes file sinks exactly-once")
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
 	unaligned := f.bool("unaligned-checkpoints", "with --checkpoint-dir: barriers overtake the records in flight, which\nare stored with the checkpoint (for jobs under heavy backpressure)")
-	httpAddr := f.string("http", "", "ADDR", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, and savepoints (weir savepoint / weir stop --job URL)")
+	hf := addHTTPFlags(f, "", "serve the job's HTTP API on this address, e.g. 127.0.0.1:8081: metrics,\ncheckpoints, savepoints (weir savepoint / weir stop --job URL), /debug/pprof/")
+	retainSavepoints := f.int64("retain-savepoints", 0, "keep the newest n savepoints taken through --http (weir savepoint, weir\nstop) and delete older ones; 0 keeps all; none of an earlier run, nor the\none --restore names, is ever deleted")
 	backend := f.string("state-backend", "heap", "NAME", "where keyed state and window contents live: heap, or pebble (an LSM\non local disk, for state larger than memory)")
 	stateDir := f.string("state-dir", "", "DIR", "scratch directory of the pebble backend (default: a temporary directory)")
 	uv := f.string("uv", "exact", "MODE", "unique visitors per window: exact, or hll (HyperLogLog: a bounded\nsketch per window, about 0.8% standard error)")
@@ -109,6 +109,10 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	jf.check(f)
+	hf.check(f)
+	if *retainSavepoints < 0 {
+		f.problem("retain-savepoints", "%d is negative: write 0 to keep every savepoint, or a count such as 10", *retainSavepoints)
+	}
 	if *ckptDir == "" && *restore != "latest" {
 		f.problem("restore", "needs --checkpoint-dir: give the directory the job keeps its checkpoints in")
 	}
@@ -145,6 +149,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
+	hf.warn(stderr, "weir pvuv")
 	if *ckptDir == "" {
 		// Flags that only matter with checkpoints: say so rather than
 		// ignore them.
@@ -165,7 +170,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	job := pvuvJob{
 		src: src, spec: spec, opts: opts, parallelism: int(*jf.parallelism), redis: out.redis,
-		stderr: stderr, progress: jf.progress, httpAddr: *httpAddr,
+		stderr: stderr, progress: jf.progress, http: hf, retainSavepoints: int(*retainSavepoints),
 	}
 	if *backend == "pebble" {
 		dir := *stateDir
@@ -240,8 +245,10 @@ type pvuvJob struct {
 	stderr      io.Writer
 	progress    *progressValue
 	envOptions  []weir.EnvOption // checkpoints and the state backend, when asked for
-	httpAddr    string           // serve the job's API here, if set
-	redis       *redisOutput     // the Redis of --sink: days and counters go there too
+	http        *httpFlags       // serve the job's API there, if its address is set
+	// retainSavepoints bounds the savepoints taken through the API.
+	retainSavepoints int
+	redis            *redisOutput // the Redis of --sink: days and counters go there too
 	// checks run before the job starts; an error fails it at start.
 	checks []func(context.Context) error
 }
@@ -354,14 +361,15 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	rep := progress.New(j.stderr, sampler(env, job.Counters), progress.Options{Terminal: terminal, Interval: j.progress.d})
 	var wg sync.WaitGroup
 	var srv *http.Server
-	if j.httpAddr != "" {
-		ln, err := net.Listen("tcp", j.httpAddr)
+	if j.http != nil && *j.http.addr != "" {
+		ln, base, err := j.http.listen()
 		if err != nil {
 			return notStarted(fmt.Errorf("--http: %w", err))
 		}
-		srv = &http.Server{Handler: web.Handler(env, 0), ReadHeaderTimeout: 5 * time.Second}
+		api := web.Handler(env, web.Options{Token: *j.http.token, RetainSavepoints: j.retainSavepoints})
+		srv = newHTTPServer(api)
 		wg.Go(func() { srv.Serve(ln) })
-		fmt.Fprintf(j.stderr, "weir pvuv: job API on http://%s/api/\n", ln.Addr())
+		fmt.Fprintf(j.stderr, "weir pvuv: job API on %s/api/\n", base)
 	}
 	progCtx, stopProgress := context.WithCancel(ctx)
 	if !j.progress.off {

@@ -14,7 +14,9 @@ import (
 const savepointAbout = `Takes a savepoint of a running job through its HTTP API (weir pvuv --http
 ADDR --checkpoint-dir DIR), and prints where it is. weir stop takes one and
 then stops the job. Start the job from it again with --restore PATH, also
-at another --parallelism.`
+at another --parallelism. A job with a token (--http-token) needs the same
+token here, from --http-token or $WEIR_HTTP_TOKEN; an https:// job is
+verified with --ca or the system's roots.`
 
 // runSavepoint serves 'weir savepoint' (stop false) and 'weir stop' (true).
 func runSavepoint(stop bool) func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -26,20 +28,23 @@ func runSavepoint(stop bool) func(ctx context.Context, args []string, stdout, st
 		f := newFlagSet(name, name+" --job URL", savepointAbout, "")
 		job := f.string("job", "http://127.0.0.1:8081", "URL", "the job's API address, as given to weir pvuv --http")
 		timeout := f.duration("timeout", 10*time.Minute, "how long to wait for the savepoint")
+		cf := addJobClientFlags(f)
 		if code, ok := f.parse(args, stdout, stderr); !ok {
 			return code
 		}
 		u, err := url.Parse(*job)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			f.problem("job", "%q is not an http:// address: write e.g. http://127.0.0.1:8081", *job)
+			f.problem("job", "%q is not an http:// or https:// address: write e.g. http://127.0.0.1:8081", *job)
 		}
+		cf.check(f)
 		if code, ok := f.check(stderr); !ok {
 			return code
 		}
 		ctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(*job, "/")+endpoint, nil)
-		resp, err := http.DefaultClient.Do(req)
+		cf.authorize(req)
+		resp, err := cf.client.Do(req)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v: is the job running with --http %s?\n", name, err, u.Host)
 			return exitFail
