@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,15 +56,27 @@ func (w *clusterWorker) coordinates() bool {
 	return json.NewDecoder(resp.Body).Decode(&st) == nil && st.Coordinator == st.Self && st.Self != ""
 }
 
+// freePort returns a loopback address with a port that is free now and
+// that no other call in this test process returned: the kernel hands a
+// port that was just closed out again, and a test that starts several
+// processes gives each a few before any of them listens.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+// handedOut holds the addresses freePort returned.
+var handedOut sync.Map
 
 // TestClusterKillAndResumeExactlyOnce runs weir pvuv as three processes of
 // one cluster against the in-process broker: they read the access topic

@@ -150,16 +150,8 @@ func collectLog(lines <-chan string) *syncBuffer {
 	return &b
 }
 
-// freeAddr returns a loopback address with a port free now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr returns a loopback address with a port free now (freePort).
+func freeAddr(t *testing.T) string { return freePort(t) }
 
 func waitListening(t *testing.T, addr string) {
 	t.Helper()
