@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -65,7 +64,7 @@ func newClusterRig(t *testing.T, in input, window time.Duration, ckptDir string)
 	}
 	t.Cleanup(broker.Close)
 	r.broker = broker
-	produceBatches(t, broker.Addr(), "access", 4, in.files, 16<<10)
+	produceLines(t, broker.Addr(), "access", 4, in.files, kgo.ProducerBatchMaxBytes(16<<10))
 	// One partition, so that the windows come out in the order written.
 	if _, err := newAdmin(t, broker.Addr()).CreateTopic(context.Background(), 1, 1, nil, "pvuv"); err != nil {
 		t.Fatal(err)
@@ -180,40 +179,6 @@ func (r *clusterRig) logs() map[*clusterWorker]string {
 		out[w] = string(b)
 	}
 	return out
-}
-
-// produceBatches produces the files' lines as produceLines does, line i
-// to partition i mod partitions, in record batches of at most batchBytes.
-func produceBatches(t *testing.T, addr, topic string, partitions int32, files []string, batchBytes int32) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(batchBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var i int32
-	for _, path := range files {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			r := &kgo.Record{Topic: topic, Partition: i % partitions, Value: append([]byte(nil), sc.Bytes()...)}
-			i++
-			cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
-				if err != nil {
-					t.Errorf("produce: %v", err)
-				}
-			})
-		}
-		f.Close()
-	}
-	if err := cl.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // slowFetches makes the broker answer every fetch with one record batch,

@@ -99,10 +99,11 @@ func newAdmin(t *testing.T, addr string) *kadm.Client {
 
 // produceLines produces the files' lines in order, line i to partition
 // i mod partitions: each partition is in event-time order, as the lines of
-// a shipped log are.
-func produceLines(t *testing.T, addr, topic string, partitions int32, files []string) {
+// a shipped log are. opts add to the producer's options (as
+// kgo.ProducerBatchMaxBytes for smaller record batches).
+func produceLines(t *testing.T, addr, topic string, partitions int32, files []string, opts ...kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
 
 // clusterFlagProblems parses args as the cluster flags of weir pvuv and
@@ -36,9 +31,9 @@ func clusterFlagProblems(t *testing.T, args ...string) ([]string, clusterFlags, 
 func TestClusterSecurityFlags(t *testing.T) {
 	dir := t.TempDir()
 	ca := newTestAuthority(t)
-	cert, key := ca.writeWorker(t, dir, "a", "weir-worker")
+	cert, key := writeWorker(t, ca, dir, "a", "weir-worker")
 	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+	if err := os.WriteFile(caFile, ca.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	base := []string{"--cluster", "kafka://127.0.0.1:9092/job"}
@@ -87,12 +82,12 @@ func TestClusterTLSFlagsHandshake(t *testing.T) {
 	dir := t.TempDir()
 	ca, other := newTestAuthority(t), newTestAuthority(t)
 	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, ca.pem, 0o600); err != nil {
+	if err := os.WriteFile(caFile, ca.CAPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	config := func(name, dnsName string) *tls.Config {
 		t.Helper()
-		cert, key := ca.writeWorker(t, dir, name, dnsName)
+		cert, key := writeWorker(t, ca, dir, name, dnsName)
 		problems, c, f := clusterFlagProblems(t, "--cluster", "kafka://127.0.0.1:9092/job", "--advertise", "127.0.0.1:7700",
 			"--data-tls-cert", cert, "--data-tls-key", key, "--data-tls-ca", caFile, "--data-tls-server-name", "weir-worker")
 		if len(problems) > 0 {
@@ -117,7 +112,7 @@ func TestClusterTLSFlagsHandshake(t *testing.T) {
 	// A client with a certificate of another authority (and that trusts
 	// ours): the server refuses it.
 	stranger := client.Clone()
-	otherCert, otherKey := other.writeWorker(t, dir, "x", "weir-worker")
+	otherCert, otherKey := writeWorker(t, other, dir, "x", "weir-worker")
 	pair, err := tls.LoadX509KeyPair(otherCert, otherKey)
 	if err != nil {
 		t.Fatal(err)
@@ -167,62 +162,33 @@ func handshake(server, client *tls.Config) error {
 	return err
 }
 
-// testAuthority signs worker certificates in tests.
-type testAuthority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
+// newTestAuthority is a certificate authority for the workers of a test.
+func newTestAuthority(t *testing.T) *kafkatest.Certificates {
+	t.Helper()
+	ca, err := kafkatest.NewCertificates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }
 
-func newTestAuthority(t *testing.T) *testAuthority {
+// writeWorker writes a certificate of ca for dnsName and its key as PEM
+// files named after name in dir, and returns their paths.
+func writeWorker(t *testing.T, ca *kafkatest.Certificates, dir, name, dnsName string) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := ca.Issue(dnsName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "weir test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testAuthority{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// writeWorker writes a worker certificate for dnsName and its key as PEM
-// files in dir, and returns their paths.
-func (a *testAuthority) writeWorker(t *testing.T, dir, name, dnsName string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{dnsName}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
+	certPEM, keyPEM, err := kafkatest.PEM(cert)
 	if err != nil {
 		t.Fatal(err)
 	}
 	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return certFile, keyFile

@@ -2,14 +2,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -17,80 +11,39 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
 	"github.com/weirstream/weir/internal/runtime"
 )
 
-// authority is a certificate authority made for a test, valid for an hour
-// (as kafkatest.NewCertificates makes them), that signs server and client
-// certificates.
-type authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
+// newAuthority is a certificate authority made for a test, valid for an
+// hour, that signs the workers' certificates.
+func newAuthority(t *testing.T) *kafkatest.Certificates {
+	t.Helper()
+	ca, err := kafkatest.NewCertificates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }
 
-func newAuthority(t *testing.T) *authority {
+// sign makes a certificate of ca for a worker: for 127.0.0.1 and
+// localhost, good for serving and for connecting as a client.
+func sign(t *testing.T, ca *kafkatest.Certificates) tls.Certificate {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, err := ca.Issue()
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "weir test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &authority{cert: cert, key: key, pool: pool}
-}
-
-// sign makes a certificate for a worker: for 127.0.0.1 and localhost, good
-// for serving and for connecting as a client.
-func (a *authority) sign(t *testing.T, serial int64) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "weir test worker"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return cert
 }
 
 // workerTLS is one worker's configuration for mutual TLS: its
 // certificate, and the authority that signed every worker's.
-func workerTLS(ca *authority, cert tls.Certificate) *tls.Config {
+func workerTLS(ca *kafkatest.Certificates, cert tls.Certificate) *tls.Config {
 	return &tls.Config{
 		Certificates: []tls.Certificate{cert},
-		RootCAs:      ca.pool,
-		ClientCAs:    ca.pool,
+		RootCAs:      ca.CA,
+		ClientCAs:    ca.CA,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS13,
 	}
@@ -104,9 +57,9 @@ func TestMutualTLS(t *testing.T) {
 	ctx := context.Background()
 	ca := newAuthority(t)
 	h := &recordingHandler{}
-	srv, addr := startServer(t, ServerConfig{Security: Security{TLS: workerTLS(ca, ca.sign(t, 2))}, Handler: h})
+	srv, addr := startServer(t, ServerConfig{Security: Security{TLS: workerTLS(ca, sign(t, ca))}, Handler: h})
 	srv.SetEpoch(1)
-	c := dial(t, addr, Security{TLS: workerTLS(ca, ca.sign(t, 3))})
+	c := dial(t, addr, Security{TLS: workerTLS(ca, sign(t, ca))})
 	if err := c.Failed(ctx, Failed{Epoch: 1, Error: "boom"}); err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +93,8 @@ func TestMutualTLS(t *testing.T) {
 	// context ends; a short one shows that they never get through.
 	other := newAuthority(t)
 	for name, cfg := range map[string]*tls.Config{
-		"no client certificate": {RootCAs: ca.pool, MinVersion: tls.VersionTLS13},
-		"another authority":     workerTLS(other, other.sign(t, 4)),
+		"no client certificate": {RootCAs: ca.CA, MinVersion: tls.VersionTLS13},
+		"another authority":     workerTLS(other, sign(t, other)),
 	} {
 		c := dial(t, addr, Security{TLS: cfg})
 		ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -200,7 +153,7 @@ func (l addrListener) Addr() net.Addr { return l.addr }
 func TestSecureByDefault(t *testing.T) {
 	leakCheck(t)
 	ca := newAuthority(t)
-	serverOnly := &tls.Config{Certificates: []tls.Certificate{ca.sign(t, 2)}}
+	serverOnly := &tls.Config{Certificates: []tls.Certificate{sign(t, ca)}}
 	public := &net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 7000}
 	all := &net.TCPAddr{IP: net.IPv6unspecified, Port: 7000}
 	for _, c := range []struct {
@@ -214,7 +167,7 @@ func TestSecureByDefault(t *testing.T) {
 		{"plaintext on every interface", Security{}, all, "without TLS"},
 		{"TLS that knows no client", Security{TLS: serverOnly}, public, "without knowing its clients"},
 		{"TLS and a token", Security{TLS: serverOnly, Token: "t"}, public, ""},
-		{"mutual TLS", Security{TLS: workerTLS(ca, ca.sign(t, 3))}, public, ""},
+		{"mutual TLS", Security{TLS: workerTLS(ca, sign(t, ca))}, public, ""},
 		{"insecure, explicitly", Security{Insecure: true}, all, ""},
 	} {
 		err := c.sec.checkServer(c.addr)
@@ -245,7 +198,7 @@ func TestSecureByDefault(t *testing.T) {
 		{"localhost:7000", Security{}, true},
 		{"10.1.2.3:7000", Security{}, false},
 		{"weir-1.weir:7000", Security{}, false},
-		{"weir-1.weir:7000", Security{TLS: &tls.Config{RootCAs: ca.pool}}, true},
+		{"weir-1.weir:7000", Security{TLS: &tls.Config{RootCAs: ca.CA}}, true},
 		{"weir-1.weir:7000", Security{Insecure: true}, true},
 	} {
 		cl, err := Dial(c.addr, c.sec)
