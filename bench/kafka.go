@@ -186,7 +186,7 @@ func KafkaBench(ctx context.Context, cfg KafkaConfig) (KafkaReport, error) {
 		}
 		for _, r := range order {
 			rt.GC()
-			cpu0 := cpuTime()
+			cpu0 := CPUTime()
 			var got KafkaRun
 			if r.Parallelism == 0 {
 				got, err = runKafkaBare(ctx, in)
@@ -196,7 +196,7 @@ func KafkaBench(ctx context.Context, cfg KafkaConfig) (KafkaReport, error) {
 			if err != nil {
 				return rep, err
 			}
-			r.best(got, cpuTime()-cpu0)
+			r.best(got, CPUTime()-cpu0)
 		}
 	}
 	if rep.Bare.RecordsPerSec > 0 {

@@ -197,7 +197,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	var want []baseline.Window
 	for i := range cfg.Runs {
 		fmt.Fprintf(w, "run %d/%d:", i+1, cfg.Runs)
-		cpu0 := cpuTime()
+		cpu0 := CPUTime()
 		res, d, err := runBaseline(ctx, rep.File, cfg)
 		if err != nil {
 			fmt.Fprintln(w)
@@ -207,7 +207,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		for _, win := range res.Windows {
 			rep.PageViews += win.PV
 		}
-		rep.Baseline.best(res.Lines, d, cpuTime()-cpu0)
+		rep.Baseline.best(res.Lines, d, CPUTime()-cpu0)
 		fmt.Fprintf(w, " baseline %v", d.Round(time.Millisecond))
 		runs := []*PVUVRun{&rep.P1, &rep.P2}
 		if cfg.CheckpointInterval > 0 {
@@ -222,9 +222,9 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 				}
 				opts = append(opts, weir.Checkpoints(cfg.CheckpointInterval, dir))
 			}
-			cpu0 := cpuTime()
+			cpu0 := CPUTime()
 			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, opts...)
-			cpu := cpuTime() - cpu0
+			cpu := CPUTime() - cpu0
 			if dir != "" {
 				os.RemoveAll(dir)
 			}
@@ -267,8 +267,8 @@ func (r *PVUVRun) best(lines int64, d, cpu time.Duration) {
 	}
 }
 
-// cpuTime returns the CPU time the process used so far.
-func cpuTime() time.Duration {
+// CPUTime returns the CPU time this process used so far, user and system.
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -314,22 +314,32 @@ func yesNo(b bool) string {
 
 // generate writes cfg.Events lines of the default generator to f.
 func generate(ctx context.Context, f *os.File, cfg PVUVConfig) error {
+	if err := GenerateLines(ctx, f, cfg.Events, cfg.Generating); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+// GenerateLines writes n lines of the default (seeded) access-log
+// generator to w, the input every benchmark of the PV/UV job reads;
+// progress, when set, is told how many are written, every 1%.
+func GenerateLines(ctx context.Context, w io.Writer, n int64, progress func(done, total int64)) error {
 	g, err := datagen.New()
 	if err != nil {
 		return err
 	}
-	chunk := max(cfg.Events/100, 1)
-	for done := int64(0); done < cfg.Events; {
+	chunk := max(n/100, 1)
+	for done := int64(0); done < n; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n := min(chunk, cfg.Events-done)
-		if err := g.WriteLines(f, int(n)); err != nil {
-			return fmt.Errorf("bench: %w", err)
+		k := min(chunk, n-done)
+		if err := g.WriteLines(w, int(k)); err != nil {
+			return err
 		}
-		done += n
-		if cfg.Generating != nil {
-			cfg.Generating(done, cfg.Events)
+		done += k
+		if progress != nil {
+			progress(done, n)
 		}
 	}
 	return nil

@@ -22,8 +22,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/bench"
 	"github.com/weirstream/weir/bench/baseline"
-	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
 	"github.com/weirstream/weir/internal/progress"
 )
@@ -296,22 +296,14 @@ func (b *clusterBench) prepare(ctx context.Context) (windows int, pageViews int6
 	return len(b.want), pageViews, nil
 }
 
-// generateLines writes n lines of the default (seeded) generator to path.
+// generateLines writes n lines of the benchmarks' input to path.
 func generateLines(ctx context.Context, path string, n int64) error {
-	g, err := datagen.New()
-	if err != nil {
-		return err
-	}
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("create the input file: %w", err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	for done := int64(0); done < n && err == nil; done += 100_000 {
-		if err = ctx.Err(); err == nil {
-			err = g.WriteLines(w, int(min(100_000, n-done)))
-		}
-	}
+	err = bench.GenerateLines(ctx, w, n, nil)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -572,7 +564,7 @@ func (b *clusterBench) throughput(ctx context.Context, workers, slots int) (run 
 	}
 	defer c.kill()
 	rt.GC()
-	cpu0 := selfCPU()
+	cpu0 := bench.CPUTime()
 	start := time.Now()
 	for i := range workers {
 		if _, err := c.start(fmt.Sprint("w", i)); err != nil {
@@ -618,7 +610,7 @@ func (b *clusterBench) throughput(ctx context.Context, workers, slots int) (run 
 	}
 	run = clusterRun{workers: workers, slots: slots, job: end.Sub(running), wall: end.Sub(start)}
 	run.eventsPerSec = float64(b.cfg.events) / run.job.Seconds()
-	cpu := children + selfCPU() - cpu0
+	cpu := children + bench.CPUTime() - cpu0
 	run.cores = cpu.Seconds() / run.wall.Seconds()
 	run.cpuPerEvent = cpu / time.Duration(b.cfg.events)
 	got, err := b.committed(ctx, c.out, len(b.want))
@@ -850,15 +842,6 @@ func (rep clusterReport) print(w io.Writer) {
 		fmt.Fprintf(w, "%-16s %15s %15s %15s %15s %8d\n", r.session, seconds(r.detected), seconds(r.recovered), seconds(r.joined), seconds(r.joinedCkpt), r.windows)
 	}
 	fmt.Fprintln(w, "(ckpt: the first checkpoint completed in the new generation; windows: written by then, each exact)")
-}
-
-// selfCPU returns the CPU time this process used so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // lastChars returns the end of s, at most n bytes.
