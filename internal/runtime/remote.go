@@ -224,19 +224,21 @@ func (e *Exchange[T]) sendBatch(b *Batch[T], c codec.Codec[T], buf *[]byte, send
 // input is already in prio) or ctx ends.
 func outboundPrio(ctx context.Context, prio chan int64, ended <-chan struct{}, sendPrio func([]byte) error) error {
 	var buf []byte
+	send := func(id int64) error {
+		buf = appendControl(buf[:0], wireUnaligned, id)
+		return sendPrio(buf)
+	}
 	for {
 		select {
 		case id := <-prio:
-			buf = appendControl(buf[:0], wireUnaligned, id)
-			if err := sendPrio(buf); err != nil {
+			if err := send(id); err != nil {
 				return err
 			}
 		case <-ended:
 			for {
 				select {
 				case id := <-prio:
-					buf = appendControl(buf[:0], wireUnaligned, id)
-					if err := sendPrio(buf); err != nil {
+					if err := send(id); err != nil {
 						return err
 					}
 				default:
