@@ -215,15 +215,40 @@ func (w *worker) TakeSavepoint(ctx context.Context, stop bool) (string, error) {
 	return r.Path, nil
 }
 
+// earlyStart keeps the newest Start of a generation this worker has not
+// been assigned yet: the coordinator begins a generation as soon as it is
+// assigned, and the membership may tell this worker of it a moment later.
+type earlyStart struct{ st *Start }
+
+// hold keeps st when its generation is newer than gen, the worker's, and
+// reports whether it did.
+func (e *earlyStart) hold(st Start, gen int32) bool {
+	if st.Epoch>>16 <= int64(gen) {
+		return false
+	}
+	if e.st == nil || st.Epoch > e.st.Epoch {
+		e.st = &st
+	}
+	return true
+}
+
+// take returns the Start held, once generation gen is assigned, unless
+// it belongs to a later generation still.
+func (e *earlyStart) take(gen int32) (Start, bool) {
+	if e.st == nil || e.st.Epoch>>16 > int64(gen) {
+		return Start{}, false
+	}
+	st := *e.st
+	e.st = nil
+	return st, true
+}
+
 // loop runs epochs until the job is done.
 func (w *worker) loop(ctx context.Context) error {
 	var coord coordinator // this worker's coordination of the current generation
 	defer coord.stop()
 	first := true // the first generation of this process
-	// early is a Start of a generation whose Assigned has not come yet:
-	// the coordinator may begin a generation before the membership tells
-	// this worker of it.
-	var early *Start
+	var early earlyStart
 	results := make(chan epochResult, 1)
 	for {
 		select {
@@ -262,9 +287,7 @@ func (w *worker) loop(ctx context.Context) error {
 					w.rejoined(ctx, ev.Generation)
 				}
 				first = false
-				if early != nil && early.Epoch>>16 <= int64(ev.Generation.ID) {
-					st := *early
-					early = nil
+				if st, ok := early.take(ev.Generation.ID); ok {
 					w.startEpoch(ctx, st, results) // refuses an older one
 				}
 			}
@@ -272,10 +295,7 @@ func (w *worker) loop(ctx context.Context) error {
 			if ep := w.currentEpoch(); ep != nil && ep.id == st.Epoch {
 				continue // the coordinator sent it again
 			}
-			if st.Epoch>>16 > int64(w.generation().ID) {
-				if early == nil || st.Epoch > early.Epoch {
-					early = &st
-				}
+			if early.hold(st, w.generation().ID) {
 				continue
 			}
 			w.stopEpoch()
