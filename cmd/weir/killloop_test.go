@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -194,10 +195,21 @@ func killRounds(t *testing.T, bin string, inputs []string, minTypical time.Durat
 			go func() { done <- cmd.Wait() }()
 			finished := false
 			after := time.Duration(float64(typical) * (0.1 + 0.8*rng.Float64()))
+			// Every other kill waits, after its drawn moment, until the run
+			// completed a checkpoint of its own, so that half the restarts
+			// at least restore one: on a fast machine a whole run takes
+			// little more than a few checkpoint intervals.
+			needCheckpoint, before := st.kills%2 == 0, newestCheckpoint(args)
 			select {
 			case err = <-done:
 				finished = true
 			case <-time.After(after):
+				if needCheckpoint {
+					finished, err = awaitCheckpoint(done, args, before)
+				}
+				if finished {
+					break
+				}
 				cmd.Process.Signal(syscall.SIGKILL)
 				err = <-done
 				if err == nil { // it finished just before the kill
@@ -277,4 +289,33 @@ func (s killStats) summary(name, stage string, failed bool) string {
 		"%v in all, %v per kill and resume (a killed run lived %v on average); %s",
 		name, s.kills, s.rounds, s.runs, s.restarts, s.restored,
 		s.wall.Round(time.Second), perCycle.Round(10*time.Millisecond), lived.Round(10*time.Millisecond), outcome)
+}
+
+// newestCheckpoint returns the newest completed checkpoint in the
+// --checkpoint-dir of args, "" when there is none. Checkpoint directories'
+// names sort in the order of their ids.
+func newestCheckpoint(args []string) string {
+	i := slices.Index(args, "--checkpoint-dir")
+	if i < 0 || i+1 >= len(args) {
+		return ""
+	}
+	metas, _ := filepath.Glob(filepath.Join(args[i+1], "chk-*", "_metadata"))
+	if len(metas) == 0 {
+		return ""
+	}
+	return slices.Max(metas)
+}
+
+// awaitCheckpoint waits until a checkpoint newer than before completed in
+// the --checkpoint-dir of args, or the run ended (done): then it returns
+// true with the run's result.
+func awaitCheckpoint(done <-chan error, args []string, before string) (finished bool, err error) {
+	for newestCheckpoint(args) == before {
+		select {
+		case err := <-done:
+			return true, err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return false, nil
 }
