@@ -222,7 +222,7 @@ func TestDataStreamEndToEnd(t *testing.T) {
 }
 
 // countingDeliverer counts the bytes handed to an exchange's Deliver, and
-// says when the first element of the priority stream came.
+// says when the first element of the priority stream has been delivered.
 type countingDeliverer struct {
 	Deliverer
 	bytes, elements atomic.Int64
@@ -234,14 +234,17 @@ func (d *countingDeliverer) Deliver(ctx context.Context, s, r int, b []byte, pri
 	d.active.Add(1)
 	defer d.active.Add(-1)
 	if prio {
+		// Say so only once the element is in the exchange: a task
+		// started after the signal must find it there.
+		err := d.Deliverer.Deliver(ctx, s, r, b, prio)
 		select {
 		case d.prio <- struct{}{}:
 		default:
 		}
-	} else {
-		d.bytes.Add(int64(len(b)))
-		d.elements.Add(1)
+		return err
 	}
+	d.bytes.Add(int64(len(b)))
+	d.elements.Add(1)
 	return d.Deliverer.Deliver(ctx, s, r, b, prio)
 }
 
