@@ -31,6 +31,8 @@ type Env struct {
 
 	runs atomic.Int64 // runs built: the first, then one per restart
 
+	graphView atomic.Pointer[JobGraph] // what Graph returns; set by Execute
+
 	mu      sync.Mutex
 	name    string             // as given to Execute
 	metrics []*runtime.Metrics // of the running or last run
@@ -137,6 +139,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	}
 	e.backend = backend
 	p := plan.Resolve(&e.graph, e.cfg.parallelism)
+	e.setGraph(p)
 	settings := plan.Settings{MaxParallelism: e.cfg.maxParallelism, Exchange: runtime.ExchangeOptions{
 		BatchSize:      e.cfg.batchSize,
 		Capacity:       e.cfg.channelCapacity,

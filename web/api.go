@@ -80,6 +80,11 @@ type Options struct {
 	// Logger gets a line for each savepoint taken or deleted. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// History keeps the job's recent metrics for the job UI's charts and
+	// GET /api/history; run it (History.Run) to keep them while no page
+	// is open. Default: a History of the default options that samples
+	// only while a page asks.
+	History *History
 }
 
 // Handler returns the API of job, behind Guard with opts.Token.
@@ -90,7 +95,11 @@ func Handler(job Job, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.History == nil {
+		opts.History = NewHistory(job, HistoryOptions{})
+	}
 	mux := http.NewServeMux()
+	mountUI(mux, job, opts.History)
 	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, r *http.Request) {
 		out := []subtaskJSON{}
 		for _, m := range job.Metrics() {

@@ -73,7 +73,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mutation := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
-	sensitive := mutation || strings.HasPrefix(r.URL.Path, "/debug/pprof/")
+	sensitive := mutation || strings.HasPrefix(r.URL.Path, "/debug/pprof/") || r.URL.Path == "/api/profile"
 	if g.token != "" {
 		switch {
 		case g.bearer(r):

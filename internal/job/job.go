@@ -21,6 +21,8 @@ type Job struct {
 	mu      sync.Mutex
 	current *Run              // the running run, for savepoints
 	stats   *checkpoint.Stats // nil without checkpoints
+
+	failures failures
 }
 
 // New returns a runner for spec.
@@ -78,6 +80,11 @@ func (j *Job) Execute(ctx context.Context) error {
 			return err
 		}
 		delay, ok := cc.Restart.Next(attempt)
+		if ok {
+			j.failures.add(time.Now(), err, attempt)
+		} else {
+			j.failures.add(time.Now(), err, 0)
+		}
 		if !ok {
 			if cc.Restart.Kind == NoRestart.Kind {
 				return err
@@ -152,12 +159,16 @@ func (j *Job) setCurrent(r *Run) {
 }
 
 // runOnce runs the job once, without checkpoints.
-func (j *Job) runOnce(ctx context.Context) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+func (j *Job) runOnce(parent context.Context) error {
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	tasks, err := j.spec.Build(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("weir: job %q: %w", j.spec.Name, err)
 	}
-	return runtime.Execute(ctx, cancel, tasks)
+	err = runtime.Execute(ctx, cancel, tasks)
+	if err != nil && parent.Err() == nil {
+		j.failures.add(time.Now(), err, 0)
+	}
+	return err
 }
