@@ -36,7 +36,8 @@ type Bottleneck struct {
 	Operators []string `json:"operators,omitempty"`
 	// Busy is the chain's busy share (0 to 1).
 	Busy float64 `json:"busy"`
-	// Backpressured are the chains upstream of it that wait for it.
+	// Backpressured are the backpressured chains right upstream of it:
+	// those that wait for it.
 	Backpressured []string `json:"backpressured,omitempty"`
 	// Reason says it in words.
 	Reason string `json:"reason"`
@@ -55,7 +56,7 @@ func FindBottleneck(g weir.JobGraph, loads map[string]Load) Bottleneck {
 	chains, down := chainGraph(g)
 	bp := func(c string) bool { return loads[c].Backpressured >= backpressuredShare }
 	var best string
-	waiting := map[string][]string{} // candidate -> backpressured chains that reach it
+	waiting := map[string][]string{} // candidate -> the backpressured chains right upstream of it
 	for _, c := range chains {
 		if !bp(c) {
 			continue
@@ -74,8 +75,8 @@ func FindBottleneck(g weir.JobGraph, loads map[string]Load) Bottleneck {
 					queue = append(queue, next)
 					continue
 				}
-				if !slices.Contains(waiting[next], c) {
-					waiting[next] = append(waiting[next], c)
+				if !slices.Contains(waiting[next], cur) {
+					waiting[next] = append(waiting[next], cur)
 				}
 				if best == "" || better(loads[next], loads[best]) {
 					best = next
@@ -86,10 +87,14 @@ func FindBottleneck(g weir.JobGraph, loads map[string]Load) Bottleneck {
 	if best != "" {
 		b := Bottleneck{Chain: best, Operators: strings.Split(best, " -> "), Busy: loads[best].Busy, Backpressured: waiting[best]}
 		up := describeUpstream(b.Backpressured, loads)
+		verb := "waits"
+		if len(b.Backpressured) > 1 {
+			verb = "wait"
+		}
 		if b.Busy >= busyShare {
-			b.Reason = fmt.Sprintf("%s is busy %s of the time while %s waits for it: it limits the job.", best, pct(b.Busy), up)
+			b.Reason = fmt.Sprintf("%s is busy %s of the time while %s %s for it: it limits the job.", best, pct(b.Busy), up, verb)
 		} else {
-			b.Reason = fmt.Sprintf("%s waits for it while %s is busy only %s of the time: it may itself wait for something outside the job (a slow external system, a lock).", up, best, pct(b.Busy))
+			b.Reason = fmt.Sprintf("%s %s for %s, which is busy only %s of the time: it may itself wait for something outside the job (a slow external system, a lock).", up, verb, best, pct(b.Busy))
 		}
 		return b
 	}
