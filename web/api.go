@@ -116,7 +116,7 @@ func Handler(job Job, opts Options) http.Handler {
 		for _, c := range job.CheckpointStats() {
 			out = append(out, checkpointJSON{ID: c.ID, Status: string(c.Status), Started: c.Started.UTC().Format(time.RFC3339Nano),
 				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure,
-				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments)})
+				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments), Tasks: timings(c.Tasks)})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -187,6 +187,9 @@ type checkpointJSON struct {
 	// AlignmentsMs is per task with several inputs how long it waited
 	// for the barriers of the others.
 	AlignmentsMs map[string]int64 `json:"alignments_ms"`
+	// Tasks is, per task of the job's process, when it took its part,
+	// for the checkpoint's timeline.
+	Tasks []taskTimingJSON `json:"tasks,omitempty"`
 }
 
 func millis(m map[string]time.Duration) map[string]int64 {

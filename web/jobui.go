@@ -3,7 +3,9 @@ package web
 import (
 	"embed"
 	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -60,6 +62,15 @@ func mountUI(mux *http.ServeMux, job Job, hist *History) {
 		out := []weir.JobException{}
 		if f, ok := job.(failer); ok {
 			out = append(out, f.Exceptions()...)
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+	mux.HandleFunc("GET /api/restores", func(w http.ResponseWriter, r *http.Request) {
+		out := []restoreJSON{}
+		if rs, ok := job.(restorer); ok {
+			for _, x := range rs.Restores() {
+				out = append(out, restoreJSON{Time: x.Time, Path: x.Path, Checkpoint: x.Checkpoint})
+			}
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -147,4 +158,37 @@ func historyJSON(h *History, samples []Sample) historyAnswer {
 		out.Samples = append(out.Samples, sa)
 	}
 	return out
+}
+
+// taskTimingJSON is one task's part in a checkpoint: milliseconds from
+// the trigger to each step (see weir.CheckpointTaskTiming), and the bytes
+// it stored.
+type taskTimingJSON struct {
+	Task           string  `json:"task"`
+	BarrierMs      float64 `json:"barrier_ms"`
+	AlignmentEndMs float64 `json:"alignment_end_ms"`
+	SnapshotEndMs  float64 `json:"snapshot_end_ms"`
+	UploadEndMs    float64 `json:"upload_end_ms"`
+	AckMs          float64 `json:"ack_ms"`
+	Size           int64   `json:"size"`
+}
+
+func timings(m map[string]weir.CheckpointTaskTiming) []taskTimingJSON {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	out := make([]taskTimingJSON, 0, len(m))
+	for _, task := range slices.Sorted(maps.Keys(m)) {
+		t := m[task]
+		out = append(out, taskTimingJSON{Task: task, BarrierMs: ms(t.Barrier), AlignmentEndMs: ms(t.Aligned),
+			SnapshotEndMs: ms(t.Snapshotted), UploadEndMs: ms(t.Uploaded), AckMs: ms(t.Acknowledged), Size: t.Size})
+	}
+	return out
+}
+
+// restorer is implemented by jobs that keep their lineage (*weir.Env).
+type restorer interface{ Restores() []weir.Restore }
+
+type restoreJSON struct {
+	Time       time.Time `json:"time"`
+	Path       string    `json:"path"`
+	Checkpoint int64     `json:"checkpoint"`
 }

@@ -58,3 +58,34 @@ func (j *Job) Failures() []Failure {
 	defer j.failures.mu.Unlock()
 	return append([]Failure(nil), j.failures.list...)
 }
+
+// Restored is one run's starting point: the checkpoint or savepoint it
+// restored.
+type Restored struct {
+	Time       time.Time
+	Path       string
+	Checkpoint int64
+}
+
+// restores keeps a job's newest restores.
+type restores struct {
+	mu   sync.Mutex
+	list []Restored
+}
+
+func (r *restores) add(x Restored) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.list) == maxFailures {
+		r.list = append(r.list[:0], r.list[1:]...)
+	}
+	r.list = append(r.list, x)
+}
+
+// Restores returns the checkpoints the job's runs restored, oldest first
+// (the newest 100): its lineage. A run that started afresh restored none.
+func (j *Job) Restores() []Restored {
+	j.restores.mu.Lock()
+	defer j.restores.mu.Unlock()
+	return append([]Restored(nil), j.restores.list...)
+}

@@ -23,6 +23,7 @@ type Job struct {
 	stats   *checkpoint.Stats // nil without checkpoints
 
 	failures failures
+	restores restores
 }
 
 // New returns a runner for spec.
@@ -67,6 +68,7 @@ func (j *Job) Execute(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		if from != nil {
 			slog.Info("restoring", "job", j.spec.Name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
+			j.restores.add(Restored{Time: time.Now(), Path: from.dir.String(), Checkpoint: from.meta.CheckpointID})
 		}
 		run := newRun(j, store, newestID(ctx, store), from)
 		err := run.Execute(ctx, LocalTasks(run))

@@ -15,6 +15,7 @@ const st = {
   subtasks: [],       // GET /api/subtasks
   checkpoints: [],
   exceptions: [],
+  restores: [],
   flame: null,        // the last flame graph
   flameFunctions: [],
   selected: "",       // the chain shown in the operator tab
@@ -390,8 +391,9 @@ function drawCheckpoints() {
       el("td", {}, c.id), el("td", {}, c.status), el("td", {}, new Date(c.started).toLocaleTimeString()), el("td", {}, fmtMs(c.duration_ms)),
       el("td", {}, fmtBytes(c.size)), el("td", {}, Object.keys(c.acks_ms || {}).length + " tasks"), el("td", {}, c.failure || ""))));
   const lin = document.getElementById("lineage");
-  const restored = st.checkpoints.find((c) => c.restored_from);
-  lin.textContent = restored ? "Restored from " + restored.restored_from : "";
+  lin.replaceChildren(...(st.restores.length
+    ? [el("h2", {}, "Restored from"), el("ul", {}, ...st.restores.map((r) => el("li", {}, `${new Date(r.time).toLocaleString()}: checkpoint ${r.checkpoint} at ${r.path}`)))]
+    : [el("p", {}, "The job started afresh: it restored no checkpoint.")]));
   drawTimeline();
 }
 
@@ -556,11 +558,11 @@ async function poll() {
       document.getElementById("job-name").textContent = name;
     }
     const since = st.samples.length ? st.samples[st.samples.length - 1].t : 0;
-    const [h, b, subs, cps, exs] = await Promise.all([
+    const [h, b, subs, cps, exs, rs] = await Promise.all([
       getJSON("/api/history?since=" + since), getJSON("/api/bottleneck"), getJSON("/api/subtasks"),
-      getJSON("/api/checkpoints"), getJSON("/api/exceptions")]);
+      getJSON("/api/checkpoints"), getJSON("/api/exceptions"), getJSON("/api/restores")]);
     mergeHistory(h);
-    st.bottleneck = b; st.subtasks = subs; st.checkpoints = cps; st.exceptions = exs;
+    st.bottleneck = b; st.subtasks = subs; st.checkpoints = cps; st.exceptions = exs; st.restores = rs;
     setStatus(true, "live · " + new Date().toLocaleTimeString());
     st.ready = true;
     draw();
