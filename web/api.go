@@ -1,10 +1,25 @@
 // Package web serves a running job's HTTP API: its metrics, its
-// checkpoints, savepoints on demand, and Go's profiles. Pages that show
-// them use only this API.
+// checkpoints, savepoints on demand, and Go's profiles; and the job UI, a
+// page at /ui/ that uses only this API.
 //
+//	GET  /ui/              the job UI: graph, bottleneck, operators, checkpoints,
+//	                       exceptions, flame graphs (/ redirects to it)
+//	GET  /api/graph        every operator (chained ones included) and edge: weir.JobGraph
+//	GET  /api/bottleneck   the chain that limits the job, and why in words, from the
+//	                       last 10 s of history (FindBottleneck)
+//	GET  /api/history      the recent samples of every subtask's counters (History);
+//	                       ?since=MS for those after a time
+//	GET  /api/subtasks     every subtask's weir.SubtaskMetrics, with Go's field names
+//	                       (durations in nanoseconds)
+//	GET  /api/exceptions   the failures of the job's runs: weir.JobException
+//	GET  /api/restores     the checkpoints the job's runs restored
+//	GET  /api/profile      ?seconds=N[&operator=X][&format=pprof]: a CPU profile, as a
+//	                       flame graph (Frame) or the raw profile; token as /debug/pprof/
 //	GET  /api/metrics      per-subtask records in and out, busy/idle/backpressured time,
 //	                       and a source's splits: position and lag
-//	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements
+//	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements,
+//	                       and per task the timeline of its part (barrier, alignment,
+//	                       snapshot, upload) with its size
 //	POST /api/savepoints   take a savepoint; answers {"path": "..."} when it completed
 //	POST /api/stop         take a savepoint and stop the job; answers {"path": "..."}
 //	GET  /api/cluster      for a job in a cluster (weir.Cluster): its generation, coordinator,
@@ -24,7 +39,7 @@
 //     loopback name. A server on any other address must be given a token
 //     (weir's --http-token or $WEIR_HTTP_TOKEN; weir refuses to start
 //     without one).
-//   - With a token, POST requests and /debug/pprof/ need the header
+//   - With a token, POST requests, /debug/pprof/ and /api/profile need the header
 //     "Authorization: Bearer TOKEN"; pages and GET APIs take the header
 //     too, or a cookie: open any URL once as URL?token=TOKEN, and the
 //     server sets an HttpOnly, SameSite=Strict cookie and redirects to the

@@ -36,9 +36,10 @@ func (o HistoryOptions) withDefaults() HistoryOptions {
 // the moment it opened. It is a ring of samples of every subtask's
 // counters, the newest HistoryOptions.Span of them.
 //
-// A sample costs about 80 bytes per subtask: the ring of the defaults
-// holds 1800 samples, so a job of 20 subtasks keeps about 2.9 MB, and the
-// bound of 256 subtasks caps it at about 37 MB.
+// A sample costs about 90 bytes per subtask (TestHistoryMemory measures
+// it): the ring of the defaults holds 1800 samples, so a job of 20
+// subtasks keeps about 3.3 MB, and the bound of 256 subtasks caps it at
+// about 42 MB.
 //
 // Run samples on a timer; a History that does not run samples only when
 // Handler's pages ask (at most once per Interval), so it fills while a
