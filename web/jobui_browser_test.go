@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,13 +41,16 @@ func serveJobUI(t *testing.T, env *weir.Env) string {
 	return srv.URL
 }
 
-// endless is a source that never ends: records 0..n-1, each fanned out by
-// the amplify operator that follows it.
+// endless is a source of 10 million records that then idles until the
+// job is cancelled: 10,000 records, each fanned out 1,000 times by the
+// amplify operator that follows it (in small steps, so that a barrier
+// never waits long behind one record).
 func endless(env *weir.Env) weir.Stream[int] {
-	src := weirtest.FromSlice(make([]int, 1000)...)
+	src := weirtest.FromSlice(make([]int, 10_000)...)
 	src.Forever = true
+	src.BatchSize = 1
 	return weir.FlatMap(weir.FromSource(env, src, weir.Name("numbers")), func(v int, out weir.Emitter[int]) {
-		for i := range 1_000_000 {
+		for i := range 1000 {
 			out.Emit(v + i)
 		}
 	}, weir.Name("amplify"))
@@ -64,7 +68,7 @@ func TestJobUIShowsGraphAndBottleneck(t *testing.T) {
 	}), weir.Name("slow-sink"), weir.Parallelism(2))
 	url := serveJobUI(t, env)
 
-	rep, err := browsertest.CheckDashboard(context.Background(), url+"/ui/", browsertest.Options{Hook: "weirJobUI", Gap: 2 * time.Second})
+	rep, err := browsertest.CheckDashboard(context.Background(), url+"/ui/?tab=operator", browsertest.Options{Hook: "weirJobUI", Gap: 2 * time.Second})
 	if err != nil {
 		t.Fatalf("CheckDashboard: %v\nproblems: %q", err, rep.Problems())
 	}
@@ -83,6 +87,9 @@ func TestJobUIShowsGraphAndBottleneck(t *testing.T) {
 	}
 	if text := rep.Second.Labels["bottleneck_text"]; !strings.Contains(text, "slow-sink") || !strings.Contains(text, "numbers -> amplify -> parse") {
 		t.Errorf("the bottleneck banner says %q: want it to name slow-sink and what waits for it", text)
+	}
+	if rows := rep.Second.Labels["subtask_rows"]; rows != "1" {
+		t.Errorf("the operator tab shows %s subtasks of numbers -> amplify -> parse, want 1", rows)
 	}
 	if bp := strings.Split(rep.Second.Labels["backpressured"], "\n"); !slices.Contains(bp, "numbers -> amplify -> parse") {
 		t.Errorf("backpressured chains %q, want the sink's upstream numbers -> amplify -> parse", bp)
@@ -103,11 +110,22 @@ func burnCPU(v int) int {
 }
 
 // TestJobUIFlameGraph opens the job UI on a flame graph of a CPU-heavy map:
-// it holds the map's function.
+// it holds the map's function and nothing of the other chains. The job
+// checkpoints, and its source's chain fails once: the page shows the
+// timeline of a checkpoint and the failure.
 func TestJobUIFlameGraph(t *testing.T) {
-	env := weir.NewEnv(weir.Parallelism(1))
-	burnt := weir.Map(endless(env), burnCPU, weir.Name("burn"))
-	weir.SinkTo(burnt, sink.Func[int](func(context.Context, int) error { return nil }), weir.Name("discard"))
+	env := weir.NewEnv(weir.Parallelism(1), weir.Checkpoints(100*time.Millisecond, t.TempDir()),
+		weir.Restart(weir.FixedDelayRestart(3, time.Millisecond)))
+	var failed atomic.Bool
+	flaky := weir.Map(endless(env), func(v int) int {
+		if env.JobMetrics().CheckpointsCompleted > 0 && failed.CompareAndSwap(false, true) {
+			panic("flaky gave up once")
+		}
+		return v
+	}, weir.Name("flaky"))
+	// Rebalance puts burn in a chain of its own, one subtask on one core.
+	burnt := weir.Map(weir.Rebalance(flaky, weir.Name("spread")), burnCPU, weir.Name("burn"))
+	weir.SinkTo(burnt, sink.Func[int](func(context.Context, int) error { return nil }), weir.Name("discard"), weir.Parallelism(2))
 	url := serveJobUI(t, env)
 
 	rep, err := browsertest.CheckDashboard(context.Background(), url+"/ui/?flame=burn&seconds=1", browsertest.Options{Hook: "weirJobUI", Gap: time.Millisecond})
@@ -122,8 +140,14 @@ func TestJobUIFlameGraph(t *testing.T) {
 	if !strings.Contains(fns, "web_test.burnCPU") {
 		t.Errorf("the flame graph of burn has no web_test.burnCPU; its frames:\n%s", fns)
 	}
-	if strings.Contains(fns, "sink.Func") {
-		t.Errorf("the flame graph of burn has frames of the sink: it is not filtered:\n%s", fns)
+	if strings.Contains(fns, "sink.Func") || strings.Contains(fns, "TestJobUIFlameGraph.func1") {
+		t.Errorf("the flame graph of burn has frames of the sink or of flaky: it is not filtered:\n%s", fns)
+	}
+	if tasks := rep.Second.Labels["timeline_tasks"]; !strings.Contains(tasks, "spread (subtask 0)") || !strings.Contains(tasks, "discard (subtask 1)") {
+		t.Errorf("the timeline of the newest checkpoint has tasks %q, want those of spread -> burn and discard", tasks)
+	}
+	if ex := rep.Second.Labels["exceptions"]; !strings.Contains(ex, "flaky gave up once") {
+		t.Errorf("the exceptions tab shows %q, want flaky's panic", ex)
 	}
 }
 

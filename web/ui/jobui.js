@@ -256,7 +256,7 @@ function drawGraph() {
     const r = rates[o.chain];
     const lines = [
       o.kind + " · parallelism " + o.parallelism,
-      (o.head ? "in " + (r ? fmtNum(r.in) : "–") + "/s" : "in: chained") + " · " + (tails.has(o.id) ? "out " + (r ? fmtNum(r.out) : "–") + "/s" : "out: chained"),
+      (o.source ? "reads" : o.head ? "in " + (r ? fmtNum(r.in) : "–") + "/s" : "in: chained") + " · " + (tails.has(o.id) ? "out " + (r ? fmtNum(r.out) : "–") + "/s" : "out: chained"),
       r ? `busy ${pct(r.busy)} · bp ${pct(r.bp)} · idle ${pct(r.idle)}` : "busy – · bp – · idle –",
       lag[o.chain] !== undefined ? "event-time lag " + fmtMs(lag[o.chain]) : "no watermark yet",
     ];
@@ -301,7 +301,7 @@ function lineChart(box, series, opts) {
   series.forEach((se, i) => {
     if (!se.points.length) return;
     s.append(svg("polyline", { fill: "none", stroke: se.colour, "stroke-width": 1.5, points: se.points.map((p) => x(p[0]) + "," + y(p[1])).join(" ") }));
-    s.append(svg("text", { x: L + 6 + i * 95, y: T + 10, fill: se.colour }, se.name));
+    s.append(svg("text", { x: L + 6 + i * 95, y: T + 10, style: "fill:" + se.colour }, se.name));
   });
   box.replaceChildren(s);
 }
@@ -401,6 +401,11 @@ function drawCheckpoints() {
 // barrier, alignment, snapshot, upload and acknowledgement.
 function drawTimeline() {
   const box = document.getElementById("timeline");
+  if (st.selectedCheckpoint === null) {
+    // The newest completed checkpoint, until one is clicked.
+    const done = st.checkpoints.filter((x) => x.status === "completed");
+    if (done.length) st.selectedCheckpoint = done[done.length - 1].id;
+  }
   const c = st.checkpoints.find((x) => x.id === st.selectedCheckpoint);
   if (!c) { box.replaceChildren(el("p", { class: "muted" }, "Click a checkpoint for the timeline of its tasks.")); return; }
   const tasks = c.tasks && c.tasks.length ? c.tasks
@@ -414,7 +419,7 @@ function drawTimeline() {
   phases.forEach(([, col, name], i) => s.append(svg("g", {}, svg("rect", { x: L + i * 110, y: 4, width: 10, height: 10, fill: col }), svg("text", { x: L + 14 + i * 110, y: 13 }, name))));
   tasks.forEach((t, i) => {
     const y = 24 + i * rowH;
-    s.append(svg("text", { x: 4, y: y + 12 }, t.task + (t.size ? " · " + fmtBytes(t.size) : "")));
+    s.append(svg("text", { x: 4, y: y + 12, class: "timeline-task", "data-task": t.task }, t.task + (t.size ? " · " + fmtBytes(t.size) : "")));
     let prev = 0;
     for (const [k, col, name] of phases) {
       const v = t[k];
@@ -535,14 +540,15 @@ function showTab(name) {
   draw();
 }
 
+// draw redraws every tab, the hidden ones too: they are small, and a tab
+// then opens with its numbers.
 function draw() {
   drawBottleneck();
   drawGraph();
   flameOptions();
-  const on = document.querySelector(".tab.on");
-  if (on && on.id === "tab-operator") drawOperator();
-  if (on && on.id === "tab-checkpoints") drawCheckpoints();
-  if (on && on.id === "tab-exceptions") drawExceptions();
+  drawOperator();
+  drawCheckpoints();
+  drawExceptions();
 }
 
 function setStatus(ok, text) {
@@ -617,6 +623,9 @@ window.weirJobUI = {
         bottleneck_text: document.getElementById("bottleneck").textContent,
         backpressured: bp.join("\n"),
         flame_functions: st.flameFunctions.join("\n"),
+        timeline_tasks: [...document.querySelectorAll("#timeline .timeline-task")].map((n) => n.dataset.task).join("\n"),
+        subtask_rows: String(document.querySelectorAll("#subtasks tr").length - 1),
+        exceptions: [...document.querySelectorAll("#exceptions pre")].map((n) => n.textContent.split("\n")[0]).join("\n"),
       },
     };
   },
