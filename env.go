@@ -31,7 +31,8 @@ type Env struct {
 
 	runs atomic.Int64 // runs built: the first, then one per restart
 
-	graphView atomic.Pointer[JobGraph] // what Graph returns; set by Execute
+	graphView atomic.Pointer[JobGraph]       // what Graph returns; set by Execute
+	channels  atomic.Pointer[[]edgeExchange] // what Channels reads; set per run
 
 	mu      sync.Mutex
 	name    string             // as given to Execute
@@ -161,6 +162,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 			e.mu.Lock()
 			e.metrics = built.Metrics
 			e.mu.Unlock()
+			e.setChannels(built.Exchanges)
 			return built.Tasks, nil
 		},
 	}

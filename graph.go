@@ -110,3 +110,52 @@ func describe(p *plan.Plan) JobGraph {
 	}
 	return g
 }
+
+// ChannelFill is how full the channels of one edge are: the batches that
+// wait in them (in this process), and how many they hold at most. A full
+// edge is one whose receiver does not keep up.
+type ChannelFill struct {
+	From     int `json:"from"` // the operator ID of the sender
+	To       int `json:"to"`   // and of the receiver
+	Queued   int `json:"queued"`
+	Capacity int `json:"capacity"`
+}
+
+// Channels returns the fill of the channels of every edge that is not
+// chained, of the running (or last) run; nil before Execute. It is safe
+// to call while Execute runs, and cheap: it reads the channels' lengths.
+func (e *Env) Channels() []ChannelFill {
+	p := e.channels.Load()
+	if p == nil {
+		return nil
+	}
+	out := make([]ChannelFill, 0, len(*p))
+	for _, x := range *p {
+		q, c := x.ex.Fill()
+		out = append(out, ChannelFill{From: x.from, To: x.to, Queued: q, Capacity: c})
+	}
+	return out
+}
+
+// edgeExchange is the exchange of one edge, for Channels.
+type edgeExchange struct {
+	from, to int
+	ex       interface{ Fill() (queued, capacity int) }
+}
+
+// setChannels keeps the exchanges of a run for Channels, in the order of
+// the graph's edges.
+func (e *Env) setChannels(exs map[*plan.Edge]plan.Exchange) {
+	var out []edgeExchange
+	for _, n := range e.graph.Nodes {
+		for _, in := range n.Inputs {
+			if ex, ok := exs[in].(interface{ Fill() (int, int) }); ok {
+				out = append(out, edgeExchange{from: in.From.ID, to: n.ID, ex: ex})
+			}
+		}
+	}
+	e.channels.Store(&out)
+}
+
+// Fill reports the fill of the exchange's channels (ChannelFill).
+func (e exchange[T]) Fill() (queued, capacity int) { return e.ex.Fill() }

@@ -67,6 +67,12 @@ func TestGraph(t *testing.T) {
 	if !slices.Equal(g.Edges, wantEdges) {
 		t.Errorf("edges %+v, want %+v", g.Edges, wantEdges)
 	}
+	// The exchanges of the edges that are not chained: 2 senders, 1
+	// receiver, 4 batches each; empty once the job ended.
+	wantFill := []weir.ChannelFill{{From: 2, To: 6, Capacity: 8}, {From: 4, To: 6, Capacity: 8}}
+	if fill := env.Channels(); !slices.Equal(fill, wantFill) {
+		t.Errorf("Channels = %+v, want %+v", fill, wantFill)
+	}
 	// The chains are the names the metrics go by.
 	var names []string
 	for _, m := range env.Metrics() {

@@ -5,6 +5,7 @@
 //	GET  /ui/              the job UI: graph, bottleneck, operators, checkpoints,
 //	                       exceptions, flame graphs (/ redirects to it)
 //	GET  /api/graph        every operator (chained ones included) and edge: weir.JobGraph
+//	GET  /api/channels     how full the channels of each edge are: weir.ChannelFill
 //	GET  /api/bottleneck   the chain that limits the job, and why in words, from the
 //	                       last 10 s of history (FindBottleneck)
 //	GET  /api/history      the recent samples of every subtask's counters (History);

@@ -25,6 +25,9 @@ const uiPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsaf
 // grapher is implemented by jobs that describe their graph (*weir.Env).
 type grapher interface{ Graph() weir.JobGraph }
 
+// filler is implemented by jobs that measure their channels (*weir.Env).
+type filler interface{ Channels() []weir.ChannelFill }
+
 // failer is implemented by jobs that keep their failures (*weir.Env).
 type failer interface{ Exceptions() []weir.JobException }
 
@@ -57,6 +60,13 @@ func mountUI(mux *http.ServeMux, job Job, hist *History) {
 			return
 		}
 		writeJSON(w, http.StatusOK, g.Graph())
+	})
+	mux.HandleFunc("GET /api/channels", func(w http.ResponseWriter, r *http.Request) {
+		out := []weir.ChannelFill{}
+		if f, ok := job.(filler); ok {
+			out = append(out, f.Channels()...)
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("GET /api/exceptions", func(w http.ResponseWriter, r *http.Request) {
 		out := []weir.JobException{}

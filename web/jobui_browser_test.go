@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,6 +89,14 @@ func TestJobUIShowsGraphAndBottleneck(t *testing.T) {
 	}
 	if text := rep.Second.Labels["bottleneck_text"]; !strings.Contains(text, "slow-sink") || !strings.Contains(text, "numbers -> amplify -> parse") {
 		t.Errorf("the bottleneck banner says %q: want it to name slow-sink and what waits for it", text)
+	}
+	// The channels into the slow sink fill up. (Rebalance blocks on one
+	// receiver's channel while the other's may drain: at least half.)
+	edges := rep.Second.Labels["edges"]
+	if m := regexp.MustCompile(`parse -> slow-sink: rebalance .* full (\d+)%`).FindStringSubmatch(edges); m == nil {
+		t.Errorf("edges %q: want parse -> slow-sink with its fill", edges)
+	} else if full, _ := strconv.Atoi(m[1]); full < 50 {
+		t.Errorf("the channels of parse -> slow-sink are %d%% full, want at least half: %q", full, edges)
 	}
 	if rows := rep.Second.Labels["subtask_rows"]; rows != "1" {
 		t.Errorf("the operator tab shows %s subtasks of numbers -> amplify -> parse, want 1", rows)

@@ -327,7 +327,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	wg.Go(func() { hist.Run(ctx) })
 	api := web.Handler(env, web.Options{Token: cfg.HTTPToken, Logger: log, History: hist})
 	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop", "/debug/pprof/",
-		"/ui/", "/api/graph", "/api/bottleneck", "/api/history", "/api/subtasks", "/api/exceptions", "/api/restores", "/api/profile"} {
+		"/ui/", "/api/graph", "/api/channels", "/api/bottleneck", "/api/history", "/api/subtasks", "/api/exceptions", "/api/restores", "/api/profile"} {
 		mux.Handle(p, api)
 	}
 	pages := http.NewServeMux()

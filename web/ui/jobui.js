@@ -16,6 +16,7 @@ const st = {
   checkpoints: [],
   exceptions: [],
   restores: [],
+  channels: [],       // GET /api/channels
   flame: null,        // the last flame graph
   flameFunctions: [],
   selected: "",       // the chain shown in the operator tab
@@ -245,9 +246,13 @@ function drawGraph() {
     const from = byId.get(e.from);
     const r = rates[from.chain];
     let label = e.partitioning.toLowerCase();
+    const fill = st.channels.find((c) => c.from === e.from && c.to === e.to);
     if (e.chained) label += " · chained";
-    else if (r) label += ` ${fmtNum(r.out)}/s bp ${pct(r.bp)}`;
-    s.append(svg("g", { class: "edge" + (e.chained ? " chained" : ""), "data-from": from.name, "data-to": byId.get(e.to).name },
+    else {
+      if (r) label += ` ${fmtNum(r.out)}/s`;
+      if (fill && fill.capacity) label += ` · full ${pct(fill.queued / fill.capacity)}`;
+    }
+    s.append(svg("g", { class: "edge" + (e.chained ? " chained" : ""), "data-from": from.name, "data-to": byId.get(e.to).name, "data-label": label },
       svg("path", { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, "marker-end": "url(#arrow)" }),
       svg("text", { x: mx, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, label)));
   }
@@ -564,11 +569,11 @@ async function poll() {
       document.getElementById("job-name").textContent = name;
     }
     const since = st.samples.length ? st.samples[st.samples.length - 1].t : 0;
-    const [h, b, subs, cps, exs, rs] = await Promise.all([
+    const [h, b, subs, cps, exs, rs, chs] = await Promise.all([
       getJSON("/api/history?since=" + since), getJSON("/api/bottleneck"), getJSON("/api/subtasks"),
-      getJSON("/api/checkpoints"), getJSON("/api/exceptions"), getJSON("/api/restores")]);
+      getJSON("/api/checkpoints"), getJSON("/api/exceptions"), getJSON("/api/restores"), getJSON("/api/channels")]);
     mergeHistory(h);
-    st.bottleneck = b; st.subtasks = subs; st.checkpoints = cps; st.exceptions = exs; st.restores = rs;
+    st.bottleneck = b; st.subtasks = subs; st.checkpoints = cps; st.exceptions = exs; st.restores = rs; st.channels = chs;
     setStatus(true, "live · " + new Date().toLocaleTimeString());
     st.ready = true;
     draw();
@@ -623,6 +628,7 @@ window.weirJobUI = {
         bottleneck_text: document.getElementById("bottleneck").textContent,
         backpressured: bp.join("\n"),
         flame_functions: st.flameFunctions.join("\n"),
+        edges: [...document.querySelectorAll("#graph-svg .edge")].map((n) => `${n.dataset.from} -> ${n.dataset.to}: ${n.dataset.label}`).join("\n"),
         timeline_tasks: [...document.querySelectorAll("#timeline .timeline-task")].map((n) => n.dataset.task).join("\n"),
         subtask_rows: String(document.querySelectorAll("#subtasks tr").length - 1),
         exceptions: [...document.querySelectorAll("#exceptions pre")].map((n) => n.textContent.split("\n")[0]).join("\n"),
