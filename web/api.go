@@ -14,8 +14,9 @@
 //	                       (durations in nanoseconds)
 //	GET  /api/exceptions   the failures of the job's runs: weir.JobException
 //	GET  /api/restores     the checkpoints the job's runs restored
-//	GET  /api/profile      ?seconds=N[&operator=X][&format=pprof]: a CPU profile, as a
-//	                       flame graph (Frame) or the raw profile; token as /debug/pprof/
+//	GET  /api/profile      ?seconds=N[&operator=X][&kind=offcpu][&format=pprof]: a CPU
+//	                       profile (off-CPU: sampled goroutine stacks), as a flame graph
+//	                       (Frame) or the raw profile; token as /debug/pprof/
 //	GET  /api/metrics      per-subtask records in and out, busy/idle/backpressured time,
 //	                       and a source's splits: position and lag
 //	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements,

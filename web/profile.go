@@ -21,8 +21,10 @@ const maxProfileSeconds = 60
 // Frame is one node of a flame graph: a function, the samples of the
 // stacks that pass through it here, and the functions it called.
 type Frame struct {
-	Name     string   `json:"name"`
-	Value    int64    `json:"value"` // CPU nanoseconds
+	Name string `json:"name"`
+	// Value is nanoseconds: of CPU, or in an off-CPU profile of time
+	// goroutines spent in the stack.
+	Value    int64    `json:"value"`
 	Children []*Frame `json:"children,omitempty"`
 }
 
@@ -34,13 +36,18 @@ const (
 	minShare = 0.001
 )
 
-// serveProfile answers GET /api/profile?seconds=N[&operator=X][&format=pprof]:
+// serveProfile answers GET /api/profile?seconds=N[&operator=X][&kind=offcpu][&format=pprof]:
 // a CPU profile of the next N seconds (default 10, at most 60), its
 // samples filtered to those of operator X's subtasks (a chain, or an
 // operator of one) when given, as a flame graph (JSON, Frame) or, with
 // format=pprof, as the profile itself for go tool pprof. Only one CPU
 // profile runs at a time in a process: another one (of /debug/pprof/
 // profile, or of a second request) is answered 409.
+//
+// kind=offcpu profiles where the goroutines are instead of what burns
+// CPU: the stacks of every goroutine, taken every 100 ms for N seconds
+// (goroutineProfile), valued by the time they spent there, so that an
+// operator that waits (on a channel, a lock, a slow call) shows where.
 func serveProfile(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	seconds := 10
@@ -52,12 +59,23 @@ func serveProfile(w http.ResponseWriter, r *http.Request) {
 		}
 		seconds = n
 	}
+	kind := q.Get("kind")
+	if kind != "" && kind != "cpu" && kind != "offcpu" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("web: kind=%s: use cpu (on-CPU samples) or offcpu (where goroutines wait)", quoteShort(kind)))
+		return
+	}
 	format := q.Get("format")
 	if format != "" && format != "json" && format != "pprof" {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("web: format=%s: use json (a flame graph) or pprof (for go tool pprof)", quoteShort(format)))
 		return
 	}
-	p, err := cpuProfile(r.Context(), time.Duration(seconds)*time.Second)
+	var p *profile.Profile
+	var err error
+	if kind == "offcpu" {
+		p, err = goroutineProfile(r.Context(), time.Duration(seconds)*time.Second, offCPUInterval)
+	} else {
+		p, err = cpuProfile(r.Context(), time.Duration(seconds)*time.Second)
+	}
 	if err != nil {
 		writeError(w, http.StatusConflict, err.Error())
 		return
@@ -67,10 +85,14 @@ func serveProfile(w http.ResponseWriter, r *http.Request) {
 		FilterOperator(p, operator)
 	}
 	if format == "pprof" {
-		name := "cpu.pprof"
-		if operator != "" {
-			name = "cpu-" + fileSafe(operator) + ".pprof"
+		name := "cpu"
+		if kind == "offcpu" {
+			name = "offcpu"
 		}
+		if operator != "" {
+			name += "-" + fileSafe(operator)
+		}
+		name += ".pprof"
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		if err := p.Write(w); err != nil {
@@ -101,6 +123,50 @@ func cpuProfile(ctx context.Context, d time.Duration) (*profile.Profile, error) 
 	return p, nil
 }
 
+// offCPUInterval is the time between two goroutine profiles of kind=offcpu.
+const offCPUInterval = 100 * time.Millisecond
+
+// goroutineProfile takes the stacks of every goroutine (with their pprof
+// labels) every interval for d, or until ctx ends, and merges them into
+// one profile whose samples are valued in nanoseconds: each sighting of
+// a goroutine in a stack counts interval. It sees goroutines that run as
+// well as those that wait, at a cost of a brief stop of the world per
+// snapshot.
+func goroutineProfile(ctx context.Context, d, interval time.Duration) (*profile.Profile, error) {
+	var ps []*profile.Profile
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	end := time.Now().Add(d)
+	for {
+		var buf bytes.Buffer
+		if err := pprof.Lookup("goroutine").WriteTo(&buf, 0); err != nil {
+			return nil, fmt.Errorf("web: take a goroutine profile: %w", err)
+		}
+		p, err := profile.Parse(&buf)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse a goroutine profile: %w", err)
+		}
+		for _, s := range p.Sample {
+			for i := range s.Value {
+				s.Value[i] *= int64(interval)
+			}
+		}
+		p.SampleType = []*profile.ValueType{{Type: "wall", Unit: "nanoseconds"}}
+		p.PeriodType = &profile.ValueType{Type: "wall", Unit: "nanoseconds"}
+		p.Period = int64(interval)
+		ps = append(ps, p)
+		if !time.Now().Add(interval).Before(end) {
+			break
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return profile.Merge(ps)
+		}
+	}
+	return profile.Merge(ps)
+}
+
 // FilterOperator keeps the samples of p that the subtasks of operator ran:
 // those whose "operator" label (the chain a subtask runs, "a -> b") is
 // operator or has it as one of its operators.
@@ -121,7 +187,7 @@ func FilterOperator(p *profile.Profile, operator string) {
 func Flame(p *profile.Profile) *Frame {
 	vi := len(p.SampleType) - 1
 	for i, st := range p.SampleType {
-		if st.Type == "cpu" {
+		if st.Type == "cpu" || st.Type == "wall" {
 			vi = i
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/pprof/profile"
 
@@ -79,9 +81,47 @@ func TestProfileFiltersByOperator(t *testing.T) {
 	}
 }
 
+// TestOffCPUProfile profiles where the goroutines of a job with a slow
+// sink wait: the sink's flame graph holds the sleep it waits in, which a
+// CPU profile barely sees.
+func TestOffCPUProfile(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(1))
+	weir.SinkTo(endless(env), sink.Func[int](func(context.Context, int) error {
+		time.Sleep(time.Millisecond)
+		return nil
+	}), weir.Name("slow-sink"), weir.Parallelism(2))
+	url := serveJobUI(t, env)
+
+	resp, err := http.Get(url + "/api/profile?seconds=1&kind=offcpu&operator=slow-sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var root web.Frame
+	if err := json.NewDecoder(resp.Body).Decode(&root); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/profile?kind=offcpu: %d %v", resp.StatusCode, err)
+	}
+	var frames []string
+	var walk func(f *web.Frame)
+	walk = func(f *web.Frame) {
+		frames = append(frames, f.Name)
+		for _, c := range f.Children {
+			walk(c)
+		}
+	}
+	walk(&root)
+	// Two subtasks seen for about a second: about 2 s of goroutine time.
+	if root.Value < int64(time.Second) || !slices.Contains(frames, "time.Sleep") {
+		t.Errorf("the off-CPU flame graph of slow-sink (%v) has no time.Sleep: %q", time.Duration(root.Value), frames)
+	}
+	if slices.ContainsFunc(frames, func(f string) bool { return strings.Contains(f, "FlatMap") }) {
+		t.Errorf("the off-CPU flame graph of slow-sink has frames of the source's chain: %q", frames)
+	}
+}
+
 func TestProfileRefusesBadArguments(t *testing.T) {
 	h := web.Handler(&countingJob{}, web.Options{})
-	for _, q := range []string{"seconds=0", "seconds=61", "seconds=x", "format=svg"} {
+	for _, q := range []string{"seconds=0", "seconds=61", "seconds=x", "format=svg", "kind=heap"} {
 		rec := httptestRecorder(h, "/api/profile?"+q)
 		if rec.Code != http.StatusBadRequest {
 			t.Errorf("GET /api/profile?%s: %d, want 400", q, rec.Code)

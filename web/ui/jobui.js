@@ -470,7 +470,8 @@ function flameOptions() {
 function profileURL(format) {
   const op = document.getElementById("flame-op").value;
   const secs = document.getElementById("flame-seconds").value || "10";
-  return "/api/profile?seconds=" + encodeURIComponent(secs) + (op ? "&operator=" + encodeURIComponent(op) : "") + (format ? "&format=" + format : "");
+  const kind = document.getElementById("flame-kind").value;
+  return "/api/profile?seconds=" + encodeURIComponent(secs) + "&kind=" + kind + (op ? "&operator=" + encodeURIComponent(op) : "") + (format ? "&format=" + format : "");
 }
 
 async function takeFlame() {
@@ -481,7 +482,8 @@ async function takeFlame() {
     st.flameFunctions = [];
     const walk = (f) => { st.flameFunctions.push(f.name); (f.children || []).forEach(walk); };
     walk(st.flame);
-    note.textContent = st.flame.value ? `${fmtMs(nsToMs(st.flame.value))} of CPU in ${st.flameFunctions.length - 1} frames` : "no CPU samples: the operator did not run in that time";
+    const what = document.getElementById("flame-kind").value === "offcpu" ? "of goroutine time" : "of CPU";
+    note.textContent = st.flame.value ? `${fmtMs(nsToMs(st.flame.value))} ${what} in ${st.flameFunctions.length - 1} frames` : "no samples: the operator did not run in that time";
     drawFlame();
   } catch (e) {
     note.textContent = "Failed: " + e.message;
@@ -493,11 +495,11 @@ async function downloadProfile() {
   note.textContent = "profiling for download…";
   try {
     const blob = await (await call(profileURL("pprof"))).blob();
-    const a = el("a", { href: URL.createObjectURL(blob), download: "cpu.pprof" });
+    const a = el("a", { href: URL.createObjectURL(blob), download: document.getElementById("flame-kind").value + ".pprof" });
     document.body.append(a);
     a.click();
     a.remove();
-    note.textContent = "downloaded: go tool pprof -http=: cpu.pprof";
+    note.textContent = "downloaded: go tool pprof -http=: " + document.getElementById("flame-kind").value + ".pprof";
   } catch (e) {
     note.textContent = "Failed: " + e.message;
   }
@@ -599,6 +601,7 @@ function init() {
     if (q.has("flame")) {
       document.getElementById("flame-op").value = q.get("flame");
       document.getElementById("flame-seconds").value = q.get("seconds") || "5";
+      if (q.get("kind") === "offcpu") document.getElementById("flame-kind").value = "offcpu";
       showTab("flame");
       takeFlame();
     } else if (q.has("tab")) {
