@@ -25,12 +25,18 @@ import (
 // with a history sampled every 200 ms, and returns the server's URL.
 func serveJobUI(t *testing.T, env *weir.Env) string {
 	t.Helper()
+	return serveJobUIWithToken(t, env, "")
+}
+
+// serveJobUIWithToken is serveJobUI with the job's token.
+func serveJobUIWithToken(t *testing.T, env *weir.Env, token string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	hist := web.NewHistory(env, web.HistoryOptions{Interval: 200 * time.Millisecond})
 	done := make(chan error, 2)
 	go func() { done <- env.Execute(ctx, "jobui") }()
 	go func() { done <- hist.Run(ctx) }()
-	srv := httptest.NewServer(web.Handler(env, web.Options{History: hist}))
+	srv := httptest.NewServer(web.Handler(env, web.Options{History: hist, Token: token}))
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
@@ -122,7 +128,9 @@ func burnCPU(v int) int {
 // TestJobUIFlameGraph opens the job UI on a flame graph of a CPU-heavy map:
 // it holds the map's function and nothing of the other chains. The job
 // checkpoints, and its source's chain fails once: the page shows the
-// timeline of a checkpoint and the failure.
+// timeline of a checkpoint and the failure. The job has a token, and the
+// page is opened as /ui/?token=T#token=T: the cookie opens the pages, and
+// the page sends the token for the profile.
 func TestJobUIFlameGraph(t *testing.T) {
 	env := weir.NewEnv(weir.Parallelism(1), weir.Checkpoints(100*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(3, time.Millisecond)))
@@ -136,9 +144,10 @@ func TestJobUIFlameGraph(t *testing.T) {
 	// Rebalance puts burn in a chain of its own, one subtask on one core.
 	burnt := weir.Map(weir.Rebalance(flaky, weir.Name("spread")), burnCPU, weir.Name("burn"))
 	weir.SinkTo(burnt, sink.Func[int](func(context.Context, int) error { return nil }), weir.Name("discard"), weir.Parallelism(2))
-	url := serveJobUI(t, env)
+	url := serveJobUIWithToken(t, env, testToken)
 
-	rep, err := browsertest.CheckDashboard(context.Background(), url+"/ui/?flame=burn&seconds=1", browsertest.Options{Hook: "weirJobUI", Gap: time.Millisecond})
+	rep, err := browsertest.CheckDashboard(context.Background(), url+"/ui/?flame=burn&seconds=1&token="+testToken+"#token="+testToken,
+		browsertest.Options{Hook: "weirJobUI", Gap: time.Millisecond})
 	if err != nil {
 		t.Fatalf("CheckDashboard: %v\nproblems: %q", err, rep.Problems())
 	}
