@@ -13,7 +13,8 @@ import (
 // subtask. The worst subtask speaks for the chain: one hot key makes one
 // subtask the bottleneck while its siblings idle.
 type Load struct {
-	Busy, Backpressured float64
+	Busy          float64 `json:"busy"`
+	Backpressured float64 `json:"backpressured"`
 }
 
 // Thresholds of FindBottleneck: a chain is backpressured when one of its

@@ -114,6 +114,7 @@ function fmtMs(ms) {
   if (ms === null || ms === undefined || !isFinite(ms)) return "–";
   if (Math.abs(ms) >= 60000) return (ms / 60000).toFixed(1) + " min";
   if (Math.abs(ms) >= 1000) return (ms / 1000).toFixed(1) + " s";
+  if (Math.abs(ms) < 10) return ms.toFixed(1) + " ms";
   return Math.round(ms) + " ms";
 }
 function fmtBytes(b) {
@@ -246,15 +247,18 @@ function drawGraph() {
     const from = byId.get(e.from);
     const r = rates[from.chain];
     let label = e.partitioning.toLowerCase();
+    let second = "";
     const fill = st.channels.find((c) => c.from === e.from && c.to === e.to);
     if (e.chained) label += " · chained";
     else {
-      if (r) label += ` ${fmtNum(r.out)}/s`;
-      if (fill && fill.capacity) label += ` · full ${pct(fill.queued / fill.capacity)}`;
+      if (r) second = `${fmtNum(r.out)}/s`;
+      if (fill && fill.capacity) second += ` · full ${pct(fill.queued / fill.capacity)}`;
     }
+    if (second) label += " " + second;
     s.append(svg("g", { class: "edge" + (e.chained ? " chained" : ""), "data-from": from.name, "data-to": byId.get(e.to).name, "data-label": label },
       svg("path", { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, "marker-end": "url(#arrow)" }),
-      svg("text", { x: mx, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, label)));
+      svg("text", { x: mx, y: (y1 + y2) / 2 - (second ? 20 : 6), "text-anchor": "middle" }, e.partitioning.toLowerCase() + (e.chained ? " · chained" : "")),
+      second ? svg("text", { x: mx, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, second) : null));
   }
   for (const o of ops) {
     const p = pos.get(o.id);
@@ -417,9 +421,9 @@ function drawTimeline() {
     : Object.entries(c.acks_ms || {}).map(([task, ack]) => ({ task, ack_ms: ack, alignment_ms: (c.alignments_ms || {})[task] }));
   tasks.sort((a, b) => a.task < b.task ? -1 : 1);
   const end = Math.max(1, ...tasks.map((t) => t.ack_ms || 0));
-  const W = 900, L = 260, rowH = 22;
+  const W = 1300, L = 260, R = 470, rowH = 22;
   const s = svg("svg", { width: W, height: 30 + rowH * tasks.length, class: "timeline" });
-  const x = (ms) => L + (ms / end) * (W - L - 20);
+  const x = (ms) => L + (ms / end) * (W - L - R);
   const phases = [["barrier_ms", "#cbd5e1", "to barrier"], ["alignment_end_ms", "#c4b5fd", "alignment"], ["snapshot_end_ms", "#fca5a5", "snapshot"], ["upload_end_ms", "#93c5fd", "upload"], ["ack_ms", "#86efac", "ack"]];
   phases.forEach(([, col, name], i) => s.append(svg("g", {}, svg("rect", { x: L + i * 110, y: 4, width: 10, height: 10, fill: col }), svg("text", { x: L + 14 + i * 110, y: 13 }, name))));
   tasks.forEach((t, i) => {
@@ -432,6 +436,16 @@ function drawTimeline() {
       s.append(svg("rect", { x: x(prev), y, width: Math.max(1, x(v) - x(prev)), height: rowH - 6, fill: col }, svg("title", {}, `${name}: until ${fmtMs(v)}`)));
       prev = v;
     }
+    // The steps in numbers: each one's own duration.
+    const steps = [];
+    let from = 0;
+    const short = { "to barrier": "barrier", alignment: "align", snapshot: "snap", upload: "upload", ack: "ack" };
+    for (const [k, , name] of phases) {
+      if (t[k] === undefined || t[k] === null) continue;
+      steps.push(`${short[name]} ${fmtMs(t[k] - from)}`);
+      from = t[k];
+    }
+    s.append(svg("text", { x: W - R + 10, y: y + 12 }, steps.join(" · ")));
   });
   box.replaceChildren(el("h2", {}, `Checkpoint ${c.id}: per task, from the trigger (${fmtMs(end)})`), s);
 }
