@@ -229,7 +229,7 @@ function drawGraph() {
   for (const o of ops) for (const e of g.edges) if (e.to === o.id && layer.has(e.from)) layer.set(o.id, Math.max(layer.get(o.id), layer.get(e.from) + 1));
   const rows = [];
   const pos = new Map();
-  const W = 220, H = 92, GX = 130, GY = 30;
+  const W = 190, H = 92, GX = 115, GY = 30;
   for (const o of ops) {
     const l = layer.get(o.id);
     rows[l] = (rows[l] || 0) + 1;
@@ -273,7 +273,7 @@ function drawGraph() {
     const node = svg("g", { class: cls, "data-operator": o.name, "data-chain": o.chain, transform: `translate(${p.x},${p.y})`, onclick: () => selectChain(o.chain) },
       svg("title", {}, `${o.name} (uid ${o.uid})\nchain: ${o.chain}`),
       svg("rect", { width: W, height: H, rx: 8, fill: colour(r) }),
-      svg("text", { x: 10, y: 18, "font-weight": 700 }, o.name.length > 30 ? o.name.slice(0, 29) + "…" : o.name));
+      svg("text", { x: 10, y: 18, "font-weight": 700 }, o.name.length > 26 ? o.name.slice(0, 25) + "…" : o.name));
     lines.forEach((t, i) => node.append(svg("text", { x: 10, y: 36 + i * 15 }, t)));
     s.append(node);
   }
