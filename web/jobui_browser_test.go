@@ -75,6 +75,13 @@ func TestJobUIShowsGraphAndBottleneck(t *testing.T) {
 		return nil
 	}), weir.Name("slow-sink"), weir.Parallelism(2))
 	url := serveJobUI(t, env)
+	// The job needs a few seconds to fill its channels, and the bottleneck
+	// looks back 10 s: open the page once the API names it.
+	waitFor(t, "the API to name the bottleneck", func() bool {
+		var b web.Bottleneck
+		getJSON(t, url+"/api/bottleneck", &b)
+		return b.Chain == "slow-sink" && len(b.Backpressured) > 0
+	})
 
 	rep, err := browsertest.CheckDashboard(context.Background(), url+"/ui/?tab=operator", browsertest.Options{Hook: "weirJobUI", Gap: 2 * time.Second})
 	if err != nil {
