@@ -38,9 +38,9 @@ func TestIntervalJoinOutOfOrderAndLate(t *testing.T) {
 				Record(kv{"a", 2}, at(20)).
 				Record(kv{"a", 1}, at(10)). // out of order
 				Record(kv{"b", 3}, at(10)).
-				Wait(100 * time.Millisecond).
+				Wait(100*time.Millisecond).
 				Watermark(at(30)).
-				Wait(100 * time.Millisecond).
+				Wait(100*time.Millisecond).
 				Record(kv{"a", 4}, at(29)) // late: 106 at 31 would match it
 			b := weirtest.NewScript[kv]().
 				Record(kv{"a", 100}, at(9)).  // 10-1: joins 1
