@@ -1,0 +1,123 @@
+package weir_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/state"
+	"github.com/weirstream/weir/weirtest"
+)
+
+// rule is a control record: set the factor called Name.
+type rule struct {
+	Name   string
+	Factor int
+}
+
+// scaledSums sums the values of every key and 10 seconds of event time,
+// and emits the sum times the broadcast factor when the watermark passes
+// the 10 seconds.
+type scaledSums struct{ sums state.Map[int64, int] }
+
+func (f *scaledSums) ProcessElement(ctx *weir.KeyedContext[string, string], v kv, _ weir.ReadOnlyBroadcastState[string, int]) error {
+	b := bucketOf(ctx)
+	n, _ := f.sums.Get(b)
+	f.sums.Put(b, n+v.V)
+	ctx.RegisterEventTimer(time.UnixMilli(b + bucketMillis - 1))
+	return nil
+}
+
+func (f *scaledSums) ProcessBroadcastElement(_ *weir.KeyedContext[string, string], r rule, bs *weir.BroadcastState[string, int]) error {
+	bs.Put(r.Name, r.Factor)
+	return nil
+}
+
+func (f *scaledSums) OnTimer(ctx *weir.KeyedContext[string, string], t time.Time, _ weir.TimeDomain, bs weir.ReadOnlyBroadcastState[string, int]) error {
+	b := t.UnixMilli() + 1 - bucketMillis
+	sum, _ := f.sums.Get(b)
+	factor, _ := bs.Get("factor")
+	ctx.Emit(fmt.Sprintf("%s %d %d", ctx.Key(), b, sum*factor))
+	f.sums.Remove(b)
+	return nil
+}
+
+// TestKeyedBroadcastStateRestores broadcasts one rule at the start, fails
+// the job halfway and restores it at another parallelism: the control
+// input has ended by then, so the subtasks that the restore adds know the
+// rule only from the checkpoint, and every result must still use it.
+func TestKeyedBroadcastStateRestores(t *testing.T) {
+	checkJoinRestores(t, joinCase{
+		name: "ProcessKeyedBroadcast",
+		build: func(a, _ weir.Stream[kv]) weir.Stream[string] {
+			rules := weir.FromSource(a.Env(), weirtest.FromTimed(weirtest.Timed[rule]{Value: rule{"factor", 3}, Time: at(0)}),
+				weir.Name("rules"), weir.Parallelism(1))
+			return weir.ProcessKeyedBroadcast(weir.KeyBy(a, func(v kv) string { return v.K }), rules,
+				func(s *state.Store[string]) weir.KeyedBroadcastProcessFunction[string, kv, rule, string, int, string] {
+					return &scaledSums{sums: state.MapOf[int64, int](s, "sums")}
+				}, weir.Name("scaled"))
+		},
+		exact: func(as, _ []weirtest.Timed[kv]) []string {
+			type kb struct {
+				k string
+				b int64
+			}
+			sums := map[kb]int{}
+			for _, a := range as {
+				sums[kb{a.Value.K, a.Time.UnixMilli() / bucketMillis * bucketMillis}] += a.Value.V
+			}
+			var out []string
+			for k, s := range sums {
+				out = append(out, fmt.Sprintf("%s %d %d", k.k, k.b, 3*s))
+			}
+			return out
+		},
+	}, 1500)
+}
+
+// blocklist drops the words that the control stream blocked.
+type blocklist struct{}
+
+func (blocklist) ProcessElement(ctx *weir.Context, w string, bs weir.ReadOnlyBroadcastState[string, bool], out weir.Emitter[string]) error {
+	if blocked, _ := bs.Get(w); !blocked {
+		out.Emit(fmt.Sprintf("%s@%d", w, ctx.Subtask()))
+	}
+	return nil
+}
+
+func (blocklist) ProcessBroadcastElement(_ *weir.Context, w string, bs *weir.BroadcastState[string, bool], _ weir.Emitter[string]) error {
+	bs.Put(w, true)
+	return nil
+}
+
+// TestProcessBroadcast: every subtask of a non-keyed operator gets every
+// control record.
+func TestProcessBroadcast(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(3))
+	control := weirtest.NewScript[string]().Record("spam", at(0)).Record("junk", at(0))
+	words := weirtest.NewScript[string]().Wait(100 * time.Millisecond) // after the control records
+	for range 10 {
+		words.Record("spam", at(1)).Record("ham", at(1)).Record("junk", at(1)).Record("ham", at(1))
+	}
+	data := weir.Rebalance(weir.FromSource(env, words, weir.Parallelism(1)))
+	out := weir.ProcessBroadcast(data, weir.FromSource(env, control, weir.Parallelism(1)), blocklist{})
+	got := weirtest.NewCollector[string]()
+	weir.SinkTo(out, got)
+	if err := env.Execute(context.Background(), "blocklist"); err != nil {
+		t.Fatal(err)
+	}
+	subtasks := map[string]bool{}
+	for _, r := range got.Records() {
+		w, sub, _ := strings.Cut(r, "@")
+		if w != "ham" {
+			t.Fatalf("%q passed the blocklist", r)
+		}
+		subtasks[sub] = true
+	}
+	if len(got.Records()) != 20 || len(subtasks) != 3 {
+		t.Fatalf("%d words through %d subtasks, want 20 through 3: %q", len(got.Records()), len(subtasks), got.Records())
+	}
+}
