@@ -45,15 +45,21 @@ func (f *scaledSums) OnTimer(ctx *weir.KeyedContext[string, string], t time.Time
 	return nil
 }
 
-// TestKeyedBroadcastStateRestores broadcasts one rule at the start, fails
-// the job halfway and restores it at another parallelism: the control
-// input has ended by then, so the subtasks that the restore adds know the
-// rule only from the checkpoint, and every result must still use it.
+// TestKeyedBroadcastStateRestores broadcasts the factor at the start, fails
+// the job halfway and restores it at another parallelism. The restored
+// run's control input sets another rule only, so its subtasks, the new
+// ones included, know the factor from the checkpoint alone, and every
+// result must still use it.
 func TestKeyedBroadcastStateRestores(t *testing.T) {
+	runs := 0
 	checkJoinRestores(t, joinCase{
 		name: "ProcessKeyedBroadcast",
 		build: func(a, _ weir.Stream[kv]) weir.Stream[string] {
-			rules := weir.FromSource(a.Env(), weirtest.FromTimed(weirtest.Timed[rule]{Value: rule{"factor", 3}, Time: at(0)}),
+			r := rule{"factor", 3}
+			if runs++; runs%3 == 0 { // the restored run, after a straight and a failing one
+				r = rule{"other", 5}
+			}
+			rules := weir.FromSource(a.Env(), weirtest.FromTimed(weirtest.Timed[rule]{Value: r, Time: at(0)}),
 				weir.Name("rules"), weir.Parallelism(1))
 			return weir.ProcessKeyedBroadcast(weir.KeyBy(a, func(v kv) string { return v.K }), rules,
 				func(s *state.Store[string]) weir.KeyedBroadcastProcessFunction[string, kv, rule, string, int, string] {

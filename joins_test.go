@@ -97,10 +97,12 @@ func checkJoinRestores(t *testing.T, c joinCase, n int) {
 			out := weirtest.NewTxCollector[string]()
 			first := weir.NewEnv(weir.Parallelism(2), weir.StateBackend(backend, t.TempDir()),
 				weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
-			// Fail halfway, or later: once a checkpoint has completed.
+			// Fail halfway, or later: once two checkpoints have completed
+			// (the second one's barriers follow what the sources emitted
+			// at once).
 			var failed atomic.Bool
 			joinJob(first, c, n, func() error {
-				if seen.Add(1) >= int64(n/2) && !failed.Load() && completedAny(first) {
+				if seen.Add(1) >= int64(n/2) && !failed.Load() && completed(first) >= 2 {
 					failed.Store(true)
 					return errors.New("stop here")
 				}
@@ -119,8 +121,15 @@ func checkJoinRestores(t *testing.T, c joinCase, n int) {
 	}
 }
 
-func completedAny(env *weir.Env) bool {
-	return slices.ContainsFunc(env.CheckpointStats(), func(s weir.CheckpointStat) bool { return s.Status == weir.CheckpointCompleted })
+// completed returns how many checkpoints of env's run completed.
+func completed(env *weir.Env) int {
+	n := 0
+	for _, s := range env.CheckpointStats() {
+		if s.Status == weir.CheckpointCompleted {
+			n++
+		}
+	}
+	return n
 }
 
 // bucketSummary is a KeyedCoProcessFunction that sums the orders and
