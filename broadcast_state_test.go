@@ -2,8 +2,10 @@ package weir_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -125,5 +127,73 @@ func TestProcessBroadcast(t *testing.T) {
 	}
 	if len(got.Records()) != 20 || len(subtasks) != 3 {
 		t.Fatalf("%d words through %d subtasks, want 20 through 3: %q", len(got.Records()), len(subtasks), got.Records())
+	}
+}
+
+// factorTagger emits, for every record, the factor its subtask knows.
+type factorTagger struct{}
+
+func (factorTagger) ProcessElement(ctx *weir.Context, _ kv, bs weir.ReadOnlyBroadcastState[string, int], out weir.Emitter[string]) error {
+	f, _ := bs.Get("factor")
+	out.Emit(fmt.Sprintf("%d@%d", f, ctx.Subtask()))
+	return nil
+}
+
+func (factorTagger) ProcessBroadcastElement(_ *weir.Context, r rule, bs *weir.BroadcastState[string, int], _ weir.Emitter[string]) error {
+	bs.Put(r.Name, r.Factor)
+	return nil
+}
+
+// TestBroadcastStateRestores fails a non-keyed broadcast job halfway and
+// restores it at parallelism 3 with a control input that sets another rule
+// only: every subtask, the new one included, knows the factor from the
+// checkpoint.
+func TestBroadcastStateRestores(t *testing.T) {
+	const n = 1500
+	job := func(env *weir.Env, r rule, fail func() error) *weirtest.Collector[string] {
+		as, _ := joinInputs(n)
+		src := weirtest.FromTimed(as...)
+		src.BatchSize, src.Delay = 20, 2*time.Millisecond
+		data := weir.Process(weir.FromSource(env, src, weir.Name("data")), func(_ *weir.Context, v kv, out weir.Emitter[kv]) error {
+			if err := fail(); err != nil {
+				return err
+			}
+			out.Emit(v)
+			return nil
+		}, weir.Name("flaky"))
+		rules := weir.FromSource(env, weirtest.FromTimed(weirtest.Timed[rule]{Value: r, Time: at(0)}), weir.Name("rules"), weir.Parallelism(1))
+		got := weirtest.NewCollector[string]()
+		weir.SinkTo(weir.ProcessBroadcast(weir.Rebalance(data, weir.Name("spread")), rules, factorTagger{}, weir.Name("tagger")), got, weir.Name("sink"))
+		return got
+	}
+	dir := t.TempDir()
+	var seen atomic.Int64
+	var failed atomic.Bool
+	first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
+	job(first, rule{"factor", 3}, func() error {
+		if seen.Add(1) >= n/2 && !failed.Load() && completed(first) >= 2 {
+			failed.Store(true)
+			return errors.New("stop here")
+		}
+		return nil
+	})
+	if err := first.Execute(context.Background(), "first"); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+	second := weir.NewEnv(weir.Parallelism(3), weir.Checkpoints(20*time.Millisecond, dir))
+	got := job(second, rule{"other", 5}, func() error { return nil })
+	if err := second.Execute(context.Background(), "second"); err != nil {
+		t.Fatal(err)
+	}
+	subtasks := map[string]bool{}
+	for _, r := range got.Records() {
+		f, sub, _ := strings.Cut(r, "@")
+		if f != "3" {
+			t.Fatalf("subtask %s saw factor %s after the restore, want 3", sub, f)
+		}
+		subtasks[sub] = true
+	}
+	if len(got.Records()) == 0 || len(subtasks) != 3 {
+		t.Fatalf("%d records through %d subtasks after the restore: want some through each of 3", len(got.Records()), len(subtasks))
 	}
 }
