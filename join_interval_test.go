@@ -75,7 +75,7 @@ func TestIntervalJoinOutOfOrderAndLate(t *testing.T) {
 // TestIntervalJoinRestores: the buffered records of both sides survive a
 // failure and a restore at another parallelism, on both backends.
 func TestIntervalJoinRestores(t *testing.T) {
-	lower, upper := -time.Second, 500*time.Millisecond
+	lower, upper := -500*time.Millisecond, 250*time.Millisecond
 	checkJoinRestores(t, joinCase{
 		name: "IntervalJoin",
 		build: func(a, b weir.Stream[kv]) weir.Stream[string] {
@@ -93,7 +93,7 @@ func TestIntervalJoinRestores(t *testing.T) {
 			}
 			return out
 		},
-	}, 1500)
+	}, 1000)
 }
 
 // TestIntervalJoinRejectsBadBounds: a lower bound above the upper one is
