@@ -26,13 +26,21 @@ type Query struct {
 	// About says in one line what the query computes.
 	About string
 
-	json    func(weir.Stream[nexmark.Event]) weir.Stream[[]byte]
+	json    func(weir.Stream[nexmark.Event]) weir.Stream[Row]
 	discard func(weir.Stream[nexmark.Event])
 }
 
 // JSON adds the query to the job of events and returns its rows, each a
 // JSON object with the column names of the Flink query.
-func (q Query) JSON(events weir.Stream[nexmark.Event]) weir.Stream[[]byte] { return q.json(events) }
+func (q Query) JSON(events weir.Stream[nexmark.Event]) weir.Stream[Row] { return q.json(events) }
+
+// Row is one row of a query, encoded as a JSON object.
+type Row []byte
+
+// AppendJSON appends the row to dst: it is JSON already. It makes a Row a
+// JSONAppender for the stdout and file sinks, which then write it as it
+// is.
+func (r Row) AppendJSON(dst []byte) []byte { return append(dst, r...) }
 
 // Discard adds the query to the job of events with a sink that drops its
 // rows, as a benchmark's blackhole sink does: the rows are made, not
@@ -44,8 +52,8 @@ func newQuery[R any](name, about string, build func(weir.Stream[nexmark.Event]) 
 	return Query{
 		Name:  name,
 		About: about,
-		json: func(events weir.Stream[nexmark.Event]) weir.Stream[[]byte] {
-			return weir.Process(build(events), func(_ *weir.Context, r R, out weir.Emitter[[]byte]) error {
+		json: func(events weir.Stream[nexmark.Event]) weir.Stream[Row] {
+			return weir.Process(build(events), func(_ *weir.Context, r R, out weir.Emitter[Row]) error {
 				b, err := json.Marshal(r)
 				if err != nil {
 					return fmt.Errorf("nexmark: %s: encode a row: %w", name, err)
