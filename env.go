@@ -83,8 +83,9 @@ type SubtaskMetrics struct {
 	// a bounded input does not count.
 	InputWatermark, OutputWatermark time.Time
 	// Splits is, for a source's subtask whose reader reports it
-	// (source.ProgressReporter: the Kafka reader does), the position and
-	// lag of each split the reader holds; nil for other subtasks.
+	// (source.ProgressReporter: the Kafka, file, datagen and nexmark
+	// readers do), the position and lag of each split the reader holds;
+	// nil for other subtasks.
 	Splits []source.SplitProgress
 }
 
