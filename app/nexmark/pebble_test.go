@@ -14,12 +14,15 @@ func TestStatefulQueriesOnPebble(t *testing.T) {
 		name string
 		run  func(t *testing.T, opts ...weir.EnvOption) []string
 	}{
-		{"q3", rowsOf(Q3, nil)}, {"q5", rowsOf(Q5, nil)}, {"q6", rowsOf(Q6, nil)}, {"q7", rowsOf(Q7, nil)},
-		{"q8", rowsOf(Q8, nil)}, {"q9", rowsOf(Q9, nil)}, {"q11", rowsOf(Q11, nil)}, {"q15", rowsOf(Q15, nil)},
-		{"q17", rowsOf(Q17, nil)}, {"q20", rowsOf(Q20, nil)},
+		// q4, q5, q6, q9, q15 and q20 pass too, but take seconds each on
+		// pebble (their lists and accumulators are decoded and encoded
+		// again per record there): these cover value, list and window
+		// state holding bids, times and strings, at a fraction of the
+		// time.
+		{"q3", rowsOf(Q3, nil)}, {"q7", rowsOf(Q7, nil)}, {"q8", rowsOf(Q8, nil)},
+		{"q11", rowsOf(Q11, nil)}, {"q17", rowsOf(Q17, nil)},
 		// Upsert streams: the rows before the last of a key depend on the
 		// order of arrival; the last ones are the result.
-		{"q4", rowsOf(Q4, func(rows []Q4Row) []Q4Row { return lastPer(rows, func(r Q4Row) int64 { return r.ID }) })},
 		{"q18", rowsOf(Q18, func(rows []Q18Row) []Q18Row {
 			return lastPer(rows, func(r Q18Row) bidderAuction { return bidderAuction{r.Bidder, r.Auction} })
 		})},
