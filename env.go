@@ -31,6 +31,9 @@ type Env struct {
 
 	runs atomic.Int64 // runs built: the first, then one per restart
 
+	graphView atomic.Pointer[JobGraph]       // what Graph returns; set by Execute
+	channels  atomic.Pointer[[]edgeExchange] // what Channels reads; set per run
+
 	mu      sync.Mutex
 	name    string             // as given to Execute
 	metrics []*runtime.Metrics // of the running or last run
@@ -138,6 +141,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	}
 	e.backend = backend
 	p := plan.Resolve(&e.graph, e.cfg.parallelism)
+	e.setGraph(p)
 	settings := plan.Settings{MaxParallelism: e.cfg.maxParallelism, Exchange: runtime.ExchangeOptions{
 		BatchSize:      e.cfg.batchSize,
 		Capacity:       e.cfg.channelCapacity,
@@ -159,6 +163,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 			e.mu.Lock()
 			e.metrics = built.Metrics
 			e.mu.Unlock()
+			e.setChannels(built.Exchanges)
 			return built.Tasks, nil
 		},
 	}
