@@ -85,6 +85,8 @@ func TestCompareWindows(t *testing.T) {
 // must report its times and windows that are exact. (That the figures are
 // sensible is for people to judge; no timing is asserted.)
 func TestBenchCluster(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, cpuTurn)
 	r, windows, pv := runBenchClusterTest(t, "2s")
 	for _, want := range []string{
 		fmt.Sprintf("results: PASS: every run wrote exactly the expected windows (%d, with %s page views)", windows, progress.Count(pv)),

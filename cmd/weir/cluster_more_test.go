@@ -540,6 +540,8 @@ var accessSplits = []string{"access-0", "access-1", "access-2", "access-3"}
 // input flows at full speed and a read_committed consumer must see exactly
 // the expected windows.
 func TestClusterS3AndAFourthWorker(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
 	if testing.Short() {
 		t.Skip("cluster process test: skipped with -short")
 	}
@@ -549,8 +551,8 @@ func TestClusterS3AndAFourthWorker(t *testing.T) {
 }
 
 func s3FourthWorker(t *testing.T, endpointInURL bool) {
-	in := generate(t, 200_000)
-	_, want := in.baselineLines(t, 10*time.Second, 10)
+	in := sharedInput(t, 200_000)
+	want := sharedBaseline(t, in, 10*time.Second, 10)
 	s3 := startS3(t, endpointInURL)
 	r := newClusterRig(t, in, 10*time.Second, s3.location)
 	r.env = s3.env
@@ -607,11 +609,13 @@ func s3FourthWorker(t *testing.T, endpointInURL bool) {
 // Kafka fences its transaction; it rejoins, and the results a
 // read_committed consumer sees are exactly the expected ones.
 func TestClusterZombieWorker(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
 	if testing.Short() {
 		t.Skip("cluster process test: skipped with -short")
 	}
-	in := generate(t, 200_000)
-	_, want := in.baselineLines(t, time.Second, 10)
+	in := sharedInput(t, 200_000)
+	want := sharedBaseline(t, in, time.Second, 10)
 	ckpt := filepath.Join(t.TempDir(), "checkpoints")
 	r := newClusterRig(t, in, time.Second, ckpt)
 	r.env = []string{"WEIR_LOG_LEVEL=debug"} // refused messages are logged at debug level
@@ -750,6 +754,8 @@ func logTime(line string) (time.Time, bool) {
 // difference; the first goes on waiting for a worker of its own job, and
 // runs the job with the one that comes next.
 func TestClusterOtherGraphRefused(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
 	if testing.Short() {
 		t.Skip("cluster process test: skipped with -short")
 	}

@@ -90,12 +90,14 @@ var handedOut sync.Map
 // With WEIR_SOAK_KILLS=N (make soak) it runs rounds, each a new cluster
 // over the same input into a topic of its own, until N kills were made.
 func TestClusterKillAndResumeExactlyOnce(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
 	}
 	bin := plainBinary(t)
-	in := generate(t, 1_000_000)
-	_, want := in.baselineLines(t, time.Minute, 10)
+	in := sharedInput(t, 1_000_000)
+	want := sharedBaseline(t, in, time.Minute, 10)
 	broker, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{"access"}, MinSessionTimeout: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -107,7 +107,11 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// The consumer retries a refused login or TLS handshake without end,
 	// printing nothing: ask for the topic's metadata beside it, which
 	// fails on them at once, and stop.
+	// --idle counts from that answer: a consumer still connecting (a slow
+	// TLS handshake or login, a loaded machine) has not gone without
+	// records yet.
 	refused := make(chan error, 1)
+	answered := make(chan struct{})
 	checkCtx, stopCheck := context.WithCancel(ctx)
 	var checking sync.WaitGroup
 	defer checking.Wait()
@@ -116,8 +120,10 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if _, err := kadm.NewClient(cl).Metadata(checkCtx, topic); err != nil {
 			if hint, ok := kafkaConnHint(err); ok {
 				refused <- fmt.Errorf("connect to the brokers at %v: %w; %s", client.Brokers, err, hint)
+				return
 			}
 		}
+		close(answered)
 	})
 	last := time.Now()
 	for ctx.Err() == nil {
@@ -128,6 +134,9 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		case err := <-refused:
 			fmt.Fprintf(stderr, "weir consume: %v\n", err)
 			return exitFail
+		case <-answered:
+			answered = nil // idle time counts from now on
+			last = time.Now()
 		default:
 		}
 		n := 0
@@ -137,7 +146,7 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		})
 		if n > 0 {
 			last = time.Now()
-		} else if *idle > 0 && time.Since(last) >= *idle {
+		} else if *idle > 0 && answered == nil && time.Since(last) >= *idle {
 			return exitOK
 		}
 	}

@@ -172,7 +172,8 @@ type kafkaConnView struct {
 
 // TestKafkaConnUsageErrors: bad connection parameters in the kafka:// URL
 // of each command are usage errors (exit 2) that say what to write, all
-// reported at once, and the password never shows.
+// reported at once, and the password never shows. The commands run in
+// this process, through run, as main does.
 func TestKafkaConnUsageErrors(t *testing.T) {
 	const secret = "s3cret-pw"
 	dir := t.TempDir()
@@ -211,9 +212,8 @@ func TestKafkaConnUsageErrors(t *testing.T) {
 				"--sink: kafka: ca=" + notPEM + " holds no PEM certificate",
 				`--sink: kafka sinks have no parameter "acks"; they take delivery, txn-prefix, tls, ca, tls-server-name and sasl`}},
 	} {
-		cmd := weirCommand(t, c.args...)
-		cmd.Env = append(cmd.Env, kafka.PasswordEnv+"="+c.env)
-		r := runUntil(t, cmd, 60*time.Second)
+		t.Setenv(kafka.PasswordEnv, c.env)
+		r := runIn(t, c.args...)
 		name := "weir " + strings.ReplaceAll(strings.Join(c.args, " "), secret, "xxxxx")
 		if r.code != 2 {
 			t.Errorf("%s: exit %d, want 2\nstderr:\n%s", name, r.code, r.stderr)
@@ -237,7 +237,7 @@ func TestKafkaConnUsageErrors(t *testing.T) {
 // the connection parameters.
 func TestKafkaConnHelp(t *testing.T) {
 	for _, cmd := range []string{"pvuv", "ship", "consume"} {
-		r := runWeir(t, cmd, "-h")
+		r := runIn(t, cmd, "-h")
 		if r.code != 0 {
 			t.Fatalf("weir %s -h: exit %d\n%s", cmd, r.code, r.stderr)
 		}
@@ -393,6 +393,8 @@ func (g *scramGate) refuse(msg []byte) bool {
 // commands fail at once with the broker's refusal of the login, without
 // showing the password.
 func TestKafkaSASLSSL(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
 	if testing.Short() {
 		t.Skip("starts processes: skipped with -short")
 	}

@@ -4,34 +4,36 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
 
 // TestKafkaKillAndResumeExactlyOnce is the kill test over Kafka: the
-// generated access log is produced to a four-partition topic on the
-// in-process broker, weir pvuv reads it (bounded) and writes its windows to
-// another topic with transactions, with checkpoints every 200 ms, and is
-// killed with SIGKILL at random moments (4 times in all, WEIR_SOAK_KILLS
-// times when set; see killRounds).
+// generated access log is produced to a four-partition topic on a broker
+// of its own (weir kafka, see accessBroker), weir pvuv reads it (bounded)
+// and writes its windows to another topic with transactions, with
+// checkpoints every 200 ms, and is killed with SIGKILL at random moments
+// (4 times in all, WEIR_SOAK_KILLS times when set; see killRounds).
 // A read_committed consumer must then see exactly the expected windows,
 // and the job's consumer group must have committed offsets.
 func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, cpuTurn)
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
 	}
 	bin := plainBinary(t)
-	in := generate(t, 1_000_000)
-	_, want := in.baselineLines(t, time.Minute, 10)
+	in := sharedInput(t, killInputLines(1_000_000))
+	want := sharedBaseline(t, in, time.Minute, 10)
 
-	broker, adm := accessBroker(t, in)
+	broker, adm := accessBroker(t, bin, in)
 
 	killRounds(t, bin, in.files, 500*time.Millisecond, func(round int, dir string) ([]string, func(int)) {
 		topic, group := fmt.Sprint("pvuv-", round+1), fmt.Sprint("pvuv-", round+1)
@@ -39,12 +41,12 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := []string{"pvuv",
-			"--source", "kafka://" + broker.Addr() + "/access?bounded=true&group=" + group,
-			"--sink", "kafka://" + broker.Addr() + "/" + topic,
+			"--source", "kafka://" + broker + "/access?bounded=true&group=" + group,
+			"--sink", "kafka://" + broker + "/" + topic,
 			"--checkpoint-dir", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
 		writeLines(t, filepath.Join(dir, "want.jsonl"), want)
 		return args, func(kills int) {
-			got := consumeCommitted(t, broker.Addr(), topic, len(want))
+			got := consumeCommitted(t, broker, topic, len(want))
 			writeLines(t, filepath.Join(dir, "got.jsonl"), got)
 			if len(got) != len(want) {
 				t.Fatalf("after %d kills: %d windows in the topic, want %d", kills, len(got), len(want))
@@ -72,19 +74,47 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 	})
 }
 
-// accessBroker starts an in-process broker with the input's lines in the
-// four partitions of topic access (see produceLines), stopped when the
-// test ends.
-func accessBroker(t *testing.T, in input) (*kafkatest.Broker, *kadm.Client) {
+// accessBroker starts weir kafka from the plain binary bin, with the
+// input's lines in the four partitions of topic access (see
+// produceLines), and returns its address; it is killed when the test
+// ends. The broker is kfake over TCP, as in the other tests, but in a
+// process of its own without the race detector: it serves the job's many
+// restarts, and takes the million records, faster than one in the
+// race-instrumented test process, which other tests share.
+func accessBroker(t *testing.T, bin string, in input) (string, *kadm.Client) {
 	t.Helper()
-	broker, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{"access"}})
-	if err != nil {
+	addr := freePort(t)
+	cmd := exec.Command(bin, "kafka", "--listen", addr, "--topics", "access", "--partitions", "4")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { broker.Close() })
-	adm := newAdmin(t, broker.Addr())
-	produceLines(t, broker.Addr(), "access", 4, in.files)
-	return broker, adm
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	for !listening(addr) {
+		select {
+		case err := <-exited:
+			t.Fatalf("weir kafka --listen %s: %v\n%s", addr, err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	adm := newAdmin(t, addr)
+	produceLines(t, addr, "access", 4, in.files)
+	return addr, adm
+}
+
+// listening reports whether something accepts connections on addr.
+func listening(addr string) bool {
+	c, err := net.Dial("tcp", addr)
+	if err == nil {
+		c.Close()
+	}
+	return err == nil
 }
 
 func newAdmin(t *testing.T, addr string) *kadm.Client {

@@ -19,20 +19,23 @@ import (
 
 // TestRedisKillAndResumeExactlyOnce is the kill test of the demo's path,
 // Kafka to Redis: the generated access log is produced to a four-partition
-// topic on the in-process broker, weir pvuv reads it (bounded) with
+// topic on a broker of its own (see accessBroker), weir pvuv reads it
+// (bounded) with
 // checkpoints every 200 ms, writes its windows (running and final) to a
 // real redis-server, and is killed at random moments (4 times in all,
 // WEIR_SOAK_KILLS times when set; see killRounds). Redis must then hold
 // exactly the expected windows: the idempotent layout makes replays
 // harmless.
 func TestRedisKillAndResumeExactlyOnce(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, cpuTurn)
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
 	}
 	bin := plainBinary(t)
-	in := generate(t, 1_000_000)
-	_, want := in.baselineLines(t, time.Minute, 10)
-	broker, _ := accessBroker(t, in)
+	in := sharedInput(t, killInputLines(1_000_000))
+	want := sharedBaseline(t, in, time.Minute, 10)
+	broker, _ := accessBroker(t, bin, in)
 	srv := redistest.Start(t)
 	rc := srv.Client(t)
 	ctx := context.Background()
@@ -43,7 +46,7 @@ func TestRedisKillAndResumeExactlyOnce(t *testing.T) {
 		// Each round is a new job: a new consumer group reads the topic
 		// from its start.
 		group := fmt.Sprint("pvuv-redis-", round+1)
-		args := []string{"pvuv", "--source", "kafka://" + broker.Addr() + "/access?bounded=true&group=" + group, "--sink", srv.URL(),
+		args := []string{"pvuv", "--source", "kafka://" + broker + "/access?bounded=true&group=" + group, "--sink", srv.URL(),
 			"--checkpoint-dir", filepath.Join(dir, "checkpoints"), "--checkpoint-interval", "200ms", "--parallelism", "2", "--progress", "off"}
 		writeLines(t, filepath.Join(dir, "want.jsonl"), want)
 		return args, func(kills int) {

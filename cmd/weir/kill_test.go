@@ -18,11 +18,15 @@ var (
 	plainErr  error
 )
 
-// plainBinary builds weir without the race detector: the kill test runs
-// the job many times and needs it at full speed (the engine's races are
-// checked by the in-process tests).
+// plainBinary returns a weir binary without the race detector: the kill
+// tests run the job many times and need it at full speed (the engine's
+// races are checked by the in-process tests). Without -race that is this
+// test binary (see asWeirEnv); with it, weir is built once more.
 func plainBinary(t *testing.T) string {
 	t.Helper()
+	if !raceEnabled {
+		return weirBinary(t)
+	}
 	plainOnce.Do(func() {
 		f, err := os.CreateTemp("", "weir-kill-test-")
 		if err != nil {
@@ -49,6 +53,7 @@ func plainBinary(t *testing.T) string {
 // committed output must equal the exact result, window by window, and the
 // dead-letter file must hold every bad line once. See killRounds.
 func TestKillAndResumeExactlyOnce(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill test: skipped with -short")
 	}
@@ -57,9 +62,10 @@ func TestKillAndResumeExactlyOnce(t *testing.T) {
 }
 
 func killTest(t *testing.T, extra ...string) {
+	takeTurn(t, cpuTurn)
 	bin := plainBinary(t)
-	in := generate(t, 1_200_000)
-	_, want := in.baselineLines(t, time.Minute, 10)
+	in := sharedInput(t, killInputLines(1_200_000))
+	want := sharedBaseline(t, in, time.Minute, 10)
 	killRounds(t, bin, in.files, 500*time.Millisecond, func(_ int, dir string) ([]string, func(kills int)) {
 		out := filepath.Join(dir, "out", "pvuv.jsonl")
 		bad := filepath.Join(dir, "dead-letters", "bad.jsonl")

@@ -33,6 +33,22 @@ const (
 	defaultKills = 4
 )
 
+// testKillLines is the size of the kill tests' input in make test: a run
+// of the job over it takes about half a second on a quiet machine, two or
+// three checkpoint intervals, so kills still land before, between and
+// after checkpoints; all four paths read the one input.
+const testKillLines = 500_000
+
+// killInputLines returns the number of lines of a kill test's input: soak
+// under make soak (killsEnv set), the size its figures in
+// docs/benchmarks.md were measured with, and testKillLines otherwise.
+func killInputLines(soak int) int {
+	if os.Getenv(killsEnv) != "" {
+		return soak
+	}
+	return testKillLines
+}
+
 // soakKills returns the number of kills a kill test delivers per path.
 func soakKills(t *testing.T) int {
 	t.Helper()

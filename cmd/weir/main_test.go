@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,13 +26,59 @@ import (
 	"github.com/weirstream/weir/internal/progress"
 )
 
+// asWeirEnv, set to 1 in the environment, makes this test binary run
+// weir's main instead of the tests. The tests that run weir as a separate
+// process run this very binary so: it is built already, with the race
+// detector when the tests have it, and no go build of the whole command
+// stands between them and their first process.
+const asWeirEnv = "WEIR_TEST_AS_WEIR"
+
+// defaultParallel is how many tests of this package run at once when
+// -test.parallel is not given: most of them wait on processes, sockets
+// and timers rather than burn CPU, so they all start together. The few
+// that do not take turns (see takeTurn); it is above the count of
+// parallel tests, so that those waiting for their turn hold no light
+// test back.
+const defaultParallel = 64
+
+// The turns of the heavy tests. cpuTurn: tests that keep every core busy
+// for a long while (the kill tests, the benchmarks); one at a time,
+// as they would run without t.Parallel. timingTurn: tests whose processes
+// must not starve for seconds (a cluster's 2 s session timeout, a Kafka
+// source's 10 s idleness); one at a time, beside at most one of cpuTurn's.
+var (
+	cpuTurn    = make(chan struct{}, 1)
+	timingTurn = make(chan struct{}, 1)
+)
+
+// takeTurn waits until no other test holds turn, and holds it until t
+// ends. It comes after t.Parallel.
+func takeTurn(t *testing.T, turn chan struct{}) {
+	t.Helper()
+	turn <- struct{}{}
+	t.Cleanup(func() { <-turn })
+}
+
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	if os.Getenv(asWeirEnv) == "1" {
+		main()
+		return
 	}
+	// Every process the tests start from this binary is weir, and so are
+	// the workers weir itself starts from it (weir bench cluster).
+	os.Setenv(asWeirEnv, "1")
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		flag.Set("test.parallel", strconv.Itoa(max(defaultParallel, runtime.GOMAXPROCS(0))))
+	}
+	code := m.Run()
 	if plainPath != "" {
 		os.Remove(plainPath)
+	}
+	for _, dir := range sharedDirs {
+		os.RemoveAll(dir)
 	}
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
@@ -40,37 +89,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
-
-// weirBinary builds the weir command once per test run, with the race
-// detector when the tests have it, and returns its path.
+// weirBinary returns the path of the binary that runs weir as a separate
+// process: this test binary (see asWeirEnv).
 func weirBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "weir-cmd-test-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "weir")
-		args := []string{"build", "-o", binPath}
-		if raceEnabled {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command(goTool(), append(args, ".")...)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = &buildError{err: err, out: string(out)}
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v", buildErr)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatalf("the test binary's path: %v", err)
 	}
-	return binPath
+	return exe
 }
 
 // goTool returns the go command that runs the tests: the one on PATH.
@@ -142,10 +169,18 @@ type input struct {
 // continuing one sequence, so that a glob gives two splits.
 func generate(t *testing.T, n int) input {
 	t.Helper()
-	dir := t.TempDir()
-	g, err := datagen.New()
+	in, err := generateIn(t.TempDir(), n)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return in
+}
+
+// generateIn is generate, in dir.
+func generateIn(dir string, n int) (input, error) {
+	g, err := datagen.New()
+	if err != nil {
+		return input{}, err
 	}
 	in := input{dir: dir, glob: filepath.Join(dir, "access-*.log"), lines: n}
 	var line []byte
@@ -153,7 +188,7 @@ func generate(t *testing.T, n int) input {
 		path := filepath.Join(dir, "access-"+string(rune('0'+part))+".log")
 		f, err := os.Create(path)
 		if err != nil {
-			t.Fatal(err)
+			return input{}, err
 		}
 		w := bufio.NewWriter(f)
 		for range n / 2 {
@@ -165,31 +200,113 @@ func generate(t *testing.T, n int) input {
 			w.Write(line)
 			w.WriteByte('\n')
 		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
+		err = w.Flush()
+		if cerr := f.Close(); err == nil {
+			err = cerr
 		}
-		f.Close()
+		if err != nil {
+			return input{}, err
+		}
 		in.files = append(in.files, path)
 	}
-	return in
+	return in, nil
+}
+
+// Inputs that several tests read are generated once per test binary, and
+// their baselines computed once: for a million lines each costs seconds
+// of CPU, many more under the race detector. The tests only read them.
+var (
+	sharedMu        sync.Mutex
+	sharedInputs    = map[int]*shared[input]{}
+	sharedBaselines = map[baselineKey]*shared[[]string]{}
+	sharedDirs      []string // removed by TestMain
+)
+
+// shared is a value made once, by the first test that needs it.
+type shared[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+type baselineKey struct {
+	dir    string
+	window time.Duration
+	topN   int
+}
+
+// sharedInput is generate's input of n lines, the same for every test
+// that asks for n lines.
+func sharedInput(t *testing.T, n int) input {
+	t.Helper()
+	sharedMu.Lock()
+	s := sharedInputs[n]
+	if s == nil {
+		s = &shared[input]{}
+		sharedInputs[n] = s
+	}
+	sharedMu.Unlock()
+	s.once.Do(func() {
+		dir, err := os.MkdirTemp("", "weir-cmd-test-input-")
+		if err != nil {
+			s.err = err
+			return
+		}
+		sharedMu.Lock()
+		sharedDirs = append(sharedDirs, dir)
+		sharedMu.Unlock()
+		s.v, s.err = generateIn(dir, n)
+	})
+	if s.err != nil {
+		t.Fatalf("generate %d lines: %v", n, s.err)
+	}
+	return s.v
+}
+
+// sharedBaseline is baselineLines's lines over a shared input, computed
+// once for each window and topN.
+func sharedBaseline(t *testing.T, in input, window time.Duration, topN int) []string {
+	t.Helper()
+	k := baselineKey{in.dir, window, topN}
+	sharedMu.Lock()
+	s := sharedBaselines[k]
+	if s == nil {
+		s = &shared[[]string]{}
+		sharedBaselines[k] = s
+	}
+	sharedMu.Unlock()
+	s.once.Do(func() { _, s.v, s.err = in.baseline(window, topN) })
+	if s.err != nil {
+		t.Fatalf("the baseline over %s: %v", in.glob, s.err)
+	}
+	return s.v
 }
 
 // baselineLines returns the baseline's windows over the input, each in
 // the job's exact JSON form.
 func (in input) baselineLines(t *testing.T, window time.Duration, topN int) (baseline.Result, []string) {
 	t.Helper()
+	res, lines, err := in.baseline(window, topN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, lines
+}
+
+// baseline is baselineLines, with an error.
+func (in input) baseline(window time.Duration, topN int) (baseline.Result, []string, error) {
 	var readers []io.Reader
 	for _, p := range in.files {
 		f, err := os.Open(p)
 		if err != nil {
-			t.Fatal(err)
+			return baseline.Result{}, nil, err
 		}
 		defer f.Close()
 		readers = append(readers, f)
 	}
 	res, err := baseline.Run(io.MultiReader(readers...), window, topN)
 	if err != nil {
-		t.Fatal(err)
+		return baseline.Result{}, nil, err
 	}
 	var lines []string
 	for _, w := range res.Windows {
@@ -199,7 +316,7 @@ func (in input) baselineLines(t *testing.T, window time.Duration, topN int) (bas
 		}
 		lines = append(lines, string(r.AppendJSON(nil)))
 	}
-	return res, lines
+	return res, lines, nil
 }
 
 func readLines(t *testing.T, path string) []string {
@@ -233,6 +350,7 @@ func asJSON(t *testing.T, s string) string {
 // then page ascending. The log is out of order by at most the job's
 // default out-of-orderness, so nothing is late.
 func TestPVUVGolden(t *testing.T) {
+	t.Parallel()
 	in := generate(t, 60_000)
 	const window, topN = 10 * time.Second, 10
 	want, wantLines := in.baselineLines(t, window, topN)
@@ -250,6 +368,7 @@ func TestPVUVGolden(t *testing.T) {
 
 	for _, p := range []string{"1", "2"} {
 		t.Run("p"+p, func(t *testing.T) {
+			t.Parallel()
 			out := filepath.Join(t.TempDir(), "out", "pvuv.jsonl")
 			bad := filepath.Join(t.TempDir(), "bad.jsonl")
 			r := runWeir(t, "pvuv", "--source", "file://"+in.glob, "--sink", "file://"+out, "--dead-letter", "file://"+bad,
@@ -290,6 +409,7 @@ func TestPVUVGolden(t *testing.T) {
 }
 
 func TestPVUVStdoutSink(t *testing.T) {
+	t.Parallel()
 	r := runWeir(t, "pvuv", "--source", "datagen://?limit=5000&seed=2", "--window", "2s", "--top", "3")
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
@@ -314,6 +434,9 @@ func TestPVUVStdoutSink(t *testing.T) {
 	}
 }
 
+// TestUsageErrors runs each command line in this process, through run, as
+// main does: a usage error starts nothing, so it needs no process of its
+// own.
 func TestUsageErrors(t *testing.T) {
 	for _, c := range []struct {
 		args []string
@@ -338,7 +461,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
 		{nil, []string{"Usage: weir <command>"}},
 	} {
-		r := runWeir(t, c.args...)
+		r := runIn(t, c.args...)
 		if r.code != 2 {
 			t.Errorf("weir %s: exit %d, want 2\nstderr:\n%s", strings.Join(c.args, " "), r.code, r.stderr)
 			continue
@@ -355,6 +478,7 @@ func TestUsageErrors(t *testing.T) {
 // (here the Pebble state backend's), which the default level hides, and a
 // level weir does not know is a usage error.
 func TestLogLevel(t *testing.T) {
+	t.Parallel()
 	job := []string{"pvuv", "--source", "datagen://?limit=2000", "--state-backend", "pebble", "--sink", "file://" + filepath.Join(t.TempDir(), "out.jsonl")}
 	for _, c := range []struct {
 		level string
@@ -377,13 +501,14 @@ func TestLogLevel(t *testing.T) {
 	}
 }
 
+// TestHelp runs in this process, through run, as main does.
 func TestHelp(t *testing.T) {
-	r := runWeir(t, "help")
+	r := runIn(t, "help")
 	if r.code != 0 || !strings.Contains(r.stdout, "pvuv") || !strings.Contains(r.stdout, "bench") {
 		t.Fatalf("weir help: exit %d\n%s", r.code, r.stdout)
 	}
 	for _, args := range [][]string{{"pvuv", "-h"}, {"help", "pvuv"}} {
-		r = runWeir(t, args...)
+		r = runIn(t, args...)
 		if r.code != 0 {
 			t.Fatalf("weir %v: exit %d", args, r.code)
 		}
@@ -403,14 +528,14 @@ func TestHelp(t *testing.T) {
 		"demo":      {"--http ADDR", "--kafka ADDRS", "--redis URL", "--uv MODE", "--logs DIR"},
 		"savepoint": {"--job URL"},
 	} {
-		r = runWeir(t, cmd, "-h")
+		r = runIn(t, cmd, "-h")
 		for _, want := range flags {
 			if r.code != 0 || !strings.Contains(r.stdout, "  "+want+"\n") {
 				t.Errorf("weir %s -h: exit %d, lacks %q:\n%s", cmd, r.code, want, r.stdout)
 			}
 		}
 	}
-	r = runWeir(t, "bench", "pvuv", "-h")
+	r = runIn(t, "bench", "pvuv", "-h")
 	if r.code != 0 || !strings.Contains(r.stdout, "--events n") || !strings.Contains(r.stdout, "(default 2000000)") || !strings.Contains(r.stdout, "--keep") {
 		t.Fatalf("weir bench pvuv -h: exit %d\n%s", r.code, r.stdout)
 	}
@@ -484,6 +609,7 @@ func waitLine(t *testing.T, lines <-chan string, want string) []string {
 // TestInterrupt stops an endless job with SIGINT: it exits 0 after a
 // summary line.
 func TestInterrupt(t *testing.T) {
+	t.Parallel()
 	cmd, lines, _ := startWeir(t, "pvuv", "--source", "datagen://?rate=20000", "--progress", "100ms", "--sink", "file://"+filepath.Join(t.TempDir(), "out.jsonl"))
 	seen := waitLine(t, lines, "msg=progress")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -502,6 +628,7 @@ func TestInterrupt(t *testing.T) {
 
 // TestDemo runs the demo until it printed a window, then stops it.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	cmd, lines, stdout := startWeir(t, "demo", "--rate", "5000", "--window", "2s", "--http", "127.0.0.1:0")
 	go func() {
 		for range lines { // drain the logs
@@ -539,6 +666,8 @@ func TestDemo(t *testing.T) {
 }
 
 func TestBenchPVUV(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, cpuTurn)
 	r := runWeir(t, "bench", "pvuv", "--events", "50000")
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)

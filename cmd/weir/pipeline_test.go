@@ -27,6 +27,8 @@ import (
 // checkpoints. The windows that closed must arrive in the output topic
 // exactly as the baseline computes them from the same lines.
 func TestKafkaShipPVUV(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
 	if testing.Short() {
 		t.Skip("starts three processes: skipped with -short")
 	}
@@ -191,6 +193,7 @@ func waitRecords(t *testing.T, addr, topic string, n int) {
 // TestDashboardCommand serves the dashboard over a real redis-server and
 // reads its API.
 func TestDashboardCommand(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	addr := freeAddr(t)
 	cmd, _, _ := startWeir(t, "dashboard", "--redis", srv.URL(), "--http", addr)

@@ -52,6 +52,7 @@ func TestSinkUsageListsEverySink(t *testing.T) {
 // address is taken) says that it failed at start, and why; not that it
 // finished after 0s.
 func TestFailedAtStart(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +104,7 @@ func TestCheckpointFlagsWithoutDirWarn(t *testing.T) {
 // stopped (Ctrl-C) keeps every line it wrote: the files are read while
 // the job runs, and again after it stopped.
 func TestOutputsLiveAndKeptAtStop(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, bad := filepath.Join(dir, "out", "pvuv.jsonl"), filepath.Join(dir, "bad.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -149,6 +151,7 @@ func TestOutputsLiveAndKeptAtStop(t *testing.T) {
 // it, and the windows arrive; one that does not fails the command at
 // once, exit 1, with what to do: not after the input and ten restarts.
 func TestKafkaSinkTopic(t *testing.T) {
+	t.Parallel()
 	args := func(addr, topic string) []string {
 		return []string{"pvuv", "--source", "datagen://?limit=5000", "--window", "1s", "--progress", "off",
 			"--sink", "kafka://" + addr + "/" + topic, "--checkpoint-dir", t.TempDir(), "--checkpoint-interval", "50ms"}
@@ -190,6 +193,7 @@ func TestKafkaSinkTopic(t *testing.T) {
 // MiB) is a bad line with the reason "too long", dead-lettered with its
 // first bytes, not lost.
 func TestLongLinesAreBadLines(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	good := `10.0.0.1 - - [24/Nov/2026:07:40:01 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8"` + "\n"
 	long := `10.0.0.2 - - [24/Nov/2026:07:40:02 +0000] "GET /b HTTP/1.1" 200 12 "-" "` + strings.Repeat("x", 3<<20) + "\"\n"

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,12 +11,8 @@ import (
 // TestSavepointAndStopCommands runs an endless job with its API, takes a
 // savepoint with 'weir savepoint' and stops it with 'weir stop'.
 func TestSavepointAndStopCommands(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	t.Parallel()
+	addr := freePort(t)
 	cmd := weirCommand(t, "pvuv", "--source", "datagen://?rate=5000", "--sink", "file://"+filepath.Join(t.TempDir(), "out.jsonl"),
 		"--checkpoint-dir", t.TempDir(), "--checkpoint-interval", "100ms", "--http", addr, "--progress", "off")
 	var stderr syncBuffer

@@ -197,6 +197,7 @@ func writeWorker(t *testing.T, ca *kafkatest.Certificates, dir, name, dnsName st
 // TestClusterWorkerFailsAtStart: a worker that cannot join its cluster
 // says that the job failed at start, not that it ran and failed.
 func TestClusterWorkerFailsAtStart(t *testing.T) {
+	t.Parallel()
 	r := runWeir(t, "pvuv", "--source", "datagen://?limit=10", "--checkpoint-dir", t.TempDir(),
 		"--cluster", "kafka://127.0.0.1:1/job", "--advertise", freePort(t), "--progress", "off")
 	if r.code != 1 || !strings.Contains(r.stderr, "weir pvuv: failed at start: cluster:") || strings.Contains(r.stderr, "failed after") {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
+)
+
+// TestConsumeIdleCountsFromTheBrokersAnswer: weir consume --idle counts
+// the time without records from when the brokers first answer, not from
+// its start. Here the broker answers metadata requests only after 3 s, as
+// a slow login or a loaded machine may: the consumer must still print
+// the topic's records rather than exit at once with none after its 1 s.
+func TestConsumeIdleCountsFromTheBrokersAnswer(t *testing.T) {
+	t.Parallel()
+	b, err := kafkatest.Start(kafkatest.Config{Partitions: 1, Topics: []string{"windows"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	want := []string{"a", "b", "c"}
+	var recs []*kgo.Record
+	for _, v := range want {
+		recs = append(recs, &kgo.Record{Topic: "windows", Value: []byte(v)})
+	}
+	if err := b.Produce(t.Context(), recs...); err != nil {
+		t.Fatal(err)
+	}
+
+	const hold = 3 * time.Second
+	c := b.Cluster()
+	var released atomic.Bool
+	held := time.AfterFunc(hold, func() { released.Store(true) })
+	defer held.Stop()
+	c.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if released.Load() {
+			c.DropControl()
+			return nil, nil, false
+		}
+		c.KeepControl()
+		c.SleepControl(func() {
+			for !released.Load() {
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+		return nil, nil, false
+	})
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	r := runCtx(ctx, "consume", "--topic", "kafka://"+b.Addr()+"/windows", "--idle", "1s")
+	if r.code != exitOK || r.stdout != strings.Join(want, "\n")+"\n" {
+		t.Fatalf("weir consume --idle 1s: exit %d, printed %q, want %q\n%s", r.code, r.stdout, want, r.stderr)
+	}
+}
