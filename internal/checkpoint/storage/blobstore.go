@@ -85,7 +85,7 @@ func (s *blobStore) open(ctx context.Context, key string) (io.ReadCloser, error)
 	if err != nil {
 		return nil, blobErr(err)
 	}
-	return r, nil
+	return &ctxReader{ctx: ctx, r: r}, nil
 }
 
 func (s *blobStore) openRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
@@ -93,7 +93,8 @@ func (s *blobStore) openRange(ctx context.Context, key string, off, n int64) (io
 	if err != nil {
 		return nil, blobErr(err)
 	}
-	return r, nil
+	// Not every driver looks at ctx once the reader is open.
+	return &ctxReader{ctx: ctx, r: r}, nil
 }
 
 func (s *blobStore) size(ctx context.Context, key string) (int64, error) {
