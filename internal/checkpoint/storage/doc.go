@@ -1,6 +1,8 @@
 // Package storage is where a job's checkpoints and savepoints live: a local
-// directory (the default) or object storage (S3, Google Cloud Storage, Azure
-// Blob Storage) through gocloud.dev/blob.
+// directory (the default) or object storage: S3 and S3-compatible stores
+// through minio-go, a small client that is always compiled in; Google Cloud
+// Storage and Azure Blob Storage through gocloud.dev/blob, whose SDKs are
+// large, with the build tags gcs and azblob.
 //
 // Layout under the storage location:
 //

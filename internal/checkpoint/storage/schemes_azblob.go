@@ -2,6 +2,6 @@
 
 package storage
 
-import _ "gocloud.dev/blob/azureblob" // registers azblob://
+import _ "gocloud.dev/blob/azureblob" // registers azblob:// on blob.DefaultMux
 
-func init() { registeredSchemes["azblob"] = true }
+func init() { openers["azblob"] = openBlob }

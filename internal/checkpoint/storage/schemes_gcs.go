@@ -2,6 +2,6 @@
 
 package storage
 
-import _ "gocloud.dev/blob/gcsblob" // registers gs://
+import _ "gocloud.dev/blob/gcsblob" // registers gs:// on blob.DefaultMux
 
-func init() { registeredSchemes["gs"] = true }
+func init() { openers["gs"] = openBlob }

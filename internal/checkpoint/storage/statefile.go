@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"gocloud.dev/blob"
 )
 
 // localFile is a state file in a local directory: reads go straight to the
-// file, with no copy through blob.
+// file, with no copy through the store.
 type localFile struct {
 	// ctx is the context of OpenState: io.ReaderAt has no room for one.
 	ctx  context.Context
@@ -34,10 +32,10 @@ func (l *localFile) Close() error { return l.f.Close() }
 // so concurrent reads of different key groups run in parallel.
 type blobFile struct {
 	// ctx is the context of OpenState: io.ReaderAt has no room for one.
-	ctx    context.Context
-	bucket *blob.Bucket
-	key    string
-	size   int64
+	ctx  context.Context
+	st   store
+	key  string
+	size int64
 }
 
 func (b *blobFile) ReadAt(p []byte, off int64) (int, error) {
@@ -51,7 +49,7 @@ func (b *blobFile) ReadAt(p []byte, off int64) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	r, err := b.bucket.NewRangeReader(b.ctx, b.key, off, n, nil)
+	r, err := b.st.openRange(b.ctx, b.key, off, n)
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint storage: read %s at offset %d: %w", b.key, off, ctxErr(b.ctx, err))
 	}

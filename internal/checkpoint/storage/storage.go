@@ -15,13 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"gocloud.dev/blob"
-	"gocloud.dev/blob/fileblob"
-	"gocloud.dev/gcerrors"
-
-	// Object stores, registered on blob.DefaultMux under their URL schemes.
-	_ "gocloud.dev/blob/s3blob"
 )
 
 // ErrNone is returned by Latest when the storage holds no completed
@@ -40,10 +33,10 @@ const deleteConcurrency = 16
 // (the default) or object storage. It is safe for concurrent use.
 type Storage struct {
 	location string
-	bucket   *blob.Bucket
+	st       store
 	// localRoot is the absolute directory of a local storage, and "" for an
-	// object store; local state files are read with os.File, and emptied
-	// directories removed, which blob cannot do.
+	// object store; local state files are read with os.File, and a whole
+	// directory removed at once.
 	localRoot string
 	logger    *slog.Logger
 }
@@ -75,18 +68,34 @@ func NoCreate() Option {
 // Open opens the storage at location:
 //
 //   - a plain path or file:///abs/path: a local directory, created if missing;
-//   - s3://bucket/prefix: Amazon S3 or an S3-compatible store; query
-//     parameters configure the client: region, endpoint (for an S3-compatible
-//     store, e.g. http://127.0.0.1:9000), use_path_style=true (needed by most
-//     S3-compatible stores), disable_https=true, profile, anonymous=true,
-//     request_checksum_calculation=when_required (for stores that reject
-//     the SDK's default checksums), and the others of gocloud.dev/blob/s3blob.
-//     Credentials come from the usual AWS sources (AWS_ACCESS_KEY_ID and
-//     AWS_SECRET_ACCESS_KEY, shared config files, instance roles);
+//   - s3://bucket/prefix: Amazon S3 or an S3-compatible store (MinIO,
+//     Cloudflare R2, Google Cloud Storage's interoperability endpoint).
+//     Query parameters configure the client:
+//     region (default $AWS_REGION, $AWS_DEFAULT_REGION, or asked of the store);
+//     endpoint, as http://HOST:PORT or https://HOST (default
+//     $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, or AWS's);
+//     use_path_style=true, to address buckets by path rather than by host
+//     name (an IP address or a host name other than AWS's, Google's and
+//     Alibaba's is addressed by path anyway);
+//     disable_https=true; profile (of the shared credentials file;
+//     default $AWS_PROFILE); anonymous=true, for a public bucket;
+//     request_checksum_calculation=when_required, for a store that rejects
+//     the Content-MD5 sent with each upload by default;
+//     dualstack=true; accelerate=true; ssetype=AES256 or aws:kms, with
+//     kmskeyid, for server-side encryption. Another parameter is an error.
+//     Credentials come from the usual AWS sources: AWS_ACCESS_KEY_ID and
+//     AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), the shared credentials
+//     file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials, with its
+//     credential_process), then web identity (AWS_WEB_IDENTITY_TOKEN_FILE),
+//     container and instance roles (the last unless
+//     AWS_EC2_METADATA_DISABLED=true);
 //   - gs://bucket/prefix: Google Cloud Storage, with application default
-//     credentials;
+//     credentials, in a weir built with -tags gcs (or use its
+//     interoperability endpoint through s3://, with HMAC keys);
 //   - azblob://container/prefix: Azure Blob Storage, with the account from
-//     AZURE_STORAGE_ACCOUNT and the usual Azure credentials.
+//     AZURE_STORAGE_ACCOUNT and the usual Azure credentials, in a weir built
+//     with -tags azblob. These two go through gocloud.dev/blob and take the
+//     query parameters of its gcsblob and azureblob drivers.
 //
 // For an object store, Open lists the bucket once so that a wrong bucket,
 // endpoint or credentials fail here rather than at the first checkpoint.
@@ -124,7 +133,7 @@ func Open(ctx context.Context, location string, opts ...Option) (*Storage, error
 	if !slices.Contains(remoteSchemes, u.Scheme) {
 		return nil, fmt.Errorf("checkpoint storage: location %q has unsupported scheme %q: use a directory, file:///abs/path, s3://bucket/prefix, gs://bucket/prefix or azblob://container/prefix", location, u.Scheme)
 	}
-	if !registeredSchemes[u.Scheme] {
+	if openers[u.Scheme] == nil {
 		return nil, fmt.Errorf("checkpoint storage: location %q: this weir was built without %s:// support, whose SDK is large: build it with 'go build -tags %s'", location, u.Scheme, buildTag[u.Scheme])
 	}
 	return s.openRemote(ctx, u)
@@ -158,18 +167,17 @@ func (s *Storage) openLocal(location, dir string, create bool) (*Storage, error)
 			return nil, fmt.Errorf("checkpoint storage: location %q: %w: check the path", location, err)
 		}
 	}
-	b, err := fileblob.OpenBucket(abs, &fileblob.Options{
-		CreateDir: create,
-		// Temporary files next to their final names: os.TempDir is often
-		// another file system, across which the atomic rename would fail.
-		NoTempDir: true,
-		// Attributes are not used; sidecar files would double the files.
-		Metadata: fileblob.MetadataDontWrite,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint storage: cannot open local directory %q: %w: check that the path is a directory this process may create and write", location, err)
+	if create {
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: cannot open local directory %q: %w: check that the path is a directory this process may create and write", location, err)
+		}
 	}
-	s.bucket = b
+	if st, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("checkpoint storage: cannot open local directory %q: %w: check that the path is a directory this process may create and write", location, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("checkpoint storage: cannot open local directory %q: %s is not a directory: give a directory", location, abs)
+	}
+	s.st = &localStore{root: abs}
 	s.localRoot = abs
 	return s, nil
 }
@@ -178,7 +186,8 @@ func (s *Storage) openRemote(ctx context.Context, u *url.URL) (*Storage, error) 
 	if u.Host == "" {
 		return nil, fmt.Errorf("checkpoint storage: location %q names no bucket: use %s://bucket/prefix", s.location, u.Scheme)
 	}
-	// The URL's path is the key prefix; gocloud takes it as a query parameter.
+	// The URL's path is the key prefix (?prefix= too, as earlier releases
+	// took it).
 	q := u.Query()
 	prefix := strings.Trim(u.Path, "/")
 	if p := q.Get("prefix"); p != "" {
@@ -189,35 +198,35 @@ func (s *Storage) openRemote(ctx context.Context, u *url.URL) (*Storage, error) 
 	}
 	q.Del("prefix")
 	if prefix != "" {
-		q.Set("prefix", prefix+"/")
+		prefix += "/"
 	}
-	bu := *u
-	bu.Path, bu.RawPath, bu.RawQuery = "", "", q.Encode()
-	b, err := blob.OpenBucket(ctx, bu.String())
+	st, err := openers[u.Scheme](ctx, u, q, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint storage: cannot open %q: %w: check the URL's query parameters and the credentials", s.location, err)
 	}
 	// One list call checks bucket, endpoint, credentials and list
 	// permission, all of which checkpointing needs.
-	_, err = b.List(&blob.ListOptions{Prefix: checkpointPrefix, Delimiter: "/"}).Next(ctx)
-	if err != nil && err != io.EOF {
-		_ = b.Close()
+	for _, err := range st.list(ctx, checkpointPrefix, true) {
+		if err == nil {
+			break
+		}
+		_ = st.close()
 		hint := "check the endpoint, region and credentials"
 		if q.Get("endpoint") != "" && q.Get("use_path_style") == "" && q.Get("s3ForcePathStyle") == "" {
-			hint += "; most S3-compatible stores also need use_path_style=true"
+			hint += "; some S3-compatible stores also need use_path_style=true"
 		}
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if errors.Is(err, fs.ErrNotExist) {
 			hint = "the bucket does not exist: create it, or fix its name"
 		}
 		return nil, fmt.Errorf("checkpoint storage: cannot list %q: %w: %s", s.location, ctxErr(ctx, err), hint)
 	}
-	s.bucket = b
+	s.st = st
 	return s, nil
 }
 
 // Close releases the storage's resources. Calls after Close fail.
 func (s *Storage) Close() error {
-	if err := s.bucket.Close(); err != nil {
+	if err := s.st.close(); err != nil {
 		return fmt.Errorf("checkpoint storage: close %q: %w", s.location, err)
 	}
 	return nil
@@ -269,22 +278,8 @@ func (s *Storage) write(ctx context.Context, key string, r io.Reader) (int64, er
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
-		// A fixed type skips content sniffing, which buffers the head.
-		ContentType: "application/octet-stream",
-	})
+	n, err := s.st.put(ctx, key, r)
 	if err != nil {
-		return 0, ctxErr(ctx, err)
-	}
-	n, err := io.Copy(w, r)
-	if err != nil {
-		cancel() // blob's way to abort: Close then discards the write.
-		_ = w.Close()
-		return 0, ctxErr(ctx, err)
-	}
-	if err := w.Close(); err != nil {
 		return 0, ctxErr(ctx, err)
 	}
 	return n, nil
@@ -326,11 +321,11 @@ func (s *Storage) OpenState(ctx context.Context, dir Dir, name string) (StateFil
 		}
 		return &localFile{ctx: ctx, f: f, size: st.Size()}, nil
 	}
-	attrs, err := s.bucket.Attributes(ctx, key)
+	size, err := s.st.size(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint storage: open state file %s in %s: %w", key, s.location, notExist(ctx, err))
+		return nil, fmt.Errorf("checkpoint storage: open state file %s in %s: %w", key, s.location, ctxErr(ctx, err))
 	}
-	return &blobFile{ctx: ctx, bucket: s.bucket, key: key, size: attrs.Size}, nil
+	return &blobFile{ctx: ctx, st: s.st, key: key, size: size}, nil
 }
 
 // Commit completes dir by writing its metadata, atomically and last: after
@@ -346,7 +341,7 @@ func (s *Storage) Commit(ctx context.Context, dir Dir, metadata []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, err)
 	}
-	exists, err := s.bucket.Exists(ctx, key)
+	exists, err := s.st.exists(ctx, key)
 	if err != nil {
 		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, ctxErr(ctx, err))
 	}
@@ -379,27 +374,25 @@ func (s *Storage) Completed(ctx context.Context) ([]Dir, error) {
 // that are not checkpoints), in listing order: by name.
 func (s *Storage) Savepoints(ctx context.Context) ([]Dir, error) {
 	var out []Dir
-	it := s.bucket.List(&blob.ListOptions{Delimiter: "/"})
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, err)
-		}
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, err)
+	}
+	for obj, err := range s.st.list(ctx, "", true) {
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, ctxErr(ctx, err))
 		}
-		name := strings.TrimSuffix(obj.Key, "/")
-		if !obj.IsDir || strings.HasPrefix(name, checkpointPrefix) {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, err)
+		}
+		name := strings.TrimSuffix(obj.key, "/")
+		if !obj.isDir || strings.HasPrefix(name, checkpointPrefix) {
 			continue
 		}
 		dir := SavepointDir(name)
 		if dir.validate() != nil {
 			continue // not ours
 		}
-		ok, err := s.bucket.Exists(ctx, dir.key(MetadataName))
+		ok, err := s.st.exists(ctx, dir.key(MetadataName))
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint storage: list savepoints in %s: %w", s.location, ctxErr(ctx, err))
 		}
@@ -460,9 +453,9 @@ func (s *Storage) readMetadata(ctx context.Context, dir Dir, validate func([]byt
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("checkpoint storage: read metadata of %s in %s: %w", dir, s.location, err)
 	}
-	md, err := s.bucket.ReadAll(ctx, dir.key(MetadataName))
+	md, err := s.st.get(ctx, dir.key(MetadataName))
 	if err != nil {
-		err = notExist(ctx, err)
+		err = ctxErr(ctx, err)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("checkpoint storage: %s in %s has no %s: it is not a completed checkpoint or savepoint; choose one that has: %w", dir, s.location, MetadataName, err)
 		}
@@ -540,7 +533,7 @@ func (s *Storage) Discard(ctx context.Context, dir Dir) error {
 		return fmt.Errorf("checkpoint storage: discard %s in %s: %w", dir, s.location, err)
 	}
 	if s.localRoot != "" {
-		// One call removes the files and the directories blob leaves behind.
+		// One call removes the files and their directories.
 		if err := os.RemoveAll(filepath.Join(s.localRoot, dir.Name())); err != nil {
 			return fmt.Errorf("checkpoint storage: discard %s in %s: %w", dir, s.location, err)
 		}
@@ -552,12 +545,7 @@ func (s *Storage) Discard(ctx context.Context, dir Dir) error {
 		errs []error
 		sem  = make(chan struct{}, deleteConcurrency)
 	)
-	it := s.bucket.List(&blob.ListOptions{Prefix: dir.prefix()})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
+	for obj, err := range s.st.list(ctx, dir.prefix(), false) {
 		if err != nil {
 			mu.Lock()
 			errs = append(errs, ctxErr(ctx, err))
@@ -567,7 +555,7 @@ func (s *Storage) Discard(ctx context.Context, dir Dir) error {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := s.delete(ctx, obj.Key); err != nil {
+			if err := s.delete(ctx, obj.key); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -586,8 +574,7 @@ func (s *Storage) delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.bucket.Delete(ctx, key)
-	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+	if err := s.st.remove(ctx, key); err != nil {
 		return ctxErr(ctx, err)
 	}
 	return nil
@@ -603,29 +590,27 @@ type checkpoint struct {
 // from incomplete ones.
 func (s *Storage) checkpoints(ctx context.Context) ([]checkpoint, error) {
 	var out []checkpoint
-	it := s.bucket.List(&blob.ListOptions{Prefix: checkpointPrefix, Delimiter: "/"})
-	for {
-		// The local store does not look at ctx; check it once a directory.
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, err)
-		}
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			break
-		}
+	// The local store does not look at ctx; check it once a directory.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, err)
+	}
+	for obj, err := range s.st.list(ctx, checkpointPrefix, true) {
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, ctxErr(ctx, err))
 		}
-		if !obj.IsDir {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, err)
+		}
+		if !obj.isDir {
 			continue
 		}
-		dir, err := ParseDir(strings.TrimSuffix(obj.Key, "/"))
+		dir, err := ParseDir(strings.TrimSuffix(obj.key, "/"))
 		if err != nil {
 			// Not ours (a name we never write): leave it alone.
-			s.logger.DebugContext(ctx, "checkpoint storage: ignoring unknown directory", "location", s.location, "name", obj.Key)
+			s.logger.DebugContext(ctx, "checkpoint storage: ignoring unknown directory", "location", s.location, "name", obj.key)
 			continue
 		}
-		ok, err := s.bucket.Exists(ctx, dir.key(MetadataName))
+		ok, err := s.st.exists(ctx, dir.key(MetadataName))
 		if err != nil {
 			return nil, fmt.Errorf("checkpoint storage: list checkpoints in %s: %w", s.location, ctxErr(ctx, err))
 		}
@@ -638,20 +623,12 @@ func (s *Storage) checkpoints(ctx context.Context) ([]checkpoint, error) {
 }
 
 // ctxErr makes an error caused by the end of ctx match ctx's error, which
-// gocloud's wrapping does not always preserve.
+// a client's wrapping does not always preserve.
 func ctxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w (%w)", cerr, err)
 	}
 	return err
-}
-
-// notExist makes a not-found error from any store match fs.ErrNotExist.
-func notExist(ctx context.Context, err error) error {
-	if gcerrors.Code(err) == gcerrors.NotFound && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w (%w)", fs.ErrNotExist, err)
-	}
-	return ctxErr(ctx, err)
 }
 
 // finishedKey marks a job whose input ended: its output is complete.
@@ -670,9 +647,9 @@ func (s *Storage) MarkFinished(ctx context.Context, content []byte) error {
 // Finished returns what MarkFinished recorded, and false when the job has
 // not finished.
 func (s *Storage) Finished(ctx context.Context) ([]byte, bool, error) {
-	b, err := s.bucket.ReadAll(ctx, finishedKey)
+	b, err := s.st.get(ctx, finishedKey)
 	if err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("checkpoint storage: read %s in %s: %w", finishedKey, s.location, ctxErr(ctx, err))
@@ -702,9 +679,9 @@ func (s *Storage) ReadProbe(ctx context.Context, name string) ([]byte, bool, err
 	if err := checkProbeName(name); err != nil {
 		return nil, false, err
 	}
-	b, err := s.bucket.ReadAll(ctx, probePrefix+name)
+	b, err := s.st.get(ctx, probePrefix+name)
 	if err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("checkpoint storage: read %s%s in %s: %w", probePrefix, name, s.location, ctxErr(ctx, err))

@@ -32,7 +32,8 @@ type backend struct {
 }
 
 // backends returns the local directory and an S3 server in this process,
-// spoken to over loopback TCP by the real AWS SDK client through s3blob.
+// spoken to over loopback TCP by the real S3 client (minio-go), and any
+// backend a build tag adds (extraBackends).
 func backends(t *testing.T) []backend {
 	t.Helper()
 	mem := s3mem.New()
@@ -54,14 +55,17 @@ func backends(t *testing.T) []backend {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 	n := 0
-	return []backend{
+	return append([]backend{
 		{name: "local", location: func(t *testing.T) string { return filepath.Join(t.TempDir(), "checkpoints") }},
 		{name: "s3", location: func(t *testing.T) string {
 			n++
 			return s3Location(srv.URL, "weir", fmt.Sprintf("jobs/%d/chk", n))
 		}},
-	}
+	}, extraBackends...)
 }
+
+// extraBackends are the backends that a build tag compiles in.
+var extraBackends []backend
 
 func s3Location(endpoint, bucket, prefix string) string {
 	q := url.Values{

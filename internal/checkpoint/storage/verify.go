@@ -6,13 +6,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-
-	"gocloud.dev/blob"
-	"gocloud.dev/gcerrors"
 
 	"github.com/weirstream/weir/internal/snapshot"
 )
@@ -164,25 +159,12 @@ func (s *Storage) checkSize(ctx context.Context, dir Dir, f snapshot.FileRef) (p
 		return nil, err
 	}
 	key := dir.key(f.Name)
-	var size int64
-	if s.localRoot != "" {
-		fi, err := os.Stat(filepath.Join(s.localRoot, filepath.FromSlash(key)))
-		if errors.Is(err, fs.ErrNotExist) {
-			return err, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		size = fi.Size()
-	} else {
-		attrs, err := s.bucket.Attributes(ctx, key)
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			return notExist(ctx, err), nil
-		}
-		if err != nil {
-			return nil, ctxErr(ctx, err)
-		}
-		size = attrs.Size
+	size, err := s.st.size(ctx, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return err, nil
+	}
+	if err != nil {
+		return nil, ctxErr(ctx, err)
 	}
 	switch {
 	case size < f.Size:
@@ -196,25 +178,12 @@ func (s *Storage) checkSize(ctx context.Context, dir Dir, f snapshot.FileRef) (p
 // checkSum reads f to its end and checks its size and checksum.
 func (s *Storage) checkSum(ctx context.Context, dir Dir, f snapshot.FileRef) (problem, err error) {
 	key := dir.key(f.Name)
-	var r io.ReadCloser
-	if s.localRoot != "" {
-		file, err := os.Open(filepath.Join(s.localRoot, filepath.FromSlash(key)))
-		if errors.Is(err, fs.ErrNotExist) {
-			return err, nil // deleted since its size was read
-		}
-		if err != nil {
-			return nil, err
-		}
-		r = &ctxReader{ctx: ctx, r: file}
-	} else {
-		br, err := s.bucket.NewReader(ctx, key, &blob.ReaderOptions{})
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			return notExist(ctx, err), nil
-		}
-		if err != nil {
-			return nil, ctxErr(ctx, err)
-		}
-		r = br
+	r, err := s.st.open(ctx, key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return err, nil // deleted since its size was read
+	}
+	if err != nil {
+		return nil, ctxErr(ctx, err)
 	}
 	defer r.Close()
 	err = snapshot.CheckFile(r, f)
@@ -228,7 +197,7 @@ func (s *Storage) checkSum(ctx context.Context, dir Dir, f snapshot.FileRef) (pr
 	}
 }
 
-// ctxReader stops reading a local file when ctx ends, as blob's readers do.
+// ctxReader stops reading when ctx ends, as an object store's readers do.
 type ctxReader struct {
 	ctx context.Context
 	r   io.ReadCloser

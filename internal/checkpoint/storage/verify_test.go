@@ -78,7 +78,7 @@ type damage struct {
 
 func rewrite(t *testing.T, s *Storage, d Dir, file string, change func([]byte) []byte) {
 	t.Helper()
-	b, err := s.bucket.ReadAll(t.Context(), d.key(file))
+	b, err := s.st.get(t.Context(), d.key(file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ var damages = []damage{
 		rewrite(t, s, d, file, func(b []byte) []byte { b[len(b)*2/3] ^= 0x10; return b })
 	}, "checksum mismatch"},
 	{"deleted", func(t *testing.T, s *Storage, d Dir, file string) {
-		if err := s.bucket.Delete(t.Context(), d.key(file)); err != nil {
+		if err := s.st.remove(t.Context(), d.key(file)); err != nil {
 			t.Fatal(err)
 		}
 	}, "is missing"},
