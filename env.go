@@ -177,7 +177,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		logger = slog.Default()
 	}
 	settings := plan.Settings{MaxParallelism: e.cfg.maxParallelism, Logger: logger.With("job", name),
-		LatencyInterval: e.cfg.latencyInterval, Exchange: runtime.ExchangeOptions{
+		LatencyInterval: e.cfg.latencyInterval, Unobserved: e.cfg.unobserved, Exchange: runtime.ExchangeOptions{
 			BatchSize:      e.cfg.batchSize,
 			Capacity:       e.cfg.channelCapacity,
 			BufferTimeout:  e.cfg.bufferTimeout,

@@ -214,3 +214,25 @@ func (c *counter) ProcessElement(ctx *weir.KeyedContext[int, int], v int) error 
 }
 
 func (c *counter) OnTimer(*weir.KeyedContext[int, int], time.Time, weir.TimeDomain) error { return nil }
+
+// TestObserveOff: Observe(false) sends no latency markers and times no
+// state access, whatever LatencyTrackingInterval says; the counters stay.
+func TestObserveOff(t *testing.T) {
+	env := weir.NewEnv(weir.Observe(false), weir.LatencyTrackingInterval(time.Millisecond))
+	s := weir.FromSource(env, paced(50, time.Millisecond), weir.Name("source"))
+	sums := weir.ProcessKeyed(weir.KeyBy(s, func(v int) int { return v % 10 }),
+		func(st *state.Store[int]) weir.KeyedProcessFunction[int, int, int] { return newCounter(st) },
+		weir.Name("count"))
+	weir.SinkTo(sums, weirtest.NewCollector[int](), weir.Name("sink"))
+	if err := env.Execute(t.Context(), "unobserved"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range env.Metrics() {
+		if m.Latency.Samples != 0 || m.StateAccess != nil {
+			t.Fatalf("%s: latency %+v, state access %+v; want none when unobserved", m.Operator, m.Latency, m.StateAccess)
+		}
+	}
+	if in := metricsOf(env, "count")[0].RecordsIn; in != 50 {
+		t.Fatalf("count: RecordsIn %d, want 50", in)
+	}
+}

@@ -31,6 +31,7 @@ type config struct {
 	latencyInterval   time.Duration  // 0: no latency markers
 	logger            *slog.Logger   // nil: slog.Default()
 	loggerSet         bool           // WithLogger was given, nil or not
+	unobserved        bool           // Observe(false)
 }
 
 func defaultConfig() config {
@@ -210,6 +211,16 @@ const DefaultLatencyTrackingInterval = 2 * time.Second
 // compare their clocks: keep them synchronised.
 func LatencyTrackingInterval(d time.Duration) EnvOption {
 	return envFunc(func(c *config) { c.latencyInterval = d })
+}
+
+// Observe turns the job's optional observation on (the default) or off:
+// latency markers (LatencyTrackingInterval), the pprof labels of the
+// subtasks' goroutines, and the timing of state accesses. The counters and
+// time shares every subtask keeps stay: backpressure and progress need
+// them. Off exists to measure what observation costs (weir bench pvuv
+// --observe=off); leave it on.
+func Observe(on bool) EnvOption {
+	return envFunc(func(c *config) { c.unobserved = !on })
 }
 
 // WithLogger sets the logger of the job (default slog.Default()): the

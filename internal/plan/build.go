@@ -25,6 +25,9 @@ type Settings struct {
 	// LatencyInterval is how often every source subtask emits a latency
 	// marker (runtime.LatencyMarker); 0 emits none.
 	LatencyInterval time.Duration
+	// Unobserved turns latency markers, pprof labels and state access
+	// timing off (weir.Observe).
+	Unobserved bool
 }
 
 // Built is what Build makes: the tasks of a run, and the counters of every
@@ -174,7 +177,7 @@ func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*
 func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.Enumeration) (runtime.Task, *runtime.Metrics, error) {
 	par := b.p.Parallelism(head)
 	t := &Subtask{Ctx: ctx, Index: i, Parallelism: par, MaxParallelism: b.s.MaxParallelism,
-		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i}, b: b, head: head}
+		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i, Unobserved: b.s.Unobserved}, b: b, head: head}
 	// Built once per subtask, before its operators, which may log while
 	// they are built (a restore) or run.
 	log := b.s.Logger
@@ -217,7 +220,8 @@ func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.En
 		}
 		return err
 	}
-	return runtime.Task{Name: t.Metrics.Operator, Subtask: i, Parallelism: par, Run: run, Logger: t.Logger}, t.Metrics, nil
+	return runtime.Task{Name: t.Metrics.Operator, Subtask: i, Parallelism: par, Run: run, Logger: t.Logger,
+		NoProfileLabels: b.s.Unobserved}, t.Metrics, nil
 }
 
 // chainNames appends the names of n and of the operators chained after it
@@ -243,7 +247,7 @@ func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(con
 	if err != nil {
 		return nil, err
 	}
-	if b.s.LatencyInterval > 0 {
+	if b.s.LatencyInterval > 0 && !b.s.Unobserved {
 		t.OnTick(runtime.NewLatencyEmitter(t.Outputs(), b.s.LatencyInterval, n.ID, t.Index))
 	}
 	r, loop, err := n.Source.NewReader(t, outs, en)

@@ -66,6 +66,8 @@ type Task struct {
 	// Background tasks (enumerators) run until the job ends; the job does
 	// not wait for them to finish on their own.
 	Background bool
+	// NoProfileLabels runs the task without pprof labels (weir.Observe).
+	NoProfileLabels bool
 	// Logger logs the task's failure; it carries the job, operator and
 	// subtask as attributes. nil means slog.Default().
 	Logger *slog.Logger
@@ -117,10 +119,15 @@ func Execute(ctx context.Context, cancel context.CancelCauseFunc, tasks []Task) 
 			// The labels mark every CPU sample of the task, and of the
 			// goroutines it starts, with its operator and subtask; they
 			// cost nothing per record.
-			pprof.Do(c, labels, func(c context.Context) {
+			body := func(c context.Context) {
 				defer Recover(&err, t.Name, t.Subtask, t.Parallelism)
 				err = t.Run(c)
-			})
+			}
+			if t.NoProfileLabels {
+				body(c)
+			} else {
+				pprof.Do(c, labels, body)
+			}
 			if err != nil && (c.Err() == nil || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
 				t.failed(err)
 				fail(Wrap(err, t.Name, t.Subtask, t.Parallelism))

@@ -15,6 +15,9 @@ import (
 type Metrics struct {
 	Operator string // the chain's name, e.g. "parse -> watermarks"
 	Subtask  int
+	// Unobserved turns the timing of state accesses off (weir.Observe):
+	// StateAccess returns nil.
+	Unobserved bool
 
 	RecordsIn  atomic.Int64
 	RecordsOut atomic.Int64
@@ -64,9 +67,10 @@ func (m *Metrics) Splits(dst []source.SplitProgress) []source.SplitProgress {
 
 // StateAccess returns the access timing of the subtask's keyed state on
 // backend, made on the first call: the operators of the subtask call it
-// while they are built, and share it. It returns nil for a nil m.
+// while they are built, and share it. It returns nil for a nil or an
+// Unobserved m.
 func (m *Metrics) StateAccess(backend string) *keyedstate.Access {
-	if m == nil {
+	if m == nil || m.Unobserved {
 		return nil
 	}
 	if a := m.stateAccess.Load(); a != nil {
