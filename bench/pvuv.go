@@ -144,16 +144,24 @@ type PVUVRun struct {
 	// Cores is the CPU time of the best run (user and system, the whole
 	// process) over its wall time: how many cores it kept busy.
 	Cores float64
-	// Each is the throughput of every run, in order.
-	Each []float64
+	// Each is the throughput of every run, in order, and EachCPU the CPU
+	// time per line of every run (the whole process's): on a machine
+	// shared with other work, the share of the cores a run gets moves its
+	// throughput far more than the work it does, which CPU time measures.
+	Each, EachCPU []float64
 }
 
+// MedianCPU returns the median of the runs' CPU time per line.
+func (r *PVUVRun) MedianCPU() time.Duration { return time.Duration(median(r.EachCPU)) }
+
 // Median returns the median of the runs' throughputs.
-func (r *PVUVRun) Median() float64 {
-	if len(r.Each) == 0 {
+func (r *PVUVRun) Median() float64 { return median(r.Each) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
 		return 0
 	}
-	s := slices.Sorted(slices.Values(r.Each))
+	s := slices.Sorted(slices.Values(xs))
 	if n := len(s); n%2 == 0 {
 		return (s[n/2-1] + s[n/2]) / 2
 	}
@@ -191,6 +199,9 @@ type PVUVReport struct {
 	P1Unobserved PVUVRun
 	ObserveRatio float64
 	ObserveMet   bool
+	// ObserveCPURatio is P1Unobserved's median CPU time per line over
+	// P1's: the share of the work left when observation is off.
+	ObserveCPURatio float64
 }
 
 // PVUV generates Config.Events access-log lines into a temporary file with
@@ -314,6 +325,9 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	if m := rep.P1Unobserved.Median(); m > 0 {
 		rep.ObserveRatio = rep.P1.Median() / m
 		rep.ObserveMet = rep.ObserveRatio >= TargetObserve
+		if c := rep.P1.MedianCPU(); c > 0 {
+			rep.ObserveCPURatio = float64(rep.P1Unobserved.MedianCPU()) / float64(c)
+		}
 	}
 	rep.print(w)
 	return rep, nil
@@ -321,6 +335,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 
 func (r *PVUVRun) best(lines int64, d, cpu time.Duration) {
 	r.Each = append(r.Each, float64(lines)/d.Seconds())
+	r.EachCPU = append(r.EachCPU, float64(cpu)/float64(max(lines, 1)))
 	if r.Wall == 0 || d < r.Wall {
 		r.Lines, r.Wall = lines, d
 		r.EventsPerSec = float64(lines) / d.Seconds()
@@ -366,6 +381,8 @@ func (rep *PVUVReport) print(w io.Writer) {
 			u.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), "", "", "")
 		fmt.Fprintf(w, "(observation: medians of %d runs, weir p1 %s/s observed, %s/s with weir.Observe(false): %.3f, target >= %.2f: %s)\n",
 			len(u.Each), count(int64(rep.P1.Median())), count(int64(u.Median())), rep.ObserveRatio, TargetObserve, yesNo(rep.ObserveMet))
+		fmt.Fprintf(w, "(CPU time per line, medians: weir p1 %v observed, %v with weir.Observe(false): %.3f)\n",
+			rep.P1.MedianCPU(), u.MedianCPU(), rep.ObserveCPURatio)
 	}
 	if rep.Config.Keep {
 		fmt.Fprintf(w, "\nthe input is kept in %s\n", rep.File)
