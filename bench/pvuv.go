@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/bench/baseline"
