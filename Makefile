@@ -59,6 +59,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLines$$' -fuzztime $(FUZZTIME) ./internal/tail
 	$(GO) test -run '^$$' -fuzz '^FuzzParseURL$$' -fuzztime $(FUZZTIME) ./connector/kafka
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSplit$$' -fuzztime $(FUZZTIME) ./connector/kafka
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./connector/nexmark
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./connector/http
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAsyncState$$' -fuzztime $(FUZZTIME) .
 

@@ -192,6 +192,9 @@ type CheckpointStat struct {
 	// the inputs that had delivered the barrier while it waited for the
 	// others: the cost of aligned checkpoints under backpressure.
 	Alignments map[string]time.Duration
+	// Tasks is, per task of this process, when it took its part (see
+	// CheckpointTaskTiming), by task name.
+	Tasks map[string]CheckpointTaskTiming
 }
 
 // CheckpointStats returns the recent checkpoints (oldest first) of the
@@ -217,6 +220,7 @@ func (e *Env) CheckpointStats() []CheckpointStat {
 				cs.Alignments[e.taskName(t.Chain, t.Subtask)] = d
 			}
 		}
+		cs.Tasks = e.taskTimings(s)
 		out = append(out, cs)
 	}
 	return out

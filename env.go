@@ -32,6 +32,9 @@ type Env struct {
 
 	runs atomic.Int64 // runs built: the first, then one per restart
 
+	graphView atomic.Pointer[JobGraph]       // what Graph returns; set by Execute
+	channels  atomic.Pointer[[]edgeExchange] // what Channels reads; set per run
+
 	mu      sync.Mutex
 	name    string             // as given to Execute
 	metrics []*runtime.Metrics // of the running or last run
@@ -84,8 +87,9 @@ type SubtaskMetrics struct {
 	// a bounded input does not count.
 	InputWatermark, OutputWatermark time.Time
 	// Splits is, for a source's subtask whose reader reports it
-	// (source.ProgressReporter: the Kafka reader does), the position and
-	// lag of each split the reader holds; nil for other subtasks.
+	// (source.ProgressReporter: the Kafka, file, datagen and nexmark
+	// readers do), the position and lag of each split the reader holds;
+	// nil for other subtasks.
 	Splits []source.SplitProgress
 	// Latency is how long latency markers took from the sources to this
 	// subtask (LatencyTrackingInterval): at a sink, the end-to-end latency
@@ -172,6 +176,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	}
 	e.backend = backend
 	p := plan.Resolve(&e.graph, e.cfg.parallelism)
+	e.setGraph(p)
 	logger := e.cfg.logger
 	if logger == nil {
 		logger = slog.Default()
@@ -199,6 +204,7 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 			e.mu.Lock()
 			e.metrics = built.Metrics
 			e.mu.Unlock()
+			e.setChannels(built.Exchanges)
 			return built.Tasks, nil
 		},
 	}

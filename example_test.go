@@ -116,3 +116,86 @@ func ExampleSideOutput() {
 	fmt.Println(good.Records(), rejected.Records())
 	// Output: [1 3] [two]
 }
+
+// order and payment are the inputs of the ProcessKeyedCo example.
+type order struct{ ID string }
+
+type payment struct{ Order string }
+
+// Ten seconds of event time after an order, it is reported paid if a
+// payment with its id came, unpaid otherwise. Both inputs share the
+// order's state; the order's timer fires on the smaller of their
+// watermarks, so a payment still on its way is not missed.
+func ExampleProcessKeyedCo() {
+	env := weir.NewEnv()
+	orders := weir.FromSource(env, weirtest.FromTimed(
+		weirtest.Timed[order]{Value: order{"o1"}, Time: time.Unix(0, 0)},
+		weirtest.Timed[order]{Value: order{"o2"}, Time: time.Unix(1, 0)}))
+	payments := weir.FromSource(env, weirtest.FromTimed(
+		weirtest.Timed[payment]{Value: payment{"o1"}, Time: time.Unix(4, 0)}))
+	byID := weir.KeyBy(orders, func(o order) string { return o.ID })
+	byOrder := weir.KeyBy(payments, func(p payment) string { return p.Order })
+	status := weir.ProcessKeyedCo(byID, byOrder, func(s *state.Store[string]) weir.KeyedCoProcessFunction[string, order, payment, string] {
+		return &paidOrNot{paid: state.ValueOf[bool](s, "paid")}
+	})
+	got := weirtest.NewCollector[string]()
+	weir.SinkTo(status, got)
+	if err := env.Execute(context.Background(), "payments"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r := got.Records()
+	slices.Sort(r)
+	fmt.Println(strings.Join(r, ", "))
+	// Output: o1 paid, o2 unpaid
+}
+
+// paidOrNot remembers whether an order's payment came, whichever input
+// delivered first, and decides when the order's timer fires.
+type paidOrNot struct{ paid state.Value[bool] }
+
+func (p *paidOrNot) ProcessElement1(ctx *weir.KeyedContext[string, string], _ order) error {
+	ts, _ := ctx.Timestamp()
+	ctx.RegisterEventTimer(ts.Add(10 * time.Second))
+	return nil
+}
+
+func (p *paidOrNot) ProcessElement2(*weir.KeyedContext[string, string], payment) error {
+	p.paid.Set(true)
+	return nil
+}
+
+func (p *paidOrNot) OnTimer(ctx *weir.KeyedContext[string, string], _ time.Time, _ weir.TimeDomain) error {
+	if paid, _ := p.paid.Get(); paid {
+		ctx.Emit(ctx.Key() + " paid")
+	} else {
+		ctx.Emit(ctx.Key() + " unpaid")
+	}
+	p.paid.Clear()
+	return nil
+}
+
+// Each click joins the impressions of its ad from up to five seconds
+// before it: an interval join on event time.
+func ExampleIntervalJoin() {
+	type ad struct{ Ad, Page string }
+	env := weir.NewEnv()
+	impressions := weir.FromSource(env, weirtest.FromTimed(
+		weirtest.Timed[ad]{Value: ad{"ad1", "home"}, Time: time.Unix(10, 0)},
+		weirtest.Timed[ad]{Value: ad{"ad1", "news"}, Time: time.Unix(20, 0)}))
+	clicks := weir.FromSource(env, weirtest.FromTimed(
+		weirtest.Timed[string]{Value: "ad1", Time: time.Unix(13, 0)},
+		weirtest.Timed[string]{Value: "ad1", Time: time.Unix(30, 0)}))
+	joined := weir.IntervalJoin(impressions, clicks,
+		func(a ad) string { return a.Ad }, func(c string) string { return c },
+		0, 5*time.Second, // a click from 0 to 5 seconds after the impression
+		func(a ad, _ string) string { return a.Ad + " clicked on " + a.Page })
+	got := weirtest.NewCollector[string]()
+	weir.SinkTo(joined, got)
+	if err := env.Execute(context.Background(), "clicks"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(got.Records())
+	// Output: [ad1 clicked on home]
+}

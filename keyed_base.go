@@ -71,7 +71,7 @@ func restoredWatermark(r job.Restorer, uid string) int64 {
 	wm := runtime.NoTimestamp
 	first := true
 	for _, sub := range r.OperatorStates(uid, 0, 1) {
-		w, err := decodeState[int64](sub.OperatorState)
+		w, _, err := decodeOperatorState(sub.OperatorState)
 		if err != nil {
 			continue
 		}

@@ -111,6 +111,7 @@ func (c config) String() string {
 }
 
 type opConfig struct {
+	kind        string // overrides the operator's kind (for operators built of others)
 	name        string
 	uid         string
 	parallelism int
@@ -130,6 +131,12 @@ type parallelismOption int
 
 func (p parallelismOption) applyEnv(c *config)  { c.parallelism = int(p) }
 func (p parallelismOption) applyOp(o *opConfig) { o.parallelism = int(p) }
+
+// kindOption sets the kind of an operator that is built of another
+// (ProcessCo is a Process): its default name and UID say what it is.
+type kindOption string
+
+func (k kindOption) applyOp(o *opConfig) { o.kind = string(k) }
 
 // Name names an operator in errors, metrics and plans. The default is the
 // kind of operator and its position, such as "map-3". A name also serves

@@ -73,22 +73,31 @@ func (c *KeyedContext[K, U]) Now() time.Time { return time.UnixMilli(c.clock.Now
 // called once per parallel subtask with that subtask's state store; create
 // the state handles there (state.ValueOf and friends).
 func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store *state.Store[K]) KeyedProcessFunction[K, T, U], opts ...OpOption) Stream[U] {
-	env := ks.s.env
-	n := newNode[U](env, "process-keyed", opts)
+	n := newNode[U](ks.s.env, "process-keyed", opts)
 	connectKeyed(ks, n)
-	n.Operator = operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[T], error) {
-		store, err := newStore(env.backend, t, n.UID, ks.hash)
+	n.Operator = keyedProcessOperator(ks.s.env, n, ks.key, ks.hash, func(store *state.Store[K]) (KeyedProcessFunction[K, T, U], broadcastSnapshot) {
+		return newFn(store), nil
+	})
+	return Stream[U]{ks.s.env, n}
+}
+
+// keyedProcessOperator builds the subtasks of node n, a keyed process
+// operator whose function build makes (with its broadcast state, if it
+// has one).
+func keyedProcessOperator[K comparable, T, U any](env *Env, n *plan.Node, key func(T) K, hash func(K) uint64, build func(store *state.Store[K]) (KeyedProcessFunction[K, T, U], broadcastSnapshot)) plan.Operator {
+	return operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[T], error) {
+		store, err := newStore(env.backend, t, n.UID, hash)
 		if err != nil {
 			return nil, err
 		}
 		p := &keyedProcessOp[K, T, U]{
 			op:    op{name: n.Name, subtask: t.Index, par: t.Parallelism},
-			base:  newKeyedBase(n.UID, ks.hash, t),
-			key:   ks.key,
+			base:  newKeyedBase(n.UID, hash, t),
+			key:   key,
 			store: store,
-			fn:    newFn(store.Store()),
 			em:    emitter[U]{out: out},
 		}
+		p.fn, p.bcast = build(store.Store())
 		p.ctx = KeyedContext[K, U]{Context: &Context{subtask: t.Index, watermark: runtime.NoTimestamp},
 			out: &p.em, event: newTimerQueue[K](), proc: newTimerQueue[K](), clock: t.Clock}
 		if t.Restore != nil {
@@ -100,7 +109,6 @@ func ProcessKeyed[K comparable, T, U any](ks KeyedStream[K, T], newFn func(store
 		t.OnTick(p)
 		return p, nil
 	})
-	return Stream[U]{env, n}
 }
 
 type keyedProcessOp[K comparable, T, U any] struct {
@@ -111,6 +119,7 @@ type keyedProcessOp[K comparable, T, U any] struct {
 	fn    KeyedProcessFunction[K, T, U]
 	em    emitter[U]
 	ctx   KeyedContext[K, U]
+	bcast broadcastSnapshot // nil without broadcast state
 }
 
 func (p *keyedProcessOp[K, T, U]) Collect(r runtime.Record[T]) (err error) {
@@ -189,7 +198,7 @@ func (p *keyedProcessOp[K, T, U]) SnapshotState(_ context.Context, _ int64, s *j
 		err = p.base.snapshotTimers(s, procTimerState, p.ctx.proc)
 	}
 	if err == nil {
-		s.State, err = encodeState(p.ctx.watermark)
+		s.State, err = encodeOperatorState(p.ctx.watermark, p.bcast, p.subtask)
 	}
 	return err
 }
@@ -204,6 +213,9 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run job.Restorer)
 		return nil
 	}
 	p.ctx.watermark = restoredWatermark(run, p.base.uid)
+	if err := restoreBroadcast(run, p.base.uid, p.bcast); err != nil {
+		return err
+	}
 	warned := map[string]bool{}
 	err := run.Keyed(ctx, p.base.uid, p.base.groups, func(e snapshot.Entry) error {
 		switch e.State {

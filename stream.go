@@ -27,6 +27,9 @@ func newNode[Out any](env *Env, kind string, opts []OpOption) *plan.Node {
 	for _, o := range opts {
 		o.applyOp(&oc)
 	}
+	if oc.kind != "" {
+		kind = oc.kind
+	}
 	return env.graph.Add(&plan.Node{Kind: kind, Name: oc.name, Named: oc.name != "", UID: oc.uid, Parallelism: oc.parallelism,
 		Out: records[Out]{}, Signature: "out=" + reflect.TypeFor[Out]().String()})
 }

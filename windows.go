@@ -239,7 +239,9 @@ func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid stri
 
 // DroppedLateRecords returns how many records windows dropped because they
 // came after their windows' allowed lateness, over every window operator
-// without LateRecordsTo, since the Env was created (restarts included).
+// without LateRecordsTo, and how many records interval joins dropped
+// because they came at or behind the watermark, since the Env was created
+// (restarts included).
 func (e *Env) DroppedLateRecords() int64 {
 	var n int64
 	for _, d := range e.lateDrops {

@@ -44,10 +44,12 @@
 //
 // Per split of a source's subtask whose reader reports its progress
 // (source.ProgressReporter; the Kafka source does, a split being a
-// partition "TOPIC-PARTITION"), with the labels above and split:
+// partition "TOPIC-PARTITION", and so do the file, datagen and nexmark
+// sources), with the labels above and split:
 //
-//	weir_source_split_position         gauge    where the reader is: a Kafka partition's next offset
-//	weir_source_split_lag_records      gauge    what remains to read: Kafka consumer lag
+//	weir_source_split_position         gauge    where the reader is: a Kafka partition's next offset, a file's byte offset
+//	weir_source_split_lag_records      gauge    what remains to read, in records: Kafka consumer lag, generated events to come
+//	weir_source_split_lag_bytes        gauge    what remains to read, in bytes: of a file range, or of followed files
 //
 // A Kafka partition's lag is its last stable offset (the reader reads
 // committed records only) as of the reader's latest fetch of it, minus

@@ -102,8 +102,9 @@ var (
 	descDeadLetters   = prometheus.NewDesc("weir_dead_letters_total", "Records the subtask's source could not decode.", subtaskLabels, nil)
 	descInputWM       = prometheus.NewDesc("weir_input_watermark_seconds", "Latest watermark the subtask received (minimum over its inputs), Unix seconds.", subtaskLabels, nil)
 	descOutputWM      = prometheus.NewDesc("weir_output_watermark_seconds", "Latest watermark the subtask sent on, Unix seconds.", subtaskLabels, nil)
-	descSplitPosition = prometheus.NewDesc("weir_source_split_position", "Where the source subtask's reader is in the split, in the split's unit (a Kafka partition: the offset of the next record).", splitLabels, nil)
-	descSplitLag      = prometheus.NewDesc("weir_source_split_lag_records", "What remains to read of the split after the reader's position (a Kafka partition: consumer lag, offsets up to the last stable offset).", splitLabels, nil)
+	descSplitPosition = prometheus.NewDesc("weir_source_split_position", "Where the source subtask's reader is in the split, in the split's unit (a Kafka partition: the offset of the next record; a file: the byte offset after the last line read).", splitLabels, nil)
+	descSplitLag      = prometheus.NewDesc("weir_source_split_lag_records", "What remains to read of the split after the reader's position, in records (a Kafka partition: consumer lag, offsets up to the last stable offset).", splitLabels, nil)
+	descSplitLagBytes = prometheus.NewDesc("weir_source_split_lag_bytes", "What remains to read of the split after the reader's position, in bytes (a file: the bytes after the last line read).", splitLabels, nil)
 	descLatency       = prometheus.NewDesc("weir_latency_seconds", "Time latency markers took from the sources to the subtask (at a sink: end to end), quantile 0.5 or 0.99 of the last 30 to 60 seconds.", quantileLabels, nil)
 	descLatencyMarks  = prometheus.NewDesc("weir_latency_markers_total", "Latency markers that reached the subtask.", subtaskLabels, nil)
 	descStateAccess   = prometheus.NewDesc("weir_state_access_seconds", "Time of one access to the subtask's keyed state, quantile 0.5 or 0.99 of the last 30 to 60 seconds, timed on one access in 64.", accessQLabels, nil)
@@ -167,7 +168,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, sp := range s.Splits {
 			slv := append(lv[:len(lv):len(lv)], sp.Split)
 			gauge(ch, descSplitPosition, float64(sp.Position), slv)
-			if sp.Lag >= 0 {
+			if sp.Lag < 0 {
+				continue
+			}
+			if sp.Unit == source.ProgressBytes {
+				gauge(ch, descSplitLagBytes, float64(sp.Lag), slv)
+			} else {
 				gauge(ch, descSplitLag, float64(sp.Lag), slv)
 			}
 		}

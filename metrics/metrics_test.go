@@ -349,7 +349,8 @@ func everything() *fakeJob {
 	return &fakeJob{
 		subtasks: []weir.SubtaskMetrics{
 			{Operator: "src", RecordsOut: 3, DeadLetters: 1, Busy: time.Second, OutputWatermark: wm(2),
-				Splits: []source.SplitProgress{{Split: "t-0", Position: 5, Lag: 2}, {Split: "t-1", Position: 0, Lag: -1}}},
+				Splits: []source.SplitProgress{{Split: "t-0", Position: 5, Lag: 2}, {Split: "t-1", Position: 0, Lag: -1},
+					{Split: "f[0:-1]", Position: 100, Lag: 50, Unit: source.ProgressBytes}}},
 			{Operator: "map", RecordsIn: 1, InputWatermark: wm(2),
 				Latency:     weir.LatencyStats{P50: 10 * time.Millisecond, P99: 30 * time.Millisecond, Samples: 4},
 				StateAccess: []weir.StateAccessStats{{Backend: "heap", Op: "get", P50: time.Microsecond, P99: 2 * time.Microsecond, Count: 640}},
@@ -369,7 +370,7 @@ func everything() *fakeJob {
 var exported = []string{
 	"weir_records_in_total", "weir_records_out_total", "weir_busy_seconds_total", "weir_idle_seconds_total",
 	"weir_backpressured_seconds_total", "weir_dead_letters_total", "weir_input_watermark_seconds", "weir_output_watermark_seconds",
-	"weir_source_split_position", "weir_source_split_lag_records",
+	"weir_source_split_position", "weir_source_split_lag_records", "weir_source_split_lag_bytes",
 	"weir_latency_seconds", "weir_latency_markers_total", "weir_state_access_seconds", "weir_state_accesses_total", "weir_state_bytes",
 	"weir_restarts_total", "weir_checkpoints_completed_total", "weir_checkpoints_failed_total",
 	"weir_checkpoint_duration_seconds", "weir_checkpoint_size_bytes", "weir_last_checkpoint_duration_seconds",
@@ -415,5 +416,21 @@ func TestSplitSeries(t *testing.T) {
 	}
 	if n := len(series(fams, "weir_source_split_position", nil)); n != len(want) {
 		t.Errorf("%d weir_source_split_position series, want %d", n, len(want))
+	}
+}
+
+// TestSplitLagInBytes: the lag of a split counted in bytes (a file's) is
+// its own series, not one in records.
+func TestSplitLagInBytes(t *testing.T) {
+	job := &fakeJob{subtasks: []weir.SubtaskMetrics{
+		{Operator: "file", Subtask: 0, Splits: []source.SplitProgress{{Split: "f[0:-1]", Position: 100, Lag: 50, Unit: source.ProgressBytes}}},
+	}}
+	fams := get(t, job, "j")
+	lv := map[string]string{"job": "j", "operator": "file", "subtask": "0", "split": "f[0:-1]"}
+	if s := series(fams, "weir_source_split_lag_bytes", lv); len(s) != 1 || value(s[0]) != 50 {
+		t.Errorf("weir_source_split_lag_bytes%v: %v, want one series of 50", lv, s)
+	}
+	if s := series(fams, "weir_source_split_lag_records", nil); len(s) != 0 {
+		t.Errorf("weir_source_split_lag_records: %v, want none for a split in bytes", s)
 	}
 }

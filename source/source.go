@@ -197,7 +197,15 @@ type SplitProgress struct {
 	// Position, as Kafka's consumer lag. It is -1 while the reader does
 	// not know the split's end.
 	Lag int64 `json:"lag"`
+	// Unit is the unit of Position and Lag: "" for records (a Kafka
+	// partition's offsets, generated events), ProgressBytes for bytes (a
+	// file's offsets).
+	Unit string `json:"unit,omitempty"`
 }
+
+// ProgressBytes is the SplitProgress.Unit of a split whose position is a
+// byte offset, as a file's.
+const ProgressBytes = "bytes"
 
 // ProgressReporter is implemented by readers that can say how far they
 // are in their splits, as the Kafka reader reports per partition its

@@ -1,10 +1,27 @@
 // Package web serves a running job's HTTP API: its metrics, its
-// checkpoints, savepoints on demand, and Go's profiles. Pages that show
-// them use only this API.
+// checkpoints, savepoints on demand, and Go's profiles; and the job UI, a
+// page at /ui/ that uses only this API.
 //
+//	GET  /ui/              the job UI: graph, bottleneck, operators, checkpoints,
+//	                       exceptions, flame graphs (/ redirects to it)
+//	GET  /api/graph        every operator (chained ones included) and edge: weir.JobGraph
+//	GET  /api/channels     how full the channels of each edge are: weir.ChannelFill
+//	GET  /api/bottleneck   the chain that limits the job, and why in words, from the
+//	                       last 10 s of history (FindBottleneck)
+//	GET  /api/history      the recent samples of every subtask's counters (History);
+//	                       ?since=MS for those after a time
+//	GET  /api/subtasks     every subtask's weir.SubtaskMetrics, with Go's field names
+//	                       (durations in nanoseconds)
+//	GET  /api/exceptions   the failures of the job's runs: weir.JobException
+//	GET  /api/restores     the checkpoints the job's runs restored
+//	GET  /api/profile      ?seconds=N[&operator=X][&kind=offcpu][&format=pprof]: a CPU
+//	                       profile (off-CPU: sampled goroutine stacks), as a flame graph
+//	                       (Frame) or the raw profile; token as /debug/pprof/
 //	GET  /api/metrics      per-subtask records in and out, busy/idle/backpressured time,
 //	                       and a source's splits: position and lag
-//	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements
+//	GET  /api/checkpoints  the recent checkpoints: status, duration, size, acknowledgements,
+//	                       and per task the timeline of its part (barrier, alignment,
+//	                       snapshot, upload) with its size
 //	POST /api/savepoints   take a savepoint; answers {"path": "..."} when it completed
 //	POST /api/stop         take a savepoint and stop the job; answers {"path": "..."}
 //	GET  /api/cluster      for a job in a cluster (weir.Cluster): its generation, coordinator,
@@ -24,7 +41,7 @@
 //     loopback name. A server on any other address must be given a token
 //     (weir's --http-token or $WEIR_HTTP_TOKEN; weir refuses to start
 //     without one).
-//   - With a token, POST requests and /debug/pprof/ need the header
+//   - With a token, POST requests, /debug/pprof/ and /api/profile need the header
 //     "Authorization: Bearer TOKEN"; pages and GET APIs take the header
 //     too, or a cookie: open any URL once as URL?token=TOKEN, and the
 //     server sets an HttpOnly, SameSite=Strict cookie and redirects to the
@@ -80,6 +97,11 @@ type Options struct {
 	// Logger gets a line for each savepoint taken or deleted. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// History keeps the job's recent metrics for the job UI's charts and
+	// GET /api/history; run it (History.Run) to keep them while no page
+	// is open. Default: a History of the default options that samples
+	// only while a page asks.
+	History *History
 }
 
 // Handler returns the API of job, behind Guard with opts.Token.
@@ -90,7 +112,11 @@ func Handler(job Job, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.History == nil {
+		opts.History = NewHistory(job, HistoryOptions{})
+	}
 	mux := http.NewServeMux()
+	mountUI(mux, job, opts.History)
 	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, r *http.Request) {
 		out := []subtaskJSON{}
 		for _, m := range job.Metrics() {
@@ -107,7 +133,7 @@ func Handler(job Job, opts Options) http.Handler {
 		for _, c := range job.CheckpointStats() {
 			out = append(out, checkpointJSON{ID: c.ID, Status: string(c.Status), Started: c.Started.UTC().Format(time.RFC3339Nano),
 				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure,
-				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments)})
+				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments), Tasks: timings(c.Tasks)})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -178,6 +204,9 @@ type checkpointJSON struct {
 	// AlignmentsMs is per task with several inputs how long it waited
 	// for the barriers of the others.
 	AlignmentsMs map[string]int64 `json:"alignments_ms"`
+	// Tasks is, per task of the job's process, when it took its part,
+	// for the checkpoint's timeline.
+	Tasks []taskTimingJSON `json:"tasks,omitempty"`
 }
 
 func millis(m map[string]time.Duration) map[string]int64 {

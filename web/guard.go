@@ -20,9 +20,9 @@ import (
 //     Origin that is not the Host) is refused with 403, and one with a
 //     Content-Type other than application/json, or a body without a
 //     Content-Type, with 415.
-//  2. With token set, a mutation and any request under /debug/pprof/ need
-//     the header "Authorization: Bearer <token>"; without it, or with
-//     another token, the answer is 401.
+//  2. With token set, a mutation, any request under /debug/pprof/ and a
+//     CPU profile of /api/profile need the header "Authorization: Bearer
+//     <token>"; without it, or with another token, the answer is 401.
 //  3. With token set, a GET or HEAD elsewhere needs the same header, or
 //     the cookie that opening any URL once with ?token=<token> sets
 //     (HttpOnly, SameSite=Strict, Secure over TLS); that request is
@@ -73,7 +73,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mutation := r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions
-	sensitive := mutation || strings.HasPrefix(r.URL.Path, "/debug/pprof/")
+	sensitive := mutation || strings.HasPrefix(r.URL.Path, "/debug/pprof/") || r.URL.Path == "/api/profile"
 	if g.token != "" {
 		switch {
 		case g.bearer(r):

@@ -229,6 +229,12 @@ func TestTokenCookie(t *testing.T) {
 	if code, _ := call(t, noFollow, "POST", srv.URL+"/api/stop", nil, ""); code != 401 {
 		t.Fatalf("stop with the cookie only: %d, want 401", code)
 	}
+	if code, _ := call(t, noFollow, "GET", srv.URL+"/api/profile?seconds=1", nil, ""); code != 401 {
+		t.Fatalf("a CPU profile with the cookie only: %d, want 401", code)
+	}
+	if code, body := call(t, noFollow, "GET", srv.URL+"/ui/", nil, ""); code != 200 || !strings.Contains(body, "jobui.js") {
+		t.Fatalf("the job UI with the cookie: %d %s", code, body)
+	}
 	// Another client has no cookie.
 	if code, _ := call(t, srv.Client(), "GET", srv.URL+"/api/checkpoints", nil, ""); code != 401 {
 		t.Fatalf("GET without the cookie: %d, want 401", code)

@@ -112,6 +112,7 @@ type Config struct {
 type Addresses struct {
 	Dashboard string // http://host:port/ (https:// with Config.HTTPTLS)
 	JobAPI    string // http://host:port/api/metrics
+	JobUI     string // http://host:port/ui/: the job's graph, bottleneck, checkpoints, flame graphs
 	Memory    string // http://host:port/api/memory: the process's memory, as JSON
 	Kafka     string // host:port
 	Topic     string
@@ -322,8 +323,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		ln = tls.NewListener(ln, cfg.HTTPTLS)
 	}
 	mux := http.NewServeMux()
-	api := web.Handler(env, web.Options{Token: cfg.HTTPToken, Logger: log})
-	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop", "/debug/pprof/"} {
+	hist := web.NewHistory(env, web.HistoryOptions{})
+	wg.Go(func() { hist.Run(ctx) })
+	api := web.Handler(env, web.Options{Token: cfg.HTTPToken, Logger: log, History: hist})
+	for _, p := range []string{"/api/metrics", "/api/checkpoints", "/api/savepoints", "/api/stop", "/debug/pprof/",
+		"/ui/", "/api/graph", "/api/channels", "/api/bottleneck", "/api/history", "/api/subtasks", "/api/exceptions", "/api/restores", "/api/profile"} {
 		mux.Handle(p, api)
 	}
 	pages := http.NewServeMux()
@@ -347,6 +351,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	addrs.Dashboard = base + "/"
 	addrs.JobAPI = base + "/api/metrics"
+	addrs.JobUI = base + "/ui/"
 	addrs.Memory = base + "/api/memory"
 	if cfg.Ready != nil {
 		cfg.Ready(addrs)

@@ -80,6 +80,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *hf.token != "" {
 			fmt.Fprintf(stdout, "              (open it once as %s?token=TOKEN, with the --http-token)\n", a.Dashboard)
 		}
+		fmt.Fprintf(stdout, "  job UI      %s\n", a.JobUI)
 		fmt.Fprintf(stdout, "  job API     %s\n", a.JobAPI)
 		fmt.Fprintf(stdout, "  Kafka       %s (topic %s)\n", a.Kafka, a.Topic)
 		fmt.Fprintf(stdout, "  Redis       %s\n", a.Redis)

@@ -83,7 +83,7 @@ func commands() []command {
 		{"ship", "follow rotating access logs and produce their lines to Kafka, exactly once", runShip},
 		{"consume", "print the committed records of a Kafka topic (weir consume --topic kafka://HOST:PORT/TOPIC)", runConsume},
 		{"dashboard", "serve the PV/UV dashboard over a job's results in Redis", runDashboard},
-		{"nexmark", "write the Nexmark benchmark's events (weir nexmark generate --events N)", runNexmark},
+		{"nexmark", "generate the Nexmark benchmark's events and run its queries (weir nexmark run --query q5)", runNexmark},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
 		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
 		{"savepoint", "take a savepoint of a running job (weir savepoint --job URL)", runSavepoint(false)},

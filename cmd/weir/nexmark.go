@@ -19,7 +19,8 @@ import (
 // weir nexmark: the Nexmark benchmark's events.
 
 const nexmarkAbout = `Nexmark is the standard streaming benchmark: people register, open
-auctions and bid on them. weir nexmark generate writes its events.`
+auctions and bid on them. weir nexmark generate writes its events;
+weir nexmark run runs one of its queries, q0 to q22, over them.`
 
 const nexmarkGenerateAbout = `Writes Nexmark events as JSON lines, one object per event, with its
 "type" (person, auction or bid) and the field names of nexmark/nexmark
@@ -34,16 +35,19 @@ seconds; the same seed and rate give the same events on any machine.`
 var progressMinEvents int64 = 1_000_000
 
 func runNexmark(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f := newFlagSet("weir nexmark", "weir nexmark generate --events N [flags]", nexmarkAbout, "")
+	f := newFlagSet("weir nexmark", "weir nexmark generate --events N [flags]\n       weir nexmark run --query qN [flags]", nexmarkAbout, "")
 	if len(args) > 0 && args[0] == "generate" {
 		return runNexmarkGenerate(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "run" {
+		return runNexmarkRun(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		f.usage(stdout)
-		fmt.Fprintln(stdout, "\nRun 'weir nexmark generate -h' for the flags of generate.")
+		fmt.Fprintln(stdout, "\nRun 'weir nexmark generate -h' and 'weir nexmark run -h' for their flags.")
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "weir nexmark: name the action, as in 'weir nexmark generate --events 1000000 --seed 1'")
+	fmt.Fprintln(stderr, "weir nexmark: name the action, as in 'weir nexmark generate --events 1000000 --seed 1' or 'weir nexmark run --query q5'")
 	return exitUsage
 }
 

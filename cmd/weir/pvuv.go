@@ -366,17 +366,22 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	rep := progress.New(j.stderr, sampler(env, job.Counters), progress.Options{Terminal: terminal, Interval: j.progress.d, Logger: j.logger})
 	var wg sync.WaitGroup
 	var srv *http.Server
+	var hist *web.History
 	if j.http != nil && *j.http.addr != "" {
 		ln, base, err := j.http.listen()
 		if err != nil {
 			return notStarted(fmt.Errorf("--http: %w", err))
 		}
-		api := web.Handler(env, web.Options{Token: *j.http.token, RetainSavepoints: j.retainSavepoints})
+		hist = web.NewHistory(env, web.HistoryOptions{})
+		api := web.Handler(env, web.Options{Token: *j.http.token, RetainSavepoints: j.retainSavepoints, History: hist})
 		srv = newHTTPServer(api)
 		wg.Go(func() { srv.Serve(ln) })
-		fmt.Fprintf(j.stderr, "weir pvuv: job API on %s/api/\n", base)
+		fmt.Fprintf(j.stderr, "weir pvuv: job API on %s/api/, job UI on %s/ui/\n", base, base)
 	}
 	progCtx, stopProgress := context.WithCancel(ctx)
+	if hist != nil {
+		wg.Go(func() { hist.Run(progCtx) })
+	}
 	if !j.progress.off {
 		wg.Go(func() { rep.Run(progCtx) })
 	}

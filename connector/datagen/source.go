@@ -296,6 +296,15 @@ func (r *reader) Split() *Split {
 	return &c
 }
 
+// Progress implements splitreader.ProgressReporter: the lines emitted, and
+// those still to emit with Limit (-1 without).
+func (r *reader) Progress() (position, lag int64) {
+	if lim := r.src.limit; lim >= 0 {
+		return r.pos.Emitted, max(0, lim-r.pos.Emitted)
+	}
+	return r.pos.Emitted, -1
+}
+
 // Close drops the generator.
 func (r *reader) Close() error {
 	r.gen = nil

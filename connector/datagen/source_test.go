@@ -322,3 +322,24 @@ func TestCheckpointSPI(t *testing.T) {
 		t.Fatalf("restored enumerator assigned %v, want nothing", rc.assigned[0])
 	}
 }
+
+// TestSplitProgressInMetrics: after a bounded job, the job's metrics say
+// how many lines the split emitted, at lag 0.
+func TestSplitProgressInMetrics(t *testing.T) {
+	src, err := datagen.NewSource(datagen.Seed(7), datagen.Limit(5_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := weir.NewEnv(weir.Parallelism(2))
+	weir.SinkTo(weir.FromSource(env, src), weirtest.NewCollector[string](), weir.Parallelism(1))
+	if err := env.Execute(t.Context(), "datagen-progress"); err != nil {
+		t.Fatal(err)
+	}
+	var got []source.SplitProgress
+	for _, m := range env.Metrics() {
+		got = append(got, m.Splits...)
+	}
+	if want := []source.SplitProgress{{Split: datagen.SplitID, Position: 5_000}}; !slices.Equal(got, want) {
+		t.Fatalf("split progress %v, want %v", got, want)
+	}
+}

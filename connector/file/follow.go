@@ -41,7 +41,7 @@ func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string
 	}
 	// Concurrent: the split never finishes, and must not keep another
 	// from being read.
-	return splitreader.New(ctx, open, splitreader.Options{Concurrent: true, Name: "file"})
+	return splitreader.New(ctx, open, splitreader.Options{Concurrent: true, Name: "file", ProgressUnit: source.ProgressBytes})
 }
 
 // followOpenError is the error of a file of the pattern that cannot be
@@ -142,6 +142,17 @@ func (r *followReader) Split() *Split {
 	}
 	s.Scanned = r.t.ScannedAt()
 	return s
+}
+
+// Progress implements splitreader.ProgressReporter for the pattern's
+// split: the bytes read of the files it follows now, and the bytes of
+// those files not read yet as of the latest scan (what a shipper that
+// writes faster than the job reads piles up).
+func (r *followReader) Progress() (position, lag int64) {
+	for _, f := range r.t.Files() {
+		position += f.Pos()
+	}
+	return position, r.t.Lag()
 }
 
 // Close closes every tracked file.

@@ -16,7 +16,7 @@ import (
 // for the next when it has none.
 func newBoundedReader(src *Source, ctx source.ReaderContext) source.Reader[string] {
 	m := &rangeMemory{src: src}
-	return splitreader.New(ctx, m.open, splitreader.Options{Name: "file"})
+	return splitreader.New(ctx, m.open, splitreader.Options{Name: "file", ProgressUnit: source.ProgressBytes})
 }
 
 // rangeMemory is the memory the range readers of one subtask share: the
@@ -63,7 +63,11 @@ type rangeReader struct {
 	lines tail.Lines
 	arena *arena // the lines' memory
 	cfg   *sourceConfig
+
+	fileSize int64 // 0 until size is asked; -1 if unknown
 }
+
+var _ splitreader.ProgressReporter = (*rangeReader)(nil)
 
 // Read emits up to 4096 lines of the range. At the end of the range, or
 // of the file, it says Finished; a last line without '\n' at the end of
@@ -104,6 +108,33 @@ func (r *rangeReader) Split() *Split {
 		s.Offset = pos
 	}
 	return s
+}
+
+// Progress implements splitreader.ProgressReporter: the byte offset after
+// the last emitted line, and the bytes of the range after it (for a range
+// that ends with the file, as of the file's size now).
+func (r *rangeReader) Progress() (position, lag int64) {
+	pos := max(r.lines.Pos(), r.split.Start)
+	end := r.split.End
+	if end < 0 {
+		end = r.size()
+	}
+	if end < 0 {
+		return pos, -1
+	}
+	return pos, max(0, end-pos)
+}
+
+// size is the size of the file the range is in, or -1 when it cannot be
+// told; it is asked only for a range that ends with the file, once.
+func (r *rangeReader) size() int64 {
+	if r.fileSize == 0 {
+		r.fileSize = -1
+		if fi, err := r.file.Stat(); err == nil {
+			r.fileSize = fi.Size()
+		}
+	}
+	return r.fileSize
 }
 
 // Close closes the file. It is read-only: there is nothing to lose, so a

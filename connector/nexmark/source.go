@@ -263,4 +263,15 @@ func (r *reader) Split() *Split {
 	return &c
 }
 
+// Progress implements splitreader.ProgressReporter: the events the split
+// emitted, and those it has still to emit (-1 without Events).
+func (r *reader) Progress() (position, lag int64) {
+	if r.src.events < 0 {
+		return r.pos.Next, -1
+	}
+	// The split's events are Index, Index+Count, ... below events.
+	total := max(0, (r.src.events-int64(r.pos.Index)+int64(r.pos.Count)-1)/int64(r.pos.Count))
+	return r.pos.Next, max(0, total-r.pos.Next)
+}
+
 func (r *reader) Close() error { return nil }

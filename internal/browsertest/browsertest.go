@@ -150,6 +150,9 @@ type State struct {
 	Points map[string]int `json:"points"`
 	// Counters are the numbers the page shows, by name.
 	Counters map[string]float64 `json:"counters"`
+	// Labels are texts the page shows, by name (the job UI's operators
+	// and bottleneck); a page may report none.
+	Labels map[string]string `json:"labels,omitempty"`
 	// Missing is true when the page has no hook (yet).
 	Missing bool `json:"missing,omitempty"`
 }

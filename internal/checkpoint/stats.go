@@ -19,6 +19,8 @@ type Stat struct {
 	// Alignments holds, per task, how long it held back inputs that had
 	// delivered the barrier while it waited for the others.
 	Alignments map[TaskID]time.Duration
+	// Tasks holds, per task of this process, when it took its part.
+	Tasks map[TaskID]TaskTiming
 }
 
 // Stats keeps the recent checkpoints. It is safe for concurrent use.
@@ -45,6 +47,7 @@ func (s *Stats) Recent() []Stat {
 	for i := range out {
 		out[i].Acks = maps.Clone(out[i].Acks)
 		out[i].Alignments = maps.Clone(out[i].Alignments)
+		out[i].Tasks = maps.Clone(out[i].Tasks)
 	}
 	return out
 }

@@ -89,6 +89,9 @@ func (d *driver) ack(ctx context.Context, a Ack) {
 		return
 	}
 	d.run.job.stats.Aligned(a.ID, a.Task, a.Alignment)
+	if tm := a.Timing; !tm.Uploaded.IsZero() {
+		d.run.job.stats.Timed(a.ID, a.Task, tm.Barrier, tm.Aligned, tm.Snapshotted, tm.Uploaded, ackSize(a.Ops))
+	}
 	d.act(ctx, d.coord.Ack(d.now(), a.ID, a.Task, a.Ops))
 }
 
@@ -151,4 +154,13 @@ func (d *driver) aborted(ctx context.Context, id int64, reason string) {
 	if err := r.store.Discard(ctx, r.dirFor(id)); err != nil && ctx.Err() == nil {
 		r.job.log.Warn("could not delete the files of an aborted checkpoint", "checkpoint", id, "err", err)
 	}
+}
+
+// ackSize is the bytes an acknowledgement's states stored.
+func ackSize(ops []OperatorState) int64 {
+	var n int64
+	for _, o := range ops {
+		n += o.Subtask.KeyedSize + int64(len(o.Subtask.OperatorState)+len(o.Subtask.ChannelState))
+	}
+	return n
 }

@@ -22,6 +22,9 @@ type Job struct {
 	mu      sync.Mutex
 	current *Run              // the running run, for savepoints
 	stats   *checkpoint.Stats // nil without checkpoints
+
+	failures failures
+	restores restores
 }
 
 // New returns a runner for spec.
@@ -70,6 +73,7 @@ func (j *Job) Execute(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		if from != nil {
 			j.log.Info("restoring", "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
+			j.restores.add(Restored{Time: time.Now(), Path: from.dir.String(), Checkpoint: from.meta.CheckpointID})
 		}
 		run := newRun(j, store, newestID(ctx, store), from)
 		err := run.Execute(ctx, LocalTasks(run))
@@ -83,6 +87,11 @@ func (j *Job) Execute(ctx context.Context) error {
 			return err
 		}
 		delay, ok := cc.Restart.Next(attempt)
+		if ok {
+			j.failures.add(time.Now(), err, attempt)
+		} else {
+			j.failures.add(time.Now(), err, 0)
+		}
 		if !ok {
 			if cc.Restart.Kind == NoRestart.Kind {
 				return err
@@ -167,12 +176,16 @@ func (j *Job) setCurrent(r *Run) {
 }
 
 // runOnce runs the job once, without checkpoints.
-func (j *Job) runOnce(ctx context.Context) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+func (j *Job) runOnce(parent context.Context) error {
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	tasks, err := j.spec.Build(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("weir: job %q: %w", j.spec.Name, err)
 	}
-	return runtime.Execute(ctx, cancel, tasks)
+	err = runtime.Execute(ctx, cancel, tasks)
+	if err != nil && parent.Err() == nil {
+		j.failures.add(time.Now(), err, 0)
+	}
+	return err
 }

@@ -21,6 +21,17 @@ type Ack struct {
 	// delivered the barrier while it waited for the others.
 	Alignment time.Duration
 	Err       string
+	// Timing is when the task took its part, for the checkpoint's
+	// timeline; zero when unknown (an enumerator, a task in another
+	// process).
+	Timing Timing
+}
+
+// Timing is when a task reached the steps of a checkpoint: the first
+// barrier, the aligned snapshot's start, its end, and the end of the
+// upload.
+type Timing struct {
+	Barrier, Aligned, Snapshotted, Uploaded time.Time
 }
 
 // Ended says that a task ended its input, with the final state of its

@@ -119,21 +119,25 @@ func (t *Task) Checkpointing() *runtime.Checkpointing {
 	return &runtime.Checkpointing{
 		Commands: t.commands,
 		Snapshot: func(ctx context.Context, id int64, alignment time.Duration) error {
+			start := time.Now()
 			snaps, err := t.capture(ctx, id)
 			if err != nil {
 				return err
 			}
-			t.upload(ctx, id, snaps, alignment, nil)
+			t.upload(ctx, id, snaps, alignment, nil, Timing{Barrier: start.Add(-alignment), Aligned: start, Snapshotted: time.Now()})
 			return nil
 		},
 		SnapshotUnaligned: func(ctx context.Context, id int64) (func([]byte) error, error) {
+			start := time.Now()
 			snaps, err := t.capture(ctx, id)
 			if err != nil {
 				return nil, err
 			}
 			started := time.Now()
 			return func(channelState []byte) error {
-				t.upload(ctx, id, snaps, time.Since(started), channelState)
+				// The barrier overtook the records: no alignment; the
+				// snapshot ends once the in-flight records are in.
+				t.upload(ctx, id, snaps, time.Since(started), channelState, Timing{Barrier: start, Aligned: start, Snapshotted: time.Now()})
 				return nil
 			}, nil
 		},
@@ -196,14 +200,14 @@ func (t *Task) capture(ctx context.Context, id int64) ([]OperatorSnapshot, error
 // upload writes the keyed state files in the background and then
 // acknowledges; in-flight records of an unaligned checkpoint are stored
 // under the chain's channels entry.
-func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, alignment time.Duration, channelState []byte) {
+func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, alignment time.Duration, channelState []byte, tm Timing) {
 	r := t.run
 	t.uploads.Add(1)
 	r.uploads.Add(1)
 	go func() {
 		defer r.uploads.Done()
 		defer t.uploads.Done()
-		a := Ack{ID: id, Task: t.id, Alignment: alignment}
+		a := Ack{ID: id, Task: t.id, Alignment: alignment, Timing: tm}
 		var keyed int64
 		for i, s := range t.ops {
 			sub := snapshot.Subtask{Index: t.subtask, OperatorState: snaps[i].State}
@@ -222,6 +226,9 @@ func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, a
 		if len(channelState) > 0 {
 			a.Ops = append(a.Ops, OperatorState{UID: ChannelsUID(t.head), Parallelism: t.parallelism,
 				Subtask: snapshot.Subtask{Index: t.subtask, ChannelState: channelState}})
+		}
+		if a.Err == "" {
+			a.Timing.Uploaded = time.Now()
 		}
 		r.report(ctx, a)
 	}()

@@ -35,6 +35,8 @@ type Settings struct {
 type Built struct {
 	Tasks   []runtime.Task
 	Metrics []*runtime.Metrics
+	// Exchanges are the exchanges of the edges that are not chained.
+	Exchanges map[*Edge]Exchange
 }
 
 // builder builds the tasks of one run.
@@ -93,6 +95,7 @@ func (p *Plan) Build(ctx context.Context, s Settings, run *job.Run) (_ Built, er
 	if err := b.link(ctx, &out); err != nil {
 		return Built{}, err
 	}
+	out.Exchanges = b.exchanges
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/weirstream/weir/source"
 )
@@ -27,6 +28,10 @@ type reader[T any] struct {
 	closed  bool
 	pending []source.Split // splits for cur, collected by AddSplits
 
+	// progress is cur, when it reports its splits' progress (or the
+	// latest such reader): AppendSplitProgress runs on other goroutines.
+	progress atomic.Pointer[source.ProgressReporter]
+
 	mu struct {
 		sync.Mutex
 		sent, acked int // requests sent and acknowledged during this source
@@ -34,6 +39,17 @@ type reader[T any] struct {
 		finishAt    int // from the end notice; 0 before it
 		ended       bool
 	}
+}
+
+var _ source.ProgressReporter = (*reader[int])(nil)
+
+// AppendSplitProgress implements source.ProgressReporter with the progress
+// of the current source's reader, when it reports it.
+func (r *reader[T]) AppendSplitProgress(dst []source.SplitProgress) []source.SplitProgress {
+	if p := r.progress.Load(); p != nil {
+		return (*p).AppendSplitProgress(dst)
+	}
+	return dst
 }
 
 // Start keeps ctx for the readers of the sources; it reads nothing until
@@ -129,6 +145,11 @@ func (r *reader[T]) activate(c *control[T]) {
 		return
 	}
 	r.cur = in
+	if p, ok := in.(source.ProgressReporter); ok {
+		r.progress.Store(&p)
+	} else {
+		r.progress.Store(nil)
+	}
 	ctx := r.run
 	if ctx == nil {
 		ctx = context.Background()

@@ -33,6 +33,8 @@ type base[T any, S source.Split] struct {
 
 	listening bool // an open Reader implements CheckpointListener
 	pending   []checkpointPositions[T, S]
+
+	progress progress // of the splits whose Readers report it
 }
 
 // queued is an assigned split that is not open yet.
@@ -59,6 +61,7 @@ type checkpointPositions[T any, S source.Split] struct {
 var (
 	_ source.Reader[int]        = (*base[int, source.Split])(nil)
 	_ source.CheckpointListener = (*base[int, source.Split])(nil)
+	_ source.ProgressReporter   = (*base[int, source.Split])(nil)
 )
 
 // Start asks for the first split, unless splits were added before Start
@@ -240,6 +243,7 @@ func (b *base[T, S]) read(ctx context.Context, i int, out source.Output[T]) (Sta
 	if err != nil {
 		return st, b.fail(err)
 	}
+	b.reportProgress(sp)
 	if st < MoreAvailable || st > Finished {
 		return st, b.fail(fmt.Errorf("%s: the reader of split %q returned %v from Read; return MoreAvailable, NothingAvailable or Finished", b.o.Name, sp.id, st))
 	}
@@ -253,6 +257,7 @@ func (b *base[T, S]) finish(i int, out source.Output[T]) error {
 	b.active = slices.Delete(b.active, i, i+1)
 	delete(b.ids, sp.id)
 	sp.closed = true
+	b.progress.finish(sp.id)
 	if so, ok := out.(source.SplitOutputs[T]); ok {
 		if len(b.queue) > 0 {
 			// The next split holds the watermark back from now on, so

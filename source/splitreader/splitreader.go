@@ -97,6 +97,10 @@ type Options struct {
 	// Name starts the base's error messages, as in "file: ...". The
 	// default is "source".
 	Name string
+	// ProgressUnit is the source.SplitProgress.Unit of the progress the
+	// split Readers report (ProgressReporter): "" for records,
+	// source.ProgressBytes for byte offsets.
+	ProgressUnit string
 }
 
 // New returns a source.Reader that reads the splits assigned to it with
