@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,34 @@ type SubtaskMetrics struct {
 	// readers do), the position and lag of each split the reader holds;
 	// nil for other subtasks.
 	Splits []source.SplitProgress
+	// Latency is how long latency markers took from the sources to this
+	// subtask (LatencyTrackingInterval): at a sink, the end-to-end latency
+	// of the job. Zero for a subtask no marker reached.
+	Latency LatencyStats
+	// StateAccess is the time the subtask's keyed state takes to get, put
+	// and delete an entry, per backend and operation, timed on a sample of
+	// the accesses; nil for a subtask without keyed state.
+	StateAccess []StateAccessStats
+	// StateBytes is the size of the subtask's keyed state in its last
+	// checkpoint; 0 before the first one, or without keyed state.
+	StateBytes int64
+}
+
+// LatencyStats are the quantiles of the latency markers that reached a
+// subtask in the last 30 to 60 seconds, and how many reached it in all.
+type LatencyStats struct {
+	P50, P99 time.Duration
+	Samples  int64
+}
+
+// StateAccessStats are the quantiles of one kind of access to keyed state
+// in the last 30 to 60 seconds (timed on one access in 64), and how many
+// accesses there were in all.
+type StateAccessStats struct {
+	Backend  string // "heap" or "pebble"
+	Op       string // "get", "put" or "delete"
+	P50, P99 time.Duration
+	Count    int64
 }
 
 // Metrics returns the counters of every subtask of the running (or last)
@@ -114,6 +143,12 @@ func (e *Env) Metrics() []SubtaskMetrics {
 			sm.OutputWatermark = time.UnixMilli(o)
 		}
 		sm.Splits = m.Splits(nil)
+		if n := m.Latency.Count(); n > 0 {
+			sm.Latency.P50, sm.Latency.P99 = m.Latency.Quantiles()
+			sm.Latency.Samples = n
+		}
+		sm.StateAccess = stateAccess(m)
+		sm.StateBytes = m.StateBytes.Load()
 		out = append(out, sm)
 	}
 	return out
@@ -142,18 +177,24 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 	e.backend = backend
 	p := plan.Resolve(&e.graph, e.cfg.parallelism)
 	e.setGraph(p)
-	settings := plan.Settings{MaxParallelism: e.cfg.maxParallelism, Exchange: runtime.ExchangeOptions{
-		BatchSize:      e.cfg.batchSize,
-		Capacity:       e.cfg.channelCapacity,
-		BufferTimeout:  e.cfg.bufferTimeout,
-		MaxParallelism: e.cfg.maxParallelism,
-	}}
+	logger := e.cfg.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	settings := plan.Settings{MaxParallelism: e.cfg.maxParallelism, Logger: logger.With("job", name),
+		LatencyInterval: e.cfg.latencyInterval, Unobserved: e.cfg.unobserved, Exchange: runtime.ExchangeOptions{
+			BatchSize:      e.cfg.batchSize,
+			Capacity:       e.cfg.channelCapacity,
+			BufferTimeout:  e.cfg.bufferTimeout,
+			MaxParallelism: e.cfg.maxParallelism,
+		}}
 	spec := job.Spec{
 		Name:           name,
 		MaxParallelism: e.cfg.maxParallelism,
 		Checkpoints:    e.cfg.checkpoint.spec(),
 		States:         p.States(),
 		Publish:        map[string]func(context.Context, [][]byte) error{},
+		Logger:         logger,
 		Build: func(ctx context.Context, run *job.Run) ([]runtime.Task, error) {
 			built, err := p.Build(ctx, settings, run)
 			if err != nil {

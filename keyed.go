@@ -39,8 +39,12 @@ func connectKeyed[K comparable, T any](ks KeyedStream[K, T], n *plan.Node) {
 // backend; user code gets its Store.
 func newStore[K comparable](b stateBackend, t *plan.Subtask, uid string, hash func(K) uint64) (*keyedstate.Engine[K], error) {
 	kv, err := b.openKV(t, uid)
+	var e *keyedstate.Engine[K]
 	if err != nil || kv == nil {
-		return keyedstate.NewHeap[K](t.Clock.Now), err
+		e = keyedstate.NewHeap[K](t.Clock.Now)
+	} else {
+		e = keyedstate.NewKV(t.Clock.Now, kv, hash, t.MaxParallelism)
 	}
-	return keyedstate.NewKV(t.Clock.Now, kv, hash, t.MaxParallelism), nil
+	e.TimeAccess(t.Metrics.StateAccess(b.String()))
+	return e, err
 }

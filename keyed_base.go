@@ -2,6 +2,7 @@ package weir
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/job"
@@ -29,11 +30,12 @@ type keyedBase[K comparable] struct {
 	maxPar int
 	groups keygroup.Range
 	keys   codec.Codec[K]
+	log    *slog.Logger // the subtask's
 }
 
 func newKeyedBase[K comparable](uid string, hash func(K) uint64, t *plan.Subtask) keyedBase[K] {
 	return keyedBase[K]{uid: uid, hash: hash, maxPar: t.MaxParallelism,
-		groups: keygroup.For(t.Index, t.MaxParallelism, t.Parallelism), keys: codec.For[K]()}
+		groups: keygroup.For(t.Index, t.MaxParallelism, t.Parallelism), keys: codec.For[K](), log: t.Logger}
 }
 
 func (b *keyedBase[K]) groupOf(k K) int { return keygroup.Of(b.hash(k), b.maxPar) }

@@ -3,6 +3,7 @@ package weir
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -27,6 +28,10 @@ type config struct {
 	cluster           *ClusterConfig // nil: the job runs in this process only
 	backend           string         // "heap" or "pebble"
 	backendDir        string         // for pebble
+	latencyInterval   time.Duration  // 0: no latency markers
+	logger            *slog.Logger   // nil: slog.Default()
+	loggerSet         bool           // WithLogger was given, nil or not
+	unobserved        bool           // Observe(false)
 }
 
 func defaultConfig() config {
@@ -37,6 +42,7 @@ func defaultConfig() config {
 		batchSize:         512,
 		channelCapacity:   4,
 		watermarkInterval: 200 * time.Millisecond,
+		latencyInterval:   DefaultLatencyTrackingInterval,
 		backend:           "heap",
 		checkpoint:        defaultCheckpointConfig(),
 	}
@@ -59,6 +65,12 @@ func (c config) validate() error {
 	if c.watermarkInterval < time.Millisecond {
 		errs = append(errs, fmt.Errorf("weir: WatermarkInterval %v must be at least 1ms", c.watermarkInterval))
 	}
+	if c.latencyInterval < 0 {
+		errs = append(errs, fmt.Errorf("weir: LatencyTrackingInterval %v is negative: use 0 to turn latency markers off, or an interval such as 2s", c.latencyInterval))
+	}
+	if c.loggerSet && c.logger == nil {
+		errs = append(errs, errors.New("weir: WithLogger(nil): pass a logger, or leave WithLogger out for slog.Default()"))
+	}
 	if c.checkpoint.on {
 		if err := c.checkpoint.validate(); err != nil {
 			errs = append(errs, err)
@@ -79,8 +91,8 @@ func (c config) validate() error {
 // of the options that set them.
 func (c config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%d channel-capacity=%d watermark-interval=%v state-backend=%s",
-		c.parallelism, c.maxParallelism, c.bufferTimeout, c.batchSize, c.channelCapacity, c.watermarkInterval, c.backend)
+	fmt.Fprintf(&b, "parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%d channel-capacity=%d watermark-interval=%v latency-tracking-interval=%v state-backend=%s",
+		c.parallelism, c.maxParallelism, c.bufferTimeout, c.batchSize, c.channelCapacity, c.watermarkInterval, c.latencyInterval, c.backend)
 	if c.backendDir != "" {
 		fmt.Fprintf(&b, " state-backend-dir=%s", c.backendDir)
 	}
@@ -188,4 +200,40 @@ func WatermarkInterval(d time.Duration) EnvOption {
 // windows stay on the heap; EarlyFiring needs the heap backend.
 func StateBackend(name, dir string) EnvOption {
 	return envFunc(func(c *config) { c.backend, c.backendDir = name, dir })
+}
+
+// DefaultLatencyTrackingInterval is how often a source subtask emits a
+// latency marker unless LatencyTrackingInterval says otherwise.
+const DefaultLatencyTrackingInterval = 2 * time.Second
+
+// LatencyTrackingInterval sets how often every source subtask emits a
+// latency marker (Flink's latency tracking, default 2s; 0 turns it off).
+// A marker carries the source's wall-clock time through the job beside the
+// records, to one randomly chosen channel at each exchange; every subtask
+// it reaches records how long it took (SubtaskMetrics.Latency), so the
+// figure at a sink is the time records wait between the source and the
+// sink. Unlike Flink, weir keeps it on by default: a marker every two
+// seconds per source subtask and one fixed-size histogram per subtask cost
+// nothing measurable (docs/benchmarks.md). Subtasks in different processes
+// compare their clocks: keep them synchronised.
+func LatencyTrackingInterval(d time.Duration) EnvOption {
+	return envFunc(func(c *config) { c.latencyInterval = d })
+}
+
+// Observe turns the job's optional observation on (the default) or off:
+// latency markers (LatencyTrackingInterval), the pprof labels of the
+// subtasks' goroutines, and the timing of state accesses. The counters and
+// time shares every subtask keeps stay: backpressure and progress need
+// them. Off exists to measure what observation costs (weir bench pvuv
+// --observe=off); leave it on.
+func Observe(on bool) EnvOption {
+	return envFunc(func(c *config) { c.unobserved = !on })
+}
+
+// WithLogger sets the logger of the job (default slog.Default()): the
+// driver's lines carry the attribute job (the name given to Execute), and
+// every subtask's lines job, operator (its chain, as in SubtaskMetrics) and
+// subtask.
+func WithLogger(l *slog.Logger) EnvOption {
+	return envFunc(func(c *config) { c.logger, c.loggerSet = l, true })
 }

@@ -3,7 +3,6 @@ package weir
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 
 	"github.com/weirstream/weir/internal/job"
@@ -243,7 +242,7 @@ func (p *keyedProcessOp[K, T, U]) restore(ctx context.Context, run job.Restorer)
 			}
 			if !warned[e.State] {
 				warned[e.State] = true
-				slog.Warn("dropping restored state that the job no longer has", "operator", p.base.uid, "state", e.State)
+				p.base.log.Warn("dropping restored state that the job no longer has", "uid", p.base.uid, "state", e.State)
 			}
 		}
 		return nil

@@ -45,7 +45,7 @@ func (s *sourceOf[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumer
 }
 
 func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.Enumeration) (plan.Reader, func(context.Context) error, error) {
-	head := &sourceHead[T]{op: op{name: t.Head(), subtask: t.Index, par: t.Parallelism}, out: out.Main.(runtime.Collector[T])}
+	head := &sourceHead[T]{op: op{name: t.Head(), subtask: t.Index, par: t.Parallelism}, out: out.Main.(runtime.Collector[T]), log: t.Logger}
 	if side, ok := out.Side(deadLetterTag); ok {
 		dead, err := sideCollector[source.DeadLetter](side)
 		if err != nil {
@@ -118,6 +118,7 @@ type sourceHead[T any] struct {
 	out  runtime.Collector[T]
 	dead runtime.Collector[source.DeadLetter] // nil when nobody reads them
 	wm   *splitWatermarks[T]                  // nil without a strategy
+	log  *slog.Logger                         // the subtask's
 
 	loggedDead bool
 }
@@ -187,8 +188,8 @@ func (h *sourceHead[T]) DeadLetter(d source.DeadLetter) error {
 	}
 	if !h.loggedDead {
 		h.loggedDead = true
-		slog.Warn("a source record could not be decoded; it is counted as a dead letter (read them with weir.SourceDeadLetters)",
-			"source", h.name, "subtask", h.subtask, "split", d.Split, "position", d.Position, "reason", d.Reason)
+		h.log.Warn("a source record could not be decoded; it is counted as a dead letter (read them with weir.SourceDeadLetters)",
+			"source", h.name, "split", d.Split, "position", d.Position, "reason", d.Reason)
 	}
 	return nil
 }

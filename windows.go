@@ -225,7 +225,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 // backend b.
 func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid string, base *keyedBase[K], init func() A, early bool) (paneStore[K, A], error) {
 	if _, heap := b.(heapBackend); heap {
-		return newHeapPanes(base, init, keygroup.Cloner[K]()), nil
+		return timePanes[K, A](newHeapPanes(base, init, keygroup.Cloner[K]()), t.Metrics.StateAccess(b.String())), nil
 	}
 	if early {
 		return nil, fmt.Errorf("EarlyFiring needs the heap state backend: the %s backend keeps no list of changed keys", b)
@@ -234,7 +234,7 @@ func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid stri
 	if err != nil {
 		return nil, err
 	}
-	return newKVPanes(base, kv, init), nil
+	return timePanes[K, A](newKVPanes(base, kv, init), t.Metrics.StateAccess(b.String())), nil
 }
 
 // DroppedLateRecords returns how many records windows dropped because they

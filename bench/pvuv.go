@@ -19,11 +19,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/bench/baseline"
 	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/metrics"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/weirtest"
 )
@@ -39,6 +42,11 @@ const (
 	// TargetCheckpoint is the least throughput of weir at parallelism 1
 	// with checkpoints as a share of its throughput without.
 	TargetCheckpoint = 0.95
+	// TargetObserve is the least median throughput of weir at parallelism
+	// 1 with its observation on (latency markers, pprof labels, state
+	// access timing, metrics scraped and sampled every second) as a share
+	// of its median throughput with it off.
+	TargetObserve = 0.98
 )
 
 // Defaults of PVUVConfig.
@@ -72,7 +80,21 @@ type PVUVConfig struct {
 	// Generating, if set, is called while the input is written, about a
 	// hundred times, with the lines written so far and Events.
 	Generating func(written, total int64)
+	// Observe says what the weir runs observe: ObserveOn (the default:
+	// what a job does out of the box, with its metrics scraped and
+	// sampled every second as Prometheus and the job UI's history do),
+	// ObserveOff (weir.Observe(false), nobody scrapes), or ObserveCompare:
+	// weir p1 runs both ways in each run, and the report gives the ratio
+	// of their medians against TargetObserve.
+	Observe string
 }
+
+// Values of PVUVConfig.Observe.
+const (
+	ObserveOn      = "on"
+	ObserveOff     = "off"
+	ObserveCompare = "compare"
+)
 
 func (c PVUVConfig) withDefaults() PVUVConfig {
 	if c.Events == 0 {
@@ -105,6 +127,11 @@ func (c PVUVConfig) Validate() error {
 	if c.Runs < 0 {
 		errs = append(errs, fmt.Errorf("bench: Runs is %d; pass a positive number, or 0 for 1", c.Runs))
 	}
+	switch c.Observe {
+	case "", ObserveOn, ObserveOff, ObserveCompare:
+	default:
+		errs = append(errs, fmt.Errorf("bench: Observe is %q; pass on, off or compare", c.Observe))
+	}
 	return errors.Join(errs...)
 }
 
@@ -118,6 +145,28 @@ type PVUVRun struct {
 	// Cores is the CPU time of the best run (user and system, the whole
 	// process) over its wall time: how many cores it kept busy.
 	Cores float64
+	// Each is the throughput of every run, in order, and EachCPU the CPU
+	// time per line of every run (the whole process's): on a machine
+	// shared with other work, the share of the cores a run gets moves its
+	// throughput far more than the work it does, which CPU time measures.
+	Each, EachCPU []float64
+}
+
+// MedianCPU returns the median of the runs' CPU time per line.
+func (r *PVUVRun) MedianCPU() time.Duration { return time.Duration(median(r.EachCPU)) }
+
+// Median returns the median of the runs' throughputs.
+func (r *PVUVRun) Median() float64 { return median(r.Each) }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // PVUVReport is the outcome of PVUV.
@@ -145,6 +194,15 @@ type PVUVReport struct {
 	// P1's; P1Met and P2Met say whether they reach TargetP1 and TargetP2.
 	P1Ratio, P2Ratio float64
 	P1Met, P2Met     bool
+	// P1Unobserved is weir p1 with its observation off, with
+	// Config.Observe compare; ObserveRatio is P1's median throughput over
+	// its median, and ObserveMet whether it reaches TargetObserve.
+	P1Unobserved PVUVRun
+	ObserveRatio float64
+	ObserveMet   bool
+	// ObserveCPURatio is P1Unobserved's median CPU time per line over
+	// P1's: the share of the work left when observation is off.
+	ObserveCPURatio float64
 }
 
 // PVUV generates Config.Events access-log lines into a temporary file with
@@ -194,6 +252,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	rep.P1 = PVUVRun{Name: "weir p1", Parallelism: 1}
 	rep.P2 = PVUVRun{Name: "weir p2", Parallelism: 2}
 	rep.P1Checkpointed = PVUVRun{Name: "weir p1+ckpt", Parallelism: 1}
+	rep.P1Unobserved = PVUVRun{Name: "weir p1 -obs", Parallelism: 1}
 	var want []baseline.Window
 	for i := range cfg.Runs {
 		fmt.Fprintf(w, "run %d/%d:", i+1, cfg.Runs)
@@ -213,8 +272,17 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		if cfg.CheckpointInterval > 0 {
 			runs = append(runs, &rep.P1Checkpointed)
 		}
+		if cfg.Observe == ObserveCompare {
+			// Turn about, so that neither always runs on a warmer machine.
+			if i%2 == 0 {
+				runs = append([]*PVUVRun{&rep.P1Unobserved}, runs...)
+			} else {
+				runs = append(runs, &rep.P1Unobserved)
+			}
+		}
 		for _, r := range runs {
-			var opts []weir.EnvOption
+			observe := cfg.Observe != ObserveOff && r != &rep.P1Unobserved
+			opts := []weir.EnvOption{weir.Observe(observe)}
 			var dir string
 			if r == &rep.P1Checkpointed {
 				if dir, err = os.MkdirTemp(cfg.Dir, "weir-bench-checkpoints-"); err != nil {
@@ -223,7 +291,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 				opts = append(opts, weir.Checkpoints(cfg.CheckpointInterval, dir))
 			}
 			cpu0 := CPUTime()
-			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, opts...)
+			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, observe, opts...)
 			cpu := CPUTime() - cpu0
 			if dir != "" {
 				os.RemoveAll(dir)
@@ -255,11 +323,20 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		rep.CheckpointRatio = rep.P1Checkpointed.EventsPerSec / rep.P1.EventsPerSec
 		rep.CheckpointMet = rep.CheckpointRatio >= TargetCheckpoint
 	}
+	if m := rep.P1Unobserved.Median(); m > 0 {
+		rep.ObserveRatio = rep.P1.Median() / m
+		rep.ObserveMet = rep.ObserveRatio >= TargetObserve
+		if c := rep.P1.MedianCPU(); c > 0 {
+			rep.ObserveCPURatio = float64(rep.P1Unobserved.MedianCPU()) / float64(c)
+		}
+	}
 	rep.print(w)
 	return rep, nil
 }
 
 func (r *PVUVRun) best(lines int64, d, cpu time.Duration) {
+	r.Each = append(r.Each, float64(lines)/d.Seconds())
+	r.EachCPU = append(r.EachCPU, float64(cpu)/float64(max(lines, 1)))
 	if r.Wall == 0 || d < r.Wall {
 		r.Lines, r.Wall = lines, d
 		r.EventsPerSec = float64(lines) / d.Seconds()
@@ -299,6 +376,14 @@ func (rep *PVUVReport) print(w io.Writer) {
 			fmt.Sprintf(">= %.2f x p1", TargetCheckpoint), yesNo(rep.CheckpointMet))
 		fmt.Fprintf(w, "(%s: a checkpoint every %v, %d completed, %.2f of p1's throughput)\n",
 			rep.P1Checkpointed.Name, rep.Config.CheckpointInterval, rep.Checkpoints, rep.CheckpointRatio)
+	}
+	if u := &rep.P1Unobserved; u.EventsPerSec > 0 {
+		fmt.Fprintf(w, "%-13s %12s %6.2f %12.2f %7s   %-20s %s\n", u.Name, count(int64(u.EventsPerSec)), u.Cores,
+			u.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), "", "", "")
+		fmt.Fprintf(w, "(observation: medians of %d runs, weir p1 %s/s observed, %s/s with weir.Observe(false): %.3f, target >= %.2f: %s)\n",
+			len(u.Each), count(int64(rep.P1.Median())), count(int64(u.Median())), rep.ObserveRatio, TargetObserve, yesNo(rep.ObserveMet))
+		fmt.Fprintf(w, "(CPU time per line, medians: weir p1 %v observed, %v with weir.Observe(false): %.3f)\n",
+			rep.P1.MedianCPU(), u.MedianCPU(), rep.ObserveCPURatio)
 	}
 	if rep.Config.Keep {
 		fmt.Fprintf(w, "\nthe input is kept in %s\n", rep.File)
@@ -376,10 +461,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 
 // runWeir runs the PV/UV job over path at the given parallelism and returns
 // its windows and the lines it read.
-func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, opts ...weir.EnvOption) ([]pvuv.Result, int64, time.Duration, int, error) {
+func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, observe bool, opts ...weir.EnvOption) ([]pvuv.Result, int64, time.Duration, int, error) {
 	rt.GC()
 	start := time.Now()
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(parallelism)}, opts...)...)
+	if observe {
+		defer watch(ctx, env)()
+	}
 	src, err := file.NewSource(path)
 	if err != nil {
 		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
@@ -450,4 +538,30 @@ func count(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// watch does to env what is done to a job that people watch, until the
+// function it returns is called: every second it scrapes the job's
+// Prometheus series and reads its metrics, as the job UI's history
+// sampler does.
+func watch(ctx context.Context, env *weir.Env) (stop func()) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(env, "bench-pvuv"))
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				reg.Gather()
+				env.Metrics()
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }

@@ -41,7 +41,7 @@ func TestDashboardUsesExportedSeries(t *testing.T) {
 	}
 	for _, n := range []string{"weir_records_out_total", "weir_busy_seconds_total", "weir_backpressured_seconds_total",
 		"weir_output_watermark_seconds", "weir_checkpoint_duration_seconds_bucket", "weir_last_checkpoint_size_bytes", "weir_restarts_total",
-		"weir_source_split_lag_records"} {
+		"weir_source_split_lag_records", "weir_latency_seconds", "weir_state_access_seconds", "weir_state_bytes"} {
 		if !used[n] {
 			t.Errorf("the dashboard does not chart %s", n)
 		}

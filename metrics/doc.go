@@ -26,6 +26,21 @@
 //	weir_dead_letters_total            counter  records its source could not decode
 //	weir_input_watermark_seconds       gauge    latest watermark received, Unix seconds
 //	weir_output_watermark_seconds      gauge    latest watermark sent on, Unix seconds
+//	weir_latency_markers_total         counter  latency markers that reached it
+//	weir_latency_seconds               gauge    their latency from the sources, label quantile 0.5 or 0.99
+//	weir_state_bytes                   gauge    its keyed state in the last checkpoint, bytes
+//
+// Per subtask with keyed state, with the labels above and backend (heap,
+// pebble) and op (get, put, delete):
+//
+//	weir_state_accesses_total          counter  accesses (to within 64)
+//	weir_state_access_seconds          gauge    time of one access, label quantile 0.5 or 0.99
+//
+// The latency series (weir.LatencyTrackingInterval) are absent until a
+// marker reached the subtask; at a sink they are the job's end-to-end
+// latency. Their quantiles, and those of state access (timed on one access
+// in 64), cover the last 30 to 60 seconds: gauges, not a summary, since
+// weir keeps no sum.
 //
 // Per split of a source's subtask whose reader reports its progress
 // (source.ProgressReporter; the Kafka source does, a split being a

@@ -86,10 +86,13 @@ func NewCollector(job Job, name string) *Collector {
 }
 
 var (
-	subtaskLabels = []string{"job", "operator", "subtask"}
-	splitLabels   = []string{"job", "operator", "subtask", "split"}
-	jobLabels     = []string{"job"}
-	asyncLabels   = []string{"job", "operator"}
+	subtaskLabels  = []string{"job", "operator", "subtask"}
+	splitLabels    = []string{"job", "operator", "subtask", "split"}
+	jobLabels      = []string{"job"}
+	asyncLabels    = []string{"job", "operator"}
+	quantileLabels = []string{"job", "operator", "subtask", "quantile"}
+	accessLabels   = []string{"job", "operator", "subtask", "backend", "op"}
+	accessQLabels  = []string{"job", "operator", "subtask", "backend", "op", "quantile"}
 
 	descRecordsIn     = prometheus.NewDesc("weir_records_in_total", "Records the subtask received (a source: read).", subtaskLabels, nil)
 	descRecordsOut    = prometheus.NewDesc("weir_records_out_total", "Records the subtask sent to the next chains.", subtaskLabels, nil)
@@ -102,6 +105,11 @@ var (
 	descSplitPosition = prometheus.NewDesc("weir_source_split_position", "Where the source subtask's reader is in the split, in the split's unit (a Kafka partition: the offset of the next record; a file: the byte offset after the last line read).", splitLabels, nil)
 	descSplitLag      = prometheus.NewDesc("weir_source_split_lag_records", "What remains to read of the split after the reader's position, in records (a Kafka partition: consumer lag, offsets up to the last stable offset).", splitLabels, nil)
 	descSplitLagBytes = prometheus.NewDesc("weir_source_split_lag_bytes", "What remains to read of the split after the reader's position, in bytes (a file: the bytes after the last line read).", splitLabels, nil)
+	descLatency       = prometheus.NewDesc("weir_latency_seconds", "Time latency markers took from the sources to the subtask (at a sink: end to end), quantile 0.5 or 0.99 of the last 30 to 60 seconds.", quantileLabels, nil)
+	descLatencyMarks  = prometheus.NewDesc("weir_latency_markers_total", "Latency markers that reached the subtask.", subtaskLabels, nil)
+	descStateAccess   = prometheus.NewDesc("weir_state_access_seconds", "Time of one access to the subtask's keyed state, quantile 0.5 or 0.99 of the last 30 to 60 seconds, timed on one access in 64.", accessQLabels, nil)
+	descStateAccesses = prometheus.NewDesc("weir_state_accesses_total", "Accesses to the subtask's keyed state (to within 64).", accessLabels, nil)
+	descStateBytes    = prometheus.NewDesc("weir_state_bytes", "Size of the subtask's keyed state in its last checkpoint.", subtaskLabels, nil)
 
 	descRestarts       = prometheus.NewDesc("weir_restarts_total", "Runs of the job started over after a failure (in a cluster: also after a change of workers).", jobLabels, nil)
 	descCkptCompleted  = prometheus.NewDesc("weir_checkpoints_completed_total", "Completed checkpoints.", jobLabels, nil)
@@ -119,6 +127,7 @@ var (
 
 	allDescs = []*prometheus.Desc{
 		descRecordsIn, descRecordsOut, descBusy, descIdle, descBackpressured, descDeadLetters, descInputWM, descOutputWM, descSplitPosition, descSplitLag,
+		descLatency, descLatencyMarks, descStateAccess, descStateAccesses, descStateBytes,
 		descRestarts, descCkptCompleted, descCkptFailed, descCkptDuration, descCkptSize, descLastCkptDur, descLastCkptSize,
 		descLateDropped, descAsyncInFlight, descAsyncCompleted, descAsyncRetries, descAsyncTimeouts, descAsyncFailures,
 	}
@@ -167,6 +176,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			} else {
 				gauge(ch, descSplitLag, float64(sp.Lag), slv)
 			}
+		}
+		if s.Latency.Samples > 0 {
+			counter(ch, descLatencyMarks, float64(s.Latency.Samples), lv)
+			gauge(ch, descLatency, s.Latency.P50.Seconds(), append(lv[:len(lv):len(lv)], "0.5"))
+			gauge(ch, descLatency, s.Latency.P99.Seconds(), append(lv[:len(lv):len(lv)], "0.99"))
+		}
+		for _, a := range s.StateAccess {
+			alv := append(lv[:len(lv):len(lv)], a.Backend, a.Op)
+			counter(ch, descStateAccesses, float64(a.Count), alv)
+			gauge(ch, descStateAccess, a.P50.Seconds(), append(alv[:len(alv):len(alv)], "0.5"))
+			gauge(ch, descStateAccess, a.P99.Seconds(), append(alv[:len(alv):len(alv)], "0.99"))
+		}
+		if s.StateAccess != nil || s.StateBytes > 0 {
+			gauge(ch, descStateBytes, float64(s.StateBytes), lv)
 		}
 	}
 
@@ -271,6 +294,29 @@ func merge(ms []weir.SubtaskMetrics) []weir.SubtaskMetrics {
 		o.InputWatermark = minTime(o.InputWatermark, m.InputWatermark)
 		o.OutputWatermark = minTime(o.OutputWatermark, m.OutputWatermark)
 		o.Splits = mergeSplits(o.Splits, m.Splits)
+		o.Latency = weir.LatencyStats{P50: max(o.Latency.P50, m.Latency.P50), P99: max(o.Latency.P99, m.Latency.P99),
+			Samples: o.Latency.Samples + m.Latency.Samples}
+		o.StateAccess = mergeAccess(o.StateAccess, m.StateAccess)
+		o.StateBytes += m.StateBytes
+	}
+	return out
+}
+
+// mergeAccess adds the state access of b to a copy of a; of a backend and
+// operation in both it keeps the greater quantiles and sums the counts.
+func mergeAccess(a, b []weir.StateAccessStats) []weir.StateAccessStats {
+	if len(b) == 0 {
+		return a
+	}
+	out := slices.Clone(a)
+	for _, s := range b {
+		i := slices.IndexFunc(out, func(o weir.StateAccessStats) bool { return o.Backend == s.Backend && o.Op == s.Op })
+		if i < 0 {
+			out = append(out, s)
+			continue
+		}
+		o := &out[i]
+		o.P50, o.P99, o.Count = max(o.P50, s.P50), max(o.P99, s.P99), o.Count+s.Count
 	}
 	return out
 }

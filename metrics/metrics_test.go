@@ -320,6 +320,27 @@ func TestEveryDocumentedSeries(t *testing.T) {
 	if s := series(fams, "weir_input_watermark_seconds", map[string]string{"operator": "map", "subtask": "0"}); len(s) != 1 || value(s[0]) != 1 {
 		t.Errorf("two chains named map, subtask 0: watermark %v, want the smaller, 1", s)
 	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"weir_latency_seconds", map[string]string{"operator": "map", "quantile": "0.5"}, 0.020},
+		{"weir_latency_seconds", map[string]string{"operator": "map", "quantile": "0.99"}, 0.030},
+		{"weir_latency_markers_total", map[string]string{"operator": "map"}, 5},
+		{"weir_state_access_seconds", map[string]string{"operator": "map", "backend": "heap", "op": "get", "quantile": "0.5"}, 3e-6},
+		{"weir_state_access_seconds", map[string]string{"operator": "map", "backend": "heap", "op": "get", "quantile": "0.99"}, 2e-6},
+		{"weir_state_accesses_total", map[string]string{"operator": "map", "backend": "heap", "op": "get"}, 704},
+		{"weir_state_accesses_total", map[string]string{"operator": "map", "backend": "heap", "op": "put"}, 64},
+		{"weir_state_bytes", map[string]string{"operator": "map"}, 120},
+	} {
+		if s := series(fams, c.name, c.labels); len(s) != 1 || value(s[0]) != c.want {
+			t.Errorf("%s%v: %v, want one series of %v (two chains named map: greater quantiles, summed counts)", c.name, c.labels, s, c.want)
+		}
+	}
+	if s := series(fams, "weir_latency_seconds", map[string]string{"operator": "src"}); len(s) != 0 {
+		t.Errorf("a subtask no marker reached has latency series %v, want none", s)
+	}
 }
 
 // everything returns a job with every kind of counter set.
@@ -330,8 +351,14 @@ func everything() *fakeJob {
 			{Operator: "src", RecordsOut: 3, DeadLetters: 1, Busy: time.Second, OutputWatermark: wm(2),
 				Splits: []source.SplitProgress{{Split: "t-0", Position: 5, Lag: 2}, {Split: "t-1", Position: 0, Lag: -1},
 					{Split: "f[0:-1]", Position: 100, Lag: 50, Unit: source.ProgressBytes}}},
-			{Operator: "map", RecordsIn: 1, InputWatermark: wm(2)},
-			{Operator: "map", RecordsIn: 2, InputWatermark: wm(1)},
+			{Operator: "map", RecordsIn: 1, InputWatermark: wm(2),
+				Latency:     weir.LatencyStats{P50: 10 * time.Millisecond, P99: 30 * time.Millisecond, Samples: 4},
+				StateAccess: []weir.StateAccessStats{{Backend: "heap", Op: "get", P50: time.Microsecond, P99: 2 * time.Microsecond, Count: 640}},
+				StateBytes:  100},
+			{Operator: "map", RecordsIn: 2, InputWatermark: wm(1),
+				Latency:     weir.LatencyStats{P50: 20 * time.Millisecond, P99: 25 * time.Millisecond, Samples: 1},
+				StateAccess: []weir.StateAccessStats{{Backend: "heap", Op: "get", P50: 3 * time.Microsecond, P99: time.Microsecond, Count: 64}, {Backend: "heap", Op: "put", Count: 64}},
+				StateBytes:  20},
 		},
 		checkpoints: []weir.CheckpointStat{{ID: 1, Status: weir.CheckpointCompleted, Duration: time.Second, Size: 10}},
 		job:         weir.JobMetrics{Name: "j", Restarts: 1, CheckpointsCompleted: 1, LateRecordsDropped: 2},
@@ -344,6 +371,7 @@ var exported = []string{
 	"weir_records_in_total", "weir_records_out_total", "weir_busy_seconds_total", "weir_idle_seconds_total",
 	"weir_backpressured_seconds_total", "weir_dead_letters_total", "weir_input_watermark_seconds", "weir_output_watermark_seconds",
 	"weir_source_split_position", "weir_source_split_lag_records", "weir_source_split_lag_bytes",
+	"weir_latency_seconds", "weir_latency_markers_total", "weir_state_access_seconds", "weir_state_accesses_total", "weir_state_bytes",
 	"weir_restarts_total", "weir_checkpoints_completed_total", "weir_checkpoints_failed_total",
 	"weir_checkpoint_duration_seconds", "weir_checkpoint_size_bytes", "weir_last_checkpoint_duration_seconds",
 	"weir_last_checkpoint_size_bytes", "weir_late_records_dropped_total",

@@ -406,8 +406,9 @@ func serveMemory(w http.ResponseWriter, _ *http.Request) {
 
 // buildJob builds the PV/UV job from the Kafka topic to Redis.
 func buildJob(cfg Config, brokers []string, server redis.Endpoint, ckptDir string) (*weir.Env, error) {
-	env := weir.NewEnv(weir.Parallelism(cfg.Parallelism), weir.Checkpoints(time.Second, ckptDir))
+	env := weir.NewEnv(weir.Parallelism(cfg.Parallelism), weir.Checkpoints(time.Second, ckptDir), weir.WithLogger(cfg.Logger))
 	src, err := kafka.NewSource(kafka.Client{Brokers: brokers, ClientID: "weir-demo"}, kafka.Topics(cfg.Topic), kafka.StringValue,
+		kafka.WithLogger(cfg.Logger),
 		kafka.Group(jobGroup), kafka.DiscoveryInterval(5*time.Second))
 	if err != nil {
 		return nil, err

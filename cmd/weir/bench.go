@@ -71,6 +71,7 @@ func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	window := f.duration("window", bench.DefaultWindow, "size of the tumbling windows; whole seconds")
 	runs := f.int64("runs", 1, "run each program this many times and keep the best")
 	keep := f.bool("keep", "keep the generated input file and print its name")
+	observe := f.string("observe", "on", "MODE", "what weir runs observe: on (latency markers, pprof labels, state access\ntiming; metrics scraped every second), off (weir.Observe(false)), or\ncompare: run weir p1 both ways and report the ratio of the medians\n(target at least 0.98)")
 	ckpt := f.duration("checkpoint-interval", time.Second, "also run weir p1 with a checkpoint at this interval, to measure\nwhat checkpoints cost (target: at least 0.95 of p1); 0 skips it")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
@@ -92,7 +93,15 @@ func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	cfg := bench.PVUVConfig{Events: *events, Window: *window, Runs: int(*runs), Keep: *keep, CheckpointInterval: *ckpt}
+	switch *observe {
+	case bench.ObserveOn, bench.ObserveOff, bench.ObserveCompare:
+	default:
+		f.problem("observe", "%q is not a mode: use on, off or compare", *observe)
+	}
+	if code, ok := f.check(stderr); !ok {
+		return code
+	}
+	cfg := bench.PVUVConfig{Events: *events, Window: *window, Runs: int(*runs), Keep: *keep, CheckpointInterval: *ckpt, Observe: *observe}
 	if sf, ok := stderr.(*os.File); ok && progress.IsTerminal(sf) {
 		cfg.Generating = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rgenerating the input: %3d%% (%s of %s lines)\x1b[K", done*100/total, progress.Count(done), progress.Count(total))

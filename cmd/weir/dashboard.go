@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -30,17 +29,19 @@ func runDashboard(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	redisURL := f.string("redis", "", "URL", "the Redis the job writes to: redis://HOST:PORT/DB")
 	prefix := f.string("prefix", "", "PREFIX", "the key prefix the job writes under (default weir:pvuv)")
 	hf := addHTTPFlags(f, "127.0.0.1:8080", "address to serve on")
+	lf := addLogFlags(f)
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
 	hf.check(f)
+	lf.check(f)
 	if _, err := redis.ParseURL(*redisURL); err != nil {
 		f.problem("redis", "%v", err)
 	}
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	board, err := dashboard.New(dashboard.Config{RedisURL: *redisURL, Prefix: *prefix, Logger: slog.New(slog.NewTextHandler(stderr, nil))})
+	board, err := dashboard.New(dashboard.Config{RedisURL: *redisURL, Prefix: *prefix, Logger: lf.logger(stderr)})
 	if err != nil {
 		fmt.Fprintf(stderr, "weir dashboard: %v\n", err)
 		return exitUsage

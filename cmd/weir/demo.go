@@ -45,9 +45,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	uv := f.string("uv", "exact", "MODE", "unique visitors per window: exact, or hll (HyperLogLog, about 0.8% error)")
 	logs := f.string("logs", "", "DIR", "write the access logs to this directory and keep them (default: a\ntemporary directory, removed on exit)")
 	parallelism := f.int64("parallelism", 2, "parallel subtasks of the job")
+	lf := addLogFlags(f)
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
+	lf.check(f)
 	hf.check(f)
 	f.checkWindow("window", *window)
 	f.checkParallelism(*parallelism)
@@ -58,7 +60,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Kafka: *kafkaAddr, Redis: *redisURL, Rate: *rate, HTTP: *hf.addr, LogDir: *logs,
 		HTTPToken: *hf.token, HTTPTLS: hf.tls,
 		Window: *window, Parallelism: int(*parallelism), UV: *uv,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger: atLeast(lf.logger(stderr), slog.LevelWarn),
 	}
 	if err := cfg.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -360,4 +363,63 @@ func (f *flagSet) isSet(name string) bool {
 	set := false
 	f.fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
 	return set
+}
+
+// logFlags is --log-format: one format for every line the process logs.
+type logFlags struct{ format *string }
+
+func addLogFlags(f *flagSet) logFlags {
+	return logFlags{f.string("log-format", "text", "FORMAT", "format of the log lines on stderr: text (key=value) or json (one object\na line); the level comes from WEIR_LOG_LEVEL (debug, info, warn, error)")}
+}
+
+func (l logFlags) check(f *flagSet) {
+	if *l.format != "text" && *l.format != "json" {
+		f.problem("log-format", "%q is not a format: use text or json", *l.format)
+	}
+}
+
+// logger returns the command's logger: one handler on stderr, in the
+// format of --log-format, at the level of WEIR_LOG_LEVEL (info when unset;
+// main has checked it), which everything the command runs logs through.
+// When stderr is the process's own it becomes slog's default as well, so
+// that code given no logger logs in the same format.
+func (l logFlags) logger(stderr io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if name := os.Getenv("WEIR_LOG_LEVEL"); name != "" {
+		_ = level.UnmarshalText([]byte(name))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
+	if *l.format == "json" {
+		h = slog.NewJSONHandler(stderr, opts)
+	}
+	log := slog.New(h)
+	if f, ok := stderr.(*os.File); ok && f == os.Stderr {
+		slog.SetDefault(log)
+	}
+	return log
+}
+
+// atLeast passes on the records of level min and above only: a command
+// that keeps its own output quiet (weir demo) logs warnings and errors
+// through the process's handler.
+func atLeast(log *slog.Logger, min slog.Level) *slog.Logger {
+	return slog.New(levelHandler{log.Handler(), min})
+}
+
+type levelHandler struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelHandler{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h levelHandler) WithGroup(name string) slog.Handler {
+	return levelHandler{h.Handler.WithGroup(name), h.min}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync"
@@ -51,6 +52,7 @@ type jobFlags struct {
 	window, outOfOrderness, allowedLateness *time.Duration
 	top, parallelism                        *int64
 	progress                                *progressValue
+	log                                     logFlags
 }
 
 func addJobFlags(f *flagSet, window time.Duration, top int64) jobFlags {
@@ -61,6 +63,7 @@ func addJobFlags(f *flagSet, window time.Duration, top int64) jobFlags {
 		top:             f.int64("top", top, "number of most viewed pages per window"),
 		parallelism:     f.int64("parallelism", 1, "parallel subtasks of the job; results are written by one"),
 		progress:        f.progress(),
+		log:             addLogFlags(f),
 	}
 }
 
@@ -70,6 +73,7 @@ func (j jobFlags) check(f *flagSet) {
 	f.checkNonNegative("allowed-lateness", *j.allowedLateness)
 	f.checkTop(*j.top)
 	f.checkParallelism(*j.parallelism)
+	j.log.check(f)
 }
 
 func (j jobFlags) options() pvuv.Options {
@@ -170,7 +174,7 @@ func runPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	job := pvuvJob{
 		src: src, spec: spec, opts: opts, parallelism: int(*jf.parallelism), redis: out.redis,
-		stderr: stderr, progress: jf.progress, http: hf, retainSavepoints: int(*retainSavepoints),
+		stderr: stderr, progress: jf.progress, logger: jf.log.logger(stderr), http: hf, retainSavepoints: int(*retainSavepoints),
 	}
 	if *backend == "pebble" {
 		dir := *stateDir
@@ -244,6 +248,7 @@ type pvuvJob struct {
 	bad         sink.Sink[pvuv.BadLine] // nil: only counted
 	stderr      io.Writer
 	progress    *progressValue
+	logger      *slog.Logger     // the process's, from --log-format
 	envOptions  []weir.EnvOption // checkpoints and the state backend, when asked for
 	http        *httpFlags       // serve the job's API there, if its address is set
 	// retainSavepoints bounds the savepoints taken through the API.
@@ -324,7 +329,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 			return notStarted(err)
 		}
 	}
-	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism)}, j.envOptions...)...)
+	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism), weir.WithLogger(j.logger)}, j.envOptions...)...)
 	var lines weir.Stream[string]
 	opts := j.opts
 	if j.spec.kafka != nil {
@@ -358,7 +363,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	if f, ok := j.stderr.(*os.File); ok {
 		terminal = progress.IsTerminal(f)
 	}
-	rep := progress.New(j.stderr, sampler(env, job.Counters), progress.Options{Terminal: terminal, Interval: j.progress.d})
+	rep := progress.New(j.stderr, sampler(env, job.Counters), progress.Options{Terminal: terminal, Interval: j.progress.d, Logger: j.logger})
 	var wg sync.WaitGroup
 	var srv *http.Server
 	var hist *web.History

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/weirstream/weir/app/ship"
 	"github.com/weirstream/weir/connector/kafka"
@@ -36,9 +35,11 @@ func runShip(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	to := f.url("to", "", "the topic to produce to: kafka://HOST:PORT[,HOST:PORT]/TOPIC, with\n?tls=true, ca=FILE, sasl=... for a cluster that needs them (below)")
 	id := f.string("id", "", "ID", "the shipper's transactional id; keep it across restarts, and give\neach host its own (default weir-ship-TOPIC)")
 	atEnd := f.bool("start-at-end", "files the shipper has not seen before start at their end: skip the\nbacklog on a first start")
+	lf := addLogFlags(f)
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
+	lf.check(f)
 	if *logs == "" {
 		f.problem("logs", "missing; give the logs to follow, such as --logs '/var/log/nginx/access*.log'")
 	}
@@ -57,7 +58,7 @@ func runShip(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := ship.Config{
 		Client:  client,
 		Pattern: *logs, Topic: topic, TransactionalID: *id, StartAtEnd: *atEnd,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil)),
+		Logger: lf.logger(stderr),
 	}
 	s, err := ship.New(cfg)
 	if err != nil {

@@ -94,9 +94,10 @@ func (h head) End() error               { h.tr.add("end"); return nil }
 // output stands for the receiving task's own outputs.
 type output struct{ tr *transcript }
 
-func (o output) Flush() error                    { return nil }
-func (o output) Barrier(id int64) error          { o.tr.add("barrier %d", id); return nil }
-func (o output) UnalignedBarrier(id int64) error { o.tr.add("unaligned barrier %d", id); return nil }
+func (o output) Flush() error                              { return nil }
+func (o output) Barrier(id int64) error                    { o.tr.add("barrier %d", id); return nil }
+func (o output) UnalignedBarrier(id int64) error           { o.tr.add("unaligned barrier %d", id); return nil }
+func (o output) LatencyMarker(runtime.LatencyMarker) error { return nil }
 
 // receivingTask is the subtask that reads receiver 0 of ex, as the
 // receiver's worker runs it, with checkpoint hooks that write to tr; every

@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
@@ -140,10 +139,10 @@ func (d *driver) notify(ctx context.Context, ids []checkpoint.TaskID, c runtime.
 func (d *driver) completed(ctx context.Context, id int64) {
 	r := d.run
 	if err := r.commitFinals(ctx, id); err != nil && ctx.Err() == nil {
-		slog.Warn("could not publish the output of a finished sink; the job publishes it when it ends", "err", err)
+		r.job.log.Warn("could not publish the output of a finished sink; the job publishes it when it ends", "err", err)
 	}
 	if err := r.store.Retain(ctx, r.job.spec.Checkpoints.Retain); err != nil && ctx.Err() == nil {
-		slog.Warn("could not delete old checkpoints", "err", err)
+		r.job.log.Warn("could not delete old checkpoints", "err", err)
 	}
 	d.savepointEnded(id, true, "")
 }
@@ -151,9 +150,9 @@ func (d *driver) completed(ctx context.Context, id int64) {
 // aborted logs an aborted checkpoint and deletes what it wrote.
 func (d *driver) aborted(ctx context.Context, id int64, reason string) {
 	r := d.run
-	slog.Warn("checkpoint aborted", "job", r.job.spec.Name, "checkpoint", id, "reason", reason)
+	r.job.log.Warn("checkpoint aborted", "checkpoint", id, "reason", reason)
 	if err := r.store.Discard(ctx, r.dirFor(id)); err != nil && ctx.Err() == nil {
-		slog.Warn("could not delete the files of an aborted checkpoint", "checkpoint", id, "err", err)
+		r.job.log.Warn("could not delete the files of an aborted checkpoint", "checkpoint", id, "err", err)
 	}
 }
 

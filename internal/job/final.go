@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strconv"
 
@@ -155,6 +154,6 @@ func (j *Job) finishedBefore(ctx context.Context, store *storage.Storage, latest
 			return false, fmt.Errorf("weir: sink %q: publish the end of the output: %w", uid, err)
 		}
 	}
-	slog.Info("the job already finished: nothing to do; use a new checkpoint directory to run it again", "job", j.spec.Name, "checkpoints", store.Location())
+	j.log.Info("the job already finished: nothing to do; use a new checkpoint directory to run it again", "checkpoints", store.Location())
 	return true, nil
 }

@@ -17,6 +17,7 @@ import (
 // goroutines while Execute runs.
 type Job struct {
 	spec Spec
+	log  *slog.Logger // spec.Logger with the job's name
 
 	mu      sync.Mutex
 	current *Run              // the running run, for savepoints
@@ -28,7 +29,11 @@ type Job struct {
 
 // New returns a runner for spec.
 func New(spec Spec) *Job {
-	j := &Job{spec: spec}
+	log := spec.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	j := &Job{spec: spec, log: log.With("job", spec.Name)}
 	if spec.Checkpoints != nil {
 		j.stats = checkpoint.NewStats(100)
 	}
@@ -67,7 +72,7 @@ func (j *Job) Execute(ctx context.Context) error {
 	}
 	for attempt := 1; ; attempt++ {
 		if from != nil {
-			slog.Info("restoring", "job", j.spec.Name, "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
+			j.log.Info("restoring", "from", from.dir.String(), "checkpoint", from.meta.CheckpointID)
 			j.restores.add(Restored{Time: time.Now(), Path: from.dir.String(), Checkpoint: from.meta.CheckpointID})
 		}
 		run := newRun(j, store, newestID(ctx, store), from)
@@ -104,13 +109,23 @@ func (j *Job) Execute(ctx context.Context) error {
 		if from != nil {
 			at = from.dir.String()
 		}
-		slog.Warn("job failed; restarting", "job", j.spec.Name, "attempt", attempt, "in", delay, "from", at, "err", err)
+		j.log.Warn("job failed; restarting", failed(err, "attempt", attempt, "in", delay, "from", at)...)
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// failed returns the attributes of a log line about err: args, then the
+// operator and subtask that failed when err names them, then err.
+func failed(err error, args ...any) []any {
+	var oe *runtime.OperatorError
+	if errors.As(err, &oe) {
+		args = append(args, "operator", oe.Operator, "subtask", oe.Subtask)
+	}
+	return append(args, "err", err)
 }
 
 // startingPoint returns the checkpoint the first run restores (nil for a

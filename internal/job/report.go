@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
@@ -56,7 +55,7 @@ type Reporter interface {
 // it only makes the checkpoint time out, so it is logged, not fatal.
 func (r *Run) report(ctx context.Context, a Ack) {
 	if err := r.reporter.Ack(ctx, a); err != nil && ctx.Err() == nil {
-		slog.Warn("could not acknowledge a checkpoint; it will time out", "checkpoint", a.ID, "task", a.Task, "err", err)
+		r.job.log.Warn("could not acknowledge a checkpoint; it will time out", "checkpoint", a.ID, "task", a.Task, "err", err)
 	}
 }
 

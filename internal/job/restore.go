@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/weirstream/weir/internal/checkpoint/storage"
@@ -180,7 +179,7 @@ func (j *Job) matchState(p *point) error {
 		return nil
 	}
 	if j.spec.Checkpoints.AllowNonRestoredState {
-		slog.Warn("the restore drops the state of operators the job does not have", "job", j.spec.Name, "from", p.dir.String(), "state", strings.Join(lost, ", "))
+		j.log.Warn("the restore drops the state of operators the job does not have", "from", p.dir.String(), "state", strings.Join(lost, ", "))
 		return nil
 	}
 	return fmt.Errorf("weir: restore from %s: it holds state that no operator of the job takes: %s. "+

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/weirstream/weir/internal/checkpoint/storage"
 )
@@ -82,7 +81,7 @@ func (d *driver) savepointEnded(id int64, completed bool, reason string) {
 	if !completed {
 		res = savepointResult{err: fmt.Errorf("weir: savepoint failed: %s", reason)}
 	} else {
-		slog.Info("savepoint completed", "job", r.job.spec.Name, "path", res.path)
+		r.job.log.Info("savepoint completed", "path", res.path)
 	}
 	req.done <- res
 	if req.stop && completed && r.stop != nil {

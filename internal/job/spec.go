@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/weirstream/weir/internal/runtime"
@@ -31,6 +32,9 @@ type Spec struct {
 	// again when a job that finished is started. Sinks without a committer
 	// have none.
 	Publish map[string]func(ctx context.Context, committables [][]byte) error
+	// Logger is where the driver logs, with the job's name as attribute
+	// "job"; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Checkpoints are the checkpoint settings of a job. The Env validates them.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
@@ -85,7 +86,14 @@ type Task struct {
 	// final is the chain's state once it ended its input: written by the
 	// task before it reports, read by the driver after.
 	final []FinalState
+	// stateBytes, when set, receives the size of the keyed state of each
+	// checkpoint the task uploaded.
+	stateBytes *atomic.Int64
 }
+
+// ReportStateBytes has the task store in p the size of the keyed state it
+// uploads at each checkpoint (for metrics). Call it before the task runs.
+func (t *Task) ReportStateBytes(p *atomic.Int64) { t.stateBytes = p }
 
 // ID returns the task's id.
 func (t *Task) ID() checkpoint.TaskID { return t.id }
@@ -200,6 +208,7 @@ func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, a
 		defer r.uploads.Done()
 		defer t.uploads.Done()
 		a := Ack{ID: id, Task: t.id, Alignment: alignment, Timing: tm}
+		var keyed int64
 		for i, s := range t.ops {
 			sub := snapshot.Subtask{Index: t.subtask, OperatorState: snaps[i].State}
 			if snaps[i].Keyed != nil {
@@ -207,8 +216,12 @@ func (t *Task) upload(ctx context.Context, id int64, snaps []OperatorSnapshot, a
 					a.Err = err.Error()
 					break
 				}
+				keyed += sub.KeyedSize
 			}
 			a.Ops = append(a.Ops, OperatorState{UID: s.uid, Parallelism: t.parallelism, Subtask: sub})
+		}
+		if t.stateBytes != nil && a.Err == "" {
+			t.stateBytes.Store(keyed)
 		}
 		if len(channelState) > 0 {
 			a.Ops = append(a.Ops, OperatorState{UID: ChannelsUID(t.head), Parallelism: t.parallelism,

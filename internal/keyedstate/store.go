@@ -18,6 +18,10 @@ type Store[K comparable] struct {
 	tables map[string]table[K]
 	kv     *kvStore[K] // nil for the heap backend
 	err    error       // the first failure of the KV backend
+
+	// smp times accesses (access.go); it times none unless TimeAccess
+	// gave it an Access.
+	smp Sampler
 }
 
 // Engine is the runtime's handle on a Store: it sets the current key, reports
@@ -139,15 +143,30 @@ type Cell[K comparable, T any] struct {
 // Get returns the current key's value and whether it is set; an expired
 // entry reads as absent (and is removed).
 func (c Cell[K, T]) Get() (T, bool) {
+	if s := c.store(); s.smp.Sampled(OpGet) {
+		start := time.Now()
+		defer s.smp.Timed(OpGet, start)
+	}
 	if c.heap != nil {
 		return c.heap.get()
 	}
 	return c.kv.get()
 }
 
+func (c Cell[K, T]) store() *Store[K] {
+	if c.heap != nil {
+		return c.heap.store
+	}
+	return c.kv.store
+}
+
 // Set writes the current key's value and stamps its write time, from which
 // its time to live counts.
 func (c Cell[K, T]) Set(v T) {
+	if s := c.store(); s.smp.Sampled(OpPut) {
+		start := time.Now()
+		defer s.smp.Timed(OpPut, start)
+	}
 	if c.heap != nil {
 		c.heap.set(v)
 		return
@@ -160,6 +179,10 @@ func (c Cell[K, T]) Set(v T) {
 // live (a map entry removed). A KV column's Get returns a decoded copy, so a
 // change to it must be written back with Update or Set.
 func (c Cell[K, T]) Update(v T) {
+	if s := c.store(); s.smp.Sampled(OpPut) {
+		start := time.Now()
+		defer s.smp.Timed(OpPut, start)
+	}
 	if c.heap != nil {
 		c.heap.update(v)
 		return
@@ -169,6 +192,10 @@ func (c Cell[K, T]) Update(v T) {
 
 // Clear removes the current key's entry.
 func (c Cell[K, T]) Clear() {
+	if s := c.store(); s.smp.Sampled(OpDelete) {
+		start := time.Now()
+		defer s.smp.Timed(OpDelete, start)
+	}
 	if c.heap != nil {
 		c.heap.remove(c.heap.store.key)
 		return

@@ -3,7 +3,9 @@ package plan
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/job"
@@ -16,6 +18,16 @@ type Settings struct {
 	Exchange       runtime.ExchangeOptions
 	// Network runs the job across processes; nil runs all of it here.
 	Network Network
+	// Logger is the job's logger, with the job's name; every subtask logs
+	// through it with its operator and subtask added. nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// LatencyInterval is how often every source subtask emits a latency
+	// marker (runtime.LatencyMarker); 0 emits none.
+	LatencyInterval time.Duration
+	// Unobserved turns latency markers, pprof labels and state access
+	// timing off (weir.Observe).
+	Unobserved bool
 }
 
 // Built is what Build makes: the tasks of a run, and the counters of every
@@ -168,10 +180,18 @@ func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*
 func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.Enumeration) (runtime.Task, *runtime.Metrics, error) {
 	par := b.p.Parallelism(head)
 	t := &Subtask{Ctx: ctx, Index: i, Parallelism: par, MaxParallelism: b.s.MaxParallelism,
-		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i}, b: b, head: head}
+		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i, Unobserved: b.s.Unobserved}, b: b, head: head}
+	// Built once per subtask, before its operators, which may log while
+	// they are built (a restore) or run.
+	log := b.s.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	t.Logger = log.With("operator", strings.Join(b.chainNames(head, nil), " -> "), "subtask", i)
 	if b.run != nil {
 		t.Restore = b.run.Restorer()
 		t.task = b.run.AddTask(checkpoint.TaskID{Chain: head.ID, Subtask: i}, par, head.UID, head.Source != nil)
+		t.task.ReportStateBytes(&t.Metrics.StateBytes)
 	}
 	var loop func(context.Context) error
 	var err error
@@ -203,7 +223,24 @@ func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.En
 		}
 		return err
 	}
-	return runtime.Task{Name: t.Metrics.Operator, Subtask: i, Parallelism: par, Run: run}, t.Metrics, nil
+	return runtime.Task{Name: t.Metrics.Operator, Subtask: i, Parallelism: par, Run: run, Logger: t.Logger,
+		NoProfileLabels: b.s.Unobserved}, t.Metrics, nil
+}
+
+// chainNames appends the names of n and of the operators chained after it
+// to names, in the order chainIn builds them.
+func (b *builder) chainNames(n *Node, names []string) []string {
+	names = append(names, n.Name)
+	outs := n.Outputs
+	for _, s := range b.p.Sides(n) {
+		outs = append(outs[:len(outs):len(outs)], s.Outputs...)
+	}
+	for _, e := range outs {
+		if b.p.Chained(e) {
+			names = b.chainNames(e.To, names)
+		}
+	}
+	return names
 }
 
 // reader builds the reader of source n in subtask t and what it emits to.
@@ -212,6 +249,9 @@ func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(con
 	outs, err := b.outputs(n, t)
 	if err != nil {
 		return nil, err
+	}
+	if b.s.LatencyInterval > 0 && !b.s.Unobserved {
+		t.OnTick(runtime.NewLatencyEmitter(t.Outputs(), b.s.LatencyInterval, n.ID, t.Index))
 	}
 	r, loop, err := n.Source.NewReader(t, outs, en)
 	if err != nil {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/weirstream/weir/internal/job"
 	"github.com/weirstream/weir/internal/runtime"
@@ -25,6 +26,9 @@ type Subtask struct {
 	// Notify wakes the loop of a task that reads inputs; nil in a source's
 	// task.
 	Notify chan struct{}
+	// Logger is the subtask's logger: its lines carry the job, the chain
+	// (attribute "operator") and the subtask. Operators log through it.
+	Logger *slog.Logger
 
 	b       *builder
 	head    *Node

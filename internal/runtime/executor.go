@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -65,6 +66,20 @@ type Task struct {
 	// Background tasks (enumerators) run until the job ends; the job does
 	// not wait for them to finish on their own.
 	Background bool
+	// NoProfileLabels runs the task without pprof labels (weir.Observe).
+	NoProfileLabels bool
+	// Logger logs the task's failure; it carries the job, operator and
+	// subtask as attributes. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// failed logs the task's failure, once, with the task's logger.
+func (t Task) failed(err error) {
+	l := t.Logger
+	if l == nil {
+		l = slog.Default().With("operator", t.Name, "subtask", t.Subtask)
+	}
+	l.Error("task failed", "err", err)
 }
 
 // ProfileLabels returns the pprof labels the task's goroutine runs under:
@@ -104,13 +119,17 @@ func Execute(ctx context.Context, cancel context.CancelCauseFunc, tasks []Task) 
 			// The labels mark every CPU sample of the task, and of the
 			// goroutines it starts, with its operator and subtask; they
 			// cost nothing per record.
-			pprof.Do(c, labels, func(c context.Context) {
+			body := func(c context.Context) {
 				defer Recover(&err, t.Name, t.Subtask, t.Parallelism)
 				err = t.Run(c)
-			})
-			if err != nil && c.Err() == nil {
-				fail(Wrap(err, t.Name, t.Subtask, t.Parallelism))
-			} else if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			}
+			if t.NoProfileLabels {
+				body(c)
+			} else {
+				pprof.Do(c, labels, body)
+			}
+			if err != nil && (c.Err() == nil || !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)) {
+				t.failed(err)
 				fail(Wrap(err, t.Name, t.Subtask, t.Parallelism))
 			}
 		}

@@ -115,6 +115,11 @@ func (o *fakeOutput) UnalignedBarrier(id int64) error {
 	return nil
 }
 
+func (o *fakeOutput) LatencyMarker(m LatencyMarker) error {
+	o.tr.add("latency marker from %d/%d", m.Source, m.Subtask)
+	return nil
+}
+
 // fakeCheckpointing returns hooks that write to tr, and the channel that
 // carries the coordinator's commands to the task. With unaligned, every
 // checkpoint is unaligned; the channel state it finishes with is decoded

@@ -126,6 +126,8 @@ func (t *InputTask[T]) handle(ctx context.Context, e element[T]) (ended bool, er
 		return false, t.onBarrier(ctx, e.input, e.value)
 	case kindMarker:
 		return false, t.onMarker(ctx, e.input, e.value)
+	case kindLatency:
+		return false, t.loop.latency(markerOf(e.value, e.origin))
 	case kindEnd:
 		return t.onEnd(ctx, e.input)
 	}

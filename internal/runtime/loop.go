@@ -6,12 +6,14 @@ import (
 )
 
 // Output is what a task needs of the writers at the end of its chain: flush
-// partial batches, and send checkpoint barriers, in-band or ahead of the
-// data (unaligned).
+// partial batches, send checkpoint barriers, in-band or ahead of the data
+// (unaligned), and latency markers.
 type Output interface {
 	Flusher
 	Barrier(id int64) error
 	UnalignedBarrier(id int64) error
+	// LatencyMarker sends m to one receiver (latency.go).
+	LatencyMarker(m LatencyMarker) error
 }
 
 // Flusher is implemented by the writers at the end of a chain: the task

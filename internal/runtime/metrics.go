@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weirstream/weir/internal/histogram"
+	"github.com/weirstream/weir/internal/keyedstate"
 	"github.com/weirstream/weir/source"
 )
 
@@ -13,6 +15,9 @@ import (
 type Metrics struct {
 	Operator string // the chain's name, e.g. "parse -> watermarks"
 	Subtask  int
+	// Unobserved turns the timing of state accesses off (weir.Observe):
+	// StateAccess returns nil.
+	Unobserved bool
 
 	RecordsIn  atomic.Int64
 	RecordsOut atomic.Int64
@@ -35,6 +40,15 @@ type Metrics struct {
 	idleSince atomic.Int64
 	bpSince   atomic.Int64
 
+	// Latency holds how long the latency markers took from their source
+	// to this subtask (latency.go); empty when none came.
+	Latency histogram.Histogram
+	// StateBytes is the size of the subtask's keyed state in its last
+	// checkpoint.
+	StateBytes atomic.Int64
+	// stateAccess times the subtask's keyed state; nil without one.
+	stateAccess atomic.Pointer[keyedstate.Access]
+
 	// progress is the source reader of the subtask when it reports its
 	// splits' progress; set once, when the source task starts.
 	progress atomic.Pointer[source.ProgressReporter]
@@ -50,6 +64,26 @@ func (m *Metrics) Splits(dst []source.SplitProgress) []source.SplitProgress {
 	}
 	return dst
 }
+
+// StateAccess returns the access timing of the subtask's keyed state on
+// backend, made on the first call: the operators of the subtask call it
+// while they are built, and share it. It returns nil for a nil or an
+// Unobserved m.
+func (m *Metrics) StateAccess(backend string) *keyedstate.Access {
+	if m == nil || m.Unobserved {
+		return nil
+	}
+	if a := m.stateAccess.Load(); a != nil {
+		return a
+	}
+	a := &keyedstate.Access{Backend: backend}
+	m.stateAccess.Store(a)
+	return a
+}
+
+// StateAccessStats returns the access timing of the subtask's keyed state,
+// or nil when it has none.
+func (m *Metrics) StateAccessStats() *keyedstate.Access { return m.stateAccess.Load() }
 
 // TimeShares is the split of a subtask's wall time, as in Flink's
 // busyTimeMsPerSecond, idleTimeMsPerSecond and backPressuredTimeMsPerSecond.

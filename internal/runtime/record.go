@@ -57,14 +57,18 @@ const (
 	// barrier was sent; the barrier itself travels ahead on the priority
 	// channel.
 	kindMarker
+	// kindLatency is a latency marker (latency.go): value is its time,
+	// origin its source and subtask.
+	kindLatency
 )
 
 // envelope is what travels on a channel: a batch of records or one control
 // element. It is small and passed by value.
 type envelope[T any] struct {
-	batch *Batch[T]
-	kind  kind
-	value int64 // the watermark, or the checkpoint id of a barrier
+	batch  *Batch[T]
+	kind   kind
+	origin uint32 // a latency marker's source and subtask; fits the padding after kind
+	value  int64  // the watermark, the checkpoint id of a barrier, or a latency marker's time
 }
 
 // Batch is a recycled slice of records.

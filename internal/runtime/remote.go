@@ -51,6 +51,8 @@ import (
 //	kind 4    marker of an unaligned barrier: zigzag varint checkpoint id (> 0)
 //	kind 5    unaligned barrier, on the priority stream only: zigzag varint
 //	          checkpoint id (> 0)
+//	kind 6    latency marker: zigzag varint time (Unix nanoseconds), then
+//	          uvarint source and uvarint subtask (each < 65536)
 //
 // Nothing follows the body. A decoder refuses another version, an unknown
 // kind, a short or overlong body, and a value its codec refuses, with an
@@ -80,6 +82,7 @@ const (
 	wireBarrier   = 3
 	wireMarker    = 4
 	wireUnaligned = 5
+	wireLatency   = 6
 )
 
 // remote is what an exchange needs for channels to and from other
@@ -189,6 +192,8 @@ func (e *Exchange[T]) outboundData(ctx context.Context, ch chan envelope[T], c c
 			buf = appendControl(buf[:0], wireMarker, env.value)
 		case kindEnd:
 			buf = append(buf[:0], header(wireEnd))
+		case kindLatency:
+			buf = appendLatency(buf[:0], markerOf(env.value, env.origin))
 		default:
 			return fmt.Errorf("runtime: remote channel: element of unknown kind %d", env.kind)
 		}
@@ -328,6 +333,8 @@ func (k kind) String() string {
 		return "an unaligned barrier's marker"
 	case kindUnaligned:
 		return "an unaligned barrier"
+	case kindLatency:
+		return "a latency marker"
 	}
 	return fmt.Sprintf("kind %d", uint8(k))
 }
@@ -399,6 +406,8 @@ func decodeElement[T any](c codec.Codec[T], b []byte, batch *Batch[T]) (envelope
 			return envelope[T]{}, fmt.Errorf("%d bytes after end of input", len(body))
 		}
 		return envelope[T]{kind: kindEnd}, nil
+	case wireLatency:
+		return decodeLatency[T](body)
 	case wireWatermark, wireBarrier, wireMarker, wireUnaligned:
 		v, k := binary.Varint(body)
 		if k <= 0 {
@@ -422,6 +431,35 @@ func decodeElement[T any](c codec.Codec[T], b []byte, batch *Batch[T]) (envelope
 		return envelope[T]{kind: kd, value: v}, nil
 	}
 	return envelope[T]{}, fmt.Errorf("element of unknown kind %d", w)
+}
+
+func appendLatency(dst []byte, m LatencyMarker) []byte {
+	dst = binary.AppendVarint(append(dst, header(wireLatency)), m.Time)
+	return binary.AppendUvarint(binary.AppendUvarint(dst, uint64(m.Source)), uint64(m.Subtask))
+}
+
+func decodeLatency[T any](b []byte) (envelope[T], error) {
+	t, k := binary.Varint(b)
+	if k <= 0 {
+		return envelope[T]{}, fmt.Errorf("%w: a latency marker's time", codec.ErrTruncated)
+	}
+	b = b[k:]
+	var ids [2]uint64
+	for i := range ids {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return envelope[T]{}, fmt.Errorf("%w: a latency marker's origin", codec.ErrTruncated)
+		}
+		if v > 0xffff {
+			return envelope[T]{}, fmt.Errorf("a latency marker from source %d: sources and subtasks are below 65536", v)
+		}
+		ids[i], b = v, b[k:]
+	}
+	if len(b) != 0 {
+		return envelope[T]{}, fmt.Errorf("%d bytes after a latency marker", len(b))
+	}
+	m := LatencyMarker{Time: t, Source: int(ids[0]), Subtask: int(ids[1])}
+	return envelope[T]{kind: kindLatency, value: m.Time, origin: m.origin()}, nil
 }
 
 func decodeData[T any](c codec.Codec[T], b []byte, batch *Batch[T]) (envelope[T], error) {

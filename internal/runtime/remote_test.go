@@ -116,13 +116,17 @@ func describe[T any](ex *Exchange[T], e envelope[T]) string {
 		return "watermark " + wmString(e.value)
 	case kindEnd:
 		return "end"
+	case kindLatency:
+		m := markerOf(e.value, e.origin)
+		return fmt.Sprintf("latency marker %d from %d/%d", m.Time, m.Source, m.Subtask)
 	}
 	return fmt.Sprintf("%s %d", e.kind, e.value)
 }
 
 // TestRemoteChannelKeepsOrder: records (in batches, with their times),
-// watermarks, idleness, aligned barriers, an unaligned barrier's marker
-// and end of input cross from one process's exchange to another's in the
+// watermarks, idleness, aligned barriers, a latency marker (after the
+// partial batch before it), an unaligned barrier's marker and end of input
+// cross from one process's exchange to another's in the
 // order the writer sent them; the unaligned barrier itself arrives on the
 // priority channel.
 func TestRemoteChannelKeepsOrder(t *testing.T) {
@@ -151,6 +155,7 @@ func TestRemoteChannelKeepsOrder(t *testing.T) {
 	must(w.Watermark(Idle))
 	must(w.Barrier(1))
 	must(w.Collect(Record[string]{Value: "e", Time: -5}))
+	must(w.LatencyMarker(LatencyMarker{Time: 1_700_000_000_123_456_789, Source: 3, Subtask: 1}))
 	must(w.UnalignedBarrier(2))
 	must(w.Collect(Record[string]{Value: "f", Time: 7}))
 	must(w.Watermark(EndOfTime))
@@ -171,6 +176,7 @@ func TestRemoteChannelKeepsOrder(t *testing.T) {
 		"watermark idle",
 		"a barrier 1",
 		"batch e@-5",
+		"latency marker 1700000000123456789 from 3/1",
 		"an unaligned barrier's marker 2",
 		"batch f@7",
 		"watermark end-of-time",
@@ -458,6 +464,9 @@ func TestDeliverRefuses(t *testing.T) {
 		{"trailing bytes", 0, 0, append(barrier, 0), false, "1 bytes after a control element"},
 		{"empty batch", 0, 0, []byte{header(wireData), 0}, false, "an empty batch"},
 		{"short batch", 0, 0, []byte{header(wireData), 3, 0, 0}, false, "a batch of 3 records in 2 bytes"},
+		{"latency marker from source 65536", 0, 0, appendLatency(nil, LatencyMarker{Time: 1, Source: 1 << 16}), false, "sources and subtasks are below 65536"},
+		{"short latency marker", 0, 0, []byte{header(wireLatency), 2, 1}, false, "a latency marker's origin"},
+		{"latency marker on the priority stream", 0, 0, appendLatency(nil, LatencyMarker{Time: 1}), true, "not a latency marker"},
 	} {
 		err := b.Deliver(ctx, c.s, c.r, c.b, c.prio)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -479,6 +488,8 @@ func FuzzDecodeElement(f *testing.F) {
 	}
 	f.Add(appendControl(nil, wireWatermark, Idle))
 	f.Add([]byte{header(wireEnd)})
+	f.Add(appendLatency(nil, LatencyMarker{Time: 1_700_000_000_000_000_000, Source: 3, Subtask: 65535}))
+	f.Add(appendLatency(nil, LatencyMarker{Time: -1}))
 	f.Add([]byte{header(wireData), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := decodeElement(c, b, &Batch[string]{})
@@ -495,6 +506,8 @@ func FuzzDecodeElement(f *testing.F) {
 			}
 		case kindEnd:
 			again = []byte{header(wireEnd)}
+		case kindLatency:
+			again = appendLatency(nil, markerOf(e.value, e.origin))
 		default:
 			w := map[kind]byte{kindWatermark: wireWatermark, kindBarrier: wireBarrier, kindMarker: wireMarker, kindUnaligned: wireUnaligned}[e.kind]
 			again = appendControl(nil, w, e.value)
@@ -503,7 +516,7 @@ func FuzzDecodeElement(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%x decodes to %+v, whose encoding %x does not decode: %v", b, e, again, err)
 		}
-		if e.kind != e2.kind || e.value != e2.value || (e.batch != nil && !slices.Equal(e.batch.Records, e2.batch.Records)) {
+		if e.kind != e2.kind || e.value != e2.value || e.origin != e2.origin || (e.batch != nil && !slices.Equal(e.batch.Records, e2.batch.Records)) {
 			t.Fatalf("%x decodes to %+v, its encoding to %+v", b, e, e2)
 		}
 	})
