@@ -99,13 +99,19 @@ func checkJoinRestores(t *testing.T, c joinCase, n int) {
 				weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
 			// Fail halfway, or later: once two checkpoints have completed
 			// (the second one's barriers follow what the sources emitted
-			// at once).
+			// at once). From halfway on, each record waits a little, so
+			// that the checkpoints complete before the input ends however
+			// fast the run and however slow the backend's snapshots.
 			var failed atomic.Bool
 			joinJob(first, c, n, func() error {
-				if seen.Add(1) >= int64(n/2) && !failed.Load() && completed(first) >= 2 {
+				if seen.Add(1) < int64(n/2) || failed.Load() {
+					return nil
+				}
+				if completed(first) >= 2 {
 					failed.Store(true)
 					return errors.New("stop here")
 				}
+				time.Sleep(5 * time.Millisecond)
 				return nil
 			}, out)
 			if err := first.Execute(context.Background(), "first"); err == nil {
