@@ -171,10 +171,14 @@ func TestBroadcastStateRestores(t *testing.T) {
 	var failed atomic.Bool
 	first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
 	job(first, rule{"factor", 3}, func() error {
-		if seen.Add(1) >= n/2 && !failed.Load() && completed(first) >= 2 {
+		if seen.Add(1) < n/2 || failed.Load() {
+			return nil
+		}
+		if completed(first) >= 2 {
 			failed.Store(true)
 			return errors.New("stop here")
 		}
+		time.Sleep(5 * time.Millisecond) // until two checkpoints completed
 		return nil
 	})
 	if err := first.Execute(context.Background(), "first"); err == nil {
