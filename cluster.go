@@ -43,7 +43,9 @@ type ClusterConfig struct {
 	// weir-cluster.<name>. Required; letters, digits, '.', '_' and '-'.
 	Name string
 	// Advertise is the host:port other workers reach this one at, for
-	// records and control messages. Required.
+	// records and control messages. Required. Port 0 (with Listen empty)
+	// listens on a free port and advertises it; the default ID then
+	// differs from run to run, so give ID for static membership.
 	Advertise string
 	// Listen is the address to listen on; default Advertise.
 	Listen string
@@ -105,7 +107,7 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, errors.New("no port")
 	}
 	port, err := strconv.Atoi(addr[i+1:])
-	if err != nil || port <= 0 || port > 65535 {
+	if err != nil || port < 0 || port > 65535 {
 		return "", 0, errors.New("bad port")
 	}
 	return addr[:i], port, nil

@@ -197,7 +197,7 @@ func TestClusterBackpressureCrossesTheNetwork(t *testing.T) {
 				// The default session timeout (10s): a worker starved of CPU
 				// for a moment must not be taken for dead, which would
 				// restart the job.
-				Brokers: brokers, Name: "backpressure", Advertise: freeAddr(t), Slots: 1, MinWorkers: 2,
+				Brokers: brokers, Name: "backpressure", Advertise: "127.0.0.1:0", Slots: 1, MinWorkers: 2,
 				ID: fmt.Sprintf("worker-%d", i),
 			}))
 		backpressureJob(envs[i], key, &emitted, out)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,18 +29,6 @@ func startBroker(t *testing.T) string {
 	}
 	t.Cleanup(c.Close)
 	return c.ListenAddrs()[0]
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // clusterJob is the count job of the checkpoint tests, for a worker of a
@@ -80,7 +67,7 @@ func TestClusterRunsOneJobAcrossWorkers(t *testing.T) {
 	errs := make([]error, 3)
 	for i := range envs {
 		envs[i] = weir.NewEnv(weir.Checkpoints(50*time.Millisecond, dir), weir.Cluster(weir.ClusterConfig{
-			Brokers: brokers, Name: "counts", Advertise: freeAddr(t), Slots: 1, MinWorkers: 3,
+			Brokers: brokers, Name: "counts", Advertise: "127.0.0.1:0", Slots: 1, MinWorkers: 3,
 			ID: fmt.Sprintf("worker-%d", i), SessionTimeout: 2 * time.Second,
 		}))
 		clusterJob(envs[i], n, out)
@@ -157,7 +144,7 @@ func (c *clusterWorkers) start(ctx context.Context, minWorkers int) int {
 		dir = c.dirs[i]
 	}
 	env := weir.NewEnv(weir.Checkpoints(50*time.Millisecond, dir), weir.RetainCheckpoints(20), weir.Cluster(weir.ClusterConfig{
-		Brokers: c.brokers, Name: "counts", Advertise: freeAddr(c.t), Slots: 1, MinWorkers: minWorkers,
+		Brokers: c.brokers, Name: "counts", Advertise: "127.0.0.1:0", Slots: 1, MinWorkers: minWorkers,
 		ID: fmt.Sprintf("worker-%d", i), SessionTimeout: 2 * time.Second,
 	}))
 	clusterJob(env, c.n, c.out)

@@ -40,7 +40,7 @@ func TestBenchClusterUsageErrors(t *testing.T) {
 		}
 	}
 	r := runIn(t, "bench", "nosuch")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "pvuv, async, kafka and cluster") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "pvuv, async, kafka, cluster and nexmark") {
 		t.Errorf("weir bench nosuch: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	r = runIn(t, "bench", "cluster", "-h")

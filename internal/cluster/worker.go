@@ -46,7 +46,9 @@ type WorkerConfig struct {
 	// ID identifies the worker (its static membership); default: made
 	// from the host name and Advertise.
 	ID string
-	// Advertise is the host:port other workers reach this one at.
+	// Advertise is the host:port other workers reach this one at. Port 0
+	// picks a free port when Listen is empty or has port 0 too: the
+	// worker advertises the port it listens on.
 	Advertise string
 	// Listen is the address the worker listens on; default Advertise.
 	Listen string
@@ -109,13 +111,18 @@ type worker struct {
 // worker of the job runs the same program; Kafka's group protocol finds
 // the others, elects the coordinator and hands out the work.
 func Run(ctx context.Context, spec JobSpec, cfg WorkerConfig) error {
+	if cfg.Listen == "" {
+		cfg.Listen = cfg.Advertise
+	}
+	lis, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cluster: listen on %s (--advertise or ClusterConfig.Listen): %w", cfg.Listen, err)
+	}
+	cfg.Advertise = advertised(cfg.Advertise, lis.Addr())
 	w, err := newWorker(spec, cfg)
 	if err != nil {
+		lis.Close()
 		return err
-	}
-	lis, err := net.Listen("tcp", w.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("cluster: listen on %s (--advertise or ClusterConfig.Listen): %w", w.cfg.Listen, err)
 	}
 	w.srv = NewServer(ServerConfig{Security: cfg.Security, Handler: w, Logger: w.log})
 	served := make(chan error, 1)
@@ -149,6 +156,20 @@ func Run(ctx context.Context, spec JobSpec, cfg WorkerConfig) error {
 		w.log.Warn("cluster: could not leave the group; the others notice at the session timeout", "err", lerr)
 	}
 	return err
+}
+
+// advertised is the address to advertise: adv, or, when adv's port is 0,
+// adv's host with the port the listener got.
+func advertised(adv string, got net.Addr) string {
+	host, port, err := net.SplitHostPort(adv)
+	if err != nil || port != "0" {
+		return adv
+	}
+	_, p, err := net.SplitHostPort(got.String())
+	if err != nil {
+		return adv
+	}
+	return net.JoinHostPort(host, p)
 }
 
 func newWorker(spec JobSpec, cfg WorkerConfig) (*worker, error) {
