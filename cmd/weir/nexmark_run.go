@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
+	"github.com/weirstream/weir/web"
 )
 
 // weir nexmark run: one Nexmark query over generated events, or over the
@@ -103,6 +106,7 @@ func runNexmarkRun(ctx context.Context, args []string, out, stderr io.Writer) in
 	par := f.int64("parallelism", 1, "parallel subtasks of every step")
 	ckptDir := f.string("checkpoint-dir", "", "DIR", "take checkpoints into this directory and resume from the newest one on\nstart; makes file and Kafka sinks exactly-once")
 	ckptInterval := f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
+	hf := addHTTPFlags(f, "", "serve the job's HTTP API and UI on this address, e.g. 127.0.0.1:8081:\nmetrics, checkpoints, the job graph, /debug/pprof/")
 	if code, ok := f.parse(args, out, stderr); !ok {
 		return code
 	}
@@ -121,6 +125,7 @@ func runNexmarkRun(ctx context.Context, args []string, out, stderr io.Writer) in
 	}
 	f.checkNonNegative("out-of-orderness", *ooo)
 	f.checkParallelism(*par)
+	hf.check(f)
 	if *ckptDir != "" && *ckptInterval < 10*time.Millisecond {
 		f.problem("checkpoint-interval", "%v is below 10ms: use an interval such as 1s", *ckptInterval)
 	}
@@ -173,6 +178,7 @@ func runNexmarkRun(ctx context.Context, args []string, out, stderr io.Writer) in
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
+	hf.warn(stderr, cmd)
 	if *ckptDir == "" && f.isSet("checkpoint-interval") {
 		fmt.Fprintf(stderr, "%s: warning: --checkpoint-interval has no effect without --checkpoint-dir: add --checkpoint-dir DIR to take checkpoints, or leave it out\n", cmd)
 	}
@@ -232,8 +238,32 @@ func runNexmarkRun(ctx context.Context, args []string, out, stderr io.Writer) in
 		weir.SinkTo(bad, badSink, weir.Name("dead-letter"), weir.Parallelism(1))
 	}
 
+	var wg sync.WaitGroup
+	var srv *http.Server
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	if *hf.addr != "" {
+		ln, base, err := hf.listen()
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: failed at start: --http: %v\n", cmd, err)
+			return exitFail
+		}
+		hist := web.NewHistory(env, web.HistoryOptions{})
+		srv = newHTTPServer(web.Handler(env, web.Options{Token: *hf.token, History: hist}))
+		wg.Go(func() { srv.Serve(ln) })
+		wg.Go(func() { hist.Run(runCtx) })
+		fmt.Fprintf(stderr, "%s: job API on %s/api/, job UI on %s/ui/\n", cmd, base, base)
+	}
 	start := time.Now()
 	err = env.Execute(ctx, "nexmark "+q.Name)
+	stopRun()
+	if srv != nil {
+		// Shutdown, not Close: an answer may still be on its way.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
+	wg.Wait()
 	if cerr := files.close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
 	"github.com/weirstream/weir/connector/nexmark"
@@ -263,5 +267,79 @@ func TestNexmarkRunUnwritableSink(t *testing.T) {
 	code, _, stderr := runWeirCtx(t.Context(), "nexmark", "run", "--query", "q0", "--events", "10", "--sink", "file://"+filepath.Join(notDir, "rows.jsonl"))
 	if code != exitUsage || !strings.Contains(stderr, "--sink: cannot create the directory") || !strings.Contains(stderr, "name a file in a directory you can write") {
 		t.Errorf("exit %d\n%s", code, stderr)
+	}
+}
+
+// With --http the running query serves its API; over an endless Kafka
+// source it writes each row as it makes it, and cancelling it (Ctrl-C)
+// stops it with exit 0, every row written.
+func TestNexmarkRunHTTPAndStop(t *testing.T) {
+	t.Parallel()
+	const n = 500
+	b, err := kafkatest.Start(kafkatest.Config{Partitions: 2, Topics: []string{"events"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dir := t.TempDir()
+	in := nexmarkEventsFile(t, dir, n)
+	produceLines(t, b.Addr(), "events", 2, []string{in})
+	bidCount := 0
+	for _, l := range readLines(t, in) {
+		if strings.HasPrefix(l, `{"type":"bid"`) {
+			bidCount++
+		}
+	}
+	out := filepath.Join(dir, "rows.jsonl")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"nexmark", "run", "--query", "q0", "--source", "kafka://" + b.Addr() + "/events",
+			"--sink", "file://" + out, "--http", "127.0.0.1:0"}, &stdout, stderr)
+	}()
+	// Only a failure waits this long.
+	deadline := time.After(30 * time.Second)
+	base := ""
+	for base == "" {
+		select {
+		case <-deadline:
+			t.Fatalf("no job API after 30s\n%s", stderr.String())
+		case code := <-done:
+			t.Fatalf("exit %d before it served\n%s", code, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := regexp.MustCompile(`job API on (http://[^/]+)/api/`).FindStringSubmatch(stderr.String()); m != nil {
+			base = m[1]
+		}
+	}
+	resp, err := http.Get(base + "/api/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /api/metrics: %s", resp.Status)
+	}
+	for {
+		if b, _ := os.ReadFile(out); bytes.Count(b, []byte("\n")) >= bidCount {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("fewer than the %d bids in %s after 30s\n%s", bidCount, out, stderr.String())
+		case code := <-done:
+			t.Fatalf("exit %d before the rows\n%s", code, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != exitOK || !strings.Contains(stderr.String(), "q0 stopped after") {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	if got := len(readLines(t, out)); got != bidCount {
+		t.Errorf("%d rows after the stop, want the %d bids", got, bidCount)
 	}
 }
