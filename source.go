@@ -62,7 +62,7 @@ func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.E
 		}
 		t.OnTick(head.wm)
 	}
-	r, err := s.src.NewReader(en.ReaderContext(t.Ctx, t.Index))
+	r, err := s.src.NewReader(en.ReaderContext(t.Ctx, t.Index, t.Logger))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,6 +19,7 @@ package source
 import (
 	"context"
 	"errors"
+	"log/slog"
 )
 
 // Split is one unit of work of a source. Splits are values: a reader that
@@ -99,6 +100,20 @@ type ReaderContext interface {
 	// consumer group) does so when checkpoints complete when they are on,
 	// and on its own schedule when they are off.
 	Checkpointing() bool
+}
+
+// LoggerOf returns the logger the runtime gives the reader of ctx, whose
+// lines carry the job, the operator and the subtask (the runtime's
+// ReaderContext has a Logger method), or fallback when ctx has none (a
+// test's own context). A connector logs through it unless its user gave
+// it a logger of its own.
+func LoggerOf(ctx ReaderContext, fallback *slog.Logger) *slog.Logger {
+	if c, ok := ctx.(interface{ Logger() *slog.Logger }); ok {
+		if l := c.Logger(); l != nil {
+			return l
+		}
+	}
+	return fallback
 }
 
 // Status is what Poll says about the reader's input after a call.

@@ -3,6 +3,7 @@ package file
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/weirstream/weir/internal/tail"
@@ -14,11 +15,12 @@ import (
 // split reader base, asking for the pattern's split, which only subtask 0
 // gets; the readers of the other subtasks end at once.
 func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string] {
+	log := src.cfg.readerLogger(ctx)
 	open := func(_ context.Context, s *Split) (splitreader.Reader[string, *Split], error) {
 		if !s.Follow || s.Path != src.pattern {
 			return nil, fmt.Errorf("file: a follow reader of %q got split %q; give a file source only the splits its own enumerator made", src.pattern, s.SplitID())
 		}
-		r := &followReader{src: src, split: s.clone()}
+		r := &followReader{src: src, split: s.clone(), log: log}
 		restore := make([]tail.Position, 0, len(s.Files))
 		for _, st := range s.Files {
 			restore = append(restore, st.position())
@@ -33,7 +35,7 @@ func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string
 			TrustBareIdentity: true,
 			MaxLine:           cfg.maxLineSize,
 			BufferSize:        cfg.bufferSize(),
-			Logger:            cfg.log,
+			Logger:            log,
 			Name:              "file",
 			OpenError:         src.followOpenError,
 		})
@@ -56,6 +58,7 @@ func (s *Source) followOpenError(path string, err error) error {
 // local file are quick) and keeps no goroutine.
 type followReader struct {
 	src   *Source
+	log   *slog.Logger // the reader's
 	t     *tail.Tailer
 	arena arena  // the lines' memory
 	split *Split // the pattern's split, without its files
@@ -98,7 +101,7 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 			case tail.GotLine:
 				out.Collect(r.arena.String(trimCR(line.Bytes)))
 			case tail.GotLong:
-				cfg.tooLong(out, r.split.SplitID(), f.Path(), line)
+				cfg.tooLong(r.log, out, r.split.SplitID(), f.Path(), line)
 			case tail.Skipping:
 				more = true
 				break file
@@ -115,7 +118,7 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 				out.Collect(r.arena.String(trimCR(line.Bytes)))
 				n++
 			case tail.GotLong:
-				cfg.tooLong(out, r.split.SplitID(), f.Path(), line)
+				cfg.tooLong(r.log, out, r.split.SplitID(), f.Path(), line)
 				n++
 			}
 			r.t.Forget(f)

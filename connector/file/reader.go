@@ -3,6 +3,7 @@ package file
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/weirstream/weir/internal/tail"
@@ -15,7 +16,7 @@ import (
 // they were assigned (file and offset order), and asking the enumerator
 // for the next when it has none.
 func newBoundedReader(src *Source, ctx source.ReaderContext) source.Reader[string] {
-	m := &rangeMemory{src: src}
+	m := &rangeMemory{src: src, log: src.cfg.readerLogger(ctx)}
 	return splitreader.New(ctx, m.open, splitreader.Options{Name: "file", ProgressUnit: source.ProgressBytes})
 }
 
@@ -24,6 +25,7 @@ func newBoundedReader(src *Source, ctx source.ReaderContext) source.Reader[strin
 // lines of every range are cut from one arena.
 type rangeMemory struct {
 	src   *Source
+	log   *slog.Logger // the reader's
 	buf   []byte
 	arena arena
 }
@@ -40,7 +42,7 @@ func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[stri
 	if m.buf == nil {
 		m.buf = make([]byte, m.src.cfg.bufferSize())
 	}
-	r := &rangeReader{split: s.clone(), file: f, arena: &m.arena, cfg: &m.src.cfg}
+	r := &rangeReader{split: s.clone(), file: f, arena: &m.arena, cfg: &m.src.cfg, log: m.log}
 	r.lines = tail.NewLines(f, m.buf, m.src.cfg.maxLineSize)
 	r.lines.SetEnd(s.End)
 	if s.Offset > s.Start {
@@ -63,6 +65,7 @@ type rangeReader struct {
 	lines tail.Lines
 	arena *arena // the lines' memory
 	cfg   *sourceConfig
+	log   *slog.Logger
 
 	fileSize int64 // 0 until size is asked; -1 if unknown
 }
@@ -83,7 +86,7 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 			out.Collect(r.arena.String(trimCR(line.Bytes)))
 			continue
 		case tail.GotLong:
-			r.cfg.tooLong(out, r.split.SplitID(), r.split.Path, line)
+			r.cfg.tooLong(r.log, out, r.split.SplitID(), r.split.Path, line)
 			continue
 		case tail.Skipping:
 			return splitreader.MoreAvailable, nil
@@ -92,7 +95,7 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 			case tail.GotLine:
 				out.Collect(r.arena.String(trimCR(line.Bytes)))
 			case tail.GotLong:
-				r.cfg.tooLong(out, r.split.SplitID(), r.split.Path, line)
+				r.cfg.tooLong(r.log, out, r.split.SplitID(), r.split.Path, line)
 			}
 		}
 		return splitreader.Finished, nil

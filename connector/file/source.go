@@ -74,6 +74,7 @@ type sourceConfig struct {
 	rotationGrace time.Duration
 	onLongLine    func(path string, offset int64)
 	log           *slog.Logger
+	logSet        bool // log is WithLogger's, not the default
 }
 
 // SourceOption configures [NewSource]. Each option's documentation states
@@ -151,7 +152,8 @@ func WithLongLineHook(fn func(path string, offset int64)) SourceOption {
 
 // WithLogger sets the logger of the source's readers: lines too long, and
 // in follow mode files found, rotated, let go, truncated or lost. The
-// default is slog.Default().
+// default is the logger the job gives each reader (its lines name the job,
+// the operator and the subtask), or slog.Default() outside a job.
 func WithLogger(l *slog.Logger) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.log = l })
 }
@@ -173,6 +175,8 @@ func NewSource(pattern string, opts ...SourceOption) (*Source, error) {
 	}
 	if cfg.log == nil {
 		cfg.log = slog.Default()
+	} else {
+		cfg.logSet = true
 	}
 	var errs []error
 	if cfg.splitSize <= 0 {
@@ -333,14 +337,23 @@ func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], err
 	return newBoundedReader(s, ctx), nil
 }
 
+// readerLogger is the logger of the reader of ctx: WithLogger's, or the
+// job's for the reader's subtask.
+func (c *sourceConfig) readerLogger(ctx source.ReaderContext) *slog.Logger {
+	if c.logSet {
+		return c.log
+	}
+	return source.LoggerOf(ctx, c.log)
+}
+
 // tooLong reports a line longer than MaxLineSize, which the reader of split
-// skipped in the file at path: to the hook, to the log, and with its first
+// skipped in the file at path: to the hook, to log, and with its first
 // bytes to the dead letters of out.
-func (c *sourceConfig) tooLong(out source.Output[string], split, path string, l tail.Line) {
+func (c *sourceConfig) tooLong(log *slog.Logger, out source.Output[string], split, path string, l tail.Line) {
 	if c.onLongLine != nil {
 		c.onLongLine(path, l.Offset)
 	}
-	c.log.Warn("file: skipping a line longer than MaxLineSize; its first bytes go to the dead letters",
+	log.Warn("file: skipping a line longer than MaxLineSize; its first bytes go to the dead letters",
 		"file", path, "offset", l.Offset, "bytes", l.Len, "max_line_size", c.maxLineSize)
 	if dl, ok := out.(source.DeadLetterOutput); ok {
 		dl.DeadLetter(source.DeadLetter{

@@ -40,6 +40,7 @@ type sourceConfig struct {
 	discoveryInterval time.Duration // 0: no discovery
 	commitInterval    time.Duration // 0: no commits on a schedule
 	log               *slog.Logger
+	logSet            bool // log is WithLogger's: the readers use it too
 }
 
 // sinkConfig is a sink's configuration, defaults included.
@@ -68,12 +69,13 @@ func (f sinkOption) applySink(c *sinkConfig) { f(c) }
 // loggerOption is WithLogger, an Option.
 type loggerOption struct{ l *slog.Logger }
 
-func (o loggerOption) applySource(c *sourceConfig) { c.log = o.l }
+func (o loggerOption) applySource(c *sourceConfig) { c.log, c.logSet = o.l, true }
 func (o loggerOption) applySink(c *sinkConfig)     { c.log = o.l }
 
 // WithLogger sends the log lines of the source or the sink to l, with
 // the warnings and errors of the sink's franz-go producers. The default is
-// slog.Default().
+// slog.Default(), and for a source's readers the logger the job gives
+// each of them (its lines name the job, the operator and the subtask).
 func WithLogger(l *slog.Logger) Option { return loggerOption{l} }
 
 // Subscription says which topics a source reads; [Topics] and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ const maxSnapshots = 16
 type reader[T any] struct {
 	src  *Source[T]
 	rctx source.ReaderContext
+	log  *slog.Logger // WithLogger's, or the job's for this subtask
 
 	cl  *kgo.Client
 	adm *kadm.Client
@@ -114,7 +116,11 @@ var (
 )
 
 func newReader[T any](s *Source[T], ctx source.ReaderContext) *reader[T] {
-	return &reader[T]{src: s, rctx: ctx, parts: map[topicPartition]*partState{}}
+	log := s.log
+	if !s.cfg.logSet {
+		log = source.LoggerOf(ctx, s.log)
+	}
+	return &reader[T]{src: s, rctx: ctx, log: log, parts: map[topicPartition]*partState{}}
 }
 
 // Start connects, and consumes the partitions added so far.
@@ -139,7 +145,7 @@ func (r *reader[T]) Start(ctx context.Context) error {
 	r.cl, r.adm = cl, kadm.NewClient(cl)
 	r.checkpointing = r.rctx.Checkpointing()
 	if r.src.cfg.group != "" && (r.checkpointing || r.src.cfg.commitInterval > 0) {
-		r.com = startCommitter(ctx, r.adm, r.src.cfg.group, r.src.log)
+		r.com = startCommitter(ctx, r.adm, r.src.cfg.group, r.log)
 	}
 	r.lastCommit = time.Now()
 	r.consume(r.order)
@@ -389,7 +395,7 @@ func (r *reader[T]) deadLetter(p *partState, rec *kgo.Record, err error, dead so
 	}
 	if !r.loggedDead {
 		r.loggedDead = true
-		r.src.log.Warn("kafka: the deserializer rejected a record; this output takes no dead letters, so such records are only counted (Source.DeadLetters)",
+		r.log.Warn("kafka: the deserializer rejected a record; this output takes no dead letters, so such records are only counted (Source.DeadLetters)",
 			"partition", p.id, "offset", rec.Offset, "err", err)
 	}
 }
@@ -405,7 +411,7 @@ func (r *reader[T]) fetchError(ctx context.Context, topic string, fp *kgo.FetchP
 		}
 		return nil // the end of Poll's wait
 	case errors.As(fp.Err, &loss):
-		r.src.log.Warn("kafka: the broker lost data the reader had read or was about to read; the reader goes on from where the client resumed", "partition", splitID(topic, fp.Partition), "err", fp.Err)
+		r.log.Warn("kafka: the broker lost data the reader had read or was about to read; the reader goes on from where the client resumed", "partition", splitID(topic, fp.Partition), "err", fp.Err)
 		return nil
 	case errors.Is(fp.Err, kgo.ErrClientClosed):
 		return fmt.Errorf("kafka: source reader %d: %w", r.rctx.Subtask(), fp.Err)

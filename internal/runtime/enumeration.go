@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/weirstream/weir/source"
@@ -112,9 +113,10 @@ func (e *Enumeration) Assign(subtask int, splits ...source.Split) {
 // NoMoreSplits implements source.EnumeratorContext.
 func (e *Enumeration) NoMoreSplits(subtask int) { e.mailboxes[subtask].NoMoreSplits() }
 
-// ReaderContext returns the context handed to subtask's reader.
-func (e *Enumeration) ReaderContext(ctx context.Context, subtask int) source.ReaderContext {
-	return readerContext{e: e, ctx: ctx, subtask: subtask}
+// ReaderContext returns the context handed to subtask's reader; log is
+// the subtask's logger, which connectors log through (source.LoggerOf).
+func (e *Enumeration) ReaderContext(ctx context.Context, subtask int, log *slog.Logger) source.ReaderContext {
+	return readerContext{e: e, ctx: ctx, subtask: subtask, log: log}
 }
 
 // Close closes the enumerator of an enumeration that will not run: the
@@ -171,11 +173,14 @@ type readerContext struct {
 	e       *Enumeration
 	ctx     context.Context
 	subtask int
+	log     *slog.Logger
 }
 
-func (r readerContext) Subtask() int        { return r.subtask }
-func (r readerContext) Parallelism() int    { return r.e.parallelism }
-func (r readerContext) Checkpointing() bool { return r.e.Checkpointing }
+// Logger is the subtask's logger (source.LoggerOf).
+func (r readerContext) Logger() *slog.Logger { return r.log }
+func (r readerContext) Subtask() int         { return r.subtask }
+func (r readerContext) Parallelism() int     { return r.e.parallelism }
+func (r readerContext) Checkpointing() bool  { return r.e.Checkpointing }
 func (r readerContext) RequestSplit() {
 	if r.e.RequestSplit != nil {
 		r.e.RequestSplit(r.subtask)

@@ -81,11 +81,11 @@ func TestEnumeration(t *testing.T) {
 			tr.add("snapshot %d: %d unassigned, err %v", id, len(unassigned), err)
 		}
 		done := runAsync(ctx, en.Run)
-		en.ReaderContext(ctx, 1).RequestSplit()
+		en.ReaderContext(ctx, 1, nil).RequestSplit()
 		synctest.Wait()
 		en.Trigger(ctx, 7)
 		synctest.Wait()
-		en.ReaderContext(ctx, 0).RequestSplit()
+		en.ReaderContext(ctx, 0, nil).RequestSplit()
 		commands <- Command{Kind: Complete, ID: 7}
 		synctest.Wait()
 		tr.expect(t, "enumerator start", "request from 1", "snapshot 7: 1 unassigned, err <nil>",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -287,6 +288,9 @@ func (c *innerReaderContext[T]) Parallelism() int { return c.r.ctx.Parallelism()
 
 // Checkpointing implements source.ReaderContext.
 func (c *innerReaderContext[T]) Checkpointing() bool { return c.r.ctx.Checkpointing() }
+
+// Logger is the hybrid reader's logger (source.LoggerOf).
+func (c *innerReaderContext[T]) Logger() *slog.Logger { return source.LoggerOf(c.r.ctx, nil) }
 
 // RequestSplit implements source.ReaderContext.
 func (c *innerReaderContext[T]) RequestSplit() {
