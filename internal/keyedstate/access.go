@@ -49,8 +49,9 @@ func (e *Engine[K]) TimeAccess(a *Access) { e.s.smp = Sampler{access: a} }
 //		defer s.Timed(keyedstate.OpGet, start)
 //	}
 type Sampler struct {
-	access *Access
-	ops    [numOps]int64
+	access    *Access
+	ops       [numOps]int64 // accesses so far
+	published [numOps]int64 // of ops, those added to access's counts
 }
 
 // NewSampler returns a sampler that times into a.
@@ -64,13 +65,18 @@ func (s *Sampler) Sampled(op int) bool {
 	return s.ops[op]%SampleEvery == 0 && s.access != nil
 }
 
-// Timed records an access of kind op that started at start, and publishes
-// the counts.
+// Timed records an access of kind op that started at start, and adds the
+// accesses counted since the last time to the Access's counts: the
+// samplers of every store of a subtask (its operators' keyed state and
+// window panes) share one Access.
 func (s *Sampler) Timed(op int, start time.Time) {
 	now := time.Now()
 	a := s.access
 	a.Times[op].Record(now.Sub(start), now.UnixNano())
 	for i := range s.ops {
-		a.counts[i].Store(s.ops[i])
+		if d := s.ops[i] - s.published[i]; d != 0 {
+			a.counts[i].Add(d)
+			s.published[i] = s.ops[i]
+		}
 	}
 }

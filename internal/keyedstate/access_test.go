@@ -40,6 +40,27 @@ func TestAccessTiming(t *testing.T) {
 	}
 }
 
+// TestAccessSharedBySeveralStores: the stores of one subtask (two keyed
+// operators chained, or keyed state beside window panes) share an Access;
+// its counts are the sum of theirs.
+func TestAccessSharedBySeveralStores(t *testing.T) {
+	a := &keyedstate.Access{Backend: "heap"}
+	const n = 10 * keyedstate.SampleEvery
+	for range 2 {
+		s := newStore[int64](t, backends[0], nil)
+		s.TimeAccess(a)
+		v := state.ValueOf[int64](s.Store(), "n")
+		for k := range int64(n) {
+			s.SetKey(k)
+			v.Get()
+		}
+		checkErr(t, s)
+	}
+	if c := a.Count(keyedstate.OpGet); c != 2*n {
+		t.Errorf("gets counted %d, want %d: the two stores' counts overwrite each other", c, 2*n)
+	}
+}
+
 // BenchmarkValueTimed is BenchmarkValue with access timing on: the cost of
 // the sample is the difference.
 func BenchmarkValueTimed(b *testing.B) {
