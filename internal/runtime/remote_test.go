@@ -423,7 +423,14 @@ func TestRemoteSendFailure(t *testing.T) {
 		torn := make(chan struct{})
 		out = runAsync(ctx, func(ctx context.Context) error {
 			return a.Outbound(ctx, 0, 0,
-				func([]byte) error { <-torn; return errors.New("stream torn down") },
+				func([]byte) error {
+					<-torn
+					// The stream ends once sendPrio's failure is in: in the
+					// bubble the sleep ends only when everything else
+					// waits, after the failure was recorded.
+					time.Sleep(time.Second)
+					return errors.New("stream torn down")
+				},
 				func([]byte) error { close(torn); return broken })
 		})
 		if err := w.Collect(Record[int]{Value: 2}); err != nil {
