@@ -294,6 +294,19 @@ func mathBuiltins() []spec {
 func roundSpec(name string, f func(float64) float64, dir int64) spec {
 	return spec{
 		name: name, params: []param{{kinds: append(append([]types.Kind{}, kNum...), kTime...)}, pUnit}, optional: 1,
+		fix: func(args []Expr) ([]Expr, error) {
+			temporal := args[0].Type().Temporal()
+			switch {
+			case temporal && len(args) == 1:
+				return nil, fmt.Errorf("%s of a timestamp needs a unit: %s(ts TO HOUR)", name, name)
+			case !temporal && len(args) == 2:
+				return nil, fmt.Errorf("%s(x TO unit) needs a timestamp, not %s", name, typeName(args[0].Type()))
+			case temporal:
+				_, err := unitArg(name, args[1], func(u string) bool { return floorUnits[u] }, "MILLISECOND, SECOND, MINUTE, HOUR, DAY, MONTH, QUARTER, YEAR")
+				return args, err
+			}
+			return args, nil
+		},
 		result: func(ts []types.Type) types.Type {
 			if ts[0].Kind == types.Decimal {
 				return types.DecimalType(min(ts[0].Precision-ts[0].Scale+1, types.MaxDecimalPrecision), 0)

@@ -296,6 +296,9 @@ func parseDecimal(s string, scale int) (int64, bool) {
 
 // formatValue formats v of type t as CAST(v AS STRING) does.
 func formatValue(v types.Value, t types.Type, loc *time.Location) string {
+	if v.IsNull() {
+		return "NULL"
+	}
 	switch t.Kind {
 	case types.Double:
 		return formatDouble(v.Float())
@@ -337,6 +340,10 @@ func formatDouble(f float64) string {
 	if !strings.Contains(mant, ".") {
 		mant += ".0"
 	}
-	exp = strings.TrimPrefix(exp, "+")
+	neg := strings.HasPrefix(exp, "-")
+	exp = strings.TrimLeft(exp, "+-0")
+	if neg {
+		exp = "-" + exp
+	}
 	return mant + "E" + exp
 }

@@ -143,8 +143,10 @@ func castable(from, to types.Kind) bool {
 	}
 	tmp := func(k types.Kind) bool { return k == types.Timestamp || k == types.TimestampLTZ }
 	switch {
-	case from == types.String || to == types.String:
+	case to == types.String:
 		return true
+	case from == types.String:
+		return to != types.Interval
 	case num(from) && num(to), num(from) && to == types.Boolean, from == types.Boolean && num(to):
 		return true
 	case tmp(from) && tmp(to):

@@ -151,7 +151,9 @@ func udf(name string, s Scalar) *Function {
 			for i, a := range args {
 				want := s.Args[min(i, len(s.Args)-1)]
 				if a.Type().Kind != types.Unknown && a.Type().Kind != want.Kind {
-					if _, err := CommonType(a.Type(), want); err != nil {
+					// Only widening: an INT to a BIGINT parameter, never a
+					// DOUBLE to a BIGINT one.
+					if ct, err := CommonType(a.Type(), want); err != nil || ct.Kind != want.Kind {
 						return nil, types.Type{}, fmt.Errorf("argument %d must be %s", i+1, typeName(want))
 					}
 				}

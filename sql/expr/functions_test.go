@@ -244,8 +244,13 @@ func TestFunctionErrors(t *testing.T) {
 	if _, err := ev.Eval([]types.Value{types.StringValue(`(a)\1`)}); err == nil {
 		t.Error("REGEXP with a bad pattern from a column: no error")
 	}
-	if _, err := Compile(mk(fns.Call("FLOOR", ts("2026-01-01 00:00:00"), String("WEEK"))), env); err == nil {
-		t.Error("FLOOR(ts TO WEEK): no error")
+	for _, args := range [][]Expr{{ts("2026-01-01 00:00:00"), String("WEEK")}, {ts("2026-01-01 00:00:00")}, {Int(1), String("DAY")}} {
+		if _, err := fns.Call("FLOOR", args...); err == nil {
+			t.Errorf("FLOOR%v: no error", args)
+		}
+	}
+	if _, err := fns.Call("geo", Double(1)); err == nil {
+		t.Error("unknown function: no error")
 	}
 }
 
@@ -390,6 +395,9 @@ func TestRegister(t *testing.T) {
 		if got := show(t, c.e, env, c.row...); got != c.want {
 			t.Errorf("%s = %q, want %q", c.e, got, c.want)
 		}
+	}
+	if _, err := fs.Call("add2", Double(1.5), Int(1)); err == nil || !strings.Contains(err.Error(), "argument 1 must be BIGINT") {
+		t.Errorf("add2(1.5, 1) narrows a DOUBLE silently: %v", err)
 	}
 	if _, err := fs.Call("add2", String("x"), Int(1)); err == nil || !strings.Contains(err.Error(), "ADD2(STRING, INT): argument 1 must be BIGINT") {
 		t.Errorf("add2('x', 1): %v", err)

@@ -59,6 +59,10 @@ var fixedUnits = map[string]int64{
 	"DAY": 24 * 3600 * 1000, "WEEK": 7 * 24 * 3600 * 1000,
 }
 
+// floorUnits are the units of FLOOR and CEIL … TO.
+var floorUnits = map[string]bool{"MILLISECOND": true, "SECOND": true, "MINUTE": true, "HOUR": true,
+	"DAY": true, "MONTH": true, "QUARTER": true, "YEAR": true}
+
 // monthUnits are the calendar units, in months.
 var monthUnits = map[string]int64{"MONTH": 1, "QUARTER": 3, "YEAR": 12}
 
