@@ -616,3 +616,43 @@ func TestRuntimeErrorsNeverPanic(t *testing.T) {
 		t.Error("column 5 of a row of 1: no error")
 	}
 }
+
+func TestLiteralsAndMapColumns(t *testing.T) {
+	for text, want := range map[string]string{"0.908": "DECIMAL(3, 3) 0.908", "-12.50": "DECIMAL(4, 2) -12.50", "007.": "DECIMAL(1, 0) 7"} {
+		l, err := ParseDecimal(text)
+		if err != nil || typeName(l.T)+" "+l.String() != want {
+			t.Errorf("ParseDecimal(%q) = %v %v, want %s", text, l, err, want)
+		}
+	}
+	for _, bad := range []string{"1234567890.123456789", "1.2.3", "x"} {
+		if _, err := ParseDecimal(bad); err == nil {
+			t.Errorf("ParseDecimal(%q): no error", bad)
+		}
+	}
+	// 0.908 * price, Nexmark's q1, with a BIGINT price.
+	price := NewColumn(0, "price", types.BigIntType)
+	e := mk(NewArith(Mul, mk(ParseDecimal("0.908")), price))
+	if got := show(t, e, env, types.IntValue(1_000_000)); got != "908000.000" || e.Type().String() != "DECIMAL(18, 3)" {
+		t.Errorf("%s = %s of %s", e, got, e.Type())
+	}
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Skip(err)
+	}
+	l := mk(ParseTimestamp("1970-01-01 08:00:00", true, shanghai))
+	if v := l.(*Literal).V.Int(); v != 0 {
+		t.Errorf("TIMESTAMP_LTZ '1970-01-01 08:00:00' in Shanghai = %d ms, want 0", v)
+	}
+	if _, err := ParseTimestamp("yesterday", false, nil); err == nil {
+		t.Error("ParseTimestamp(yesterday): no error")
+	}
+	// Renumber: column 3 becomes column 0.
+	cond := mk(NewAnd(mk(NewCompare(Gt, NewColumn(3, "a", types.IntType), Int(1))), mk(NewLike(NewColumn(5, "s", types.StringType), String("x%"), "", false))))
+	moved := MapColumns(cond, func(c *Column) Expr { return NewColumn(c.Index-3, c.Name, c.T) })
+	if got := Columns(moved); len(got) != 2 || got[0] != 0 || got[1] != 2 {
+		t.Errorf("Columns after MapColumns = %v", got)
+	}
+	if got := show(t, moved, env, types.IntValue(2), types.Null, types.StringValue("xy")); got != "TRUE" || moved.String() != cond.String() {
+		t.Errorf("%s = %s", moved, got)
+	}
+}

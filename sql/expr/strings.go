@@ -209,38 +209,41 @@ const maxBuiltString = 1 << 20
 func substringImpl(_ *compiler, _ *Call, a []cexpr) (evalFn, error) {
 	if len(a) == 2 {
 		return s2(a[0], a[1], func(s, pos types.Value) (types.Value, error) {
-			return types.StringValue(substring(s.Str(), pos.Int(), -1, false)), nil
+			return substring(s.Str(), pos.Int(), -1, false), nil
 		}), nil
 	}
 	return s3(a[0], a[1], a[2], func(s, pos, n types.Value) (types.Value, error) {
-		return types.StringValue(substring(s.Str(), pos.Int(), n.Int(), true)), nil
+		return substring(s.Str(), pos.Int(), n.Int(), true), nil
 	}), nil
 }
 
-// substring is SQL's 1-based SUBSTRING with Flink's rules: position 0 is
-// 1, a negative position counts from the end, a start past the end or a
-// negative length gives ”.
-func substring(s string, pos, n int64, hasLen bool) string {
-	rs := []rune(s)
-	total := int64(len(rs))
+// substring is SQL's 1-based SUBSTRING with Flink's rules (its
+// substringSQL): position 0 is 1, a negative position counts from the end,
+// a start outside the string gives '' and a negative length NULL.
+func substring(s string, pos, n int64, hasLen bool) types.Value {
+	if hasLen && n < 0 {
+		return types.Null
+	}
+	total := int64(utf8.RuneCountInString(s))
 	var start int64
 	switch {
 	case pos > 0:
 		start = pos - 1
 	case pos < 0:
 		start = total + pos
-		if start < 0 {
-			start = 0 // as java: from the beginning
-		}
 	}
-	if start >= total || (hasLen && n <= 0) {
-		return ""
+	if start < 0 || start >= total {
+		return types.StringValue("")
 	}
 	end := total
 	if hasLen && n < total-start {
 		end = start + n
 	}
-	return string(rs[start:end])
+	if total == int64(len(s)) { // ASCII: no rune decoding
+		return types.StringValue(s[start:end])
+	}
+	rs := []rune(s)
+	return types.StringValue(string(rs[start:end]))
 }
 
 func locate(sub, s string, from int64) int64 {
