@@ -28,8 +28,8 @@ const defaultDateFormat = "yyyy-MM-dd HH:mm:ss"
 const dfLetters = "GyYMLdDEuaHkKhmsSzZX"
 
 // compileDateFormat compiles a SimpleDateFormat pattern. Letters: G y Y M
-// L d D E u a H k K h m s S z Z X; text in single quotes is literal and ”
-// is a quote. Other letters are refused, naming them.
+// L d D E u a H k K h m s S z Z X; text in single quotes is literal, and two
+// single quotes make one. Other letters are refused, naming them.
 func compileDateFormat(p string) (*dateFormat, error) {
 	var f dateFormat
 	var lit strings.Builder

@@ -219,7 +219,8 @@ func substringImpl(_ *compiler, _ *Call, a []cexpr) (evalFn, error) {
 
 // substring is SQL's 1-based SUBSTRING with Flink's rules (its
 // substringSQL): position 0 is 1, a negative position counts from the end,
-// a start outside the string gives ” and a negative length NULL.
+// a start outside the string gives the empty string and a negative length
+// NULL.
 func substring(s string, pos, n int64, hasLen bool) types.Value {
 	if hasLen && n < 0 {
 		return types.Null
