@@ -284,7 +284,11 @@ func decMul(a int64, s1 int, b int64, s2, s int) (int64, error) {
 		return rescale(v, s1+s2, s)
 	}
 	if d > 18 {
-		return 0, nil
+		v, err := mulDiv(a, b, pow10[18])
+		if err != nil {
+			return 0, err
+		}
+		return rescale(v, d-18, 0)
 	}
 	return mulDiv(a, b, pow10[d])
 }

@@ -146,8 +146,11 @@ func (c *compiler) compile(e Expr) (cexpr, error) {
 	switch n := e.(type) {
 	case *Column:
 		i := n.Index
+		if i < 0 {
+			return cexpr{}, fmt.Errorf("expr: column %s has the negative index %d", n, i)
+		}
 		return cexpr{fn: func(row []types.Value) (types.Value, error) {
-			if i < 0 || i >= len(row) {
+			if i >= len(row) {
 				return types.Null, fmt.Errorf("column %s: index %d outside a row of %d values", n, i, len(row))
 			}
 			return row[i], nil

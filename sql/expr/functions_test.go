@@ -84,6 +84,8 @@ func TestFunctions(t *testing.T) {
 		{"LPAD", []Expr{s("hi"), i(-1), s("x")}, "NULL"},
 		{"LPAD", []Expr{s("hi"), i(4), s("")}, "NULL"},
 		{"REPEAT", []Expr{s("ab"), i(3)}, "ababab"},
+		{"REPEAT", []Expr{s("ab"), BigInt(math.MaxInt64/2 + 1)}, "error: REPEAT would build a string over 1048576 bytes"},
+		{"LPAD", []Expr{s("a"), BigInt(math.MaxInt64), s("x")}, "error: over the limit of 1048576"},
 		{"REVERSE", []Expr{s("héllo")}, "olléh"},
 		{"SPLIT_INDEX", []Expr{s("a,b,,d"), s(","), i(1)}, "b"},
 		{"SPLIT_INDEX", []Expr{s("a,b,,d"), s(","), i(2)}, ""},

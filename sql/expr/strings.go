@@ -175,7 +175,7 @@ func stringBuiltins() []spec {
 					if k <= 0 {
 						return types.StringValue(""), nil
 					}
-					if int64(len(s.Str()))*k > maxBuiltString {
+					if k > maxBuiltString || int64(len(s.Str()))*k > maxBuiltString {
 						return types.Null, fmt.Errorf("REPEAT would build a string over %d bytes", maxBuiltString)
 					}
 					return types.StringValue(strings.Repeat(s.Str(), int(k))), nil
