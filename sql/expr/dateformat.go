@@ -29,7 +29,9 @@ const dfLetters = "GyYMLdDEuaHkKhmsSzZX"
 
 // compileDateFormat compiles a SimpleDateFormat pattern. Letters: G y Y M
 // L d D E u a H k K h m s S z Z X; text in single quotes is literal, and two
-// single quotes make one. Other letters are refused, naming them.
+// single quotes make one. Other letters are refused, naming them. S is the
+// fraction of the second (SSS milliseconds, SSSSSS microseconds), as in
+// java.time's DateTimeFormatter, which Flink uses.
 func compileDateFormat(p string) (*dateFormat, error) {
 	var f dateFormat
 	var lit strings.Builder
@@ -163,7 +165,13 @@ func (f *dateFormat) format(t time.Time) string {
 		case 's':
 			b = pad(b, t.Second(), k.n)
 		case 'S':
-			b = pad(b, t.Nanosecond()/1e6, k.n)
+			// The fraction of the second to n digits, as java.time's
+			// DateTimeFormatter (Flink's) writes it: S is tenths, SSS millis.
+			frac := strconv.Itoa(1e9 + t.Nanosecond())[1:]
+			for len(frac) < k.n {
+				frac += "0"
+			}
+			b = append(b, frac[:k.n]...)
 		case 'z':
 			name, _ := t.Zone()
 			b = append(b, name...)
@@ -254,9 +262,12 @@ func (f *dateFormat) parse(s string) (wall int64, off int, hasOff bool, ok bool)
 			case 's':
 				sec = v
 			case 'S':
-				milli = v
+				milli = v // a fraction of the second: scale its j digits to 3
 				for d := j; d > 3; d-- {
 					milli /= 10
+				}
+				for d := j; d < 3; d++ {
+					milli *= 10
 				}
 			}
 			continue
