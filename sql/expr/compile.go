@@ -277,6 +277,23 @@ func negate(t types.Type, x cexpr) evalFn {
 
 // compare compiles l op r for operands of type t (both have it).
 func compare(op CmpOp, t types.Type, l, r cexpr) evalFn {
+	if op == Distinct || op == NotDistinct {
+		eq := compareValues(t)
+		lf, rf := l.fn, r.fn
+		distinct := op == Distinct
+		return func(row []types.Value) (types.Value, error) {
+			a, err := lf(row)
+			if err != nil {
+				return types.Null, err
+			}
+			b, err := rf(row)
+			if err != nil {
+				return types.Null, err
+			}
+			same := a.IsNull() && b.IsNull() || !a.IsNull() && !b.IsNull() && eq(a, b)
+			return types.BoolValue(same != distinct), nil
+		}
+	}
 	switch t.Kind {
 	case types.Unknown:
 		return nullC.fn

@@ -1,7 +1,9 @@
 package expr
 
 import (
+	"cmp"
 	"fmt"
+	"strings"
 
 	"github.com/weirstream/weir/sql/types"
 )
@@ -104,5 +106,59 @@ func condBuiltins() []*Function {
 			}, nil
 		},
 	}
-	return []*Function{coalesce("COALESCE", 1, 0), coalesce("IFNULL", 2, 2), nullif, iff}
+	return []*Function{coalesce("COALESCE", 1, 0), coalesce("IFNULL", 2, 2), nullif, iff,
+		extreme("GREATEST", Gt), extreme("LEAST", Lt)}
+}
+
+// extreme is GREATEST or LEAST of values of a common type: NULL if any
+// argument is NULL, as Flink.
+func extreme(name string, op CmpOp) *Function {
+	return &Function{
+		name: name,
+		bind: func(args []Expr) ([]Expr, types.Type, error) {
+			if len(args) < 1 {
+				return nil, types.Type{}, fmt.Errorf("takes at least 1 argument")
+			}
+			t, err := commonOf(args)
+			if err != nil {
+				return nil, types.Type{}, err
+			}
+			if t.Kind == types.Boolean || t.Kind == types.Record {
+				return nil, types.Type{}, fmt.Errorf("cannot order %s values", typeName(t))
+			}
+			out := make([]Expr, len(args))
+			for i, a := range args {
+				out[i] = Coerce(a, t)
+			}
+			t.NotNull = false
+			return out, t, nil
+		},
+		compile: func(_ *compiler, call *Call, args []cexpr) (evalFn, error) {
+			cmp := order(call.T)
+			want := 1
+			if op == Lt {
+				want = -1
+			}
+			return sN(args, func(vs []types.Value) (types.Value, error) {
+				best := vs[0]
+				for _, v := range vs[1:] {
+					if cmp(v, best) == want {
+						best = v
+					}
+				}
+				return best, nil
+			}), nil
+		},
+	}
+}
+
+// order returns the comparison of two non-NULL values of type t.
+func order(t types.Type) func(a, b types.Value) int {
+	switch t.Kind {
+	case types.Double:
+		return func(a, b types.Value) int { return cmp.Compare(a.Float(), b.Float()) }
+	case types.String:
+		return func(a, b types.Value) int { return strings.Compare(a.Str(), b.Str()) }
+	}
+	return func(a, b types.Value) int { return cmp.Compare(a.Int(), b.Int()) }
 }

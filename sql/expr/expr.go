@@ -194,9 +194,16 @@ const (
 	Le              // <=
 	Gt              // >
 	Ge              // >=
+	// Distinct is IS DISTINCT FROM: <> with NULL a value like any other
+	// (never NULL itself).
+	Distinct
+	// NotDistinct is IS NOT DISTINCT FROM: = with NULL equal to NULL.
+	NotDistinct
 )
 
-func (op CmpOp) String() string { return [...]string{"=", "<>", "<", "<=", ">", ">="}[op] }
+func (op CmpOp) String() string {
+	return [...]string{"=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"}[op]
+}
 
 // Compare is L op R; its operands have a common type (NewCompare inserted
 // the casts). It is NULL when either side is.
@@ -219,7 +226,8 @@ func NewCompare(op CmpOp, l, r Expr) (Expr, error) {
 
 // Type implements Expr.
 func (c *Compare) Type() types.Type {
-	return types.Type{Kind: types.Boolean, NotNull: c.L.Type().NotNull && c.R.Type().NotNull}
+	nn := c.Op >= Distinct || c.L.Type().NotNull && c.R.Type().NotNull
+	return types.Type{Kind: types.Boolean, NotNull: nn}
 }
 
 // Children implements Expr.

@@ -656,3 +656,42 @@ func TestLiteralsAndMapColumns(t *testing.T) {
 		t.Errorf("%s = %s", moved, got)
 	}
 }
+
+func TestDistinctGreatestLeast(t *testing.T) {
+	a, b := col(0, types.IntType), col(1, types.BigIntType)
+	dist, ndist := mk(NewCompare(Distinct, a, b)), mk(NewCompare(NotDistinct, a, b))
+	if !dist.Type().NotNull {
+		t.Errorf("%s is nullable", dist)
+	}
+	one, two := types.IntValue(1), types.IntValue(2)
+	for _, c := range []struct {
+		x, y       types.Value
+		dist, same string
+	}{
+		{one, one, "FALSE", "TRUE"}, {one, two, "TRUE", "FALSE"}, {one, types.Null, "TRUE", "FALSE"},
+		{types.Null, types.Null, "FALSE", "TRUE"},
+	} {
+		if got := show(t, dist, env, c.x, c.y); got != c.dist {
+			t.Errorf("%s with %s, %s = %s, want %s", dist, c.x, c.y, got, c.dist)
+		}
+		if got := show(t, ndist, env, c.x, c.y); got != c.same {
+			t.Errorf("%s with %s, %s = %s, want %s", ndist, c.x, c.y, got, c.same)
+		}
+	}
+	for _, c := range []struct {
+		e    Expr
+		want string
+	}{
+		{mk(fns.Call("GREATEST", Int(3), BigInt(7), Int(5))), "7"},
+		{mk(fns.Call("LEAST", Int(3), Double(2.5), Int(5))), "2.5"},
+		{mk(fns.Call("GREATEST", String("b"), String("abc"))), "b"},
+		{mk(fns.Call("LEAST", Int(3), Null(types.IntType))), "NULL"},
+	} {
+		if got := show(t, c.e, env); got != c.want {
+			t.Errorf("%s = %s, want %s", c.e, got, c.want)
+		}
+	}
+	if _, err := fns.Call("GREATEST", Bool(true), Bool(false)); err == nil {
+		t.Error("GREATEST of BOOLEANs: no error")
+	}
+}
