@@ -182,22 +182,25 @@ func stringBuiltins() []spec {
 				}), nil
 			},
 		},
-		regexpSpec("REGEXP", 2, 0, fixed(types.BooleanType), func(re *regexp.Regexp, vs []types.Value) types.Value {
-			return types.BoolValue(re.MatchString(vs[0].Str()))
+		regexpSpec("REGEXP", 2, 0, fixed(types.BooleanType), func(re *regexp.Regexp, s, _ types.Value, _ bool) types.Value {
+			return types.BoolValue(re.MatchString(s.Str()))
 		}),
-		regexpSpec("REGEXP_EXTRACT", 2, 1, fixed(types.StringType), func(re *regexp.Regexp, vs []types.Value) types.Value {
+		regexpSpec("REGEXP_EXTRACT", 2, 1, fixed(types.StringType), func(re *regexp.Regexp, s, group types.Value, has bool) types.Value {
 			g := int64(0) // Flink's default group is the whole match
-			if len(vs) > 2 {
-				g = vs[2].Int()
+			if has {
+				g = group.Int()
 			}
-			m := re.FindStringSubmatchIndex(vs[0].Str())
-			if m == nil || g < 0 || int(g) > re.NumSubexp() || m[2*g] < 0 {
+			if g < 0 || g > int64(re.NumSubexp()) {
 				return types.Null
 			}
-			return types.StringValue(vs[0].Str()[m[2*g]:m[2*g+1]])
+			m := re.FindStringSubmatchIndex(s.Str())
+			if m == nil || m[2*g] < 0 {
+				return types.Null
+			}
+			return types.StringValue(s.Str()[m[2*g]:m[2*g+1]])
 		}),
-		regexpSpec("REGEXP_REPLACE", 3, 0, fixed(types.StringType), func(re *regexp.Regexp, vs []types.Value) types.Value {
-			return types.StringValue(re.ReplaceAllString(vs[0].Str(), javaReplacement(vs[2].Str())))
+		regexpSpec("REGEXP_REPLACE", 3, 0, fixed(types.StringType), func(re *regexp.Regexp, s, repl types.Value, _ bool) types.Value {
+			return types.StringValue(re.ReplaceAllString(s.Str(), javaReplacement(repl.Str())))
 		}),
 	}
 }
@@ -386,8 +389,9 @@ func javaReplacement(r string) string {
 }
 
 // regexpSpec declares a function whose second argument is a regular
-// expression: compiled once when it is a literal, per row otherwise.
-func regexpSpec(name string, n, optional int, result func([]types.Type) types.Type, f func(re *regexp.Regexp, vs []types.Value) types.Value) spec {
+// expression: compiled once when it is a literal, per row otherwise. f gets
+// the string, the third argument and whether there is one.
+func regexpSpec(name string, n, optional int, result func([]types.Type) types.Type, f func(re *regexp.Regexp, s, third types.Value, hasThird bool) types.Value) spec {
 	params := []param{pStr, pStr, pStr}[:n]
 	if optional > 0 {
 		params = append(params, pInt)
@@ -403,15 +407,22 @@ func regexpSpec(name string, n, optional int, result func([]types.Type) types.Ty
 				if err != nil {
 					return nil, err
 				}
-				return sN(a, func(vs []types.Value) (types.Value, error) { return f(re, vs), nil }), nil
+				if len(a) == 2 {
+					return s1(a[0], func(s types.Value) (types.Value, error) { return f(re, s, types.Null, false), nil }), nil
+				}
+				return s2(a[0], a[2], func(s, x types.Value) (types.Value, error) { return f(re, s, x, true), nil }), nil
 			}
-			return sN(a, func(vs []types.Value) (types.Value, error) {
-				re, err := compileRegexp(name, vs[1].Str())
+			per := func(s, p, x types.Value, has bool) (types.Value, error) {
+				re, err := compileRegexp(name, p.Str())
 				if err != nil {
 					return types.Null, err
 				}
-				return f(re, vs), nil
-			}), nil
+				return f(re, s, x, has), nil
+			}
+			if len(a) == 2 {
+				return s2(a[0], a[1], func(s, p types.Value) (types.Value, error) { return per(s, p, types.Null, false) }), nil
+			}
+			return s3(a[0], a[1], a[2], func(s, p, x types.Value) (types.Value, error) { return per(s, p, x, true) }), nil
 		},
 	}
 }
