@@ -162,6 +162,8 @@ func (c *Cast) Type() types.Type { return c.To }
 
 // Children implements Expr.
 func (c *Cast) Children() []Expr { return []Expr{c.X} }
+
+// String implements Expr: the expression as SQL.
 func (c *Cast) String() string {
 	name := "CAST"
 	if c.Try {

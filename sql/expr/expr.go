@@ -43,6 +43,7 @@ func (c *Column) Type() types.Type { return c.T }
 // Children implements Expr.
 func (c *Column) Children() []Expr { return nil }
 
+// String implements Expr: the expression as SQL.
 func (c *Column) String() string {
 	if c.Name == "" {
 		return fmt.Sprintf("$%d", c.Index)
@@ -96,6 +97,7 @@ func (l *Literal) Type() types.Type { return l.T }
 // Children implements Expr.
 func (l *Literal) Children() []Expr { return nil }
 
+// String implements Expr: the expression as SQL.
 func (l *Literal) String() string {
 	if l.V.IsNull() {
 		if l.T.Kind == types.Unknown {
@@ -139,6 +141,7 @@ const (
 	Mod                // % and MOD
 )
 
+// String returns the operator as SQL writes it.
 func (op ArithOp) String() string { return [...]string{"+", "-", "*", "/", "%"}[op] }
 
 // Arith is L op R. Its operands already have the types the operation works
@@ -155,6 +158,7 @@ func (a *Arith) Type() types.Type { return a.T }
 // Children implements Expr.
 func (a *Arith) Children() []Expr { return []Expr{a.L, a.R} }
 
+// String implements Expr: the expression as SQL.
 func (a *Arith) String() string {
 	if a.Op == Mod {
 		return fmt.Sprintf("MOD(%s, %s)", a.L, a.R)
@@ -180,8 +184,10 @@ func (n *Neg) Type() types.Type { return n.X.Type() }
 
 // Children implements Expr.
 func (n *Neg) Children() []Expr { return []Expr{n.X} }
-func (n *Neg) String() string   { return "-" + n.X.String() }
-func (*Neg) node()              {}
+
+// String implements Expr: the expression as SQL.
+func (n *Neg) String() string { return "-" + n.X.String() }
+func (*Neg) node()            {}
 
 // CmpOp is a comparison operator.
 type CmpOp uint8
@@ -201,6 +207,7 @@ const (
 	NotDistinct
 )
 
+// String returns the operator as SQL writes it.
 func (op CmpOp) String() string {
 	return [...]string{"=", "<>", "<", "<=", ">", ">=", "IS DISTINCT FROM", "IS NOT DISTINCT FROM"}[op]
 }
@@ -232,8 +239,10 @@ func (c *Compare) Type() types.Type {
 
 // Children implements Expr.
 func (c *Compare) Children() []Expr { return []Expr{c.L, c.R} }
-func (c *Compare) String() string   { return fmt.Sprintf("(%s %s %s)", c.L, c.Op, c.R) }
-func (*Compare) node()              {}
+
+// String implements Expr: the expression as SQL.
+func (c *Compare) String() string { return fmt.Sprintf("(%s %s %s)", c.L, c.Op, c.R) }
+func (*Compare) node()            {}
 
 // Logic is AND or OR of its arguments, with SQL's three-valued logic:
 // FALSE AND NULL is FALSE, TRUE OR NULL is TRUE, otherwise NULL wins.
@@ -284,6 +293,8 @@ func (l *Logic) Type() types.Type {
 
 // Children implements Expr.
 func (l *Logic) Children() []Expr { return l.Args }
+
+// String implements Expr: the expression as SQL.
 func (l *Logic) String() string {
 	sep := " AND "
 	if l.Or {
@@ -315,8 +326,10 @@ func (n *Not) Type() types.Type {
 
 // Children implements Expr.
 func (n *Not) Children() []Expr { return []Expr{n.X} }
-func (n *Not) String() string   { return "NOT " + n.X.String() }
-func (*Not) node()              {}
+
+// String implements Expr: the expression as SQL.
+func (n *Not) String() string { return "NOT " + n.X.String() }
+func (*Not) node()            {}
 
 // IsTest is what IS tests for.
 type IsTest uint8
@@ -350,6 +363,8 @@ func (i *Is) Type() types.Type { return types.Type{Kind: types.Boolean, NotNull:
 
 // Children implements Expr.
 func (i *Is) Children() []Expr { return []Expr{i.X} }
+
+// String implements Expr: the expression as SQL.
 func (i *Is) String() string {
 	not := ""
 	if i.Not {
@@ -382,6 +397,8 @@ func (b *Between) Type() types.Type {
 
 // Children implements Expr.
 func (b *Between) Children() []Expr { return []Expr{b.X, b.Lo, b.Hi} }
+
+// String implements Expr: the expression as SQL.
 func (b *Between) String() string {
 	not := ""
 	if b.Not {
@@ -427,6 +444,8 @@ func (in *In) Type() types.Type {
 
 // Children implements Expr.
 func (in *In) Children() []Expr { return append([]Expr{in.X}, in.List...) }
+
+// String implements Expr: the expression as SQL.
 func (in *In) String() string {
 	parts := make([]string, len(in.List))
 	for i, e := range in.List {
@@ -481,6 +500,8 @@ func (l *Like) Type() types.Type {
 
 // Children implements Expr.
 func (l *Like) Children() []Expr { return []Expr{l.X, l.Pattern} }
+
+// String implements Expr: the expression as SQL.
 func (l *Like) String() string {
 	not := ""
 	if l.Not {
@@ -577,6 +598,7 @@ func (c *Case) Children() []Expr {
 	return out
 }
 
+// String implements Expr: the expression as SQL.
 func (c *Case) String() string {
 	var b strings.Builder
 	b.WriteString("CASE")
@@ -614,8 +636,10 @@ func (c *Concat) Type() types.Type {
 
 // Children implements Expr.
 func (c *Concat) Children() []Expr { return []Expr{c.L, c.R} }
-func (c *Concat) String() string   { return fmt.Sprintf("(%s || %s)", c.L, c.R) }
-func (*Concat) node()              {}
+
+// String implements Expr: the expression as SQL.
+func (c *Concat) String() string { return fmt.Sprintf("(%s || %s)", c.L, c.R) }
+func (*Concat) node()            {}
 
 // Call is a call of a scalar function from a Functions registry, its
 // arguments already cast to what the function takes.
@@ -630,6 +654,8 @@ func (c *Call) Type() types.Type { return c.T }
 
 // Children implements Expr.
 func (c *Call) Children() []Expr { return c.Args }
+
+// String implements Expr: the expression as SQL.
 func (c *Call) String() string {
 	parts := make([]string, len(c.Args))
 	for i, a := range c.Args {
