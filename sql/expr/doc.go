@@ -10,7 +10,8 @@
 //
 //   - [NewColumn] reads input column i (the planner maps names to indexes),
 //     [NewLiteral] and its helpers ([Int], [String], [Interval], [Null] …)
-//     are constants.
+//     are constants; [ParseDecimal] and [ParseTimestamp] type the literals
+//     0.908 and TIMESTAMP '…' as SQL does.
 //   - [NewArith], [NewNeg], [NewCompare], [NewAnd], [NewOr], [NewNot],
 //     [NewIs], [NewBetween], [NewIn], [NewLike], [NewCase], [NewCast],
 //     [NewConcat] build operators. They check the operand types, insert
@@ -32,8 +33,9 @@
 // types.Row) and allocates nothing for arithmetic, comparisons and boolean
 // logic on numbers. An Evaluator is safe for concurrent use.
 //
-// Every Expr prints as SQL (String) for EXPLAIN and error messages, and
-// [Columns] lists the input columns it reads, for projection pushdown.
+// Every Expr prints as SQL (String) for EXPLAIN and error messages,
+// [Columns] lists the input columns it reads, for projection pushdown, and
+// [MapColumns] renumbers them afterwards.
 //
 // # Semantics
 //
