@@ -224,8 +224,11 @@ func (f *dateFormat) parse(s string) (wall int64, off int, hasOff bool, ok bool)
 		}
 		if numeric(k) {
 			limit := 10
-			if i+1 < len(f.toks) && numeric(f.toks[i+1]) {
-				limit = k.n // adjacent numbers: yyyyMMdd
+			if i+1 < len(f.toks) {
+				next := f.toks[i+1]
+				if numeric(next) || next.letter == 0 && next.lit[0] >= '0' && next.lit[0] <= '9' {
+					limit = k.n // adjacent numbers: yyyyMMdd, or a digit after
+				}
 			}
 			j := 0
 			neg := false
