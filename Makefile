@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./connector/nexmark
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./connector/http
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAsyncState$$' -fuzztime $(FUZZTIME) .
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./sql/parser
 
 # A release build: no paths of the build machine in the binary (-trimpath)
 # and no symbol table or DWARF (-s -w), a third smaller. Native Google Cloud

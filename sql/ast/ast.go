@@ -363,8 +363,8 @@ type NumberLit struct {
 	Text string
 }
 
-// StringLit is a character string literal; Value has its ” escapes
-// undone.
+// StringLit is a character string literal; Value is the text between
+// the quotes, with each doubled quote made one.
 type StringLit struct {
 	Pos
 	Value string
@@ -685,10 +685,12 @@ type NamedArg struct {
 	Value Expr
 }
 
-// TableArg is TABLE name, the table argument of a table-valued function.
+// TableArg is TABLE name [PARTITION BY cols], the table argument of a
+// table-valued function; SESSION windows are per partition.
 type TableArg struct {
 	Pos
-	Name []string
+	Name        []string
+	PartitionBy []string
 }
 
 // Descriptor is DESCRIPTOR(col, …), the time attribute argument of a

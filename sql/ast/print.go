@@ -308,7 +308,8 @@ func (q *Query) String() string {
 		}
 		b.WriteString(" ")
 	}
-	b.WriteString(bodyString(q.Body, false))
+	_, nested := q.Body.(*Query)
+	b.WriteString(bodyString(q.Body, nested))
 	if len(q.OrderBy) > 0 {
 		b.WriteString(" ORDER BY " + orderString(q.OrderBy))
 	}
@@ -610,7 +611,8 @@ func (e *Cast) String() string {
 
 func (e *Call) String() string {
 	name := e.Name
-	if IsReserved(name) && !e.NoParens || !isBareName(name) {
+	if !e.NoParens && !isPlainSubstring(e) && (IsReserved(name) || !isBareName(name)) ||
+		e.NoParens && !isBareName(name) {
 		name = Ident(name)
 	}
 	if e.NoParens {
@@ -635,6 +637,22 @@ func (e *Call) String() string {
 		b.WriteString(" OVER " + e.Over.String())
 	}
 	return b.String()
+}
+
+// isPlainSubstring reports whether e is SUBSTRING(x, a [, b]), which the
+// parser reads with its reserved name.
+func isPlainSubstring(e *Call) bool {
+	return upper(e.Name) == "SUBSTRING" && !e.Distinct && !e.Star && e.Filter == nil && e.Over == nil &&
+		(len(e.Args) == 2 || len(e.Args) == 3) && !hasNamedArg(e.Args)
+}
+
+func hasNamedArg(args []Expr) bool {
+	for _, a := range args {
+		if _, ok := a.(*NamedArg); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func isBareName(name string) bool {
@@ -689,9 +707,25 @@ func (b FrameBound) String() string {
 	return ""
 }
 
-func (e *NamedArg) String() string { return Ident(e.Name) + " => " + e.Value.String() }
+func (e *NamedArg) String() string {
+	name := e.Name
+	if !isBareName(name) {
+		name = Ident(name)
+	}
+	return name + " => " + e.Value.String()
+}
 
-func (e *TableArg) String() string { return "TABLE " + QualifiedName(e.Name) }
+func (e *TableArg) String() string {
+	s := "TABLE " + QualifiedName(e.Name)
+	switch len(e.PartitionBy) {
+	case 0:
+	case 1:
+		s += " PARTITION BY " + Ident(e.PartitionBy[0])
+	default:
+		s += " PARTITION BY (" + identList(e.PartitionBy) + ")"
+	}
+	return s
+}
 
 func (e *Descriptor) String() string { return "DESCRIPTOR(" + identList(e.Columns) + ")" }
 

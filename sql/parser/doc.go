@@ -1,0 +1,52 @@
+// Package parser reads weir's SQL, the Flink SQL dialect (Flink 1.13), into
+// the syntax tree of package sql/ast.
+//
+// It is a hand-written recursive-descent parser: a lexer turns the text
+// into tokens (skipping -- and /* */ comments; 'strings', in which a
+// doubled quote stands for one; `names` in backquotes, likewise; numbers
+// with a point or an exponent), statements and queries are read top-down, and expressions by
+// a Pratt parser over Calcite's precedences (ast.Precedence). Keywords are
+// case-insensitive; names keep their case. The parser knows no tables or
+// functions: a statement that parses may still be refused by the planner,
+// which can name the construct and point at its position, since every node
+// carries one.
+//
+// Entry points:
+//
+//   - [Parse] reads one statement (a trailing ';' is allowed).
+//   - [ParseScript] reads the ';'-separated statements of a file, as the
+//     SQL client runs them.
+//   - [Split] cuts a script into [Piece]s, one per statement, each with its
+//     text and position, to parse and run one by one: the SQL client
+//     reports which statement failed and goes on where it should.
+//   - [ParseExpr] reads one expression.
+//
+// Errors are *[Error] values: line and column, what was expected and what
+// was found, and Error() shows the line with a caret under the place:
+//
+//	parser: line 1, column 33: expected ')' or ',' after a column, found 'WITH'
+//	  CREATE TABLE t (a INT, b STRING WITH ('connector' = 'print')
+//	                                  ^
+//
+// Invariants, checked by FuzzParse:
+//
+//  1. No input makes the parser panic, and every input ends: nesting
+//     deeper than 200 levels is an error, not a stack overflow.
+//  2. For every statement s it accepts, s.String() parses to a tree equal
+//     to s, positions aside, which prints as s.String() again.
+//
+// Example:
+//
+//	stmts, err := parser.ParseScript(src)
+//	if err != nil {
+//		return err // prints with the source line and a caret
+//	}
+//	for _, s := range stmts {
+//		switch s := s.(type) {
+//		case *ast.CreateTable:
+//			// s.Columns, s.Watermark, s.Options …
+//		case *ast.Insert:
+//			// s.Table, s.Query …
+//		}
+//	}
+package parser
