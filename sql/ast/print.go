@@ -48,9 +48,11 @@ func IsIdentPart(r rune) bool {
 }
 
 // Ident returns name as SQL writes it: bare if it can be, else in
-// backquotes with inner backquotes doubled.
+// backquotes with inner backquotes doubled. Names that are time units
+// (day, minute, …) are quoted too, as Flink needs them to be, since the
+// grammar reads a bare unit as a keyword in some places.
 func Ident(name string) string {
-	bare := name != "" && !IsReserved(name)
+	bare := name != "" && !IsReserved(name) && LookupUnit(name) == NoUnit
 	for i, r := range name {
 		if i == 0 && !IsIdentStart(r) || !IsIdentPart(r) {
 			bare = false
@@ -172,6 +174,11 @@ func (s *CreateTable) String() string {
 // String returns the column's definition.
 func (c Column) String() string {
 	s := Ident(c.Name)
+	switch upper(c.Name) {
+	case "WATERMARK", "PRIMARY", "CONSTRAINT":
+		// These start the other elements of a column list.
+		s = "`" + c.Name + "`"
+	}
 	switch {
 	case c.Computed != nil:
 		s += " AS " + c.Computed.String()
@@ -611,7 +618,7 @@ func (e *Cast) String() string {
 
 func (e *Call) String() string {
 	name := e.Name
-	if !e.NoParens && !isPlainSubstring(e) && (IsReserved(name) || !isBareName(name)) ||
+	if !e.NoParens && !isPlainSubstring(e) && (IsReserved(name) || !isBareName(name) || isGroupingWord(name)) ||
 		e.NoParens && !isBareName(name) {
 		name = Ident(name)
 	}
@@ -638,6 +645,10 @@ func (e *Call) String() string {
 	}
 	return b.String()
 }
+
+// isGroupingWord reports whether name is CUBE or ROLLUP, which the parser
+// refuses as calls in GROUP BY unless quoted.
+func isGroupingWord(name string) bool { w := upper(name); return w == "CUBE" || w == "ROLLUP" }
 
 // isPlainSubstring reports whether e is SUBSTRING(x, a [, b]), which the
 // parser reads with its reserved name.
@@ -700,11 +711,22 @@ func (b FrameBound) String() string {
 	case CurrentRow:
 		return "CURRENT ROW"
 	case Preceding:
-		return b.Offset.String() + " PRECEDING"
+		return boundOffset(b.Offset) + " PRECEDING"
 	case Following:
-		return b.Offset.String() + " FOLLOWING"
+		return boundOffset(b.Offset) + " FOLLOWING"
 	}
 	return ""
+}
+
+// boundOffset prints a frame's offset; a column named like the keywords
+// that may start a bound goes in parentheses.
+func boundOffset(e Expr) string {
+	if c, ok := e.(*ColumnRef); ok && len(c.Names) == 1 {
+		if w := upper(c.Names[0]); w == "UNBOUNDED" || w == "CURRENT" {
+			return "(" + e.String() + ")"
+		}
+	}
+	return e.String()
 }
 
 func (e *NamedArg) String() string {

@@ -1,12 +1,12 @@
 // Package parser reads weir's SQL, the Flink SQL dialect (Flink 1.13), into
 // the syntax tree of package sql/ast.
 //
-// It is a hand-written recursive-descent parser: a lexer turns the text
-// into tokens (skipping -- and /* */ comments; 'strings', in which a
-// doubled quote stands for one; `names` in backquotes, likewise; numbers
-// with a point or an exponent), statements and queries are read top-down, and expressions by
-// a Pratt parser over Calcite's precedences (ast.Precedence). Keywords are
-// case-insensitive; names keep their case. The parser knows no tables or
+// It is a hand-written recursive-descent parser. A lexer turns the text
+// into tokens: it skips -- and /* */ comments, reads 'strings' (a doubled
+// quote stands for one), `names` in backquotes (likewise) and numbers with
+// a point or an exponent. Statements and queries are read top-down, and
+// expressions by a Pratt parser over Calcite's precedences
+// (ast.Precedence). Keywords are case-insensitive; names keep their case. The parser knows no tables or
 // functions: a statement that parses may still be refused by the planner,
 // which can name the construct and point at its position, since every node
 // carries one.

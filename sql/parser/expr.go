@@ -97,17 +97,14 @@ func (p *parser) predicate(x ast.Expr, not bool) ast.Expr {
 	switch strings.ToUpper(t.text) {
 	case "IN":
 		in := &ast.In{Pos: x.Position(), X: x, Not: not}
-		p.expectPunct("(", "after IN")
-		if p.startsQuery() {
-			var q *ast.Query
-			if p.try(func() {
-				q = p.query()
-				p.expectPunct(")", "after the subquery of IN")
-			}) {
-				in.Query = q
-				return in
-			}
+		if !p.isPunct("(") {
+			p.expected("'(' after IN")
 		}
+		if q, ok := p.parenQuery("after the subquery of IN"); ok {
+			in.Query = q
+			return in
+		}
+		p.next()
 		in.List = p.exprList()
 		p.expectPunct(")", "or ',' after a value of the IN list")
 		return in
@@ -264,15 +261,8 @@ func (p *parser) prefix() ast.Expr {
 // paren reads (expr), (a, b, …), or a scalar subquery.
 func (p *parser) paren() ast.Expr {
 	open := p.peek()
-	if p.startsQuery() {
-		var q *ast.Query
-		if p.try(func() {
-			p.next()
-			q = p.query()
-			p.expectPunct(")", "after the subquery")
-		}) {
-			return &ast.SubqueryExpr{Pos: open.pos, Query: q}
-		}
+	if q, ok := p.parenQuery("after the subquery"); ok {
+		return &ast.SubqueryExpr{Pos: open.pos, Query: q}
 	}
 	p.next()
 	e := p.expr()
@@ -418,7 +408,7 @@ func (p *parser) frameBound() ast.FrameBound {
 		p.next()
 		return ast.FrameBound{Kind: ast.CurrentRow}
 	}
-	off := p.exprBP(ast.PrecAdd)
+	off := p.expr()
 	if p.acceptWord("PRECEDING") {
 		return ast.FrameBound{Kind: ast.Preceding, Offset: off}
 	}

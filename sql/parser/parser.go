@@ -239,19 +239,61 @@ func (p *parser) stringLit(what string) string {
 	return p.next().text
 }
 
-// try runs f and reports whether it parsed; on failure it rewinds.
-func (p *parser) try(f func()) (ok bool) {
-	save, depth := p.i, p.depth
-	defer func() {
-		if r := recover(); r != nil {
-			if _, isErr := r.(*Error); !isErr {
-				panic(r)
-			}
-			p.i, p.depth, ok = save, depth, false
+// parenQuery reads '(' query ')' if the parenthesis at the next token
+// holds a query (see isQueryAt), and reports whether it did.
+func (p *parser) parenQuery(context string) (*ast.Query, bool) {
+	if !p.isPunct("(") || !p.isQueryAt(p.i, 0) {
+		return nil, false
+	}
+	p.next()
+	q := p.query()
+	p.expectPunct(")", context)
+	return q, true
+}
+
+// isQueryAt reports whether the '(' at toks[i] holds a query rather than
+// an expression or joined tables: it does if SELECT, WITH or VALUES comes
+// next, or if another '(' that holds a query comes next and what follows
+// its ')' can only continue a query: ')', UNION, INTERSECT, EXCEPT,
+// MINUS, ORDER or LIMIT. ((SELECT 1) + 1) is an expression. Deciding
+// ahead, without backtracking, keeps parsing linear in the depth of
+// parentheses; level counts the '(' looked through, up to maxDepth.
+func (p *parser) isQueryAt(i, level int) bool {
+	next := p.toks[min(i+1, len(p.toks)-1)]
+	if isWord(next, "SELECT") || isWord(next, "WITH") || isWord(next, "VALUES") {
+		return true
+	}
+	if next.kind != tPunct || next.text != "(" || level >= maxDepth || !p.isQueryAt(i+1, level+1) {
+		return false
+	}
+	after := p.toks[min(p.matchParen(i+1)+1, len(p.toks)-1)]
+	if after.kind == tPunct {
+		return after.text == ")"
+	}
+	for _, w := range [...]string{"UNION", "INTERSECT", "EXCEPT", "MINUS", "ORDER", "LIMIT"} {
+		if isWord(after, w) {
+			return true
 		}
-	}()
-	f()
-	return true
+	}
+	return false
+}
+
+// matchParen returns the index of the ')' that closes the '(' at
+// toks[i], or of the final tEOF.
+func (p *parser) matchParen(i int) int {
+	depth := 0
+	for j := i; j < len(p.toks); j++ {
+		switch t := p.toks[j]; {
+		case t.kind == tPunct && t.text == "(":
+			depth++
+		case t.kind == tPunct && t.text == ")":
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return len(p.toks) - 1
 }
 
 // ---- Statements ----
@@ -529,7 +571,7 @@ func (p *parser) insert() ast.Statement {
 	if p.isWord("PARTITION") {
 		p.failAt(p.peek(), "INSERT … PARTITION is not supported")
 	}
-	if p.isPunct("(") && !p.startsQuery() {
+	if p.isPunct("(") && !p.isQueryAt(p.i, 0) {
 		ins.Columns = p.identList("a column name", "after the columns to insert into")
 	}
 	ins.Query = p.query()

@@ -66,7 +66,7 @@ func checkRoundTrip(t testing.TB, s ast.Statement) {
 // TestCorpus parses every script of testdata/corpus — the PV/UV job, the
 // Nexmark DDL and queries q0–q22, and the rest of the dialect — checks the
 // round trip of each statement, and compares the printed statements with
-// the golden .out file beside each script.
+// the .golden file beside each script.
 func TestCorpus(t *testing.T) {
 	files, err := filepath.Glob("testdata/corpus/*.sql")
 	if err != nil || len(files) < 25 {
@@ -87,7 +87,7 @@ func TestCorpus(t *testing.T) {
 				out.WriteString(s.String() + ";\n")
 				checkRoundTrip(t, s)
 			}
-			golden(t, strings.TrimSuffix(file, ".sql")+".out", out.String())
+			golden(t, strings.TrimSuffix(file, ".sql")+".golden", out.String())
 		})
 	}
 }

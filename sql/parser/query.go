@@ -6,18 +6,6 @@ import (
 	"github.com/weirstream/weir/sql/ast"
 )
 
-// startsQuery reports whether the next tokens, after any '(', start a
-// query.
-func (p *parser) startsQuery() bool {
-	for k := 0; ; k++ {
-		t := p.peekAt(k)
-		if t.kind == tPunct && t.text == "(" {
-			continue
-		}
-		return isWord(t, "SELECT") || isWord(t, "WITH") || isWord(t, "VALUES")
-	}
-}
-
 // query reads [WITH …] body [ORDER BY …] [LIMIT n].
 func (p *parser) query() *ast.Query {
 	p.enter()
@@ -45,7 +33,7 @@ func (p *parser) query() *ast.Query {
 		q.OrderBy = p.orderItems()
 	}
 	if p.acceptWord("LIMIT") {
-		q.Limit = p.exprBP(ast.PrecUnary)
+		q.Limit = p.expr()
 	}
 	switch {
 	case p.isWord("OFFSET"):
@@ -335,17 +323,10 @@ func (p *parser) tableRef() ast.TableExpr {
 		f.Alias, f.ColumnAliases = p.tableAlias()
 		return f
 	case t.kind == tPunct && t.text == "(":
-		if p.startsQuery() {
-			var q *ast.Query
-			if p.try(func() {
-				p.next()
-				q = p.query()
-				p.expectPunct(")", "after the subquery")
-			}) {
-				s := &ast.Subquery{Pos: t.pos, Query: q}
-				s.Alias, s.ColumnAliases = p.tableAlias()
-				return s
-			}
+		if q, ok := p.parenQuery("after the subquery"); ok {
+			s := &ast.Subquery{Pos: t.pos, Query: q}
+			s.Alias, s.ColumnAliases = p.tableAlias()
+			return s
 		}
 		p.next()
 		inner := p.from()

@@ -70,8 +70,8 @@ func (p *parser) dataType() types.Type {
 			p.expectPunct("(", "or '<' after ROW")
 			closing = ")"
 		}
-		for !p.isPunct(closing) {
-			f := types.Field{Name: p.ident("a field name of the ROW type")}
+		for {
+			f := types.Field{Name: p.ident("a field name of the ROW type (a ROW has at least one field)")}
 			f.Type = p.dataType()
 			if p.acceptWord("COMMENT") {
 				p.stringLit("the comment in quotes after COMMENT")

@@ -115,3 +115,9 @@ FROM orders o;
 SELECT bidder, COUNT(*), SESSION_START(dateTime, INTERVAL '10' SECOND)
 FROM bid GROUP BY bidder, SESSION(dateTime, INTERVAL '10' SECOND);
 SELECT 1;
+-- A '(' holds a query, an expression or joined tables; the parser decides
+-- by looking ahead.
+SELECT ((SELECT 1) + 1), x IN ((SELECT 1), 2), x IN ((SELECT 1) UNION (SELECT 2)), ((SELECT 3)) FROM t;
+SELECT * FROM ((SELECT a FROM t) UNION ALL (SELECT b FROM u)) AS x;
+SELECT * FROM ((SELECT 1 AS a) AS s JOIN u ON s.a = u.a);
+INSERT INTO t ((SELECT 1) UNION ALL (SELECT 2));
