@@ -93,8 +93,10 @@ type Watermark struct {
 	Expr   Expr
 }
 
-// Option is one 'key' = 'value' of a WITH clause.
+// Option is one 'key' = 'value' of a WITH clause; Pos is where its key
+// is, for errors about the option.
 type Option struct {
+	Pos
 	Key, Value string
 }
 

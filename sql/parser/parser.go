@@ -450,7 +450,7 @@ func (p *parser) createTable(start token, temp bool) ast.Statement {
 				p.failAt(kt, "the option "+ast.Quote(k)+" is given twice")
 			}
 			seen[k] = true
-			t.Options = append(t.Options, ast.Option{Key: k, Value: v})
+			t.Options = append(t.Options, ast.Option{Pos: kt.pos, Key: k, Value: v})
 			if !p.acceptPunct(",") {
 				break
 			}
