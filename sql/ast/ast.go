@@ -200,6 +200,17 @@ type Describe struct {
 	Name []string
 }
 
+// BeginStatementSet is BEGIN STATEMENT SET: the INSERTs up to the next
+// [EndStatementSet] run as one job, as in Flink's SQL client.
+type BeginStatementSet struct {
+	Pos
+}
+
+// EndStatementSet is END, which closes a statement set.
+type EndStatementSet struct {
+	Pos
+}
+
 // ---- Queries ----
 
 // Query is a query with its optional WITH, ORDER BY and LIMIT. It is a
@@ -744,17 +755,19 @@ type Exists struct {
 	Query *Query
 }
 
-func (*CreateTable) statement()    {}
-func (*CreateView) statement()     {}
-func (*CreateFunction) statement() {}
-func (*Drop) statement()           {}
-func (*Insert) statement()         {}
-func (*Query) statement()          {}
-func (*Explain) statement()        {}
-func (*Set) statement()            {}
-func (*Reset) statement()          {}
-func (*Show) statement()           {}
-func (*Describe) statement()       {}
+func (*CreateTable) statement()       {}
+func (*CreateView) statement()        {}
+func (*CreateFunction) statement()    {}
+func (*Drop) statement()              {}
+func (*Insert) statement()            {}
+func (*Query) statement()             {}
+func (*Explain) statement()           {}
+func (*Set) statement()               {}
+func (*Reset) statement()             {}
+func (*Show) statement()              {}
+func (*Describe) statement()          {}
+func (*BeginStatementSet) statement() {}
+func (*EndStatementSet) statement()   {}
 
 func (*Query) queryBody()  {}
 func (*Select) queryBody() {}

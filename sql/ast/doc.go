@@ -8,7 +8,8 @@
 //
 //   - [Statement]: one SQL statement — [CreateTable], [CreateView],
 //     [CreateFunction], [Drop], [Insert], [Query], [Explain], [Set],
-//     [Reset], [Show], [Describe].
+//     [Reset], [Show], [Describe], and [BeginStatementSet] and
+//     [EndStatementSet] around INSERTs that run as one job.
 //   - [QueryBody]: what a [Query] computes — [Select], [SetOp] (UNION ALL
 //     and friends), [Values], or a nested [Query] that has its own WITH,
 //     ORDER BY or LIMIT.

@@ -297,6 +297,10 @@ func (s *Show) String() string { return "SHOW " + s.Kind.String() + "S" }
 
 func (s *Describe) String() string { return "DESCRIBE " + QualifiedName(s.Name) }
 
+func (s *BeginStatementSet) String() string { return "BEGIN STATEMENT SET" }
+
+func (s *EndStatementSet) String() string { return "END" }
+
 // ---- Queries ----
 
 func (q *Query) String() string {

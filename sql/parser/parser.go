@@ -298,7 +298,7 @@ func (p *parser) matchParen(i int) int {
 
 // ---- Statements ----
 
-const statementKinds = "a statement (SELECT, INSERT INTO, CREATE TABLE, CREATE VIEW, CREATE FUNCTION, DROP, EXPLAIN, SET, RESET, SHOW, DESCRIBE)"
+const statementKinds = "a statement (SELECT, INSERT INTO, CREATE TABLE, CREATE VIEW, CREATE FUNCTION, DROP, EXPLAIN, SET, RESET, SHOW, DESCRIBE, BEGIN STATEMENT SET, END)"
 
 func (p *parser) statement() ast.Statement {
 	t := p.peek()
@@ -325,15 +325,22 @@ func (p *parser) statement() ast.Statement {
 		if p.peek().kind == tEOF || p.isPunct(";") {
 			return s
 		}
+		kt := p.peek()
 		s.Key = p.stringLit("the key in quotes after SET, as in SET 'table.local-time-zone' = 'UTC'")
+		if s.Key == "" {
+			p.failAt(kt, "the key of SET is empty: write SET 'key' = 'value', or SET alone to list the settings")
+		}
 		p.expectPunct("=", "after SET's key")
 		s.Value = p.stringLit("the value in quotes after SET 'key' =")
 		return s
 	case "RESET":
 		p.next()
 		r := &ast.Reset{Pos: t.pos}
-		if p.peek().kind == tString {
+		if kt := p.peek(); kt.kind == tString {
 			r.Key = p.next().text
+			if r.Key == "" {
+				p.failAt(kt, "the key of RESET is empty: write RESET 'key', or RESET alone to reset every key")
+			}
 		}
 		return r
 	case "SHOW":
@@ -350,6 +357,14 @@ func (p *parser) statement() ast.Statement {
 			p.expected("TABLES, VIEWS or FUNCTIONS after SHOW")
 		}
 		return s
+	case "BEGIN":
+		p.next()
+		p.expectWord("STATEMENT", "after BEGIN")
+		p.expectWord("SET", "after BEGIN STATEMENT")
+		return &ast.BeginStatementSet{Pos: t.pos}
+	case "END":
+		p.next()
+		return &ast.EndStatementSet{Pos: t.pos}
 	case "DESCRIBE", "DESC":
 		p.next()
 		return &ast.Describe{Pos: t.pos, Name: p.qualifiedName("the name of a table or view after DESCRIBE")}

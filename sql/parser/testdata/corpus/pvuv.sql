@@ -22,3 +22,19 @@ SELECT * FROM (
         FROM TABLE(TUMBLE(TABLE access_log, DESCRIPTOR(time_local), INTERVAL '1' MINUTE))
         GROUP BY window_start, window_end, uri)
 ) WHERE rn <= 10;
+
+-- Both results in one job: the INSERTs of a statement set share the source.
+CREATE TABLE top_uris (window_start TIMESTAMP(3), window_end TIMESTAMP(3), uri STRING, views BIGINT, rn BIGINT)
+  WITH ('connector' = 'print');
+BEGIN STATEMENT SET;
+INSERT INTO pvuv SELECT window_start, window_end, COUNT(*), COUNT(DISTINCT remote_addr)
+  FROM TABLE(TUMBLE(TABLE access_log, DESCRIPTOR(time_local), INTERVAL '1' MINUTE))
+  GROUP BY window_start, window_end;
+INSERT INTO top_uris SELECT * FROM (
+  SELECT window_start, window_end, uri, views,
+         ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY views DESC, uri ASC) AS rn
+  FROM (SELECT window_start, window_end, uri, COUNT(*) AS views
+        FROM TABLE(TUMBLE(TABLE access_log, DESCRIPTOR(time_local), INTERVAL '1' MINUTE))
+        GROUP BY window_start, window_end, uri)
+) WHERE rn <= 10;
+END;
