@@ -25,14 +25,19 @@ type Error struct {
 
 // Error returns the message with the source line and a caret.
 func (e *Error) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "parser: line %d, column %d: %s", e.Line, e.Column, e.Msg)
+	msg := fmt.Sprintf("parser: line %d, column %d: %s", e.Line, e.Column, e.Msg)
 	if e.SourceLine == "" {
-		return b.String()
+		return msg
 	}
-	b.WriteString("\n  " + e.SourceLine + "\n  ")
-	col := min(e.Column-1, len(e.SourceLine))
-	for _, r := range e.SourceLine[:max(col, 0)] {
+	return msg + "\n" + caret(e.SourceLine, e.Column)
+}
+
+// caret returns the line, indented, and under it a caret at column.
+func caret(line string, column int) string {
+	var b strings.Builder
+	b.WriteString("  " + line + "\n  ")
+	col := min(column-1, len(line))
+	for _, r := range line[:max(col, 0)] {
 		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
@@ -43,22 +48,35 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Caret returns the line of src that pos is on, and under it a caret at
+// pos, as an *Error shows them: for later stages, such as the planner,
+// that refuse a construct at a node's position and want to show where.
+func Caret(src string, pos ast.Pos) string {
+	return caret(sourceLine(src, pos), pos.Column)
+}
+
 // errorAt returns an Error at pos of src.
 func errorAt(src string, pos ast.Pos, msg string) *Error {
-	start := strings.LastIndexByte(src[:min(pos.Offset, len(src))], '\n') + 1
+	return &Error{Line: pos.Line, Column: pos.Column, Offset: pos.Offset, Msg: msg, SourceLine: sourceLine(src, pos)}
+}
+
+// sourceLine returns the line of src that pos is on, with control
+// characters shown as '?' so that they do not break the caret's line.
+func sourceLine(src string, pos ast.Pos) string {
+	off := min(max(pos.Offset, 0), len(src))
+	start := strings.LastIndexByte(src[:off], '\n') + 1
 	end := strings.IndexByte(src[start:], '\n')
 	if end < 0 {
 		end = len(src)
 	} else {
 		end += start
 	}
-	line := strings.TrimRight(src[start:end], "\r")
-	// Control characters would break the caret's line; show them as '?'.
-	line = strings.Map(func(r rune) rune {
-		if r < ' ' && r != '\t' || r == 0x7f {
-			return '?'
+	line := []byte(strings.TrimRight(src[start:end], "\r"))
+	for i, c := range line {
+		// Byte for byte, so that columns stay where they were.
+		if c < ' ' && c != '\t' || c == 0x7f {
+			line[i] = '?'
 		}
-		return r
-	}, line)
-	return &Error{Line: pos.Line, Column: pos.Column, Offset: pos.Offset, Msg: msg, SourceLine: line}
+	}
+	return string(line)
 }

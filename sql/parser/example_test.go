@@ -54,3 +54,15 @@ func ExampleSplit() {
 	// line 1: SET 'a' = 'b;c'
 	// line 2: SHOW TABLES
 }
+
+func ExampleCaret() {
+	src := "SELECT a\nFROM t\nGROUP BY ROLLUP_ALL(a)"
+	s, _ := parser.Parse(src)
+	group := s.(*ast.Query).Body.(*ast.Select).GroupBy[0]
+	fmt.Printf("planner: line %d: function %s is not known\n%s\n", group.Position().Line, group.(*ast.Call).Name,
+		parser.Caret(src, group.Position()))
+	// Output:
+	// planner: line 3: function ROLLUP_ALL is not known
+	//   GROUP BY ROLLUP_ALL(a)
+	//            ^
+}

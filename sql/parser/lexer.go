@@ -27,8 +27,9 @@ type token struct {
 	end  int
 }
 
-// lexer turns src[start:end] into tokens. Positions count from the start
-// of src, so that statements of a script report where they are in it.
+// lexer turns src, from a position up to end, into tokens. Positions
+// count from the start of src, so that the statements of a script report
+// where they are in it.
 type lexer struct {
 	src       string
 	end       int

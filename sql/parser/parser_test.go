@@ -357,3 +357,63 @@ func FuzzParse(f *testing.F) {
 		checkRoundTrip(t, s)
 	})
 }
+
+// reachableNodes counts the pointers to nodes under v, by reflection: the
+// oracle for ast.Inspect.
+func reachableNodes(v reflect.Value, seen map[uintptr]bool) int {
+	n := 0
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			n += reachableNodes(v.Elem(), seen)
+		}
+	case reflect.Pointer:
+		if v.IsNil() || seen[v.Pointer()] {
+			return 0
+		}
+		seen[v.Pointer()] = true
+		if _, ok := v.Interface().(ast.Node); ok {
+			n++
+		}
+		n += reachableNodes(v.Elem(), seen)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			n += reachableNodes(v.Field(i), seen)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			n += reachableNodes(v.Index(i), seen)
+		}
+	}
+	return n
+}
+
+// TestInspect checks that ast.Inspect visits every node of the corpus,
+// against a count by reflection.
+func TestInspect(t *testing.T) {
+	files, _ := filepath.Glob("testdata/corpus/*.sql")
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts, err := ParseScript(string(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range stmts {
+			visited := 0
+			ast.Inspect(s, func(ast.Node) bool { visited++; return true })
+			if want := reachableNodes(reflect.ValueOf(s), map[uintptr]bool{}); visited != want {
+				t.Errorf("%s: Inspect visits %d nodes of %d in\n%s", file, visited, want, s)
+			}
+		}
+	}
+	// Returning false skips the children.
+	s, _ := Parse("SELECT (SELECT 1) FROM t")
+	visited := 0
+	ast.Inspect(s, func(n ast.Node) bool { visited++; _, sub := n.(*ast.SubqueryExpr); return !sub })
+	if visited != 4 { // Query, Select, SubqueryExpr, TableName
+		t.Errorf("visited %d nodes, want 4", visited)
+	}
+}
