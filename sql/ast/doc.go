@@ -3,7 +3,7 @@
 //
 // The tree is syntax only: names are not resolved, types of expressions are
 // not known, and a construct the planner does not support still has a node,
-// so that the planner can refuse it by name. Three interfaces split the
+// so that the planner can refuse it by name. Four interfaces split the
 // nodes:
 //
 //   - [Statement]: one SQL statement — [CreateTable], [CreateView],
@@ -27,6 +27,10 @@
 // aside (the parser's fuzz test checks it). Keywords print in upper case;
 // identifiers keep their case and are quoted with backquotes only where
 // they must be.
+//
+// [Inspect] walks a tree (to find the aggregates of a query, say), and
+// [IntervalLit.Millis] gives the length of a day-time interval, as window
+// sizes and watermark delays need it.
 //
 // Column types are [types.Type] values: ROW<…> columns keep their fields
 // here, and the planner flattens them (types.Schema.Flatten).

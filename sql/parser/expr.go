@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/weirstream/weir/sql/ast"
@@ -428,6 +429,11 @@ func (p *parser) interval() ast.Expr {
 	e.Unit = p.intervalUnit("after INTERVAL " + ast.Quote(v.text))
 	if p.acceptWord("TO") {
 		e.To = p.intervalUnit("after TO")
+	}
+	// Day-time intervals are checked here, to point at a malformed value;
+	// the planner refuses intervals of years and months.
+	if _, err := e.Millis(); err != nil && !errors.Is(err, ast.ErrYearMonthInterval) {
+		p.failAt(v, strings.TrimPrefix(err.Error(), "ast: "))
 	}
 	return e
 }
