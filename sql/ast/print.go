@@ -131,6 +131,7 @@ func aliasString(alias string, cols []string) string {
 
 // ---- Statements ----
 
+// String returns the CreateTable as SQL text.
 func (s *CreateTable) String() string {
 	var b strings.Builder
 	b.WriteString("CREATE ")
@@ -200,10 +201,12 @@ func (c Column) String() string {
 	return s
 }
 
+// String returns the Watermark as SQL text.
 func (w *Watermark) String() string {
 	return "WATERMARK FOR " + Ident(w.Column) + " AS " + w.Expr.String()
 }
 
+// String returns the CreateView as SQL text.
 func (s *CreateView) String() string {
 	var b strings.Builder
 	b.WriteString("CREATE ")
@@ -222,6 +225,7 @@ func (s *CreateView) String() string {
 	return b.String()
 }
 
+// String returns the CreateFunction as SQL text.
 func (s *CreateFunction) String() string {
 	var b strings.Builder
 	b.WriteString("CREATE ")
@@ -242,6 +246,7 @@ func (s *CreateFunction) String() string {
 	return b.String()
 }
 
+// String returns the Drop as SQL text.
 func (s *Drop) String() string {
 	var b strings.Builder
 	b.WriteString("DROP ")
@@ -259,6 +264,7 @@ func (s *Drop) String() string {
 	return b.String()
 }
 
+// String returns the Insert as SQL text.
 func (s *Insert) String() string {
 	kw := "INSERT INTO "
 	if s.Overwrite {
@@ -271,6 +277,7 @@ func (s *Insert) String() string {
 	return out + " " + s.Query.String()
 }
 
+// String returns the Explain as SQL text.
 func (s *Explain) String() string {
 	out := "EXPLAIN "
 	if len(s.Details) > 0 {
@@ -279,6 +286,7 @@ func (s *Explain) String() string {
 	return out + s.Statement.String()
 }
 
+// String returns the Set as SQL text.
 func (s *Set) String() string {
 	if s.Key == "" {
 		return "SET"
@@ -286,6 +294,7 @@ func (s *Set) String() string {
 	return "SET " + Quote(s.Key) + " = " + Quote(s.Value)
 }
 
+// String returns the Reset as SQL text.
 func (s *Reset) String() string {
 	if s.Key == "" {
 		return "RESET"
@@ -293,16 +302,21 @@ func (s *Reset) String() string {
 	return "RESET " + Quote(s.Key)
 }
 
+// String returns the Show as SQL text.
 func (s *Show) String() string { return "SHOW " + s.Kind.String() + "S" }
 
+// String returns the Describe as SQL text.
 func (s *Describe) String() string { return "DESCRIBE " + QualifiedName(s.Name) }
 
+// String returns the BeginStatementSet as SQL text.
 func (s *BeginStatementSet) String() string { return "BEGIN STATEMENT SET" }
 
+// String returns the EndStatementSet as SQL text.
 func (s *EndStatementSet) String() string { return "END" }
 
 // ---- Queries ----
 
+// String returns the Query as SQL text.
 func (q *Query) String() string {
 	var b strings.Builder
 	if len(q.With) > 0 {
@@ -362,6 +376,7 @@ func (o OrderItem) String() string {
 	return s
 }
 
+// String returns the Select as SQL text.
 func (s *Select) String() string {
 	var b strings.Builder
 	b.WriteString("SELECT ")
@@ -392,6 +407,7 @@ func (s *Select) String() string {
 	return b.String()
 }
 
+// String returns the SetOp as SQL text.
 func (s *SetOp) String() string {
 	op := s.Kind.String()
 	if s.All {
@@ -411,6 +427,7 @@ func isLooserSetOp(b QueryBody, parent SetOpKind) bool {
 	return ok && parent == Intersect && o.Kind != Intersect
 }
 
+// String returns the Values as SQL text.
 func (v *Values) String() string {
 	rows := make([]string, len(v.Rows))
 	for i, r := range v.Rows {
@@ -419,6 +436,7 @@ func (v *Values) String() string {
 	return "VALUES " + strings.Join(rows, ", ")
 }
 
+// String returns the TableName as SQL text.
 func (t *TableName) String() string {
 	s := QualifiedName(t.Name)
 	if t.SystemTime != nil {
@@ -427,10 +445,12 @@ func (t *TableName) String() string {
 	return s + aliasString(t.Alias, t.ColumnAliases)
 }
 
+// String returns the Subquery as SQL text.
 func (t *Subquery) String() string {
 	return "(" + t.Query.String() + ")" + aliasString(t.Alias, t.ColumnAliases)
 }
 
+// String returns the TableFunc as SQL text.
 func (t *TableFunc) String() string {
 	s := "TABLE(" + t.Call.String() + ")"
 	if t.Lateral {
@@ -439,6 +459,7 @@ func (t *TableFunc) String() string {
 	return s + aliasString(t.Alias, t.ColumnAliases)
 }
 
+// String returns the Join as SQL text.
 func (j *Join) String() string {
 	right := j.Right.String()
 	if _, ok := j.Right.(*Join); ok {
@@ -490,16 +511,24 @@ func operand(e Expr, min int) string {
 	return e.String()
 }
 
+// String returns the NumberLit as SQL text.
 func (e *NumberLit) String() string { return e.Text }
+
+// String returns the StringLit as SQL text.
 func (e *StringLit) String() string { return Quote(e.Value) }
+
+// String returns the BoolLit as SQL text.
 func (e *BoolLit) String() string {
 	if e.Value {
 		return "TRUE"
 	}
 	return "FALSE"
 }
+
+// String returns the NullLit as SQL text.
 func (e *NullLit) String() string { return "NULL" }
 
+// String returns the IntervalLit as SQL text.
 func (e *IntervalLit) String() string {
 	s := "INTERVAL " + Quote(e.Value) + " " + e.Unit.String()
 	if e.To != NoUnit {
@@ -508,10 +537,13 @@ func (e *IntervalLit) String() string {
 	return s
 }
 
+// String returns the TypedLit as SQL text.
 func (e *TypedLit) String() string { return e.Type + " " + Quote(e.Value) }
 
+// String returns the ColumnRef as SQL text.
 func (e *ColumnRef) String() string { return QualifiedName(e.Names) }
 
+// String returns the Star as SQL text.
 func (e *Star) String() string {
 	if e.Table == nil {
 		return "*"
@@ -519,6 +551,7 @@ func (e *Star) String() string {
 	return QualifiedName(e.Table) + ".*"
 }
 
+// String returns the Unary as SQL text.
 func (e *Unary) String() string {
 	switch e.Op {
 	case Not:
@@ -538,11 +571,13 @@ func (e *Unary) String() string {
 	return "?" + e.X.String()
 }
 
+// String returns the Binary as SQL text.
 func (e *Binary) String() string {
 	p := e.Op.Precedence()
 	return operand(e.L, p) + " " + e.Op.String() + " " + operand(e.R, p+1)
 }
 
+// String returns the Is as SQL text.
 func (e *Is) String() string {
 	s := operand(e.X, PrecIs) + " IS "
 	if e.Not {
@@ -568,6 +603,7 @@ func not(b bool) string {
 	return ""
 }
 
+// String returns the Between as SQL text.
 func (e *Between) String() string {
 	s := operand(e.X, PrecLike) + not(e.Not) + " BETWEEN "
 	if e.Symmetric {
@@ -576,6 +612,7 @@ func (e *Between) String() string {
 	return s + operand(e.Lo, PrecLike+1) + " AND " + operand(e.Hi, PrecLike+1)
 }
 
+// String returns the In as SQL text.
 func (e *In) String() string {
 	s := operand(e.X, PrecLike) + not(e.Not) + " IN ("
 	if e.Query != nil {
@@ -584,6 +621,7 @@ func (e *In) String() string {
 	return s + exprList(e.List) + ")"
 }
 
+// String returns the Like as SQL text.
 func (e *Like) String() string {
 	op := " LIKE "
 	if e.Similar {
@@ -596,6 +634,7 @@ func (e *Like) String() string {
 	return s
 }
 
+// String returns the Case as SQL text.
 func (e *Case) String() string {
 	var b strings.Builder
 	b.WriteString("CASE")
@@ -612,6 +651,7 @@ func (e *Case) String() string {
 	return b.String()
 }
 
+// String returns the Cast as SQL text.
 func (e *Cast) String() string {
 	kw := "CAST("
 	if e.Try {
@@ -620,6 +660,7 @@ func (e *Cast) String() string {
 	return kw + e.X.String() + " AS " + TypeString(e.Type) + ")"
 }
 
+// String returns the Call as SQL text.
 func (e *Call) String() string {
 	name := e.Name
 	if !e.NoParens && !isPlainSubstring(e) && (IsReserved(name) || !isBareName(name) || isGroupingWord(name)) ||
@@ -679,6 +720,7 @@ func isBareName(name string) bool {
 	return name != ""
 }
 
+// String returns the Window as SQL text.
 func (w *Window) String() string {
 	var parts []string
 	if len(w.PartitionBy) > 0 {
@@ -733,6 +775,7 @@ func boundOffset(e Expr) string {
 	return e.String()
 }
 
+// String returns the NamedArg as SQL text.
 func (e *NamedArg) String() string {
 	name := e.Name
 	if !isBareName(name) {
@@ -741,6 +784,7 @@ func (e *NamedArg) String() string {
 	return name + " => " + e.Value.String()
 }
 
+// String returns the TableArg as SQL text.
 func (e *TableArg) String() string {
 	s := "TABLE " + QualifiedName(e.Name)
 	switch len(e.PartitionBy) {
@@ -753,14 +797,18 @@ func (e *TableArg) String() string {
 	return s
 }
 
+// String returns the Descriptor as SQL text.
 func (e *Descriptor) String() string { return "DESCRIPTOR(" + identList(e.Columns) + ")" }
 
+// String returns the Extract as SQL text.
 func (e *Extract) String() string {
 	return "EXTRACT(" + e.Unit.String() + " FROM " + e.X.String() + ")"
 }
 
+// String returns the UnitArg as SQL text.
 func (e *UnitArg) String() string { return e.Unit.String() }
 
+// String returns the Trim as SQL text.
 func (e *Trim) String() string {
 	if e.Side == "" && e.Chars == nil {
 		return "TRIM(" + e.X.String() + ")"
@@ -775,6 +823,7 @@ func (e *Trim) String() string {
 	return s + "FROM " + e.X.String() + ")"
 }
 
+// String returns the RowExpr as SQL text.
 func (e *RowExpr) String() string {
 	if e.Explicit {
 		return "ROW(" + exprList(e.Fields) + ")"
@@ -782,6 +831,8 @@ func (e *RowExpr) String() string {
 	return "(" + exprList(e.Fields) + ")"
 }
 
+// String returns the SubqueryExpr as SQL text.
 func (e *SubqueryExpr) String() string { return "(" + e.Query.String() + ")" }
 
+// String returns the Exists as SQL text.
 func (e *Exists) String() string { return "EXISTS (" + e.Query.String() + ")" }
