@@ -423,9 +423,11 @@ func (p *parser) create() ast.Statement {
 	return nil
 }
 
+// ifNotExists reads IF NOT EXISTS; IF alone may be a name.
 func (p *parser) ifNotExists() bool {
-	if p.acceptWord("IF") {
-		p.expectWord("NOT", "after IF")
+	if p.isWord("IF") && isWord(p.peekAt(1), "NOT") {
+		p.next()
+		p.next()
 		p.expectWord("EXISTS", "after IF NOT")
 		return true
 	}
@@ -564,8 +566,9 @@ func (p *parser) drop() ast.Statement {
 	if d.System && d.Kind != ast.FunctionObject {
 		p.failAt(start, "DROP TEMPORARY SYSTEM is only for functions")
 	}
-	if p.acceptWord("IF") {
-		p.expectWord("EXISTS", "after IF")
+	if p.isWord("IF") && isWord(p.peekAt(1), "EXISTS") {
+		p.next()
+		p.next()
 		d.IfExists = true
 	}
 	d.Name = p.qualifiedName("the name of what to drop")

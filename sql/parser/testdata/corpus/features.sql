@@ -121,3 +121,6 @@ SELECT ((SELECT 1) + 1), x IN ((SELECT 1), 2), x IN ((SELECT 1) UNION (SELECT 2)
 SELECT * FROM ((SELECT a FROM t) UNION ALL (SELECT b FROM u)) AS x;
 SELECT * FROM ((SELECT 1 AS a) AS s JOIN u ON s.a = u.a);
 INSERT INTO t ((SELECT 1) UNION ALL (SELECT 2));
+-- Words that are keywords only in places can be names.
+CREATE TABLE `if` (`watermark` INT, `primary` INT, `constraint` INT, `day` INT) WITH ('connector' = 'print');
+DROP TABLE `if`;
