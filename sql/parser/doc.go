@@ -20,6 +20,9 @@
 //     text and position, to parse and run one by one: the SQL client
 //     reports which statement failed and goes on where it should.
 //   - [ParseExpr] reads one expression.
+//   - [Complete] tells a shell whether the lines it has read end a
+//     statement.
+//   - [Caret] shows a position as errors do, for the planner's errors.
 //
 // Errors are *[Error] values: line and column, what was expected and what
 // was found, and Error() shows the line with a caret under the place:

@@ -417,3 +417,27 @@ func TestInspect(t *testing.T) {
 		t.Errorf("visited %d nodes, want 4", visited)
 	}
 }
+
+// TestComplete checks when a shell has a whole statement to run.
+func TestComplete(t *testing.T) {
+	for src, want := range map[string]bool{
+		"SELECT 1;":                 true,
+		"SELECT 1; -- done":         true,
+		"SELECT 1":                  false,
+		"SELECT ';'":                false,
+		"SELECT 'a;\n":              false,
+		"SELECT 1 /* ; */":          false,
+		"SELECT 1 /* ;":             false,
+		"SELECT `a;`":               false,
+		"SELECT 1;\nSELECT 2;":      true,
+		";":                         false,
+		"  ; ;":                     false,
+		"SELECT 1 ;;":               true,
+		"SELECT \"x\";":             true,
+		"CREATE TABLE t (\n  a INT": false,
+	} {
+		if got := Complete(src); got != want {
+			t.Errorf("Complete(%q) = %v, want %v", src, got, want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package parser
 
 import (
+	"strings"
+
 	"github.com/weirstream/weir/sql/ast"
 )
 
@@ -66,4 +68,28 @@ func ParseScript(src string) ([]ast.Statement, error) {
 		stmts = append(stmts, s)
 	}
 	return stmts, nil
+}
+
+// Complete reports whether src ends with a ';' that ends a statement:
+// whether a shell that reads a statement line by line has all of it. A
+// ';' inside a string, a quoted name or a comment does not count, and
+// neither do ones with only blanks and comments before them.
+func Complete(src string) bool {
+	toks, err := lexAll(src, len(src), ast.Pos{Line: 1, Column: 1})
+	if err != nil {
+		// An unterminated string or comment goes on on the next line; a
+		// stray character is an error the parser reports once it runs.
+		return !strings.Contains(err.Msg, "has no closing")
+	}
+	semi := func(t token) bool { return t.kind == tPunct && t.text == ";" }
+	n := len(toks) - 1 // toks ends with tEOF
+	if n == 0 || !semi(toks[n-1]) {
+		return false
+	}
+	for _, t := range toks[:n] {
+		if !semi(t) {
+			return true
+		}
+	}
+	return false
 }
