@@ -24,6 +24,15 @@
 //     statement.
 //   - [Caret] shows a position as errors do, for the planner's errors.
 //
+// Types map onto weir's (sql/types): STRING, VARCHAR(n), CHAR(n) and
+// CHARACTER VARYING(n) are STRING (weir does not bound lengths); TINYINT,
+// SMALLINT, INT and INTEGER are INT; FLOAT, REAL, DOUBLE and DOUBLE
+// PRECISION are DOUBLE; DECIMAL, DEC and NUMERIC default to DECIMAL(10, 0)
+// and hold at most 18 digits; TIMESTAMP and TIMESTAMP_LTZ default to a
+// precision of 6, as in Flink; TIMESTAMP(p) WITH LOCAL TIME ZONE is
+// TIMESTAMP_LTZ(p); ROW<…> and ROW(…) are ROW. Other types (DATE, TIME,
+// BYTES, ARRAY, MAP, …) are refused by name.
+//
 // Errors are *[Error] values: line and column, what was expected and what
 // was found, and Error() shows the line with a caret under the place:
 //
