@@ -563,8 +563,9 @@ func (e *Unary) String() string {
 		}
 		x := operand(e.X, PrecUnary)
 		if strings.HasPrefix(x, "-") || strings.HasPrefix(x, "+") {
-			// --x would start a comment.
-			x = "(" + x + ")"
+			// --x would start a comment; a space, unlike parentheses,
+			// keeps the text as deep as the tree.
+			return op + " " + x
 		}
 		return op + x
 	}
@@ -764,13 +765,19 @@ func (b FrameBound) String() string {
 	return ""
 }
 
-// boundOffset prints a frame's offset; a column named like the keywords
-// that may start a bound goes in parentheses.
+// boundOffset prints a frame's offset: in parentheses unless it is a
+// primary (the AND of BETWEEN … AND … would take it apart), and a name
+// that reads as UNBOUNDED too.
 func boundOffset(e Expr) string {
-	if c, ok := e.(*ColumnRef); ok && len(c.Names) == 1 {
-		if w := upper(c.Names[0]); w == "UNBOUNDED" || w == "CURRENT" {
-			return "(" + e.String() + ")"
-		}
+	var first string
+	switch e := e.(type) {
+	case *ColumnRef:
+		first = e.Names[0]
+	case *Call:
+		first = e.Name
+	}
+	if Precedence(e) < PrecPrimary || upper(first) == "UNBOUNDED" {
+		return "(" + e.String() + ")"
 	}
 	return e.String()
 }

@@ -57,7 +57,7 @@ func TestPrintParentheses(t *testing.T) {
 		{&Binary{Op: Sub, L: a, R: &Binary{Op: Sub, L: b, R: c}}, "a - (b - c)"},
 		{&Binary{Op: Sub, L: &Binary{Op: Sub, L: a, R: b}, R: c}, "a - b - c"},
 		{&Unary{Op: Not, X: &Binary{Op: And, L: a, R: b}}, "NOT (a AND b)"},
-		{&Unary{Op: Neg, X: &Unary{Op: Neg, X: a}}, "-(-a)"},
+		{&Unary{Op: Neg, X: &Unary{Op: Neg, X: a}}, "- -a"},
 		{&Binary{Op: Sub, L: a, R: &Unary{Op: Neg, X: b}}, "a - -b"},
 		{&Is{X: &Binary{Op: Or, L: a, R: b}, What: IsNull}, "(a OR b) IS NULL"},
 		{&Between{X: a, Lo: &Binary{Op: And, L: b, R: c}, Hi: c}, "a BETWEEN (b AND c) AND c"},
