@@ -16,9 +16,9 @@
 //   - [Parse] reads one statement (a trailing ';' is allowed).
 //   - [ParseScript] reads the ';'-separated statements of a file, as the
 //     SQL client runs them.
-//   - [Split] cuts a script into [Piece]s, one per statement, each with its
-//     text and position, to parse and run one by one: the SQL client
-//     reports which statement failed and goes on where it should.
+//   - [Split] cuts a script into one [Piece] per statement, with its text
+//     and position, so that the SQL client can parse and run statements
+//     one by one and say which one failed.
 //   - [ParseExpr] reads one expression.
 //   - [Complete] tells a shell whether the lines it has read end a
 //     statement.
