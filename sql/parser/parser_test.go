@@ -441,3 +441,26 @@ func TestComplete(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseCorpus parses every script of the corpus.
+func BenchmarkParseCorpus(b *testing.B) {
+	files, _ := filepath.Glob("testdata/corpus/*.sql")
+	var srcs []string
+	size := 0
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			b.Fatal(err)
+		}
+		srcs = append(srcs, string(src))
+		size += len(src)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for _, src := range srcs {
+			if _, err := ParseScript(src); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
