@@ -65,6 +65,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLike$$' -fuzztime $(FUZZTIME) ./sql/expr
 	$(GO) test -run '^$$' -fuzz '^FuzzCast$$' -fuzztime $(FUZZTIME) ./sql/expr
 	$(GO) test -run '^$$' -fuzz '^FuzzDateFormat$$' -fuzztime $(FUZZTIME) ./sql/expr
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./sql/parser
 
 # A release build: no paths of the build machine in the binary (-trimpath)
 # and no symbol table or DWARF (-s -w), a third smaller. Native Google Cloud
