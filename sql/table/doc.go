@@ -45,8 +45,10 @@
 // returns one with every built-in connector) and may add its own
 // factories. Nothing here is global.
 //
-// Example: a factory of a connector 'lines' that reads strings from a
-// source of its own.
+// Example: a factory of a connector 'lines' that reads the lines of files
+// through the table's format ([Decode] decodes inside the reader, so bad
+// records become the source's dead letters; [AddSource] applies the
+// watermark per split).
 //
 //	type linesFactory struct{}
 //
@@ -55,14 +57,14 @@
 //		return table.OptionSpec{Required: []string{"path"}, Format: true}
 //	}
 //	func (linesFactory) Scan(c table.ScanContext) (table.Scan, error) {
-//		dec, err := c.Decoder()
+//		dec, err := c.Decoder("")
 //		if err != nil {
 //			return table.Scan{}, err
 //		}
 //		src, err := file.NewSource(c.Options.String("path", ""))
 //		if err != nil {
-//			return table.Scan{}, fmt.Errorf("table %s: %w", c.Table, err)
+//			return table.Scan{}, fmt.Errorf("table %s: option 'path': %w", c.Table, err)
 //		}
-//		return table.DecodeLines(c, weir.FromSource(c.Env, src), dec), nil
+//		return table.AddSource(c, table.Decode(src, table.Lines, dec)), nil
 //	}
 package table
