@@ -13,7 +13,7 @@ import (
 
 type fakeFactory struct{ spec table.OptionSpec }
 
-func (fakeFactory) Connector() string            { return "filesystem" }
+func (fakeFactory) Connector() string           { return "filesystem" }
 func (f fakeFactory) Options() table.OptionSpec { return f.spec }
 
 func registry(t *testing.T) *table.Registry {
