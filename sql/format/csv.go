@@ -61,7 +61,7 @@ func (f CSV) Decoder(c Config) (Decoder, error) {
 		}
 		values := make([]types.Value, len(schema))
 		for i, field := range fields {
-			v, err := parseText(field, schema[i].Type, loc)
+			v, err := ParseText(field, schema[i].Type, loc)
 			if err != nil {
 				return types.Row{}, fmt.Errorf("csv: column %s: %v", schema[i].Name, err)
 			}
@@ -136,7 +136,7 @@ func (f CSV) Encoder(c Config) (Encoder, error) {
 			if i < len(row.Values) {
 				v = row.Values[i]
 			}
-			field = formatText(field[:0], v, col.Type, loc)
+			field = AppendText(field[:0], v, col.Type, loc)
 			if needsQuote(field, delim, quote) || (col.Type.Kind == types.String && len(field) == 0 && !v.IsNull()) {
 				dst = append(dst, quote)
 				for _, ch := range field {

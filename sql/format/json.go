@@ -108,7 +108,7 @@ func jsonValue(obj map[string]any, col jsonColumn, loc *time.Location) (types.Va
 			return types.Null, nil
 		}
 		var err error
-		if v, err = parseText(x, t, loc); err != nil {
+		if v, err = ParseText(x, t, loc); err != nil {
 			return types.Null, err
 		}
 	case json.Number:
@@ -123,7 +123,7 @@ func jsonValue(obj map[string]any, col jsonColumn, loc *time.Location) (types.Va
 			return types.IntValue(n), nil
 		case types.Int, types.BigInt, types.Double, types.Decimal:
 			var err error
-			if v, err = parseText(x.String(), t, loc); err != nil {
+			if v, err = ParseText(x.String(), t, loc); err != nil {
 				return types.Null, err
 			}
 		default:

@@ -17,9 +17,11 @@ const (
 	isoLayout = "2006-01-02T15:04:05.999999999"
 )
 
-// parseText parses s, a field's text, as a value of type t. Empty text is
-// NULL for every type but STRING.
-func parseText(s string, t types.Type, loc *time.Location) (types.Value, error) {
+// ParseText parses s, a field's text, as a value of type t, as csv reads
+// a field: empty text is NULL for every type but STRING; timestamps in SQL
+// or ISO form (TIMESTAMP_LTZ without a zone in loc; nil means UTC);
+// DECIMAL to its unscaled integer. The error says what s is not.
+func ParseText(s string, t types.Type, loc *time.Location) (types.Value, error) {
 	switch t.Kind {
 	case types.String:
 		return types.StringValue(s), nil
@@ -127,9 +129,9 @@ func allDigits(s string) bool {
 	return true
 }
 
-// formatText appends v, of type t, as text: what parseText reads back.
+// AppendText appends v, of type t, as text: what ParseText reads back.
 // NULL appends nothing.
-func formatText(dst []byte, v types.Value, t types.Type, loc *time.Location) []byte {
+func AppendText(dst []byte, v types.Value, t types.Type, loc *time.Location) []byte {
 	if v.IsNull() {
 		return dst
 	}

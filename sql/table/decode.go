@@ -20,7 +20,14 @@ import (
 // splits and forwards the optional interfaces its reader implements
 // (source.ProgressReporter, source.CheckpointListener).
 func Decode[In any](src source.Source[In], raw func(In) []byte, decode format.Decoder) source.Source[types.Row] {
-	d := &decoding[In]{src: src, raw: raw, decode: decode}
+	return Convert(src, raw, func(v In) (types.Row, error) { return decode(raw(v)) })
+}
+
+// Convert is Decode for a source whose records are not bytes (generated
+// events): convert makes a row of a record, and raw gives the record's
+// bytes only for a dead letter.
+func Convert[In any](src source.Source[In], raw func(In) []byte, convert func(In) (types.Row, error)) source.Source[types.Row] {
+	d := &decoding[In]{src: src, raw: raw, decode: convert}
 	if c, ok := src.(source.Checkpointed); ok {
 		return &checkpointedDecoding[In]{decoding: d, c: c}
 	}
@@ -33,7 +40,7 @@ func Lines(s string) []byte { return []byte(s) }
 type decoding[In any] struct {
 	src    source.Source[In]
 	raw    func(In) []byte
-	decode format.Decoder
+	decode func(In) (types.Row, error)
 }
 
 type checkpointedDecoding[In any] struct {
@@ -121,10 +128,9 @@ func (o *decodingOutput[In]) CollectAt(v In, ts int64) {
 }
 
 func (o *decodingOutput[In]) row(v In) (types.Row, bool) {
-	raw := o.d.raw(v)
-	row, err := o.d.decode(raw)
+	row, err := o.d.decode(v)
 	if err != nil {
-		o.DeadLetter(source.DeadLetter{Split: o.split, Raw: raw, Reason: err.Error()})
+		o.DeadLetter(source.DeadLetter{Split: o.split, Raw: o.d.raw(v), Reason: err.Error()})
 		return types.Row{}, false
 	}
 	return row, true

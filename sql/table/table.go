@@ -193,6 +193,9 @@ type LookupContext struct {
 	// Keys are the columns the join looks rows up by, in the order of the
 	// keys a LookupFunc is given.
 	Keys []string
+	// PrimaryKey is the table's PRIMARY KEY columns, or nil. A store
+	// addressed by key (Redis) needs Keys to be exactly these.
+	PrimaryKey []string
 }
 
 // Lookup is a table's lookup function and the means to release what it
