@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 //	                 as fast as the job takes them, and the generators' own rate)
 //	number-of-rows   end after this many rows (default: never)
 //	seed             the generators' seed (default: theirs)
+//	bad-line-ratio   access-log: the share of malformed lines, 0 to 1 (default 0)
 //
 // A 'nexmark' table has Flink's Nexmark schema, of which it declares any
 // columns: event_type INT (0 person, 1 auction, 2 bid), person ROW<id
@@ -45,7 +47,7 @@ func (Datagen) Connector() string { return "datagen" }
 
 // Options implements table.Factory.
 func (Datagen) Options() table.OptionSpec {
-	return table.OptionSpec{Optional: []string{"kind", "rows-per-second", "number-of-rows", "seed"}}
+	return table.OptionSpec{Optional: []string{"kind", "rows-per-second", "number-of-rows", "seed", "bad-line-ratio"}}
 }
 
 // Scan implements table.ScanFactory.
@@ -81,6 +83,13 @@ func (Datagen) Scan(c table.ScanContext) (table.Scan, error) {
 		}
 		if seeded {
 			opts = append(opts, datagen.Seed(seed))
+		}
+		if v, ok := c.Options.Lookup("bad-line-ratio"); ok {
+			r, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || r < 0 || r > 1 {
+				return table.Scan{}, fmt.Errorf("table %s: option 'bad-line-ratio' is '%s': use a number from 0 to 1, such as '0.01'", c.Table, v)
+			}
+			opts = append(opts, datagen.BadLineRatio(r))
 		}
 		src, err := datagen.NewSource(opts...)
 		if err != nil {
