@@ -3,6 +3,7 @@ package connectors
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -226,7 +227,9 @@ func (Redis) Lookup(c table.LookupContext) (table.Lookup, error) {
 			v, err := format.ParseText(s, schema[i].Type, loc)
 			if err != nil {
 				// A value another program wrote: the column is NULL, not
-				// the job's end.
+				// the job's end, and the log says so.
+				slog.Warn("redis lookup: a field does not parse; the column is NULL",
+					"table", c.Table, "key", key, "field", schema[i].Name, "reason", err.Error())
 				continue
 			}
 			values[i] = v
