@@ -128,7 +128,7 @@ func testFilesystemSink(t *testing.T, opts ...weir.EnvOption) {
 
 func TestFilesystemOptions(t *testing.T) {
 	_, _, err := connectors.Default(nil).Resolve("access_log", []table.Option{{Key: "connector", Value: "filesystem"}, {Key: "paht", Value: "x"}, {Key: "format", Value: "csv"}})
-	wantErr(t, err, "table access_log: unknown option 'paht' for connector 'filesystem'; its options are: connector, path, follow, source.max-line-size, format, csv.field-delimiter, csv.quote-character",
+	wantErr(t, err, "table access_log: unknown option 'paht' for connector 'filesystem'; its options are: connector, path, follow, source.max-line-size, scan.watermark.idle-timeout, format, csv.field-delimiter, csv.quote-character",
 		"needs option 'path'")
 
 	env := weir.NewEnv()
