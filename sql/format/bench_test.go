@@ -51,3 +51,18 @@ func BenchmarkPVUVParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJSONDecode decodes a Nexmark-like bid with a nested object.
+func BenchmarkJSONDecode(b *testing.B) {
+	dec, err := format.JSON{}.Decoder(cfg(nested, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := []byte(`{"id": 7, "name": "ann", "bid": {"price": 12.5, "at": "2026-12-07 03:14:29.123"}, "ok": true, "score": 0.5}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := dec(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
