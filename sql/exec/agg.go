@@ -187,9 +187,9 @@ type aggImpl interface {
 
 type countStar struct{}
 
-func (countStar) add(s *slot, _ types.Value)           { s.n++ }
-func (countStar) merge(d, s *slot)                     { d.n += s.n }
-func (countStar) result(s *slot) types.Value           { return types.IntValue(s.n) }
+func (countStar) add(s *slot, _ types.Value)          { s.n++ }
+func (countStar) merge(d, s *slot)                    { d.n += s.n }
+func (countStar) result(s *slot) types.Value          { return types.IntValue(s.n) }
 func (countStar) retract(s *slot, _ types.Value) bool { s.n--; return true }
 
 type count struct{}
@@ -224,7 +224,7 @@ func (countDistinct) merge(d, s *slot) {
 		countDistinct{}.add(d, v)
 	}
 }
-func (countDistinct) result(s *slot) types.Value         { return types.IntValue(int64(len(s.set))) }
+func (countDistinct) result(s *slot) types.Value      { return types.IntValue(int64(len(s.set))) }
 func (countDistinct) retract(*slot, types.Value) bool { return false }
 
 type sum struct{ float, avg bool }
@@ -290,7 +290,7 @@ func (f minMax) merge(d, s *slot) {
 		f.add(d, s.v)
 	}
 }
-func (minMax) result(s *slot) types.Value         { return s.v }
+func (minMax) result(s *slot) types.Value      { return s.v }
 func (minMax) retract(*slot, types.Value) bool { return false }
 
 type approxDistinct struct{}
