@@ -199,3 +199,5 @@ func checkRestores(t *testing.T, rows []types.Row, want []string, backends []str
 		})
 	}
 }
+
+func slicesSort(s []string) { slices.Sort(s) }
