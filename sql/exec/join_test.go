@@ -328,3 +328,73 @@ func TestApproxCountDistinct(t *testing.T) {
 		t.Fatalf("estimate %d of 20000 distinct values", est)
 	}
 }
+
+// split cuts timed rows into a left side (even row numbers in cPrice's
+// eighths) and a right side (the rest), so that the one-input restore
+// harness can drive the joins.
+func split(in weir.Stream[types.Row]) (l, r weir.Stream[types.Row]) {
+	even := func(x types.Row) bool { return int64(x.Values[cPrice].Float()*8)%2 == 0 }
+	l = weir.Filter(in, even, weir.UID("even"))
+	r = weir.Filter(in, func(x types.Row) bool { return !even(x) }, weir.UID("odd"))
+	return l, r
+}
+
+func splitRows(rows []types.Row) (ls, rs []types.Row) {
+	for _, x := range rows {
+		if int64(x.Values[cPrice].Float()*8)%2 == 0 {
+			ls = append(ls, x)
+		} else {
+			rs = append(rs, x)
+		}
+	}
+	return ls, rs
+}
+
+// TestJoinsRestore: the full window join, the interval join and the
+// lookup join keep their state (buffered rows, rows in flight) through a
+// failure and a restore at another parallelism: the output is exact.
+func TestJoinsRestore(t *testing.T) {
+	rows := events(1200, 17)
+	ls, rs := splitRows(rows)
+	tumble := exec.WindowSpec{Kind: exec.Tumble, TimeCol: cTime, Size: 10 * time.Second}
+	t.Run("window", func(t *testing.T) {
+		checkRestores(t, rows, exactWindowJoin(exec.Full, ls, rs), []string{"heap"}, func(_ *weir.Env, in weir.Stream[types.Row]) (weir.Stream[types.Row], error) {
+			l, r := split(timed(t, in))
+			lw, _ := exec.WindowAssign(l, tumble, "left-window")
+			rw, _ := exec.WindowAssign(r, tumble, "right-window")
+			j, _, err := exec.WindowJoin(lw, rw, exec.WindowJoinSpec{Type: exec.Full, LeftKeys: []int{cUser}, RightKeys: []int{cUser},
+				LeftStart: width, LeftEnd: width + 1, RightStart: width, RightEnd: width + 1, LeftWidth: width + 3, RightWidth: width + 3}, "join")
+			return j, err
+		})
+	})
+	t.Run("interval", func(t *testing.T) {
+		var want []string
+		for _, l := range ls {
+			for _, r := range rs {
+				d := r.Values[cTime].Int() - l.Values[cTime].Int()
+				if !l.Values[cUser].IsNull() && l.Values[cUser] == r.Values[cUser] && d >= -300 && d <= 300 {
+					want = append(want, rowString(types.Row{Values: append(append([]types.Value(nil), l.Values...), r.Values...)}))
+				}
+			}
+		}
+		checkRestores(t, rows, want, []string{"heap"}, func(_ *weir.Env, in weir.Stream[types.Row]) (weir.Stream[types.Row], error) {
+			l, r := split(timed(t, in))
+			return exec.IntervalJoin(l, r, exec.IntervalJoinSpec{LeftKeys: []int{cUser}, RightKeys: []int{cUser},
+				Lower: -300 * time.Millisecond, Upper: 300 * time.Millisecond, LeftWidth: width, RightWidth: width}, "join")
+		})
+	})
+	t.Run("lookup", func(t *testing.T) {
+		var want []string
+		for _, r := range rows {
+			want = append(want, rowString(types.Row{Values: append(append([]types.Value(nil), r.Values...), r.Values[cUser])}))
+		}
+		checkRestores(t, rows, want, []string{"heap"}, func(_ *weir.Env, in weir.Stream[types.Row]) (weir.Stream[types.Row], error) {
+			j, _, err := exec.LookupJoin(in, exec.LookupJoinSpec{Type: exec.Left, Keys: []int{cUser}, LeftWidth: width, RightWidth: 1,
+				Lookup: func(_ context.Context, key []types.Value) ([]types.Row, error) {
+					time.Sleep(time.Millisecond) // keep rows in flight at the checkpoints
+					return []types.Row{types.NewRow(key[0])}, nil
+				}}, "lookup")
+			return j, err
+		})
+	})
+}
