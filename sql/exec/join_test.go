@@ -185,7 +185,7 @@ func TestLookupJoin(t *testing.T) {
 			got := run(t, rows, p, "heap", func(_ *weir.Env, in weir.Stream[types.Row]) (weir.Stream[types.Row], error) {
 				j, s, err := exec.LookupJoin(in, exec.LookupJoinSpec{Type: typ, Keys: []int{cUser}, LeftWidth: width, RightWidth: 2,
 					Lookup: lookup, Cache: exec.LookupCache{MaxRows: 100, TTL: time.Hour},
-					Async:  weir.AsyncOptions[types.Row, []types.Row]{Capacity: 1}}, "lookup")
+					Async: weir.AsyncOptions[types.Row, []types.Row]{Capacity: 1}}, "lookup")
 				stats = s
 				return j, err
 			})
