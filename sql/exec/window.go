@@ -40,8 +40,10 @@ func (k WindowKind) String() string {
 // WindowSpec is a windowing TVF over an event-time column.
 type WindowSpec struct {
 	Kind WindowKind
-	// TimeCol is the time attribute the windows are computed on: the column
-	// that EventTime gave the rows' event times from.
+	// TimeCol is the time attribute the windows are computed on. A window
+	// aggregate assigns windows by the rows' event time, so it must be the
+	// column EventTime gave the rows their times from (or, after another
+	// windowed operator, its window_time); WindowAssign reads the column.
 	TimeCol int
 	// Size is TUMBLE's and HOP's size and CUMULATE's max size.
 	Size time.Duration
