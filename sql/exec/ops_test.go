@@ -459,3 +459,24 @@ func TestTopNAndJoinLateRows(t *testing.T) {
 		t.Fatalf("the window join counted %d late rows, want 1", jlate.Load())
 	}
 }
+
+// TestDeduplicateRestores: the kept rows survive a failure and a restore
+// at another parallelism: the changelog, replayed, ends at the last row
+// of each user.
+func TestDeduplicateRestores(t *testing.T) {
+	rows := events(1200, 9)
+	last := map[string]types.Row{}
+	for _, r := range rows {
+		k := r.Values[cUser].String()
+		if l, ok := last[k]; !ok || r.Values[cTime].Int() >= l.Values[cTime].Int() {
+			last[k] = r
+		}
+	}
+	var want []string
+	for _, r := range last {
+		want = append(want, rowString(r))
+	}
+	checkRestoresFinal(t, rows, want, func(_ *weir.Env, in weir.Stream[types.Row]) (weir.Stream[types.Row], error) {
+		return exec.Deduplicate(in, exec.DedupSpec{Keys: []int{cUser}, TimeCol: cTime, Last: true}, "dedup")
+	})
+}
