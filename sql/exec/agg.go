@@ -366,8 +366,14 @@ func (a *Aggs) Len() int { return len(a.calls) }
 // New returns an empty accumulator.
 func (a *Aggs) New() Acc { return Acc{slots: make([]slot, len(a.calls))} }
 
-// Add folds row into acc and returns acc (changed in place).
+// Add folds row into acc and returns acc (changed in place). An
+// accumulator restored from a checkpoint of another query (other
+// aggregates under the same uid) panics with an error that says so; the
+// job fails with it.
 func (a *Aggs) Add(acc Acc, row types.Row) Acc {
+	if len(acc.slots) != len(a.impls) {
+		panic(fmt.Errorf("exec: an accumulator holds %d aggregates where the query has %d: its state comes from a checkpoint of another query under the same uid; give the changed query new operator uids", len(acc.slots), len(a.impls)))
+	}
 	for i, impl := range a.impls {
 		if f := a.calls[i].Filter; f != nil && !f(row) {
 			continue
