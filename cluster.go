@@ -143,6 +143,7 @@ func (e *Env) executeInCluster(ctx context.Context, p *plan.Plan, settings plan.
 			e.job, e.worker = j, w
 			e.mu.Unlock()
 		},
+		Subtasks: e.subtaskReports,
 	}
 	return cluster.Run(ctx, js, cluster.WorkerConfig{
 		Kafka: kopts, Name: c.Name, ID: c.ID, Advertise: c.Advertise, Listen: c.Listen, Slots: slots, MinWorkers: c.MinWorkers,

@@ -85,7 +85,7 @@ func mountUI(mux *http.ServeMux, job Job, hist *History) {
 		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("GET /api/subtasks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, job.Metrics())
+		writeJSON(w, http.StatusOK, subtasksOf(job))
 	})
 	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, r *http.Request) {
 		since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
