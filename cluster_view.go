@@ -11,9 +11,10 @@ import (
 // The whole job as any worker of a cluster shows it. Each worker runs
 // only its part of the job; its Metrics and CheckpointStats are that part
 // (what GET /metrics exports, so that Prometheus, which scrapes every
-// worker, counts each subtask once). ClusterMetrics, ClusterCheckpointStats
-// and Exceptions are the whole job's, as the coordinator knows it: every
-// worker reports its subtasks and failures to the coordinator each second,
+// worker, counts each subtask once). ClusterMetrics, ClusterCheckpointStats,
+// ClusterChannels and Exceptions are the whole job's, as the coordinator
+// knows it: every worker reports its subtasks, channels and failures to the
+// coordinator each second,
 // and every task acknowledges its checkpoints there (internal/cluster,
 // report.go).
 
@@ -47,6 +48,22 @@ func (e *Env) ClusterCheckpointStats() []CheckpointStat {
 		return e.CheckpointStats()
 	}
 	return e.checkpointStats(v.Checkpoints)
+}
+
+// ClusterChannels returns how full the channels of every edge are, summed
+// over the workers of a cluster (each worker's report is at most about a
+// second old); it asks the coordinator as ClusterMetrics does. For a job in
+// one process it is Channels.
+func (e *Env) ClusterChannels() []ChannelFill {
+	v, ok := e.jobView()
+	if !ok {
+		return e.Channels()
+	}
+	out := make([]ChannelFill, 0, len(v.Channels))
+	for _, c := range v.Channels {
+		out = append(out, ChannelFill{From: c.From, To: c.To, Queued: c.Queued, Capacity: c.Capacity})
+	}
+	return out
 }
 
 // clusterExceptions is Exceptions in a cluster.
@@ -97,6 +114,16 @@ func (e *Env) subtaskReports() []cluster.SubtaskReport {
 			r.StateAccess = append(r.StateAccess, cluster.StateAccessReport{Backend: a.Backend, Op: a.Op, P50: a.P50, P99: a.P99, Count: a.Count})
 		}
 		out = append(out, r)
+	}
+	return out
+}
+
+// channelReports returns this process's channels for the coordinator.
+func (e *Env) channelReports() []cluster.ChannelReport {
+	chs := e.Channels()
+	out := make([]cluster.ChannelReport, 0, len(chs))
+	for _, c := range chs {
+		out = append(out, cluster.ChannelReport{From: c.From, To: c.To, Queued: c.Queued, Capacity: c.Capacity})
 	}
 	return out
 }

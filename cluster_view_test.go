@@ -80,11 +80,11 @@ func (w *viewWorker) byWorker(t *testing.T) (map[string]int64, bool) {
 // TestClusterJobViewOnEveryWorker runs a job as two in-process workers,
 // each serving the job API as weir's --http does, and checks that either
 // worker's API shows the whole job: the subtasks of both workers, each
-// with its worker and records; the checkpoint timeline of every task;
-// the failure of a subtask that ran on the worker that does not
-// coordinate. GET /metrics stays each worker's own. Once the worker that
-// does not coordinate leaves, its subtasks drop out of the view after the
-// rescale, and its failure stays in the history.
+// with its worker and records; every worker's channels; the checkpoint
+// timeline of every task; the failure of a subtask that ran on the worker
+// that does not coordinate. GET /metrics stays each worker's own. Once the
+// worker that does not coordinate leaves, its subtasks drop out of the
+// view after the rescale, and its failure stays in the history.
 func TestClusterJobViewOnEveryWorker(t *testing.T) {
 	brokers := []string{startBroker(t)}
 	dir := t.TempDir()
@@ -134,6 +134,29 @@ func TestClusterJobViewOnEveryWorker(t *testing.T) {
 				if got[o.id] == 0 {
 					return fmt.Errorf("records in by worker %v: none of %s", got, o.id)
 				}
+			}
+			return nil
+		})
+	}
+
+	// The channels of every edge, summed over the workers.
+	for _, w := range ws {
+		eventually("the API of "+w.id+" to show both workers' channels", func() error {
+			var got []weir.ChannelFill
+			w.get(t, "/api/channels", &got)
+			want := map[[2]int]int{}
+			for _, o := range ws {
+				for _, c := range o.env.Channels() {
+					want[[2]int{c.From, c.To}] += c.Capacity
+				}
+			}
+			for _, c := range got {
+				if n := want[[2]int{c.From, c.To}]; c.Capacity != n || n == 0 {
+					return fmt.Errorf("edge %d→%d has capacity %d, want %d, the sum of the workers'", c.From, c.To, c.Capacity, n)
+				}
+			}
+			if len(got) == 0 || len(got) != len(want) {
+				return fmt.Errorf("%d edges, want %d", len(got), len(want))
 			}
 			return nil
 		})

@@ -36,10 +36,10 @@
 //
 // A job in a cluster (weir.Cluster) runs on several workers, each with its
 // own --http. Every worker's API and UI show the whole job: /api/metrics,
-// /api/subtasks, /api/history, /api/bottleneck, /api/checkpoints and
-// /api/exceptions read the job's merged view (weir.Env.ClusterMetrics,
-// ClusterCheckpointStats, Exceptions), each subtask and failure with the
-// worker it ran on. GET /metrics does not: Prometheus scrapes every worker,
+// /api/subtasks, /api/history, /api/bottleneck, /api/checkpoints,
+// /api/channels and /api/exceptions read the job's merged view
+// (weir.Env.ClusterMetrics, ClusterCheckpointStats, ClusterChannels,
+// Exceptions), each subtask and failure with the worker it ran on. GET /metrics does not: Prometheus scrapes every worker,
 // and a series of another worker's subtask there would count it twice, so
 // each worker exports its own subtasks (and the coordinator the
 // checkpoints); sum over the workers in the query.

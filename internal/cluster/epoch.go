@@ -42,8 +42,8 @@ type epoch struct {
 	// each worker's readers, by source (for Status).
 	assigned map[string]map[string][]string
 	// reports holds, on the coordinator, each other worker's newest report
-	// of its subtasks in this epoch (report.go).
-	reports map[string][]SubtaskReport
+	// in this epoch: its subtasks and channels (report.go).
+	reports map[string]Report
 }
 
 type readerSide struct {

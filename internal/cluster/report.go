@@ -20,8 +20,9 @@ import (
 //
 //   - Every worker that does not coordinate sends the coordinator a Report
 //     every reportInterval while an epoch runs, and once more when its part
-//     of the epoch ends: its subtasks' metrics, and the failures of its
-//     subtasks that the coordinator does not hold yet.
+//     of the epoch ends: its subtasks' metrics, how full its channels are,
+//     and the failures of its subtasks that the coordinator does not hold
+//     yet.
 //   - The coordinator keeps each worker's newest report on the epoch, so a
 //     new epoch starts without them: a worker that left drops out of the
 //     view once the next epoch starts. It merges the failures into the
@@ -49,6 +50,20 @@ const reportInterval = time.Second
 // falls back to the worker's own part when the coordinator does not answer.
 const viewTimeout = 2 * time.Second
 
+// viewFresh is how long a worker answers from the view it last got: a
+// page's refresh asks for several parts of it at once.
+const viewFresh = 250 * time.Millisecond
+
+// lastView is the view a worker that does not coordinate last got; its
+// mutex is held while the worker asks, so that questions asked at once
+// share one call.
+type lastView struct {
+	mu   sync.Mutex
+	at   time.Time
+	view JobView
+	err  error
+}
+
 // The bounds of what a report and a view carry, so that neither nears the
 // transport's message limit however large the job.
 const (
@@ -60,6 +75,7 @@ const (
 	maxTimedViewed     = 10   // the newest checkpoints a view carries per-task details of
 	maxCheckpointsView = 100
 	maxExceptionKeys   = 1024 // worker processes whose failures the coordinator tracks
+	maxChannelReports  = 4096 // edges per report and view
 )
 
 // SubtaskReport is the metrics of one subtask (weir.SubtaskMetrics), as a
@@ -97,6 +113,15 @@ type StateAccessReport struct {
 	Count   int64         `cbor:"5,keyasint,omitempty"`
 }
 
+// ChannelReport is how full the channels of one edge are in a worker
+// (weir.ChannelFill); a view sums the workers'.
+type ChannelReport struct {
+	From     int `cbor:"1,keyasint"` // the operator IDs of the sender
+	To       int `cbor:"2,keyasint"` // and of the receiver
+	Queued   int `cbor:"3,keyasint,omitempty"`
+	Capacity int `cbor:"4,keyasint,omitempty"`
+}
+
 // Exception is one failure of a worker's part of the job, for the job's
 // exception history.
 type Exception struct {
@@ -130,6 +155,7 @@ type Report struct {
 	Nonce      uint64          `cbor:"3,keyasint"`
 	Subtasks   []SubtaskReport `cbor:"4,keyasint,omitempty"`
 	Exceptions []Exception     `cbor:"5,keyasint,omitempty"`
+	Channels   []ChannelReport `cbor:"6,keyasint,omitempty"`
 }
 
 // ReportTaken answers Report: Have is the highest Seq of the worker
@@ -155,6 +181,9 @@ type View struct {
 	// maxExceptions.
 	Exceptions  []Exception      `cbor:"3,keyasint,omitempty"`
 	Checkpoints []CheckpointView `cbor:"4,keyasint,omitempty"`
+	// Channels are the fill of every edge's channels, summed over the
+	// workers.
+	Channels []ChannelReport `cbor:"5,keyasint,omitempty"`
 }
 
 // CheckpointView is one checkpoint of the coordinator's statistics
@@ -193,6 +222,7 @@ type JobView struct {
 	Subtasks    []SubtaskReport
 	Exceptions  []Exception
 	Checkpoints []checkpoint.Stat
+	Channels    []ChannelReport
 }
 
 // Report sends m to the coordinator (see Ack) and returns its answer.
@@ -403,6 +433,32 @@ func (w *worker) localSubtasks() []SubtaskReport {
 	return subs
 }
 
+// localChannels returns the fill of this worker's channels.
+func (w *worker) localChannels() []ChannelReport {
+	if w.spec.Channels == nil {
+		return nil
+	}
+	chs := w.spec.Channels()
+	return chs[:min(len(chs), maxChannelReports)]
+}
+
+// sumChannels adds the fill of more to the edges of sum, in place; an
+// edge sum does not have yet is appended.
+func sumChannels(sum, more []ChannelReport) []ChannelReport {
+	for _, c := range more {
+		i := slices.IndexFunc(sum, func(s ChannelReport) bool { return s.From == c.From && s.To == c.To })
+		if i < 0 {
+			if len(sum) < maxChannelReports {
+				sum = append(sum, c)
+			}
+			continue
+		}
+		sum[i].Queued += c.Queued
+		sum[i].Capacity += c.Capacity
+	}
+	return sum
+}
+
 // reportLoop reports this worker's part of epoch ep to the coordinator
 // until the epoch ends here; the last report follows the end of its
 // tasks, with their final counts.
@@ -432,7 +488,8 @@ func (w *worker) report(ep *epoch) {
 	cl, err := w.coordinatorClient()
 	var r ReportTaken
 	if err == nil {
-		r, err = cl.Report(ctx, Report{Epoch: ep.id, Worker: w.self.ID, Nonce: w.nonce, Subtasks: w.localSubtasks(), Exceptions: w.exceptions.unsent()})
+		r, err = cl.Report(ctx, Report{Epoch: ep.id, Worker: w.self.ID, Nonce: w.nonce, Subtasks: w.localSubtasks(),
+			Exceptions: w.exceptions.unsent(), Channels: w.localChannels()})
 	}
 	if err != nil {
 		if ep.ctx.Err() == nil && !errors.Is(err, ErrStaleEpoch) {
@@ -461,9 +518,9 @@ func (w *worker) Report(ctx context.Context, m Report) (ReportTaken, error) {
 	}
 	ep.mu.Lock()
 	if ep.reports == nil {
-		ep.reports = map[string][]SubtaskReport{}
+		ep.reports = map[string]Report{}
 	}
-	ep.reports[m.Worker] = subs
+	ep.reports[m.Worker] = Report{Subtasks: subs, Channels: m.Channels[:min(len(m.Channels), maxChannelReports)]}
 	ep.mu.Unlock()
 	return ReportTaken{Have: w.exceptions.merge(m.Worker, m.Nonce, m.Exceptions)}, nil
 }
@@ -476,18 +533,19 @@ func (w *worker) View(ctx context.Context, m ViewRequest) (View, error) {
 		return View{}, fmt.Errorf("cluster: worker %s does not coordinate the job (%s does since generation %d): ask again", w.self.ID, g.Coordinator, g.ID)
 	}
 	v := w.coordinatorView()
-	return View{Epoch: w.srv.Epoch(), Subtasks: v.Subtasks, Exceptions: v.Exceptions, Checkpoints: checkpointViews(v.Checkpoints)}, nil
+	return View{Epoch: w.srv.Epoch(), Subtasks: v.Subtasks, Exceptions: v.Exceptions, Checkpoints: checkpointViews(v.Checkpoints), Channels: v.Channels}, nil
 }
 
 // coordinatorView is the job's view on its coordinator.
 func (w *worker) coordinatorView() JobView {
 	// Its own failures, also those of a time when it did not coordinate.
-	v := JobView{Subtasks: w.localSubtasks(), Exceptions: w.exceptions.history(w.exceptions.own())}
+	v := JobView{Subtasks: w.localSubtasks(), Exceptions: w.exceptions.history(w.exceptions.own()), Channels: w.localChannels()}
 	if ep := w.currentEpoch(); ep != nil {
 		ep.mu.Lock()
 		for _, ws := range ep.gen.Assignment.Workers {
-			if ws.ID != w.self.ID {
-				v.Subtasks = append(v.Subtasks, ep.reports[ws.ID]...)
+			if r, ok := ep.reports[ws.ID]; ok && ws.ID != w.self.ID {
+				v.Subtasks = append(v.Subtasks, r.Subtasks...)
+				v.Channels = sumChannels(v.Channels, r.Channels)
 			}
 		}
 		ep.mu.Unlock()
@@ -500,12 +558,26 @@ func (w *worker) coordinatorView() JobView {
 	return v
 }
 
-// JobView returns the whole job's view: Running.JobView.
+// JobView returns the whole job's view: Running.JobView. Its slices are
+// shared with other callers: do not modify them.
 func (w *worker) JobView(ctx context.Context) (JobView, error) {
 	g := w.generation()
 	if g.IsCoordinator() {
 		return w.coordinatorView(), nil
 	}
+	w.view.mu.Lock()
+	defer w.view.mu.Unlock()
+	if !w.view.at.IsZero() && time.Since(w.view.at) < viewFresh {
+		return w.view.view, w.view.err
+	}
+	v, err := w.askView(ctx, g)
+	w.view.at, w.view.view, w.view.err = time.Now(), v, err
+	return v, err
+}
+
+// askView asks the coordinator of generation g for the job's view; when it
+// cannot, it returns this worker's own part and why.
+func (w *worker) askView(ctx context.Context, g Generation) (JobView, error) {
 	own := JobView{Subtasks: w.localSubtasks(), Exceptions: w.exceptions.own()}
 	if g.Coordinator == "" {
 		return own, errors.New("cluster: the worker has not joined its cluster yet")
@@ -526,7 +598,7 @@ func (w *worker) JobView(ctx context.Context) (JobView, error) {
 	}
 	// This worker's own subtasks are fresher here than in its last report,
 	// and its newest failures may not have reached the coordinator yet.
-	v := JobView{Subtasks: own.Subtasks, Checkpoints: checkpointStats(r.Checkpoints)}
+	v := JobView{Subtasks: own.Subtasks, Checkpoints: checkpointStats(r.Checkpoints), Channels: r.Channels}
 	for _, s := range r.Subtasks {
 		if s.Worker != w.self.ID {
 			v.Subtasks = append(v.Subtasks, s)

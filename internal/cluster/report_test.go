@@ -170,3 +170,13 @@ func TestBoundSubtasks(t *testing.T) {
 		t.Fatalf("%d subtasks, %d splits", len(subs), len(subs[0].Splits))
 	}
 }
+
+// TestSumChannels: the view's fill of an edge is the sum of the workers'.
+func TestSumChannels(t *testing.T) {
+	sum := sumChannels(nil, []ChannelReport{{From: 1, To: 2, Queued: 1, Capacity: 4}})
+	sum = sumChannels(sum, []ChannelReport{{From: 1, To: 2, Queued: 3, Capacity: 4}, {From: 2, To: 3, Queued: 0, Capacity: 8}})
+	want := []ChannelReport{{From: 1, To: 2, Queued: 4, Capacity: 8}, {From: 2, To: 3, Capacity: 8}}
+	if !reflect.DeepEqual(sum, want) {
+		t.Fatalf("sum %+v, want %+v", sum, want)
+	}
+}

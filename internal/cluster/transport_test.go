@@ -667,7 +667,8 @@ func testView(epoch int64) View {
 	return View{Epoch: epoch, Subtasks: []SubtaskReport{testSubtask("w-2")}, Exceptions: []Exception{testException("w-2", 3)},
 		Checkpoints: []CheckpointView{{ID: 7, Status: "completed", Started: 1e18, Duration: time.Second, Size: 99, Failure: "f",
 			Tasks: []TaskView{{Chain: 1, Subtask: 2, Ack: &ack, Alignment: &align,
-				Timing: &TimingView{Barrier: 1, Aligned: 2, Snapshotted: 3, Uploaded: 4, Size: 5}}}}}}
+				Timing: &TimingView{Barrier: 1, Aligned: 2, Snapshotted: 3, Uploaded: 4, Size: 5}}}}},
+		Channels: []ChannelReport{{From: 1, To: 3, Queued: 2, Capacity: 8}}}
 }
 
 func testSubtask(worker string) SubtaskReport {
@@ -705,7 +706,8 @@ func controlMessages(gen int64) []any {
 		Start{Epoch: gen, Restore: "s3://bucket/job/chk-00000000000000000007"},
 		Done{Epoch: gen, Savepoint: "s3://bucket/job/savepoint-8-1"},
 		SavepointRequest{Epoch: gen, Stop: true},
-		Report{Epoch: gen, Worker: "w-2", Nonce: 1 << 62, Subtasks: []SubtaskReport{testSubtask("w-2")}, Exceptions: []Exception{testException("w-2", 3)}},
+		Report{Epoch: gen, Worker: "w-2", Nonce: 1 << 62, Subtasks: []SubtaskReport{testSubtask("w-2")}, Exceptions: []Exception{testException("w-2", 3)},
+			Channels: []ChannelReport{{From: 1, To: 3, Queued: 2, Capacity: 8}}},
 		ViewRequest{Epoch: gen},
 	}
 }

@@ -39,6 +39,9 @@ type JobSpec struct {
 	// worker's view of the job (report.go). It is called from the worker's
 	// goroutines while epochs run.
 	Subtasks func() []SubtaskReport
+	// Channels, when set, returns how full the channels of this process
+	// are, edge by edge, for the view as Subtasks.
+	Channels func() []ChannelReport
 }
 
 // WorkerConfig is how a process takes part in a cluster.
@@ -105,6 +108,8 @@ type worker struct {
 	exceptions exceptions
 	// reports runs the report loops of the epochs (report.go).
 	reports sync.WaitGroup
+	// view is the job's view this worker last got from the coordinator.
+	view lastView
 
 	servedC    <-chan error // the server's end
 	servedDone bool         // the loop took it: the server failed first
