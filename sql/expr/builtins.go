@@ -22,7 +22,6 @@ var (
 	kNum    = []types.Kind{types.Int, types.BigInt, types.Decimal, types.Double}
 	kStr    = []types.Kind{types.String}
 	kTime   = []types.Kind{types.Timestamp, types.TimestampLTZ}
-	kBool   = []types.Kind{types.Boolean}
 	pStr    = param{kinds: kStr}
 	pInt    = param{kinds: kInts, to: types.BigIntType}
 	pDouble = param{kinds: kNum, to: types.DoubleType}
