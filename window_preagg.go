@@ -43,7 +43,13 @@ const DefaultPreAggregate = 1024
 // upstream subtask folds records into at most n partial accumulators (one
 // per key and window) before it sends them to the window operator; 0
 // turns pre-aggregation off for this window, so that every record crosses
-// the exchange. The default is DefaultPreAggregate.
+// the exchange. The default is DefaultPreAggregate. A job with
+// BufferTimeout(0), which sends every record at once, does not
+// pre-aggregate.
+//
+// Partials wait at most for the next watermark (WatermarkInterval), or
+// until the upstream's task has no input: running results of EarlyFiring
+// may lag by as much.
 //
 // Results are exact, late records included, with one exception: a partial
 // that reaches the window operator after its window closed (possible only
@@ -108,6 +114,10 @@ type preAggChannel[K comparable, T, A any] struct {
 func (c preAggChannel[K, T, A]) NewExchange(pattern runtime.Pattern, senders int, notify []chan struct{}, opts runtime.ExchangeOptions) plan.Exchange {
 	hash := c.hash
 	ex := runtime.NewExchange(pattern, senders, notify, func(p partial[K, T, A]) uint64 { return hash(p.Key) }, opts)
+	if opts.BufferTimeout == 0 {
+		// BufferTimeout(0) sends every record at once: nothing is held.
+		c.limit = 0
+	}
 	return preAggExchange[K, T, A]{exchange: exchange[partial[K, T, A]]{ex}, c: c, senders: senders}
 }
 
@@ -170,7 +180,7 @@ type preAggPane[K comparable, A any] struct {
 func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, p.name, p.subtask, p.par)
 	k := p.key(r.Value)
-	if r.Time == runtime.NoTimestamp || p.idle {
+	if r.Time == runtime.NoTimestamp || p.idle || p.limit == 0 {
 		return p.raw(k, r)
 	}
 	p.buf = p.assigner.Assign(r.Time, p.buf[:0])

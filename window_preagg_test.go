@@ -60,8 +60,8 @@ func recordsIn(env *weir.Env, name string) int64 {
 // without it, and the results are the same.
 func TestPreAggregationCombines(t *testing.T) {
 	const n = 6000
-	run := func(preAgg int) (*weir.Env, []string) {
-		env := weir.NewEnv(weir.Parallelism(2))
+	run := func(preAgg int, opts ...weir.EnvOption) (*weir.Env, []string) {
+		env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(2)}, opts...)...)
 		out := preAggJob(env, n, preAgg, func(kv) error { return nil })
 		if err := env.Execute(context.Background(), "pre-aggregation"); err != nil {
 			t.Fatal(err)
@@ -85,6 +85,15 @@ func TestPreAggregationCombines(t *testing.T) {
 		t.Fatalf("with pre-aggregation the windows read %d (tumbling) and %d (sliding) records of %d: nothing was combined", tumbling, sliding, n)
 	}
 	t.Logf("records into the windows: tumbling %d, sliding %d, of %d", tumbling, sliding, n)
+
+	// BufferTimeout(0) sends every record at once: nothing is held back.
+	instant, got := run(weir.DefaultPreAggregate, weir.BufferTimeout(0))
+	if !slices.Equal(got, want) {
+		t.Fatalf("with BufferTimeout(0) the results differ:\n got %q\nwant %q", got, want)
+	}
+	if in := recordsIn(instant, "tumbling"); in != n {
+		t.Fatalf("with BufferTimeout(0) the tumbling windows read %d records, want every one of %d", in, n)
+	}
 }
 
 // TestPreAggregationExactThroughFailures fails an operator again and
