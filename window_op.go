@@ -22,6 +22,12 @@ type windowOp[K comparable, T, A, O any] struct {
 	add   func(A, T) A
 	emit  emitFunc[K, A]
 	store paneStore[K, A]
+	// fixed, when set, returns the one window a record belongs to, if it
+	// names one (a partial of a pre-aggregated window); the assigner
+	// assigns the others.
+	fixed func(T) (window.Window, bool)
+	// onLate takes a record that came after its windows closed.
+	onLate func(runtime.Record[T]) error
 
 	open      map[window.Window]bool // the open windows: fired or not
 	buf       []window.Window
@@ -114,7 +120,11 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		return w.wrap(err)
 	}
 	k := w.key(r.Value)
-	w.buf = w.assigner.Assign(ts, w.buf[:0])
+	if win, ok := w.fixedWindow(r.Value); ok {
+		w.buf = append(w.buf[:0], win)
+	} else {
+		w.buf = w.assigner.Assign(ts, w.buf[:0])
+	}
 	placed := false
 	for _, win := range w.buf {
 		if w.closed(win) {
@@ -149,9 +159,16 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		}
 	}
 	if !placed {
-		return w.lateRecord(r)
+		return w.onLate(r)
 	}
 	return nil
+}
+
+func (w *windowOp[K, T, A, O]) fixedWindow(v T) (window.Window, bool) {
+	if w.fixed == nil {
+		return window.Window{}, false
+	}
+	return w.fixed(v)
 }
 
 func (w *windowOp[K, T, A, O]) fire(k K, win window.Window, acc A) error {

@@ -3,6 +3,7 @@ package weir
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -23,9 +24,11 @@ type WindowedStream[K comparable, T any] struct {
 }
 
 type windowConfig struct {
-	lateness time.Duration
-	lateTag  *plan.Tag
-	early    time.Duration
+	lateness  time.Duration
+	lateTag   *plan.Tag
+	early     time.Duration
+	preAgg    int
+	preAggSet bool
 }
 
 // WindowOption configures a window.
@@ -168,57 +171,126 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	if ws.assigner != nil && ws.assigner.Merging() && agg.Merge == nil {
 		env.errs = append(env.errs, fmt.Errorf("weir: Aggregate: %s windows merge: set AggregateFunc.Merge", ws.assigner))
 	}
+	if ws.cfg.preAgg < 0 {
+		env.errs = append(env.errs, fmt.Errorf("weir: Window: PreAggregate %d must not be negative: use 0 to turn pre-aggregation off", ws.cfg.preAgg))
+	}
 	n := newNode[O](env, "window", opts)
-	connectKeyed(ws.ks, n)
 	dropped := new(atomic.Int64)
 	env.lateDrops = append(env.lateDrops, dropped)
+	if ws.preAggregates(agg.Merge != nil) {
+		// Upstream subtasks fold records into partials (window_preagg.go).
+		plan.Connect(ws.ks.s.n, n, runtime.Hash, preAggChannel[K, T, A]{node: n, key: ws.ks.key, hash: ws.ks.hash, clone: keygroup.Cloner[K](),
+			assigner: ws.assigner, init: agg.Init, add: agg.Add, limit: ws.preAggLimit()})
+		n.In = records[partial[K, T, A]]{}
+		// The signature of the records the operator reads, as without
+		// pre-aggregation: its default UID, and so its state, stay.
+		n.Signature += " in=" + reflect.TypeFor[T]().String()
+		key, fixed, add := preAggInput[K, T, A](agg.Add, agg.Merge)
+		n.Operator = operator[partial[K, T, A], O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[partial[K, T, A]], error) {
+			late, lateEnd, err := lateOutput[T](outs, ws.cfg.lateTag)
+			if err != nil {
+				return nil, err
+			}
+			w, err := newWindowOp(env, ws, n, t, out, agg.Init, key, add, dropped, makeEmit)
+			if err != nil {
+				return nil, err
+			}
+			w.fixed, w.lateEnd = fixed, lateEnd
+			w.onLate = func(r runtime.Record[partial[K, T, A]]) error {
+				switch {
+				case !r.Value.Raw:
+					dropped.Add(r.Value.Records) // rule 3 of window_preagg.go
+				case late == nil:
+					dropped.Add(1)
+				default:
+					late.time = r.Time
+					late.Emit(r.Value.Value)
+					return late.take()
+				}
+				return nil
+			}
+			return w, startWindowOp(t, n.UID, w)
+		})
+		return Stream[O]{env, n}
+	}
+	connectKeyed(ws.ks, n)
 	n.Operator = operator[T, O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[T], error) {
-		wb := windowBase[K, T, O]{
-			base:     newKeyedBase(n.UID, ws.ks.hash, t),
-			key:      ws.ks.key,
-			assigner: ws.assigner,
-			procTime: ws.assigner.Time() == window.ProcessingTime,
-			lateness: ws.cfg.lateness.Milliseconds(),
-			early:    ws.cfg.early.Milliseconds(),
-			em:       emitter[O]{out: out},
-			clock:    t.Clock,
-			dropped:  dropped,
-			wm:       runtime.NoTimestamp,
-		}
-		var err error
-		if wb.late, wb.lateEnd, err = lateOutput[T](outs, ws.cfg.lateTag); err != nil {
+		late, lateEnd, err := lateOutput[T](outs, ws.cfg.lateTag)
+		if err != nil {
 			return nil, err
 		}
-		o := op{name: n.Name, subtask: t.Index, par: t.Parallelism}
-		var w interface {
-			runtime.Collector[T]
-			job.Stateful
-			runtime.Ticker
-			restore(context.Context, job.Restorer) error
-		}
+		var w windowOperator[T]
 		if ws.assigner.Merging() {
-			s := &sessionOp[K, T, A, O]{op: o, windowBase: wb, clone: keygroup.Cloner[K](), init: agg.Init, add: agg.Add, merge: agg.Merge,
+			wb := newWindowBase(ws, n, t, ws.ks.key, out, dropped)
+			wb.late, wb.lateEnd = late, lateEnd
+			s := &sessionOp[K, T, A, O]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, windowBase: wb,
+				clone: keygroup.Cloner[K](), init: agg.Init, add: agg.Add, merge: agg.Merge,
 				accs: codec.For[A](), sessions: map[K]*sessionSet[A]{}, timers: newTimerQueue[K]()}
 			s.emit = makeEmit(&s.em)
 			w = s
 		} else {
-			wo := &windowOp[K, T, A, O]{op: o, windowBase: wb, add: agg.Add, open: map[window.Window]bool{}}
-			wo.emit = makeEmit(&wo.em)
-			if wo.store, err = newPaneStore(env.backend, t, n.UID, &wo.base, agg.Init, ws.cfg.early > 0); err != nil {
+			wo, err := newWindowOp(env, ws, n, t, out, agg.Init, ws.ks.key, agg.Add, dropped, makeEmit)
+			if err != nil {
 				return nil, err
 			}
+			wo.late, wo.lateEnd = late, lateEnd
+			wo.onLate = wo.lateRecord
 			w = wo
 		}
-		if t.Restore != nil {
-			if err := w.restore(t.Ctx, t.Restore); err != nil {
-				return nil, err
-			}
-		}
-		t.AddState(n.UID, w)
-		t.OnTick(w)
-		return w, nil
+		return w, startWindowOp(t, n.UID, w)
 	})
 	return Stream[O]{env, n}
+}
+
+// windowOperator is what a window operator's subtask is to its task.
+type windowOperator[T any] interface {
+	runtime.Collector[T]
+	job.Stateful
+	runtime.Ticker
+	restore(context.Context, job.Restorer) error
+}
+
+// newWindowBase returns the base of a window operator of ws in subtask t,
+// reading In keyed by key.
+func newWindowBase[K comparable, T, In, O any](ws WindowedStream[K, T], n *plan.Node, t *plan.Subtask, key func(In) K, out runtime.Collector[O], dropped *atomic.Int64) windowBase[K, In, O] {
+	return windowBase[K, In, O]{
+		base:     newKeyedBase(n.UID, ws.ks.hash, t),
+		key:      key,
+		assigner: ws.assigner,
+		procTime: ws.assigner.Time() == window.ProcessingTime,
+		lateness: ws.cfg.lateness.Milliseconds(),
+		early:    ws.cfg.early.Milliseconds(),
+		em:       emitter[O]{out: out},
+		clock:    t.Clock,
+		dropped:  dropped,
+		wm:       runtime.NoTimestamp,
+	}
+}
+
+// newWindowOp returns the operator of windows that do not merge, reading
+// In: records, or partials of a pre-aggregated window.
+func newWindowOp[K comparable, T, In, A, O any](env *Env, ws WindowedStream[K, T], n *plan.Node, t *plan.Subtask, out runtime.Collector[O],
+	init func() A, key func(In) K, add func(A, In) A, dropped *atomic.Int64, makeEmit func(*emitter[O]) emitFunc[K, A]) (*windowOp[K, In, A, O], error) {
+	wo := &windowOp[K, In, A, O]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism},
+		windowBase: newWindowBase(ws, n, t, key, out, dropped), add: add, open: map[window.Window]bool{}}
+	wo.emit = makeEmit(&wo.em)
+	var err error
+	if wo.store, err = newPaneStore(env.backend, t, n.UID, &wo.base, init, ws.cfg.early > 0); err != nil {
+		return nil, err
+	}
+	return wo, nil
+}
+
+// startWindowOp restores w and registers it with its subtask.
+func startWindowOp[T any](t *plan.Subtask, uid string, w windowOperator[T]) error {
+	if t.Restore != nil {
+		if err := w.restore(t.Ctx, t.Restore); err != nil {
+			return err
+		}
+	}
+	t.AddState(uid, w)
+	t.OnTick(w)
+	return nil
 }
 
 // newPaneStore returns the pane store of a window operator's subtask on
@@ -239,7 +311,8 @@ func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid stri
 
 // DroppedLateRecords returns how many records windows dropped because they
 // came after their windows' allowed lateness, over every window operator
-// without LateRecordsTo, and how many records interval joins dropped
+// without LateRecordsTo (and the records of pre-aggregated partials that
+// came after their windows closed: see PreAggregate), and how many records interval joins dropped
 // because they came at or behind the watermark, since the Env was created
 // (restarts included).
 func (e *Env) DroppedLateRecords() int64 {

@@ -1,0 +1,339 @@
+package weir
+
+import (
+	"context"
+
+	"github.com/weirstream/weir/internal/plan"
+	"github.com/weirstream/weir/internal/runtime"
+	"github.com/weirstream/weir/window"
+)
+
+// Pre-aggregation (Flink's local-global aggregation): a window aggregate
+// whose AggregateFunc has Merge folds the records of each key and window
+// inside the upstream subtask, at the end of its chain, and sends the
+// partial accumulators through the keyed exchange instead of the records;
+// the window operator merges them. Far fewer and smaller records cross the
+// exchange, and the window operator does one state lookup per partial
+// instead of one per record.
+//
+// Results stay exact:
+//
+//  1. The upstream holds partials for a bounded number of keys and windows
+//     (PreAggregate) and sends them on before every watermark, barrier and
+//     end of input, and whenever its task is about to wait for input. So a
+//     window fires downstream only after every partial of it arrived, and
+//     a checkpoint's barrier follows the partials of the records before it:
+//     nothing is held across a checkpoint, and no state is added to it.
+//  2. A record whose window is due by the watermark the upstream has
+//     forwarded, or that comes after an idle watermark, crosses the
+//     exchange as it is: the window operator treats it as it treats every
+//     record (allowed lateness, late records to LateRecordsTo), one by one.
+//  3. A partial that still arrives after its window closed (an upstream
+//     that was idle while others moved the watermark on, or one that
+//     restarted from a checkpoint behind it) cannot go to LateRecordsTo,
+//     which takes records: its records count as dropped
+//     (Env.DroppedLateRecords).
+
+// DefaultPreAggregate is how many partial accumulators (keys and windows)
+// an upstream subtask holds before it sends them on, unless PreAggregate
+// says otherwise.
+const DefaultPreAggregate = 1024
+
+// PreAggregate bounds the pre-aggregation of a window aggregate: each
+// upstream subtask folds records into at most n partial accumulators (one
+// per key and window) before it sends them to the window operator; 0
+// turns pre-aggregation off for this window, so that every record crosses
+// the exchange. The default is DefaultPreAggregate. A job with
+// BufferTimeout(0), which sends every record at once, does not
+// pre-aggregate.
+//
+// Partials wait at most for the next watermark (WatermarkInterval), or
+// until the upstream's task has no input: running results of EarlyFiring
+// may lag by as much.
+//
+// Results are exact, late records included, with one exception: a partial
+// that reaches the window operator after its window closed (possible only
+// when its upstream subtask was idle while others moved the watermark on,
+// or restarted from a checkpoint behind them) cannot go to LateRecordsTo,
+// which takes records; its records count in Env.DroppedLateRecords. Turn
+// pre-aggregation off where every late record must reach LateRecordsTo.
+//
+// Pre-aggregation needs AggregateFunc.Merge, and applies to event-time
+// windows that do not merge (tumbling, sliding); Merge must give what Add
+// would have given for the records of both accumulators.
+func PreAggregate(n int) WindowOption {
+	return windowOptionFunc(func(c *windowConfig) { c.preAgg, c.preAggSet = n, true })
+}
+
+// preAggregates reports whether a window aggregate pre-aggregates.
+func (ws WindowedStream[K, T]) preAggregates(merge bool) bool {
+	n := ws.preAggLimit()
+	if ws.cfg.preAggSet {
+		n = ws.cfg.preAgg
+	}
+	a := ws.assigner
+	return n > 0 && merge && a != nil && !a.Merging() && a.Time() == window.EventTime
+}
+
+func (ws WindowedStream[K, T]) preAggLimit() int {
+	if ws.cfg.preAggSet {
+		return ws.cfg.preAgg
+	}
+	return DefaultPreAggregate
+}
+
+// partial is what crosses the exchange of a pre-aggregated window: the
+// accumulator of one key and window, folded from Records records of one
+// upstream subtask, or, with Raw, one record (Value) as it came.
+//
+// Its fields are exported because records in flight are stored in
+// unaligned checkpoints.
+type partial[K comparable, T, A any] struct {
+	Key        K
+	Start, End int64 // the window
+	Acc        A
+	Records    int64
+	Raw        bool
+	Value      T
+}
+
+// preAggChannel is the channel of a pre-aggregated window's input edge:
+// its exchange carries partials, and its writers take the upstream's
+// records and fold them.
+type preAggChannel[K comparable, T, A any] struct {
+	node     *plan.Node // the window operator, for its name in errors
+	key      func(T) K
+	hash     func(K) uint64
+	clone    func(K) K
+	assigner window.Assigner
+	init     func() A
+	add      func(A, T) A
+	limit    int
+}
+
+func (c preAggChannel[K, T, A]) NewExchange(pattern runtime.Pattern, senders int, notify []chan struct{}, opts runtime.ExchangeOptions) plan.Exchange {
+	hash := c.hash
+	ex := runtime.NewExchange(pattern, senders, notify, func(p partial[K, T, A]) uint64 { return hash(p.Key) }, opts)
+	if opts.BufferTimeout == 0 {
+		// BufferTimeout(0) sends every record at once: nothing is held.
+		c.limit = 0
+	}
+	return preAggExchange[K, T, A]{exchange: exchange[partial[K, T, A]]{ex}, c: c, senders: senders}
+}
+
+// preAggExchange is the exchange of a pre-aggregated window's input edge.
+type preAggExchange[K comparable, T, A any] struct {
+	exchange[partial[K, T, A]]
+	c       preAggChannel[K, T, A]
+	senders int
+}
+
+func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runtime.Metrics) (plan.Collector, plan.Writer) {
+	w := &preAggWriter[K, T, A]{
+		w:        e.ex.Writer(ctx, sender, m),
+		op:       op{name: e.c.node.Name, subtask: sender, par: e.senders},
+		key:      e.c.key,
+		clone:    e.c.clone,
+		assigner: e.c.assigner,
+		init:     e.c.init,
+		add:      e.c.add,
+		limit:    e.c.limit,
+		wm:       runtime.NoTimestamp,
+	}
+	return runtime.Collector[T](w), w
+}
+
+// preAggWriter folds the records of one upstream subtask into partials and
+// writes them into the exchange. It is the end of the upstream's chain:
+// a Collector of records for the chain, an Output and Ticker for the task.
+type preAggWriter[K comparable, T, A any] struct {
+	w *runtime.Writer[partial[K, T, A]]
+	op
+	key      func(T) K
+	clone    func(K) K // keygroup.Cloner: held keys must not keep the records' memory alive
+	assigner window.Assigner
+	init     func() A
+	add      func(A, T) A
+	limit    int
+
+	wm    int64 // the last watermark forwarded, Idle excluded
+	idle  bool  // the last watermark forwarded was Idle
+	held  int   // partials held, over every pane
+	panes []*preAggPane[K, A]
+	last  *preAggPane[K, A] // the pane of the previous record
+	free  []*preAggPane[K, A]
+	buf   []window.Window
+}
+
+// preAggPane holds the partials of one window, in the order their keys
+// came.
+type preAggPane[K comparable, A any] struct {
+	win     window.Window
+	index   map[K]int32
+	keys    []K
+	accs    []A
+	records []int64
+}
+
+// Collect folds r into the partials of its key and windows, or sends it as
+// it is when a window of it may have fired downstream (rule 2).
+func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
+	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+	k := p.key(r.Value)
+	if r.Time == runtime.NoTimestamp || p.idle || p.limit == 0 {
+		return p.raw(k, r)
+	}
+	p.buf = p.assigner.Assign(r.Time, p.buf[:0])
+	for _, win := range p.buf {
+		if win.MaxTimestamp() <= p.wm {
+			return p.raw(k, r)
+		}
+	}
+	cloned := false
+	for _, win := range p.buf {
+		pane := p.last
+		if pane == nil || pane.win != win {
+			pane = p.pane(win)
+			p.last = pane
+		}
+		i, ok := pane.index[k]
+		if !ok {
+			if !cloned {
+				k, cloned = p.clone(k), true // the record's other windows take the copy
+			}
+			i = int32(len(pane.keys))
+			pane.index[k] = i
+			pane.keys = append(pane.keys, k)
+			pane.accs = append(pane.accs, p.init())
+			pane.records = append(pane.records, 0)
+			p.held++
+		}
+		pane.accs[i] = p.add(pane.accs[i], r.Value)
+		pane.records[i]++
+	}
+	if p.held >= p.limit {
+		return p.flush()
+	}
+	return nil
+}
+
+// raw sends r as it came, keyed by k.
+func (p *preAggWriter[K, T, A]) raw(k K, r runtime.Record[T]) error {
+	return p.w.Collect(runtime.Record[partial[K, T, A]]{Value: partial[K, T, A]{Key: k, Raw: true, Value: r.Value}, Time: r.Time})
+}
+
+// pane returns the pane of win, starting one if there is none.
+func (p *preAggWriter[K, T, A]) pane(win window.Window) *preAggPane[K, A] {
+	for _, pane := range p.panes {
+		if pane.win == win {
+			return pane
+		}
+	}
+	var pane *preAggPane[K, A]
+	if n := len(p.free); n > 0 {
+		pane, p.free = p.free[n-1], p.free[:n-1]
+	} else {
+		pane = &preAggPane[K, A]{index: map[K]int32{}}
+	}
+	pane.win = win
+	p.panes = append(p.panes, pane)
+	return pane
+}
+
+// flush sends every partial held, window by window, keys in the order they
+// came, each with its window's last millisecond as its time.
+func (p *preAggWriter[K, T, A]) flush() error {
+	for _, pane := range p.panes {
+		ts := pane.win.MaxTimestamp()
+		for i, k := range pane.keys {
+			v := partial[K, T, A]{Key: k, Start: pane.win.Start, End: pane.win.End, Acc: pane.accs[i], Records: pane.records[i]}
+			if err := p.w.Collect(runtime.Record[partial[K, T, A]]{Value: v, Time: ts}); err != nil {
+				return err
+			}
+		}
+		clear(pane.index)
+		clear(pane.keys)
+		clear(pane.accs)
+		pane.keys, pane.accs, pane.records = pane.keys[:0], pane.accs[:0], pane.records[:0]
+		p.free = append(p.free, pane)
+	}
+	clear(p.panes)
+	p.panes, p.last, p.held = p.panes[:0], nil, 0
+	return nil
+}
+
+// Watermark sends the partials on, then wm (rule 1).
+func (p *preAggWriter[K, T, A]) Watermark(wm int64) error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	if wm == runtime.Idle {
+		p.idle = true
+	} else {
+		p.idle = false
+		p.wm = max(p.wm, wm)
+	}
+	return p.w.Watermark(wm)
+}
+
+// End sends the partials on, then the end of input.
+func (p *preAggWriter[K, T, A]) End() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.w.End()
+}
+
+// Flush sends the partials on and flushes the exchange's batches: the task
+// is about to wait for input.
+func (p *preAggWriter[K, T, A]) Flush() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.w.Flush()
+}
+
+// Barrier sends the partials on, then the barrier: they belong to the
+// checkpoint (rule 1).
+func (p *preAggWriter[K, T, A]) Barrier(id int64) error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.w.Barrier(id)
+}
+
+// UnalignedBarrier sends the partials on, then the barrier ahead of them:
+// they are stored with the checkpoint as records in flight.
+func (p *preAggWriter[K, T, A]) UnalignedBarrier(id int64) error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	return p.w.UnalignedBarrier(id)
+}
+
+// LatencyMarker implements runtime.Output.
+func (p *preAggWriter[K, T, A]) LatencyMarker(m runtime.LatencyMarker) error {
+	return p.w.LatencyMarker(m)
+}
+
+// Tick implements runtime.Ticker: the exchange's buffer timeout. Partials
+// wait for a watermark, the bound or an idle task: an event-time window
+// fires on a watermark, which sends them first.
+func (p *preAggWriter[K, T, A]) Tick(now int64) (int64, error) { return p.w.Tick(now) }
+
+// preAggInput returns how a window operator reads partials: the key, the
+// window of a partial, and how a partial or a raw record folds into an
+// accumulator.
+func preAggInput[K comparable, T, A any](agg func(A, T) A, merge func(A, A) A) (key func(partial[K, T, A]) K, fixed func(partial[K, T, A]) (window.Window, bool), add func(A, partial[K, T, A]) A) {
+	key = func(p partial[K, T, A]) K { return p.Key }
+	fixed = func(p partial[K, T, A]) (window.Window, bool) {
+		return window.Window{Start: p.Start, End: p.End}, !p.Raw
+	}
+	add = func(a A, p partial[K, T, A]) A {
+		if p.Raw {
+			return agg(a, p.Value)
+		}
+		return merge(a, p.Acc)
+	}
+	return key, fixed, add
+}
