@@ -61,6 +61,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSplit$$' -fuzztime $(FUZZTIME) ./connector/kafka
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./connector/nexmark
 	$(GO) test -run '^$$' -fuzz '^FuzzAppendJSONString$$' -fuzztime $(FUZZTIME) ./connector/http
+	$(GO) test -run '^$$' -fuzz '^FuzzJSONDecode$$' -fuzztime $(FUZZTIME) ./sql/format
+	$(GO) test -run '^$$' -fuzz '^FuzzCSVDecode$$' -fuzztime $(FUZZTIME) ./sql/format
+	$(GO) test -run '^$$' -fuzz '^FuzzCombinedLogDecode$$' -fuzztime $(FUZZTIME) ./sql/format
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAsyncState$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzLike$$' -fuzztime $(FUZZTIME) ./sql/expr
 	$(GO) test -run '^$$' -fuzz '^FuzzCast$$' -fuzztime $(FUZZTIME) ./sql/expr

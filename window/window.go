@@ -102,8 +102,10 @@ func Validate(a Assigner) error {
 		if a.gap < time.Millisecond {
 			return fmt.Errorf("window: session gap %v must be at least 1ms", a.gap)
 		}
+	case cumulate:
+		return a.validate()
 	case nil:
-		return fmt.Errorf("window: no assigner: use window.Tumbling, window.Sliding or window.Session")
+		return fmt.Errorf("window: no assigner: use window.Tumbling, window.Sliding, window.Cumulate or window.Session")
 	}
 	return nil
 }
