@@ -87,8 +87,8 @@ func newCollectors() *collectors {
 // Records returns the committed lines of both tables.
 func (c *collectors) Records() []string { return append(c.pv.Records(), c.top.Records()...) }
 
-func (collect) Connector() string              { return "collect" }
-func (collect) Options() table.OptionSpec      { return table.OptionSpec{} }
+func (collect) Connector() string         { return "collect" }
+func (collect) Options() table.OptionSpec { return table.OptionSpec{} }
 func (c collect) Sink(sc table.SinkContext, rows weir.Stream[types.Row]) error {
 	top := sc.Table == "top_uris"
 	lines := weir.Map(rows, func(r types.Row) string {

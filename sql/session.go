@@ -13,11 +13,11 @@ import (
 	"sync"
 
 	"github.com/weirstream/weir"
-	"github.com/weirstream/weir/sql/catalog"
-	"github.com/weirstream/weir/sql/connectors"
 	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/sql/ast"
+	"github.com/weirstream/weir/sql/catalog"
+	"github.com/weirstream/weir/sql/connectors"
 	"github.com/weirstream/weir/sql/expr"
 	"github.com/weirstream/weir/sql/parser"
 	"github.com/weirstream/weir/sql/planner"

@@ -38,7 +38,7 @@ type nodeProps struct {
 }
 
 func (p *nodeProps) Schema() types.Schema { return p.schema }
-func (p *nodeProps) props() *nodeProps        { return p }
+func (p *nodeProps) props() *nodeProps    { return p }
 
 // windowCols are the window columns of a windowed relation.
 type windowCols struct {
@@ -131,7 +131,9 @@ type WindowTVF struct {
 func (w *WindowTVF) Inputs() []Node { return []Node{w.Input} }
 
 // String implements Node.
-func (w *WindowTVF) String() string { return "WindowTableFunction(" + windowString(w.Window, w.Input) + ")" }
+func (w *WindowTVF) String() string {
+	return "WindowTableFunction(" + windowString(w.Window, w.Input) + ")"
+}
 
 func windowString(w exec.WindowSpec, in Node) string {
 	s := fmt.Sprintf("%s(time_col=[%s], size=[%s]", w.Kind, in.Schema()[w.TimeCol].Name, w.Size)
