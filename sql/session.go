@@ -112,7 +112,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script string, each func(*R
 		stmt, err := pc.Parse()
 		if err == nil {
 			var r *Result
-			if r, err = s.run(ctx, stmt, pc.Text); err == nil && each != nil {
+			if r, err = s.run(ctx, stmt, script); err == nil && each != nil {
 				err = each(r)
 			}
 		}
