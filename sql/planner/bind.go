@@ -342,17 +342,17 @@ func sameNames(sc scope, s types.Schema) bool {
 	return true
 }
 
-func checkUnique(b *binder, items []ast.SelectItem, out scope) error {
+// checkUnique renames the later of two output columns of one name as
+// Flink does (n, n0, n1 …), so that every column has its own name.
+func checkUnique(_ *binder, _ []ast.SelectItem, out scope) error {
 	seen := map[string]bool{}
-	for _, c := range out {
-		if seen[c.name] {
-			var at ast.Node
-			if len(items) > 0 {
-				at = items[0].Expr
-			}
-			return b.errAt(at, nil, "the column name %s appears twice in the select list: give one an alias (AS)", c.name)
+	for i := range out {
+		name := out[i].name
+		for k := 0; seen[name]; k++ {
+			name = out[i].name + strconv.Itoa(k)
 		}
-		seen[c.name] = true
+		out[i].name = name
+		seen[name] = true
 	}
 	return nil
 }
@@ -398,7 +398,7 @@ func (b *binder) from(te ast.TableExpr) (Node, scope, error) {
 		}
 		return b.alias(t, n, t.Alias, t.ColumnAliases)
 	case *ast.Join:
-		return nil, nil, b.unsupported(t, t.Kind.String()+" (a join)", "joins are not planned yet")
+		return b.join(t)
 	}
 	return nil, nil, b.unsupported(te, "this FROM item", "")
 }
