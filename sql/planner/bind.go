@@ -161,7 +161,53 @@ func newCalc(in Node, exprs []expr.Expr, schema types.Schema, filter expr.Expr) 
 			c.win = &windowCols{start: s, end: e, zone: ip.win.zone}
 		}
 	}
+	fuse(c)
 	return c
+}
+
+// fuse merges c with a Calc below it into one operator, substituting the
+// inner expressions into c's, unless that would compute an inner
+// expression more than once per row.
+func fuse(c *Calc) {
+	inner, ok := c.Input.(*Calc)
+	if !ok {
+		return
+	}
+	uses := make([]int, len(inner.Exprs))
+	count := func(e expr.Expr) {
+		for _, i := range expr.Columns(e) {
+			uses[i]++
+		}
+	}
+	for _, e := range c.Exprs {
+		count(e)
+	}
+	if c.Filter != nil {
+		count(c.Filter)
+	}
+	for i, e := range inner.Exprs {
+		if _, col := e.(*expr.Column); !col && uses[i] > 1 {
+			return
+		}
+	}
+	sub := func(col *expr.Column) expr.Expr { return inner.Exprs[col.Index] }
+	exprs := make([]expr.Expr, len(c.Exprs))
+	for i, e := range c.Exprs {
+		exprs[i] = expr.MapColumns(e, sub)
+	}
+	filter := inner.Filter
+	if c.Filter != nil {
+		f := expr.MapColumns(c.Filter, sub)
+		if filter != nil {
+			both, err := expr.NewAnd(filter, f)
+			if err != nil {
+				return
+			}
+			f = both
+		}
+		filter = f
+	}
+	c.Input, c.Exprs, c.Filter = inner.Input, exprs, filter
 }
 
 // query binds a query; it returns its plan and its scope (column names
