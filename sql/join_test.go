@@ -77,6 +77,24 @@ func TestIntervalJoin(t *testing.T) {
 			t.Fatalf("pair %v is %d ms apart", r, d)
 		}
 	}
+	// The bounds in WHERE, as comparisons, with a condition on the pair
+	// that is applied after the join.
+	strict := 0
+	for _, ts := range byAddr {
+		for _, a := range ts {
+			for _, b := range ts {
+				if b >= a-1000 && b <= a+2000 && a != b {
+					strict++
+				}
+			}
+		}
+	}
+	got = rowsOf(t, s, `SELECT a.remote_addr FROM logs a JOIN logs b ON a.remote_addr = b.remote_addr
+		WHERE b.time_local >= a.time_local - INTERVAL '1' SECOND AND a.time_local + INTERVAL '2' SECOND >= b.time_local
+		AND a.time_local <> b.time_local`)
+	if len(got) != strict {
+		t.Fatalf("%d pairs at distinct times, want %d", len(got), strict)
+	}
 }
 
 // memLookup is a test connector: a lookup table of status codes' names.

@@ -277,12 +277,18 @@ func (b *binder) selectStmt(s *ast.Select) (Node, scope, error) {
 	if s.Distinct {
 		return nil, nil, b.unsupported(s, "SELECT DISTINCT", "GROUP BY the columns instead")
 	}
-	in, sc, err := b.from(s.From)
+	from, where := s.From, s.Where
+	if j, ok := from.(*ast.Join); ok && j.Kind == ast.InnerJoin && where != nil && j.On != nil {
+		// WHERE of an inner join holds its time bounds as often as ON does.
+		j2 := *j
+		j2.On = &ast.Binary{Pos: j.On.Position(), Op: ast.And, L: j.On, R: where}
+		from, where = &j2, nil
+	}
+	in, sc, err := b.from(from)
 	if err != nil {
 		return nil, nil, err
 	}
 	// The outer query of a Top-N or deduplication bounds the rank.
-	where := s.Where
 	if where != nil {
 		if where, err = b.bindRank(in, sc, where); err != nil {
 			return nil, nil, err

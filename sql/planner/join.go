@@ -8,6 +8,7 @@ import (
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/catalog"
 	"github.com/weirstream/weir/sql/exec"
+	"github.com/weirstream/weir/sql/expr"
 	"github.com/weirstream/weir/sql/types"
 )
 
@@ -137,19 +138,30 @@ func (b *binder) join(j *ast.Join) (Node, scope, error) {
 			}
 		}
 		if startOK && endOK {
-			if len(rest) > 0 {
-				return nil, nil, b.unsupported(rest[0], "a window join condition other than equalities", "filter the result in an outer query")
+			if len(rest) > 0 && typ != exec.Inner {
+				return nil, nil, b.unsupported(rest[0], "a condition other than equalities in an outer window join", "filter the result in an outer query")
 			}
 			w := &WindowJoin{Left: left, Right: right, Spec: exec.WindowJoinSpec{Type: typ, LeftKeys: keepL, RightKeys: keepR,
 				LeftStart: lw.start, LeftEnd: lw.end, RightStart: rw.start, RightEnd: rw.end,
 				LeftWidth: nl, RightWidth: len(rsc), Zone: lw.zone}}
 			w.nodeProps = nodeProps{schema: schema, rowtime: -1, win: &windowCols{start: lw.start, end: lw.end, zone: lw.zone}}
-			return w, sc, nil
+			return b.joinFilter(w, sc, rest)
 		}
 	}
 	lt, rt := left.props().rowtime, right.props().rowtime
 	if lt >= 0 && rt >= 0 && len(rest) > 0 {
-		lower, upper, ok, err := b.timeBounds(rest, sc, lt, nl+rt)
+		var bounds, others []ast.Expr
+		for _, c := range rest {
+			if b.isTimeBound(c, sc, lt, nl+rt) {
+				bounds = append(bounds, c)
+			} else {
+				others = append(others, c)
+			}
+		}
+		if len(others) > 0 && typ != exec.Inner {
+			return nil, nil, b.unsupported(others[0], "a condition other than keys and time bounds in an outer join", "filter the result in an outer query")
+		}
+		lower, upper, ok, err := b.timeBounds(bounds, sc, lt, nl+rt)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -163,10 +175,49 @@ func (b *binder) join(j *ast.Join) (Node, scope, error) {
 			ij := &IntervalJoin{Left: left, Right: right, Spec: exec.IntervalJoinSpec{LeftKeys: lkeys, RightKeys: rkeys,
 				Lower: lower, Upper: upper, LeftWidth: nl, RightWidth: len(rsc)}}
 			ij.nodeProps = nodeProps{schema: schema, rowtime: -1}
-			return ij, sc, nil
+			return b.joinFilter(ij, sc, others)
 		}
 	}
 	return nil, nil, b.unsupported(j, "a regular join (without a time bound)", "join windowed relations ON window_start and window_end (a window join), bound the time attributes (l.t BETWEEN r.t - INTERVAL … AND r.t + INTERVAL …), or look a table up FOR SYSTEM_TIME AS OF")
+}
+
+// joinFilter applies the conditions of an inner join that are neither
+// keys nor time bounds as a filter after it.
+func (b *binder) joinFilter(j Node, sc scope, rest []ast.Expr) (Node, scope, error) {
+	if len(rest) == 0 {
+		return j, sc, nil
+	}
+	ec := &exprCtx{b: b, sc: sc, where: "ON"}
+	var conds []expr.Expr
+	for _, c := range rest {
+		x, err := ec.bind(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		if x.Type().Kind != types.Boolean {
+			return nil, nil, b.errAt(c, nil, "ON %s is %s, not BOOLEAN", c, x.Type())
+		}
+		conds = append(conds, x)
+	}
+	cond := conds[0]
+	if len(conds) > 1 {
+		all, err := expr.NewAnd(conds...)
+		if err != nil {
+			return nil, nil, b.errAt(rest[0], err, "ON")
+		}
+		cond = all
+	}
+	return b.filter(j, cond), sc, nil
+}
+
+// isTimeBound reports whether c bounds one time attribute by the other.
+func (b *binder) isTimeBound(c ast.Expr, sc scope, lt, rt int) bool {
+	_, _, ok, err := b.timeBounds([]ast.Expr{c}, sc, lt, rt)
+	if err != nil {
+		// One bound alone is an error of timeBounds; it is a bound.
+		return strings.Contains(err.Error(), "both a lower and an upper bound")
+	}
+	return ok
 }
 
 // equiPair reports whether c is l = r between a left column and a right
@@ -198,6 +249,9 @@ func (b *binder) equiPair(c ast.Expr, sc scope, nl int) (int, int, bool) {
 // timeBounds reads the bounds of right.time - left.time from the
 // conjuncts rest, all of which must be bounds.
 func (b *binder) timeBounds(rest []ast.Expr, sc scope, lt, rt int) (lower, upper time.Duration, ok bool, err error) {
+	if len(rest) == 0 {
+		return 0, 0, false, nil
+	}
 	// side reads "col", "col + INTERVAL" or "col - INTERVAL": the column
 	// and the offset.
 	side := func(e ast.Expr) (int, time.Duration, bool) {
