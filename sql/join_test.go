@@ -6,7 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/weirstream/weir/internal/redistest"
 
 	"github.com/weirstream/weir/sql"
 	"github.com/weirstream/weir/sql/connectors"
@@ -108,14 +109,15 @@ func (m memLookup) Lookup(c table.LookupContext) (table.Lookup, error) {
 	if len(c.Keys) != 1 || c.Keys[0] != "code" {
 		return table.Lookup{}, fmt.Errorf("look up by code, not %v", c.Keys)
 	}
-	return table.Lookup{Fn: func(_ context.Context, keys []types.Value) ([]types.Row, error) {
+	fn, err := table.CachedLookup(c.Options, func(_ context.Context, keys []types.Value) ([]types.Row, error) {
 		m.calls.Add(1)
 		code := keys[0].Int()
 		if code == 404 {
 			return nil, nil
 		}
 		return []types.Row{types.NewRow(types.IntValue(code), types.StringValue(fmt.Sprintf("status %d", code)))}, nil
-	}}, nil
+	})
+	return table.Lookup{Fn: fn}, err
 }
 
 // TestLookupJoin: a LEFT lookup join FOR SYSTEM_TIME AS OF a
@@ -145,5 +147,30 @@ func TestLookupJoin(t *testing.T) {
 	if n := calls.Load(); n > 50 {
 		t.Fatalf("%d lookups for a handful of codes: the cache did not serve", n)
 	}
-	_ = time.Second
+}
+
+// TestRedisLookupJoin: INSERT INTO a redis table, then a lookup join
+// that reads it back, on a real redis-server.
+func TestRedisLookupJoin(t *testing.T) {
+	srv := redistest.Start(t)
+	s := quietSession(t, sql.Options{})
+	exec1(t, s, strings.Replace(logsDDL, "page AS LOWER(uri),", "proc AS PROCTIME(),", 1))
+	exec1(t, s, "CREATE TABLE names (code INT, name STRING, PRIMARY KEY (code) NOT ENFORCED) WITH ('connector' = 'redis', 'url' = '"+srv.URL()+"', 'lookup.cache.max-rows' = '100', 'lookup.cache.ttl' = '1 min')")
+	r := exec1(t, s, "INSERT INTO names SELECT status, 'status ' || CAST(status AS STRING) FROM logs WHERE status <> 404")
+	if err := r.Job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got := rowsOf(t, s, "SELECT l.status, n.name FROM logs AS l LEFT JOIN names FOR SYSTEM_TIME AS OF l.proc AS n ON n.code = l.status")
+	if len(got) < 2000 {
+		t.Fatalf("%d rows", len(got))
+	}
+	for _, r := range got {
+		want := types.StringValue(fmt.Sprintf("status %d", r.Values[0].Int()))
+		if r.Values[0].Int() == 404 {
+			want = types.Null
+		}
+		if r.Values[1] != want {
+			t.Fatalf("row %v: name %v, want %v", r, r.Values[1], want)
+		}
+	}
 }

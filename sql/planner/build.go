@@ -287,8 +287,8 @@ func (bd *Builder) calc(c *Calc, in weir.Stream[types.Row], u string) (weir.Stre
 	}, weir.Name(u), weir.UID(u)), nil
 }
 
-// lookupJoin asks the table's factory for its lookup function, cached by
-// the table's 'lookup.cache.*' options, and joins through it.
+// lookupJoin asks the table's factory for its lookup function and joins
+// through it.
 func (bd *Builder) lookupJoin(j *LookupJoin, in weir.Stream[types.Row], u string) (weir.Stream[types.Row], error) {
 	var none weir.Stream[types.Row]
 	f, opts, err := bd.p.Tables.Resolve(j.Table.Name, tableOptions(j.Table))
@@ -306,11 +306,8 @@ func (bd *Builder) lookupJoin(j *LookupJoin, in weir.Stream[types.Row], u string
 	if lk.Close != nil {
 		bd.Closers = append(bd.Closers, lk.Close)
 	}
-	fn, err := table.CachedLookup(opts, lk.Fn)
-	if err != nil {
-		return none, err
-	}
+	// The factory caches by the table's 'lookup.cache.*' options.
 	out, _, err := exec.LookupJoin(in, exec.LookupJoinSpec{Type: j.Type, Keys: j.Keys, LeftWidth: len(j.Input.Schema()),
-		RightWidth: len(j.Physical), Lookup: exec.LookupFunc(fn)}, u)
+		RightWidth: len(j.Physical), Lookup: exec.LookupFunc(lk.Fn)}, u)
 	return out, err
 }
