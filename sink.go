@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 
 	"github.com/weirstream/weir/internal/job"
@@ -31,7 +32,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	}
 	n.Operator = operator[T, T](func(t *plan.Subtask, _ runtime.Collector[T], _ plan.Outputs) (runtime.Collector[T], error) {
 		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, uid: n.UID, t: t}
-		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, checkpointing: t.Checkpoints()}
+		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, checkpointing: t.Checkpoints(), log: t.Logger}
 		if t.Checkpoints() && committing {
 			c, err := cs.NewCommitter()
 			if err != nil {
@@ -75,12 +76,16 @@ type writerContext struct {
 	subtask, parallelism int
 	checkpointing        bool
 	restored             []byte
+	log                  *slog.Logger
 }
 
 func (w writerContext) Subtask() int        { return w.subtask }
 func (w writerContext) Parallelism() int    { return w.parallelism }
 func (w writerContext) Checkpointing() bool { return w.checkpointing }
 func (w writerContext) Restored() []byte    { return w.restored }
+
+// Logger gives the writer the subtask's logger (see sink.LoggerOf).
+func (w writerContext) Logger() *slog.Logger { return w.log }
 
 // sinkState is a sink subtask's state in a checkpoint: its writer's own
 // state, and what it pre-committed and has not seen committed.

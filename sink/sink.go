@@ -15,7 +15,10 @@
 // dropped by the writer when it is restored (see WriterContext).
 package sink
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // Sink creates the writers of one sink.
 type Sink[T any] interface {
@@ -101,3 +104,17 @@ type funcWriter[T any] func(ctx context.Context, v T) error
 func (f funcWriter[T]) Write(ctx context.Context, v T) error { return f(ctx, v) }
 func (funcWriter[T]) Flush(context.Context) error            { return nil }
 func (funcWriter[T]) Close() error                           { return nil }
+
+// LoggerOf returns the logger the runtime gives the writer of ctx, whose
+// lines carry the job, the operator and the subtask (the runtime's
+// WriterContext has a Logger method), or fallback when ctx has none (a
+// test's own context). A connector logs through it unless its user gave
+// it a logger of its own.
+func LoggerOf(ctx WriterContext, fallback *slog.Logger) *slog.Logger {
+	if c, ok := ctx.(interface{ Logger() *slog.Logger }); ok {
+		if l := c.Logger(); l != nil {
+			return l
+		}
+	}
+	return fallback
+}

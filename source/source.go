@@ -102,12 +102,13 @@ type ReaderContext interface {
 	Checkpointing() bool
 }
 
-// LoggerOf returns the logger the runtime gives the reader of ctx, whose
-// lines carry the job, the operator and the subtask (the runtime's
-// ReaderContext has a Logger method), or fallback when ctx has none (a
-// test's own context). A connector logs through it unless its user gave
-// it a logger of its own.
-func LoggerOf(ctx ReaderContext, fallback *slog.Logger) *slog.Logger {
+// LoggerOf returns the logger the runtime gives with ctx — a
+// ReaderContext, whose logger's lines carry the job, the operator and the
+// subtask, or an EnumeratorContext, whose lines carry the job and the
+// operator with subtask "enumerator" (the runtime's contexts have a Logger
+// method) — or fallback when ctx has none (a test's own context). A
+// connector logs through it unless its user gave it a logger of its own.
+func LoggerOf(ctx any, fallback *slog.Logger) *slog.Logger {
 	if c, ok := ctx.(interface{ Logger() *slog.Logger }); ok {
 		if l := c.Logger(); l != nil {
 			return l

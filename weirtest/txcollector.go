@@ -22,8 +22,11 @@ import (
 type TxCollector[T any] struct {
 	mu        sync.Mutex
 	committed []T
-	done      map[string]bool
-	commits   int
+	// ckpts[i] is the checkpoint whose commit published committed[i]
+	// (0: the end of input, or written without checkpoints).
+	ckpts   []int64
+	done    map[string]bool
+	commits int
 }
 
 // NewTxCollector returns an empty transactional collector.
@@ -32,8 +35,9 @@ func NewTxCollector[T any]() *TxCollector[T] {
 }
 
 type txBatch[T any] struct {
-	ID      string `json:"id"`
-	Records []T    `json:"records"`
+	ID         string `json:"id"`
+	Checkpoint int64  `json:"checkpoint,omitempty"`
+	Records    []T    `json:"records"`
 }
 
 // Records returns the committed records, in commit order.
@@ -41,6 +45,24 @@ func (c *TxCollector[T]) Records() []T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]T(nil), c.committed...)
+}
+
+// CutBack removes the records that checkpoints after checkpoint published,
+// as weir's file sink cuts its files back when a job restores an older
+// checkpoint than the newest one it committed: a test that restores an
+// older checkpoint on purpose calls it before the restored run, so that
+// the records replayed from that checkpoint on are not counted twice.
+func (c *TxCollector[T]) CutBack(checkpoint int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := 0
+	for i, v := range c.committed {
+		if c.ckpts[i] == 0 || c.ckpts[i] <= checkpoint {
+			c.committed[keep], c.ckpts[keep] = v, c.ckpts[i]
+			keep++
+		}
+	}
+	c.committed, c.ckpts = c.committed[:keep], c.ckpts[:keep]
 }
 
 // Commits returns how many committables were published.
@@ -70,6 +92,7 @@ func (w *txWriter[T]) Write(_ context.Context, v T) error {
 	if w.direct {
 		w.c.mu.Lock()
 		w.c.committed = append(w.c.committed, v)
+		w.c.ckpts = append(w.c.ckpts, 0)
 		w.c.mu.Unlock()
 		return nil
 	}
@@ -86,7 +109,7 @@ func (w *txWriter[T]) PreCommit(_ context.Context, id int64) ([][]byte, error) {
 	if id == 0 {
 		key = fmt.Sprintf("%d/end", w.subtask)
 	}
-	b, err := json.Marshal(txBatch[T]{ID: key, Records: w.buf})
+	b, err := json.Marshal(txBatch[T]{ID: key, Checkpoint: id, Records: w.buf})
 	if err != nil {
 		return nil, fmt.Errorf("weirtest: TxCollector records must encode as JSON: %w", err)
 	}
@@ -111,6 +134,9 @@ func (t txCommitter[T]) Commit(_ context.Context, committables [][]byte) error {
 			continue
 		}
 		t.c.committed = append(t.c.committed, b.Records...)
+		for range b.Records {
+			t.c.ckpts = append(t.c.ckpts, b.Checkpoint)
+		}
 		t.c.done[b.ID] = true
 		t.c.commits++
 	}

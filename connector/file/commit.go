@@ -177,7 +177,7 @@ func (committer) Commit(ctx context.Context, committables [][]byte) error {
 		}
 	}
 	for _, final := range finals {
-		cut, err := cutBack(final, ends[final])
+		cut, err := cutBack(slog.Default(), final, ends[final])
 		if err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func checkMark(c committable) error {
 
 // cutBack truncates path to size bytes if it is longer, and reports whether
 // it did. A missing file is left alone.
-func cutBack(path string, size int64) (bool, error) {
+func cutBack(log *slog.Logger, path string, size int64) (bool, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -235,7 +235,7 @@ func cutBack(path string, size int64) (bool, error) {
 	if err := f.Close(); err != nil {
 		return false, fmt.Errorf("file: close %s: %w", path, err)
 	}
-	slog.Info("file: cut sink file back to the restored checkpoint; the replay writes the rest again",
+	log.Info("file: cut sink file back to the restored checkpoint; the replay writes the rest again",
 		"file", path, "from", fi.Size(), "to", size)
 	return true, nil
 }
@@ -459,7 +459,7 @@ func removeParts(final string) error {
 // truncateTo cuts path to size bytes if it is longer, creating it if it is
 // missing. A shorter file is left alone: the restored committables still
 // have to be published into it.
-func truncateTo(path string, size int64) error {
+func truncateTo(log *slog.Logger, path string, size int64) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("file: open sink file %s: %w", path, err)
@@ -467,7 +467,7 @@ func truncateTo(path string, size int64) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("file: close %s: %w", path, err)
 	}
-	_, err = cutBack(path, size)
+	_, err = cutBack(log, path, size)
 	return err
 }
 

@@ -233,7 +233,8 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 			return nil, fmt.Errorf("file: create the directory of sink file %s: %w", path, err)
 		}
 	}
-	w := &writer[T]{base: s.path, path: path, parallelism: ctx.Parallelism(), sync: s.cfg.sync, encode: s.encode}
+	w := &writer[T]{base: s.path, path: path, parallelism: ctx.Parallelism(), sync: s.cfg.sync, encode: s.encode,
+		log: sink.LoggerOf(ctx, slog.Default())}
 	w.enc.json = json.NewEncoder(&w.enc.jsonBuf)
 	w.enc.json.SetEscapeHTML(false)
 	if ctx.Checkpointing() {
@@ -272,7 +273,7 @@ func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
 		// the replay writes it again. Parts other than the restored
 		// checkpoint's are pending output of checkpoints that never
 		// completed.
-		if err := truncateTo(st.Final, st.Next); err != nil {
+		if err := truncateTo(w.log, st.Final, st.Next); err != nil {
 			return err
 		}
 		if err := removeStrayParts(st.Final, w.subtask, st.Pending); err != nil {
@@ -336,7 +337,7 @@ func (w *writer[T]) restoreRenamed(st writerState) error {
 			return err
 		}
 	}
-	if err := truncateTo(w.path, size); err != nil {
+	if err := truncateTo(w.log, w.path, size); err != nil {
 		return err
 	}
 	next, err := fileSize(w.path)
@@ -365,7 +366,7 @@ func (w *writer[T]) restoreOthers(st writerState) error {
 		}
 		path := filepath.Join(dir, name)
 		if size, ok := st.Others[name]; ok {
-			if _, err := cutBack(path, size); err != nil {
+			if _, err := cutBack(w.log, path, size); err != nil {
 				return err
 			}
 			continue
@@ -376,7 +377,7 @@ func (w *writer[T]) restoreOthers(st writerState) error {
 		if err := removeParts(path); err != nil {
 			return err
 		}
-		slog.Info("file: deleted sink file written after the restored checkpoint; the replay writes its output again", "file", path)
+		w.log.Info("file: deleted sink file written after the restored checkpoint; the replay writes its output again", "file", path)
 	}
 	return syncDir(dir)
 }
@@ -418,9 +419,10 @@ func (e *encoder[T]) write() error {
 }
 
 type writer[T any] struct {
-	base   string   // the sink's path
-	path   string   // the final file
-	file   *os.File // the final file, or with checkpoints the open part (nil if none)
+	log    *slog.Logger // the subtask's (sink.LoggerOf)
+	base   string       // the sink's path
+	path   string       // the final file
+	file   *os.File     // the final file, or with checkpoints the open part (nil if none)
 	enc    encoder[T]
 	sync   bool
 	encode func(enc *encoder[T], v T) error

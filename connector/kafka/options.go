@@ -55,6 +55,7 @@ type sinkConfig struct {
 	maxBufferedBytes   int
 	deliveryTimeout    time.Duration
 	log                *slog.Logger
+	logSet             bool // log is WithLogger's: the writers use it too
 	prefixSet          bool // TransactionalIDPrefix given
 }
 
@@ -70,12 +71,13 @@ func (f sinkOption) applySink(c *sinkConfig) { f(c) }
 type loggerOption struct{ l *slog.Logger }
 
 func (o loggerOption) applySource(c *sourceConfig) { c.log, c.logSet = o.l, true }
-func (o loggerOption) applySink(c *sinkConfig)     { c.log = o.l }
+func (o loggerOption) applySink(c *sinkConfig)     { c.log, c.logSet = o.l, true }
 
 // WithLogger sends the log lines of the source or the sink to l, with
 // the warnings and errors of the sink's franz-go producers. The default is
-// slog.Default(), and for a source's readers the logger the job gives
-// each of them (its lines name the job, the operator and the subtask).
+// slog.Default(), and for a source's readers and a sink's writers the
+// logger the job gives each of them (its lines name the job, the operator
+// and the subtask).
 func WithLogger(l *slog.Logger) Option { return loggerOption{l} }
 
 // Subscription says which topics a source reads; [Topics] and

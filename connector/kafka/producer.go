@@ -43,6 +43,7 @@ func (f *produceErr) get() error {
 // idempotent (AtLeastOnce) or acks=0 (DeliveryNone) producer.
 type plainWriter[T any] struct {
 	s        *Sink[T]
+	log      *slog.Logger
 	subtask  int
 	par      int
 	restored *sinkWriterState
@@ -54,8 +55,8 @@ type plainWriter[T any] struct {
 	promise func(*kgo.Record, error)
 }
 
-func newPlainWriter[T any](s *Sink[T], subtask, par int, restored *sinkWriterState) *plainWriter[T] {
-	w := &plainWriter[T]{s: s, subtask: subtask, par: par, restored: restored}
+func newPlainWriter[T any](s *Sink[T], log *slog.Logger, subtask, par int, restored *sinkWriterState) *plainWriter[T] {
+	w := &plainWriter[T]{s: s, log: log, subtask: subtask, par: par, restored: restored}
 	if s.cfg.delivery == DeliveryNone {
 		w.promise = func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -91,7 +92,7 @@ func (w *plainWriter[T]) start(ctx context.Context) error {
 	if w.s.cfg.delivery == DeliveryNone {
 		extra = append(extra, kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
 	}
-	cl, err := kgo.NewClient(w.s.producerOpts(extra...)...)
+	cl, err := kgo.NewClient(w.s.producerOpts(w.log, extra...)...)
 	if err != nil {
 		return fmt.Errorf("kafka: sink to topic %q: create the producer: %w", w.s.cfg.topic, err)
 	}
@@ -135,7 +136,7 @@ func (w *plainWriter[T]) Flush(ctx context.Context) error {
 		return err
 	}
 	if n := w.lost.Swap(0); n > 0 {
-		w.s.log.Warn("kafka sink: records were lost (Delivery is DeliveryNone)", "subtask", w.subtask, "records", n, "error", w.lostErr.get())
+		w.log.Warn("kafka sink: records were lost (Delivery is DeliveryNone)", "subtask", w.subtask, "records", n, "error", w.lostErr.get())
 	}
 	if err := w.err.get(); err != nil {
 		return w.failed(err)

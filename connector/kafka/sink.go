@@ -283,9 +283,19 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 			return nil, fmt.Errorf("kafka: sink to topic %q: Delivery(ExactlyOnce) commits Kafka transactions when checkpoints complete, and the job takes no checkpoints: "+
 				"enable them with weir.Checkpoints(interval, dir), or pass Delivery(AtLeastOnce)", s.cfg.topic)
 		}
-		return newTxnWriter(s, ctx.Subtask(), ctx.Parallelism(), restored), nil
+		return newTxnWriter(s, s.writerLog(ctx), ctx.Subtask(), ctx.Parallelism(), restored), nil
 	}
-	return newPlainWriter(s, ctx.Subtask(), ctx.Parallelism(), restored), nil
+	return newPlainWriter(s, s.writerLog(ctx), ctx.Subtask(), ctx.Parallelism(), restored), nil
+}
+
+// writerLog is the logger of a writer: the runtime's for its subtask
+// (whose lines carry the job, the operator and the subtask), unless the
+// user gave the sink one with WithLogger.
+func (s *Sink[T]) writerLog(ctx sink.WriterContext) *slog.Logger {
+	if s.cfg.logSet {
+		return s.log
+	}
+	return sink.LoggerOf(ctx, s.cfg.log).With("sink", "kafka", "topic", s.cfg.topic)
 }
 
 // NewCommitter returns the committer that commits the transactions the
@@ -317,14 +327,15 @@ func (s *Sink[T]) record(v T) (*kgo.Record, error) {
 	return r, nil
 }
 
-// producerOpts returns the options of every producer client of the sink.
-func (s *Sink[T]) producerOpts(extra ...kgo.Opt) []kgo.Opt {
+// producerOpts returns the options of a producer client of the sink that
+// logs to log.
+func (s *Sink[T]) producerOpts(log *slog.Logger, extra ...kgo.Opt) []kgo.Opt {
 	opts := append(s.cfg.client.Opts(),
 		kgo.DefaultProduceTopic(s.cfg.topic),
 		kgo.MaxBufferedRecords(s.cfg.maxBufferedRecords),
 		kgo.MaxBufferedBytes(s.cfg.maxBufferedBytes),
 		kgo.RecordDeliveryTimeout(s.cfg.deliveryTimeout),
-		kgo.WithLogger(kgoLogger{s.log}),
+		kgo.WithLogger(kgoLogger{log}),
 	)
 	return append(opts, extra...)
 }

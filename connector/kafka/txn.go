@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -34,6 +35,7 @@ type txnProducer struct {
 // pool of producers; see [Sink].
 type txnWriter[T any] struct {
 	s        *Sink[T]
+	log      *slog.Logger
 	subtask  int
 	par      int
 	restored *sinkWriterState
@@ -47,8 +49,8 @@ var (
 	_ sink.StatefulWriter = (*txnWriter[int])(nil)
 )
 
-func newTxnWriter[T any](s *Sink[T], subtask, par int, restored *sinkWriterState) *txnWriter[T] {
-	w := &txnWriter[T]{s: s, subtask: subtask, par: par, restored: restored}
+func newTxnWriter[T any](s *Sink[T], log *slog.Logger, subtask, par int, restored *sinkWriterState) *txnWriter[T] {
+	w := &txnWriter[T]{s: s, log: log, subtask: subtask, par: par, restored: restored}
 	for n := range s.cfg.txnPool {
 		p := &txnProducer{id: txnID(s.cfg.prefix, subtask, n)}
 		p.promise = func(_ *kgo.Record, err error) {
@@ -118,7 +120,7 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 	// A new client for each transaction (see txnProducer). Initialize it
 	// now, so that a bad TransactionTimeout or a missing permission shows
 	// here rather than as a failed record.
-	cl, err := kgo.NewClient(w.s.producerOpts(kgo.TransactionalID(p.id), kgo.TransactionTimeout(w.s.cfg.txnTimeout))...)
+	cl, err := kgo.NewClient(w.s.producerOpts(w.log, kgo.TransactionalID(p.id), kgo.TransactionTimeout(w.s.cfg.txnTimeout))...)
 	if err == nil {
 		if _, _, err = cl.ProducerID(ctx); err != nil {
 			cl.Close()
@@ -138,7 +140,7 @@ func (w *txnWriter[T]) begin(ctx context.Context) error {
 	p.err.reset()
 	p.records = 0
 	w.cur = p
-	w.s.log.Debug("kafka sink: began a transaction", "subtask", w.subtask, "txn", p.id)
+	w.log.Debug("kafka sink: began a transaction", "subtask", w.subtask, "txn", p.id)
 	return nil
 }
 
@@ -165,7 +167,7 @@ func (w *txnWriter[T]) PreCommit(ctx context.Context, id int64) ([][]byte, error
 	}
 	c := txnCommittable{ID: p.id, ProducerID: pid, Epoch: epoch, Checkpoint: id, Records: p.records}
 	p.preAt = time.Now()
-	w.s.log.Debug("kafka sink: pre-committed", "subtask", w.subtask, "txn", p.id, "checkpoint", id, "records", p.records, "producer_id", pid, "epoch", epoch)
+	w.log.Debug("kafka sink: pre-committed", "subtask", w.subtask, "txn", p.id, "checkpoint", id, "records", p.records, "producer_id", pid, "epoch", epoch)
 	w.s.reg.set(p, txnPending, c.producer())
 	w.cur = nil
 	return [][]byte{c.encode()}, nil
@@ -211,7 +213,7 @@ func (w *txnWriter[T]) Close() error {
 		}
 		cancel()
 		if err != nil {
-			w.s.log.Debug("kafka sink: abort the open transaction at close; the next writer aborts it", "txn", p.id, "error", err)
+			w.log.Debug("kafka sink: abort the open transaction at close; the next writer aborts it", "txn", p.id, "error", err)
 		}
 		w.cur = nil
 	}

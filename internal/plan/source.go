@@ -22,6 +22,9 @@ func EnumeratorUID(uid string) string { return uid + "#enumerator" }
 // side is set up by readerSide.
 func (b *builder) enumeration(ctx context.Context, n *Node) (*runtime.Enumeration, error) {
 	en := runtime.NewEnumeration(b.p.Parallelism(n))
+	if b.s.Logger != nil {
+		en.Log = b.s.Logger.With("operator", n.Name, "subtask", "enumerator")
+	}
 	en.Checkpointing = b.run != nil
 	if net := b.s.Network; net != nil && !net.Coordinator() {
 		// The readers' side only: the enumerator runs in the

@@ -29,6 +29,8 @@ type Enumeration struct {
 	// cluster sends them to the coordinator.
 	RequestSplit func(subtask int)
 	triggers     chan int64
+	// Log is the logger of the enumerator's lines; Logger returns it.
+	Log *slog.Logger
 	// OnSnapshot receives the enumerator's snapshot of each checkpoint.
 	OnSnapshot func(id int64, unassigned []source.Split, err error)
 	restored   []source.Split
@@ -75,6 +77,15 @@ func (e *Enumeration) Request(ctx context.Context, subtask int) {
 	case e.requests <- subtask:
 	case <-ctx.Done():
 	}
+}
+
+// Logger is the enumerator's logger (see source.LoggerOf); the builder
+// sets it. nil means slog.Default().
+func (e *Enumeration) Logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.Default()
+	}
+	return e.Log
 }
 
 // SetEnumerator sets the enumerator the loop drives.

@@ -86,8 +86,9 @@ type Options[E any] struct {
 	Synchronous bool
 
 	// Logger receives the warnings of the sink's writers (retried
-	// failures, at most one line per second per writer). Default
-	// slog.Default().
+	// failures, at most one line per second per writer). Default: the
+	// logger the job gives each writer (sink.LoggerOf: its lines name the
+	// job, the operator and the subtask), or slog.Default() outside a job.
 	Logger *slog.Logger
 }
 
@@ -125,9 +126,6 @@ func (o Options[E]) withDefaults() Options[E] {
 	}
 	if o.DecreaseFactor == 0 {
 		o.DecreaseFactor = DefaultDecreaseFactor
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
 	}
 	return o
 }

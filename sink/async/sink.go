@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/weirstream/weir/sink"
@@ -81,7 +82,14 @@ func (s *Sink[T, E]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 		start:   time.Now(),
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
-	w.log = s.o.Logger.With("sink", s.o.Name, "subtask", w.subtask)
+	switch job := sink.LoggerOf(ctx, nil); {
+	case s.o.Logger != nil:
+		w.log = s.o.Logger.With("sink", s.o.Name, "subtask", w.subtask)
+	case job != nil: // its lines name the job, the operator and the subtask
+		w.log = job.With("sink", s.o.Name)
+	default:
+		w.log = slog.Default().With("sink", s.o.Name, "subtask", w.subtask)
+	}
 	w.mu.changed = make(chan struct{})
 	if s.o.Synchronous {
 		w.mu.limit = newAIMD(1, 0, 1)

@@ -20,6 +20,7 @@ import (
 type enumerator[T any] struct {
 	hs  *Source[T]
 	ctx source.EnumeratorContext
+	log *slog.Logger    // the runtime's, for the enumerator (source.LoggerOf)
 	run context.Context // from Start: the enumerators of later sources start with it
 
 	mu struct {
@@ -45,7 +46,7 @@ type subtask struct {
 }
 
 func newEnumerator[T any](hs *Source[T], ctx source.EnumeratorContext) (*enumerator[T], error) {
-	e := &enumerator[T]{hs: hs, ctx: ctx}
+	e := &enumerator[T]{hs: hs, ctx: ctx, log: source.LoggerOf(ctx, slog.Default())}
 	cur, prev := 0, (*End)(nil)
 	var restored []source.Split
 	isRestore := false
@@ -204,7 +205,7 @@ func (e *enumerator[T]) switchNext() {
 		end.Timestamp, end.Position = got.Timestamp, got.Position
 	}
 	if err := old.Close(); err != nil {
-		slog.Warn("hybrid: closing the enumerator of a finished source failed; going on with the next source", "source", cur, "err", err)
+		e.log.Warn("hybrid: closing the enumerator of a finished source failed; going on with the next source", "source", cur, "err", err)
 	}
 	next := cur + 1
 	src, err := e.hs.sourceAt(next, end)
@@ -226,7 +227,7 @@ func (e *enumerator[T]) switchNext() {
 	e.installLocked(next, src, &end, enum)
 	e.activateLocked()
 	e.mu.Unlock()
-	slog.Info("hybrid: switched to the next source", "finished", cur, "source", next, "type", fmt.Sprintf("%T", src))
+	e.log.Info("hybrid: switched to the next source", "finished", cur, "source", next, "type", fmt.Sprintf("%T", src))
 	ctx := e.run
 	if ctx == nil {
 		ctx = context.Background()
@@ -245,7 +246,7 @@ func (e *enumerator[T]) fail(err error) {
 		return
 	}
 	e.mu.err = err
-	slog.Error("hybrid: the source fails", "err", err)
+	e.log.Error("hybrid: the source fails", "err", err)
 	for s := range e.mu.subs {
 		e.ctx.Assign(s, &control[T]{kind: fail, source: e.mu.cur, err: err})
 	}
@@ -326,6 +327,10 @@ type innerContext[T any] struct {
 	e      *enumerator[T]
 	source int
 }
+
+// Logger passes the runtime's enumerator logger on to the current source's
+// enumerator (source.LoggerOf).
+func (c *innerContext[T]) Logger() *slog.Logger { return c.e.log }
 
 // Parallelism implements source.EnumeratorContext.
 func (c *innerContext[T]) Parallelism() int { return c.e.ctx.Parallelism() }
