@@ -17,6 +17,34 @@
 // what it does not support is refused with an error that names the
 // construct and points at it.
 //
+// # Settings
+//
+// SET 'key' = 'value' applies to the jobs started after it; an unknown
+// key or a bad value is refused, naming the known keys. RESET 'key'
+// forgets one, RESET all of them, and a bare SET lists them:
+//
+//	parallelism.default                every operator's parallelism (default 1)
+//	execution.checkpointing.interval   checkpoint this often ('10 s'); needs state.checkpoints.dir
+//	state.checkpoints.dir              where checkpoints go; a job started again with the same
+//	                                   SQL and directory resumes from the latest one
+//	state.backend                      'hashmap' ('heap', the default) or 'pebble' ('rocksdb'),
+//	                                   which needs state.backend.dir
+//	table.local-time-zone              the session time zone (default 'UTC')
+//	pipeline.name                      the jobs' name
+//	execution.savepoint.path           restore the next job from this checkpoint or savepoint
+//	sql.dead-letters                   append what sources cannot decode, as JSON lines with
+//	                                   the reason, to this file
+//
+// Dead letters (a log line that is not a page view, a JSON record that
+// does not decode) never stop a job: weir counts them in the source's
+// metrics whether or not sql.dead-letters is set.
+//
+// Operator ids derive from the plan (the sink table, the node's place and
+// a hash of its definition), so the same SQL restores its state from a
+// checkpoint; a changed query node starts with empty state, and the
+// restore fails unless that is allowed (weir.AllowNonRestoredState in
+// Options.EnvOptions).
+//
 // Example: PV and UV per minute over access logs.
 //
 //	s, err := sql.NewSession(sql.Options{})
