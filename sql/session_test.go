@@ -291,6 +291,7 @@ func TestRefusals(t *testing.T) {
 		{"SELECT time_local + INTERVAL '1' YEAR FROM logs", "the year-month interval INTERVAL '1' YEAR is not supported"},
 		{"SELECT STDDEV(status) FROM logs GROUP BY uri", "the aggregate STDDEV is not supported"},
 		{"SELECT DISTINCT uri FROM logs", "SELECT DISTINCT is not supported"},
+		{"SELECT COUNT(*) FROM logs GROUP BY TUMBLE(time_local, INTERVAL '1' MINUTE)", "the group window function TUMBLE is not supported: use the windowing TVF"},
 		{"SELECT uri, ROW_NUMBER() OVER (PARTITION BY uri ORDER BY status) AS rn FROM logs", "ROW_NUMBER() is not supported without a bound"},
 		{"SELECT * FROM (SELECT uri, ROW_NUMBER() OVER (PARTITION BY uri ORDER BY status) AS rn FROM logs) WHERE rn <= 3", "a Top-N without windows (an updating rank) is not supported"},
 		{"SELECT nope FROM logs", "no such column nope in SELECT: the columns are remote_addr, time_local, uri, status, page"},

@@ -314,6 +314,10 @@ func (c *exprCtx) bindCall(e *ast.Call) (expr.Expr, error) {
 		}
 		return nil, b.unsupported(e, "the OVER aggregate "+name, "only ROW_NUMBER() for Top-N and deduplication is")
 	}
+	switch name {
+	case "TUMBLE", "HOP", "SESSION", "CUMULATE", "TUMBLE_START", "TUMBLE_END", "TUMBLE_ROWTIME", "HOP_START", "HOP_END", "HOP_ROWTIME", "SESSION_START", "SESSION_END", "SESSION_ROWTIME":
+		return nil, b.unsupported(e, "the group window function "+name, "use the windowing TVF: FROM TABLE("+strings.SplitN(name, "_", 2)[0]+"(TABLE t, DESCRIPTOR(time_col), …)) GROUP BY window_start, window_end")
+	}
 	if isAggregate(name) {
 		return nil, b.errAt(e, nil, "aggregate %s is not allowed in %s: aggregate in the SELECT list or HAVING of a GROUP BY query", name, c.where)
 	}
