@@ -305,7 +305,7 @@ func (s *Session) show(st *ast.Show) (*Result, error) {
 func (s *Session) describe(st *ast.Describe) (*Result, error) {
 	name := strings.Join(st.Name, ".")
 	if t, err := s.opts.Catalog.GetTable(name); err == nil {
-		schema, rows := planner.Describe(t)
+		schema, rows := s.planner().Describe(t)
 		return &Result{Kind: ResultTable, Schema: schema, Rows: rows}, nil
 	}
 	v, err := s.opts.Catalog.GetView(name)

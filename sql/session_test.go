@@ -110,6 +110,9 @@ func TestStatements(t *testing.T) {
 	if r.Kind != sql.ResultTable || strings.Join(names(r.Rows), ",") != "remote_addr,time_local,uri,status,page" {
 		t.Fatalf("DESCRIBE: %+v", r)
 	}
+	if typ := r.Rows[4].Values[1].Str(); typ != "STRING" {
+		t.Fatalf("DESCRIBE's type of the computed column page: %q", typ)
+	}
 	if wm := r.Rows[1].Values[5]; wm.Str() != "time_local - INTERVAL '5' SECOND" {
 		t.Fatalf("DESCRIBE's watermark: %v", wm)
 	}

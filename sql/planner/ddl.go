@@ -82,8 +82,13 @@ func (p *Planner) View(cv *ast.CreateView, src string) (catalog.View, error) {
 }
 
 // Describe returns the rows of DESCRIBE: name, type, null, key,
-// computed expression and watermark of each column.
-func Describe(t catalog.Table) (types.Schema, []types.Row) {
+// computed expression and watermark of each column. A computed column's
+// type is its expression's.
+func (p *Planner) Describe(t catalog.Table) (types.Schema, []types.Row) {
+	var full types.Schema
+	if n, err := (&binder{p: p}).scan(nil, t); err == nil {
+		full = n.Schema()
+	}
 	schema := types.Schema{
 		{Name: "name", Type: types.StringType}, {Name: "type", Type: types.StringType},
 		{Name: "null", Type: types.BooleanType}, {Name: "key", Type: types.StringType},
@@ -101,6 +106,9 @@ func Describe(t catalog.Table) (types.Schema, []types.Row) {
 		if c.Computed() {
 			extras = types.StringValue("AS " + c.Expr)
 			typ = ""
+			if i := full.Index(c.Name); i >= 0 {
+				typ = full[i].Type.String()
+			}
 		}
 		if t.Watermark != nil && t.Watermark.Column == c.Name {
 			wm = types.StringValue(t.Watermark.Expr)
