@@ -389,3 +389,20 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("Wait after Cancel: %v", err)
 	}
 }
+
+// TestExplainRunsNothing: EXPLAIN resolves the job graph without running
+// the job: a print table prints nothing.
+func TestExplainRunsNothing(t *testing.T) {
+	out := &syncBuffer{}
+	s := quietSession(t, sql.Options{Stdout: out})
+	exec1(t, s, logsDDL)
+	exec1(t, s, "CREATE TABLE p (uri STRING) WITH ('connector' = 'print')")
+	for range 10 {
+		if r := exec1(t, s, "EXPLAIN INSERT INTO p SELECT uri FROM logs"); !strings.Contains(r.Text, "p: sink") {
+			t.Fatalf("EXPLAIN:\n%s", r.Text)
+		}
+	}
+	if out.String() != "" {
+		t.Fatalf("EXPLAIN printed %.100q", out.String())
+	}
+}
