@@ -158,3 +158,42 @@ func TestStateBackend(t *testing.T) {
 		t.Fatalf("pebble counted %d rows", n)
 	}
 }
+
+// TestWindowTVFRows: a windowing TVF without an aggregate gives each row
+// with its window, and a Top-N over those rows keeps N rows per window.
+func TestWindowTVFRows(t *testing.T) {
+	s := quietSession(t, sql.Options{})
+	exec1(t, s, logsDDL)
+	hits := hitsOf(t, s)
+	rows := rowsOf(t, s, "SELECT uri, window_start, window_end, window_time FROM TABLE(TUMBLE(TABLE logs, DESCRIPTOR(time_local), INTERVAL '10' SECOND))")
+	if len(rows) != len(hits) {
+		t.Fatalf("%d rows, want %d", len(rows), len(hits))
+	}
+	for _, r := range rows {
+		if r.Values[2].Int()-r.Values[1].Int() != 10000 || r.Values[3].Int() != r.Values[2].Int()-1 {
+			t.Fatalf("row %v", r)
+		}
+	}
+	top := rowsOf(t, s, `SELECT * FROM (SELECT uri, status, window_start, window_end,
+		ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY status DESC, uri) AS rn
+		FROM TABLE(TUMBLE(TABLE logs, DESCRIPTOR(time_local), INTERVAL '10' SECOND))) WHERE rn <= 3`)
+	per := map[int64]int{}
+	for _, r := range top {
+		per[r.Values[2].Int()]++
+		if rn := r.Values[4].Int(); rn < 1 || rn > 3 {
+			t.Fatalf("row %v", r)
+		}
+	}
+	windows := map[int64]bool{}
+	for _, h := range hits {
+		windows[h.ms-h.ms%10000] = true
+	}
+	if len(per) != len(windows) {
+		t.Fatalf("Top-N over %d windows, want %d", len(per), len(windows))
+	}
+	for w, n := range per {
+		if n != 3 {
+			t.Fatalf("window %d kept %d rows", w, n)
+		}
+	}
+}
