@@ -84,6 +84,7 @@ func commands() []command {
 		{"consume", "print the committed records of a Kafka topic (weir consume --topic kafka://HOST:PORT/TOPIC)", runConsume},
 		{"dashboard", "serve the PV/UV dashboard over a job's results in Redis", runDashboard},
 		{"nexmark", "generate the Nexmark benchmark's events and run its queries (weir nexmark run --query q5)", runNexmark},
+		{"sql", "run SQL statements: a shell, a script (-f) or a statement (-e)", runSQL},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
 		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
 		{"savepoint", "take a savepoint of a running job (weir savepoint --job URL)", runSavepoint(false)},
