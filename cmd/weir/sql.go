@@ -86,9 +86,9 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf.exec = f.string("e", "", "STATEMENT", "run these ';'-separated statements, then exit")
 	f.define(&sf.init, "i", "FILE", "run this initialisation script first (DDL, SET); may be repeated")
 	sf.catalog = f.string("catalog", "", "PATH", "keep the tables, views and functions in this JSON file (a directory:\nits catalog.json), so that they survive restarts (default: in memory)")
-	sf.ckptDir = f.string("checkpoint-dir", "", "DIR", "take checkpoints of the jobs into this directory (or s3://bucket/prefix\nURL) and resume from the newest one on start; makes file sinks\nexactly-once")
+	sf.ckptDir = f.string("checkpoint-dir", "", "DIR", "take checkpoints of the jobs into this directory (or s3://bucket/prefix\nURL) and resume from the newest one on start; makes file sinks\nexactly-once: SET 'state.checkpoints.dir' and\n'execution.checkpointing.interval'")
 	sf.ckptInterval = f.duration("checkpoint-interval", time.Second, "time between checkpoints, with --checkpoint-dir")
-	sf.parallelism = f.int64("parallelism", 1, "parallel subtasks of each job; a SET of the script overrides it")
+	sf.parallelism = f.int64("parallelism", 1, "parallel subtasks of each job: SET 'parallelism.default', which a script\nmay SET again")
 	sf.maxRows = f.int64("max-rows", defaultMaxRows, "rows a SELECT of an updating query keeps on a terminal; the oldest\nleave first")
 	sf.http = addHTTPFlags(f, "", "serve the running job's HTTP API and UI on this address, e.g.\n127.0.0.1:8081 (the newest job when there are several)")
 	sf.progress = f.progress()
@@ -103,14 +103,10 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sf.http.warn(stderr, "weir sql")
 
 	logger := sf.log.logger(stderr)
-	opts := sql.Options{Stdout: stdout, Logger: logger}
+	// The session's own lines (a job started) repeat what the client
+	// shows; its warnings still show.
+	opts := sql.Options{Stdout: stdout, Logger: atLeast(logger, slog.LevelWarn)}
 	opts.EnvOptions = append(opts.EnvOptions, weir.WithLogger(logger))
-	if f.isSet("parallelism") {
-		opts.EnvOptions = append(opts.EnvOptions, weir.Parallelism(int(*sf.parallelism)))
-	}
-	if *sf.ckptDir != "" {
-		opts.EnvOptions = append(opts.EnvOptions, weir.Checkpoints(*sf.ckptInterval, *sf.ckptDir), weir.RestoreFrom("latest"))
-	}
 	if *sf.catalog != "" {
 		cat, err := catalog.OpenFile(catalogPath(*sf.catalog))
 		if err != nil {
@@ -135,6 +131,22 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		defer stop()
+	}
+	// --parallelism and --checkpoint-dir are shortcuts of SETs, run
+	// before the scripts, which may SET them again.
+	var sets [][2]string
+	if f.isSet("parallelism") {
+		sets = append(sets, [2]string{"parallelism.default", fmt.Sprint(*sf.parallelism)})
+	}
+	if *sf.ckptDir != "" {
+		sets = append(sets, [2]string{"state.checkpoints.dir", *sf.ckptDir},
+			[2]string{"execution.checkpointing.interval", fmt.Sprintf("%d ms", sf.ckptInterval.Milliseconds())})
+	}
+	for _, kv := range sets {
+		if _, err := sess.Execute(ctx, "SET "+sqlQuote(kv[0])+" = "+sqlQuote(kv[1])); err != nil {
+			fmt.Fprintf(stderr, "weir sql: %v\n", err)
+			return exitUsage
+		}
 	}
 	for _, s := range scripts {
 		if !c.runScript(ctx, s) {
@@ -206,6 +218,9 @@ func (sf *sqlFlags) check(f *flagSet) (scripts []sqlScript) {
 	return scripts
 }
 
+// sqlQuote writes s as a SQL string literal.
+func sqlQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // catalogPath is the catalog file of --catalog: the path itself, or
 // catalog.json in it when it is a directory.
 func catalogPath(p string) string {
@@ -233,8 +248,8 @@ type sqlClient struct {
 
 	mu struct {
 		sync.Mutex
-		jobs   []*sql.Job // INSERT INTO jobs started and not yet waited for
-		failed bool       // a job failed
+		jobs   []runningJob // INSERT INTO jobs started and not yet waited for
+		failed bool         // a job failed
 	}
 	httpOn  atomic.Bool                  // --http listens
 	handler atomic.Pointer[http.Handler] // the newest job's API there
@@ -303,7 +318,7 @@ func (c *sqlClient) execute(jobCtx, ctx context.Context, stmt string) error {
 		c.started(res.Job)
 		c.note("[INFO] job %q started; it runs in the background (the client waits for it before it exits)", res.Job.Name())
 		c.mu.Lock()
-		c.mu.jobs = append(c.mu.jobs, res.Job)
+		c.mu.jobs = append(c.mu.jobs, runningJob{res.Job, time.Now()})
 		c.mu.Unlock()
 	case sql.ResultQuery:
 		c.started(res.Job)
@@ -368,7 +383,7 @@ func (c *sqlClient) finish(ctx context.Context, ok bool) int {
 	c.mu.Unlock()
 	if !ok {
 		for _, j := range jobs {
-			j.Cancel()
+			j.job.Cancel()
 		}
 		if len(jobs) > 0 {
 			c.note("weir sql: cancelled %s after the error", progress.Plural(int64(len(jobs)), "running job"))
@@ -393,9 +408,15 @@ func (c *sqlClient) finish(ctx context.Context, ok bool) int {
 	return exitOK
 }
 
+// runningJob is a job INSERT INTO started, and when.
+type runningJob struct {
+	job   *sql.Job
+	start time.Time
+}
+
 // wait waits for an INSERT INTO job and says how it ended.
-func (c *sqlClient) wait(j *sql.Job) {
-	start := time.Now()
+func (c *sqlClient) wait(rj runningJob) {
+	j := rj.job
 	err := j.Wait()
 	if err != nil {
 		c.mu.Lock()
@@ -405,7 +426,7 @@ func (c *sqlClient) wait(j *sql.Job) {
 		return
 	}
 	in, _ := jobCounts(j.Env())
-	c.note("[INFO] job %q ended after %v: %s in", j.Name(), time.Since(start).Round(time.Millisecond), progress.Plural(in, "record"))
+	c.note("[INFO] job %q ended after %v: %s in", j.Name(), time.Since(rj.start).Round(time.Millisecond), progress.Plural(in, "record"))
 }
 
 // jobCounts returns the records a job's sources read and their dead
@@ -422,7 +443,7 @@ func jobCounts(env *weir.Env) (in, dead int64) {
 
 // showProgress shows the records the jobs read, on stderr when it is a
 // terminal (or with --progress set), until the returned func is called.
-func (c *sqlClient) showProgress(ctx context.Context, jobs []*sql.Job) func() {
+func (c *sqlClient) showProgress(ctx context.Context, jobs []runningJob) func() {
 	terminal := false
 	if f, ok := c.stderr.(*os.File); ok {
 		terminal = progress.IsTerminal(f)
@@ -432,11 +453,11 @@ func (c *sqlClient) showProgress(ctx context.Context, jobs []*sql.Job) func() {
 	}
 	sample := func() progress.Sample {
 		var s progress.Sample
-		for _, j := range jobs {
-			in, dead := jobCounts(j.Env())
+		for _, rj := range jobs {
+			in, dead := jobCounts(rj.job.Env())
 			s.Lines += in
 			s.BadLines += dead
-			for _, m := range j.Env().Metrics() {
+			for _, m := range rj.job.Env().Metrics() {
 				s.Tasks = append(s.Tasks, progress.Task{Name: m.Operator, Subtask: m.Subtask, Busy: m.Busy, Idle: m.Idle, Backpressured: m.Backpressured})
 			}
 		}
