@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -206,105 +205,6 @@ func TestSQLStdinScript(t *testing.T) {
 	}
 }
 
-// sqlPVUVJob is the PV/UV job in SQL over the access logs of glob, into
-// two JSON files under dir: the PV/UV per minute, and the top 10 pages
-// of each minute.
-func sqlPVUVJob(glob, dir string) string {
-	return fmt.Sprintf(`CREATE TABLE access_log (
-  remote_addr STRING,
-  time_local  TIMESTAMP_LTZ(3),
-  uri         STRING,
-  WATERMARK FOR time_local AS time_local - INTERVAL '5' SECOND
-) WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'combined-log');
-CREATE TABLE pvuv (window_start TIMESTAMP(3), window_end TIMESTAMP(3), pv BIGINT, uv BIGINT)
-  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'json');
-CREATE TABLE top_uris (window_start TIMESTAMP(3), window_end TIMESTAMP(3), uri STRING, views BIGINT, rn BIGINT)
-  WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'json');
-BEGIN STATEMENT SET;
-INSERT INTO pvuv
-SELECT window_start, window_end, COUNT(*) AS pv, COUNT(DISTINCT remote_addr) AS uv
-FROM TABLE(TUMBLE(TABLE access_log, DESCRIPTOR(time_local), INTERVAL '1' MINUTE))
-GROUP BY window_start, window_end;
-INSERT INTO top_uris
-SELECT * FROM (
-  SELECT window_start, window_end, uri, views,
-         ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY views DESC, uri ASC) AS rn
-  FROM (SELECT window_start, window_end, uri, COUNT(*) AS views
-        FROM TABLE(TUMBLE(TABLE access_log, DESCRIPTOR(time_local), INTERVAL '1' MINUTE))
-        GROUP BY window_start, window_end, uri)
-) WHERE rn <= 10;
-END;
-`, glob, filepath.Join(dir, "pvuv.jsonl"), filepath.Join(dir, "top.jsonl"))
-}
-
-// sqlPVUVWant returns what sqlPVUVJob writes over an input whose weir
-// pvuv results are want (JSON lines of pvuv.Result): the lines of each
-// file, sorted (with several subtasks, each writes its own file).
-func sqlPVUVWant(t *testing.T, want []string) (pvuvLines, topLines []string) {
-	t.Helper()
-	ts := func(s string) string {
-		tm, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tm.UTC().Format("2006-01-02 15:04:05.000")
-	}
-	for _, l := range want {
-		var w struct {
-			Start string `json:"window_start"`
-			End   string `json:"window_end"`
-			PV    int64  `json:"pv"`
-			UV    int64  `json:"uv"`
-			Top   []struct {
-				Page string `json:"page"`
-				PV   int64  `json:"pv"`
-			} `json:"top_pages"`
-		}
-		if err := json.Unmarshal([]byte(l), &w); err != nil {
-			t.Fatal(err)
-		}
-		start, end := ts(w.Start), ts(w.End)
-		pvuvLines = append(pvuvLines, fmt.Sprintf(`{"window_start":"%s","window_end":"%s","pv":%d,"uv":%d}`, start, end, w.PV, w.UV))
-		for i, p := range w.Top {
-			page, _ := json.Marshal(p.Page)
-			topLines = append(topLines, fmt.Sprintf(`{"window_start":"%s","window_end":"%s","uri":%s,"views":%d,"rn":%d}`, start, end, page, p.PV, i+1))
-		}
-	}
-	slices.Sort(pvuvLines)
-	slices.Sort(topLines)
-	return pvuvLines, topLines
-}
-
-// readSorted returns the lines of the files a filesystem table of path
-// wrote, sorted: path, or path-N.ext of subtask N of several.
-func readSorted(t *testing.T, path string) []string {
-	t.Helper()
-	ext := filepath.Ext(path)
-	files, _ := filepath.Glob(strings.TrimSuffix(path, ext) + "*" + ext)
-	var lines []string
-	for _, f := range files {
-		if strings.HasPrefix(filepath.Base(f), ".") {
-			continue
-		}
-		lines = append(lines, readLines(t, f)...)
-	}
-	slices.Sort(lines)
-	return lines
-}
-
-func diffLines(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s: %d lines, want %d", what, len(got), len(want))
-	}
-	for i := range min(len(got), len(want)) {
-		if got[i] != want[i] {
-			t.Errorf("%s, line %d:\n got %s\nwant %s", what, i, got[i], want[i])
-			return
-		}
-	}
-}
-
 // TestSQLKillAndResume runs the PV/UV job in SQL with weir sql -f and
 // checkpoints as a process, kills it with SIGKILL once a checkpoint has
 // completed, starts it again with the same flags and lets it finish: the
@@ -317,7 +217,10 @@ func TestSQLKillAndResume(t *testing.T) {
 	takeTurn(t, cpuTurn)
 	bin := plainBinary(t)
 	in := sharedInput(t, testKillLines)
-	wantPVUV, wantTop := sqlPVUVWant(t, sharedBaseline(t, in, time.Minute, 10))
+	wantPVUV, wantTop, err := pvuvAsSQL(sharedBaseline(t, in, time.Minute, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
@@ -330,7 +233,7 @@ func TestSQLKillAndResume(t *testing.T) {
 	cmd := exec.Command(bin, args...)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	if err = cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
@@ -351,6 +254,29 @@ func TestSQLKillAndResume(t *testing.T) {
 	if !strings.Contains(r.stderr, "restoring") {
 		t.Errorf("the run after the kill did not restore the checkpoint:\n%s", r.stderr)
 	}
-	diffLines(t, "pvuv.jsonl", readSorted(t, filepath.Join(out, "pvuv.jsonl")), wantPVUV)
-	diffLines(t, "top.jsonl", readSorted(t, filepath.Join(out, "top.jsonl")), wantTop)
+	for _, c := range []struct {
+		file string
+		want []string
+	}{{"pvuv.jsonl", wantPVUV}, {"top.jsonl", wantTop}} {
+		got, err := readTableFiles(filepath.Join(out, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := firstDifference(got, c.want); d != "" {
+			t.Errorf("%s: %s", c.file, d)
+		}
+	}
+}
+
+// TestBenchSQL runs weir bench sql on a small input: both jobs write the
+// same windows, and the figures are printed.
+func TestBenchSQL(t *testing.T) {
+	t.Parallel()
+	r := runIn(t, "bench", "sql", "--events", "30000")
+	if r.code != 0 || !strings.Contains(r.stdout, "PASS: both wrote the same") || !strings.Contains(r.stdout, "weir sql / weir pvuv: ") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runIn(t, "bench", "sql", "--events", "0", "--runs", "0"); r.code != exitUsage || !strings.Contains(r.stderr, "--events: 0") || !strings.Contains(r.stderr, "--runs: 0") {
+		t.Errorf("bad flags: exit %d\n%s", r.code, r.stderr)
+	}
 }
