@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +17,8 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
 	"github.com/weirstream/weir/connector/datagen"
+	"github.com/weirstream/weir/connector/file"
+	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/sql"
 	"github.com/weirstream/weir/sql/connectors"
 	"github.com/weirstream/weir/sql/table"
@@ -260,4 +264,48 @@ func TestPVUVSQLRestores(t *testing.T) {
 		t.Fatal("the second run did not restore from the first one's checkpoint")
 	}
 	sameLines(t, "restored SQL PV/UV against weir pvuv", out.Records(), want)
+}
+
+// BenchmarkPVUVSQL runs testdata/pvuv.sql (into blackhole tables) and
+// `weir pvuv`'s job on the same file of access-log lines at parallelism
+// 2; compare their lines/s. The issue asks the SQL job for at least half
+// of weir pvuv's speed.
+func BenchmarkPVUVSQL(b *testing.B) {
+	lines := accessLines(b, 200_000)
+	path := writeLog(b, lines)
+	b.Run("pvuv", func(b *testing.B) {
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			env := weir.NewEnv(weir.Parallelism(2))
+			src, err := file.NewSource(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			j, err := pvuv.Build(weir.FromSource(env, src), pvuv.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			weir.SinkTo(j.Results, sink.Func[pvuv.Result](func(context.Context, pvuv.Result) error { return nil }))
+			if err := env.Execute(context.Background(), "pvuv"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(lines)*b.N)/time.Since(start).Seconds(), "lines/s")
+	})
+	b.Run("sql", func(b *testing.B) {
+		script := strings.ReplaceAll(pvuvScript(b, path, "filesystem", "parallelism.default", "2"), "'connector' = 'collect'", "'connector' = 'blackhole'")
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			s, err := sql.NewSession(sql.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := runScript(b, s, script); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(lines)*b.N)/time.Since(start).Seconds(), "lines/s")
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -111,7 +112,7 @@ func (s *Session) ExecuteScript(ctx context.Context, script string, each func(*R
 		stmt, err := pc.Parse()
 		if err == nil {
 			var r *Result
-			if r, err = s.run(ctx, stmt, pc.Text); err == nil && each != nil {
+			if r, err = s.run(ctx, stmt, script); err == nil && each != nil {
 				err = each(r)
 			}
 		}
@@ -337,12 +338,17 @@ func (s *Session) explain(st *ast.Explain, src string) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("sql: EXPLAIN of %s: only queries and INSERT INTO can be explained", firstWord(st.Statement))
 	}
-	opts, err := s.envOptions()
-	if err != nil {
-		return nil, err
+	// Only the parallelism: the job is resolved, never run, so it must not
+	// restore or write checkpoints.
+	var opts []weir.EnvOption
+	if v, ok := s.settings["parallelism.default"]; ok {
+		n, _ := strconv.Atoi(v)
+		opts = append(opts, weir.Parallelism(n))
 	}
+	opts = append(opts, weir.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := weir.NewEnv(opts...)
 	bd := p.NewBuilder(env)
+	var err error
 	if sinks != nil {
 		err = s.addSinks(bd, sinks)
 	} else {
@@ -355,6 +361,11 @@ func (s *Session) explain(st *ast.Explain, src string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Execute resolves the job graph before it starts anything; with a
+	// cancelled context it returns there.
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = env.Execute(cctx, "explain")
 	var b strings.Builder
 	b.WriteString("== Logical Plan ==\n")
 	b.WriteString(planner.Explain(plan))
@@ -378,10 +389,16 @@ func (s *Session) addSinks(bd *planner.Builder, sinks []*planner.Sink) error {
 	seen := map[string]int{}
 	for _, snk := range sinks {
 		id := "insert/" + snk.Table.Name
-		if n := seen[id]; n > 0 {
-			id += fmt.Sprintf("#%d", n)
+		n := seen[id]
+		seen[id]++
+		if n > 0 {
+			// A second INSERT into one table: its operators need their own
+			// names and ids.
+			id += fmt.Sprintf("#%d", n+1)
+			dup := *snk
+			dup.Table.Name += fmt.Sprintf(" #%d", n+1)
+			snk = &dup
 		}
-		seen["insert/"+snk.Table.Name]++
 		if err := bd.Sink(snk, id); err != nil {
 			return err
 		}
