@@ -157,7 +157,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *sf.file != "" || *sf.exec != "":
 		// The last of scripts.
 	case stdinIsTerminal():
-		return c.shell(ctx)
+		return c.shell(ctx, processTerminal())
 	default:
 		b, err := io.ReadAll(os.Stdin)
 		if err != nil {

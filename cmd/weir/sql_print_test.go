@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,22 +165,27 @@ func TestSQLHistory(t *testing.T) {
 	}
 }
 
-// TestSQLInterruptReader checks that a Ctrl-C typed at the prompt becomes
-// "erase the line, Enter" and is recorded, also when the reader's buffer
-// is too small for both bytes.
+// TestSQLInterruptReader checks that a Ctrl-C becomes "erase the line,
+// Enter" and is recorded when the line it ends is read, not before: lines
+// come one a Read.
 func TestSQLInterruptReader(t *testing.T) {
 	t.Parallel()
-	ir := &interruptReader{r: strings.NewReader("SEL\x03")}
-	p := make([]byte, 4)
-	var got []byte
+	ir := &interruptReader{r: strings.NewReader("SHOW TABLES;\rSEL\x03quit;\r")}
+	p := make([]byte, 64)
+	var reads []string
+	var flags []bool
 	for {
 		n, err := ir.Read(p)
-		got = append(got, p[:n]...)
+		if n > 0 {
+			reads = append(reads, string(p[:n]))
+			flags = append(flags, ir.interrupted.Swap(false))
+		}
 		if err == io.EOF {
 			break
 		}
 	}
-	if string(got) != "SEL\x15\r" || !ir.interrupted.Load() {
-		t.Fatalf("read %q, interrupted %v; want \"SEL\\x15\\r\" and true", got, ir.interrupted.Load())
+	want := []string{"SHOW TABLES;\r", "SEL\x15\r", "quit;\r"}
+	if !slices.Equal(reads, want) || !slices.Equal(flags, []bool{false, true, false}) {
+		t.Fatalf("reads %q, interrupted %v; want %q, [false true false]", reads, flags, want)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,32 +25,66 @@ const (
 	promptMore  = "    > "
 )
 
-// shell runs the interactive shell on the terminal of stdin and stdout
-// until quit;, exit;, Ctrl-D or SIGTERM, then waits for the jobs INSERT
-// INTO started (Ctrl-C cancels them) and returns the exit status.
+// shellIO is the terminal the shell runs on: the process's, or in tests
+// a pipe.
+type shellIO struct {
+	in  io.Reader
+	out io.Writer
+	// raw puts the terminal in raw mode while a line is read and returns
+	// the function that restores it.
+	raw func() (restore func(), err error)
+	// size returns the terminal's width and height; 0, 0 when unknown.
+	size func() (width, height int)
+	// history is the history file, "" for none.
+	history string
+	// live is whether out is a terminal, where an updating query's rows
+	// are redrawn in place.
+	live bool
+}
+
+// processTerminal is the shell's IO on the process's stdin and stdout.
+func processTerminal() shellIO {
+	inFd, outFd := int(os.Stdin.Fd()), int(os.Stdout.Fd())
+	return shellIO{
+		in: os.Stdin, out: os.Stdout,
+		raw: func() (func(), error) {
+			old, err := term.MakeRaw(inFd)
+			if err != nil {
+				return nil, err
+			}
+			return func() { term.Restore(inFd, old) }, nil
+		},
+		size: func() (int, int) {
+			w, h, err := term.GetSize(outFd)
+			if err != nil {
+				return 0, 0
+			}
+			return w, h
+		},
+		history: historyPath(),
+		live:    term.IsTerminal(outFd),
+	}
+}
+
+// shell runs the interactive shell on tio until quit;, exit;, Ctrl-D or
+// SIGTERM, then waits for the jobs INSERT INTO started (Ctrl-C cancels
+// them) and returns the exit status.
 //
 // The terminal is in raw mode only while a line is read (x/term's line
 // editor and history); while a statement runs it is cooked again, so that
 // Ctrl-C is a SIGINT, which cancels the running query and not the shell.
-func (c *sqlClient) shell(ctx context.Context) int {
-	fd := int(os.Stdin.Fd())
-	in := &interruptReader{r: os.Stdin}
+func (c *sqlClient) shell(ctx context.Context, tio shellIO) int {
+	in := &interruptReader{r: tio.in}
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
-	}{in, os.Stdout}, promptFirst)
-	hist := loadHistory(historyPath(), historyMax)
+	}{in, tio.out}, promptFirst)
+	hist := loadHistory(tio.history, historyMax)
 	hist.warn = func(err error) { fmt.Fprintf(t, "weir sql: warning: the history is not saved: %v\n", err) }
 	t.History = hist
-	outFd := int(os.Stdout.Fd())
-	c.size = func() (int, int) {
-		w, h, err := term.GetSize(outFd)
-		if err != nil {
-			return 0, 0
-		}
-		return w, h
-	}
-	c.live = term.IsTerminal(outFd)
+	c.size = tio.size
+	c.live = tio.live
+	c.stdout = tio.out
 	// Notes about background jobs come while a line may be edited: the
 	// line editor writes them above the prompt.
 	c.info = t
@@ -89,7 +124,7 @@ func (c *sqlClient) shell(ctx context.Context) int {
 		}
 	})
 
-	fmt.Fprintln(os.Stdout, "weir sql: statements end with ';'; quit; exits. Ctrl-C cancels a running query.")
+	fmt.Fprintln(tio.out, "weir sql: statements end with ';'; quit; exits. Ctrl-C cancels a running query.")
 	var stmt strings.Builder
 	for !terminated.Load() {
 		if w, h := c.size(); w > 0 {
@@ -100,13 +135,13 @@ func (c *sqlClient) shell(ctx context.Context) int {
 		} else {
 			t.SetPrompt(promptMore)
 		}
-		line, err := readLineRaw(fd, t)
+		line, err := readLineRaw(tio.raw, t)
 		if in.interrupted.Swap(false) {
 			stmt.Reset() // Ctrl-C drops the statement being typed
 			continue
 		}
 		if errors.Is(err, io.EOF) {
-			fmt.Fprintln(os.Stdout)
+			fmt.Fprintln(tio.out)
 			break
 		}
 		if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
@@ -183,50 +218,66 @@ func isQuit(text string) bool {
 	return s == "quit" || s == "exit"
 }
 
-// readLineRaw reads a line with the terminal of fd in raw mode, and
-// restores its mode after.
-func readLineRaw(fd int, t *term.Terminal) (string, error) {
-	old, err := term.MakeRaw(fd)
+// readLineRaw reads a line with the terminal in raw mode, and restores
+// its mode after.
+func readLineRaw(raw func() (func(), error), t *term.Terminal) (string, error) {
+	restore, err := raw()
 	if err != nil {
 		return "", fmt.Errorf("raw mode: %w", err)
 	}
-	defer term.Restore(fd, old)
+	defer restore()
 	return t.ReadLine()
 }
 
 // interruptReader turns a Ctrl-C typed at the prompt (a byte 3 in raw
 // mode, which x/term's line editor reads as the end of input) into "erase
 // the line, then Enter", and records it: the shell then drops the
-// statement being typed instead of ending.
+// statement being typed instead of ending. Each Read returns at most one
+// line (up to a '\r' or '\n', or a Ctrl-C), so that the line editor, which
+// reads only when it needs more of the current line, reads a Ctrl-C while
+// that line is the one edited: the record belongs to it, also when lines
+// are pasted.
 type interruptReader struct {
 	r           io.Reader
+	buf         [256]byte
 	pending     []byte
 	interrupted atomic.Bool
 }
 
-// ctrlU erases the line in x/term's editor; '\r' ends it.
+// eraseAndEnter is Ctrl-U, which erases the line in x/term's editor, and
+// '\r', which ends it.
 var eraseAndEnter = []byte{21, '\r'}
 
 func (ir *interruptReader) Read(p []byte) (int, error) {
-	if len(ir.pending) > 0 {
-		n := copy(p, ir.pending)
-		ir.pending = ir.pending[n:]
-		return n, nil
+	if len(ir.pending) == 0 {
+		n, err := ir.r.Read(ir.buf[:])
+		if n == 0 {
+			return 0, err
+		}
+		ir.pending = ir.buf[:n]
 	}
-	n, err := ir.r.Read(p)
-	for i, b := range p[:n] {
-		if b != 3 {
-			continue
+	end := len(ir.pending)
+	if i := bytes.IndexAny(ir.pending, "\r\n\x03"); i >= 0 {
+		end = i + 1
+	}
+	chunk := ir.pending[:end]
+	if chunk[len(chunk)-1] == 3 {
+		if len(p) < len(chunk)+1 {
+			// Too small for the line and its erase and Enter: the line
+			// first.
+			n := copy(p, chunk[:len(chunk)-1])
+			ir.pending = ir.pending[n:]
+			return n, nil
 		}
 		ir.interrupted.Store(true)
-		// The bytes after the Ctrl-C are dropped with the line.
-		n = i + copy(p[i:], eraseAndEnter)
-		if n < i+len(eraseAndEnter) {
-			ir.pending = append(ir.pending, eraseAndEnter[n-i:]...)
-		}
-		break
+		n := copy(p, chunk[:len(chunk)-1])
+		n += copy(p[n:], eraseAndEnter)
+		ir.pending = ir.pending[end:]
+		return n, nil
 	}
-	return n, err
+	n := copy(p, chunk)
+	ir.pending = ir.pending[n:]
+	return n, nil
 }
 
 // historyPath is the shell's history file, ~/.weir_sql_history; "" when

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/sql"
 )
 
 // sqlHits writes a small CSV access table and returns the DDL of a table
@@ -278,5 +283,55 @@ func TestBenchSQL(t *testing.T) {
 	}
 	if r := runIn(t, "bench", "sql", "--events", "0", "--runs", "0"); r.code != exitUsage || !strings.Contains(r.stderr, "--events: 0") || !strings.Contains(r.stderr, "--runs: 0") {
 		t.Errorf("bad flags: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestSQLShell drives the shell through x/term's line editor over a pipe:
+// a statement over several lines (the continuation prompt), the up arrow
+// that recalls the line before from the history, a Ctrl-C that drops the
+// line being typed, an error that does not end the shell, and quit;. The
+// history is in its file after.
+func TestSQLShell(t *testing.T) {
+	t.Parallel()
+	dir, ddl := sqlHits(t)
+	var out syncBuffer
+	sess, err := sql.NewSession(sql.Options{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	c := &sqlClient{sess: sess, stdout: &out, stderr: &stderr, logger: slog.New(slog.NewTextHandler(&stderr, nil)),
+		maxRows: defaultMaxRows, progress: &progressValue{off: true}}
+	pr, pw := io.Pipe()
+	keys := strings.ReplaceAll(ddl, "\n", "\r") + "SHOW TABLES;\r" + "\x1b[A\r" + "SELEC\x03" +
+		"SELECT uri FROM hits\r  WHERE status = 404;\r" + "SELECT nope FROM hits;\r" + "quit;\r"
+	go func() {
+		pw.Write([]byte(keys))
+		pw.Close()
+	}()
+	history := filepath.Join(dir, "history")
+	code := c.shell(context.Background(), shellIO{
+		in: pr, out: &out, raw: func() (func(), error) { return func() {}, nil },
+		size: func() (int, int) { return 0, 0 }, history: history,
+	})
+	got := out.String()
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, got, stderr.String())
+	}
+	for _, w := range []string{"weir> CREATE TABLE hits", "    >   WITH ('connector'", "[INFO] Table 'out' created.",
+		"uri\n/b\n", "[ERROR] planner: line 1, column 8: ", "weir> quit;"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("the shell's output lacks %q:\n%s", w, got)
+		}
+	}
+	if n := strings.Count(got, "2 rows in set"); n != 2 {
+		t.Errorf("SHOW TABLES ran %d times, want 2 (the up arrow recalls it):\n%s", n, got)
+	}
+	if strings.Contains(got, "SELEC\r") || strings.Contains(got, "found 'SELEC'") {
+		t.Errorf("the line Ctrl-C dropped ran:\n%s", got)
+	}
+	h := readLines(t, history)
+	if len(h) != 9 || h[0] != "CREATE TABLE hits (uri STRING, status INT, bytes BIGINT)" || h[len(h)-1] != "quit;" {
+		t.Errorf("history file: %q", h)
 	}
 }
