@@ -7,6 +7,7 @@
 //	weir consume     print the committed records of a Kafka topic
 //	weir dashboard   serve the PV/UV dashboard over a job's results in Redis
 //	weir nexmark     write the Nexmark benchmark's events as JSON lines
+//	weir sql         run SQL: a shell, a script (-f) or statements (-e)
 //	weir bench       measure weir against hand-written baselines
 //	weir checkpoint  inspect and verify checkpoints and savepoints
 //	weir savepoint   take a savepoint of a running job
