@@ -45,7 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	if f.fs.NArg() > 0 {
-		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are pvuv, async, kafka, cluster, nexmark and sql", f.fs.Arg(0))}
+		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are sql, pvuv, async, kafka, cluster and nexmark", f.fs.Arg(0))}
 	} else {
 		f.problems = append(f.problems, "name the benchmark, as in 'weir bench pvuv'")
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,14 +244,16 @@ type sqlClient struct {
 	// and size gives the terminal's size.
 	live bool
 	size func() (width, height int)
-	// info is where notes about jobs go: stderr, or the shell's terminal.
-	info io.Writer
 
 	mu struct {
 		sync.Mutex
-		jobs   []runningJob // INSERT INTO jobs started and not yet waited for
+		jobs   []runningJob // INSERT INTO jobs that run
 		failed bool         // a job failed
+		// info is where notes about jobs go: stderr (nil), or the
+		// shell's terminal.
+		info io.Writer
 	}
+	waiting sync.WaitGroup               // a wait per INSERT INTO job
 	httpOn  atomic.Bool                  // --http listens
 	handler atomic.Pointer[http.Handler] // the newest job's API there
 	token   string
@@ -258,11 +261,20 @@ type sqlClient struct {
 
 // note writes a line about a job to info (stderr by default).
 func (c *sqlClient) note(format string, args ...any) {
-	w := c.info
+	c.mu.Lock()
+	w := c.mu.info
+	c.mu.Unlock()
 	if w == nil {
 		w = c.stderr
 	}
 	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// setInfo sets where notes about jobs go; nil is stderr.
+func (c *sqlClient) setInfo(w io.Writer) {
+	c.mu.Lock()
+	c.mu.info = w
+	c.mu.Unlock()
 }
 
 // runScript runs the statements of s in order and shows their results. It
@@ -306,7 +318,7 @@ func (c *sqlClient) execute(jobCtx, ctx context.Context, stmt string) error {
 			fmt.Fprintf(c.stdout, "[INFO] %s\n", res.Message)
 		}
 	case sql.ResultTable:
-		return printBoxed(c.stdout, res.Schema, res.Rows, nil)
+		return printBoxed(c.stdout, res.Schema, res.Rows, c.sess.Location())
 	case sql.ResultExplain:
 		text := res.Text
 		if !strings.HasSuffix(text, "\n") {
@@ -317,9 +329,13 @@ func (c *sqlClient) execute(jobCtx, ctx context.Context, stmt string) error {
 	case sql.ResultJob:
 		c.started(res.Job)
 		c.note("[INFO] job %q started; it runs in the background (the client waits for it before it exits)", res.Job.Name())
+		rj := runningJob{res.Job, time.Now()}
 		c.mu.Lock()
-		c.mu.jobs = append(c.mu.jobs, runningJob{res.Job, time.Now()})
+		c.mu.jobs = append(c.mu.jobs, rj)
 		c.mu.Unlock()
+		// Said as soon as it ends: in the shell a job may fail long
+		// before the shell does.
+		c.waiting.Go(func() { c.wait(rj) })
 	case sql.ResultQuery:
 		c.started(res.Job)
 		return c.query(ctx, res)
@@ -337,9 +353,9 @@ func (c *sqlClient) query(ctx context.Context, res *sql.Result) error {
 	var err error
 	switch {
 	case job.Changelog() && c.live:
-		n, err = liveRows(ctx, c.stdout, res.Schema, job.Rows(), c.maxRows, c.size, nil)
+		n, err = liveRows(ctx, c.stdout, res.Schema, job.Rows(), c.maxRows, c.size, c.sess.Location())
 	default:
-		n, err = streamRows(ctx, c.stdout, res.Schema, job.Rows(), job.Changelog(), nil)
+		n, err = streamRows(ctx, c.stdout, res.Schema, job.Rows(), job.Changelog(), c.sess.Location())
 	}
 	if err != nil {
 		job.Cancel()
@@ -390,11 +406,7 @@ func (c *sqlClient) finish(ctx context.Context, ok bool) int {
 		}
 	}
 	stopProgress := c.showProgress(ctx, jobs)
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Go(func() { c.wait(j) })
-	}
-	wg.Wait()
+	c.waiting.Wait()
 	stopProgress()
 	c.mu.Lock()
 	failed := c.mu.failed
@@ -418,6 +430,9 @@ type runningJob struct {
 func (c *sqlClient) wait(rj runningJob) {
 	j := rj.job
 	err := j.Wait()
+	c.mu.Lock()
+	c.mu.jobs = slices.DeleteFunc(c.mu.jobs, func(o runningJob) bool { return o.job == j })
+	c.mu.Unlock()
 	if err != nil {
 		c.mu.Lock()
 		c.mu.failed = true

@@ -87,7 +87,7 @@ func (c *sqlClient) shell(ctx context.Context, tio shellIO) int {
 	c.stdout = tio.out
 	// Notes about background jobs come while a line may be edited: the
 	// line editor writes them above the prompt.
-	c.info = t
+	c.setInfo(t)
 
 	// Signals: main's context ends at the first SIGINT; the shell lives on
 	// and takes SIGINT and SIGTERM itself from here.
@@ -190,7 +190,7 @@ func (c *sqlClient) shell(ctx context.Context, tio shellIO) int {
 			}
 		}
 	}
-	c.info = c.stderr
+	c.setInfo(nil)
 	c.mu.Lock()
 	n := len(c.mu.jobs)
 	c.mu.Unlock()

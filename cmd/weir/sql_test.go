@@ -294,13 +294,13 @@ func TestBenchSQL(t *testing.T) {
 func TestSQLShell(t *testing.T) {
 	t.Parallel()
 	dir, ddl := sqlHits(t)
-	var out syncBuffer
-	sess, err := sql.NewSession(sql.Options{Stdout: &out})
+	var out, stderr syncBuffer
+	logger := slog.New(slog.NewTextHandler(&stderr, nil))
+	sess, err := sql.NewSession(sql.Options{Stdout: &out, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
-	c := &sqlClient{sess: sess, stdout: &out, stderr: &stderr, logger: slog.New(slog.NewTextHandler(&stderr, nil)),
+	c := &sqlClient{sess: sess, stdout: &out, stderr: &stderr, logger: logger,
 		maxRows: defaultMaxRows, progress: &progressValue{off: true}}
 	pr, pw := io.Pipe()
 	keys := strings.ReplaceAll(ddl, "\n", "\r") + "SHOW TABLES;\r" + "\x1b[A\r" + "SELEC\x03" +
@@ -333,5 +333,17 @@ func TestSQLShell(t *testing.T) {
 	h := readLines(t, history)
 	if len(h) != 9 || h[0] != "CREATE TABLE hits (uri STRING, status INT, bytes BIGINT)" || h[len(h)-1] != "quit;" {
 		t.Errorf("history file: %q", h)
+	}
+}
+
+// TestSQLLocalTimeZone checks that a query's TIMESTAMP_LTZ values show in
+// the session time zone of SET 'table.local-time-zone'.
+func TestSQLLocalTimeZone(t *testing.T) {
+	t.Parallel()
+	in := writeFile(t, filepath.Join(t.TempDir(), "ts.csv"), "a,2026-11-24 07:40:00.000Z\n")
+	r := runIn(t, "sql", "-e", "CREATE TABLE t (k STRING, ts TIMESTAMP_LTZ(3)) WITH ('connector' = 'filesystem', 'path' = "+sqlQuote(in)+", 'format' = 'csv');"+
+		"SET 'table.local-time-zone' = 'Asia/Tokyo'; SELECT k, ts FROM t; RESET 'table.local-time-zone'; SELECT k, ts FROM t")
+	if r.code != 0 || !strings.Contains(r.stdout, "a        | 2026-11-24 16:40:00.000\n") || !strings.Contains(r.stdout, "a        | 2026-11-24 07:40:00.000\n") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
