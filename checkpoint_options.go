@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weirstream/weir/internal/checkpoint"
 	"github.com/weirstream/weir/internal/job"
 )
 
@@ -192,21 +193,28 @@ type CheckpointStat struct {
 	// the inputs that had delivered the barrier while it waited for the
 	// others: the cost of aligned checkpoints under backpressure.
 	Alignments map[string]time.Duration
-	// Tasks is, per task of this process, when it took its part (see
-	// CheckpointTaskTiming), by task name.
+	// Tasks is, per task, when it took its part (see
+	// CheckpointTaskTiming), by task name: the tasks of this process, or,
+	// on the coordinator of a cluster, of every worker.
 	Tasks map[string]CheckpointTaskTiming
 }
 
 // CheckpointStats returns the recent checkpoints (oldest first) of the
-// running or last execution; it is safe to call while Execute runs.
+// running or last execution; it is safe to call while Execute runs. In a
+// cluster only the coordinator, which drives them, has any (every worker
+// has them through ClusterCheckpointStats).
 func (e *Env) CheckpointStats() []CheckpointStat {
 	j := e.current()
 	if j == nil || j.Stats() == nil {
 		return nil
 	}
-	st := j.Stats()
+	return e.checkpointStats(j.Stats().Recent())
+}
+
+// checkpointStats names the tasks of stats.
+func (e *Env) checkpointStats(stats []checkpoint.Stat) []CheckpointStat {
 	var out []CheckpointStat
-	for _, s := range st.Recent() {
+	for _, s := range stats {
 		cs := CheckpointStat{ID: s.ID, Status: CheckpointStatus(s.Status), Started: s.Started, Duration: s.Duration, Size: s.Size, Failure: s.Failure}
 		if len(s.Acks) > 0 {
 			cs.Acks = map[string]time.Duration{}

@@ -137,12 +137,15 @@ func (e *Env) executeInCluster(ctx context.Context, p *plan.Plan, settings plan.
 			e.mu.Lock()
 			e.metrics = b.Metrics
 			e.mu.Unlock()
+			e.setChannels(b.Exchanges)
 		},
 		OnStart: func(j *job.Job, w cluster.Running) {
 			e.mu.Lock()
 			e.job, e.worker = j, w
 			e.mu.Unlock()
 		},
+		Subtasks: e.subtaskReports,
+		Channels: e.channelReports,
 	}
 	return cluster.Run(ctx, js, cluster.WorkerConfig{
 		Kafka: kopts, Name: c.Name, ID: c.ID, Advertise: c.Advertise, Listen: c.Listen, Slots: slots, MinWorkers: c.MinWorkers,

@@ -72,8 +72,11 @@ type PanicError = runtime.PanicError
 
 // SubtaskMetrics are the counters of one subtask of a chain of operators.
 type SubtaskMetrics struct {
-	Operator      string // the chain, e.g. "parse -> watermarks"
-	Subtask       int
+	Operator string // the chain, e.g. "parse -> watermarks"
+	Subtask  int
+	// Worker is the ID of the worker of a cluster (Cluster) that runs the
+	// subtask; "" for a job in one process.
+	Worker        string
 	RecordsIn     int64
 	RecordsOut    int64
 	DeadLetters   int64 // source records the reader could not decode
@@ -122,16 +125,22 @@ type StateAccessStats struct {
 }
 
 // Metrics returns the counters of every subtask of the running (or last)
-// execution. It is safe to call while Execute runs.
+// execution in this process: in a cluster, this worker's subtasks only
+// (ClusterMetrics has every worker's). It is safe to call while Execute
+// runs.
 func (e *Env) Metrics() []SubtaskMetrics {
 	e.mu.Lock()
 	ms := e.metrics
+	self := ""
+	if e.worker != nil {
+		self = e.worker.ID()
+	}
 	e.mu.Unlock()
 	out := make([]SubtaskMetrics, 0, len(ms))
 	for _, m := range ms {
 		sh := m.Shares()
 		sm := SubtaskMetrics{
-			Operator: m.Operator, Subtask: m.Subtask,
+			Operator: m.Operator, Subtask: m.Subtask, Worker: self,
 			RecordsIn: m.RecordsIn.Load(), RecordsOut: m.RecordsOut.Load(), DeadLetters: m.DeadLetters.Load(),
 			Busy: sh.Busy, Idle: sh.Idle, Backpressured: sh.Backpressured,
 		}

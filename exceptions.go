@@ -11,7 +11,10 @@ type JobException struct {
 	// not be read, a build that failed).
 	Operator string `json:"operator"`
 	Subtask  int    `json:"subtask"`
-	Error    string `json:"error"`
+	// Worker is the ID of the worker of a cluster (Cluster) where it
+	// failed; "" for a job in one process.
+	Worker string `json:"worker,omitempty"`
+	Error  string `json:"error"`
 	// Stack is the goroutine's stack when the operator panicked.
 	Stack string `json:"stack,omitempty"`
 	// Restart is the number of the restart that followed the failure (1
@@ -22,9 +25,13 @@ type JobException struct {
 
 // Exceptions returns the failures of the job's runs, oldest first: the
 // newest 100 of the current (or last) Execute. A run that was cancelled
-// did not fail. It is safe to call while Execute runs. A job in a cluster
-// reports none yet.
+// did not fail. It is safe to call while Execute runs. In a cluster they
+// are the whole job's, every worker's, as the coordinator keeps them (see
+// ClusterMetrics).
 func (e *Env) Exceptions() []JobException {
+	if e.InCluster() {
+		return e.clusterExceptions()
+	}
 	j := e.current()
 	if j == nil {
 		return nil

@@ -3,7 +3,6 @@ package sql
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/sql/types"
@@ -21,7 +20,6 @@ type Job struct {
 	rows      chan types.Row // nil for INSERT
 	changelog bool
 	closers   []func() error
-	once      sync.Once
 }
 
 // Name returns the job's name ('pipeline.name', or one derived from the

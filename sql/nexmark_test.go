@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,4 +143,29 @@ func TestNexmarkHopCount(t *testing.T) {
 	}
 	slices.Sort(want)
 	sameLines(t, "HOP count", got, want)
+}
+
+// TestNexmarkCorpusRuns runs every Nexmark query of the parser's corpus
+// that the planner plans (sql/planner's TestNexmarkCorpus lists them) on
+// a few thousand events: each job ends without error.
+func TestNexmarkCorpusRuns(t *testing.T) {
+	for _, q := range []string{"q0", "q1", "q2", "q8", "q10", "q11", "q15", "q16", "q17", "q18", "q21", "q22"} {
+		t.Run(q, func(t *testing.T) {
+			b, err := os.ReadFile("parser/testdata/corpus/" + q + ".sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			script := strings.ReplaceAll(string(b), "'path' = 'out/q10'", fmt.Sprintf("'path' = '%s'", filepath.Join(t.TempDir(), "q10.csv")))
+			s := quietSession(t, sql.Options{})
+			ddl := strings.Replace(nexmarkDDL(t), fmt.Sprintf("'number-of-rows' = '%d'", nexmarkEvents), "'number-of-rows' = '5000'", 1)
+			if err := s.ExecuteScript(context.Background(), ddl+";\nSET 'parallelism.default' = '2';\n"+script, func(r *sql.Result) error {
+				if r.Job != nil {
+					return r.Job.Wait()
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

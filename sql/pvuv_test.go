@@ -127,12 +127,16 @@ func (f flaky) Scan(c table.ScanContext) (table.Scan, error) {
 	}
 	env := c.Env
 	s.Rows = weir.Process(s.Rows, func(_ *weir.Context, r types.Row, out weir.Emitter[types.Row]) error {
-		if f.seen.Add(1) >= f.half && !f.failed.Load() {
+		if n := f.seen.Add(1); n >= f.half && !f.failed.Load() {
 			if completed(env) >= 2 {
 				f.failed.Store(true)
 				return errors.New("stop here")
 			}
-			time.Sleep(2 * time.Millisecond)
+			// Slow down, a little per row: checkpoint barriers pass
+			// between the source's batches.
+			if n%16 == 0 {
+				time.Sleep(time.Millisecond)
+			}
 		}
 		out.Emit(r)
 		return nil

@@ -120,6 +120,10 @@ func (s *Session) ExecuteScript(ctx context.Context, script string, each func(*R
 			return fmt.Errorf("sql: the statement at line %d: %w", pc.Pos.Line, err)
 		}
 	}
+	if s.set != nil {
+		s.set = nil
+		return errors.New("sql: the script ends inside BEGIN STATEMENT SET: close it with END; its INSERTs did not run")
+	}
 	return nil
 }
 
@@ -254,13 +258,10 @@ func (s *Session) run(ctx context.Context, stmt ast.Statement, src string) (*Res
 		if err != nil {
 			return nil, err
 		}
-		return &Result{Kind: ResultQuery, Job: job, Schema: visible(n.Schema())}, nil
+		return &Result{Kind: ResultQuery, Job: job, Schema: n.Schema()}, nil
 	}
 	return nil, fmt.Errorf("sql: %s statements are not supported", firstWord(stmt))
 }
-
-// visible returns the schema with the planner's internal names made SQL's.
-func visible(s types.Schema) types.Schema { return s }
 
 func firstWord(stmt ast.Statement) string {
 	w, _, _ := strings.Cut(strings.TrimSpace(stmt.String()), " ")
@@ -490,5 +491,3 @@ type deadLetterLine struct {
 	Raw      string `json:"raw"`
 	Reason   string `json:"reason"`
 }
-
-var _ = table.Option{}

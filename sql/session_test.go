@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -278,7 +279,9 @@ func TestRefusals(t *testing.T) {
 		{"SELECT uri FROM logs ORDER BY uri", "line 1, column 31: ORDER BY on an unbounded stream is not supported"},
 		{"SELECT uri FROM logs LIMIT 10", "LIMIT on an unbounded stream is not supported"},
 		{"SELECT SUM(status) OVER (ORDER BY time_local) FROM logs", "column 8: the OVER aggregate SUM is not supported"},
-		{"SELECT a.uri FROM logs a JOIN logs b ON a.uri = b.uri", "JOIN (a join) is not supported"},
+		{"SELECT a.uri FROM logs a JOIN logs b ON a.uri = b.uri", "column 19: a regular join (without a time bound) is not supported"},
+		{"SELECT a.uri FROM logs a, logs b", "a cross join is not supported"},
+		{"SELECT a.uri FROM logs a LEFT JOIN logs b ON a.uri = b.uri AND b.time_local BETWEEN a.time_local - INTERVAL '1' SECOND AND a.time_local", "an outer interval join (LEFT JOIN) is not supported"},
 		{"SELECT uri FROM logs WHERE status IN (SELECT status FROM logs)", "IN with a subquery is not supported"},
 		{"SELECT uri FROM logs WHERE EXISTS (SELECT uri FROM logs)", "EXISTS is not supported"},
 		{"SELECT (SELECT 1) FROM logs", "a subquery in an expression is not supported"},
@@ -344,4 +347,41 @@ func uids(explain string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestDeadLetters: with 'sql.dead-letters' set, the lines the format
+// cannot read are appended to that file with their reasons.
+func TestDeadLetters(t *testing.T) {
+	s := quietSession(t, sql.Options{})
+	exec1(t, s, logsDDL)
+	path := t.TempDir() + "/bad.jsonl"
+	exec1(t, s, "SET 'sql.dead-letters' = '"+path+"'")
+	if rows := rowsOf(t, s, "SELECT uri FROM logs"); len(rows) == 0 || len(rows) >= 3000 {
+		t.Fatalf("%d rows of 3000 lines with 1%% bad", len(rows))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) == 0 || !strings.Contains(lines[0], `"reason":"`) {
+		t.Fatalf("dead letters: %q", b)
+	}
+}
+
+// TestCancel: a SELECT over an unbounded table runs until cancelled; Wait
+// then returns nil and Rows is closed.
+func TestCancel(t *testing.T) {
+	s := quietSession(t, sql.Options{})
+	exec1(t, s, strings.Replace(logsDDL, "'number-of-rows' = '3000', ", "", 1))
+	r := exec1(t, s, "SELECT uri FROM logs")
+	for range 10 {
+		<-r.Job.Rows()
+	}
+	r.Job.Cancel()
+	for range r.Job.Rows() {
+	}
+	if err := r.Job.Wait(); err != nil {
+		t.Fatalf("Wait after Cancel: %v", err)
+	}
 }

@@ -29,9 +29,20 @@
 //	GET  /healthz          200 while the process serves; no token needed
 //	GET  /readyz           200 once the job runs (a cluster's worker: once it is a member),
 //	                       503 before; no token needed
-//	GET  /metrics          the same and more in Prometheus's text format (package metrics)
+//	GET  /metrics          the same and more in Prometheus's text format (package metrics);
+//	                       in a cluster, this worker's own subtasks only (see below)
 //	GET  /debug/pprof/     net/http/pprof: profiles of the process, for go tool pprof; CPU
 //	                       samples carry the operator and subtask labels
+//
+// A job in a cluster (weir.Cluster) runs on several workers, each with its
+// own --http. Every worker's API and UI show the whole job: /api/metrics,
+// /api/subtasks, /api/history, /api/bottleneck, /api/checkpoints,
+// /api/channels and /api/exceptions read the job's merged view
+// (weir.Env.ClusterMetrics, ClusterCheckpointStats, ClusterChannels,
+// Exceptions), each subtask and failure with the worker it ran on. GET /metrics does not: Prometheus scrapes every worker,
+// and a series of another worker's subtask there would count it twice, so
+// each worker exports its own subtasks (and the coordinator the
+// checkpoints); sum over the workers in the query.
 //
 // Only its owner drives a job. Guard sets the rules, which Handler
 // applies and a server that mounts other pages beside the API (the PV/UV
@@ -79,6 +90,31 @@ type Job interface {
 	StopWithSavepoint(ctx context.Context) (string, error)
 }
 
+// clusterJob is implemented by jobs that may run on several workers
+// (*weir.Env): the whole job, where Metrics and CheckpointStats are this
+// process's part.
+type clusterJob interface {
+	ClusterMetrics() []weir.SubtaskMetrics
+	ClusterCheckpointStats() []weir.CheckpointStat
+}
+
+// subtasksOf returns the metrics of every subtask of job, on whichever
+// worker it runs.
+func subtasksOf(job Job) []weir.SubtaskMetrics {
+	if c, ok := job.(clusterJob); ok {
+		return c.ClusterMetrics()
+	}
+	return job.Metrics()
+}
+
+// checkpointsOf returns job's checkpoints with every worker's tasks.
+func checkpointsOf(job Job) []weir.CheckpointStat {
+	if c, ok := job.(clusterJob); ok {
+		return c.ClusterCheckpointStats()
+	}
+	return job.CheckpointStats()
+}
+
 // Options configure Handler. The zero value serves the API as a loopback
 // server without a token, keeping every savepoint.
 type Options struct {
@@ -119,9 +155,9 @@ func Handler(job Job, opts Options) http.Handler {
 	mountUI(mux, job, opts.History)
 	mux.HandleFunc("GET /api/metrics", func(w http.ResponseWriter, r *http.Request) {
 		out := []subtaskJSON{}
-		for _, m := range job.Metrics() {
+		for _, m := range subtasksOf(job) {
 			out = append(out, subtaskJSON{
-				Operator: m.Operator, Subtask: m.Subtask, RecordsIn: m.RecordsIn, RecordsOut: m.RecordsOut,
+				Operator: m.Operator, Subtask: m.Subtask, Worker: m.Worker, RecordsIn: m.RecordsIn, RecordsOut: m.RecordsOut,
 				BusyMs: m.Busy.Milliseconds(), IdleMs: m.Idle.Milliseconds(), BackpressuredMs: m.Backpressured.Milliseconds(),
 				Splits: m.Splits,
 			})
@@ -130,7 +166,7 @@ func Handler(job Job, opts Options) http.Handler {
 	})
 	mux.HandleFunc("GET /api/checkpoints", func(w http.ResponseWriter, r *http.Request) {
 		out := []checkpointJSON{}
-		for _, c := range job.CheckpointStats() {
+		for _, c := range checkpointsOf(job) {
 			out = append(out, checkpointJSON{ID: c.ID, Status: string(c.Status), Started: c.Started.UTC().Format(time.RFC3339Nano),
 				DurationMs: c.Duration.Milliseconds(), Size: c.Size, Failure: c.Failure,
 				AcksMs: millis(c.Acks), AlignmentsMs: millis(c.Alignments), Tasks: timings(c.Tasks)})
@@ -181,8 +217,10 @@ func Handler(job Job, opts Options) http.Handler {
 }
 
 type subtaskJSON struct {
-	Operator        string `json:"operator"`
-	Subtask         int    `json:"subtask"`
+	Operator string `json:"operator"`
+	Subtask  int    `json:"subtask"`
+	// Worker is the worker of a cluster that runs the subtask.
+	Worker          string `json:"worker,omitempty"`
 	RecordsIn       int64  `json:"records_in"`
 	RecordsOut      int64  `json:"records_out"`
 	BusyMs          int64  `json:"busy_ms"`

@@ -118,7 +118,7 @@ func (h *History) maybeSample(now time.Time) {
 // take reads the job's counters now. Chain names are interned, so that a
 // sample shares them with its predecessors instead of keeping copies.
 func (h *History) take(now time.Time) Sample {
-	ms := h.job.Metrics()
+	ms := subtasksOf(h.job)
 	s := Sample{Time: now.UnixMilli(), Subtasks: make([]SubtaskSample, 0, min(len(ms), h.opts.MaxSubtasks))}
 	for _, m := range ms[:min(len(ms), h.opts.MaxSubtasks)] {
 		s.Subtasks = append(s.Subtasks, SubtaskSample{

@@ -28,6 +28,10 @@ type grapher interface{ Graph() weir.JobGraph }
 // filler is implemented by jobs that measure their channels (*weir.Env).
 type filler interface{ Channels() []weir.ChannelFill }
 
+// clusterFiller is implemented by jobs that may run on several workers
+// (*weir.Env): the fill of every worker's channels.
+type clusterFiller interface{ ClusterChannels() []weir.ChannelFill }
+
 // failer is implemented by jobs that keep their failures (*weir.Env).
 type failer interface{ Exceptions() []weir.JobException }
 
@@ -63,7 +67,9 @@ func mountUI(mux *http.ServeMux, job Job, hist *History) {
 	})
 	mux.HandleFunc("GET /api/channels", func(w http.ResponseWriter, r *http.Request) {
 		out := []weir.ChannelFill{}
-		if f, ok := job.(filler); ok {
+		if c, ok := job.(clusterFiller); ok {
+			out = append(out, c.ClusterChannels()...)
+		} else if f, ok := job.(filler); ok {
 			out = append(out, f.Channels()...)
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -85,7 +91,7 @@ func mountUI(mux *http.ServeMux, job Job, hist *History) {
 		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("GET /api/subtasks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, job.Metrics())
+		writeJSON(w, http.StatusOK, subtasksOf(job))
 	})
 	mux.HandleFunc("GET /api/history", func(w http.ResponseWriter, r *http.Request) {
 		since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)

@@ -43,6 +43,9 @@
 //     transport_client.go: the gRPC server and client of the data plane
 //     (element streams whose HTTP/2 flow-control window holds a slow receiver's senders back) and of the control messages.
 //   - status.go: Status, what GET /api/cluster answers.
+//   - report.go: the job's view across workers: each worker's Report of
+//     its subtasks and failures to the coordinator, and the View any
+//     worker's UI asks the coordinator for.
 //
 // # Events and goroutines
 //

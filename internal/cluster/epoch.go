@@ -41,6 +41,9 @@ type epoch struct {
 	// assigned lists, on the coordinator, the ids of the splits handed to
 	// each worker's readers, by source (for Status).
 	assigned map[string]map[string][]string
+	// reports holds, on the coordinator, each other worker's newest report
+	// in this epoch: its subtasks and channels (report.go).
+	reports map[string]Report
 }
 
 type readerSide struct {
@@ -77,12 +80,14 @@ func (w *worker) startEpoch(ctx context.Context, st Start, results chan<- epochR
 		// The epoch never became this worker's: the coordinator must hear
 		// of it, or it would wait for the epoch for ever.
 		w.log.Warn("cluster: this worker cannot open its part of the epoch", "epoch", ep.id, "restore", st.Restore, "err", err)
+		w.noteFailure(ep, err)
 		w.reportFailure(ctx, ep, err)
 		return
 	}
 	ep.run, ep.close = run, closeRun
 	if !g.IsCoordinator() {
 		run.ReportTo(reporter{w: w, ep: ep})
+		w.reports.Go(func() { w.reportLoop(ep) })
 	}
 	w.srv.SetEpoch(ep.id)
 	w.mu.Lock()
@@ -96,6 +101,11 @@ func (w *worker) startEpoch(ctx context.Context, st Start, results chan<- epochR
 			driver = coordinatorTasks{w: w, ep: ep}
 		}
 		err := run.Execute(ectx, driver)
+		if err != nil && ectx.Err() == nil && !job.Stopped(err) {
+			// Before ended closes: the report that follows the end
+			// carries the failure.
+			w.noteFailure(ep, err)
+		}
 		results <- epochResult{ep: ep, err: err}
 	}()
 }
@@ -324,7 +334,8 @@ func (r reporter) Ack(ctx context.Context, a job.Ack) error {
 	if err != nil {
 		return err
 	}
-	return cl.Ack(ctx, Ack{Epoch: r.ep.id, Task: a.Task, Checkpoint: a.ID, Operators: a.Ops, Alignment: a.Alignment, Declined: a.Err})
+	return cl.Ack(ctx, Ack{Epoch: r.ep.id, Task: a.Task, Checkpoint: a.ID, Operators: a.Ops, Alignment: a.Alignment, Declined: a.Err,
+		Timing: ackTiming(a.Timing, time.Now())})
 }
 
 func (r reporter) Ended(ctx context.Context, e job.Ended) error {
@@ -463,6 +474,7 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 		}
 		strikes++
 		delay, ok := w.spec.Job.Checkpoints.Restart.Next(strikes)
+		w.exceptions.restarted(id, ok && restart < 0xffff)
 		if !ok || restart >= 0xffff {
 			w.endJob(ctx, g, fmt.Errorf("gave up after %d restarts without progress: %s", strikes-1, f.Error))
 			return
@@ -506,7 +518,8 @@ func (w *worker) Ack(ctx context.Context, m Ack) error {
 	if err != nil {
 		return err
 	}
-	return ep.run.Receive(ctx, job.Ack{ID: m.Checkpoint, Task: m.Task, Ops: m.Operators, Alignment: m.Alignment, Err: m.Declined})
+	return ep.run.Receive(ctx, job.Ack{ID: m.Checkpoint, Task: m.Task, Ops: m.Operators, Alignment: m.Alignment, Err: m.Declined,
+		Timing: m.Timing.at(time.Now())})
 }
 
 func (w *worker) Finished(ctx context.Context, m Finished) error {

@@ -45,6 +45,39 @@ type Ack struct {
 	// Declined, when not empty, says that the task could not take the
 	// checkpoint, and why.
 	Declined string `cbor:"6,keyasint,omitempty"`
+	// Timing is when the task took each step of its part, for the
+	// checkpoint's timeline; nil when unknown.
+	Timing *AckTiming `cbor:"7,keyasint,omitempty"`
+}
+
+// AckTiming is when a task took the steps of its part in a checkpoint
+// (job.Timing), each as the time before the acknowledgement left: the
+// coordinator places them on its own clock when the acknowledgement
+// arrives, so the workers' clocks need not agree (the one-way delay of
+// the call shifts them, by well under a millisecond on a LAN).
+type AckTiming struct {
+	Barrier     time.Duration `cbor:"1,keyasint"`
+	Aligned     time.Duration `cbor:"2,keyasint"`
+	Snapshotted time.Duration `cbor:"3,keyasint"`
+	Uploaded    time.Duration `cbor:"4,keyasint"`
+}
+
+// ackTiming returns the timing of tm as its acknowledgement leaves at now;
+// nil when tm is unknown.
+func ackTiming(tm job.Timing, now time.Time) *AckTiming {
+	if tm.Uploaded.IsZero() {
+		return nil
+	}
+	return &AckTiming{Barrier: now.Sub(tm.Barrier), Aligned: now.Sub(tm.Aligned), Snapshotted: now.Sub(tm.Snapshotted), Uploaded: now.Sub(tm.Uploaded)}
+}
+
+// at returns the timing on the receiver's clock, the acknowledgement
+// having arrived at now; the zero Timing when t is nil.
+func (t *AckTiming) at(now time.Time) job.Timing {
+	if t == nil {
+		return job.Timing{}
+	}
+	return job.Timing{Barrier: now.Add(-t.Barrier), Aligned: now.Add(-t.Aligned), Snapshotted: now.Add(-t.Snapshotted), Uploaded: now.Add(-t.Uploaded)}
 }
 
 // Finished says that task Task ended its input (worker → coordinator),
@@ -190,6 +223,8 @@ type Handler interface {
 	Start(ctx context.Context, m Start) (Started, error)
 	Done(ctx context.Context, m Done) error
 	Savepoint(ctx context.Context, m SavepointRequest) (SavepointTaken, error)
+	Report(ctx context.Context, m Report) (ReportTaken, error)
+	View(ctx context.Context, m ViewRequest) (View, error)
 }
 
 // Ack sends m to the peer. Like every control call it waits while the
@@ -293,6 +328,8 @@ func serviceDesc() grpc.ServiceDesc {
 			unaryReplyNewer("Start", func(m Start) int64 { return m.Epoch }, Handler.Start),
 			unaryNewer("Done", func(m Done) int64 { return m.Epoch }, Handler.Done),
 			unaryReplyNewer("Savepoint", func(m SavepointRequest) int64 { return m.Epoch }, Handler.Savepoint),
+			unaryChecked("Report", (*Server).checkEpoch, func(m Report) int64 { return m.Epoch }, Handler.Report),
+			unaryReplyNewer("View", func(m ViewRequest) int64 { return m.Epoch }, Handler.View),
 		},
 		Streams: []grpc.StreamDesc{{
 			StreamName:    "Data",

@@ -24,6 +24,7 @@ import (
 	"github.com/weirstream/weir/internal/keygroup"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
+	"github.com/weirstream/weir/source"
 )
 
 // leakCheck fails the test if goroutines it started outlive it. It runs
@@ -653,6 +654,35 @@ func (h *recordingHandler) Done(_ context.Context, m Done) error { return h.take
 func (h *recordingHandler) Savepoint(_ context.Context, m SavepointRequest) (SavepointTaken, error) {
 	return SavepointTaken{Path: fmt.Sprint("savepoint-", m.Epoch)}, h.take(m)
 }
+func (h *recordingHandler) Report(_ context.Context, m Report) (ReportTaken, error) {
+	return ReportTaken{Have: uint64(m.Epoch) * 5}, h.take(m)
+}
+func (h *recordingHandler) View(_ context.Context, m ViewRequest) (View, error) {
+	return testView(m.Epoch), h.take(m)
+}
+
+// testView is the view recordingHandler answers, every field set.
+func testView(epoch int64) View {
+	ack, align := 5*time.Millisecond, time.Millisecond
+	return View{Epoch: epoch, Subtasks: []SubtaskReport{testSubtask("w-2")}, Exceptions: []Exception{testException("w-2", 3)},
+		Checkpoints: []CheckpointView{{ID: 7, Status: "completed", Started: 1e18, Duration: time.Second, Size: 99, Failure: "f",
+			Tasks: []TaskView{{Chain: 1, Subtask: 2, Ack: &ack, Alignment: &align,
+				Timing: &TimingView{Barrier: 1, Aligned: 2, Snapshotted: 3, Uploaded: 4, Size: 5}}}}},
+		Channels: []ChannelReport{{From: 1, To: 3, Queued: 2, Capacity: 8}}}
+}
+
+func testSubtask(worker string) SubtaskReport {
+	return SubtaskReport{Worker: worker, Operator: "parse -> map", Subtask: 1, RecordsIn: 10, RecordsOut: 9, DeadLetters: 1,
+		Busy: 1, Idle: 2, Backpressured: 3, InputWatermark: 4, OutputWatermark: 5,
+		Splits:     []source.SplitProgress{{Split: "access-0", Position: 7, Lag: -1}},
+		LatencyP50: 6, LatencyP99: 7, LatencySamples: 8,
+		StateAccess: []StateAccessReport{{Backend: "heap", Op: "get", P50: 1, P99: 2, Count: 3}}, StateBytes: 11}
+}
+
+func testException(worker string, seq uint64) Exception {
+	return Exception{Time: int64(seq) * 1e9, Worker: worker, Nonce: 1 << 62, Seq: seq, Epoch: 9 << 16, Operator: "map", Subtask: 1,
+		Error: "map: boom", Stack: "goroutine 1", Restart: 2}
+}
 
 // controlMessages has one message of every kind, every field set.
 func controlMessages(gen int64) []any {
@@ -662,7 +692,8 @@ func controlMessages(gen int64) []any {
 		GroupOffsets: []int64{0, -1, 77}, OperatorState: []byte{1, 2}, ChannelState: []byte{3}, Finished: true,
 	}}
 	return []any{
-		Ack{Epoch: gen, Task: task, Checkpoint: 7, Operators: []job.OperatorState{op}, Alignment: 3 * time.Millisecond, Declined: "no"},
+		Ack{Epoch: gen, Task: task, Checkpoint: 7, Operators: []job.OperatorState{op}, Alignment: 3 * time.Millisecond, Declined: "no",
+			Timing: &AckTiming{Barrier: 4, Aligned: 3, Snapshotted: 2, Uploaded: 1}},
 		Finished{Epoch: gen, Task: task, Final: []job.FinalState{{UID: "window", Snapshot: job.OperatorSnapshot{
 			Keyed:    map[int][]snapshot.Entry{97: {{State: "window/pane", Key: []byte("k"), Namespace: []byte("w"), Value: []byte("v")}}},
 			KeyRange: keygroup.Range{Start: 96, End: 128}, State: []byte{7}}}}},
@@ -675,6 +706,9 @@ func controlMessages(gen int64) []any {
 		Start{Epoch: gen, Restore: "s3://bucket/job/chk-00000000000000000007"},
 		Done{Epoch: gen, Savepoint: "s3://bucket/job/savepoint-8-1"},
 		SavepointRequest{Epoch: gen, Stop: true},
+		Report{Epoch: gen, Worker: "w-2", Nonce: 1 << 62, Subtasks: []SubtaskReport{testSubtask("w-2")}, Exceptions: []Exception{testException("w-2", 3)},
+			Channels: []ChannelReport{{From: 1, To: 3, Queued: 2, Capacity: 8}}},
+		ViewRequest{Epoch: gen},
 	}
 }
 
@@ -708,6 +742,18 @@ func sendControl(ctx context.Context, c *Client, m any) error {
 		return err
 	case Done:
 		return c.Done(ctx, m)
+	case Report:
+		r, err := c.Report(ctx, m)
+		if want := (ReportTaken{Have: uint64(m.Epoch) * 5}); err == nil && r != want {
+			return fmt.Errorf("Report answered %+v, want %+v", r, want)
+		}
+		return err
+	case ViewRequest:
+		v, err := c.View(ctx, m)
+		if want := testView(m.Epoch); err == nil && !reflect.DeepEqual(v, want) {
+			return fmt.Errorf("View answered %+v, want %+v", v, want)
+		}
+		return err
 	}
 	panic(fmt.Sprintf("no call for %T", m))
 }

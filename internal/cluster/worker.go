@@ -34,6 +34,14 @@ type JobSpec struct {
 	// OnStart, when set, is given the job's runner (for statistics) and
 	// the worker, once it has joined.
 	OnStart func(j *job.Job, w Running)
+	// Subtasks, when set, returns the metrics of the subtasks this process
+	// runs now, which the worker reports to the coordinator for every
+	// worker's view of the job (report.go). It is called from the worker's
+	// goroutines while epochs run.
+	Subtasks func() []SubtaskReport
+	// Channels, when set, returns how full the channels of this process
+	// are, edge by edge, for the view as Subtasks.
+	Channels func() []ChannelReport
 }
 
 // WorkerConfig is how a process takes part in a cluster.
@@ -95,6 +103,14 @@ type worker struct {
 	// from then on every generation starts, however few its workers.
 	started atomic.Bool
 
+	// exceptions keeps this worker's failures and, while it coordinates,
+	// the job's (report.go).
+	exceptions exceptions
+	// reports runs the report loops of the epochs (report.go).
+	reports sync.WaitGroup
+	// view is the job's view this worker last got from the coordinator.
+	view lastView
+
 	servedC    <-chan error // the server's end
 	servedDone bool         // the loop took it: the server failed first
 
@@ -135,6 +151,7 @@ func Run(ctx context.Context, spec JobSpec, cfg WorkerConfig) error {
 		w.closeClients()
 	}()
 	w.servedC = served
+	defer w.reports.Wait() // each ends with its epoch, within a report's timeout
 
 	w.store, err = storage.Open(ctx, spec.Job.Checkpoints.Location)
 	if err != nil {
@@ -213,7 +230,18 @@ type Running interface {
 	// when stop is set; the coordinator takes it, whichever worker is
 	// asked.
 	TakeSavepoint(ctx context.Context, stop bool) (string, error)
+	// ID returns the worker's ID.
+	ID() string
+	// JobView returns the whole job as the coordinator knows it: every
+	// worker's subtasks in the current epoch, the job's failures and its
+	// checkpoints. A worker that does not coordinate asks the coordinator,
+	// waiting at most viewTimeout (2s); when it cannot, it returns its own
+	// part and the error.
+	JobView(ctx context.Context) (JobView, error)
 }
+
+// ID returns the worker's ID: Running.ID.
+func (w *worker) ID() string { return w.self.ID }
 
 // TakeSavepoint takes a savepoint of the job: here if this worker
 // coordinates, else through the coordinator.

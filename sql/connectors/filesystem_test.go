@@ -81,9 +81,17 @@ func TestFilesystemWatermark(t *testing.T) {
 	}
 }
 
-// TestFilesystemSink writes rows through the csv format and reads them
-// back; the sink refuses an updating input.
+// TestFilesystemSink writes rows through the csv format, without and with
+// checkpoints (exactly-once part files), and reads them back; the sink
+// refuses an updating input.
 func TestFilesystemSink(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { testFilesystemSink(t) })
+	t.Run("checkpoints", func(t *testing.T) {
+		testFilesystemSink(t, weir.Checkpoints(20*time.Millisecond, "file://"+t.TempDir()))
+	})
+}
+
+func testFilesystemSink(t *testing.T, opts ...weir.EnvOption) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.json")
 	os.WriteFile(in, []byte(`{"id": 1, "name": "a,b"}
@@ -93,7 +101,7 @@ func TestFilesystemSink(t *testing.T) {
 	schema := types.Schema{{Name: "id", Type: types.BigIntType}, {Name: "name", Type: types.StringType}}
 	out := filepath.Join(dir, "out.csv")
 
-	env := weir.NewEnv(weir.Parallelism(1))
+	env := weir.NewEnv(append(opts, weir.Parallelism(1))...)
 	src, sc := resolve(t, env, "src", schema, "connector", "filesystem", "path", in, "format", "json")
 	scan, err := src.(table.ScanFactory).Scan(table.ScanContext{Context: sc})
 	if err != nil {
@@ -120,7 +128,7 @@ func TestFilesystemSink(t *testing.T) {
 
 func TestFilesystemOptions(t *testing.T) {
 	_, _, err := connectors.Default(nil).Resolve("access_log", []table.Option{{Key: "connector", Value: "filesystem"}, {Key: "paht", Value: "x"}, {Key: "format", Value: "csv"}})
-	wantErr(t, err, "table access_log: unknown option 'paht' for connector 'filesystem'; its options are: connector, path, follow, source.max-line-size, format, csv.field-delimiter, csv.quote-character",
+	wantErr(t, err, "table access_log: unknown option 'paht' for connector 'filesystem'; its options are: connector, path, follow, source.max-line-size, scan.watermark.idle-timeout, format, csv.field-delimiter, csv.quote-character",
 		"needs option 'path'")
 
 	env := weir.NewEnv()

@@ -50,6 +50,14 @@ func scan(t *testing.T, schema types.Schema, wm *table.Watermark, kv ...string) 
 	weir.SinkTo(s.Rows, rows)
 	weir.SinkTo(s.DeadLetters, dead)
 	run(t, env)
+	// Every dead letter is counted by the source's metrics too.
+	var counted int64
+	for _, m := range env.Metrics() {
+		counted += m.DeadLetters
+	}
+	if counted != int64(dead.Len()) {
+		t.Fatalf("%d dead letters counted, %d sent", counted, dead.Len())
+	}
 	return rows.Records(), dead.Records()
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/connector/datagen"
 	"github.com/weirstream/weir/sql/connectors"
 	"github.com/weirstream/weir/sql/table"
 	"github.com/weirstream/weir/sql/types"
@@ -83,6 +85,35 @@ func TestDatagenAccessLog(t *testing.T) {
 			t.Fatalf("row %v", r.Values)
 		}
 	}
+	// The rows and the reasons are those of the PV/UV parser on the same
+	// lines.
+	g, err := datagen.New(datagen.Seed(7), datagen.BadLineRatio(0.1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var good int
+	reasons := map[string]int{}
+	for range 500 {
+		line, _ := g.Next(nil)
+		var h pvuv.Hit
+		if r := pvuv.ParseInto(line, &h); r != "" {
+			reasons[r]++
+		} else {
+			good++
+		}
+	}
+	for _, d := range dead {
+		reasons[d.Reason]--
+	}
+	for r, n := range reasons {
+		if n != 0 {
+			t.Fatalf("reason %q: %d more from pvuv than dead letters", r, n)
+		}
+	}
+	if good != len(rows) {
+		t.Fatalf("%d rows, pvuv counts %d page views", len(rows), good)
+	}
+
 	again, _ := scan(t, accessSchema, nil, "connector", "datagen", "number-of-rows", "500", "seed", "7", "bad-line-ratio", "0.1")
 	for i := range rows {
 		wantRow(t, again[i], rows[i].Values...)

@@ -364,10 +364,16 @@ func CompileAggs(calls []AggCall, width int) (*Aggs, error) {
 func (a *Aggs) Len() int { return len(a.calls) }
 
 // New returns an empty accumulator.
-func (a *Aggs) New() Acc { return Acc{&accState{slots: make([]slot, len(a.calls))}} }
+func (a *Aggs) New() Acc { return Acc{slots: make([]slot, len(a.calls))} }
 
-// Add folds row into acc and returns acc (changed in place).
+// Add folds row into acc and returns acc (changed in place). An
+// accumulator restored from a checkpoint of another query (other
+// aggregates under the same uid) panics with an error that says so; the
+// job fails with it.
 func (a *Aggs) Add(acc Acc, row types.Row) Acc {
+	if len(acc.slots) != len(a.impls) {
+		panic(fmt.Errorf("exec: an accumulator holds %d aggregates where the query has %d: its state comes from a checkpoint of another query under the same uid; give the changed query new operator uids", len(acc.slots), len(a.impls)))
+	}
 	for i, impl := range a.impls {
 		if f := a.calls[i].Filter; f != nil && !f(row) {
 			continue
@@ -376,7 +382,7 @@ func (a *Aggs) Add(acc Acc, row types.Row) Acc {
 		if a.args[i] >= 0 && a.args[i] < len(row.Values) {
 			v = row.Values[a.args[i]]
 		}
-		impl.add(&acc.s.slots[i], v)
+		impl.add(&acc.slots[i], v)
 	}
 	return acc
 }
@@ -392,7 +398,7 @@ func (a *Aggs) Retract(acc Acc, row types.Row) bool {
 		if a.args[i] >= 0 && a.args[i] < len(row.Values) {
 			v = row.Values[a.args[i]]
 		}
-		if !impl.retract(&acc.s.slots[i], v) {
+		if !impl.retract(&acc.slots[i], v) {
 			return false
 		}
 	}
@@ -414,7 +420,7 @@ func (a *Aggs) Retractable() error {
 // Merge folds src into dst and returns dst.
 func (a *Aggs) Merge(dst, src Acc) Acc {
 	for i, impl := range a.impls {
-		impl.merge(&dst.s.slots[i], &src.s.slots[i])
+		impl.merge(&dst.slots[i], &src.slots[i])
 	}
 	return dst
 }
@@ -422,7 +428,7 @@ func (a *Aggs) Merge(dst, src Acc) Acc {
 // AppendResults appends the aggregates' results to dst, in call order.
 func (a *Aggs) AppendResults(dst []types.Value, acc Acc) []types.Value {
 	for i, impl := range a.impls {
-		dst = append(dst, impl.result(&acc.s.slots[i]))
+		dst = append(dst, impl.result(&acc.slots[i]))
 	}
 	return dst
 }
@@ -430,9 +436,7 @@ func (a *Aggs) AppendResults(dst []types.Value, acc Acc) []types.Value {
 // Acc is the accumulator of several aggregates (Aggs): one value per key
 // and window in state. It refers to its contents, so Add changes it in
 // place without allocating; it checkpoints through MarshalBinary.
-type Acc struct{ s *accState }
-
-type accState struct{ slots []slot }
+type Acc struct{ slots []slot }
 
 // accVersion is the first byte of an encoded Acc.
 const accVersion = 1
@@ -442,13 +446,10 @@ const accVersion = 1
 // types.Row of its value and its distinct set (uvarint length first), and
 // the HyperLogLog sketch (uvarint length, 0 for none).
 func (a Acc) MarshalBinary() ([]byte, error) {
-	if a.s == nil {
-		return []byte{accVersion, 0}, nil
-	}
 	b := []byte{accVersion}
-	b = binary.AppendUvarint(b, uint64(len(a.s.slots)))
-	for i := range a.s.slots {
-		s := &a.s.slots[i]
+	b = binary.AppendUvarint(b, uint64(len(a.slots)))
+	for i := range a.slots {
+		s := &a.slots[i]
 		b = binary.AppendVarint(b, s.n)
 		b = binary.AppendVarint(b, s.i)
 		b = binary.BigEndian.AppendUint64(b, math.Float64bits(s.f))
@@ -489,9 +490,9 @@ func (a *Acc) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: bad slot count", errAcc)
 	}
 	p += used
-	st := &accState{slots: make([]slot, n)}
-	for i := range st.slots {
-		s := &st.slots[i]
+	slots := make([]slot, n)
+	for i := range slots {
+		s := &slots[i]
 		var u int
 		if s.n, u = binary.Varint(data[p:]); u <= 0 {
 			return fmt.Errorf("%w: truncated", errAcc)
@@ -541,6 +542,6 @@ func (a *Acc) UnmarshalBinary(data []byte) error {
 	if p != len(data) {
 		return fmt.Errorf("%w: %d bytes left over", errAcc, len(data)-p)
 	}
-	a.s = st
+	a.slots = slots
 	return nil
 }

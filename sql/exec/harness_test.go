@@ -32,10 +32,11 @@ var base = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC).UnixMilli()
 
 // events makes n rows over a few users and uris, about 20 a second of
 // event time, out of order by up to 2 s (within the watermarks' delay of
-// 3 s, so that no row is late).
+// 3 s, so that no row is late), each at a different millisecond.
 func events(n int, seed uint64) []types.Row {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	rows := make([]types.Row, n)
+	taken := map[int64]bool{}
 	for i := range rows {
 		user, uri, num := types.StringValue(fmt.Sprintf("u%d", rng.IntN(7))), types.StringValue(fmt.Sprintf("/p%d", rng.IntN(5))), types.IntValue(int64(rng.IntN(20)-5))
 		if rng.IntN(20) == 0 {
@@ -48,6 +49,10 @@ func events(n int, seed uint64) []types.Row {
 			num = types.Null
 		}
 		ts := base + int64(i)*50 + int64(rng.IntN(2000))
+		for taken[ts] { // unique times, so that "first" and "last" are well defined
+			ts++
+		}
+		taken[ts] = true
 		rows[i] = types.NewRow(user, uri, num, types.FloatValue(float64(rng.IntN(1000))/8), types.IntValue(ts))
 	}
 	return rows

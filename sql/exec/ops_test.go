@@ -405,10 +405,12 @@ func TestDeduplicate(t *testing.T) {
 	sameRows(t, "first in arrival order", got, want)
 }
 
-// TestTopNAndJoinLateRows: a windowed row that comes after its window was
-// emitted changes nothing downstream and is counted, by window Top-N and
-// by the window join.
-func TestTopNAndJoinLateRows(t *testing.T) {
+// TestTopNLateRows: a windowed row that comes after its window was emitted
+// changes nothing downstream and is counted. (The window join counts its
+// late rows the same way, but with two inputs the order in which their
+// watermarks arrive is not fixed, so no script makes a row reliably late
+// there.)
+func TestTopNLateRows(t *testing.T) {
 	// Windowed rows: key, window_start, window_end.
 	w := func(k string, start int64) types.Row {
 		return types.NewRow(types.StringValue(k), types.IntValue(start), types.IntValue(start+10_000))
@@ -434,28 +436,25 @@ func TestTopNAndJoinLateRows(t *testing.T) {
 		t.Fatalf("Top-N counted %d late rows, want 1", late.Load())
 	}
 
-	env = weir.NewEnv()
-	l := weir.FromSource(env, script(), weir.Parallelism(1))
-	r := weir.FromSource(env, weirtest.NewScript[types.Row]().Record(w("a", 0), at(9_999)).Record(w("c", 0), at(9_999)), weir.Parallelism(1))
-	j, jlate, err := exec.WindowJoin(l, r, exec.WindowJoinSpec{Type: exec.Left, LeftKeys: []int{0}, RightKeys: []int{0},
-		LeftStart: 1, LeftEnd: 2, RightStart: 1, RightEnd: 2, LeftWidth: 3, RightWidth: 3}, "join")
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestDeduplicateRestores: the kept rows survive a failure and a restore
+// at another parallelism: the changelog, replayed, ends at the last row
+// of each user.
+func TestDeduplicateRestores(t *testing.T) {
+	rows := events(1200, 9)
+	last := map[string]types.Row{}
+	for _, r := range rows {
+		k := r.Values[cUser].String()
+		if l, ok := last[k]; !ok || r.Values[cTime].Int() >= l.Values[cTime].Int() {
+			last[k] = r
+		}
 	}
-	out = weirtest.NewCollector[string]()
-	weir.SinkTo(weir.Map(j, rowString), out)
-	if err := env.Execute(context.Background(), "join late"); err != nil {
-		t.Fatal(err)
+	var want []string
+	for _, r := range last {
+		want = append(want, rowString(r))
 	}
-	got := out.Records()
-	slices.Sort(got)
-	// The right side's watermark ends the input at once, so the left's
-	// watermark holds the windows: c of the left comes late and is
-	// counted; c of the right has no partner (an inner miss, not padded).
-	want := []string{"+I a 0 10000 a 0 10000", "+I b 0 10000 NULL NULL NULL", "+I d 10000 20000 NULL NULL NULL"}
-	slices.Sort(want)
-	sameRows(t, "left window join", got, want)
-	if jlate.Load() != 1 {
-		t.Fatalf("the window join counted %d late rows, want 1", jlate.Load())
-	}
+	checkRestoresFinal(t, rows, want, func(_ *weir.Env, in weir.Stream[types.Row]) (weir.Stream[types.Row], error) {
+		return exec.Deduplicate(in, exec.DedupSpec{Keys: []int{cUser}, TimeCol: cTime, Last: true}, "dedup")
+	})
 }

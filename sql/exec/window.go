@@ -178,8 +178,8 @@ type WindowAggregateSpec struct {
 // time, so that a window Top-N or another windowed operator can follow.
 // The input must be insert-only and carry event times (EventTime); rows
 // later than their window are dropped and counted
-// (weir.Env.DroppedLateRecords). The output is insert-only. The keying
-// and window operators are named and identified uid+"/key" … uid.
+// (weir.Env.DroppedLateRecords). The output is insert-only. The window
+// operator is named and identified uid.
 func WindowAggregate(s weir.Stream[types.Row], spec WindowAggregateSpec, uid string) (weir.Stream[types.Row], error) {
 	a, err := spec.Window.Assigner()
 	if err != nil {

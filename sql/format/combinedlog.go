@@ -52,7 +52,8 @@ func (CombinedLog) Name() string { return "combined-log" }
 // Options implements Format.
 func (CombinedLog) Options() []string { return nil }
 
-// logLine is what the decoder extracts from a line the parser accepted.
+// logLine is what the decoder extracts from a line the parser accepted;
+// extras fills the fields after hit only when a column needs them.
 type logLine struct {
 	hit                      pvuv.RawHit
 	requestURI, protocol     []byte
@@ -67,7 +68,8 @@ func (f CombinedLog) Decoder(c Config) (Decoder, error) {
 	if err := checkOptions(f, c); err != nil {
 		return nil, err
 	}
-	pick := make([]func(*logLine) types.Value, len(c.Schema))
+	cols := make([]int, len(c.Schema)) // index into CombinedLogColumns
+	needExtras := false
 	for i, col := range c.Schema {
 		j := CombinedLogColumns.Index(col.Name)
 		if j < 0 {
@@ -83,61 +85,92 @@ func (f CombinedLog) Decoder(c Config) (Decoder, error) {
 			return nil, fmt.Errorf("format: table %s: column %s is %s but format 'combined-log' gives %s: declare it %s",
 				c.Table, col.Name, col.Type, want, want)
 		}
-		pick[i] = logPicker(col.Name)
+		cols[i] = j
+		switch j {
+		case colRequestURI, colProtocol, colBytes, colReferer, colAgent:
+			needExtras = true
+		}
 	}
 	return func(data []byte) (types.Row, error) {
 		var l logLine
 		if reason := pvuv.ParseRaw(data, &l.hit); reason != "" {
 			return types.Row{}, fmt.Errorf("%s", reason)
 		}
-		extras(data, &l)
-		values := make([]types.Value, len(pick))
-		for i, p := range pick {
-			values[i] = p(&l)
+		if needExtras {
+			extras(data, &l)
+		}
+		// The row's strings share one allocation, as pvuv.ParseInto's do.
+		var buf [256]byte
+		text := buf[:0]
+		for _, j := range cols {
+			if b, ok := l.text(j); ok {
+				text = append(text, b...)
+			}
+		}
+		all := string(text)
+		values := make([]types.Value, len(cols))
+		off := 0
+		for i, j := range cols {
+			if b, ok := l.text(j); ok {
+				values[i] = types.StringValue(all[off : off+len(b)])
+				off += len(b)
+				continue
+			}
+			values[i] = l.number(j)
 		}
 		return types.Row{Values: values}, nil
 	}, nil
 }
 
-func logPicker(name string) func(*logLine) types.Value {
-	str := func(b []byte) types.Value { return types.StringValue(string(b)) }
-	switch name {
-	case "remote_addr":
-		return func(l *logLine) types.Value { return str(l.hit.Client) }
-	case "time_local":
-		return func(l *logLine) types.Value { return types.TimeValue(l.hit.Time) }
-	case "request_method":
-		return func(l *logLine) types.Value { return str(l.hit.Method) }
-	case "request_uri":
-		return func(l *logLine) types.Value { return str(l.requestURI) }
-	case "uri":
-		return func(l *logLine) types.Value { return str(l.hit.Page) }
-	case "server_protocol":
-		return func(l *logLine) types.Value { return str(l.protocol) }
-	case "status":
-		return func(l *logLine) types.Value { return types.IntValue(int64(l.hit.Status)) }
-	case "body_bytes_sent":
-		return func(l *logLine) types.Value {
-			if !l.hasBytes {
-				return types.Null
-			}
+// The positions of the columns in CombinedLogColumns.
+const (
+	colRemoteAddr = iota
+	colTime
+	colMethod
+	colRequestURI
+	colURI
+	colProtocol
+	colStatus
+	colBytes
+	colReferer
+	colAgent
+)
+
+// text returns the bytes of string column j, and false for a column that
+// is not a string or is NULL.
+func (l *logLine) text(j int) ([]byte, bool) {
+	switch j {
+	case colRemoteAddr:
+		return l.hit.Client, true
+	case colMethod:
+		return l.hit.Method, true
+	case colRequestURI:
+		return l.requestURI, true
+	case colURI:
+		return l.hit.Page, true
+	case colProtocol:
+		return l.protocol, true
+	case colReferer:
+		return l.referer, l.hasReferer
+	case colAgent:
+		return l.agent, l.hasUserAgent
+	}
+	return nil, false
+}
+
+// number returns the value of a column that is not a string, or NULL.
+func (l *logLine) number(j int) types.Value {
+	switch j {
+	case colTime:
+		return types.TimeValue(l.hit.Time)
+	case colStatus:
+		return types.IntValue(int64(l.hit.Status))
+	case colBytes:
+		if l.hasBytes {
 			return types.IntValue(l.bytesSent)
 		}
-	case "http_referer":
-		return func(l *logLine) types.Value {
-			if !l.hasReferer {
-				return types.Null
-			}
-			return str(l.referer)
-		}
-	default: // http_user_agent
-		return func(l *logLine) types.Value {
-			if !l.hasUserAgent {
-				return types.Null
-			}
-			return str(l.agent)
-		}
 	}
+	return types.Null
 }
 
 // extras reads the fields the PV/UV parser does not keep from a line it

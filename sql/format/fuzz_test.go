@@ -1,6 +1,7 @@
 package format_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/weirstream/weir/app/pvuv"
@@ -110,6 +111,46 @@ func FuzzCombinedLogDecode(f *testing.F) {
 		}
 		if len(row.Values) != len(format.CombinedLogColumns) || row.Values[4].Str() != string(h.Page) {
 			t.Fatalf("row %v", row.Values)
+		}
+	})
+}
+
+// FuzzJSONScanner checks the json decoder against a decoder built on
+// encoding/json: a record the decoder takes, the reference takes too, with
+// the same row; a record the reference refuses, the decoder refuses. (The
+// decoder is stricter in one way: it refuses bytes after the object that
+// encoding/json's Decoder.More lets pass, such as "]0".)
+func FuzzJSONScanner(f *testing.F) {
+	for _, s := range []string{
+		`{"id": 7, "name": "ann", "bid": {"price": 12.5, "at": "2026-12-07 03:14:29.123"}, "ok": true, "score": 0.5}`,
+		`{"id": 1, "id": "x"}`, `{"id": "x", "id": 1}`, `{"bid": 3, "bid": {"price": 1}}`, `{"bid": {"price": 1}, "bid": null}`,
+		`{"name": {"b": [1, "x", {"c": null}], "a": 1}}`, `{"name": "\u00e9\n\ud800"}`, "{\"name\": \"\xff\"}",
+		`{"x": [1, 2, {"y": -0.5e+3}], "score": -0}`, `{"score": 01}`, `{"id": 1,}`, ` {"id": 1} `, `{} }`, `{}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	c := cfg(nested, nil)
+	dec, _ := format.JSON{}.Decoder(c)
+	ref, _ := format.ReferenceJSONDecoder(c)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		row, err := dec(data)
+		want, rerr := ref(data)
+		if err == nil && rerr != nil {
+			t.Fatalf("the decoder takes %q, the reference refuses it: %v", data, rerr)
+		}
+		if err != nil && rerr == nil {
+			if strings.Contains(err.Error(), "more than one JSON value") {
+				return // bytes after the object that Decoder.More lets pass
+			}
+			t.Fatalf("the decoder refuses %q (%v), the reference takes it", data, err)
+		}
+		if err != nil {
+			return
+		}
+		for i := range want.Values {
+			if !row.Values[i].Equal(want.Values[i]) {
+				t.Fatalf("%q: column %s: %v, the reference %v", data, nested[i].Name, row.Values[i], want.Values[i])
+			}
 		}
 	})
 }

@@ -40,19 +40,39 @@ type jsonColumn struct {
 
 // Decoder implements Format.
 func (f JSON) Decoder(c Config) (Decoder, error) {
-	if err := checkOptions(f, c); err != nil {
+	cols, lenient, err := f.columns(c)
+	if err != nil {
 		return nil, err
+	}
+	return newJSONScanner(cols, lenient, c.Location), nil
+}
+
+// columns checks c and returns the columns' paths and whether
+// 'json.ignore-parse-errors' is set.
+func (f JSON) columns(c Config) ([]jsonColumn, bool, error) {
+	if err := checkOptions(f, c); err != nil {
+		return nil, false, err
 	}
 	lenient := strings.EqualFold(c.Options["json.ignore-parse-errors"], "true")
 	if v, ok := c.Options["json.ignore-parse-errors"]; ok && !lenient && !strings.EqualFold(v, "false") {
-		return nil, fmt.Errorf("format: table %s: option 'json.ignore-parse-errors' is %q: it must be 'true' or 'false'", c.Table, v)
+		return nil, false, fmt.Errorf("format: table %s: option 'json.ignore-parse-errors' is %q: it must be 'true' or 'false'", c.Table, v)
 	}
 	cols := make([]jsonColumn, len(c.Schema))
 	for i, col := range c.Schema {
 		if col.Type.Kind == types.Record || col.Type.Kind == types.Unknown {
-			return nil, fmt.Errorf("format: table %s: column %s has type %s: flatten the schema first (types.Schema.Flatten)", c.Table, col.Name, col.Type)
+			return nil, false, fmt.Errorf("format: table %s: column %s has type %s: flatten the schema first (types.Schema.Flatten)", c.Table, col.Name, col.Type)
 		}
 		cols[i] = jsonColumn{path: strings.Split(col.Name, "."), typ: col.Type}
+	}
+	return cols, lenient, nil
+}
+
+// referenceDecoder decodes with encoding/json into maps: slow, obviously
+// right, and the oracle the fuzz test checks the scanner against.
+func (f JSON) referenceDecoder(c Config) (Decoder, error) {
+	cols, lenient, err := f.columns(c)
+	if err != nil {
+		return nil, err
 	}
 	loc := c.Location
 	return func(data []byte) (types.Row, error) {
@@ -95,7 +115,12 @@ func jsonValue(obj map[string]any, col jsonColumn, loc *time.Location) (types.Va
 		}
 		cur = m[name]
 	}
-	t := col.typ
+	return jsonConvert(cur, col.typ, loc)
+}
+
+// jsonConvert converts a JSON value, as encoding/json decodes one with
+// UseNumber, to a value of type t.
+func jsonConvert(cur any, t types.Type, loc *time.Location) (types.Value, error) {
 	var v types.Value
 	switch x := cur.(type) {
 	case nil:

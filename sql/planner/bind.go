@@ -161,7 +161,53 @@ func newCalc(in Node, exprs []expr.Expr, schema types.Schema, filter expr.Expr) 
 			c.win = &windowCols{start: s, end: e, zone: ip.win.zone}
 		}
 	}
+	fuse(c)
 	return c
+}
+
+// fuse merges c with a Calc below it into one operator, substituting the
+// inner expressions into c's, unless that would compute an inner
+// expression more than once per row.
+func fuse(c *Calc) {
+	inner, ok := c.Input.(*Calc)
+	if !ok {
+		return
+	}
+	uses := make([]int, len(inner.Exprs))
+	count := func(e expr.Expr) {
+		for _, i := range expr.Columns(e) {
+			uses[i]++
+		}
+	}
+	for _, e := range c.Exprs {
+		count(e)
+	}
+	if c.Filter != nil {
+		count(c.Filter)
+	}
+	for i, e := range inner.Exprs {
+		if _, col := e.(*expr.Column); !col && uses[i] > 1 {
+			return
+		}
+	}
+	sub := func(col *expr.Column) expr.Expr { return inner.Exprs[col.Index] }
+	exprs := make([]expr.Expr, len(c.Exprs))
+	for i, e := range c.Exprs {
+		exprs[i] = expr.MapColumns(e, sub)
+	}
+	filter := inner.Filter
+	if c.Filter != nil {
+		f := expr.MapColumns(c.Filter, sub)
+		if filter != nil {
+			both, err := expr.NewAnd(filter, f)
+			if err != nil {
+				return
+			}
+			f = both
+		}
+		filter = f
+	}
+	c.Input, c.Exprs, c.Filter = inner.Input, exprs, filter
 }
 
 // query binds a query; it returns its plan and its scope (column names
@@ -342,17 +388,17 @@ func sameNames(sc scope, s types.Schema) bool {
 	return true
 }
 
-func checkUnique(b *binder, items []ast.SelectItem, out scope) error {
+// checkUnique renames the later of two output columns of one name as
+// Flink does (n, n0, n1 …), so that every column has its own name.
+func checkUnique(_ *binder, _ []ast.SelectItem, out scope) error {
 	seen := map[string]bool{}
-	for _, c := range out {
-		if seen[c.name] {
-			var at ast.Node
-			if len(items) > 0 {
-				at = items[0].Expr
-			}
-			return b.errAt(at, nil, "the column name %s appears twice in the select list: give one an alias (AS)", c.name)
+	for i := range out {
+		name := out[i].name
+		for k := 0; seen[name]; k++ {
+			name = out[i].name + strconv.Itoa(k)
 		}
-		seen[c.name] = true
+		out[i].name = name
+		seen[name] = true
 	}
 	return nil
 }
@@ -398,7 +444,7 @@ func (b *binder) from(te ast.TableExpr) (Node, scope, error) {
 		}
 		return b.alias(t, n, t.Alias, t.ColumnAliases)
 	case *ast.Join:
-		return nil, nil, b.unsupported(t, t.Kind.String()+" (a join)", "joins are not planned yet")
+		return b.join(t)
 	}
 	return nil, nil, b.unsupported(te, "this FROM item", "")
 }

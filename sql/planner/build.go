@@ -151,6 +151,33 @@ func (bd *Builder) node(n Node, id, path string) (weir.Stream[types.Row], error)
 		return weir.Map(out, func(r types.Row) types.Row {
 			return types.Row{Kind: r.Kind, Values: append(r.Values[:len(r.Values):len(r.Values)], one)}
 		}, weir.Name(u+"/rownum"), weir.UID(u+"/rownum")), nil
+	case *WindowJoin:
+		l, err := input(0)
+		if err != nil {
+			return none, err
+		}
+		r, err := input(1)
+		if err != nil {
+			return none, err
+		}
+		out, _, err := exec.WindowJoin(l, r, x.Spec, u)
+		return out, err
+	case *IntervalJoin:
+		l, err := input(0)
+		if err != nil {
+			return none, err
+		}
+		r, err := input(1)
+		if err != nil {
+			return none, err
+		}
+		return exec.IntervalJoin(l, r, x.Spec, u)
+	case *LookupJoin:
+		in, err := input(0)
+		if err != nil {
+			return none, err
+		}
+		return bd.lookupJoin(x, in, u)
 	case *Union:
 		ins := make([]weir.Stream[types.Row], len(x.In))
 		for i := range x.In {
@@ -258,4 +285,32 @@ func (bd *Builder) calc(c *Calc, in weir.Stream[types.Row], u string) (weir.Stre
 		out.Emit(types.Row{Kind: r.Kind, Values: vals})
 		return nil
 	}, weir.Name(u), weir.UID(u)), nil
+}
+
+// lookupJoin asks the table's factory for its lookup function, cached by
+// the table's 'lookup.cache.*' options, and joins through it.
+func (bd *Builder) lookupJoin(j *LookupJoin, in weir.Stream[types.Row], u string) (weir.Stream[types.Row], error) {
+	var none weir.Stream[types.Row]
+	f, opts, err := bd.p.Tables.Resolve(j.Table.Name, tableOptions(j.Table))
+	if err != nil {
+		return none, err
+	}
+	lf, ok := f.(table.LookupFactory)
+	if !ok {
+		return none, fmt.Errorf("planner: table %s (connector '%s') cannot be looked up: join FOR SYSTEM_TIME AS OF a table whose connector serves lookups (redis)", j.Table.Name, f.Connector())
+	}
+	lk, err := lf.Lookup(table.LookupContext{Context: bd.context(j.Table, u+"/lookup", j.Physical, opts), Keys: j.KeyNames, PrimaryKey: j.Table.PrimaryKey})
+	if err != nil {
+		return none, err
+	}
+	if lk.Close != nil {
+		bd.Closers = append(bd.Closers, lk.Close)
+	}
+	fn, err := table.CachedLookup(opts, lk.Fn)
+	if err != nil {
+		return none, err
+	}
+	out, _, err := exec.LookupJoin(in, exec.LookupJoinSpec{Type: j.Type, Keys: j.Keys, LeftWidth: len(j.Input.Schema()),
+		RightWidth: len(j.Physical), Lookup: exec.LookupFunc(fn)}, u)
+	return out, err
 }

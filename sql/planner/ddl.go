@@ -5,7 +5,6 @@ import (
 
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/catalog"
-	"github.com/weirstream/weir/sql/table"
 	"github.com/weirstream/weir/sql/types"
 )
 
@@ -110,6 +109,3 @@ func Describe(t catalog.Table) (types.Schema, []types.Row) {
 	}
 	return schema, rows
 }
-
-// compile-time check that tables' options convert.
-var _ = table.Option{}

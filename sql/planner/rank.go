@@ -2,7 +2,6 @@ package planner
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/weirstream/weir/sql/ast"
 	"github.com/weirstream/weir/sql/exec"
@@ -205,5 +204,5 @@ func timeName(n Node) string {
 	if rt := n.props().rowtime; rt >= 0 {
 		return n.Schema()[rt].Name
 	}
-	return strings.TrimSpace("no time attribute here")
+	return "the input has none"
 }

@@ -1,7 +1,9 @@
 package table
 
 import (
+	"bytes"
 	"context"
+	"unsafe"
 
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/sql/format"
@@ -34,8 +36,11 @@ func Convert[In any](src source.Source[In], raw func(In) []byte, convert func(In
 	return d
 }
 
-// Lines is the raw function of a source of strings, for Decode.
-func Lines(s string) []byte { return []byte(s) }
+// Lines is the raw function of a source of strings, for Decode. It does
+// not copy: the bytes alias the string, which is safe because decoders
+// only read their input and never keep it (format.Decoder), and a dead
+// letter gets its own copy.
+func Lines(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 type decoding[In any] struct {
 	src    source.Source[In]
@@ -130,7 +135,7 @@ func (o *decodingOutput[In]) CollectAt(v In, ts int64) {
 func (o *decodingOutput[In]) row(v In) (types.Row, bool) {
 	row, err := o.d.decode(v)
 	if err != nil {
-		o.DeadLetter(source.DeadLetter{Split: o.split, Raw: o.d.raw(v), Reason: err.Error()})
+		o.DeadLetter(source.DeadLetter{Split: o.split, Raw: bytes.Clone(o.d.raw(v)), Reason: err.Error()})
 		return types.Row{}, false
 	}
 	return row, true

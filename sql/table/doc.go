@@ -35,7 +35,7 @@
 //  4. for a lookup join (FOR SYSTEM_TIME AS OF), calls
 //     [LookupFactory.Lookup]: it returns a [LookupFunc] the planner wraps
 //     in weir.AsyncWait, cached by the options 'lookup.cache.max-rows' and
-//     'lookup.cache.ttl' ([NewCachedLookup]).
+//     'lookup.cache.ttl' ([CachedLookup]).
 //
 // Formats (json, csv, raw, combined-log) are found by the 'format' option
 // in a format.Registry; their options ('csv.field-delimiter') are checked

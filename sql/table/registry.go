@@ -38,6 +38,12 @@ type Factory interface {
 	Options() OptionSpec
 }
 
+// IdleTimeoutOption is the option every scanned table may set: how long a
+// split (a Kafka partition, a file) may go without records before it no
+// longer holds the watermark back. AddSource applies it when the planner's
+// Watermark sets no Idleness.
+const IdleTimeoutOption = "scan.watermark.idle-timeout"
+
 // Registry holds the factories of the connectors a program knows, by their
 // 'connector' name, and the formats they may use. It is a value; the zero
 // Registry has no connectors and the built-in formats.
@@ -106,6 +112,12 @@ func (r *Registry) Resolve(table string, options []Option) (Factory, Options, er
 	valid := append([]string{"connector"}, spec.Required...)
 	valid = append(valid, spec.Optional...)
 	var errs []error
+	if _, scans := f.(ScanFactory); scans {
+		valid = append(valid, IdleTimeoutOption)
+		if _, err := opts.Duration(IdleTimeoutOption, 0); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if spec.Format {
 		valid = append(valid, "format")
 		name, set := opts.Lookup("format")

@@ -109,8 +109,9 @@ type Watermark struct {
 	// MaxOutOfOrderness is how far the watermark trails the latest event
 	// time: the interval of `WATERMARK FOR t AS t - INTERVAL '5' SECOND`.
 	MaxOutOfOrderness time.Duration
-	// Idleness marks a split idle after this long without records
-	// ('scan.watermark.idle-timeout'); 0 never does.
+	// Idleness marks a split idle after this long without records; 0
+	// takes the table's 'scan.watermark.idle-timeout' (AddSource), and
+	// without it a split never idles.
 	Idleness time.Duration
 }
 

@@ -13,8 +13,9 @@ import (
 
 type fakeFactory struct{ spec table.OptionSpec }
 
-func (fakeFactory) Connector() string           { return "filesystem" }
-func (f fakeFactory) Options() table.OptionSpec { return f.spec }
+func (fakeFactory) Connector() string                          { return "filesystem" }
+func (f fakeFactory) Options() table.OptionSpec                { return f.spec }
+func (fakeFactory) Scan(table.ScanContext) (table.Scan, error) { return table.Scan{}, nil }
 
 func registry(t *testing.T) *table.Registry {
 	t.Helper()
@@ -49,13 +50,14 @@ func TestResolve(t *testing.T) {
 		want []string
 	}{
 		{opts("connector", "filesystem", "paht", "/x", "format", "json"), []string{
-			"table access_log: unknown option 'paht' for connector 'filesystem'; its options are: connector, path, follow, format, json.ignore-parse-errors, properties.*",
+			"table access_log: unknown option 'paht' for connector 'filesystem'; its options are: connector, path, follow, scan.watermark.idle-timeout, format, json.ignore-parse-errors, properties.*",
 			"table access_log: connector 'filesystem' needs option 'path': add it to the WITH clause"}},
 		{opts("connector", "filesystem", "path", "/x"), []string{"needs option 'format' (one of: combined-log, csv, json, raw)"}},
 		{opts("connector", "filesystem", "path", "/x", "format", "json", "csv.field-delimiter", ";"), []string{"unknown option 'csv.field-delimiter'"}},
 		{opts("connector", "filesystem", "path", "/x", "format", "xml"), []string{"unknown format 'xml': the formats are: combined-log, csv, json, raw"}},
 		{opts("connector", "filesystem", "path", "/x", "path", "/y", "format", "raw"), []string{"option 'path' is set twice"}},
 		{opts("connector", "files"), []string{"unknown connector 'files': the connectors are: filesystem"}},
+		{opts("connector", "filesystem", "path", "/x", "format", "raw", "scan.watermark.idle-timeout", "soon"), []string{"option 'scan.watermark.idle-timeout' is 'soon'"}},
 		{opts("path", "/x"), []string{"no 'connector' option: add 'connector' = '…', one of: filesystem"}},
 	} {
 		_, _, err := r.Resolve("access_log", tt.opts)

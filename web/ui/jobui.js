@@ -356,9 +356,11 @@ function drawOperator() {
   const mean = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
   const hasLatency = subs.some((m) => m.Latency && m.Latency.Samples > 0);
   const hasState = subs.some((m) => (m.StateAccess && m.StateAccess.length) || m.StateBytes);
+  const hasWorker = subs.some((m) => m.Worker); // a job in a cluster: where each subtask runs
   const head = ["subtask", "in/s", "out/s", "skew (in/s ÷ mean)", "busy", "backpressured", "idle", "input watermark", "output watermark", "event-time lag", "dead letters"];
   if (hasLatency) head.push("latency p50 / p99");
   if (hasState) head.push("state", "state access p50 / p99");
+  if (hasWorker) head.splice(1, 0, "worker");
   const table = document.getElementById("subtasks");
   const wmText = (w) => (!w || w.startsWith("0001-")) ? "–" : new Date(w).toLocaleTimeString();
   const wmLag = (m) => {
@@ -374,6 +376,7 @@ function drawOperator() {
       cells.push(fmtBytes(m.StateBytes || 0));
       cells.push((m.StateAccess || []).map((a) => `${a.Backend} ${a.Op}: ${fmtMs(nsToMs(a.P50))} / ${fmtMs(nsToMs(a.P99))} (${a.Count})`).join("; ") || "–");
     }
+    if (hasWorker) cells.splice(1, 0, m.Worker || "–");
     return el("tr", {}, ...cells.map((c) => el("td", {}, c)));
   }));
   // Splits of a source.
@@ -467,10 +470,17 @@ async function savepoint(stop) {
 function drawExceptions() {
   const table = document.getElementById("exceptions");
   if (!st.exceptions.length) { table.replaceChildren(el("tr", {}, el("td", {}, "No failures."))); return; }
-  table.replaceChildren(el("tr", {}, ...["time", "operator", "subtask", "restart", "error"].map((h) => el("th", {}, h))),
-    ...[...st.exceptions].reverse().map((x) => el("tr", {}, el("td", {}, new Date(x.time).toLocaleString()), el("td", {}, x.operator || "–"),
-      el("td", {}, x.subtask >= 0 ? x.subtask : "–"), el("td", {}, x.restart ? "#" + x.restart : "gave up / none"),
-      el("td", {}, el("pre", {}, x.error + (x.stack ? "\n\n" + x.stack : ""))))));
+  const hasWorker = st.exceptions.some((x) => x.worker);
+  const head = ["time", "operator", "subtask", "restart", "error"];
+  if (hasWorker) head.splice(3, 0, "worker");
+  table.replaceChildren(el("tr", {}, ...head.map((h) => el("th", {}, h))),
+    ...[...st.exceptions].reverse().map((x) => {
+      const cells = [el("td", {}, new Date(x.time).toLocaleString()), el("td", {}, x.operator || "–"),
+        el("td", {}, x.subtask >= 0 ? x.subtask : "–"), el("td", {}, x.restart ? "#" + x.restart : "gave up / none"),
+        el("td", {}, el("pre", {}, x.error + (x.stack ? "\n\n" + x.stack : "")))];
+      if (hasWorker) cells.splice(3, 0, el("td", {}, x.worker || "–"));
+      return el("tr", {}, ...cells);
+    }));
 }
 
 // ---- flame graph ------------------------------------------------------
