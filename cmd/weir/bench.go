@@ -20,7 +20,8 @@ Benchmarks:
   async    the async HTTP sink and AsyncWait against their Little's-law bounds
   kafka    a Kafka pass-through job against a bare franz-go consumer
   cluster  the PV/UV job across worker processes against one process
-  nexmark  the Nexmark queries against Flink's published events per core`
+  nexmark  the Nexmark queries against Flink's published events per core
+  sql      the PV/UV job in SQL (weir sql) against weir pvuv`
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
@@ -35,6 +36,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return runBenchCluster(ctx, args[1:], stdout, stderr)
 		case "nexmark":
 			return runBenchNexmark(ctx, args[1:], stdout, stderr)
+		case "sql":
+			return runBenchSQL(ctx, args[1:], stdout, stderr)
 		}
 	}
 	f := newFlagSet("weir bench", "weir bench <benchmark> [flags]", benchAbout, "Run 'weir bench pvuv -h' for its flags.")
@@ -42,7 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	if f.fs.NArg() > 0 {
-		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are pvuv, async, kafka, cluster and nexmark", f.fs.Arg(0))}
+		f.problems = []string{fmt.Sprintf("unknown benchmark %q; the benchmarks are sql, pvuv, async, kafka, cluster and nexmark", f.fs.Arg(0))}
 	} else {
 		f.problems = append(f.problems, "name the benchmark, as in 'weir bench pvuv'")
 	}

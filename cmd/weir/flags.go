@@ -36,7 +36,7 @@ func newFlagSet(cmd, synopsis, about, footer string) *flagSet {
 
 // problem records a problem with a flag; name is the flag without dashes.
 func (f *flagSet) problem(name, format string, args ...any) {
-	f.problems = append(f.problems, "--"+name+": "+fmt.Sprintf(format, args...))
+	f.problems = append(f.problems, dashes(name)+name+": "+fmt.Sprintf(format, args...))
 }
 
 // parse parses args. It returns false when the command must stop at
@@ -102,7 +102,7 @@ func (f *flagSet) usage(w io.Writer) {
 	for _, name := range names {
 		fl := f.fs.Lookup(name)
 		kind, text := f.kinds[name], fl.Usage
-		line := "  --" + fl.Name
+		line := "  " + dashes(fl.Name) + fl.Name
 		if kind != "" {
 			line += " " + kind
 		}
@@ -117,6 +117,15 @@ func (f *flagSet) usage(w io.Writer) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, strings.TrimSpace(f.footer))
 	}
+}
+
+// dashes is how a flag is written: -f for a one-letter flag (weir sql's
+// -f, -i and -e, as Flink's client writes them), --name for the others.
+func dashes(name string) string {
+	if len(name) == 1 {
+		return "-"
+	}
+	return "--"
 }
 
 // The value types below never fail Set: they record the problem and keep

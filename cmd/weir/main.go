@@ -7,6 +7,7 @@
 //	weir consume     print the committed records of a Kafka topic
 //	weir dashboard   serve the PV/UV dashboard over a job's results in Redis
 //	weir nexmark     write the Nexmark benchmark's events as JSON lines
+//	weir sql         run SQL: a shell, a script (-f) or statements (-e)
 //	weir bench       measure weir against hand-written baselines
 //	weir checkpoint  inspect and verify checkpoints and savepoints
 //	weir savepoint   take a savepoint of a running job
@@ -84,6 +85,7 @@ func commands() []command {
 		{"consume", "print the committed records of a Kafka topic (weir consume --topic kafka://HOST:PORT/TOPIC)", runConsume},
 		{"dashboard", "serve the PV/UV dashboard over a job's results in Redis", runDashboard},
 		{"nexmark", "generate the Nexmark benchmark's events and run its queries (weir nexmark run --query q5)", runNexmark},
+		{"sql", "run SQL statements: a shell, a script (-f) or a statement (-e)", runSQL},
 		{"bench", "measure weir against a hand-written program (weir bench pvuv)", runBench},
 		{"checkpoint", "inspect a checkpoint or savepoint (weir checkpoint inspect PATH)", runCheckpoint},
 		{"savepoint", "take a savepoint of a running job (weir savepoint --job URL)", runSavepoint(false)},
