@@ -149,7 +149,7 @@ func TestNexmarkHopCount(t *testing.T) {
 // that the planner plans (sql/planner's TestNexmarkCorpus lists them) on
 // a few thousand events: each job ends without error.
 func TestNexmarkCorpusRuns(t *testing.T) {
-	for _, q := range []string{"q0", "q1", "q2", "q8", "q10", "q11", "q15", "q16", "q17", "q18", "q21", "q22"} {
+	for _, q := range []string{"q0", "q1", "q2", "q3", "q7", "q8", "q10", "q11", "q15", "q16", "q17", "q18", "q20", "q21", "q22"} {
 		t.Run(q, func(t *testing.T) {
 			b, err := os.ReadFile("parser/testdata/corpus/" + q + ".sql")
 			if err != nil {
@@ -168,4 +168,56 @@ func TestNexmarkCorpusRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNexmarkQ3: q3 of the corpus, a regular join of auctions and people,
+// equals app/nexmark's Q3 at parallelism 2.
+func TestNexmarkQ3(t *testing.T) {
+	s, _ := newSession(t)
+	if err := s.ExecuteScript(context.Background(), nexmarkDDL(t)+";\nSET 'parallelism.default' = '2'", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, s, `SELECT p.name, p.city, p.state, a.id
+		FROM auction AS a INNER JOIN person AS p ON a.seller = p.id
+		WHERE a.category = 10 AND (p.state = 'OR' OR p.state = 'ID' OR p.state = 'CA')`, func(r types.Row) string {
+		v := r.Values
+		return fmt.Sprintf("%s|%s|%s|%d", v[0].Str(), v[1].Str(), v[2].Str(), v[3].Int())
+	})
+	want := nexmarkJob(t, func(ev weir.Stream[nexmark.Event]) weir.Stream[string] {
+		return weir.Map(appnexmark.Q3(ev), func(r appnexmark.Q3Row) string {
+			return fmt.Sprintf("%s|%s|%s|%d", r.Name, r.City, r.State, r.ID)
+		})
+	})
+	if len(want) == 0 {
+		t.Fatal("q3 found no row: the test proves nothing")
+	}
+	sameLines(t, "q3", got, want)
+}
+
+// TestNexmarkQ20: q20 of the corpus, bids joined with their auctions of
+// category 10 (a regular join), equals app/nexmark's Q20 at parallelism 2.
+func TestNexmarkQ20(t *testing.T) {
+	s, _ := newSession(t)
+	if err := s.ExecuteScript(context.Background(), nexmarkDDL(t)+";\nSET 'parallelism.default' = '2'", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, s, `SELECT auction, bidder, price, channel, url, b.dateTime, b.extra,
+		itemName, description, initialBid, reserve, a.dateTime, expires, seller, category, a.extra
+		FROM bid AS b INNER JOIN auction AS a ON b.auction = a.id
+		WHERE a.category = 10`, func(r types.Row) string {
+		v := r.Values
+		return fmt.Sprintf("%d|%d|%d|%s|%s|%d|%s|%s|%s|%d|%d|%d|%d|%d|%d|%s", v[0].Int(), v[1].Int(), v[2].Int(), v[3].Str(), v[4].Str(),
+			v[5].Int(), v[6].Str(), v[7].Str(), v[8].Str(), v[9].Int(), v[10].Int(), v[11].Int(), v[12].Int(), v[13].Int(), v[14].Int(), v[15].Str())
+	})
+	want := nexmarkJob(t, func(ev weir.Stream[nexmark.Event]) weir.Stream[string] {
+		return weir.Map(appnexmark.Q20(ev), func(r appnexmark.Q20Row) string {
+			return fmt.Sprintf("%d|%d|%d|%s|%s|%d|%s|%s|%s|%d|%d|%d|%d|%d|%d|%s", r.Auction, r.Bidder, r.Price, r.Channel, r.URL,
+				r.BidDateTime.UnixMilli(), r.BidExtra, r.ItemName, r.Description, r.InitialBid, r.Reserve,
+				r.AuctionDateTime.UnixMilli(), r.Expires.UnixMilli(), r.Seller, r.Category, r.AuctionExtra)
+		})
+	})
+	if len(want) == 0 {
+		t.Fatal("q20 found no row: the test proves nothing")
+	}
+	sameLines(t, "q20", got, want)
 }

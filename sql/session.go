@@ -84,7 +84,7 @@ func NewSession(opts Options) (*Session, error) {
 
 func (s *Session) planner() *planner.Planner {
 	return &planner.Planner{Catalog: s.opts.Catalog, Tables: s.opts.Tables, Functions: s.opts.Functions,
-		Location: s.location(), Stdout: s.opts.Stdout}
+		Location: s.location(), Stdout: s.opts.Stdout, StateTTL: s.stateTTL()}
 }
 
 // Execute parses and runs one statement (a trailing ';' is allowed). DDL,

@@ -131,6 +131,9 @@ func TestStatements(t *testing.T) {
 	if _, err := s.Execute(ctx, "SET 'parallelism.default' = 'two'"); err == nil {
 		t.Fatal("SET 'parallelism.default' = 'two' was taken")
 	}
+	if _, err := s.Execute(ctx, "SET 'table.exec.state.ttl' = 'an hour'"); err == nil || !strings.Contains(err.Error(), "'table.exec.state.ttl'") {
+		t.Fatalf("SET 'table.exec.state.ttl' = 'an hour': %v", err)
+	}
 	exec1(t, s, "RESET 'pipeline.name'")
 	if r := exec1(t, s, "SET"); len(r.Rows) != 1 {
 		t.Fatalf("after RESET: %+v", r)
@@ -282,7 +285,9 @@ func TestRefusals(t *testing.T) {
 		{"SELECT uri FROM logs ORDER BY uri", "line 1, column 31: ORDER BY on an unbounded stream is not supported"},
 		{"SELECT uri FROM logs LIMIT 10", "LIMIT on an unbounded stream is not supported"},
 		{"SELECT SUM(status) OVER (ORDER BY time_local) FROM logs", "column 8: the OVER aggregate SUM is not supported"},
-		{"SELECT a.uri FROM logs a JOIN logs b ON a.uri = b.uri", "column 19: a regular join (without a time bound) is not supported"},
+		{"SELECT a.uri FROM logs a LEFT JOIN logs b ON a.uri = b.uri", "column 19: an outer regular join (LEFT JOIN without a time bound) is not supported: use an inner JOIN"},
+		{"SELECT a.uri FROM logs a JOIN logs b ON a.uri <> b.uri", "a regular join without an equality key is not supported"},
+		{"SELECT a.uri FROM (SELECT uri, COUNT(*) AS n FROM logs GROUP BY uri) a JOIN logs b ON a.uri = b.uri", "a join of an updating relation is not supported"},
 		{"SELECT a.uri FROM logs a, logs b", "a cross join is not supported"},
 		{"SELECT a.uri FROM logs a LEFT JOIN logs b ON a.uri = b.uri AND b.time_local BETWEEN a.time_local - INTERVAL '1' SECOND AND a.time_local", "an outer interval join (LEFT JOIN) is not supported"},
 		{"SELECT uri FROM logs WHERE status IN (SELECT status FROM logs)", "IN with a subquery is not supported"},

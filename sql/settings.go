@@ -21,6 +21,7 @@ var settingKeys = map[string]string{
 	"table.local-time-zone":            "the session time zone, an IANA name such as 'Europe/Paris' (default 'UTC')",
 	"pipeline.name":                    "the name of the jobs the session starts",
 	"execution.savepoint.path":         "restore the next jobs from this checkpoint or savepoint",
+	"table.exec.state.ttl":             "how long a regular join keeps a key's rows of one side after that side's last row for the key ('1 h'; default '0': for ever)",
 	"sql.dead-letters":                 "append the records sources cannot decode, as JSON lines, to this file (default: count them in the metrics only)",
 }
 
@@ -52,6 +53,10 @@ func checkSetting(key, value string) error {
 		if d <= 0 {
 			return fmt.Errorf("sql: SET 'execution.checkpointing.interval' = '%s': give a positive duration such as '10 s'", value)
 		}
+	case "table.exec.state.ttl":
+		if _, err := table.ParseDuration(value); err != nil {
+			return fmt.Errorf("sql: SET 'table.exec.state.ttl' = '%s': %w: give a duration such as '1 h', or '0' to keep state for ever", value, err)
+		}
 	case "state.backend":
 		if backendName(value) == "" {
 			return fmt.Errorf("sql: SET 'state.backend' = '%s': use 'hashmap' or 'pebble'", value)
@@ -82,6 +87,12 @@ func (s *Session) location() *time.Location {
 		}
 	}
 	return time.UTC
+}
+
+// stateTTL returns 'table.exec.state.ttl', zero when unset.
+func (s *Session) stateTTL() time.Duration {
+	d, _ := table.ParseDuration(s.settings["table.exec.state.ttl"])
+	return d
 }
 
 // envOptions returns the options of a job: the session's Options, then

@@ -27,6 +27,11 @@ type Planner struct {
 	Location *time.Location
 	// Stdout is where 'print' tables write; nil means os.Stdout.
 	Stdout io.Writer
+	// StateTTL, if positive, is how long a regular join keeps a key's rows
+	// of one side after that side's last row for the key
+	// ('table.exec.state.ttl'); zero keeps them for as long as the job
+	// runs.
+	StateTTL time.Duration
 }
 
 func (p *Planner) loc() *time.Location {

@@ -172,6 +172,16 @@ func (bd *Builder) node(n Node, id, path string) (weir.Stream[types.Row], error)
 			return none, err
 		}
 		return exec.IntervalJoin(l, r, x.Spec, u)
+	case *RegularJoin:
+		l, err := input(0)
+		if err != nil {
+			return none, err
+		}
+		r, err := input(1)
+		if err != nil {
+			return none, err
+		}
+		return exec.RegularJoin(l, r, x.Spec, u)
 	case *LookupJoin:
 		in, err := input(0)
 		if err != nil {

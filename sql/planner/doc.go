@@ -19,6 +19,7 @@
 //	WindowJoin    windowed relations ON window_start, window_end and keys
 //	IntervalJoin  keys and l.t BETWEEN r.t - INTERVAL … AND r.t + INTERVAL …
 //	LookupJoin    JOIN t FOR SYSTEM_TIME AS OF l.proctime ON t.k = l.k
+//	RegularJoin   inner JOIN of insert-only relations ON keys, without a time bound
 //	Union         UNION ALL
 //	Sink          INSERT INTO: the query cast to the table's columns
 //
@@ -44,8 +45,8 @@
 // What the planner does not support is refused with an [*Error] that
 // names the construct, says what to write instead, and points at it
 // (line, column and a caret): ORDER BY and LIMIT on streams, OVER
-// aggregates other than ROW_NUMBER() Top-N and deduplication, joins
-// without time bounds, subqueries in expressions, EXISTS, INTERSECT and
+// aggregates other than ROW_NUMBER() Top-N and deduplication, outer
+// joins without time bounds, joins of updating relations, subqueries in expressions, EXISTS, INTERSECT and
 // EXCEPT, UNION without ALL, DISTINCT aggregates other than COUNT,
 // year-month intervals, SELECT DISTINCT, WITH, VALUES. Nothing is planned
 // silently wrong.

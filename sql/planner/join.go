@@ -44,6 +44,22 @@ func (j *IntervalJoin) String() string {
 		colNames(j.Left, j.Spec.LeftKeys), colNames(j.Right, j.Spec.RightKeys), j.Spec.Lower, j.Spec.Upper)
 }
 
+// RegularJoin is an inner join of two insert-only relations on equality
+// keys without a time bound: both sides' rows are kept in keyed state.
+type RegularJoin struct {
+	nodeProps
+	Left, Right Node
+	Spec        exec.RegularJoinSpec
+}
+
+// Inputs implements Node.
+func (j *RegularJoin) Inputs() []Node { return []Node{j.Left, j.Right} }
+
+// String implements Node.
+func (j *RegularJoin) String() string {
+	return fmt.Sprintf("Join(joinType=[%s], leftKeys=[%s], rightKeys=[%s])", j.Spec.Type, colNames(j.Left, j.Spec.LeftKeys), colNames(j.Right, j.Spec.RightKeys))
+}
+
 // LookupJoin enriches each row with the rows a lookup table finds by its
 // keys (FOR SYSTEM_TIME AS OF a processing-time attribute).
 type LookupJoin struct {
@@ -80,9 +96,11 @@ func conjuncts(e ast.Expr) []ast.Expr {
 	return []ast.Expr{e}
 }
 
-// join binds a JOIN: a lookup join, a window join or an interval join.
-// Other joins (without time bounds, the state of which would grow
-// forever) are refused.
+// join binds a JOIN: a lookup join, a window join, an interval join, or
+// else a regular inner join on equality keys, the state of which grows
+// with its inputs unless 'table.exec.state.ttl' bounds it. Outer regular
+// joins, joins of updating relations and joins without an equality key
+// are refused.
 func (b *binder) join(j *ast.Join) (Node, scope, error) {
 	if j.Kind == ast.CrossJoin || j.Kind == ast.CommaJoin {
 		return nil, nil, b.unsupported(j, "a cross join", "join ON keys and a time bound (a window or interval join)")
@@ -178,7 +196,20 @@ func (b *binder) join(j *ast.Join) (Node, scope, error) {
 			return b.joinFilter(ij, sc, others)
 		}
 	}
-	return nil, nil, b.unsupported(j, "a regular join (without a time bound)", "join windowed relations ON window_start and window_end (a window join), bound the time attributes (l.t BETWEEN r.t - INTERVAL … AND r.t + INTERVAL …), or look a table up FOR SYSTEM_TIME AS OF")
+	const bounded = "join windowed relations ON window_start and window_end (a window join), bound the time attributes (l.t BETWEEN r.t - INTERVAL … AND r.t + INTERVAL …), or look a table up FOR SYSTEM_TIME AS OF"
+	if typ != exec.Inner {
+		return nil, nil, b.unsupported(j, "an outer regular join ("+j.Kind.String()+" without a time bound)", "use an inner JOIN, or "+bounded)
+	}
+	if len(lkeys) == 0 {
+		return nil, nil, b.unsupported(j, "a regular join without an equality key", "join ON l.key = r.key")
+	}
+	// A regular inner join: the conditions besides the keys filter its
+	// output, which is the same for an inner join and fails the job on a
+	// run-time error as a WHERE does.
+	rj := &RegularJoin{Left: left, Right: right, Spec: exec.RegularJoinSpec{Type: exec.Inner, LeftKeys: lkeys, RightKeys: rkeys,
+		LeftWidth: nl, RightWidth: len(rsc), TTL: b.p.StateTTL}}
+	rj.nodeProps = nodeProps{schema: schema, rowtime: -1}
+	return b.joinFilter(rj, sc, rest)
 }
 
 // joinFilter applies the conditions of an inner join that are neither
