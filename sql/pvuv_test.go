@@ -270,6 +270,36 @@ func TestPVUVSQLRestores(t *testing.T) {
 	sameLines(t, "restored SQL PV/UV against weir pvuv", out.Records(), want)
 }
 
+// TestPVUVSQLRescales: the SQL PV/UV job with checkpoints at parallelism
+// 1 fails once after two checkpoints; the same SQL at parallelism 2
+// restores from them, its keyed state split between two subtasks, and the
+// exactly-once output equals weir pvuv's.
+func TestPVUVSQLRescales(t *testing.T) {
+	lines := accessLines(t, 30000)
+	path := writeLog(t, lines)
+	want := weirPVUV(t, lines)
+	dir := t.TempDir()
+	fl := flaky{half: int64(len(lines) / 2), seen: new(atomic.Int64), failed: new(atomic.Bool)}
+	out := newCollectors()
+	s := newSessionTo(t, out, []weir.EnvOption{weir.Restart(weir.NoRestart())}, fl)
+	set := []string{"execution.checkpointing.interval", "20 ms", "state.checkpoints.dir", dir}
+	if _, err := runScript(t, s, pvuvScript(t, path, "flaky-filesystem", append([]string{"parallelism.default", "1"}, set...)...)); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+	if !fl.failed.Load() {
+		t.Fatal("the first run failed, but not where the test failed it")
+	}
+	s2 := newSessionTo(t, out, nil, fl)
+	job, err := runScript(t, s2, pvuvScript(t, path, "flaky-filesystem", append([]string{"parallelism.default", "2"}, set...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(job.Env().Restores()) == 0 {
+		t.Fatal("the second run did not restore from the first one's checkpoint")
+	}
+	sameLines(t, "SQL PV/UV restored at parallelism 2 against weir pvuv", out.Records(), want)
+}
+
 // BenchmarkPVUVSQL runs testdata/pvuv.sql (into blackhole tables) and
 // `weir pvuv`'s job on the same file of access-log lines at parallelism
 // 2; compare their lines/s. The issue asks the SQL job for at least half
