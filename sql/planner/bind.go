@@ -289,6 +289,12 @@ func (b *binder) selectStmt(s *ast.Select) (Node, scope, error) {
 		j2.On = &ast.Binary{Pos: j.On.Position(), Op: ast.And, L: j.On, R: where}
 		from, where = &j2, nil
 	}
+	if j, ok := from.(*ast.Join); ok && j.Kind == ast.CommaJoin && where != nil {
+		// FROM a, b WHERE a.k = b.k …: an inner join ON the WHERE.
+		j2 := *j
+		j2.Kind, j2.On = ast.InnerJoin, where
+		from, where = &j2, nil
+	}
 	in, sc, err := b.from(from)
 	if err != nil {
 		return nil, nil, err

@@ -15,8 +15,8 @@ import (
 	"github.com/weirstream/weir/sql/planner"
 )
 
-// TestRegularJoinPlan: an inner join ON a key without a time bound plans
-// as a RegularJoin with the keys of each side and the planner's state TTL,
+// TestRegularJoinPlan: an inner join ON a key without a time bound (or a
+// comma join with the key in WHERE) plans as a RegularJoin with the keys of each side and the planner's state TTL,
 // and its other conditions as a filter above it.
 func TestRegularJoinPlan(t *testing.T) {
 	p := &planner.Planner{Catalog: catalog.NewMemory(), Tables: connectors.Default(nil), Functions: expr.NewFunctions(), StateTTL: time.Hour}
@@ -34,7 +34,15 @@ func TestRegularJoinPlan(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	q := "SELECT a.id, p.name FROM auction AS a JOIN person AS p ON a.seller = p.id AND a.reserve > p.id"
+	for _, q := range []string{
+		"SELECT a.id, p.name FROM auction AS a JOIN person AS p ON a.seller = p.id AND a.reserve > p.id",
+		"SELECT a.id, p.name FROM auction AS a, person AS p WHERE a.seller = p.id AND a.reserve > p.id",
+	} {
+		t.Run(q, func(t *testing.T) { checkRegularJoin(t, p, q) })
+	}
+}
+
+func checkRegularJoin(t *testing.T, p *planner.Planner, q string) {
 	stmt, err := parser.Parse(q)
 	if err != nil {
 		t.Fatal(err)
