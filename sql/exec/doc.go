@@ -1,7 +1,7 @@
 // Package exec is the library of row operators that SQL plans compile to:
 // window TVFs and window aggregates, every aggregate function, the group
 // aggregate with its changelog, window Top-N and deduplication, window,
-// interval and lookup joins, all on weir's DataStream API over
+// interval, lookup and regular joins, all on weir's DataStream API over
 // weir.Stream[types.Row].
 //
 // # The model
@@ -48,6 +48,7 @@
 //	Deduplicate       the kept input row                       (see DedupSpec)
 //	WindowJoin        left…, right…   (NULLs for a missing side of an outer join)
 //	IntervalJoin      left…, right…
+//	RegularJoin       left…, right…
 //	LookupJoin        input…, looked-up…   (NULLs for a LEFT join's miss)
 //
 // window_start and window_end are TIMESTAMP(3) values: milliseconds, as
