@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirstream/weir/app/pvuv/dashboard"
 	"github.com/weirstream/weir/connector/kafka"
@@ -97,8 +98,15 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return code
 	}
 	client.ClientID = "weir-consume"
-	opts := append(client.Opts(), kgo.ConsumeTopics(topic),
+	fetched := &firstFetch{done: make(chan struct{})}
+	opts := append(client.Opts(), kgo.ConsumeTopics(topic), kgo.WithHooks(fetched),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if *idle > 0 {
+		// A fetch of a topic without new records is answered after this
+		// wait: keep it within --idle, so that the first answer (from
+		// which the idle time counts) comes in time.
+		opts = append(opts, kgo.FetchMaxWait(min(max(*idle/2, 10*time.Millisecond), 5*time.Second)))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "weir consume: %v\n", err)
@@ -108,8 +116,9 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// The consumer retries a refused login or TLS handshake without end,
 	// printing nothing: ask for the topic's metadata beside it, which
 	// fails on them at once, and stop.
-	// --idle counts from that answer: a consumer still connecting (a slow
-	// TLS handshake or login, a loaded machine) has not gone without
+	// --idle counts from that answer and the consumer's first fetch
+	// answer: a consumer still connecting (a slow TLS handshake or login,
+	// a loaded machine) or still finding its offsets has not gone without
 	// records yet.
 	refused := make(chan error, 1)
 	answered := make(chan struct{})
@@ -124,7 +133,11 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 				return
 			}
 		}
-		close(answered)
+		select {
+		case <-fetched.done:
+			close(answered)
+		case <-checkCtx.Done():
+		}
 	})
 	last := time.Now()
 	for ctx.Err() == nil {
@@ -152,4 +165,18 @@ func runConsume(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	return exitOK
+}
+
+// firstFetch is a kgo hook that closes done when the client reads its first
+// answer to a fetch request: from then on the consumer is reading.
+type firstFetch struct {
+	once sync.Once
+	done chan struct{}
+}
+
+// OnBrokerRead implements kgo.HookBrokerRead.
+func (f *firstFetch) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == int16(kmsg.Fetch) && err == nil {
+		f.once.Do(func() { close(f.done) })
+	}
 }
