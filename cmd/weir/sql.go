@@ -70,8 +70,8 @@ func (v *listValue) Set(s string) error { *v = append(*v, s); return nil }
 
 // sqlFlags are weir sql's flags, parsed and checked.
 type sqlFlags struct {
-	file, exec, catalog  *string
-	init                 listValue
+	file, catalog        *string
+	init, exec           listValue
 	ckptDir              *string
 	ckptInterval         *time.Duration
 	parallelism, maxRows *int64
@@ -84,7 +84,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir sql", "weir sql [-i init.sql]... [-f job.sql | -e 'STATEMENT'] [flags]", sqlAbout, sqlFooter)
 	var sf sqlFlags
 	sf.file = f.string("f", "", "FILE", "run the statements of this file, then exit")
-	sf.exec = f.string("e", "", "STATEMENT", "run these ';'-separated statements, then exit")
+	f.define(&sf.exec, "e", "STATEMENT", "run these ';'-separated statements, then exit; may be repeated\n(the statements run in order)")
 	f.define(&sf.init, "i", "FILE", "run this initialisation script first (DDL, SET); may be repeated")
 	sf.catalog = f.string("catalog", "", "PATH", "keep the tables, views and functions in this JSON file (a directory:\nits catalog.json), so that they survive restarts (default: in memory)")
 	sf.ckptDir = f.string("checkpoint-dir", "", "DIR", "take checkpoints of the jobs into this directory (or s3://bucket/prefix\nURL) and resume from the newest one on start; makes file sinks\nexactly-once: SET 'state.checkpoints.dir' and\n'execution.checkpointing.interval'")
@@ -155,7 +155,7 @@ func runSQL(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	switch {
-	case *sf.file != "" || *sf.exec != "":
+	case *sf.file != "" || len(sf.exec) > 0:
 		// The last of scripts.
 	case stdinIsTerminal():
 		return c.shell(ctx, processTerminal())
@@ -181,11 +181,13 @@ type sqlScript struct {
 // check validates the flags and reads the scripts to run: the -i ones,
 // then -f's or -e's.
 func (sf *sqlFlags) check(f *flagSet) (scripts []sqlScript) {
-	if *sf.file != "" && *sf.exec != "" {
+	if *sf.file != "" && len(sf.exec) > 0 {
 		f.problem("e", "give -f FILE or -e STATEMENT, not both")
 	}
-	if f.isSet("e") && strings.TrimSpace(*sf.exec) == "" {
-		f.problem("e", "the statement is empty: write one, as in -e 'SHOW TABLES'")
+	for _, e := range sf.exec {
+		if strings.TrimSpace(e) == "" {
+			f.problem("e", "the statement is empty: write one, as in -e 'SHOW TABLES'")
+		}
 	}
 	f.checkParallelism(*sf.parallelism)
 	if *sf.maxRows < 1 || *sf.maxRows > 1_000_000 {
@@ -213,8 +215,8 @@ func (sf *sqlFlags) check(f *flagSet) (scripts []sqlScript) {
 	if *sf.file != "" {
 		read("f", *sf.file)
 	}
-	if *sf.exec != "" {
-		scripts = append(scripts, sqlScript{name: "-e", text: *sf.exec})
+	for _, e := range sf.exec {
+		scripts = append(scripts, sqlScript{name: "-e", text: e})
 	}
 	return scripts
 }

@@ -114,6 +114,12 @@ SELECT uri, bytes FROM hits WHERE bytes > 4;
 	if r.code != 0 || !strings.HasSuffix(r.stdout, wantTables) {
 		t.Errorf("-e SHOW TABLES: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+
+	// -e may be repeated: the statements run in order, none is dropped.
+	r = runIn(t, "sql", "-e", ddl, "-e", "SHOW TABLES")
+	if r.code != 0 || !strings.HasSuffix(r.stdout, wantTables) {
+		t.Errorf("-e DDL -e SHOW TABLES: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestSQLChangelog checks an updating query (GROUP BY) without a
