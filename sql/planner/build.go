@@ -98,52 +98,37 @@ func uid(id, path string, n Node) string {
 
 func (bd *Builder) node(n Node, id, path string) (weir.Stream[types.Row], error) {
 	var none weir.Stream[types.Row]
-	input := func(i int) (weir.Stream[types.Row], error) {
-		return bd.node(n.Inputs()[i], id, path+"."+strconv.Itoa(i))
+	ins := make([]weir.Stream[types.Row], len(n.Inputs()))
+	for i, in := range n.Inputs() {
+		s, err := bd.node(in, id, path+"."+strconv.Itoa(i))
+		if err != nil {
+			return none, err
+		}
+		ins[i] = s
 	}
 	u := uid(id, path, n)
 	switch x := n.(type) {
 	case *Scan:
 		return bd.scan(x)
 	case *Calc:
-		in, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		return bd.calc(x, in, u)
+		return bd.calc(x, ins[0], u)
 	case *WindowTVF:
-		in, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		return exec.WindowAssign(in, x.Window, u)
+		return exec.WindowAssign(ins[0], x.Window, u)
 	case *WindowAgg:
-		in, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		return exec.WindowAggregate(in, exec.WindowAggregateSpec{Window: x.Window, Keys: x.Keys, Aggs: x.Aggs}, u)
+		return exec.WindowAggregate(ins[0], exec.WindowAggregateSpec{Window: x.Window, Keys: x.Keys, Aggs: x.Aggs}, u)
 	case *GroupAgg:
-		in, err := input(0)
-		if err != nil {
-			return none, err
-		}
 		cl := exec.InsertOnly
 		if Updating(x.Input) {
 			cl = exec.Updating
 		}
-		return exec.GroupAggregate(in, exec.GroupAggregateSpec{Keys: x.Keys, Aggs: x.Aggs, Input: cl}, u)
+		return exec.GroupAggregate(ins[0], exec.GroupAggregateSpec{Keys: x.Keys, Aggs: x.Aggs, Input: cl}, u)
 	case *Rank:
-		in, err := input(0)
-		if err != nil {
-			return none, err
-		}
 		if w := x.Input.props().win; w != nil {
-			out, _, err := exec.WindowTopN(in, exec.WindowTopNSpec{PartitionBy: x.PartitionBy, WindowEnd: w.end, Zone: w.zone,
+			out, _, err := exec.WindowTopN(ins[0], exec.WindowTopNSpec{PartitionBy: x.PartitionBy, WindowEnd: w.end, Zone: w.zone,
 				OrderBy: x.OrderBy, N: x.N, RankColumn: true}, u)
 			return out, err
 		}
-		out, err := exec.Deduplicate(in, exec.DedupSpec{Keys: x.PartitionBy, TimeCol: x.OrderBy[0].Col, Last: x.OrderBy[0].Desc}, u)
+		out, err := exec.Deduplicate(ins[0], exec.DedupSpec{Keys: x.PartitionBy, TimeCol: x.OrderBy[0].Col, Last: x.OrderBy[0].Desc}, u)
 		if err != nil {
 			return none, err
 		}
@@ -152,51 +137,15 @@ func (bd *Builder) node(n Node, id, path string) (weir.Stream[types.Row], error)
 			return types.Row{Kind: r.Kind, Values: append(r.Values[:len(r.Values):len(r.Values)], one)}
 		}, weir.Name(u+"/rownum"), weir.UID(u+"/rownum")), nil
 	case *WindowJoin:
-		l, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		r, err := input(1)
-		if err != nil {
-			return none, err
-		}
-		out, _, err := exec.WindowJoin(l, r, x.Spec, u)
+		out, _, err := exec.WindowJoin(ins[0], ins[1], x.Spec, u)
 		return out, err
 	case *IntervalJoin:
-		l, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		r, err := input(1)
-		if err != nil {
-			return none, err
-		}
-		return exec.IntervalJoin(l, r, x.Spec, u)
+		return exec.IntervalJoin(ins[0], ins[1], x.Spec, u)
 	case *RegularJoin:
-		l, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		r, err := input(1)
-		if err != nil {
-			return none, err
-		}
-		return exec.RegularJoin(l, r, x.Spec, u)
+		return exec.RegularJoin(ins[0], ins[1], x.Spec, u)
 	case *LookupJoin:
-		in, err := input(0)
-		if err != nil {
-			return none, err
-		}
-		return bd.lookupJoin(x, in, u)
+		return bd.lookupJoin(x, ins[0], u)
 	case *Union:
-		ins := make([]weir.Stream[types.Row], len(x.In))
-		for i := range x.In {
-			s, err := input(i)
-			if err != nil {
-				return none, err
-			}
-			ins[i] = s
-		}
 		return weir.Union(ins[0], ins[1:]...), nil
 	}
 	return none, fmt.Errorf("planner: cannot run the plan node %s", n)
