@@ -62,14 +62,7 @@ func (r Row) AppendBinary(dst []byte) ([]byte, error) {
 	dst = append(dst, byte(r.Kind))
 	dst = binary.AppendUvarint(dst, uint64(len(r.Values)))
 	for _, v := range r.Values {
-		dst = append(dst, byte(v.t))
-		switch v.t {
-		case tagBool, tagInt, tagFloat:
-			dst = binary.BigEndian.AppendUint64(dst, uint64(v.n))
-		case tagString:
-			dst = binary.AppendUvarint(dst, uint64(len(v.s)))
-			dst = append(dst, v.s...)
-		}
+		dst = AppendValue(dst, v)
 	}
 	return dst, nil
 }
@@ -88,37 +81,64 @@ func (r *Row) UnmarshalBinary(data []byte) error {
 	p := 1 + used
 	values := make([]Value, n)
 	for i := range values {
-		if p >= len(data) {
-			return fmt.Errorf("%w: truncated", errRow)
+		v, used, err := DecodeValue(data[p:])
+		if err != nil {
+			return err
 		}
-		t := tag(data[p])
-		p++
-		switch t {
-		case tagNull:
-		case tagBool, tagInt, tagFloat:
-			if len(data)-p < 8 {
-				return fmt.Errorf("%w: truncated", errRow)
-			}
-			values[i] = Value{n: int64(binary.BigEndian.Uint64(data[p:])), t: t}
-			p += 8
-			if t == tagBool && values[i].n > 1 {
-				return fmt.Errorf("%w: bad boolean", errRow)
-			}
-		case tagString:
-			l, used := binary.Uvarint(data[p:])
-			if used <= 0 || l > uint64(len(data)-p-used) {
-				return fmt.Errorf("%w: bad string length", errRow)
-			}
-			p += used
-			values[i] = StringValue(string(data[p : p+int(l)]))
-			p += int(l)
-		default:
-			return fmt.Errorf("%w: bad value tag %d", errRow, t)
-		}
+		values[i] = v
+		p += used
 	}
 	if p != len(data) {
 		return fmt.Errorf("%w: %d bytes left over", errRow, len(data)-p)
 	}
 	r.Kind, r.Values = kind, values
 	return nil
+}
+
+// AppendValue appends v's encoding to dst: a tag byte, then 8 bytes
+// big-endian for a boolean or a number, a uvarint length and the bytes for
+// a string, nothing for NULL. Equal values encode to equal bytes, so the
+// encoding of several values is a map key for them (GROUP BY, joins); Row's
+// encoding is its values' in turn.
+func AppendValue(dst []byte, v Value) []byte {
+	dst = append(dst, byte(v.t))
+	switch v.t {
+	case tagBool, tagInt, tagFloat:
+		dst = binary.BigEndian.AppendUint64(dst, uint64(v.n))
+	case tagString:
+		dst = binary.AppendUvarint(dst, uint64(len(v.s)))
+		dst = append(dst, v.s...)
+	}
+	return dst
+}
+
+// DecodeValue decodes one value encoded by AppendValue from the start of
+// src and returns it with the number of bytes used. It never panics on bad
+// input, and the value does not alias src.
+func DecodeValue(src []byte) (Value, int, error) {
+	if len(src) == 0 {
+		return Value{}, 0, fmt.Errorf("%w: truncated", errRow)
+	}
+	t, p := tag(src[0]), 1
+	switch t {
+	case tagNull:
+		return Value{}, p, nil
+	case tagBool, tagInt, tagFloat:
+		if len(src)-p < 8 {
+			return Value{}, 0, fmt.Errorf("%w: truncated", errRow)
+		}
+		v := Value{n: int64(binary.BigEndian.Uint64(src[p:])), t: t}
+		if t == tagBool && v.n > 1 {
+			return Value{}, 0, fmt.Errorf("%w: bad boolean", errRow)
+		}
+		return v, p + 8, nil
+	case tagString:
+		l, used := binary.Uvarint(src[p:])
+		if used <= 0 || l > uint64(len(src)-p-used) {
+			return Value{}, 0, fmt.Errorf("%w: bad string length", errRow)
+		}
+		p += used
+		return StringValue(string(src[p : p+int(l)])), p + int(l), nil
+	}
+	return Value{}, 0, fmt.Errorf("%w: bad value tag %d", errRow, t)
 }
