@@ -152,57 +152,64 @@ func completed(env *weir.Env) int {
 	return n
 }
 
-// checkRestores runs build with checkpoints at parallelism 2, fails it
-// once two checkpoints completed after half the input, restores it at
-// parallelism 3 (heap) or 1 (pebble), and compares the exactly-once output
-// with want.
+// checkRestores runs build through a failure and a restore (restoreRun) on
+// each backend and compares the exactly-once output with want.
 func checkRestores(t *testing.T, rows []types.Row, want []string, backends []string, build job) {
 	t.Helper()
 	slices.Sort(want)
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			dir := t.TempDir()
-			out := weirtest.NewTxCollector[string]()
-			var seen atomic.Int64
-			var failed atomic.Bool
-			do := func(env *weir.Env, fail bool) {
-				src := weirtest.FromSlice(rows...)
-				src.BatchSize = 20
-				in := weir.FromSource(env, src, weir.Name("rows"))
-				in = weir.Process(in, func(_ *weir.Context, r types.Row, out weir.Emitter[types.Row]) error {
-					if fail && seen.Add(1) >= int64(len(rows)/2) && !failed.Load() {
-						if completed(env) >= 2 {
-							failed.Store(true)
-							return errors.New("stop here")
-						}
-						time.Sleep(2 * time.Millisecond)
-					}
-					out.Emit(r)
-					return nil
-				}, weir.Name("flaky"), weir.UID("flaky"))
-				res, err := build(env, in)
-				if err != nil {
-					t.Fatal(err)
-				}
-				weir.SinkTo(weir.Map(res, rowString, weir.Name("format"), weir.UID("format")), out, weir.Name("sink"), weir.UID("sink"), weir.Parallelism(1))
-			}
-			first := weir.NewEnv(weir.Parallelism(2), weir.StateBackend(backend, t.TempDir()),
-				weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
-			do(first, true)
-			if err := first.Execute(context.Background(), "first"); err == nil {
-				t.Fatal("the first run did not fail")
-			}
-			p := map[string]int{"heap": 3, "pebble": 1}[backend]
-			second := weir.NewEnv(weir.Parallelism(p), weir.StateBackend(backend, t.TempDir()), weir.Checkpoints(20*time.Millisecond, dir))
-			do(second, false)
-			if err := second.Execute(context.Background(), "second"); err != nil {
-				t.Fatal(err)
-			}
-			got := out.Records()
+			got, p := restoreRun(t, rows, backend, build)
 			slices.Sort(got)
 			sameRows(t, fmt.Sprintf("restored at parallelism %d", p), got, want)
 		})
 	}
+}
+
+// restoreRun runs build with checkpoints at parallelism 2, fails it once
+// two checkpoints completed after half the input, restores it at
+// parallelism 3 (heap) or 1 (pebble), and returns the exactly-once output in
+// commit order and the parallelism it was restored at.
+func restoreRun(t *testing.T, rows []types.Row, backend string, build job) ([]string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	out := weirtest.NewTxCollector[string]()
+	var seen atomic.Int64
+	var failed atomic.Bool
+	do := func(env *weir.Env, fail bool) {
+		src := weirtest.FromSlice(rows...)
+		src.BatchSize = 20
+		in := weir.FromSource(env, src, weir.Name("rows"))
+		in = weir.Process(in, func(_ *weir.Context, r types.Row, out weir.Emitter[types.Row]) error {
+			if fail && seen.Add(1) >= int64(len(rows)/2) && !failed.Load() {
+				if completed(env) >= 2 {
+					failed.Store(true)
+					return errors.New("stop here")
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			out.Emit(r)
+			return nil
+		}, weir.Name("flaky"), weir.UID("flaky"))
+		res, err := build(env, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		weir.SinkTo(weir.Map(res, rowString, weir.Name("format"), weir.UID("format")), out, weir.Name("sink"), weir.UID("sink"), weir.Parallelism(1))
+	}
+	first := weir.NewEnv(weir.Parallelism(2), weir.StateBackend(backend, t.TempDir()),
+		weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
+	do(first, true)
+	if err := first.Execute(context.Background(), "first"); err == nil {
+		t.Fatal("the first run did not fail")
+	}
+	p := map[string]int{"heap": 3, "pebble": 1}[backend]
+	second := weir.NewEnv(weir.Parallelism(p), weir.StateBackend(backend, t.TempDir()), weir.Checkpoints(20*time.Millisecond, dir))
+	do(second, false)
+	if err := second.Execute(context.Background(), "second"); err != nil {
+		t.Fatal(err)
+	}
+	return out.Records(), p
 }
 
 func slicesSort(s []string) { slices.Sort(s) }

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -240,45 +239,12 @@ func checkRestoresFinal(t *testing.T, rows []types.Row, want []string, build job
 }
 
 // checkRestoresLog runs build through a failure and a restore on the heap
-// backend and hands the committed output, in commit order, to check.
+// backend (restoreRun) and hands the committed output, in commit order, to
+// check.
 func checkRestoresLog(t *testing.T, rows []types.Row, build job, check func([]string)) {
 	t.Helper()
-	dir := t.TempDir()
-	out := weirtest.NewTxCollector[string]()
-	var seen atomic.Int64
-	var failed atomic.Bool
-	do := func(env *weir.Env, fail bool) {
-		src := weirtest.FromSlice(rows...)
-		src.BatchSize = 20
-		in := weir.FromSource(env, src, weir.Name("rows"))
-		in = weir.Process(in, func(_ *weir.Context, r types.Row, out weir.Emitter[types.Row]) error {
-			if fail && seen.Add(1) >= int64(len(rows)/2) && !failed.Load() {
-				if completed(env) >= 2 {
-					failed.Store(true)
-					return fmt.Errorf("stop here")
-				}
-				time.Sleep(2 * time.Millisecond)
-			}
-			out.Emit(r)
-			return nil
-		}, weir.Name("flaky"), weir.UID("flaky"))
-		res, err := build(env, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		weir.SinkTo(weir.Map(res, rowString, weir.UID("format")), out, weir.UID("sink"), weir.Parallelism(1))
-	}
-	first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
-	do(first, true)
-	if err := first.Execute(context.Background(), "first"); err == nil {
-		t.Fatal("the first run did not fail")
-	}
-	second := weir.NewEnv(weir.Parallelism(3), weir.Checkpoints(20*time.Millisecond, dir))
-	do(second, false)
-	if err := second.Execute(context.Background(), "second"); err != nil {
-		t.Fatal(err)
-	}
-	check(out.Records())
+	got, _ := restoreRun(t, rows, "heap", build)
+	check(got)
 }
 
 // exactTopN computes the top n uris by views per 10 s window, ties by
