@@ -19,7 +19,12 @@ import (
 type windowOp[K comparable, T, A, O any] struct {
 	op
 	windowBase[K, T, O]
-	add   func(A, T) A
+	init func() A
+	add  func(A, T) A
+	// first, when set, is the accumulator of a key's first record in a
+	// window: a pre-aggregated window adopts a partial's accumulator
+	// instead of merging it into a new one. By default add(init(), v).
+	first func(T) A
 	emit  emitFunc[K, A]
 	store paneStore[K, A]
 	// fixed, when set, returns the one window a record belongs to, if it
@@ -138,11 +143,17 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 				w.clock.WakeAt(win.MaxTimestamp())
 			}
 		}
-		acc, err := w.store.get(win, k)
-		if err != nil {
+		acc, found, err := w.store.get(win, k)
+		switch {
+		case err != nil:
 			return w.wrap(err)
+		case found:
+			acc = w.add(acc, r.Value)
+		case w.first != nil:
+			acc = w.first(r.Value)
+		default:
+			acc = w.add(w.init(), r.Value)
 		}
-		acc = w.add(acc, r.Value)
 		if fired {
 			// A late record within the allowed lateness fires the window
 			// again; the window function may update the accumulator (what

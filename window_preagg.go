@@ -104,7 +104,6 @@ type preAggChannel[K comparable, T, A any] struct {
 	node     *plan.Node // the window operator, for its name in errors
 	key      func(T) K
 	hash     func(K) uint64
-	clone    func(K) K
 	assigner window.Assigner
 	init     func() A
 	add      func(A, T) A
@@ -133,7 +132,6 @@ func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runt
 		w:        e.ex.Writer(ctx, sender, m),
 		op:       op{name: e.c.node.Name, subtask: sender, par: e.senders},
 		key:      e.c.key,
-		clone:    e.c.clone,
 		assigner: e.c.assigner,
 		init:     e.c.init,
 		add:      e.c.add,
@@ -150,7 +148,6 @@ type preAggWriter[K comparable, T, A any] struct {
 	w *runtime.Writer[partial[K, T, A]]
 	op
 	key      func(T) K
-	clone    func(K) K // keygroup.Cloner: held keys must not keep the records' memory alive
 	assigner window.Assigner
 	init     func() A
 	add      func(A, T) A
@@ -189,7 +186,9 @@ func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 			return p.raw(k, r)
 		}
 	}
-	cloned := false
+	// Held keys share the records' memory (a source's line blocks, say)
+	// only until the next flush; the window operator copies a key when it
+	// first stores it.
 	for _, win := range p.buf {
 		pane := p.last
 		if pane == nil || pane.win != win {
@@ -198,9 +197,6 @@ func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 		}
 		i, ok := pane.index[k]
 		if !ok {
-			if !cloned {
-				k, cloned = p.clone(k), true // the record's other windows take the copy
-			}
 			i = int32(len(pane.keys))
 			pane.index[k] = i
 			pane.keys = append(pane.keys, k)
@@ -322,9 +318,10 @@ func (p *preAggWriter[K, T, A]) LatencyMarker(m runtime.LatencyMarker) error {
 func (p *preAggWriter[K, T, A]) Tick(now int64) (int64, error) { return p.w.Tick(now) }
 
 // preAggInput returns how a window operator reads partials: the key, the
-// window of a partial, and how a partial or a raw record folds into an
-// accumulator.
-func preAggInput[K comparable, T, A any](agg func(A, T) A, merge func(A, A) A) (key func(partial[K, T, A]) K, fixed func(partial[K, T, A]) (window.Window, bool), add func(A, partial[K, T, A]) A) {
+// window of a partial, how a partial or a raw record folds into an
+// accumulator, and the accumulator of a key's first one in a window: a
+// partial's own, which nothing upstream holds once it is sent.
+func preAggInput[K comparable, T, A any](init func() A, agg func(A, T) A, merge func(A, A) A) (key func(partial[K, T, A]) K, fixed func(partial[K, T, A]) (window.Window, bool), add func(A, partial[K, T, A]) A, first func(partial[K, T, A]) A) {
 	key = func(p partial[K, T, A]) K { return p.Key }
 	fixed = func(p partial[K, T, A]) (window.Window, bool) {
 		return window.Window{Start: p.Start, End: p.End}, !p.Raw
@@ -335,5 +332,11 @@ func preAggInput[K comparable, T, A any](agg func(A, T) A, merge func(A, A) A) (
 		}
 		return merge(a, p.Acc)
 	}
-	return key, fixed, add
+	first = func(p partial[K, T, A]) A {
+		if p.Raw {
+			return agg(init(), p.Value)
+		}
+		return p.Acc
+	}
+	return key, fixed, add, first
 }

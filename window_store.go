@@ -18,9 +18,9 @@ import (
 // namespace, and [fired byte][encoded accumulator] as value, so that a
 // checkpoint restores on either backend.
 type paneStore[K comparable, A any] interface {
-	// get returns k's accumulator in win, or a new one, and makes it the
-	// entry that put stores.
-	get(win window.Window, k K) (A, error)
+	// get returns k's accumulator in win and true, or the zero A and false
+	// when it has none, and makes it the entry that put stores.
+	get(win window.Window, k K) (A, bool, error)
 	// put stores acc as the entry get returned last. fired says its window
 	// has fired; dirty marks a changed result for early firing.
 	put(acc A, fired, dirty bool) error
@@ -43,12 +43,15 @@ type paneStore[K comparable, A any] interface {
 // pane and a record costs one map lookup.
 type heapPanes[K comparable, A any] struct {
 	base    *keyedBase[K]
-	init    func() A
 	clone   func(K) K // keys are cloned when first stored (keygroup.Cloner)
 	accs    codec.Codec[A]
 	panes   map[window.Window]*pane[K, A]
 	last    *pane[K, A] // the pane of the previous record (lastWin): most records hit it
 	lastWin window.Window
+	// dropped is how many keys the last window dropped had: a new pane
+	// starts with room for as many, since windows of a stream tend to be
+	// alike, instead of growing its map and slices from nothing.
+	dropped int
 
 	// The entry get returned: index in cur, or -1 and the key for a new one.
 	cur    *pane[K, A]
@@ -64,20 +67,21 @@ type pane[K comparable, A any] struct {
 	anyDirty bool
 }
 
-func newHeapPanes[K comparable, A any](base *keyedBase[K], init func() A, clone func(K) K) *heapPanes[K, A] {
-	return &heapPanes[K, A]{base: base, init: init, clone: clone, accs: codec.For[A](), panes: map[window.Window]*pane[K, A]{}}
+func newHeapPanes[K comparable, A any](base *keyedBase[K], clone func(K) K) *heapPanes[K, A] {
+	return &heapPanes[K, A]{base: base, clone: clone, accs: codec.For[A](), panes: map[window.Window]*pane[K, A]{}}
 }
 
 func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 	if p := h.panes[win]; p != nil {
 		return p
 	}
-	p := &pane[K, A]{index: map[K]int32{}}
+	n := h.dropped
+	p := &pane[K, A]{index: make(map[K]int32, n), keys: make([]K, 0, n), accs: make([]A, 0, n), dirty: make([]bool, 0, n)}
 	h.panes[win] = p
 	return p
 }
 
-func (h *heapPanes[K, A]) get(win window.Window, k K) (A, error) {
+func (h *heapPanes[K, A]) get(win window.Window, k K) (A, bool, error) {
 	p := h.last
 	if p == nil || h.lastWin != win {
 		p = h.pane(win)
@@ -86,10 +90,11 @@ func (h *heapPanes[K, A]) get(win window.Window, k K) (A, error) {
 	h.cur = p
 	if i, ok := p.index[k]; ok {
 		h.curIdx = i
-		return p.accs[i], nil
+		return p.accs[i], true, nil
 	}
 	h.curIdx, h.curKey = -1, k
-	return h.init(), nil
+	var zero A
+	return zero, false, nil
 }
 
 func (h *heapPanes[K, A]) put(acc A, _, dirty bool) error {
@@ -125,6 +130,7 @@ func (h *heapPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), dr
 		}
 	}
 	if drop {
+		h.dropped = len(p.keys)
 		delete(h.panes, win)
 		if h.last == p {
 			h.last = nil

@@ -22,7 +22,6 @@ import (
 type kvPanes[K comparable, A any] struct {
 	base *keyedBase[K]
 	kv   keyedstate.KV
-	init func() A
 	accs codec.Codec[A]
 
 	sk   []byte // the store key of the entry get returned
@@ -31,8 +30,8 @@ type kvPanes[K comparable, A any] struct {
 
 const kvPrefixLen = 2 + 16 // key group, window
 
-func newKVPanes[K comparable, A any](base *keyedBase[K], kv keyedstate.KV, init func() A) *kvPanes[K, A] {
-	return &kvPanes[K, A]{base: base, kv: kv, init: init, accs: codec.For[A]()}
+func newKVPanes[K comparable, A any](base *keyedBase[K], kv keyedstate.KV) *kvPanes[K, A] {
+	return &kvPanes[K, A]{base: base, kv: kv, accs: codec.For[A]()}
 }
 
 func (s *kvPanes[K, A]) storeKey(group int, win window.Window, key []byte) []byte {
@@ -42,21 +41,20 @@ func (s *kvPanes[K, A]) storeKey(group int, win window.Window, key []byte) []byt
 	return s.sk
 }
 
-func (s *kvPanes[K, A]) get(win window.Window, k K) (A, error) {
+func (s *kvPanes[K, A]) get(win window.Window, k K) (acc A, found bool, err error) {
 	key, err := s.base.encodeKey(k)
 	if err != nil {
-		return s.init(), err
+		return acc, false, err
 	}
 	sk := s.storeKey(s.base.groupOf(k), win, key)
 	v, ok, err := s.kv.Get(sk)
 	if err != nil || !ok {
-		return s.init(), err
+		return acc, false, err
 	}
-	acc, _, err := s.accs.Decode(v[1:])
-	if err != nil {
-		return acc, fmt.Errorf("window state of %v: %w", win, err)
+	if acc, _, err = s.accs.Decode(v[1:]); err != nil {
+		return acc, false, fmt.Errorf("window state of %v: %w", win, err)
 	}
-	return acc, nil
+	return acc, true, nil
 }
 
 func (s *kvPanes[K, A]) put(acc A, fired, _ bool) error {

@@ -179,13 +179,13 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	env.lateDrops = append(env.lateDrops, dropped)
 	if ws.preAggregates(agg.Merge != nil) {
 		// Upstream subtasks fold records into partials (window_preagg.go).
-		plan.Connect(ws.ks.s.n, n, runtime.Hash, preAggChannel[K, T, A]{node: n, key: ws.ks.key, hash: ws.ks.hash, clone: keygroup.Cloner[K](),
+		plan.Connect(ws.ks.s.n, n, runtime.Hash, preAggChannel[K, T, A]{node: n, key: ws.ks.key, hash: ws.ks.hash,
 			assigner: ws.assigner, init: agg.Init, add: agg.Add, limit: ws.preAggLimit()})
 		n.In = records[partial[K, T, A]]{}
 		// The signature of the records the operator reads, as without
 		// pre-aggregation: its default UID, and so its state, stay.
 		n.Signature += " in=" + reflect.TypeFor[T]().String()
-		key, fixed, add := preAggInput[K, T, A](agg.Add, agg.Merge)
+		key, fixed, add, first := preAggInput[K, T, A](agg.Init, agg.Add, agg.Merge)
 		n.Operator = operator[partial[K, T, A], O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[partial[K, T, A]], error) {
 			late, lateEnd, err := lateOutput[T](outs, ws.cfg.lateTag)
 			if err != nil {
@@ -195,7 +195,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 			if err != nil {
 				return nil, err
 			}
-			w.fixed, w.lateEnd = fixed, lateEnd
+			w.fixed, w.first, w.lateEnd = fixed, first, lateEnd
 			w.onLate = func(r runtime.Record[partial[K, T, A]]) error {
 				switch {
 				case !r.Value.Raw:
@@ -272,10 +272,10 @@ func newWindowBase[K comparable, T, In, O any](ws WindowedStream[K, T], n *plan.
 func newWindowOp[K comparable, T, In, A, O any](env *Env, ws WindowedStream[K, T], n *plan.Node, t *plan.Subtask, out runtime.Collector[O],
 	init func() A, key func(In) K, add func(A, In) A, dropped *atomic.Int64, makeEmit func(*emitter[O]) emitFunc[K, A]) (*windowOp[K, In, A, O], error) {
 	wo := &windowOp[K, In, A, O]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism},
-		windowBase: newWindowBase(ws, n, t, key, out, dropped), add: add, open: map[window.Window]bool{}}
+		windowBase: newWindowBase(ws, n, t, key, out, dropped), init: init, add: add, open: map[window.Window]bool{}}
 	wo.emit = makeEmit(&wo.em)
 	var err error
-	if wo.store, err = newPaneStore(env.backend, t, n.UID, &wo.base, init, ws.cfg.early > 0); err != nil {
+	if wo.store, err = newPaneStore[K, A](env.backend, t, n.UID, &wo.base, ws.cfg.early > 0); err != nil {
 		return nil, err
 	}
 	return wo, nil
@@ -295,9 +295,9 @@ func startWindowOp[T any](t *plan.Subtask, uid string, w windowOperator[T]) erro
 
 // newPaneStore returns the pane store of a window operator's subtask on
 // backend b.
-func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid string, base *keyedBase[K], init func() A, early bool) (paneStore[K, A], error) {
+func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid string, base *keyedBase[K], early bool) (paneStore[K, A], error) {
 	if _, heap := b.(heapBackend); heap {
-		return timePanes[K, A](newHeapPanes(base, init, keygroup.Cloner[K]()), t.Metrics.StateAccess(b.String())), nil
+		return timePanes[K, A](newHeapPanes[K, A](base, keygroup.Cloner[K]()), t.Metrics.StateAccess(b.String())), nil
 	}
 	if early {
 		return nil, fmt.Errorf("EarlyFiring needs the heap state backend: the %s backend keeps no list of changed keys", b)
@@ -306,7 +306,7 @@ func newPaneStore[K comparable, A any](b stateBackend, t *plan.Subtask, uid stri
 	if err != nil {
 		return nil, err
 	}
-	return timePanes[K, A](newKVPanes(base, kv, init), t.Metrics.StateAccess(b.String())), nil
+	return timePanes[K, A](newKVPanes[K, A](base, kv), t.Metrics.StateAccess(b.String())), nil
 }
 
 // DroppedLateRecords returns how many records windows dropped because they
