@@ -34,6 +34,19 @@ import (
 //     which takes records: its records count as dropped
 //     (Env.DroppedLateRecords).
 
+// Pre-aggregation pays only where keys repeat: each record costs a lookup
+// upstream, each partial a trip through the exchange and a lookup in the
+// window operator. An upstream subtask that sends more than one partial
+// for every two records it folded (measured over at least preAggSample
+// times its bound) sends the next preAggBypass times its bound as they
+// are, then measures again: a stream whose keys rarely repeat within the
+// bound costs what it would without pre-aggregation, and one whose keys
+// start repeating is folded again.
+const (
+	preAggSample = 4
+	preAggBypass = 64
+)
+
 // DefaultPreAggregate is how many partial accumulators (keys and windows)
 // an upstream subtask holds before it sends them on, unless PreAggregate
 // says otherwise.
@@ -49,7 +62,9 @@ const DefaultPreAggregate = 1024
 //
 // Partials wait at most for the next watermark (WatermarkInterval), or
 // until the upstream's task has no input: running results of EarlyFiring
-// may lag by as much.
+// may lag by as much. An upstream subtask that finds it sends more than
+// one partial for every two records it folds (its keys rarely repeat
+// within n) sends records as they are for a while, then tries again.
 //
 // Results are exact, late records included, with one exception: a partial
 // that reaches the window operator after its window closed (possible only
@@ -141,11 +156,18 @@ func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runt
 	return runtime.Collector[T](w), w
 }
 
+// partialWriter is what a preAggWriter writes to: the exchange's writer.
+type partialWriter[P any] interface {
+	runtime.Collector[P]
+	runtime.Output
+	runtime.Ticker
+}
+
 // preAggWriter folds the records of one upstream subtask into partials and
 // writes them into the exchange. It is the end of the upstream's chain:
 // a Collector of records for the chain, an Output and Ticker for the task.
 type preAggWriter[K comparable, T, A any] struct {
-	w *runtime.Writer[partial[K, T, A]]
+	w partialWriter[partial[K, T, A]]
 	op
 	key      func(T) K
 	assigner window.Assigner
@@ -160,6 +182,12 @@ type preAggWriter[K comparable, T, A any] struct {
 	last  *preAggPane[K, A] // the pane of the previous record
 	free  []*preAggPane[K, A]
 	buf   []window.Window
+
+	// Whether folding pays (preAggSample, preAggBypass): records folded
+	// and partials sent since the last measure, and records still to send
+	// as they are.
+	folded, sent int
+	bypass       int
 }
 
 // preAggPane holds the partials of one window, in the order their keys
@@ -178,6 +206,10 @@ func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, p.name, p.subtask, p.par)
 	k := p.key(r.Value)
 	if r.Time == runtime.NoTimestamp || p.idle || p.limit == 0 {
+		return p.raw(k, r)
+	}
+	if p.bypass > 0 {
+		p.bypass--
 		return p.raw(k, r)
 	}
 	p.buf = p.assigner.Assign(r.Time, p.buf[:0])
@@ -237,8 +269,21 @@ func (p *preAggWriter[K, T, A]) pane(win window.Window) *preAggPane[K, A] {
 }
 
 // flush sends every partial held, window by window, keys in the order they
-// came, each with its window's last millisecond as its time.
+// came, each with its window's last millisecond as its time; and it
+// measures whether folding pays.
 func (p *preAggWriter[K, T, A]) flush() error {
+	p.sent += p.held
+	for _, pane := range p.panes {
+		for _, n := range pane.records {
+			p.folded += int(n)
+		}
+	}
+	if p.folded >= preAggSample*p.limit {
+		if 2*p.sent > p.folded {
+			p.bypass = preAggBypass * p.limit
+		}
+		p.folded, p.sent = 0, 0
+	}
 	for _, pane := range p.panes {
 		ts := pane.win.MaxTimestamp()
 		for i, k := range pane.keys {
