@@ -119,6 +119,7 @@ type preAggChannel[K comparable, T, A any] struct {
 	node     *plan.Node // the window operator, for its name in errors
 	key      func(T) K
 	hash     func(K) uint64
+	clone    func(K) K
 	assigner window.Assigner
 	init     func() A
 	add      func(A, T) A
@@ -147,6 +148,7 @@ func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runt
 		w:        e.ex.Writer(ctx, sender, m),
 		op:       op{name: e.c.node.Name, subtask: sender, par: e.senders},
 		key:      e.c.key,
+		clone:    e.c.clone,
 		assigner: e.c.assigner,
 		init:     e.c.init,
 		add:      e.c.add,
@@ -170,6 +172,7 @@ type preAggWriter[K comparable, T, A any] struct {
 	w partialWriter[partial[K, T, A]]
 	op
 	key      func(T) K
+	clone    func(K) K // keygroup.Cloner
 	assigner window.Assigner
 	init     func() A
 	add      func(A, T) A
@@ -218,9 +221,10 @@ func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 			return p.raw(k, r)
 		}
 	}
-	// Held keys share the records' memory (a source's line blocks, say)
-	// only until the next flush; the window operator copies a key when it
-	// first stores it.
+	// A held key is a copy: one that shares a record's memory (a source's
+	// line blocks, say) would keep it alive until the flush, and lookups
+	// that compare with it would reach into memory long out of the cache.
+	cloned := false
 	for _, win := range p.buf {
 		pane := p.last
 		if pane == nil || pane.win != win {
@@ -229,6 +233,9 @@ func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 		}
 		i, ok := pane.index[k]
 		if !ok {
+			if !cloned {
+				k, cloned = p.clone(k), true // the record's other windows take the copy
+			}
 			i = int32(len(pane.keys))
 			pane.index[k] = i
 			pane.keys = append(pane.keys, k)

@@ -32,7 +32,7 @@ func TestPreAggregationStepsAsideWhereKeysDoNotRepeat(t *testing.T) {
 	type pt = partial[int, int, int]
 	out := &recordedPartials[pt]{}
 	p := &preAggWriter[int, int, int]{
-		w: out, op: op{name: "window"}, key: func(v int) int { return v },
+		w: out, op: op{name: "window"}, key: func(v int) int { return v }, clone: func(k int) int { return k },
 		assigner: window.Tumbling(time.Minute), init: func() int { return 0 },
 		add: func(a, _ int) int { return a + 1 }, limit: limit, wm: runtime.NoTimestamp,
 	}

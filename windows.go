@@ -179,7 +179,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 	env.lateDrops = append(env.lateDrops, dropped)
 	if ws.preAggregates(agg.Merge != nil) {
 		// Upstream subtasks fold records into partials (window_preagg.go).
-		plan.Connect(ws.ks.s.n, n, runtime.Hash, preAggChannel[K, T, A]{node: n, key: ws.ks.key, hash: ws.ks.hash,
+		plan.Connect(ws.ks.s.n, n, runtime.Hash, preAggChannel[K, T, A]{node: n, key: ws.ks.key, hash: ws.ks.hash, clone: keygroup.Cloner[K](),
 			assigner: ws.assigner, init: agg.Init, add: agg.Add, limit: ws.preAggLimit()})
 		n.In = records[partial[K, T, A]]{}
 		// The signature of the records the operator reads, as without
