@@ -60,9 +60,11 @@ func TestDelayHoldsOnlyItsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
+	slowCtx, cancelSlow := context.WithTimeout(t.Context(), time.Minute)
+	defer cancelSlow()
 	slowDone := make(chan error, 1)
 	go func() {
-		_, err := slow.Request(context.Background(), metadataOf("slow"))
+		_, err := slow.Request(slowCtx, metadataOf("slow"))
 		slowDone <- err
 	}()
 	<-held
