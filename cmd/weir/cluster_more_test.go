@@ -203,25 +203,37 @@ func slowFetches(b *kafkatest.Broker, pause time.Duration) (release func()) {
 		for _, t := range req.Topics {
 			rand.Shuffle(len(t.Partitions), func(i, j int) { t.Partitions[i], t.Partitions[j] = t.Partitions[j], t.Partitions[i] })
 		}
-		c.SleepControl(func() { time.Sleep(pause) })
 		return nil, nil, false
 	})
-	return func() { fast.Store(true) }
+	// The pause holds the fetch in its connection only; the control
+	// function must not sleep: it runs on the goroutine that answers
+	// every client.
+	slow := b.Delay(func(req kmsg.Request) time.Duration {
+		if req.Key() == int16(kmsg.Fetch) {
+			return pause
+		}
+		return 0
+	})
+	return func() {
+		fast.Store(true)
+		slow()
+	}
 }
 
 // holdHeartbeat makes the broker answer the next heartbeat of the group
 // member whose instance ID is id only after pause: a worker whose session
 // ended learns of it that much later, and meanwhile acts in its old
 // generation, as one cut off from Kafka but not from the others would.
+// The requests the member sends after it on the same connection wait
+// behind it.
 func holdHeartbeat(b *kafkatest.Broker, id string, pause time.Duration) {
-	c := b.Cluster()
-	c.ControlKey(int16(kmsg.Heartbeat), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		if req := kreq.(*kmsg.HeartbeatRequest); req.InstanceID == nil || *req.InstanceID != id {
-			return nil, nil, false // kept for the next heartbeat
+	var held atomic.Bool
+	b.Delay(func(kreq kmsg.Request) time.Duration {
+		req, ok := kreq.(*kmsg.HeartbeatRequest)
+		if !ok || req.InstanceID == nil || *req.InstanceID != id || !held.CompareAndSwap(false, true) {
+			return 0
 		}
-		c.DropControl()
-		c.SleepControl(func() { time.Sleep(pause) })
-		return nil, nil, false
+		return pause
 	})
 }
 

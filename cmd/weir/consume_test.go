@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,22 +34,12 @@ func TestConsumeIdleCountsFromTheBrokersAnswer(t *testing.T) {
 	}
 
 	const hold = 3 * time.Second
-	c := b.Cluster()
-	var released atomic.Bool
-	held := time.AfterFunc(hold, func() { released.Store(true) })
-	defer held.Stop()
-	c.ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
-		if released.Load() {
-			c.DropControl()
-			return nil, nil, false
+	released := time.Now().Add(hold)
+	b.Delay(func(req kmsg.Request) time.Duration {
+		if req.Key() != int16(kmsg.Metadata) {
+			return 0
 		}
-		c.KeepControl()
-		c.SleepControl(func() {
-			for !released.Load() {
-				time.Sleep(10 * time.Millisecond)
-			}
-		})
-		return nil, nil, false
+		return time.Until(released)
 	})
 
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

@@ -13,6 +13,7 @@ import (
 // Broker is a running in-process broker.
 type Broker struct {
 	cluster *kfake.Cluster
+	delays  *delays
 }
 
 // Config says how to start a Broker. The zero value starts one broker on
@@ -41,7 +42,9 @@ func Start(cfg Config) (*Broker, error) {
 	if parts <= 0 {
 		parts = 1
 	}
+	ds := &delays{}
 	opts := []kfake.Opt{
+		kfake.ListenFn(ds.listen),
 		kfake.NumBrokers(1),
 		kfake.Ports(cfg.Port),
 		kfake.AllowAutoTopicCreation(),
@@ -60,14 +63,15 @@ func Start(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafkatest: start the broker (is port %d free?): %w", cfg.Port, err)
 	}
-	return &Broker{cluster: c}, nil
+	return &Broker{cluster: c, delays: ds}, nil
 }
 
 // Addr is the broker's host:port.
 func (b *Broker) Addr() string { return b.cluster.ListenAddrs()[0] }
 
 // Cluster is the underlying kfake cluster, for tests that need its
-// controls.
+// controls. To slow the broker down, use Delay, not the cluster's
+// SleepControl.
 func (b *Broker) Cluster() *kfake.Cluster { return b.cluster }
 
 // Close stops the broker.
