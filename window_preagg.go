@@ -50,7 +50,7 @@ const (
 // DefaultPreAggregate is how many partial accumulators (keys and windows)
 // an upstream subtask holds before it sends them on, unless PreAggregate
 // says otherwise.
-const DefaultPreAggregate = 1024
+const DefaultPreAggregate = 4096
 
 // PreAggregate bounds the pre-aggregation of a window aggregate: each
 // upstream subtask folds records into at most n partial accumulators (one
