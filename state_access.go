@@ -23,12 +23,12 @@ func timePanes[K comparable, A any](p paneStore[K, A], a *keyedstate.Access) pan
 	return &timedPanes[K, A]{paneStore: p, smp: keyedstate.NewSampler(a)}
 }
 
-func (p *timedPanes[K, A]) get(win window.Window, k K) (A, bool, error) {
+func (p *timedPanes[K, A]) get(win window.Window, k K, owned bool) (A, bool, error) {
 	if p.smp.Sampled(keyedstate.OpGet) {
 		start := time.Now()
 		defer p.smp.Timed(keyedstate.OpGet, start)
 	}
-	return p.paneStore.get(win, k)
+	return p.paneStore.get(win, k, owned)
 }
 
 func (p *timedPanes[K, A]) put(acc A, fired, dirty bool) error {

@@ -29,7 +29,8 @@ type windowOp[K comparable, T, A, O any] struct {
 	store paneStore[K, A]
 	// fixed, when set, returns the one window a record belongs to, if it
 	// names one (a partial of a pre-aggregated window); the assigner
-	// assigns the others.
+	// assigns the others. Such a record's key is owned: it shares no
+	// memory with a source's record, and is stored without a copy.
 	fixed func(T) (window.Window, bool)
 	// onLate takes a record that came after its windows closed.
 	onLate func(runtime.Record[T]) error
@@ -125,8 +126,10 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		return w.wrap(err)
 	}
 	k := w.key(r.Value)
-	if win, ok := w.fixedWindow(r.Value); ok {
-		w.buf = append(w.buf[:0], win)
+	// A partial names its window, and its key is a copy of its own.
+	fixed, owned := w.fixedWindow(r.Value)
+	if owned {
+		w.buf = append(w.buf[:0], fixed)
 	} else {
 		w.buf = w.assigner.Assign(ts, w.buf[:0])
 	}
@@ -143,7 +146,7 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 				w.clock.WakeAt(win.MaxTimestamp())
 			}
 		}
-		acc, found, err := w.store.get(win, k)
+		acc, found, err := w.store.get(win, k, owned)
 		switch {
 		case err != nil:
 			return w.wrap(err)

@@ -19,8 +19,11 @@ import (
 // checkpoint restores on either backend.
 type paneStore[K comparable, A any] interface {
 	// get returns k's accumulator in win and true, or the zero A and false
-	// when it has none, and makes it the entry that put stores.
-	get(win window.Window, k K) (A, bool, error)
+	// when it has none, and makes it the entry that put stores. owned says
+	// that k shares no memory with a record (a partial's key, which
+	// pre-aggregation copied): a store that keeps keys keeps it as it is
+	// instead of copying it.
+	get(win window.Window, k K, owned bool) (A, bool, error)
 	// put stores acc as the entry get returned last. fired says its window
 	// has fired; dirty marks a changed result for early firing.
 	put(acc A, fired, dirty bool) error
@@ -53,10 +56,12 @@ type heapPanes[K comparable, A any] struct {
 	// alike, instead of growing its map and slices from nothing.
 	dropped int
 
-	// The entry get returned: index in cur, or -1 and the key for a new one.
-	cur    *pane[K, A]
-	curIdx int32
-	curKey K
+	// The entry get returned: index in cur, or -1 and the key for a new one
+	// (curOwned: it needs no copy).
+	cur      *pane[K, A]
+	curIdx   int32
+	curKey   K
+	curOwned bool
 }
 
 type pane[K comparable, A any] struct {
@@ -81,7 +86,7 @@ func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 	return p
 }
 
-func (h *heapPanes[K, A]) get(win window.Window, k K) (A, bool, error) {
+func (h *heapPanes[K, A]) get(win window.Window, k K, owned bool) (A, bool, error) {
 	p := h.last
 	if p == nil || h.lastWin != win {
 		p = h.pane(win)
@@ -92,7 +97,7 @@ func (h *heapPanes[K, A]) get(win window.Window, k K) (A, bool, error) {
 		h.curIdx = i
 		return p.accs[i], true, nil
 	}
-	h.curIdx, h.curKey = -1, k
+	h.curIdx, h.curKey, h.curOwned = -1, k, owned
 	var zero A
 	return zero, false, nil
 }
@@ -100,7 +105,10 @@ func (h *heapPanes[K, A]) get(win window.Window, k K) (A, bool, error) {
 func (h *heapPanes[K, A]) put(acc A, _, dirty bool) error {
 	p, i := h.cur, h.curIdx
 	if i < 0 {
-		k := h.clone(h.curKey)
+		k := h.curKey
+		if !h.curOwned {
+			k = h.clone(k)
+		}
 		i = int32(len(p.keys))
 		p.index[k] = i
 		p.keys = append(p.keys, k)

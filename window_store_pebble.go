@@ -41,7 +41,7 @@ func (s *kvPanes[K, A]) storeKey(group int, win window.Window, key []byte) []byt
 	return s.sk
 }
 
-func (s *kvPanes[K, A]) get(win window.Window, k K) (acc A, found bool, err error) {
+func (s *kvPanes[K, A]) get(win window.Window, k K, _ bool) (acc A, found bool, err error) {
 	key, err := s.base.encodeKey(k)
 	if err != nil {
 		return acc, false, err
