@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -454,3 +455,88 @@ type failing struct {
 }
 
 func (f failing) Collect(Record[int]) error { return f.err }
+
+// box is a record that points to what it carries, as a pre-aggregated
+// window's partial points to its accumulator.
+type box struct{ N *int }
+
+// growing is an operator that adds 100 to what each record points to, as
+// a window that adopts a partial's accumulator and adds to it.
+type growing struct{ seen chan int }
+
+func (g growing) Collect(r Record[box]) error {
+	*r.Value.N += 100
+	g.seen <- *r.Value.N
+	return nil
+}
+func (growing) Watermark(int64) error { return nil }
+func (growing) End() error            { return nil }
+
+// TestInputTaskUnalignedStateIsTakenAsCaptured: the operators may process
+// an in-flight record before the capture ends (here input 1 delivers one
+// while input 0's marker has not come), and change what it points to; the
+// channel state must hold the record as it was in flight.
+func TestInputTaskUnalignedStateIsTakenAsCaptured(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := t.Context()
+		notify := make(chan struct{}, 1)
+		ex := NewExchange[box](Rebalance, 2, []chan struct{}{notify}, nil, ExchangeOptions{Capacity: 16})
+		senders := []*Writer[box]{ex.Writer(ctx, 0, &Metrics{}), ex.Writer(ctx, 1, &Metrics{})}
+		seen := make(chan int, 16)
+		states := make(chan []int, 1)
+		task := &InputTask[box]{
+			Gate: NewGate(ex.Inputs(0), notify), Head: growing{seen}, Clock: NewClock(),
+			Outputs: []Output{&fakeOutput{tr: &transcript{}}}, Metrics: &Metrics{}, Codec: codec.For[box](),
+			Checkpointing: &Checkpointing{
+				Commands:  make(chan Command),
+				Snapshot:  func(context.Context, int64, time.Duration) error { return nil },
+				Notify:    func(context.Context, Command) error { return nil },
+				Unaligned: func(int64) bool { return true },
+				SnapshotUnaligned: func(context.Context, int64) (func([]byte) error, error) {
+					return func(state []byte) error {
+						recs, err := DecodeChannelState(codec.For[box](), state)
+						var ns []int
+						for _, r := range recs {
+							ns = append(ns, *r.Value.N)
+						}
+						states <- ns
+						return err
+					}, nil
+				},
+			},
+		}
+		send := func(w *Writer[box], n int) {
+			if err := w.Collect(Record[box]{Value: box{N: &n}, Time: NoTimestamp}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Input 1's record is in flight before the barrier overtakes it.
+		send(senders[1], 1)
+		if err := senders[0].UnalignedBarrier(5); err != nil {
+			t.Fatal(err)
+		}
+		done := runAsync(ctx, task.Run)
+		synctest.Wait()
+		send(senders[1], 2) // still before input 1's marker: in flight
+		synctest.Wait()
+		if got := []int{<-seen, <-seen}; got[0] != 101 || got[1] != 102 {
+			t.Fatalf("the operator saw %v, want [101 102]", got)
+		}
+		if err := senders[1].UnalignedBarrier(5); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := <-states; !slices.Equal(got, []int{1, 2}) {
+			t.Fatalf("channel state %v, want the records as they were in flight: [1 2]", got)
+		}
+		for _, w := range senders {
+			if err := w.End(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if err := returned(t, done); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

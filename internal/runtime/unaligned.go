@@ -17,11 +17,36 @@ import (
 // channel up to that channel's marker without waiting for the operators,
 // stored with the checkpoint as channel state, and processed afterwards in
 // order. On restore they are replayed before any new input.
+//
+// The records are encoded as they are captured, not when the last marker
+// comes: the operators may process a captured record before that, and one
+// that changes what the record points to (a window that adopts a partial's
+// accumulator and adds to it) must not change the checkpoint's copy.
 type capture[T any] struct {
-	id      int64 // the checkpoint; 0 when none
-	finish  func(channelState []byte) error
-	marked  []bool        // the input's marker came (or the input ended)
-	records [][]Record[T] // per input: the in-flight records
+	id     int64 // the checkpoint; 0 when none
+	finish func(channelState []byte) error
+	marked []bool // the input's marker came (or the input ended)
+	// Per input: the in-flight records, encoded (each its int64 time and
+	// its value), and how many.
+	records [][]byte
+	counts  []int
+}
+
+// add encodes recs, in flight on input i, into the channel state.
+func (c *capture[T]) add(cd codec.Codec[T], i int, recs []Record[T]) error {
+	b := c.records[i]
+	for _, r := range recs {
+		var err error
+		if b, err = timeCodec.Append(b, r.Time); err != nil {
+			return fmt.Errorf("checkpoint %d: in-flight records: %w", c.id, err)
+		}
+		if b, err = cd.Append(b, r.Value); err != nil {
+			return fmt.Errorf("checkpoint %d: in-flight records: %w", c.id, err)
+		}
+	}
+	c.records[i] = b
+	c.counts[i] += len(recs)
+	return nil
 }
 
 // priority serves unaligned checkpoints: barriers that overtook the data,
@@ -60,7 +85,7 @@ func (t *InputTask[T]) beginUnaligned(ctx context.Context, id int64, marked int)
 	n := len(t.Gate.inputs)
 	c.id, c.finish = id, finish
 	c.marked = make([]bool, n)
-	c.records = make([][]Record[T], n)
+	c.records, c.counts = make([][]byte, n), make([]int, n)
 	for i := range c.marked {
 		c.marked[i] = t.Gate.ended(i) || i == marked
 		// What an earlier checkpoint read ahead and the operators have not
@@ -68,7 +93,9 @@ func (t *InputTask[T]) beginUnaligned(ctx context.Context, id int64, marked int)
 		for _, e := range t.Gate.queued[i] {
 			switch e.kind {
 			case kindData:
-				c.records[i] = append(c.records[i], e.batch.Records...)
+				if err := c.add(t.Codec, i, e.batch.Records); err != nil {
+					return err
+				}
 			case kindEnd:
 				c.marked[i] = true
 			}
@@ -88,7 +115,9 @@ func (t *InputTask[T]) observe(ctx context.Context, e element[T]) error {
 	}
 	switch {
 	case e.kind == kindData:
-		c.records[e.input] = append(c.records[e.input], e.batch.Records...)
+		if err := c.add(t.Codec, e.input, e.batch.Records); err != nil {
+			return err
+		}
 	case e.kind == kindMarker && e.value == c.id, e.kind == kindEnd:
 		c.marked[e.input] = true
 	}
@@ -127,7 +156,9 @@ func (t *InputTask[T]) drain(ctx context.Context) error {
 			case e.kind == kindMarker:
 				continue // of an abandoned checkpoint
 			case e.kind == kindData:
-				c.records[i] = append(c.records[i], e.batch.Records...)
+				if err := c.add(t.Codec, i, e.batch.Records); err != nil {
+					return err
+				}
 			case e.kind == kindEnd:
 				c.marked[i] = true
 			}
@@ -138,10 +169,7 @@ func (t *InputTask[T]) drain(ctx context.Context) error {
 	if !done {
 		return nil
 	}
-	state, err := encodeChannelState(t.Codec, c.records)
-	if err != nil {
-		return fmt.Errorf("checkpoint %d: in-flight records: %w", c.id, err)
-	}
+	state := channelState(c.records, c.counts)
 	finish := c.finish
 	t.lastUnaligned = c.id
 	*c = capture[T]{}
@@ -149,29 +177,28 @@ func (t *InputTask[T]) drain(ctx context.Context) error {
 }
 
 // Channel state: uvarint inputs, then per input uvarint records, then per
-// record its int64 time and its value, each with its codec.
-func encodeChannelState[T any](c codec.Codec[T], inputs [][]Record[T]) ([]byte, error) {
-	times := codec.For[int64]()
-	b := binary.AppendUvarint(nil, uint64(len(inputs)))
-	for _, recs := range inputs {
-		b = binary.AppendUvarint(b, uint64(len(recs)))
-		for _, r := range recs {
-			var err error
-			if b, err = times.Append(b, r.Time); err != nil {
-				return nil, err
-			}
-			if b, err = c.Append(b, r.Value); err != nil {
-				return nil, err
-			}
-		}
+// record its int64 time and its value, each with its codec. records holds
+// each input's encoded records and counts how many.
+func channelState(records [][]byte, counts []int) []byte {
+	n := binary.MaxVarintLen64 * (1 + len(records))
+	for _, r := range records {
+		n += len(r)
 	}
-	return b, nil
+	b := binary.AppendUvarint(make([]byte, 0, n), uint64(len(records)))
+	for i, r := range records {
+		b = binary.AppendUvarint(b, uint64(counts[i]))
+		b = append(b, r...)
+	}
+	return b
 }
+
+// timeCodec encodes the records' times in channel state.
+var timeCodec = codec.For[int64]()
 
 // DecodeChannelState decodes the in-flight records of an unaligned
 // checkpoint, input by input.
 func DecodeChannelState[T any](c codec.Codec[T], b []byte) ([]Record[T], error) {
-	times := codec.For[int64]()
+	times := timeCodec
 	n, k := binary.Uvarint(b)
 	if k <= 0 {
 		return nil, fmt.Errorf("channel state: bad input count")
