@@ -60,6 +60,15 @@ type reader[T any] struct {
 	// the partitions change.
 	progress atomic.Pointer[[]*partProgress]
 
+	// pending is what the reader took from the client and has not
+	// emitted yet: the rest of one fetch, partition by partition. The
+	// reader takes every record the client has buffered at once, because
+	// franz-go sends the next fetch request only when its buffer is
+	// empty: the broker serves, and the client decodes, the next fetch
+	// while the task emits this one. Positions (and so checkpoints) move
+	// only as records are emitted.
+	pending []pendingRecords
+
 	snapshots  []snapshotPositions // oldest first
 	moved      bool                // positions moved since the last interval commit
 	lastCommit time.Time
@@ -101,6 +110,13 @@ func (p *partProgress) get() source.SplitProgress {
 		lag = max(end-pos, 0)
 	}
 	return source.SplitProgress{Split: p.id, Position: pos, Lag: lag}
+}
+
+// pendingRecords are fetched records of one partition that the reader has
+// not emitted yet.
+type pendingRecords struct {
+	p    *partState // the partition they were fetched for
+	recs []*kgo.Record
 }
 
 // snapshotPositions are the offsets a reader snapshotted for a checkpoint.
@@ -273,22 +289,70 @@ func (r *reader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Stat
 	r.release = r.release[:0]
 	r.maybeCommit()
 	if r.active == 0 {
+		r.pending = r.pending[:0]
 		if r.noMore {
 			r.ended = true
 			return source.EndOfInput, nil
 		}
 		return source.NothingAvailable, nil
 	}
-	var fetches kgo.Fetches
-	if r.cl.BufferedFetchRecords() > 0 {
-		fetches = r.cl.PollRecords(ctx, maxPollRecords)
-	} else {
-		wctx, cancel := context.WithTimeout(ctx, pollWait)
-		fetches = r.cl.PollRecords(wctx, maxPollRecords)
-		cancel()
+	if len(r.pending) == 0 {
+		if err := r.take(ctx); err != nil {
+			r.err = err
+			return source.EndOfInput, err
+		}
 	}
 	dead, _ := out.(source.DeadLetterOutput)
-	n, finished := 0, false
+	n, budget, finished := 0, maxPollRecords, false
+	for budget > 0 && len(r.pending) > 0 {
+		pr := &r.pending[0]
+		p := pr.p
+		if p.finished {
+			// A bounded partition that reached its stop offset: the
+			// rest of its records are past it.
+			r.popPending()
+			continue
+		}
+		recs := pr.recs
+		if len(recs) > budget {
+			recs = recs[:budget]
+		}
+		pr.recs = pr.recs[len(recs):]
+		budget -= len(recs)
+		var o source.Output[T] = out
+		if splitOuts != nil {
+			o = splitOuts.ForSplit(p.id)
+		}
+		n += r.emit(p, recs, o, dead)
+		if p.finished {
+			finished = true
+			if splitOuts != nil {
+				splitOuts.ReleaseSplit(p.id)
+			}
+		}
+		if len(pr.recs) == 0 || p.finished {
+			r.popPending()
+		}
+	}
+	if n > 0 || finished || len(r.pending) > 0 {
+		return source.MoreAvailable, nil
+	}
+	return source.NothingAvailable, nil
+}
+
+// take takes every record the client has buffered into r.pending, waiting
+// up to pollWait for some when it has none, and notes each unbounded
+// partition's end. It returns the error that fails the job, if a fetch
+// brought one.
+func (r *reader[T]) take(ctx context.Context) error {
+	var fetches kgo.Fetches
+	if r.cl.BufferedFetchRecords() > 0 {
+		fetches = r.cl.PollFetches(ctx)
+	} else {
+		wctx, cancel := context.WithTimeout(ctx, pollWait)
+		fetches = r.cl.PollFetches(wctx)
+		cancel()
+	}
 	for i := range fetches {
 		f := &fetches[i]
 		for j := range f.Topics {
@@ -297,8 +361,7 @@ func (r *reader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Stat
 				fp := &t.Partitions[k]
 				if fp.Err != nil {
 					if err := r.fetchError(ctx, t.Topic, fp); err != nil {
-						r.err = err
-						return source.EndOfInput, err
+						return err
 					}
 				}
 				if len(fp.Records) == 0 {
@@ -318,24 +381,17 @@ func (r *reader[T]) Poll(ctx context.Context, out source.Output[T]) (source.Stat
 					}
 					p.progress.end.Store(end)
 				}
-				var o source.Output[T] = out
-				if splitOuts != nil {
-					o = splitOuts.ForSplit(p.id)
-				}
-				n += r.emit(p, fp.Records, o, dead)
-				if p.finished {
-					finished = true
-					if splitOuts != nil {
-						splitOuts.ReleaseSplit(p.id)
-					}
-				}
+				r.pending = append(r.pending, pendingRecords{p: p, recs: fp.Records})
 			}
 		}
 	}
-	if n > 0 || finished {
-		return source.MoreAvailable, nil
-	}
-	return source.NothingAvailable, nil
+	return nil
+}
+
+// popPending drops the first of r.pending, letting go of its records.
+func (r *reader[T]) popPending() {
+	r.pending[0] = pendingRecords{}
+	r.pending = r.pending[1:]
 }
 
 // emit emits the records of one partition, in order, and moves its

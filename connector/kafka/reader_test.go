@@ -8,11 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
 	"github.com/weirstream/weir/source"
@@ -155,6 +157,57 @@ type srcIntOutput struct {
 func (o *srcIntOutput) Collect(v int)                  { o.values = append(o.values, v) }
 func (o *srcIntOutput) CollectAt(v int, _ int64)       { o.values = append(o.values, v) }
 func (o *srcIntOutput) DeadLetter(d source.DeadLetter) { o.dead = append(o.dead, d) }
+
+// TestReaderFetchesAheadWhileEmitting: the reader takes a whole fetch from
+// the client at once and emits it a bounded poll at a time, so that the
+// client sends the next fetch while the task is still emitting this one
+// (franz-go fetches again only once its buffer is empty). The records
+// taken but not emitted yet are not in a checkpoint: the snapshot holds the
+// position after the last record emitted.
+func TestReaderFetchesAheadWhileEmitting(t *testing.T) {
+	srcLeakCheck(t)
+	b := srcBroker(t, 1, "big")
+	ctx := srcCtx(t)
+	total := 3*maxPollRecords + 100 // one fetch: well under 1 MiB
+	want := srcProduce(t, b, "big", 1, total)
+	var fetchReqs atomic.Int64
+	b.Cluster().ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+		b.Cluster().KeepControl()
+		fetchReqs.Add(1)
+		return nil, nil, false // only count; the broker answers
+	})
+	r := srcStartReader(t, srcNew(t, b, Topics("big")), true)
+	r.AddSplits([]source.Split{&Split{Topic: "big", Partition: 0, Stop: NoStop}})
+	out := &srcOutput{}
+	srcPollUntil(t, ctx, r, out, func() bool { return len(out.records) > 0 })
+	emitted := len(out.records)
+	if emitted > maxPollRecords {
+		t.Fatalf("one poll emitted %d records, want at most %d", emitted, maxPollRecords)
+	}
+	if emitted == total {
+		t.Fatalf("one poll emitted all %d records; the test needs a fetch that takes several", total)
+	}
+	if n := r.(*reader[string]).cl.BufferedFetchRecords(); n != 0 {
+		t.Fatalf("after a poll that emitted %d of %d records the client still buffers %d: the reader took part of the fetch, so the client cannot fetch ahead", emitted, total, n)
+	}
+	// The client asks for more while the rest of the fetch waits to be
+	// emitted: the broker sees a second fetch request without a poll.
+	srcWaitFor(t, ctx, "the next fetch request while records are still to emit", func() bool { return fetchReqs.Load() >= 2 })
+	snap, err := r.Snapshot(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap) != 1 || snap[0].(*Split).Offset != int64(emitted) {
+		t.Fatalf("snapshot %v after emitting %d records, want big-0 at offset %d", snap, emitted, emitted)
+	}
+	srcPollUntil(t, ctx, r, out, func() bool { return len(out.records) >= total })
+	if got := out.values(); !slices.Equal(got, want) {
+		t.Fatalf("read %d records, want %d in offset order", len(got), len(want))
+	}
+	if snap, err := r.Snapshot(2); err != nil || len(snap) != 1 || snap[0].(*Split).Offset != int64(total) {
+		t.Fatalf("snapshot at the end: %v, %v; want big-0 at offset %d", snap, err, total)
+	}
+}
 
 // TestReaderCommitsSnapshottedOffsets: when a checkpoint completes, the
 // reader commits to its group exactly the positions it snapshotted for

@@ -46,9 +46,11 @@ const pollWait = 25 * time.Millisecond
 // With checkpoints, the partitions' offsets are part of the checkpoint,
 // and a restored job reads every record exactly once into its state.
 //
-// A reader holds at most one fetch response per broker that it has not
-// emitted yet: its memory is bounded by franz-go's fetch limits (50 MiB
-// per fetch, 1 MiB per partition, by default).
+// A reader holds at most two fetch responses per broker that it has not
+// emitted yet: the one it emits from, a poll of at most 4096 records at a
+// time, and the next, which the client fetches meanwhile. Its memory is
+// bounded by franz-go's fetch limits (50 MiB per fetch, 1 MiB per
+// partition, by default).
 type Source[T any] struct {
 	cfg         sourceConfig
 	deserialize func(*kgo.Record) (T, error)
