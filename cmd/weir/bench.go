@@ -193,13 +193,15 @@ func runBenchAsync(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 const benchKafkaAbout = `Produces --records access-log records to a topic of an in-process Kafka
-broker, then reads them, in this process, taking turns:
+broker, reads them once untimed (the first read is the slowest), then reads
+them --runs times each, in this process, taking turns:
 
   bare     a franz-go consumer reading every partition (read_committed)
   weir p1  a weir job: Kafka source (bounded) -> sink, at parallelism 1
   weir p2  the same at parallelism 2
 
-Both sides touch every record. It prints records/s and CPU per record, and
+Both fetch with the same client options and count every record and its
+bytes. It prints records/s and CPU per record, and
 weir p1 against the bare consumer (target at least 0.90).`
 
 func runBenchKafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
