@@ -123,6 +123,12 @@ type KafkaRun struct {
 	// nanoseconds: less sensitive than the throughput to other programs
 	// that share the machine.
 	CPUPerRecord float64
+	// MedianWall is the median wall time of all the runs: on a machine
+	// that other programs keep busy it moves less from one benchmark to
+	// the next than the best run does.
+	MedianWall time.Duration
+
+	walls []time.Duration
 }
 
 // KafkaReport is the outcome of KafkaBench.
@@ -143,8 +149,8 @@ type KafkaReport struct {
 	// records and the lengths of their values.
 	Bare KafkaRun
 	// P1 is the weir job at parallelism 1: the bounded Kafka source into a
-	// sink.Func that adds up the records and the lengths of their values.
-	// P2 is the same job at parallelism 2, when Config.P2 is set.
+	// sink whose writers add up the records and the lengths of their
+	// values. P2 is the same job at parallelism 2, when Config.P2 is set.
 	P1, P2 KafkaRun
 	// Ratio is P1's throughput over Bare's; Met whether it reaches
 	// TargetKafka. P2Ratio is P2's over Bare's, for information.
@@ -154,6 +160,9 @@ type KafkaReport struct {
 	// baseline's throughput that weir would reach if CPU time alone set
 	// it. For information; it has no target.
 	CPURatio float64
+	// MedianRatio is Bare's MedianWall over P1's: P1's throughput over
+	// Bare's in their median runs. For information; it has no target.
+	MedianRatio float64
 }
 
 // KafkaBench measures what weir costs over a bare Kafka consumer. It
@@ -230,6 +239,17 @@ func KafkaBench(ctx context.Context, cfg KafkaConfig) (KafkaReport, error) {
 		rep.P2Ratio = rep.P2.RecordsPerSec / rep.Bare.RecordsPerSec
 	}
 	rep.Met = rep.Ratio >= TargetKafka
+	for _, r := range runs {
+		slices.Sort(r.walls)
+		if n := len(r.walls); n%2 == 1 {
+			r.MedianWall = r.walls[n/2]
+		} else {
+			r.MedianWall = (r.walls[n/2-1] + r.walls[n/2]) / 2
+		}
+	}
+	if rep.P1.MedianWall > 0 {
+		rep.MedianRatio = rep.Bare.MedianWall.Seconds() / rep.P1.MedianWall.Seconds()
+	}
 	if rep.P1.CPUPerRecord > 0 {
 		rep.CPURatio = rep.Bare.CPUPerRecord / rep.P1.CPUPerRecord
 	}
@@ -265,8 +285,10 @@ func startKafkaProfile(prefix string, parallelism, run int) (stop func() error, 
 	}, nil
 }
 
-// best keeps got when it is the first run or faster than r.
+// best notes got's wall time, and keeps got when it is the first run or
+// faster than r.
 func (r *KafkaRun) best(got KafkaRun, cpu time.Duration) {
+	r.walls = append(r.walls, got.Wall)
 	if r.Wall != 0 && got.Wall >= r.Wall {
 		return
 	}
@@ -295,6 +317,7 @@ func (r KafkaReport) Print(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-16s %8.3f   target >= %.2f   %s\n", "weir p1 / bare", r.Ratio, TargetKafka, passMiss(r.Met))
+	fmt.Fprintf(w, "%-16s %8.3f   (median runs, for information: steadier than the best on a busy machine)\n", "  median runs", r.MedianRatio)
 	fmt.Fprintln(w, "(cores and CPU/record: CPU time of the whole process, the broker included, over wall time and over records;")
 	fmt.Fprintf(w, " CPU/record, bare over weir p1: %.3f, which other programs on the machine sway less than records/s)\n", r.CPURatio)
 }

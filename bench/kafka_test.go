@@ -31,12 +31,20 @@ func TestKafkaBench(t *testing.T) {
 	if rep.Ratio != rep.P1.RecordsPerSec/rep.Bare.RecordsPerSec || rep.Met != (rep.Ratio >= TargetKafka) {
 		t.Errorf("ratio %v (met %t) does not follow from the runs", rep.Ratio, rep.Met)
 	}
+	for _, run := range []KafkaRun{rep.Bare, rep.P1, rep.P2} {
+		if run.MedianWall < run.Wall {
+			t.Errorf("run %s: median wall %v below the best %v", run.Name, run.MedianWall, run.Wall)
+		}
+	}
+	if want := rep.Bare.MedianWall.Seconds() / rep.P1.MedianWall.Seconds(); rep.MedianRatio != want {
+		t.Errorf("median ratio %v, want %v from the median runs", rep.MedianRatio, want)
+	}
 	if rep.GOMAXPROCS < 1 {
 		t.Errorf("GOMAXPROCS %d", rep.GOMAXPROCS)
 	}
 	var out bytes.Buffer
 	rep.Print(&out)
-	for _, want := range []string{"3,000 records of 120 bytes in 3 partitions", "bare franz-go ", "weir p1 ", "weir p2 ", "weir p1 / bare", ">= 0.90", "GOMAXPROCS"} {
+	for _, want := range []string{"3,000 records of 120 bytes in 3 partitions", "bare franz-go ", "weir p1 ", "weir p2 ", "weir p1 / bare", "median runs", ">= 0.90", "GOMAXPROCS"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, out.String())
 		}
