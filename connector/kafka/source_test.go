@@ -469,6 +469,55 @@ func TestSourceExactlyOnceAcrossFailure(t *testing.T) {
 	srcSameMultiset(t, out.Records(), want)
 }
 
+// TestSourceExactlyOnceAcrossFailureMidFetch: the reader takes fetches
+// larger than one poll emits, so checkpoints fall while it holds records
+// it has not emitted yet, and the failure comes in the middle of such a
+// fetch. The checkpoints hold the positions after the records emitted, not
+// after those taken from the client: the output has every record exactly
+// once.
+func TestSourceExactlyOnceAcrossFailureMidFetch(t *testing.T) {
+	srcLeakCheck(t)
+	b := srcBroker(t, 2, "big")
+	ctx := srcCtx(t)
+	want := srcProduce(t, b, "big", 2, 100)
+	env := weir.NewEnv(weir.Parallelism(1), weir.Checkpoints(15*time.Millisecond, t.TempDir()),
+		weir.Restart(weir.FixedDelayRestart(3, time.Millisecond)))
+	out := weirtest.NewTxCollector[string]()
+	var failures atomic.Int64
+	failAt := fmt.Sprintf("second/1/%d", 2*maxPollRecords+17)
+	s := weir.FromSource(env, srcNew(t, b, Topics("big")))
+	s = weir.Process(s, func(_ *weir.Context, v string, o weir.Emitter[string]) error {
+		if v == failAt && failures.CompareAndSwap(0, 1) {
+			return errors.New("injected failure")
+		}
+		o.Emit(v)
+		return nil
+	}, weir.Name("flaky"))
+	weir.SinkTo(s, out)
+	stop := srcStartJob(t, env)
+	srcWaitFor(t, ctx, "output committed by a checkpoint", func() bool { return len(out.Records()) > 0 })
+	// Each partition's second batch comes in fetches of several polls.
+	var recs []*kgo.Record
+	for p := range int32(2) {
+		for i := range 3 * maxPollRecords {
+			v := fmt.Sprintf("second/%d/%d", p, i)
+			recs = append(recs, srcRecord("big", p, v))
+			want = append(want, v)
+		}
+	}
+	if err := b.Produce(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	srcWaitFor(t, ctx, "every record in the committed output", func() bool { return len(out.Records()) >= len(want) })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if failures.Load() != 1 {
+		t.Fatal("no failure was injected")
+	}
+	srcSameMultiset(t, out.Records(), want)
+}
+
 // TestSourceReadCommitted: records of aborted transactions are not read,
 // those of committed ones are, and a bounded job ends although the last
 // offsets of the log are a transaction's abort marker.
