@@ -92,11 +92,16 @@ func TestSourceLagInJobMetrics(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the map never got its records")
 	}
-	// Wait for the end of each partition the readers fetched so far; one
-	// fetch brings at least one partition's.
+	// Wait for a series of every partition (the reader that holds one
+	// that the map never saw may take its split a moment after the other
+	// stopped), and for the end of each partition the readers fetched so
+	// far; one fetch brings at least one partition's.
 	var g map[string][2]float64
-	srcWaitFor(t, ctx, "a lag series", func() bool {
+	srcWaitFor(t, ctx, "a position series per partition and a lag series", func() bool {
 		g = srcSplitGauges(t, env)
+		if len(g) < len(size) {
+			return false
+		}
 		for _, v := range g {
 			if v[1] >= 0 {
 				return true
