@@ -39,16 +39,22 @@ func BenchmarkMapFilterKeyBy(b *testing.B) {
 			keyed := weir.ProcessKeyed(weir.KeyBy(s, func(e event) int64 { return e.user }),
 				func(*state.Store[int64]) weir.KeyedProcessFunction[int64, event, int64] { return passThrough{} })
 			weir.SinkTo(keyed, sink.Func[int64](func(context.Context, int64) error { return nil }))
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := cpuTime()
-			if err := env.Execute(context.Background(), "bench"); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/record")
+			executeRecords(b, env)
 		})
 	}
+}
+
+// executeRecords runs a benchmark's job of b.N records and reports its
+// allocations, its records per second and its CPU time per record.
+func executeRecords(b *testing.B, env *weir.Env) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	if err := env.Execute(context.Background(), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/record")
 }
 
 // cpuTime returns the CPU time the process has used, user and system.
@@ -116,14 +122,7 @@ func BenchmarkWindowCount(b *testing.B) {
 				s := weir.Watermarks(weir.FromSource(env, src), weir.BoundedOutOfOrderness(0, func(h hit) time.Time { return h.at }))
 				w := weir.Window(weir.KeyBy(s, func(h hit) string { return h.client }), window.Tumbling(time.Minute), weir.PreAggregate(c.preAgg))
 				weir.SinkTo(weir.Aggregate(w, count), sink.Func[int64](func(context.Context, int64) error { return nil }))
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu := cpuTime()
-				if err := env.Execute(context.Background(), "bench"); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
-				b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/record")
+				executeRecords(b, env)
 			})
 		}
 	}
