@@ -126,17 +126,11 @@ func TestWindowsMoveBetweenBackends(t *testing.T) {
 	for _, c := range []struct{ first, second string }{{"heap", "pebble"}, {"pebble", "heap"}, {"pebble", "pebble"}} {
 		t.Run(c.first+"-then-"+c.second, func(t *testing.T) {
 			dir := t.TempDir()
-			var seen, failures atomic.Int64
+			fail, failures := failEvery(900)
 			out := weirtest.NewTxCollector[string]()
 			first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir),
 				weir.StateBackend(c.first, t.TempDir()), weir.Restart(weir.FixedDelayRestart(2, time.Millisecond)))
-			countJobInto(first, n, func(kv) error {
-				if seen.Add(1)%900 == 0 {
-					failures.Add(1)
-					return errors.New("injected failure")
-				}
-				return nil
-			}, out)
+			countJobInto(first, n, fail, out)
 			if err := first.Execute(context.Background(), "first"); err == nil {
 				t.Fatal("the first run did not give up")
 			}

@@ -28,6 +28,20 @@ func timedSource(n, perSecond int, record func(i int) kv) *weirtest.SliceSource[
 	return weirtest.FromTimed(timed...)
 }
 
+// failEvery returns a map function for countJob and its kin that fails
+// on every nth record it sees, and the count of failures it injected.
+func failEvery(n int64) (fail func(kv) error, failures *atomic.Int64) {
+	var seen atomic.Int64
+	failures = new(atomic.Int64)
+	return func(kv) error {
+		if seen.Add(1)%n == 0 {
+			failures.Add(1)
+			return errors.New("injected failure")
+		}
+		return nil
+	}, failures
+}
+
 // countJob sums kv values per key and window from a slow source, with a
 // map that fails now and then, into a transactional collector.
 func countJob(env *weir.Env, n int, fail func(kv) error) *weirtest.TxCollector[string] {
@@ -101,16 +115,10 @@ func TestFailuresRestoreExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var seen, failures atomic.Int64
 	env := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
-	got := countJob(env, n, func(kv) error {
-		if seen.Add(1)%700 == 0 {
-			failures.Add(1)
-			return errors.New("injected failure")
-		}
-		return nil
-	})
+	fail, failures := failEvery(700)
+	got := countJob(env, n, fail)
 	if err := env.Execute(context.Background(), "flaky"); err != nil {
 		t.Fatal(err)
 	}

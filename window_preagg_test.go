@@ -2,11 +2,9 @@ package weir_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,16 +111,10 @@ func TestPreAggregationExactThroughFailures(t *testing.T) {
 	for _, backend := range []string{"heap", "pebble"} {
 		for _, par := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/p%d", backend, par), func(t *testing.T) {
-				var seen, failures atomic.Int64
 				env := weir.NewEnv(weir.Parallelism(par), weir.StateBackend(backend, t.TempDir()),
 					weir.Checkpoints(15*time.Millisecond, t.TempDir()), weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
-				out := preAggJob(env, n, 64, func(kv) error {
-					if seen.Add(1)%900 == 0 {
-						failures.Add(1)
-						return errors.New("injected failure")
-					}
-					return nil
-				})
+				fail, failures := failEvery(900)
+				out := preAggJob(env, n, 64, fail)
 				if err := env.Execute(context.Background(), "flaky"); err != nil {
 					t.Fatal(err)
 				}
