@@ -25,20 +25,7 @@ var plannedQueries = []string{"q0", "q1", "q2", "q3", "q4", "q7", "q8", "q10", "
 // construct; none panics or fails otherwise.
 func TestNexmarkCorpus(t *testing.T) {
 	p := &planner.Planner{Catalog: catalog.NewMemory(), Tables: connectors.Default(nil), Functions: expr.NewFunctions()}
-	ddl, err := os.ReadFile("../parser/testdata/corpus/nexmark_ddl.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := strings.Replace(string(ddl), "'events' = '10000000',\n  'rate' = '10000000'", "'number-of-rows' = '10'", 1)
-	stmts, err := parser.ParseScript(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stmts {
-		if err := define(p, s, src); err != nil {
-			t.Fatal(err)
-		}
-	}
+	defineNexmark(t, p)
 	files, _ := filepath.Glob("../parser/testdata/corpus/q*.sql")
 	var planned []string
 	for _, f := range files {
@@ -69,6 +56,26 @@ func TestNexmarkCorpus(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(planned, want) {
 		t.Errorf("planned %v\nwant %v", planned, want)
+	}
+}
+
+// defineNexmark defines the Nexmark tables of the parser's corpus in p,
+// with a datagen source of ten rows.
+func defineNexmark(t *testing.T, p *planner.Planner) {
+	t.Helper()
+	ddl, err := os.ReadFile("../parser/testdata/corpus/nexmark_ddl.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(ddl), "'events' = '10000000',\n  'rate' = '10000000'", "'number-of-rows' = '10'", 1)
+	stmts, err := parser.ParseScript(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if err := define(p, s, src); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

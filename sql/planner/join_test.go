@@ -1,7 +1,6 @@
 package planner_test
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,20 +19,7 @@ import (
 // and its other conditions as a filter above it.
 func TestRegularJoinPlan(t *testing.T) {
 	p := &planner.Planner{Catalog: catalog.NewMemory(), Tables: connectors.Default(nil), Functions: expr.NewFunctions(), StateTTL: time.Hour}
-	ddl, err := os.ReadFile("../parser/testdata/corpus/nexmark_ddl.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := strings.Replace(string(ddl), "'events' = '10000000',\n  'rate' = '10000000'", "'number-of-rows' = '10'", 1)
-	stmts, err := parser.ParseScript(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stmts {
-		if err := define(p, s, src); err != nil {
-			t.Fatal(err)
-		}
-	}
+	defineNexmark(t, p)
 	for _, q := range []string{
 		"SELECT a.id, p.name FROM auction AS a JOIN person AS p ON a.seller = p.id AND a.reserve > p.id",
 		"SELECT a.id, p.name FROM auction AS a, person AS p WHERE a.seller = p.id AND a.reserve > p.id",
