@@ -12,15 +12,18 @@ import (
 	"github.com/weirstream/weir/sql/types"
 )
 
+// twoInputs are the inputs of a join of two relations.
+type twoInputs struct{ Left, Right Node }
+
+// Inputs implements Node.
+func (j *twoInputs) Inputs() []Node { return []Node{j.Left, j.Right} }
+
 // WindowJoin joins two windowed relations on the same windows and keys.
 type WindowJoin struct {
 	nodeProps
-	Left, Right Node
-	Spec        exec.WindowJoinSpec
+	twoInputs
+	Spec exec.WindowJoinSpec
 }
-
-// Inputs implements Node.
-func (j *WindowJoin) Inputs() []Node { return []Node{j.Left, j.Right} }
 
 // String implements Node.
 func (j *WindowJoin) String() string {
@@ -31,12 +34,9 @@ func (j *WindowJoin) String() string {
 // their time attributes.
 type IntervalJoin struct {
 	nodeProps
-	Left, Right Node
-	Spec        exec.IntervalJoinSpec
+	twoInputs
+	Spec exec.IntervalJoinSpec
 }
-
-// Inputs implements Node.
-func (j *IntervalJoin) Inputs() []Node { return []Node{j.Left, j.Right} }
 
 // String implements Node.
 func (j *IntervalJoin) String() string {
@@ -48,12 +48,9 @@ func (j *IntervalJoin) String() string {
 // keys without a time bound: both sides' rows are kept in keyed state.
 type RegularJoin struct {
 	nodeProps
-	Left, Right Node
-	Spec        exec.RegularJoinSpec
+	twoInputs
+	Spec exec.RegularJoinSpec
 }
-
-// Inputs implements Node.
-func (j *RegularJoin) Inputs() []Node { return []Node{j.Left, j.Right} }
 
 // String implements Node.
 func (j *RegularJoin) String() string {
@@ -159,7 +156,7 @@ func (b *binder) join(j *ast.Join) (Node, scope, error) {
 			if len(rest) > 0 && typ != exec.Inner {
 				return nil, nil, b.unsupported(rest[0], "a condition other than equalities in an outer window join", "filter the result in an outer query")
 			}
-			w := &WindowJoin{Left: left, Right: right, Spec: exec.WindowJoinSpec{Type: typ, LeftKeys: keepL, RightKeys: keepR,
+			w := &WindowJoin{twoInputs: twoInputs{left, right}, Spec: exec.WindowJoinSpec{Type: typ, LeftKeys: keepL, RightKeys: keepR,
 				LeftStart: lw.start, LeftEnd: lw.end, RightStart: rw.start, RightEnd: rw.end,
 				LeftWidth: nl, RightWidth: len(rsc), Zone: lw.zone}}
 			w.nodeProps = nodeProps{schema: schema, rowtime: -1, win: &windowCols{start: lw.start, end: lw.end, zone: lw.zone}}
@@ -190,7 +187,7 @@ func (b *binder) join(j *ast.Join) (Node, scope, error) {
 			if len(lkeys) == 0 {
 				return nil, nil, b.unsupported(j, "an interval join without an equality key", "join ON l.key = r.key AND the time bound")
 			}
-			ij := &IntervalJoin{Left: left, Right: right, Spec: exec.IntervalJoinSpec{LeftKeys: lkeys, RightKeys: rkeys,
+			ij := &IntervalJoin{twoInputs: twoInputs{left, right}, Spec: exec.IntervalJoinSpec{LeftKeys: lkeys, RightKeys: rkeys,
 				Lower: lower, Upper: upper, LeftWidth: nl, RightWidth: len(rsc)}}
 			ij.nodeProps = nodeProps{schema: schema, rowtime: -1}
 			return b.joinFilter(ij, sc, others)
@@ -206,7 +203,7 @@ func (b *binder) join(j *ast.Join) (Node, scope, error) {
 	// A regular inner join: the conditions besides the keys filter its
 	// output, which is the same for an inner join and fails the job on a
 	// run-time error as a WHERE does.
-	rj := &RegularJoin{Left: left, Right: right, Spec: exec.RegularJoinSpec{Type: exec.Inner, LeftKeys: lkeys, RightKeys: rkeys,
+	rj := &RegularJoin{twoInputs: twoInputs{left, right}, Spec: exec.RegularJoinSpec{Type: exec.Inner, LeftKeys: lkeys, RightKeys: rkeys,
 		LeftWidth: nl, RightWidth: len(rsc), TTL: b.p.StateTTL}}
 	rj.nodeProps = nodeProps{schema: schema, rowtime: -1}
 	return b.joinFilter(rj, sc, rest)
