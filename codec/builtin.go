@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 	"unsafe"
 )
@@ -301,15 +302,94 @@ func (timeCodec) Decode(src []byte) (time.Time, int, error) {
 	return t.In(time.FixedZone("", off)), 16, nil
 }
 
-// castCodec reuses the codec of B for a type T whose underlying type is B
-// (same memory layout), as in type UserID string.
-type castCodec[T, B any] struct{ base Codec[B] }
-
-func (c castCodec[T, B]) Append(dst []byte, v T) ([]byte, error) {
-	return c.base.Append(dst, *(*B)(unsafe.Pointer(&v)))
+// castKind reports whether a named type of kind k (and, for a slice,
+// element kind elem) is encoded as its underlying type, by appendKind and
+// decodeKind.
+func castKind(k, elem reflect.Kind) bool {
+	switch k {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64, reflect.String:
+		return true
+	case reflect.Slice:
+		return elem == reflect.Uint8
+	}
+	return false
 }
 
-func (c castCodec[T, B]) Decode(src []byte) (T, int, error) {
-	b, n, err := c.base.Decode(src)
-	return *(*T)(unsafe.Pointer(&b)), n, err
+// appendKind appends the encoding of the value of kind k at p.
+func appendKind(dst []byte, k reflect.Kind, p unsafe.Pointer) ([]byte, error) {
+	switch k {
+	case reflect.Bool:
+		return boolCodec{}.Append(dst, *(*bool)(p))
+	case reflect.Int:
+		return intCodec{}.Append(dst, *(*int)(p))
+	case reflect.Int8:
+		return int8Codec{}.Append(dst, *(*int8)(p))
+	case reflect.Int16:
+		return int16Codec{}.Append(dst, *(*int16)(p))
+	case reflect.Int32:
+		return int32Codec{}.Append(dst, *(*int32)(p))
+	case reflect.Int64:
+		return int64Codec{}.Append(dst, *(*int64)(p))
+	case reflect.Uint:
+		return uintCodec{}.Append(dst, *(*uint)(p))
+	case reflect.Uint8:
+		return uint8Codec{}.Append(dst, *(*uint8)(p))
+	case reflect.Uint16:
+		return uint16Codec{}.Append(dst, *(*uint16)(p))
+	case reflect.Uint32:
+		return uint32Codec{}.Append(dst, *(*uint32)(p))
+	case reflect.Uint64:
+		return uint64Codec{}.Append(dst, *(*uint64)(p))
+	case reflect.Float32:
+		return float32Codec{}.Append(dst, *(*float32)(p))
+	case reflect.Float64:
+		return float64Codec{}.Append(dst, *(*float64)(p))
+	case reflect.String:
+		return stringCodec{}.Append(dst, *(*string)(p))
+	case reflect.Slice:
+		return bytesCodec{}.Append(dst, *(*[]byte)(p))
+	}
+	panic(fmt.Sprintf("codec: no built-in codec for kind %v", k))
+}
+
+// decodeKind decodes a value of kind k into p (the zero value on error,
+// as the built-in codecs return).
+func decodeKind(src []byte, k reflect.Kind, p unsafe.Pointer) (n int, err error) {
+	switch k {
+	case reflect.Bool:
+		*(*bool)(p), n, err = boolCodec{}.Decode(src)
+	case reflect.Int:
+		*(*int)(p), n, err = intCodec{}.Decode(src)
+	case reflect.Int8:
+		*(*int8)(p), n, err = int8Codec{}.Decode(src)
+	case reflect.Int16:
+		*(*int16)(p), n, err = int16Codec{}.Decode(src)
+	case reflect.Int32:
+		*(*int32)(p), n, err = int32Codec{}.Decode(src)
+	case reflect.Int64:
+		*(*int64)(p), n, err = int64Codec{}.Decode(src)
+	case reflect.Uint:
+		*(*uint)(p), n, err = uintCodec{}.Decode(src)
+	case reflect.Uint8:
+		*(*uint8)(p), n, err = uint8Codec{}.Decode(src)
+	case reflect.Uint16:
+		*(*uint16)(p), n, err = uint16Codec{}.Decode(src)
+	case reflect.Uint32:
+		*(*uint32)(p), n, err = uint32Codec{}.Decode(src)
+	case reflect.Uint64:
+		*(*uint64)(p), n, err = uint64Codec{}.Decode(src)
+	case reflect.Float32:
+		*(*float32)(p), n, err = float32Codec{}.Decode(src)
+	case reflect.Float64:
+		*(*float64)(p), n, err = float64Codec{}.Decode(src)
+	case reflect.String:
+		*(*string)(p), n, err = stringCodec{}.Decode(src)
+	case reflect.Slice:
+		*(*[]byte)(p), n, err = bytesCodec{}.Decode(src)
+	default:
+		panic(fmt.Sprintf("codec: no built-in codec for kind %v", k))
+	}
+	return n, err
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // roundTrip encodes each value after a prefix, decodes it with trailing
@@ -156,6 +157,66 @@ func TestRoundTripNamedTypes(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Errorf("userID encodes as %x, string as %x", a, b)
 	}
+}
+
+// sameAsKind checks that a named type N encodes as its underlying type B
+// and decodes back to v, and that bad input fails for both alike.
+func sameAsKind[N, B comparable](t *testing.T, v N, bad []byte) {
+	t.Helper()
+	got, err := For[N]().Append(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := For[B]().Append(nil, *(*B)(unsafe.Pointer(&v)))
+	if !bytes.Equal(got, want) {
+		t.Errorf("%T encodes %v as %x, its kind as %x", v, v, got, want)
+	}
+	back, n, err := For[N]().Decode(got)
+	if err != nil || n != len(got) || back != v {
+		t.Errorf("%T: decoded %v (%d bytes, %v), want %v (%d bytes)", v, back, n, err, v, len(got))
+	}
+	_, _, errN := For[N]().Decode(bad)
+	_, _, errB := For[B]().Decode(bad)
+	if errN == nil || errB == nil || errN.Error() != errB.Error() {
+		t.Errorf("%T on bad input %x: %v, its kind: %v", v, bad, errN, errB)
+	}
+}
+
+// TestNamedTypesOfEveryKind covers each kind a named type can borrow its
+// codec from.
+func TestNamedTypesOfEveryKind(t *testing.T) {
+	type (
+		nBool    bool
+		nInt     int
+		nInt8    int8
+		nInt16   int16
+		nInt32   int32
+		nInt64   int64
+		nUint    uint
+		nUint8   uint8
+		nUint16  uint16
+		nUint32  uint32
+		nUint64  uint64
+		nFloat32 float32
+		nFloat64 float64
+		nString  string
+	)
+	short := []byte{}
+	sameAsKind[nBool, bool](t, true, []byte{2})
+	sameAsKind[nInt, int](t, math.MinInt64, short)
+	sameAsKind[nInt8, int8](t, -3, short)
+	sameAsKind[nInt16, int16](t, math.MaxInt16, short)
+	sameAsKind[nInt32, int32](t, -70000, short)
+	sameAsKind[nInt64, int64](t, 1<<40, short)
+	sameAsKind[nUint, uint](t, math.MaxUint64, short)
+	sameAsKind[nUint8, uint8](t, 200, short)
+	sameAsKind[nUint16, uint16](t, 60000, short)
+	sameAsKind[nUint32, uint32](t, 1<<31, short)
+	sameAsKind[nUint64, uint64](t, 1<<63, short)
+	sameAsKind[nFloat32, float32](t, -1.5, short)
+	sameAsKind[nFloat64, float64](t, math.Pi, short)
+	sameAsKind[nString, string](t, "weir", []byte{5, 'a'})
+	sameAsKind[time.Duration, int64](t, -time.Second, short)
 }
 
 type inner struct {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"reflect"
 	"time"
+	"unsafe"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -57,7 +58,7 @@ func For[T any]() Codec[T] {
 	case []byte:
 		c = bytesCodec{}
 	case time.Duration:
-		c = castCodec[time.Duration, int64]{int64Codec{}}
+		c = reflected[time.Duration]{how: byKind, kind: reflect.Int64}
 	case time.Time:
 		c = timeCodec{}
 	}
@@ -65,52 +66,74 @@ func For[T any]() Codec[T] {
 		return c.(Codec[T])
 	}
 	t := reflect.TypeFor[T]()
-	if isMarshaler(t) {
-		return marshalerCodec[T]{}
+	var elem reflect.Kind
+	if t.Kind() == reflect.Slice {
+		elem = t.Elem().Kind()
 	}
-	if c := kindCodec[T](t); c != nil {
-		return c
+	switch {
+	case isMarshaler(t):
+		return reflected[T]{how: byMarshaler}
+	case castKind(t.Kind(), elem):
+		return reflected[T]{how: byKind, kind: t.Kind()}
 	}
-	return newCBORCodec[T]()
+	cb, err := newCBOR(t)
+	return reflected[T]{how: byCBOR, cbor: cb, err: err}
 }
 
-// kindCodec returns the built-in codec of t's underlying kind, or nil.
-func kindCodec[T any](t reflect.Type) Codec[T] {
-	switch t.Kind() {
-	case reflect.Bool:
-		return castCodec[T, bool]{boolCodec{}}
-	case reflect.Int:
-		return castCodec[T, int]{intCodec{}}
-	case reflect.Int8:
-		return castCodec[T, int8]{int8Codec{}}
-	case reflect.Int16:
-		return castCodec[T, int16]{int16Codec{}}
-	case reflect.Int32:
-		return castCodec[T, int32]{int32Codec{}}
-	case reflect.Int64:
-		return castCodec[T, int64]{int64Codec{}}
-	case reflect.Uint:
-		return castCodec[T, uint]{uintCodec{}}
-	case reflect.Uint8:
-		return castCodec[T, uint8]{uint8Codec{}}
-	case reflect.Uint16:
-		return castCodec[T, uint16]{uint16Codec{}}
-	case reflect.Uint32:
-		return castCodec[T, uint32]{uint32Codec{}}
-	case reflect.Uint64:
-		return castCodec[T, uint64]{uint64Codec{}}
-	case reflect.Float32:
-		return castCodec[T, float32]{float32Codec{}}
-	case reflect.Float64:
-		return castCodec[T, float64]{float64Codec{}}
-	case reflect.String:
-		return castCodec[T, string]{stringCodec{}}
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return castCodec[T, []byte]{bytesCodec{}}
-		}
+// How a reflected codec encodes its type.
+const (
+	byKind = iota
+	byMarshaler
+	byCBOR
+)
+
+// reflected is the codec of every type without an exact built-in one. It
+// is the only codec generic in T, and thin: the work is done by functions
+// compiled once (appendKind, appendMarshaler, cborModes.append, ...). One
+// such codec per type, rather than one per way of encoding, keeps what a
+// job's package compiles for each of its record types small.
+type reflected[T any] struct {
+	how  uint8
+	kind reflect.Kind // byKind
+	cbor *cborModes   // byCBOR
+	err  error        // byCBOR: the type cannot be encoded; every call returns it
+}
+
+func (c reflected[T]) Append(dst []byte, v T) ([]byte, error) {
+	switch c.how {
+	case byKind:
+		// v does not escape: no allocation for named basic types.
+		return appendKind(dst, c.kind, unsafe.Pointer(&v))
+	case byMarshaler:
+		w := v
+		return appendMarshaler(dst, &w)
 	}
-	return nil
+	if c.err != nil {
+		return dst, c.err
+	}
+	return c.cbor.append(dst, v)
+}
+
+func (c reflected[T]) Decode(src []byte) (v T, n int, err error) {
+	switch c.how {
+	case byKind:
+		n, err = decodeKind(src, c.kind, unsafe.Pointer(&v))
+		return v, n, err
+	case byMarshaler:
+		var w T
+		if n, err = decodeMarshaler(src, &w); err != nil {
+			return v, 0, err
+		}
+		return w, n, nil
+	}
+	if c.err != nil {
+		return v, 0, c.err
+	}
+	var w T
+	if n, err = c.cbor.decode(src, &w); err != nil {
+		return v, 0, err
+	}
+	return w, n, nil
 }
 
 // isMarshaler reports whether t is a non-pointer, non-interface type that
@@ -124,20 +147,16 @@ func isMarshaler(t reflect.Type) bool {
 	return (t.Implements(marshalerType) || pt.Implements(marshalerType)) && pt.Implements(reflect.TypeFor[encoding.BinaryUnmarshaler]())
 }
 
-// marshalerCodec frames MarshalBinary's output with a uvarint length, since
-// UnmarshalBinary takes exactly one value's bytes.
-type marshalerCodec[T any] struct{}
-
-func (marshalerCodec[T]) Append(dst []byte, v T) ([]byte, error) {
-	var m any = v
-	if _, ok := m.(encoding.BinaryMarshaler); !ok {
-		m = &v
-	}
+// appendMarshaler frames the output of ptr's MarshalBinary (AppendBinary
+// where it has one) with a uvarint length, since UnmarshalBinary takes
+// exactly one value's bytes. ptr points to a value of a type isMarshaler
+// accepted: its method set has the value's methods too.
+func appendMarshaler(dst []byte, ptr any) ([]byte, error) {
 	start := len(dst)
-	if a, ok := m.(encoding.BinaryAppender); ok {
+	if a, ok := ptr.(encoding.BinaryAppender); ok {
 		out, err := a.AppendBinary(dst)
 		if err != nil {
-			return dst, fmt.Errorf("codec: %T.AppendBinary: %w", v, err)
+			return dst, fmt.Errorf("codec: %v.AppendBinary: %w", reflect.TypeOf(ptr).Elem(), err)
 		}
 		// Shift the body right to make room for its length prefix.
 		var hdr [binary.MaxVarintLen64]byte
@@ -147,39 +166,37 @@ func (marshalerCodec[T]) Append(dst []byte, v T) ([]byte, error) {
 		copy(out[start:], hdr[:h])
 		return out, nil
 	}
-	b, err := m.(encoding.BinaryMarshaler).MarshalBinary()
+	b, err := ptr.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
-		return dst, fmt.Errorf("codec: %T.MarshalBinary: %w", v, err)
+		return dst, fmt.Errorf("codec: %v.MarshalBinary: %w", reflect.TypeOf(ptr).Elem(), err)
 	}
 	return AppendBytes(dst, b), nil
 }
 
-func (marshalerCodec[T]) Decode(src []byte) (T, int, error) {
-	var v T
+// decodeMarshaler reads one framed value into ptr with UnmarshalBinary.
+func decodeMarshaler(src []byte, ptr any) (int, error) {
 	b, n, err := ReadBytes(src)
 	if err != nil {
-		return v, 0, err
+		return 0, err
 	}
-	if err := any(&v).(encoding.BinaryUnmarshaler).UnmarshalBinary(b); err != nil {
-		var zero T
-		return zero, 0, fmt.Errorf("%w: %T.UnmarshalBinary: %w", ErrInvalid, v, err)
+	if err := ptr.(encoding.BinaryUnmarshaler).UnmarshalBinary(b); err != nil {
+		return 0, fmt.Errorf("%w: %v.UnmarshalBinary: %w", ErrInvalid, reflect.TypeOf(ptr).Elem(), err)
 	}
-	return v, n, nil
+	return n, nil
 }
 
-// cborCodec holds immutable CBOR modes; err is set only if the options
-// were rejected, which would be a bug here, and is returned by every call.
-type cborCodec[T any] struct {
-	em  cbor.UserBufferEncMode
-	dm  cbor.DecMode
-	err error
+// cborModes holds immutable CBOR modes.
+type cborModes struct {
+	em cbor.UserBufferEncMode
+	dm cbor.DecMode
 }
 
-func newCBORCodec[T any]() cborCodec[T] {
-	if err := hiddenFields(reflect.TypeFor[T](), map[reflect.Type]bool{}); err != nil {
+// newCBOR returns the CBOR modes for t, or why t cannot be encoded.
+func newCBOR(t reflect.Type) (*cborModes, error) {
+	if err := hiddenFields(t, map[reflect.Type]bool{}); err != nil {
 		// CBOR would silently drop the field: state would come back from a
 		// checkpoint without it.
-		return cborCodec[T]{err: err}
+		return nil, err
 	}
 	em, err := cbor.EncOptions{
 		Sort:          cbor.SortCoreDeterministic, // same value, same bytes
@@ -191,7 +208,7 @@ func newCBORCodec[T any]() cborCodec[T] {
 		IndefLength:   cbor.IndefLengthForbidden,
 	}.UserBufferEncMode()
 	if err != nil {
-		return cborCodec[T]{err: fmt.Errorf("codec: CBOR encoding options: %w", err)}
+		return nil, fmt.Errorf("codec: CBOR encoding options: %w", err)
 	}
 	dm, err := cbor.DecOptions{
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
@@ -202,15 +219,12 @@ func newCBORCodec[T any]() cborCodec[T] {
 		UTF8:             cbor.UTF8DecodeInvalid, // Go strings may hold any bytes
 	}.DecMode()
 	if err != nil {
-		return cborCodec[T]{err: fmt.Errorf("codec: CBOR decoding options: %w", err)}
+		return nil, fmt.Errorf("codec: CBOR decoding options: %w", err)
 	}
-	return cborCodec[T]{em: em, dm: dm}
+	return &cborModes{em: em, dm: dm}, nil
 }
 
-func (c cborCodec[T]) Append(dst []byte, v T) ([]byte, error) {
-	if c.err != nil {
-		return dst, c.err
-	}
+func (c *cborModes) append(dst []byte, v any) ([]byte, error) {
 	start := len(dst)
 	buf := bytes.NewBuffer(dst)
 	if err := c.em.MarshalToBuffer(v, buf); err != nil {
@@ -224,21 +238,17 @@ func (c cborCodec[T]) Append(dst []byte, v T) ([]byte, error) {
 	return out, nil
 }
 
-func (c cborCodec[T]) Decode(src []byte) (T, int, error) {
-	var v T
-	if c.err != nil {
-		return v, 0, c.err
-	}
-	rest, err := c.dm.UnmarshalFirst(src, &v)
+// decode decodes one value into ptr.
+func (c *cborModes) decode(src []byte, ptr any) (int, error) {
+	rest, err := c.dm.UnmarshalFirst(src, ptr)
 	if err != nil {
-		var zero T
 		kind := ErrInvalid
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			kind = ErrTruncated
 		}
-		return zero, 0, fmt.Errorf("%w: CBOR %T: %w", kind, v, err)
+		return 0, fmt.Errorf("%w: CBOR %v: %w", kind, reflect.TypeOf(ptr).Elem(), err)
 	}
-	return v, len(src) - len(rest), nil
+	return len(src) - len(rest), nil
 }
 
 // hiddenFields reports a struct field that CBOR would not store: an
