@@ -169,14 +169,11 @@ func (e *Env) Metrics() []SubtaskMetrics {
 // the first operator's error, which names the operator and subtask. Every
 // goroutine of the job has ended when Execute returns.
 func (e *Env) Execute(ctx context.Context, name string) error {
-	if err := e.cfg.validate(); err != nil {
-		return err
-	}
 	e.mu.Lock()
 	e.name = name
 	e.mu.Unlock()
-	plan.AssignUIDs(&e.graph)
-	if err := e.check(); err != nil {
+	p, err := e.resolve()
+	if err != nil {
 		return err
 	}
 	backend, err := newBackend(e.cfg.backend, e.cfg.backendDir)
@@ -184,7 +181,6 @@ func (e *Env) Execute(ctx context.Context, name string) error {
 		return err
 	}
 	e.backend = backend
-	p := plan.Resolve(&e.graph, e.cfg.parallelism)
 	e.setGraph(p)
 	logger := e.cfg.logger
 	if logger == nil {

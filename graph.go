@@ -63,6 +63,46 @@ func (e *Env) Graph() JobGraph {
 	return JobGraph{}
 }
 
+// Plan returns the graph Execute would run, without running anything: it
+// validates the job's options and operators as Execute does and returns
+// their error, if any, and otherwise the operators with the parallelism,
+// chains and UIDs they would run with (Flink's execution plan). It opens
+// no state backend, checkpoint storage or connection. Call it once the
+// job is complete, not while Execute runs; operators added after it get
+// their UIDs as if it had not been called.
+func (e *Env) Plan() (JobGraph, error) {
+	var auto []*plan.Node
+	for _, n := range e.graph.Nodes {
+		if n.UID == "" {
+			auto = append(auto, n)
+		}
+	}
+	// Execute assigns UIDs in one pass over the whole graph; one assigned
+	// now would clash with that of an identical operator added later.
+	defer func() {
+		for _, n := range auto {
+			n.UID = ""
+		}
+	}()
+	p, err := e.resolve()
+	if err != nil {
+		return JobGraph{}, err
+	}
+	return describe(p), nil
+}
+
+// resolve validates the job and resolves its plan, as Execute runs it.
+func (e *Env) resolve() (*plan.Plan, error) {
+	if err := e.cfg.validate(); err != nil {
+		return nil, err
+	}
+	plan.AssignUIDs(&e.graph)
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	return plan.Resolve(&e.graph, e.cfg.parallelism), nil
+}
+
 // setGraph keeps the description of p for Graph; Execute calls it once the
 // plan is resolved.
 func (e *Env) setGraph(p *plan.Plan) {

@@ -84,3 +84,53 @@ func TestGraph(t *testing.T) {
 		t.Errorf("metrics are named %q, want the graph's chains %q and out", names, chain)
 	}
 }
+
+// TestPlan checks that Plan describes, before Execute and without running
+// anything, the graph Execute then runs; that it reports what Execute
+// would refuse; and that operators added after it still get UIDs of their
+// own.
+func TestPlan(t *testing.T) {
+	env := weir.NewEnv(weir.Parallelism(2))
+	src := weir.FromSource(env, weirtest.FromSlice(1, 2, 3, 4), weir.Name("src"))
+	double := func(v int) int { return 2 * v }
+	first := weir.Map(weir.Rebalance(src), double)
+	out := weirtest.NewTxCollector[int]()
+	weir.SinkTo(first, out, weir.Name("out"), weir.Parallelism(1))
+	planned, err := env.Plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.Records(); len(got) != 0 {
+		t.Fatalf("Plan ran the job: the sink has %v", got)
+	}
+	// The same map again on the same input: its UID depends on the first's
+	// rank, which Plan must not have fixed.
+	second := weir.Map(weir.Rebalance(src), double)
+	weir.SinkTo(second, weirtest.NewTxCollector[int](), weir.Name("out2"), weir.Parallelism(1))
+	if err := env.Execute(context.Background(), "plan"); err != nil {
+		t.Fatal(err)
+	}
+	ran := env.Graph()
+	if !slices.Equal(ran.Operators[:len(planned.Operators)], planned.Operators) {
+		t.Errorf("Plan gave operators %+v, Execute ran %+v", planned.Operators, ran.Operators)
+	}
+	if !slices.Equal(ran.Edges[:len(planned.Edges)], planned.Edges) {
+		t.Errorf("Plan gave edges %+v, Execute ran %+v", planned.Edges, ran.Edges)
+	}
+	uids := map[string]string{}
+	for _, op := range ran.Operators {
+		if other, dup := uids[op.UID]; dup {
+			t.Errorf("operators %q and %q share UID %q", other, op.Name, op.UID)
+		}
+		uids[op.UID] = op.Name
+	}
+
+	bad := weir.NewEnv(weir.Parallelism(4), weir.MaxParallelism(2))
+	weir.SinkTo(weir.FromSource(bad, weirtest.FromSlice(1)), weirtest.NewTxCollector[int]())
+	if _, err := bad.Plan(); err == nil {
+		t.Error("Plan of a job whose parallelism exceeds its max parallelism gave no error")
+	}
+	if _, err := weir.NewEnv().Plan(); err == nil {
+		t.Error("Plan of a job without operators gave no error")
+	}
+}

@@ -339,14 +339,12 @@ func (s *Session) explain(st *ast.Explain, src string) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("sql: EXPLAIN of %s: only queries and INSERT INTO can be explained", firstWord(st.Statement))
 	}
-	// Only the parallelism: the job is resolved, never run, so it must not
-	// restore or write checkpoints.
+	// Only the parallelism: the job is planned, never run.
 	var opts []weir.EnvOption
 	if v, ok := s.settings["parallelism.default"]; ok {
 		n, _ := strconv.Atoi(v)
 		opts = append(opts, weir.Parallelism(n))
 	}
-	opts = append(opts, weir.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := weir.NewEnv(opts...)
 	bd := p.NewBuilder(env)
 	var err error
@@ -362,16 +360,14 @@ func (s *Session) explain(st *ast.Explain, src string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Execute resolves the job graph before it starts anything; with a
-	// cancelled context it returns there.
-	cctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_ = env.Execute(cctx, "explain")
+	g, err := env.Plan()
+	if err != nil {
+		return nil, fmt.Errorf("sql: EXPLAIN: %w", err)
+	}
 	var b strings.Builder
 	b.WriteString("== Logical Plan ==\n")
 	b.WriteString(planner.Explain(plan))
 	b.WriteString("\n== Job Graph ==\n")
-	g := env.Graph()
 	for _, op := range g.Operators {
 		fmt.Fprintf(&b, "%d: %s [%s, parallelism %d, uid %s]\n", op.ID, op.Name, op.Kind, op.Parallelism, op.UID)
 	}

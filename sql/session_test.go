@@ -411,3 +411,16 @@ func TestExplainRunsNothing(t *testing.T) {
 		t.Fatalf("EXPLAIN printed %.100q", out.String())
 	}
 }
+
+// TestExplainReportsWhatExecuteWouldRefuse: EXPLAIN validates the job as
+// running it would, rather than showing a graph that cannot run.
+func TestExplainReportsWhatExecuteWouldRefuse(t *testing.T) {
+	s := quietSession(t, sql.Options{Stdout: &syncBuffer{}})
+	exec1(t, s, logsDDL)
+	exec1(t, s, "CREATE TABLE p (uri STRING) WITH ('connector' = 'print')")
+	exec1(t, s, "SET 'parallelism.default' = '1000'")
+	_, err := s.Execute(context.Background(), "EXPLAIN INSERT INTO p SELECT uri FROM logs")
+	if err == nil || !strings.Contains(err.Error(), "max") {
+		t.Fatalf("EXPLAIN at parallelism 1000, over the max parallelism: %v, want an error that says so", err)
+	}
+}
