@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	rt "runtime"
 	"slices"
 	"sync/atomic"
@@ -47,6 +48,16 @@ const (
 	// access timing, metrics scraped and sampled every second) as a share
 	// of its median throughput with it off.
 	TargetObserve = 0.98
+	// TargetCPU is the least CPU time per line of the baseline over weir
+	// p1's (medians): weir may spend 1/0.7 of the hand-written CPU.
+	TargetCPU = 0.7
+	// TargetP2Wall is the most wall time of weir p2 over the baseline's
+	// (medians): on two cores weir must be no slower than one
+	// hand-written goroutine.
+	TargetP2Wall = 1.0
+	// TargetMemory is the most peak resident memory of weir p1 over the
+	// baseline's (medians, each program in a process of its own).
+	TargetMemory = 2.0
 )
 
 // Defaults of PVUVConfig.
@@ -80,6 +91,12 @@ type PVUVConfig struct {
 	// Generating, if set, is called while the input is written, about a
 	// hundred times, with the lines written so far and Events.
 	Generating func(written, total int64)
+	// Spawn, if set, starts a process that calls PVUVChild with args and
+	// exits: each run then also runs the baseline, weir p1 and weir p2 in
+	// processes of their own, to measure their peak resident memory
+	// (TargetMemory). weir bench pvuv starts itself again; nil skips the
+	// measurement.
+	Spawn func(ctx context.Context, args []string) *exec.Cmd
 	// Observe says what the weir runs observe: ObserveOn (the default:
 	// what a job does out of the box, with its metrics scraped and
 	// sampled every second as Prometheus and the job UI's history do),
@@ -150,7 +167,27 @@ type PVUVRun struct {
 	// shared with other work, the share of the cores a run gets moves its
 	// throughput far more than the work it does, which CPU time measures.
 	Each, EachCPU []float64
+	// EachRSS is the peak resident set size in bytes of every run of the
+	// program in a process of its own (PVUVConfig.Spawn), as a user runs
+	// it: one of several runs in one process would also hold the heap and
+	// the pages that earlier runs left. Empty without Spawn.
+	//
+	// Every program runs in the same binary, weir's, whose mapped pages
+	// are tens of MiB of each peak (how many depends on the page cache as
+	// much as on the program); EachOwn is the peak without them (on Linux):
+	// the heap, stacks and runtime of the program itself, which a
+	// hand-written program built alone would hold next to its own, small,
+	// binary.
+	EachRSS, EachOwn []float64
 }
+
+// MedianRSS returns the median of the runs' peak resident set sizes in
+// bytes, 0 where they were not measured.
+func (r *PVUVRun) MedianRSS() int64 { return int64(median(r.EachRSS)) }
+
+// MedianOwn returns the median of the runs' peaks without the binary's
+// pages, in bytes.
+func (r *PVUVRun) MedianOwn() int64 { return int64(median(r.EachOwn)) }
 
 // MedianCPU returns the median of the runs' CPU time per line.
 func (r *PVUVRun) MedianCPU() time.Duration { return time.Duration(median(r.EachCPU)) }
@@ -203,6 +240,14 @@ type PVUVReport struct {
 	// ObserveCPURatio is P1Unobserved's median CPU time per line over
 	// P1's: the share of the work left when observation is off.
 	ObserveCPURatio float64
+	// The efficiency targets, from medians: CPURatio is the baseline's CPU
+	// time per line over weir p1's (TargetCPU), P2WallRatio weir p2's wall
+	// time over the baseline's (TargetP2Wall), MemoryRatio weir p1's peak
+	// resident set size over the baseline's, each without the pages of
+	// the binary they share (PVUVRun.EachOwn; TargetMemory; 0 where peaks
+	// were not measured).
+	CPURatio, P2WallRatio, MemoryRatio float64
+	CPUMet, P2WallMet, MemoryMet       bool
 }
 
 // PVUV generates Config.Events access-log lines into a temporary file with
@@ -262,6 +307,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			fmt.Fprintln(w)
 			return rep, err
 		}
+
 		want, rep.Windows, rep.PageViews = res.Windows, len(res.Windows), 0
 		for _, win := range res.Windows {
 			rep.PageViews += win.PV
@@ -293,6 +339,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			cpu0 := CPUTime()
 			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, observe, opts...)
 			cpu := CPUTime() - cpu0
+
 			if dir != "" {
 				os.RemoveAll(dir)
 			}
@@ -308,6 +355,21 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			if len(rep.Mismatches) == 0 {
 				rep.Mismatches = diff(r.Name, got, want)
 			}
+		}
+		if cfg.Spawn != nil {
+			for _, r := range []struct {
+				run     *PVUVRun
+				program string
+			}{{&rep.Baseline, childBaseline}, {&rep.P1, childP1}, {&rep.P2, childP2}} {
+				peak, file, err := peakInChild(ctx, cfg.Spawn, cfg, r.program, rep.File)
+				if err != nil {
+					fmt.Fprintln(w)
+					return rep, err
+				}
+				r.run.EachRSS = append(r.run.EachRSS, float64(peak))
+				r.run.EachOwn = append(r.run.EachOwn, float64(max(peak-file, 0)))
+			}
+			fmt.Fprintf(w, ", each alone at its peak %s, %s, %s", mib(int64(rep.Baseline.EachRSS[i])), mib(int64(rep.P1.EachRSS[i])), mib(int64(rep.P2.EachRSS[i])))
 		}
 		fmt.Fprintln(w)
 	}
@@ -330,8 +392,27 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			rep.ObserveCPURatio = float64(rep.P1Unobserved.MedianCPU()) / float64(c)
 		}
 	}
+	rep.efficiency()
 	rep.print(w)
 	return rep, nil
+}
+
+// efficiency computes the efficiency targets' ratios from the runs'
+// medians.
+func (rep *PVUVReport) efficiency() {
+	if c := rep.P1.MedianCPU(); c > 0 {
+		rep.CPURatio = float64(rep.Baseline.MedianCPU()) / float64(c)
+	}
+	if p2 := rep.P2.Median(); p2 > 0 {
+		// The same lines, so the throughputs' inverse ratio is the walls'.
+		rep.P2WallRatio = rep.Baseline.Median() / p2
+	}
+	if b := rep.Baseline.MedianOwn(); b > 0 {
+		rep.MemoryRatio = float64(rep.P1.MedianOwn()) / float64(b)
+	}
+	rep.CPUMet = rep.CPURatio >= TargetCPU
+	rep.P2WallMet = rep.P2WallRatio > 0 && rep.P2WallRatio <= TargetP2Wall
+	rep.MemoryMet = rep.MemoryRatio > 0 && rep.MemoryRatio <= TargetMemory
 }
 
 func (r *PVUVRun) best(lines int64, d, cpu time.Duration) {
@@ -377,6 +458,7 @@ func (rep *PVUVReport) print(w io.Writer) {
 			len(rep.Baseline.EachCPU), b, rep.P1.MedianCPU(), rep.P2.MedianCPU(),
 			float64(b)/float64(max(rep.P1.MedianCPU(), 1)), float64(b)/float64(max(rep.P2.MedianCPU(), 1)))
 	}
+	rep.printEfficiency(w)
 	if rep.P1Checkpointed.EventsPerSec > 0 {
 		fmt.Fprintf(w, "%-13s %12s %6.2f %12.2f %7s   %-20s %s\n", rep.P1Checkpointed.Name, count(int64(rep.P1Checkpointed.EventsPerSec)), rep.P1Checkpointed.Cores,
 			rep.P1Checkpointed.EventsPerSec/max(rep.Baseline.EventsPerSec, 1e-9), "",
@@ -396,6 +478,27 @@ func (rep *PVUVReport) print(w io.Writer) {
 		fmt.Fprintf(w, "\nthe input is kept in %s\n", rep.File)
 	}
 }
+
+// printEfficiency writes the efficiency targets: CPU time and memory are
+// what a shared machine moves least, wall time on two cores what a user
+// sees.
+func (rep *PVUVReport) printEfficiency(w io.Writer) {
+	fmt.Fprintf(w, "\nefficiency, medians of %d runs:\n", len(rep.Baseline.Each))
+	fmt.Fprintf(w, "  %-46s %6.2f   target >= %.2f   %s\n", "CPU per line, baseline over weir p1", rep.CPURatio, TargetCPU, yesNo(rep.CPUMet))
+	fmt.Fprintf(w, "  %-46s %6.2f   target <= %.2f   %s\n", "wall time, weir p2 over baseline (1 goroutine)", rep.P2WallRatio, TargetP2Wall, yesNo(rep.P2WallMet))
+	if rep.MemoryRatio == 0 {
+		fmt.Fprintf(w, "  %-46s %6s   target <= %.2f   (not measured)\n", "peak RSS, weir p1 over baseline", "-", TargetMemory)
+		return
+	}
+	fmt.Fprintf(w, "  %-46s %6.2f   target <= %.2f   %s\n", "peak RSS, weir p1 over baseline", rep.MemoryRatio, TargetMemory, yesNo(rep.MemoryMet))
+	fmt.Fprintf(w, "  (peak RSS, each program in a process of its own: baseline %s, weir p1 %s, weir p2 %s;\n",
+		mib(rep.Baseline.MedianRSS()), mib(rep.P1.MedianRSS()), mib(rep.P2.MedianRSS()))
+	fmt.Fprintf(w, "  without the pages of weir's binary, which they all run in: %s, %s, %s)\n",
+		mib(rep.Baseline.MedianOwn()), mib(rep.P1.MedianOwn()), mib(rep.P2.MedianOwn()))
+}
+
+// mib formats n bytes in MiB.
+func mib(n int64) string { return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20)) }
 
 func yesNo(b bool) string {
 	if b {

@@ -2,6 +2,12 @@ package bench
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,13 +18,30 @@ import (
 	"github.com/weirstream/weir/bench/baseline"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	// The test binary is also the child PVUVConfig.Spawn starts.
+	if args, ok := os.LookupEnv("WEIR_BENCH_CHILD"); ok {
+		if err := PVUVChild(context.Background(), strings.Split(args, "\n"), os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// spawnSelf starts this test binary as a PVUVChild.
+func spawnSelf(ctx context.Context, args []string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), "WEIR_BENCH_CHILD="+strings.Join(args, "\n"))
+	return cmd
+}
 
 func TestPVUV(t *testing.T) {
 	var out bytes.Buffer
 	var calls int
 	rep, err := PVUV(t.Context(), PVUVConfig{Events: 20_000, Window: 10 * time.Second, Dir: t.TempDir(), Runs: 2,
-		Generating: func(done, total int64) { calls++ }}, &out)
+		Generating: func(done, total int64) { calls++ }, Spawn: spawnSelf}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,9 +51,30 @@ func TestPVUV(t *testing.T) {
 	if calls != 100 {
 		t.Errorf("Generating called %d times, want 100", calls)
 	}
-	for _, want := range []string{"run 2/2", "results: PASS", "weir p2"} {
+	if rep.CPURatio <= 0 || rep.P2WallRatio <= 0 {
+		t.Errorf("efficiency ratios CPU %v, p2 wall %v: not computed", rep.CPURatio, rep.P2WallRatio)
+	}
+	for _, r := range []PVUVRun{rep.Baseline, rep.P1, rep.P2} {
+		if len(r.EachRSS) != 2 || slices.Min(r.EachRSS) < 1<<20 {
+			t.Errorf("%s: peak RSS of its runs alone %v; want two of a MiB or more", r.Name, r.EachRSS)
+		}
+	}
+	if rep.MemoryRatio <= 0 {
+		t.Errorf("memory ratio %v: not computed", rep.MemoryRatio)
+	}
+	for _, want := range []string{"run 2/2", "results: PASS", "weir p2", "CPU per line, baseline over weir p1", "target <= 2.00"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestPVUVChildRefuses: a child run with the wrong arguments says what it
+// takes.
+func TestPVUVChildRefuses(t *testing.T) {
+	for _, args := range [][]string{nil, {"weir-p3", "in.log", "10s", "10"}, {"baseline", "in.log", "ten", "10"}} {
+		if err := PVUVChild(t.Context(), args, io.Discard); err == nil {
+			t.Errorf("PVUVChild(%q) gave no error", args)
 		}
 	}
 }

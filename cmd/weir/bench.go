@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/weirstream/weir/bench"
@@ -28,6 +29,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		switch args[0] {
 		case "pvuv":
 			return runBenchPVUV(ctx, args[1:], stdout, stderr)
+		case pvuvChild:
+			// Not listed: weir bench pvuv starts it to measure a program's
+			// memory in a process of its own.
+			if err := bench.PVUVChild(ctx, args[1:], stdout); err != nil {
+				fmt.Fprintf(stderr, "weir bench %s: %v\n", pvuvChild, err)
+				return exitFail
+			}
+			return exitOK
 		case "async":
 			return runBenchAsync(ctx, args[1:], stdout, stderr)
 		case "kafka":
@@ -65,7 +74,16 @@ It checks that both weir runs produce exactly the baseline's windows (start,
 pv, uv, top pages) and prints PASS or FAIL, then throughput in lines per
 second of wall time and the ratios against the targets: weir p1 at least
 0.50 of the baseline, weir p2 at least 1.60 times weir p1, weir p1 with
-checkpoints at least 0.95 of weir p1.`
+checkpoints at least 0.95 of weir p1. Then the efficiency targets, from the
+runs' medians: the baseline's CPU time per line at least 0.70 of weir p1's,
+weir p2's wall time at most the baseline's, and weir p1's peak resident
+memory at most 2 times the baseline's (on Linux: what each run adds to this
+process's resident set at its peak, the heap of earlier runs given back
+before it).`
+
+// pvuvChild is the hidden benchmark that runs one program of weir bench
+// pvuv in a process of its own.
+const pvuvChild = "pvuv-child"
 
 func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := newFlagSet("weir bench pvuv", "weir bench pvuv [flags]", benchPVUVAbout,
@@ -105,6 +123,13 @@ func runBenchPVUV(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 	cfg := bench.PVUVConfig{Events: *events, Window: *window, Runs: int(*runs), Keep: *keep, CheckpointInterval: *ckpt, Observe: *observe}
+	if self, err := os.Executable(); err == nil {
+		cfg.Spawn = func(ctx context.Context, args []string) *exec.Cmd {
+			return exec.CommandContext(ctx, self, append([]string{"bench", pvuvChild}, args...)...)
+		}
+	} else {
+		fmt.Fprintf(stderr, "weir bench pvuv: cannot start itself again to measure memory (%v); going on without\n", err)
+	}
 	if sf, ok := stderr.(*os.File); ok && progress.IsTerminal(sf) {
 		cfg.Generating = func(done, total int64) {
 			fmt.Fprintf(stderr, "\rgenerating the input: %3d%% (%s of %s lines)\x1b[K", done*100/total, progress.Count(done), progress.Count(total))

@@ -672,7 +672,8 @@ func TestBenchPVUV(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"results: PASS", "baseline", "weir p1", "weir p2", "events/s", "p2/p1", ">= 0.50 x baseline", ">= 1.60 x p1"} {
+	for _, want := range []string{"results: PASS", "baseline", "weir p1", "weir p2", "events/s", "p2/p1", ">= 0.50 x baseline", ">= 1.60 x p1",
+		"each alone at its peak", "peak RSS, weir p1 over baseline", "without the pages of weir's binary"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
