@@ -104,9 +104,11 @@ func (e *Exchange[T]) getBatch() *Batch[T] {
 	}
 }
 
-// putBatch recycles b. Its old records stay referenced until overwritten;
-// the free list is bounded, so that memory is too.
+// putBatch recycles b, cleared: a record left in a recycled batch would
+// keep what it points to alive until a later batch as long overwrote it,
+// and a string cut from a source's line block keeps the whole block.
 func (e *Exchange[T]) putBatch(b *Batch[T]) {
+	clear(b.Records)
 	b.Records = b.Records[:0]
 	select {
 	case e.free <- b:

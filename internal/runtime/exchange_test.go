@@ -39,3 +39,26 @@ func TestBufferTimeoutSendsPartialBatch(t *testing.T) {
 		t.Fatal("with no buffer timeout a record did not leave at once")
 	}
 }
+
+// TestRecycledBatchesHoldNoRecords: a batch back on the free list points to
+// none of the records it carried, which would keep what they point to (a
+// source's line blocks) alive until a batch as long overwrote them.
+func TestRecycledBatchesHoldNoRecords(t *testing.T) {
+	notify := []chan struct{}{make(chan struct{}, 1)}
+	ex := NewExchange[*[1 << 10]byte](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 4, BufferTimeout: 0})
+	w := ex.Writer(context.Background(), 0, &Metrics{})
+	for range 4 {
+		w.Collect(Record[*[1 << 10]byte]{Value: new([1 << 10]byte)})
+	}
+	e := <-ex.Inputs(0)[0].ch
+	ex.putBatch(e.batch)
+	b := ex.getBatch()
+	if b != e.batch {
+		t.Fatal("the batch was not recycled")
+	}
+	for i, r := range b.Records[:cap(b.Records)] {
+		if r.Value != nil {
+			t.Errorf("slot %d of a recycled batch still points to a record's value", i)
+		}
+	}
+}
