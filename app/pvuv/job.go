@@ -294,7 +294,10 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 		// them copy a key when they first store it.
 		if reason := ParseString(line, &h); reason != "" {
 			c.BadLines.Add(1)
-			bad.Emit(ctx, BadLine{Line: line, Reason: reason})
+			// A copy: the dead letters wait in their exchange's batch
+			// for up to its buffer timeout, and a line cut from the
+			// source's block would keep the whole block alive meanwhile.
+			bad.Emit(ctx, BadLine{Line: strings.Clone(line), Reason: reason})
 			return nil
 		}
 		out.Emit(h)
