@@ -43,7 +43,7 @@ func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[stri
 		m.buf = make([]byte, m.src.cfg.bufferSize())
 	}
 	r := &rangeReader{split: s.clone(), file: f, arena: &m.arena, cfg: &m.src.cfg, log: m.log}
-	r.lines = tail.NewLines(f, m.buf, m.src.cfg.maxLineSize)
+	r.lines = tail.NewLines(f, &m.buf, m.src.cfg.maxLineSize)
 	r.lines.SetEnd(s.End)
 	if s.Offset > s.Start {
 		r.lines.SetPos(s.Offset) // always a line start (package doc, rule 4)

@@ -128,7 +128,7 @@ func (t *Tailer) openQuiet(path string) (*File, error) {
 		return nil, nil
 	}
 	f := &File{t: t, id: id, f: osf, path: path, size: fi.Size(), mtime: fi.ModTime(), listed: true}
-	f.lines = NewLines(f, t.buf, t.cfg.MaxLine)
+	f.lines = NewLines(f, &t.buf, t.cfg.MaxLine)
 	return f, nil
 }
 

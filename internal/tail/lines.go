@@ -49,12 +49,18 @@ type Line struct {
 // skipped as it streams by, and reported when its end is found, with its
 // first bytes and its length.
 //
+// The buffer grows, up to the limit and a byte, when a line does not fit
+// in it: it can start at the size of a read, not of the longest line,
+// which few files ever have and which every reader would hold otherwise.
+//
 // The buffer may be shared by several Lines (a Tailer reads many files
 // with one buffer); whoever switches it to another file calls Reset first.
+// A Lines that grows it grows it for all.
 type Lines struct {
-	f    io.ReaderAt
-	buf  []byte // len(buf) > maxLine, so a line of maxLine bytes and its '\n' fit
-	r, w int    // buf[r:w] holds the unread bytes from off on
+	f      io.ReaderAt
+	buf    []byte  // *shared, as of the last Reset or growth
+	shared *[]byte // the buffer the readers of several files share
+	r, w   int     // buf[r:w] holds the unread bytes from off on
 
 	off       int64 // file offset of buf[r]
 	lineStart int64 // offset of the first byte of the next line to emit
@@ -74,10 +80,11 @@ type Lines struct {
 	last int
 }
 
-// NewLines returns a reader of the lines of f from offset 0, with buf as
-// its buffer (longer than maxLine) and no end.
-func NewLines(f io.ReaderAt, buf []byte, maxLine int) Lines {
-	return Lines{f: f, buf: buf, maxLine: maxLine, end: -1}
+// NewLines returns a reader of the lines of f from offset 0, with *buf as
+// its buffer and no end. *buf must not be empty; the reader grows it to
+// up to maxLine+1 bytes as lines need.
+func NewLines(f io.ReaderAt, buf *[]byte, maxLine int) Lines {
+	return Lines{f: f, buf: *buf, shared: buf, maxLine: maxLine, end: -1}
 }
 
 // SetEnd makes Next say PastEnd at the first line that starts at or after
@@ -86,6 +93,7 @@ func (l *Lines) SetEnd(end int64) { l.end = end }
 
 // SetPos positions the reader at a line start.
 func (l *Lines) SetPos(lineStart int64) {
+	l.buf = *l.shared
 	l.r, l.w, l.last = 0, 0, 0
 	l.off, l.lineStart = lineStart, lineStart
 	l.skipPrev, l.long = false, false
@@ -104,7 +112,10 @@ func (l *Lines) SetRange(start int64) {
 
 // Reset drops the buffered bytes, so that the buffer can serve another
 // file; the next read starts again from where the reader is.
-func (l *Lines) Reset() { l.r, l.w, l.last = 0, 0, 0 }
+func (l *Lines) Reset() {
+	l.buf = *l.shared
+	l.r, l.w, l.last = 0, 0, 0
+}
 
 // Pos returns the offset of the next line to emit: after the last line
 // returned, or at the start of a long line being skipped.
@@ -174,6 +185,8 @@ func (l *Lines) Next() (Line, Status, error) {
 		case l.r > 0:
 			copy(l.buf, data)
 			l.r, l.w = 0, len(data)
+		case l.w == len(l.buf):
+			l.grow()
 		}
 		n, err := l.f.ReadAt(l.buf[l.w:], l.off+int64(l.w-l.r))
 		l.w += n
@@ -184,6 +197,15 @@ func (l *Lines) Next() (Line, Status, error) {
 			return Line{}, NeedMore, err
 		}
 	}
+}
+
+// grow makes room for a line longer than the buffer, which holds it from
+// its start: twice the size, at most the limit and a byte, so that a line
+// longer than the limit still shows as one that fills the buffer.
+func (l *Lines) grow() {
+	b := make([]byte, min(2*len(l.buf), l.maxLine+1))
+	copy(b, l.buf[:l.w])
+	l.buf, *l.shared = b, b
 }
 
 // keep adds the first bytes of b to the prefix of the long line, up to

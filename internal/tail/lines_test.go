@@ -2,6 +2,7 @@ package tail
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ func (f *longFile) ReadAt(p []byte, off int64) (int, error) {
 func TestLinesSkipsAHugeLine(t *testing.T) {
 	f := &longFile{n: 200 << 20}
 	buf := make([]byte, len(xs))
-	l := NewLines(f, buf, 1<<10)
+	l := NewLines(f, &buf, 1<<10)
 	skipping := 0
 	for {
 		line, st, err := l.Next()
@@ -86,7 +87,7 @@ func TestLinesSkipsAHugeLine(t *testing.T) {
 func TestLinesLongLastLine(t *testing.T) {
 	data := "a\n" + strings.Repeat("y", 50) + "\nb\n" + strings.Repeat("z", 40)
 	r := strings.NewReader(data)
-	l := NewLines(r, make([]byte, 16), 8)
+	l := NewLines(r, bufOf(16), 8)
 	l.SetEnd(5) // the long line starts at 2, before the end
 	var got []string
 	for {
@@ -133,7 +134,7 @@ func TestLinesLongLastLine(t *testing.T) {
 // TestLinesUnread gives lines back, as the shipper does when its batch is
 // full, and after Rest.
 func TestLinesUnread(t *testing.T) {
-	l := NewLines(strings.NewReader("one\n\ntwo\nend"), make([]byte, 64), 16)
+	l := NewLines(strings.NewReader("one\n\ntwo\nend"), bufOf(64), 16)
 	var got []string
 	for range 3 {
 		line, st, _ := l.Next()
@@ -190,7 +191,7 @@ func oracle(data []byte, maxLine int) []cut {
 
 // readRange reads the lines of data that start in [start, end) (end -1:
 // to the end) as a bounded reader does.
-func readRange(t *testing.T, data []byte, buf []byte, maxLine int, start, end int64) []cut {
+func readRange(t *testing.T, data []byte, buf *[]byte, maxLine int, start, end int64) []cut {
 	l := NewLines(bytes.NewReader(data), buf, maxLine)
 	l.SetEnd(end)
 	l.SetRange(start)
@@ -218,21 +219,63 @@ func readRange(t *testing.T, data []byte, buf []byte, maxLine int, start, end in
 // FuzzLines checks Lines against the oracle on any data, limit and buffer:
 // read whole, and in two ranges split anywhere, every line comes once, at
 // its offset, with its length, long exactly when longer than the limit.
+// The buffer starts at 1 to 64 bytes over the limit or below it, and the
+// readers share it, as they grow it.
 func FuzzLines(f *testing.F) {
 	f.Add([]byte("a\nbb\n\nccc"), uint8(2), uint8(1), uint16(3))
 	f.Add([]byte("\r\nxxxxxxxxxx\nyy"), uint8(3), uint8(5), uint16(1))
 	f.Add(bytes.Repeat([]byte("z"), 3000), uint8(9), uint8(0), uint16(1500))
 	f.Fuzz(func(t *testing.T, data []byte, maxLine, extra uint8, split uint16) {
 		ml := int(maxLine)%64 + 1
-		buf := make([]byte, ml+1+int(extra))
+		buf := bufOf(int(extra)%(ml+64) + 1)
 		want := oracle(data, ml)
 		if got := readRange(t, data, buf, ml, 0, -1); !slices.Equal(got, want) {
 			t.Fatalf("whole: got %+v, want %+v", got, want)
 		}
+		if len(*buf) > ml+1 && int(extra)%(ml+64)+1 <= ml+1 {
+			t.Fatalf("the buffer grew to %d bytes, past the limit %d and a byte", len(*buf), ml)
+		}
 		k := int64(split) % (int64(len(data)) + 1)
+		buf = bufOf(int(extra)%(ml+64) + 1)
 		got := append(readRange(t, data, buf, ml, 0, k), readRange(t, data, buf, ml, k, -1)...)
 		if !slices.Equal(got, want) {
 			t.Fatalf("split at %d: got %+v, want %+v", k, got, want)
 		}
 	})
+}
+
+// TestLinesGrowTheirBuffer reads lines longer than a 4-byte buffer: each
+// comes whole, the buffer grows no further than the limit and a byte, and
+// a second reader of the same buffer starts with the grown one.
+func TestLinesGrowTheirBuffer(t *testing.T) {
+	data := "ab\n" + strings.Repeat("x", 40) + "\nc\n" + strings.Repeat("y", 101) + "\nd\n"
+	buf := bufOf(4)
+	l := NewLines(strings.NewReader(data), buf, 100)
+	var got []string
+	for {
+		line, st, err := l.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st == NeedMore {
+			break
+		}
+		got = append(got, fmt.Sprintf("%v:%d", st == GotLong, line.Len))
+	}
+	if want := []string{"false:2", "false:40", "false:1", "true:101", "false:1"}; !slices.Equal(got, want) {
+		t.Errorf("lines (long:length) %v, want %v", got, want)
+	}
+	if len(*buf) != 101 {
+		t.Errorf("the buffer is %d bytes, want the limit and a byte, 101", len(*buf))
+	}
+	other := NewLines(strings.NewReader("z\n"), buf, 100)
+	if len(other.buf) != 101 {
+		t.Errorf("a second reader started with %d bytes, not the grown buffer", len(other.buf))
+	}
+}
+
+// bufOf returns a new buffer of n bytes to share.
+func bufOf(n int) *[]byte {
+	b := make([]byte, n)
+	return &b
 }

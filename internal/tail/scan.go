@@ -15,7 +15,7 @@ import (
 // restored positions.
 func (t *Tailer) Scan(now time.Time) error {
 	if t.buf == nil {
-		t.buf = make([]byte, max(t.cfg.BufferSize, t.cfg.MaxLine+1))
+		t.buf = make([]byte, max(min(t.cfg.BufferSize, t.cfg.MaxLine+1), 1))
 		t.scratch = make([]byte, 64<<10)
 	}
 	matches, err := filepath.Glob(t.cfg.Pattern)

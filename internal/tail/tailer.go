@@ -69,8 +69,8 @@ type Config struct {
 	TrustBareIdentity bool
 	// MaxLine is the longest line Next returns, without its '\n'.
 	MaxLine int
-	// BufferSize is the size of the read buffer the files share; at least
-	// MaxLine+1.
+	// BufferSize is the size of the read buffer the files share, and so of
+	// a read; it grows, up to MaxLine+1, when a line does not fit.
 	BufferSize int
 	// Slack is how much earlier than a scan a file's modification time may
 	// say it was written and still count as written after it (see
