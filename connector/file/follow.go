@@ -14,13 +14,13 @@ import (
 // newFollowReader returns the reader of one subtask in follow mode: the
 // split reader base, asking for the pattern's split, which only subtask 0
 // gets; the readers of the other subtasks end at once.
-func newFollowReader(src *Source, ctx source.ReaderContext) source.Reader[string] {
+func newFollowReader[T any](src *Source, ctx source.ReaderContext, records func() recordMaker[T]) source.Reader[T] {
 	log := src.cfg.readerLogger(ctx)
-	open := func(_ context.Context, s *Split) (splitreader.Reader[string, *Split], error) {
+	open := func(_ context.Context, s *Split) (splitreader.Reader[T, *Split], error) {
 		if !s.Follow || s.Path != src.pattern {
 			return nil, fmt.Errorf("file: a follow reader of %q got split %q; give a file source only the splits its own enumerator made", src.pattern, s.SplitID())
 		}
-		r := &followReader{src: src, split: s.clone(), log: log}
+		r := &followReader[T]{src: src, split: s.clone(), log: log, records: records()}
 		restore := make([]tail.Position, 0, len(s.Files))
 		for _, st := range s.Files {
 			restore = append(restore, st.position())
@@ -56,12 +56,12 @@ func (s *Source) followOpenError(path string, err error) error {
 // split, with a tail.Tailer, which follows the files through rotation and
 // keeps their positions. It reads synchronously inside Read (reads of a
 // local file are quick) and keeps no goroutine.
-type followReader struct {
-	src   *Source
-	log   *slog.Logger // the reader's
-	t     *tail.Tailer
-	arena arena  // the lines' memory
-	split *Split // the pattern's split, without its files
+type followReader[T any] struct {
+	src     *Source
+	log     *slog.Logger // the reader's
+	t       *tail.Tailer
+	records recordMaker[T]
+	split   *Split // the pattern's split, without its files
 
 	scanned   bool
 	lastScan  time.Time
@@ -72,7 +72,7 @@ type followReader struct {
 // complete lines, reading the files in order: a rotated file is read to its
 // end before the file that replaced it. It never waits, and the split never
 // finishes.
-func (r *followReader) Read(_ context.Context, out source.Output[string]) (splitreader.Status, error) {
+func (r *followReader[T]) Read(_ context.Context, out source.Output[T]) (splitreader.Status, error) {
 	cfg := &r.src.cfg
 	now := time.Now()
 	if !r.scanned || now.Sub(r.lastScan) >= cfg.pollInterval {
@@ -99,9 +99,9 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 			}
 			switch st {
 			case tail.GotLine:
-				out.Collect(r.arena.String(trimCR(line.Bytes)))
+				r.records.emit(out, r.split, f.Path(), line)
 			case tail.GotLong:
-				cfg.tooLong(r.log, out, r.split.SplitID(), f.Path(), line)
+				tooLong(cfg, r.log, out, r.split.SplitID(), f.Path(), line)
 			case tail.Skipping:
 				more = true
 				break file
@@ -115,10 +115,10 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 			// Its writer has let it go: a last line without '\n' is complete.
 			switch line, st := f.Rest(); st {
 			case tail.GotLine:
-				out.Collect(r.arena.String(trimCR(line.Bytes)))
+				r.records.emit(out, r.split, f.Path(), line)
 				n++
 			case tail.GotLong:
-				cfg.tooLong(r.log, out, r.split.SplitID(), f.Path(), line)
+				tooLong(cfg, r.log, out, r.split.SplitID(), f.Path(), line)
 				n++
 			}
 			r.t.Forget(f)
@@ -136,7 +136,7 @@ func (r *followReader) Read(_ context.Context, out source.Output[string]) (split
 
 // Split returns the pattern's split with the position of every tracked
 // file.
-func (r *followReader) Split() *Split {
+func (r *followReader[T]) Split() *Split {
 	s := r.split.clone()
 	ps := r.t.Positions()
 	s.Files = make([]FileState, 0, len(ps))
@@ -151,7 +151,7 @@ func (r *followReader) Split() *Split {
 // split: the bytes read of the files it follows now, and the bytes of
 // those files not read yet as of the latest scan (what a shipper that
 // writes faster than the job reads piles up).
-func (r *followReader) Progress() (position, lag int64) {
+func (r *followReader[T]) Progress() (position, lag int64) {
 	for _, f := range r.t.Files() {
 		position += f.Pos()
 	}
@@ -159,7 +159,7 @@ func (r *followReader) Progress() (position, lag int64) {
 }
 
 // Close closes every tracked file.
-func (r *followReader) Close() error {
+func (r *followReader[T]) Close() error {
 	r.t.Close()
 	return nil
 }

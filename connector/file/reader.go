@@ -15,23 +15,23 @@ import (
 // split reader base, reading one byte range after the other in the order
 // they were assigned (file and offset order), and asking the enumerator
 // for the next when it has none.
-func newBoundedReader(src *Source, ctx source.ReaderContext) source.Reader[string] {
-	m := &rangeMemory{src: src, log: src.cfg.readerLogger(ctx)}
+func newBoundedReader[T any](src *Source, ctx source.ReaderContext, records func() recordMaker[T]) source.Reader[T] {
+	m := &rangeMemory[T]{src: src, log: src.cfg.readerLogger(ctx), records: records()}
 	return splitreader.New(ctx, m.open, splitreader.Options{Name: "file", ProgressUnit: source.ProgressBytes})
 }
 
 // rangeMemory is the memory the range readers of one subtask share: the
-// base opens one range at a time, so one buffer serves them all, and the
-// lines of every range are cut from one arena.
-type rangeMemory struct {
-	src   *Source
-	log   *slog.Logger // the reader's
-	buf   []byte
-	arena arena
+// base opens one range at a time, so one buffer serves them all, and one
+// recordMaker (with its arena) makes the records of every range.
+type rangeMemory[T any] struct {
+	src     *Source
+	log     *slog.Logger // the reader's
+	buf     []byte
+	records recordMaker[T]
 }
 
 // open starts reading split s at its offset.
-func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[string, *Split], error) {
+func (m *rangeMemory[T]) open(_ context.Context, s *Split) (splitreader.Reader[T, *Split], error) {
 	if s.Follow {
 		return nil, fmt.Errorf("file: a bounded reader got split %q of a follow-mode source; give a file source only the splits its own enumerator made", s.SplitID())
 	}
@@ -42,7 +42,7 @@ func (m *rangeMemory) open(_ context.Context, s *Split) (splitreader.Reader[stri
 	if m.buf == nil {
 		m.buf = make([]byte, m.src.cfg.bufferSize())
 	}
-	r := &rangeReader{split: s.clone(), file: f, arena: &m.arena, cfg: &m.src.cfg, log: m.log}
+	r := &rangeReader[T]{split: s.clone(), file: f, records: m.records, cfg: &m.src.cfg, log: m.log}
 	r.lines = tail.NewLines(f, &m.buf, m.src.cfg.maxLineSize)
 	r.lines.SetEnd(s.End)
 	if s.Offset > s.Start {
@@ -59,23 +59,23 @@ func openSplitError(s *Split, err error) error {
 }
 
 // rangeReader reads the lines of one byte-range split.
-type rangeReader struct {
-	split *Split // as assigned; Split fills in the offset
-	file  *os.File
-	lines tail.Lines
-	arena *arena // the lines' memory
-	cfg   *sourceConfig
-	log   *slog.Logger
+type rangeReader[T any] struct {
+	split   *Split // as assigned; Split fills in the offset
+	file    *os.File
+	lines   tail.Lines
+	records recordMaker[T]
+	cfg     *sourceConfig
+	log     *slog.Logger
 
 	fileSize int64 // 0 until size is asked; -1 if unknown
 }
 
-var _ splitreader.ProgressReporter = (*rangeReader)(nil)
+var _ splitreader.ProgressReporter = (*rangeReader[string])(nil)
 
 // Read emits up to 4096 lines of the range. At the end of the range, or
 // of the file, it says Finished; a last line without '\n' at the end of
 // the file counts. A line longer than MaxLineSize goes to the dead letters.
-func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitreader.Status, error) {
+func (r *rangeReader[T]) Read(_ context.Context, out source.Output[T]) (splitreader.Status, error) {
 	for range batchLines {
 		line, st, err := r.lines.Next()
 		if err != nil {
@@ -83,19 +83,19 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 		}
 		switch st {
 		case tail.GotLine:
-			out.Collect(r.arena.String(trimCR(line.Bytes)))
+			r.records.emit(out, r.split, r.split.Path, line)
 			continue
 		case tail.GotLong:
-			r.cfg.tooLong(r.log, out, r.split.SplitID(), r.split.Path, line)
+			tooLong(r.cfg, r.log, out, r.split.SplitID(), r.split.Path, line)
 			continue
 		case tail.Skipping:
 			return splitreader.MoreAvailable, nil
 		case tail.NeedMore:
 			switch line, st := r.lines.Rest(); st {
 			case tail.GotLine:
-				out.Collect(r.arena.String(trimCR(line.Bytes)))
+				r.records.emit(out, r.split, r.split.Path, line)
 			case tail.GotLong:
-				r.cfg.tooLong(r.log, out, r.split.SplitID(), r.split.Path, line)
+				tooLong(r.cfg, r.log, out, r.split.SplitID(), r.split.Path, line)
 			}
 		}
 		return splitreader.Finished, nil
@@ -105,7 +105,7 @@ func (r *rangeReader) Read(_ context.Context, out source.Output[string]) (splitr
 
 // Split returns a copy of the split at the offset after the last emitted
 // line.
-func (r *rangeReader) Split() *Split {
+func (r *rangeReader[T]) Split() *Split {
 	s := r.split.clone()
 	if pos := r.lines.Pos(); pos > s.Start {
 		s.Offset = pos
@@ -116,7 +116,7 @@ func (r *rangeReader) Split() *Split {
 // Progress implements splitreader.ProgressReporter: the byte offset after
 // the last emitted line, and the bytes of the range after it (for a range
 // that ends with the file, as of the file's size now).
-func (r *rangeReader) Progress() (position, lag int64) {
+func (r *rangeReader[T]) Progress() (position, lag int64) {
 	pos := max(r.lines.Pos(), r.split.Start)
 	end := r.split.End
 	if end < 0 {
@@ -130,7 +130,7 @@ func (r *rangeReader) Progress() (position, lag int64) {
 
 // size is the size of the file the range is in, or -1 when it cannot be
 // told; it is asked only for a range that ends with the file, once.
-func (r *rangeReader) size() int64 {
+func (r *rangeReader[T]) size() int64 {
 	if r.fileSize == 0 {
 		r.fileSize = -1
 		if fi, err := r.file.Stat(); err == nil {
@@ -142,7 +142,7 @@ func (r *rangeReader) size() int64 {
 
 // Close closes the file. It is read-only: there is nothing to lose, so a
 // failure to close is not an error of the job.
-func (r *rangeReader) Close() error {
+func (r *rangeReader[T]) Close() error {
 	r.file.Close()
 	return nil
 }

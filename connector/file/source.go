@@ -334,10 +334,17 @@ type splitRecord struct {
 
 // NewReader returns the reader of one subtask.
 func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], error) {
+	return newReader(s, ctx, func() recordMaker[string] { return &copiedLines{} }), nil
+}
+
+// newReader returns the reader of one subtask of s, which makes its
+// records with what records returns (once per subtask for byte ranges,
+// once per split in follow mode).
+func newReader[T any](s *Source, ctx source.ReaderContext, records func() recordMaker[T]) source.Reader[T] {
 	if s.cfg.follow {
-		return newFollowReader(s, ctx), nil
+		return newFollowReader(s, ctx, records)
 	}
-	return newBoundedReader(s, ctx), nil
+	return newBoundedReader(s, ctx, records)
 }
 
 // readerLogger is the logger of the reader of ctx: WithLogger's, or the
@@ -352,7 +359,7 @@ func (c *sourceConfig) readerLogger(ctx source.ReaderContext) *slog.Logger {
 // tooLong reports a line longer than MaxLineSize, which the reader of split
 // skipped in the file at path: to the hook, to log, and with its first
 // bytes to the dead letters of out.
-func (c *sourceConfig) tooLong(log *slog.Logger, out source.Output[string], split, path string, l tail.Line) {
+func tooLong[T any](c *sourceConfig, log *slog.Logger, out source.Output[T], split, path string, l tail.Line) {
 	if c.onLongLine != nil {
 		c.onLongLine(path, l.Offset)
 	}

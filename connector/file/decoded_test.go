@@ -1,0 +1,117 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weirstream/weir/source"
+)
+
+// upper decodes a line to its upper case, and refuses lines that start
+// with '#'. It copies what it keeps, as a Decoder must.
+func upper(line []byte) (string, error) {
+	if len(line) > 0 && line[0] == '#' {
+		return "", errors.New("comment")
+	}
+	return strings.ToUpper(string(line)), nil
+}
+
+func mustDecoded(t testing.TB, pattern string, opts ...SourceOption) *DecodedSource[string] {
+	t.Helper()
+	s, err := NewDecodedSource(pattern, upper, append([]SourceOption{WithLogger(quiet)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestDecodedSourceEveryLineOnce reads a file in ranges of every size with
+// one to three readers: every line comes once, decoded; a line the decoder
+// refuses goes to the dead letters whole, with its reason and position;
+// a line over the limit goes there as in a plain Source.
+func TestDecodedSourceEveryLineOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	var b strings.Builder
+	var want []string
+	var comments []string
+	for i := range 300 {
+		switch {
+		case i%50 == 7:
+			line := fmt.Sprintf("# note %d", i)
+			comments = append(comments, fmt.Sprintf("%s:%d", path, b.Len()))
+			b.WriteString(line + "\r\n")
+		case i == 123:
+			b.WriteString(strings.Repeat("L", 5000) + "\n")
+		default:
+			line := fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%37))
+			want = append(want, strings.ToUpper(line))
+			b.WriteString(line + "\n")
+		}
+	}
+	writeFile(t, path, b.String())
+	for _, size := range []int64{13, 999, 1 << 20} {
+		for par := 1; par <= 3; par++ {
+			d := newDriver(t, mustDecoded(t, path, MaxLineSize(100), SplitSize(size)), par, uint64(size))
+			d.run()
+			what := fmt.Sprintf("split size %d, %d readers", size, par)
+			sameMultiset(t, what, flatten(d.lines()), want)
+			var gotComments []string
+			long := 0
+			for _, dl := range deadLetters(d) {
+				switch dl.Reason {
+				case "comment":
+					if !strings.HasPrefix(string(dl.Raw), "# note ") || strings.HasSuffix(string(dl.Raw), "\r") || dl.Split == "" {
+						t.Fatalf("%s: dead letter %+v: want the whole comment line, without its \\r, and its split", what, dl)
+					}
+					gotComments = append(gotComments, dl.Position)
+				case ReasonTooLong:
+					long++
+				default:
+					t.Fatalf("%s: dead letter with reason %q", what, dl.Reason)
+				}
+			}
+			slices.Sort(gotComments)
+			sorted := slices.Sorted(slices.Values(comments))
+			if !slices.Equal(gotComments, sorted) || long != 1 {
+				t.Fatalf("%s: dead letters at %v and %d too long; want %v and 1", what, gotComments, long, sorted)
+			}
+		}
+	}
+}
+
+// TestDecodedSourceFollows: in follow mode the lines appended to a file
+// come decoded too.
+func TestDecodedSourceFollows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	writeFile(t, path, "a\n#skip\nb\n")
+	d := newDriver(t, mustDecoded(t, path, Follow(), PollInterval(0)), 1, 1)
+	if got := pollUntil(t, d, 2); !slices.Equal(got, []string{"A", "B"}) {
+		t.Fatalf("lines %q, want A and B", got)
+	}
+	f := create(t, path)
+	if _, err := f.WriteString("c\n"); err != nil {
+		t.Fatal(err)
+	}
+	if got := pollUntil(t, d, 3); got[2] != "C" {
+		t.Fatalf("lines %q, want C last", got)
+	}
+	if dead := deadLetters(d); len(dead) != 1 || dead[0].Reason != "comment" || dead[0].Position != path+":2" {
+		t.Fatalf("dead letters %+v, want the comment at offset 2", dead)
+	}
+}
+
+func TestNewDecodedSourceValidation(t *testing.T) {
+	if _, err := NewDecodedSource[string](filepath.Join(t.TempDir(), "*.log"), nil); err == nil || !strings.Contains(err.Error(), "Decoder") {
+		t.Errorf("a nil decoder: %v, want an error that asks for one", err)
+	}
+	if _, err := NewDecodedSource("", upper); err == nil {
+		t.Error("an empty pattern: no error")
+	}
+}
+
+var _ source.Source[string] = (*DecodedSource[string])(nil)
