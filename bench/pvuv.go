@@ -578,11 +578,14 @@ func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, 
 	if observe {
 		defer watch(ctx, env)()
 	}
-	src, err := file.NewSource(path)
+	// As weir pvuv reads files: the source parses each line where it
+	// reads it, and keeps only what the job needs of it.
+	counters := &pvuv.Counters{}
+	src, err := file.NewDecodedSource(path, counters.Decode)
 	if err != nil {
 		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
-	job, err := pvuv.Build(weir.FromSource(env, src, weir.Name("file")), pvuv.Options{Window: cfg.Window, TopN: cfg.TopN})
+	job, err := pvuv.BuildHits(weir.FromSource(env, src, weir.Name("file")), counters, pvuv.Options{Window: cfg.Window, TopN: cfg.TopN})
 	if err != nil {
 		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}

@@ -2,6 +2,7 @@ package pvuv
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -304,6 +305,64 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 		return nil
 	}, weir.Name("parse"))
 	badLines := weir.SideOutput(hits, bad)
+	more := []weir.Stream[BadLine]{badLines}
+	if opts.SourceDeadLetters {
+		more = append(more, deadLetters(lines, c))
+	}
+	return build(hits, c, opts, more...)
+}
+
+// BuildHits adds the PV/UV job to the environment of hits read straight
+// from a source that parses lines as it reads them: a file source that
+// decodes with c's Decode (file.NewDecodedSource(pattern, c.Decode)), which
+// copies only the client and the page of a line, not the line. The lines
+// the source could not read or parse (weir.SourceDeadLetters) go to Bad
+// with their reasons, and the job counts in c. Options.SourceDeadLetters
+// is implied; the rest is as for Build, of which it is the same job.
+func BuildHits(hits weir.Stream[Hit], c *Counters, opts Options) (*Job, error) {
+	if c == nil {
+		return nil, errors.New("pvuv: BuildHits needs the Counters whose Decode the source parses with")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	return build(hits, c, opts, deadLetters(hits, c))
+}
+
+// Decode parses one line into a hit and counts it, for a source that
+// decodes lines where it reads them (file.Decoder). It copies the client
+// and the page, in one allocation, and nothing else of the line. A line
+// that is not a page view returns an error whose text is the reason (one
+// of the Reason constants), which the source's dead letters carry.
+func (c *Counters) Decode(line []byte) (Hit, error) {
+	var h Hit
+	if reason := ParseInto(line, &h); reason != "" {
+		return Hit{}, reasonError(reason)
+	}
+	c.Lines.Add(1)
+	return h, nil
+}
+
+// reasonError is a bad line's reason as an error.
+type reasonError string
+
+func (e reasonError) Error() string { return string(e) }
+
+// deadLetters returns the records of s's source that it could not read,
+// as bad lines, each counted as a line and a bad line.
+func deadLetters[T any](s weir.Stream[T], c *Counters) weir.Stream[BadLine] {
+	return weir.Map(weir.SourceDeadLetters(s), func(d source.DeadLetter) BadLine {
+		c.Lines.Add(1)
+		c.BadLines.Add(1)
+		return BadLine{Line: string(d.Raw), Reason: d.Reason}
+	}, weir.Name("source-dead-letters"))
+}
+
+// build adds the job's steps after the parse to hits' environment; bad
+// holds the bad lines (the first before the late lines, as a union of
+// the job's first versions had them).
+func build(hits weir.Stream[Hit], c *Counters, opts Options, bad ...weir.Stream[BadLine]) (*Job, error) {
 	if !opts.SourceWatermarks {
 		hits = weir.Watermarks(hits, weir.BoundedOutOfOrderness(opts.OutOfOrderness, func(h Hit) time.Time { return h.Time }), weir.Name("watermarks"))
 	}
@@ -373,14 +432,9 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 	}, weir.Name("late-lines"))
 	// Every record of Bad counts in the totals: as a late line if its
 	// reason is ReasonLate, as a bad line otherwise.
-	allBad := weir.Union(badLines, late)
-	if opts.SourceDeadLetters {
-		dead := weir.Map(weir.SourceDeadLetters(lines), func(d source.DeadLetter) BadLine {
-			c.Lines.Add(1)
-			c.BadLines.Add(1)
-			return BadLine{Line: string(d.Raw), Reason: d.Reason}
-		}, weir.Name("source-dead-letters"))
-		allBad = weir.Union(allBad, dead)
+	allBad := weir.Union(bad[0], late)
+	for _, b := range bad[1:] {
+		allBad = weir.Union(allBad, b)
 	}
 	return &Job{Results: results, Days: days, Bad: allBad, Totals: countTotals(windows, allBad), Counters: c}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,22 +35,43 @@ func generate(t testing.TB, n int) (path string, data []byte) {
 	return path, buf.Bytes()
 }
 
-func runJob(t testing.TB, path string, parallelism int, splitSize int64, opts ...weir.EnvOption) ([]pvuv.Result, *pvuv.Counters) {
+// runJob runs the job over the file at path, read in splits of splitSize:
+// lines with pvuv.Build, or, decoded, hits with pvuv.BuildHits from a
+// file.DecodedSource. It returns the results, the counters and the bad
+// lines' reasons with their counts.
+func runJob(t testing.TB, path string, parallelism int, splitSize int64, decoded bool, opts ...weir.EnvOption) ([]pvuv.Result, *pvuv.Counters, map[string]int) {
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(parallelism)}, opts...)...)
-	src, err := file.NewSource(path, file.SplitSize(splitSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, err := pvuv.Build(weir.FromSource(env, src), pvuv.Options{})
-	if err != nil {
-		t.Fatal(err)
+	var job *pvuv.Job
+	if decoded {
+		c := &pvuv.Counters{}
+		src, err := file.NewDecodedSource(path, c.Decode, file.SplitSize(splitSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job, err = pvuv.BuildHits(weir.FromSource(env, src), c, pvuv.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		src, err := file.NewSource(path, file.SplitSize(splitSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job, err = pvuv.Build(weir.FromSource(env, src), pvuv.Options{SourceDeadLetters: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got := weirtest.NewCollector[pvuv.Result]()
 	weir.SinkTo(job.Results, got, weir.Parallelism(1))
+	bad := weirtest.NewCollector[pvuv.BadLine]()
+	weir.SinkTo(job.Bad, bad, weir.Parallelism(1))
 	if err := env.Execute(context.Background(), "pvuv"); err != nil {
 		t.Fatal(err)
 	}
-	return got.Records(), job.Counters
+	reasons := map[string]int{}
+	for _, b := range bad.Records() {
+		reasons[b.Reason]++
+	}
+	return got.Records(), job.Counters, reasons
 }
 
 // TestGoldenAgainstBaseline runs the job on generated logs and compares
@@ -61,7 +83,8 @@ func TestGoldenAgainstBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []int{1, 2, 3, -2} {
+	var reasons map[string]int // of the first run, which reads lines
+	for _, p := range []int{1, 2, 3, -2, 10, 20} {
 		name := fmt.Sprintf("p%d", p)
 		var opts []weir.EnvOption
 		if p < 0 {
@@ -69,10 +92,20 @@ func TestGoldenAgainstBaseline(t *testing.T) {
 			p, name = -p, fmt.Sprintf("p%d-pebble", -p)
 			opts = append(opts, weir.StateBackend("pebble", t.TempDir()))
 		}
+		// Decoded: hits parsed by the source (BuildHits), not lines.
+		decoded := p >= 10
+		if decoded {
+			p, name = p/10, fmt.Sprintf("p%d-decoded", p/10)
+		}
 		t.Run(name, func(t *testing.T) {
-			got, c := runJob(t, path, p, int64(len(data)/5+1), opts...)
+			got, c, bad := runJob(t, path, p, int64(len(data)/5+1), decoded, opts...)
 			if c.Lines.Load() != want.Lines || c.BadLines.Load() != want.Bad {
 				t.Fatalf("lines %d bad %d, want %d and %d", c.Lines.Load(), c.BadLines.Load(), want.Lines, want.Bad)
+			}
+			if reasons == nil {
+				reasons = bad
+			} else if !maps.Equal(bad, reasons) {
+				t.Fatalf("bad lines by reason %v, want %v as the first run", bad, reasons)
 			}
 			if len(got) != len(want.Windows) {
 				t.Fatalf("%d windows, want %d", len(got), len(want.Windows))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/app/pvuv"
+	"github.com/weirstream/weir/connector/file"
 	"github.com/weirstream/weir/connector/kafka"
 	"github.com/weirstream/weir/internal/progress"
 	"github.com/weirstream/weir/sink"
@@ -330,19 +331,28 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 		}
 	}
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(j.parallelism), weir.WithLogger(j.logger)}, j.envOptions...)...)
-	var lines weir.Stream[string]
 	opts := j.opts
-	if j.spec.kafka != nil {
+	opts.SourceDeadLetters = true // lines the source could not read: too long
+	var job *pvuv.Job
+	var err error
+	switch {
+	case j.spec.file:
+		// The source parses each line where it reads it and keeps only the
+		// client and the page (pvuv.BuildHits): lines are not copied.
+		c := &pvuv.Counters{}
+		var src *file.DecodedSource[pvuv.Hit]
+		if src, err = file.NewDecodedSource(j.spec.pattern, c.Decode, j.spec.fileOptions()...); err == nil {
+			job, err = pvuv.BuildHits(weir.FromSource(env, src, j.spec.sourceOptions()...), c, opts)
+		}
+	case j.spec.kafka != nil:
 		// One watermark per partition: a partition read late must not
 		// make its lines late.
 		strategy := weir.BoundedOutOfOrderness(opts.OutOfOrderness, pvuv.LineTime).WithIdleness(kafkaIdleness)
-		lines = weir.FromSourceWithWatermarks(env, j.src, strategy, j.spec.sourceOptions()...)
 		opts.SourceWatermarks = true
-	} else {
-		lines = weir.FromSource(env, j.src, j.spec.sourceOptions()...)
+		job, err = pvuv.Build(weir.FromSourceWithWatermarks(env, j.src, strategy, j.spec.sourceOptions()...), opts)
+	default:
+		job, err = pvuv.Build(weir.FromSource(env, j.src, j.spec.sourceOptions()...), opts)
 	}
-	opts.SourceDeadLetters = true // lines the source could not read: too long
-	job, err := pvuv.Build(lines, opts)
 	if err != nil {
 		return notStarted(err)
 	}
