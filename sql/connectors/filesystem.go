@@ -54,11 +54,14 @@ func (Filesystem) Scan(c table.ScanContext) (table.Scan, error) {
 		opts = append(opts, file.MaxLineSize(int(n)))
 	}
 	path := c.Options.String("path", "")
-	src, err := file.NewSource(path, opts...)
+	// The format decodes each line where the reader reads it: a row never
+	// aliases its input (format.Decoder), so the line need not be copied
+	// first. A line it refuses goes to the dead letters with its error.
+	src, err := file.NewDecodedSource(path, file.Decoder[types.Row](dec), opts...)
 	if err != nil {
 		return table.Scan{}, fmt.Errorf("table %s: option 'path' = '%s': %w", c.Table, path, err)
 	}
-	return table.AddSource(c, table.Decode(src, table.Lines, dec)), nil
+	return table.AddSource(c, src), nil
 }
 
 // Sink implements table.SinkFactory.
