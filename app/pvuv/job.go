@@ -359,9 +359,9 @@ func deadLetters[T any](s weir.Stream[T], c *Counters) weir.Stream[BadLine] {
 	}, weir.Name("source-dead-letters"))
 }
 
-// build adds the job's steps after the parse to hits' environment; bad
-// holds the bad lines (the first before the late lines, as a union of
-// the job's first versions had them).
+// build adds the job's steps after the parse to hits' environment. bad
+// are the streams of bad lines: the first joins the late lines, then the
+// others join them, in the order Build has always made those unions.
 func build(hits weir.Stream[Hit], c *Counters, opts Options, bad ...weir.Stream[BadLine]) (*Job, error) {
 	if !opts.SourceWatermarks {
 		hits = weir.Watermarks(hits, weir.BoundedOutOfOrderness(opts.OutOfOrderness, func(h Hit) time.Time { return h.Time }), weir.Name("watermarks"))

@@ -241,6 +241,8 @@ const kafkaIdleness = 10 * time.Second
 
 // pvuvJob is a PV/UV job ready to run.
 type pvuvJob struct {
+	// src is the source of lines, Kafka's or generated. For files it was
+	// opened to check the pattern at start; run reads files decoded.
 	src         source.Source[string]
 	spec        sourceSpec
 	opts        pvuv.Options
