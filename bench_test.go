@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -26,21 +27,51 @@ type event struct {
 func BenchmarkMapFilterKeyBy(b *testing.B) {
 	for _, p := range []int{1, 2} {
 		b.Run(map[int]string{1: "p1", 2: "p2"}[p], func(b *testing.B) {
-			records := make([]event, b.N)
-			for i := range records {
-				records[i] = event{user: int64(i % 1000), value: int64(i)}
-			}
-			env := weir.NewEnv(weir.Parallelism(p))
-			src := weirtest.FromSlice(records...)
-			src.BatchSize = 1024
-			s := weir.FromSource(env, src)
-			s = weir.Map(s, func(e event) event { e.value *= 2; return e })
-			s = weir.Filter(s, func(e event) bool { return e.value%3 != 1 })
-			keyed := weir.ProcessKeyed(weir.KeyBy(s, func(e event) int64 { return e.user }),
-				func(*state.Store[int64]) weir.KeyedProcessFunction[int64, event, int64] { return passThrough{} })
-			weir.SinkTo(keyed, sink.Func[int64](func(context.Context, int64) error { return nil }))
-			executeRecords(b, env)
+			executeRecords(b, mapFilterKeyBy(p, b.N))
 		})
+	}
+}
+
+// mapFilterKeyBy returns the job of BenchmarkMapFilterKeyBy at parallelism
+// p over n records.
+func mapFilterKeyBy(p, n int) *weir.Env {
+	records := make([]event, n)
+	for i := range records {
+		records[i] = event{user: int64(i % 1000), value: int64(i)}
+	}
+	env := weir.NewEnv(weir.Parallelism(p))
+	src := weirtest.FromSlice(records...)
+	src.BatchSize = 1024
+	s := weir.FromSource(env, src)
+	s = weir.Map(s, func(e event) event { e.value *= 2; return e })
+	s = weir.Filter(s, func(e event) bool { return e.value%3 != 1 })
+	keyed := weir.ProcessKeyed(weir.KeyBy(s, func(e event) int64 { return e.user }),
+		func(*state.Store[int64]) weir.KeyedProcessFunction[int64, event, int64] { return passThrough{} })
+	weir.SinkTo(keyed, sink.Func[int64](func(context.Context, int64) error { return nil }))
+	return env
+}
+
+// TestMapFilterKeyByAllocatesNothingPerRecord keeps BenchmarkMapFilterKeyBy's
+// promise: the same job over ten times the records makes no more
+// allocations than a fixed cost (the job's set-up, batches, the keys'
+// state) and well under one per hundred records.
+func TestMapFilterKeyByAllocatesNothingPerRecord(t *testing.T) {
+	for _, p := range []int{1, 2} {
+		mallocs := func(n int) uint64 {
+			env := mapFilterKeyBy(p, n)
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			if err := env.Execute(t.Context(), "allocs"); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&m1)
+			return m1.Mallocs - m0.Mallocs
+		}
+		const small, large = 20_000, 200_000
+		few, many := mallocs(small), mallocs(large)
+		if perRecord := (float64(many) - float64(few)) / (large - small); perRecord > 0.01 {
+			t.Errorf("p%d: %d allocations for %d records, %d for %d: %.3f a record, want 0", p, few, small, many, large, perRecord)
+		}
 	}
 }
 

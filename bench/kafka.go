@@ -128,7 +128,7 @@ type KafkaRun struct {
 	// the next than the best run does.
 	MedianWall time.Duration
 
-	walls []time.Duration
+	walls []float64 // each run's wall time, in nanoseconds
 }
 
 // KafkaReport is the outcome of KafkaBench.
@@ -240,12 +240,7 @@ func KafkaBench(ctx context.Context, cfg KafkaConfig) (KafkaReport, error) {
 	}
 	rep.Met = rep.Ratio >= TargetKafka
 	for _, r := range runs {
-		slices.Sort(r.walls)
-		if n := len(r.walls); n%2 == 1 {
-			r.MedianWall = r.walls[n/2]
-		} else {
-			r.MedianWall = (r.walls[n/2-1] + r.walls[n/2]) / 2
-		}
+		r.MedianWall = time.Duration(median(r.walls))
 	}
 	if rep.P1.MedianWall > 0 {
 		rep.MedianRatio = rep.Bare.MedianWall.Seconds() / rep.P1.MedianWall.Seconds()
@@ -288,7 +283,7 @@ func startKafkaProfile(prefix string, parallelism, run int) (stop func() error, 
 // best notes got's wall time, and keeps got when it is the first run or
 // faster than r.
 func (r *KafkaRun) best(got KafkaRun, cpu time.Duration) {
-	r.walls = append(r.walls, got.Wall)
+	r.walls = append(r.walls, float64(got.Wall))
 	if r.Wall != 0 && got.Wall >= r.Wall {
 		return
 	}

@@ -11,9 +11,10 @@ import (
 	"github.com/weirstream/weir/internal/tail"
 )
 
-// readAhead is the least the tailer asks the OS for in one read; its
-// buffer holds MaxLineBytes more, so that a line of any allowed length fits.
-const readAhead = 1 << 20
+// readAhead is the size the tailer's read buffer starts at, and so of a
+// read; the buffer grows, up to MaxLineBytes and a byte, only when a line
+// needs it (tail.Lines).
+const readAhead = 128 << 10
 
 // line is a line of the batch; b is in the tailer's batch buffer.
 type line struct {
@@ -36,7 +37,7 @@ func newTailer(s *Shipper, pos *positions) *tailer {
 		Pattern:    s.cfg.Pattern,
 		StartAtEnd: pos == nil && s.cfg.StartAtEnd,
 		MaxLine:    s.cfg.MaxLineBytes,
-		BufferSize: s.cfg.MaxLineBytes + readAhead,
+		BufferSize: readAhead,
 		Logger:     s.log,
 		Name:       "ship",
 		OpenError: func(path string, err error) error {

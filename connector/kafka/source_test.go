@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/kafka/kafkatest"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/weirtest"
 	"github.com/weirstream/weir/window"
@@ -414,6 +415,38 @@ func TestSourceCommitsOffsetsWithoutCheckpoints(t *testing.T) {
 	}
 }
 
+// srcFailOnce passes s on through an operator that fails once, on the
+// first record that fail picks; failures counts the failures injected.
+func srcFailOnce(s weir.Stream[string], fail func(string) bool) (_ weir.Stream[string], failures *atomic.Int64) {
+	failures = new(atomic.Int64)
+	return weir.Process(s, func(_ *weir.Context, v string, o weir.Emitter[string]) error {
+		if fail(v) && failures.CompareAndSwap(0, 1) {
+			return errors.New("injected failure")
+		}
+		o.Emit(v)
+		return nil
+	}, weir.Name("flaky")), failures
+}
+
+// srcSecondWave produces n records "second/P/I" to each of topic's
+// partitions and returns their values.
+func srcSecondWave(t *testing.T, ctx context.Context, b *kafkatest.Broker, topic string, partitions int32, n int) []string {
+	t.Helper()
+	var recs []*kgo.Record
+	var values []string
+	for p := range partitions {
+		for i := range n {
+			v := fmt.Sprintf("second/%d/%d", p, i)
+			recs = append(recs, srcRecord(topic, p, v))
+			values = append(values, v)
+		}
+	}
+	if err := b.Produce(ctx, recs...); err != nil {
+		t.Fatal(err)
+	}
+	return values
+}
+
 // TestSourceExactlyOnceAcrossFailure: a job with checkpoints reads a first
 // wave of records and commits some of its exactly-once output; then it
 // fails on the first record of a second wave and restarts from its latest
@@ -430,29 +463,12 @@ func TestSourceExactlyOnceAcrossFailure(t *testing.T) {
 	env := weir.NewEnv(weir.Parallelism(3), weir.Checkpoints(15*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(3, time.Millisecond)))
 	out := weirtest.NewTxCollector[string]()
-	var failures atomic.Int64
-	s := weir.FromSource(env, srcNew(t, b, Topics("orders"), DiscoveryInterval(10*time.Millisecond)))
-	s = weir.Process(s, func(_ *weir.Context, v string, o weir.Emitter[string]) error {
-		if strings.HasPrefix(v, "second/") && failures.CompareAndSwap(0, 1) {
-			return errors.New("injected failure")
-		}
-		o.Emit(v)
-		return nil
-	}, weir.Name("flaky"))
+	s, failures := srcFailOnce(weir.FromSource(env, srcNew(t, b, Topics("orders"), DiscoveryInterval(10*time.Millisecond))),
+		func(v string) bool { return strings.HasPrefix(v, "second/") })
 	weir.SinkTo(s, out, weir.Parallelism(1))
 	stop := srcStartJob(t, env)
 	srcWaitFor(t, ctx, "output committed by a checkpoint", func() bool { return len(out.Records()) > 0 })
-	var recs []*kgo.Record
-	for p := range int32(4) {
-		for i := range 200 {
-			v := fmt.Sprintf("second/%d/%d", p, i)
-			recs = append(recs, srcRecord("orders", p, v))
-			want = append(want, v)
-		}
-	}
-	if err := b.Produce(ctx, recs...); err != nil {
-		t.Fatal(err)
-	}
+	want = append(want, srcSecondWave(t, ctx, b, "orders", 4, 200)...)
 	srcWaitFor(t, ctx, "every record in the committed output", func() bool {
 		got := map[string]bool{}
 		for _, v := range out.Records() {
@@ -483,31 +499,13 @@ func TestSourceExactlyOnceAcrossFailureMidFetch(t *testing.T) {
 	env := weir.NewEnv(weir.Parallelism(1), weir.Checkpoints(15*time.Millisecond, t.TempDir()),
 		weir.Restart(weir.FixedDelayRestart(3, time.Millisecond)))
 	out := weirtest.NewTxCollector[string]()
-	var failures atomic.Int64
 	failAt := fmt.Sprintf("second/1/%d", 2*maxPollRecords+17)
-	s := weir.FromSource(env, srcNew(t, b, Topics("big")))
-	s = weir.Process(s, func(_ *weir.Context, v string, o weir.Emitter[string]) error {
-		if v == failAt && failures.CompareAndSwap(0, 1) {
-			return errors.New("injected failure")
-		}
-		o.Emit(v)
-		return nil
-	}, weir.Name("flaky"))
+	s, failures := srcFailOnce(weir.FromSource(env, srcNew(t, b, Topics("big"))), func(v string) bool { return v == failAt })
 	weir.SinkTo(s, out)
 	stop := srcStartJob(t, env)
 	srcWaitFor(t, ctx, "output committed by a checkpoint", func() bool { return len(out.Records()) > 0 })
 	// Each partition's second batch comes in fetches of several polls.
-	var recs []*kgo.Record
-	for p := range int32(2) {
-		for i := range 3 * maxPollRecords {
-			v := fmt.Sprintf("second/%d/%d", p, i)
-			recs = append(recs, srcRecord("big", p, v))
-			want = append(want, v)
-		}
-	}
-	if err := b.Produce(ctx, recs...); err != nil {
-		t.Fatal(err)
-	}
+	want = append(want, srcSecondWave(t, ctx, b, "big", 2, 3*maxPollRecords)...)
 	srcWaitFor(t, ctx, "every record in the committed output", func() bool { return len(out.Records()) >= len(want) })
 	if err := stop(); err != nil {
 		t.Fatal(err)

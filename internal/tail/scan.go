@@ -15,6 +15,7 @@ import (
 // restored positions.
 func (t *Tailer) Scan(now time.Time) error {
 	if t.buf == nil {
+		// Lines grow it, up to MaxLine and a byte, as lines need.
 		t.buf = make([]byte, max(min(t.cfg.BufferSize, t.cfg.MaxLine+1), 1))
 		t.scratch = make([]byte, 64<<10)
 	}
