@@ -104,7 +104,8 @@ func SplitSize(bytes int64) SourceOption {
 // reason [ReasonTooLong] once its end is found, where the runtime counts it
 // (read them with weir.SourceDeadLetters); see also [WithLongLineHook].
 // Each reader's buffer starts at 128 KiB and grows, up to MaxLineSize and
-// a byte, only when a line needs it. It must be positive. The default is [DefaultMaxLineSize] (1 MiB).
+// a byte, only when a line needs it. It must be positive. The default is
+// [DefaultMaxLineSize] (1 MiB).
 func MaxLineSize(bytes int) SourceOption {
 	return sourceOptionFunc(func(c *sourceConfig) { c.maxLineSize = bytes })
 }
