@@ -92,12 +92,12 @@ func (w *sessionOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 		// within its lateness: fire the merged result now.
 		s.fired[len(s.fired)-1] = true
 		w.timers.add(win.MaxTimestamp()+w.lateness, k)
-		return w.fire(k, win, acc)
+		return w.fire(k, win, &s.accs[len(s.accs)-1])
 	}
 	return nil
 }
 
-func (w *sessionOp[K, T, A, O]) fire(k K, win window.Window, acc A) error {
+func (w *sessionOp[K, T, A, O]) fire(k K, win window.Window, acc *A) error {
 	w.em.time = win.MaxTimestamp()
 	if err := w.emit(k, win, acc); err != nil {
 		return w.wrap(err)
@@ -129,7 +129,7 @@ func (w *sessionOp[K, T, A, O]) advance(t int64) (err error) {
 			win := s.wins[i]
 			if !s.fired[i] && win.MaxTimestamp() == tm.ts {
 				s.fired[i] = true
-				if err := w.fire(tm.key, win, s.accs[i]); err != nil {
+				if err := w.fire(tm.key, win, &s.accs[i]); err != nil {
 					return err
 				}
 				if w.lateness > 0 && !w.procTime {
@@ -154,7 +154,7 @@ func (w *sessionOp[K, T, A, O]) fireEarly() error {
 		for i := range s.wins {
 			if s.dirty[i] && !s.fired[i] {
 				s.dirty[i] = false
-				if err := w.fire(k, s.wins[i], s.accs[i]); err != nil {
+				if err := w.fire(k, s.wins[i], &s.accs[i]); err != nil {
 					return err
 				}
 			}

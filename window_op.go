@@ -38,6 +38,7 @@ type windowOp[K comparable, T, A, O any] struct {
 	open      map[window.Window]bool // the open windows: fired or not
 	buf       []window.Window
 	nextEarly int64
+	firing    A // the accumulator the window function sees (fireAcc)
 }
 
 // windowBase is what the window operators share: their keys, time, late
@@ -161,7 +162,7 @@ func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 			// A late record within the allowed lateness fires the window
 			// again; the window function may update the accumulator (what
 			// it reported so far), so it is stored after the firing.
-			if err := w.fire(k, win, acc); err != nil {
+			if acc, err = w.fireAcc(k, win, acc); err != nil {
 				return err
 			}
 		}
@@ -185,12 +186,20 @@ func (w *windowOp[K, T, A, O]) fixedWindow(v T) (window.Window, bool) {
 	return w.fixed(v)
 }
 
-func (w *windowOp[K, T, A, O]) fire(k K, win window.Window, acc A) error {
+// fireAcc emits the result of k's accumulator acc in win, and returns
+// acc as the window function left it.
+func (w *windowOp[K, T, A, O]) fireAcc(k K, win window.Window, acc A) (A, error) {
+	// The function sees the accumulator through a field of the operator:
+	// the address of a local would move every accumulator to the heap.
+	w.firing = acc
 	w.em.time = win.MaxTimestamp()
-	if err := w.emit(k, win, acc); err != nil {
-		return w.wrap(err)
+	if err := w.emit(k, win, &w.firing); err != nil {
+		return acc, w.wrap(err)
 	}
-	return w.em.take()
+	acc = w.firing
+	var zero A
+	w.firing = zero // hold nothing the window has dropped
+	return acc, w.em.take()
 }
 
 func (w *windowOp[K, T, A, O]) scheduleEarly() {
@@ -221,7 +230,7 @@ func (w *windowOp[K, T, A, O]) advance(t int64) (err error) {
 		drop := w.procTime || win.MaxTimestamp()+w.lateness <= t
 		var emit func(K, A) (A, error)
 		if !w.open[win] {
-			emit = func(k K, acc A) (A, error) { return acc, w.fire(k, win, acc) }
+			emit = func(k K, acc A) (A, error) { return w.fireAcc(k, win, acc) }
 		}
 		if err := w.store.fire(win, emit, drop); err != nil {
 			return w.wrap(err)
@@ -246,7 +255,7 @@ func (w *windowOp[K, T, A, O]) fireEarly() error {
 	}
 	slices.SortFunc(wins, func(a, b window.Window) int { return int(a.End - b.End) })
 	for _, win := range wins {
-		if err := w.store.fireDirty(win, func(k K, acc A) error { return w.fire(k, win, acc) }); err != nil {
+		if err := w.store.fireDirty(win, func(k K, acc A) (A, error) { return w.fireAcc(k, win, acc) }); err != nil {
 			return err
 		}
 	}

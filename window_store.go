@@ -32,8 +32,9 @@ type paneStore[K comparable, A any] interface {
 	// (marked fired); then, with drop, it deletes the window.
 	fire(win window.Window, emit func(K, A) (A, error), drop bool) error
 	// fireDirty calls emit for the keys of win marked dirty since the last
-	// call, and clears the marks.
-	fireDirty(win window.Window, emit func(K, A) error) error
+	// call, keeps what it returns as the key's accumulator, and clears the
+	// marks.
+	fireDirty(win window.Window, emit func(K, A) (A, error)) error
 	// snapshot adds every entry to s; fired tells which windows fired.
 	snapshot(s *job.OperatorSnapshot, fired map[window.Window]bool) error
 	// restore adds a restored entry: the decoded key and window, the key's
@@ -147,7 +148,7 @@ func (h *heapPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), dr
 	return nil
 }
 
-func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) error) error {
+func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) (A, error)) error {
 	p := h.panes[win]
 	if p == nil || !p.anyDirty {
 		return nil
@@ -156,9 +157,11 @@ func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) error) er
 	for i, k := range p.keys {
 		if p.dirty[i] {
 			p.dirty[i] = false
-			if err := emit(k, p.accs[i]); err != nil {
+			acc, err := emit(k, p.accs[i])
+			if err != nil {
 				return err
 			}
+			p.accs[i] = acc
 		}
 	}
 	return nil

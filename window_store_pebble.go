@@ -109,7 +109,7 @@ func (s *kvPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), drop
 
 // fireDirty is never called: EarlyFiring needs the heap backend, which
 // keeps the list of changed keys.
-func (s *kvPanes[K, A]) fireDirty(window.Window, func(K, A) error) error { return nil }
+func (s *kvPanes[K, A]) fireDirty(window.Window, func(K, A) (A, error)) error { return nil }
 
 // snapshot emits the store's entries as they are: the layout makes each a
 // paneState entry.

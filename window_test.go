@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -259,5 +260,110 @@ func TestRefiringSeesWhatTheWindowFunctionStored(t *testing.T) {
 				t.Fatalf("firings emitted %v, want [2 1]: the refiring did not see what the first firing stored", r)
 			}
 		})
+	}
+}
+
+// TestAggregateWindowAccKeepsWhatTheFunctionLeft keeps a plain value as the
+// accumulator and has the window function remember in it what it reported:
+// every later firing (a late record within the allowed lateness, an early
+// result) must see what the one before left, on both backends, with and
+// without pre-aggregation, for tumbling and merging (session) windows.
+func TestAggregateWindowAccKeepsWhatTheFunctionLeft(t *testing.T) {
+	agg := weir.AggregateFunc[kv, reported, reported]{
+		Init:  func() reported { return reported{} },
+		Add:   func(a reported, _ kv) reported { a.N++; return a },
+		Merge: func(a, b reported) reported { a.N += b.N; return a },
+	}
+	deltas := func(_ string, _ window.Window, a *reported, out weir.Emitter[int]) error {
+		if d := a.N - a.Reported; d > 0 {
+			out.Emit(d)
+		}
+		a.Reported = a.N
+		return nil
+	}
+	late := func() *weirtest.Script[kv] {
+		return weirtest.NewScript[kv]().Record(kv{"a", 1}, at(1)).Record(kv{"a", 1}, at(2)).
+			Watermark(at(61)).Record(kv{"a", 1}, at(3)).Record(kv{"a", 1}, at(4))
+	}
+	for _, c := range []struct {
+		name    string
+		backend string
+		a       window.Assigner
+		opts    []weir.WindowOption
+	}{
+		{"heap", "heap", window.Tumbling(time.Minute), nil},
+		{"heap, pre-aggregated at parallelism 2", "heap", window.Tumbling(time.Minute), []weir.WindowOption{weir.PreAggregate(16)}},
+		{"heap, not pre-aggregated", "heap", window.Tumbling(time.Minute), []weir.WindowOption{weir.PreAggregate(0)}},
+		{"pebble", "pebble", window.Tumbling(time.Minute), nil},
+		{"heap, sessions", "heap", window.Session(5 * time.Second), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := weir.NewEnv(weir.StateBackend(c.backend, t.TempDir()), weir.Parallelism(2))
+			keyed := weir.KeyBy(weir.FromSource(env, late(), weir.Parallelism(1)), func(v kv) string { return v.K })
+			opts := append([]weir.WindowOption{weir.AllowedLateness(time.Minute)}, c.opts...)
+			got := weirtest.NewCollector[int]()
+			weir.SinkTo(weir.AggregateWindowAcc(weir.Window(keyed, c.a, opts...), agg, deltas), got, weir.Parallelism(1))
+			if err := env.Execute(context.Background(), "deltas"); err != nil {
+				t.Fatal(err)
+			}
+			// Two lines fire at the watermark, each late line fires again
+			// with its own view only.
+			if r := got.Records(); !slices.Equal(r, []int{2, 1, 1}) {
+				t.Fatalf("firings emitted %v, want [2 1 1]: a refiring did not see what the one before left", r)
+			}
+		})
+	}
+	t.Run("early firing", func(t *testing.T) {
+		env := weir.NewEnv()
+		s := weirtest.NewScript[kv]().
+			Record(kv{"a", 1}, at(1)).Wait(150*time.Millisecond).
+			Record(kv{"a", 1}, at(2)).Record(kv{"a", 1}, at(3)).Wait(150*time.Millisecond).
+			Record(kv{"a", 1}, at(4))
+		keyed := weir.KeyBy(weir.FromSource(env, s), func(v kv) string { return v.K })
+		got := weirtest.NewCollector[int]()
+		weir.SinkTo(weir.AggregateWindowAcc(weir.Window(keyed, window.Tumbling(time.Minute), weir.EarlyFiring(50*time.Millisecond)), agg, deltas), got)
+		if err := env.Execute(context.Background(), "early deltas"); err != nil {
+			t.Fatal(err)
+		}
+		// However the early firings fall, the deltas add up to the four
+		// lines once: a firing that forgot what the one before reported
+		// would count some twice.
+		sum := 0
+		for _, d := range got.Records() {
+			sum += d
+		}
+		if r := got.Records(); sum != 4 || len(r) < 2 {
+			t.Fatalf("firings emitted %v: want at least one early delta, adding up to 4", r)
+		}
+	})
+}
+
+// TestAggregateNeedsResult: Aggregate and AggregateWindow read the
+// accumulator through AggregateFunc.Result, so a job without it must not
+// build; AggregateWindowAcc does not need it.
+func TestAggregateNeedsResult(t *testing.T) {
+	noResult := weir.AggregateFunc[kv, int, int]{Init: count.Init, Add: count.Add, Merge: count.Merge}
+	build := func(use func(weir.WindowedStream[string, kv])) error {
+		env := weir.NewEnv()
+		keyed := weir.KeyBy(weir.FromSource(env, weirtest.NewScript[kv]().Record(kv{"a", 1}, at(1))), func(v kv) string { return v.K })
+		use(weir.Window(keyed, window.Tumbling(time.Minute)))
+		return env.Execute(context.Background(), "no result")
+	}
+	if err := build(func(ws weir.WindowedStream[string, kv]) {
+		weir.SinkTo(weir.Aggregate(ws, noResult), weirtest.NewCollector[int]())
+	}); err == nil || !strings.Contains(err.Error(), "needs Result") {
+		t.Errorf("Aggregate without Result: err = %v, want one that asks for Result", err)
+	}
+	if err := build(func(ws weir.WindowedStream[string, kv]) {
+		weir.SinkTo(weir.AggregateWindow(ws, noResult, describe), weirtest.NewCollector[string]())
+	}); err == nil || !strings.Contains(err.Error(), "needs Result") {
+		t.Errorf("AggregateWindow without Result: err = %v, want one that asks for Result", err)
+	}
+	if err := build(func(ws weir.WindowedStream[string, kv]) {
+		weir.SinkTo(weir.AggregateWindowAcc(ws, noResult, func(k string, w window.Window, a *int, out weir.Emitter[string]) error {
+			return describe(k, w, *a, out)
+		}), weirtest.NewCollector[string]())
+	}); err != nil {
+		t.Errorf("AggregateWindowAcc without Result: %v", err)
 	}
 }

@@ -97,9 +97,10 @@ type WindowFunc[K comparable, R, O any] func(key K, w window.Window, result R, o
 // Aggregate emits agg's result for every key and window when the window
 // fires. The records carry the window's last millisecond as their time.
 func Aggregate[K comparable, T, A, R any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], opts ...OpOption) Stream[R] {
+	requireResult(ws, agg.Result == nil)
 	return aggregate(ws, agg, func(em *emitter[R]) emitFunc[K, A] {
-		return func(_ K, _ window.Window, acc A) error {
-			em.Emit(agg.Result(acc))
+		return func(_ K, _ window.Window, acc *A) error {
+			em.Emit(agg.Result(*acc))
 			return nil
 		}
 	}, opts)
@@ -108,11 +109,46 @@ func Aggregate[K comparable, T, A, R any](ws WindowedStream[K, T], agg Aggregate
 // AggregateWindow is Aggregate with a window function that sees the key
 // and the window (Flink's aggregate with a ProcessWindowFunction).
 func AggregateWindow[K comparable, T, A, R, O any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], fn WindowFunc[K, R, O], opts ...OpOption) Stream[O] {
+	requireResult(ws, agg.Result == nil)
 	return aggregate(ws, agg, func(em *emitter[O]) emitFunc[K, A] {
-		return func(k K, w window.Window, acc A) error {
-			return fn(k, w, agg.Result(acc), em)
+		return func(k K, w window.Window, acc *A) error {
+			return fn(k, w, agg.Result(*acc), em)
 		}
 	}, opts)
+}
+
+// AccWindowFunc is the window function of AggregateWindowAcc: it turns a
+// key's accumulator into output records when the window fires, and what
+// it leaves in *acc is what the window keeps for its next firing.
+type AccWindowFunc[K comparable, A, O any] func(key K, w window.Window, acc *A, out Emitter[O]) error
+
+// AggregateWindowAcc is AggregateWindow whose window function sees the
+// accumulator itself instead of agg.Result of it, and may change it: a
+// window that fires more than once (EarlyFiring, and late records within
+// AllowedLateness) keeps what the function left, so the function can
+// remember there what it reported and emit only what changed since
+// (Flink keeps such a thing in a ProcessWindowFunction's per-window
+// state). agg.Result is not used.
+//
+// It lets the accumulator be a plain value where AggregateWindow would
+// need a pointer to remember anything: no allocation per key and window,
+// and nothing for the garbage collector to trace in a window's state.
+// The accumulator is a copy once the function returns: keep no pointer
+// to it.
+func AggregateWindowAcc[K comparable, T, A, R, O any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], fn AccWindowFunc[K, A, O], opts ...OpOption) Stream[O] {
+	return aggregate(ws, agg, func(em *emitter[O]) emitFunc[K, A] {
+		return func(k K, w window.Window, acc *A) error {
+			return fn(k, w, acc, em)
+		}
+	}, opts)
+}
+
+// requireResult records that an aggregate needs AggregateFunc.Result.
+func requireResult[K comparable, T any](ws WindowedStream[K, T], missing bool) {
+	if missing {
+		env := ws.ks.s.env
+		env.errs = append(env.errs, fmt.Errorf("weir: Aggregate: AggregateFunc needs Result"))
+	}
 }
 
 // Reduce folds the records of every key and window with fn and emits the
@@ -144,7 +180,9 @@ func Reduce[K comparable, T any](ws WindowedStream[K, T], fn func(a, b T) T, opt
 	return Aggregate(ws, agg, opts...)
 }
 
-type emitFunc[K comparable, A any] func(k K, w window.Window, acc A) error
+// emitFunc emits the result of a key's accumulator when its window fires;
+// what it leaves in *acc is kept for the window's next firing.
+type emitFunc[K comparable, A any] func(k K, w window.Window, acc *A) error
 
 // lateOutput finds the side output of late records tagged tag in outs, if
 // the job reads it.
@@ -165,8 +203,8 @@ func lateOutput[T any](outs plan.Outputs, tag *plan.Tag) (*emitter[T], controlSi
 
 func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], makeEmit func(*emitter[O]) emitFunc[K, A], opts []OpOption) Stream[O] {
 	env := ws.ks.s.env
-	if agg.Init == nil || agg.Add == nil || agg.Result == nil {
-		env.errs = append(env.errs, fmt.Errorf("weir: Aggregate: AggregateFunc needs Init, Add and Result"))
+	if agg.Init == nil || agg.Add == nil {
+		env.errs = append(env.errs, fmt.Errorf("weir: Aggregate: AggregateFunc needs Init and Add"))
 	}
 	if ws.assigner != nil && ws.assigner.Merging() && agg.Merge == nil {
 		env.errs = append(env.errs, fmt.Errorf("weir: Aggregate: %s windows merge: set AggregateFunc.Merge", ws.assigner))

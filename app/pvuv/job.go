@@ -265,18 +265,18 @@ type partial struct {
 // counter accumulates one key's views in one window and remembers how many
 // it reported, so that a refiring (an early result, or a late line within
 // the allowed lateness) sends only the difference: the merge adds partials
-// and must count each view once.
+// and must count each view once. It is a plain value: the window functions
+// see it through weir.AggregateWindowAcc, which keeps what they change.
 type counter struct {
 	Views    int64 // exported: accumulators are stored in checkpoints
 	Reported int64
 }
 
 // countViews counts the page views of a key in a window.
-var countViews = weir.AggregateFunc[Hit, *counter, *counter]{
-	Init:   func() *counter { return &counter{} },
-	Add:    func(a *counter, _ Hit) *counter { a.Views++; return a },
-	Result: func(a *counter) *counter { return a },
-	Merge:  func(a, b *counter) *counter { a.Views += b.Views; return a },
+var countViews = weir.AggregateFunc[Hit, counter, counter]{
+	Init:  func() counter { return counter{} },
+	Add:   func(a counter, _ Hit) counter { a.Views++; return a },
+	Merge: func(a, b counter) counter { a.Views += b.Views; return a },
 }
 
 // Build adds the PV/UV job to lines' environment. The package
@@ -388,10 +388,10 @@ func build(hits weir.Stream[Hit], c *Counters, opts Options, bad ...weir.Stream[
 			sketchHits, reportSketch, weir.Name("sketch-clients"))
 	} else {
 		clients := weir.KeyBy(hits, func(h Hit) string { return h.Client })
-		visitors = weir.AggregateWindow(weir.Window(clients, tumbling, windowed(weir.LateRecordsTo(lateTag))...),
+		visitors = weir.AggregateWindowAcc(weir.Window(clients, tumbling, windowed(weir.LateRecordsTo(lateTag))...),
 			countViews, reportClient, weir.Name("count-clients"))
 	}
-	byPage := weir.AggregateWindow(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Page }), tumbling, windowed()...), countViews,
+	byPage := weir.AggregateWindowAcc(weir.Window(weir.KeyBy(hits, func(h Hit) string { return h.Page }), tumbling, windowed()...), countViews,
 		func(page string, w window.Window, a *counter, out weir.Emitter[partial]) error {
 			if views := a.Views - a.Reported; views > 0 {
 				out.Emit(partial{Window: w.Start, End: w.End, PV: views, Page: page})
