@@ -113,7 +113,7 @@ func TestPreAggregationExactThroughFailures(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/p%d", backend, par), func(t *testing.T) {
 				env := weir.NewEnv(weir.Parallelism(par), weir.StateBackend(backend, t.TempDir()),
 					weir.Checkpoints(15*time.Millisecond, t.TempDir()), weir.Restart(weir.FixedDelayRestart(-1, time.Millisecond)))
-				fail, failures := failEvery(900)
+				fail, failures := failEveryUpTo(900, 8)
 				out := preAggJob(env, n, 64, fail)
 				if err := env.Execute(context.Background(), "flaky"); err != nil {
 					t.Fatal(err)
