@@ -16,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
 
 // clusterWorker is one process of a weir pvuv cluster.
@@ -98,12 +96,10 @@ func TestClusterKillAndResumeExactlyOnce(t *testing.T) {
 	bin := plainBinary(t)
 	in := sharedInput(t, 1_000_000)
 	want := sharedBaseline(t, in, time.Minute, 10)
-	broker, err := kafkatest.Start(kafkatest.Config{Partitions: 4, Topics: []string{"access"}, MinSessionTimeout: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Close)
-	produceLines(t, broker.Addr(), "access", 4, in.files)
+	// The broker in a plain process of its own, as for the other kill
+	// paths: in the race-instrumented test process it took most of a
+	// minute to take the lines, and slowed every worker's reads.
+	broker, _ := accessBroker(t, bin, in, "--group-min-session-timeout", "100ms")
 
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("WEIR_SOAK_SEED"); s != "" {
@@ -117,7 +113,7 @@ func TestClusterKillAndResumeExactlyOnce(t *testing.T) {
 	}
 	kills, rounds, start := 0, 0, time.Now()
 	for kills < target {
-		kills += clusterKillRound(t, bin, broker.Addr(), rounds, rng, max(target-kills, 3), want)
+		kills += clusterKillRound(t, bin, broker, rounds, rng, max(target-kills, 3), want)
 		rounds++
 		if rounds == 1 && target <= 3 {
 			break // make test: one round

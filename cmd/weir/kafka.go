@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
 )
@@ -31,6 +32,7 @@ func runKafka(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	partitions := f.int64("partitions", 4, "partitions of each topic it creates")
 	topics := f.string("topics", "", "LIST", "comma-separated topics to create at start")
 	dataDir := f.string("data-dir", "", "DIR", "keep the broker's data in this directory across restarts\n(default: in memory)")
+	minSession := f.duration("group-min-session-timeout", 6*time.Second, "the shortest session timeout a consumer group member may ask for\n(Kafka's group.min.session.timeout.ms); lower it for a weir\ncluster with a shorter --session-timeout")
 	if code, ok := f.parse(args, stdout, stderr); !ok {
 		return code
 	}
@@ -45,6 +47,9 @@ func runKafka(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *partitions < 1 || *partitions > 1000 {
 		f.problem("partitions", "%d is not between 1 and 1000", *partitions)
 	}
+	if *minSession < time.Millisecond {
+		f.problem("group-min-session-timeout", "%v is too short: write a duration such as 1s", *minSession)
+	}
 	var names []string
 	for t := range strings.SplitSeq(*topics, ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -54,7 +59,7 @@ func runKafka(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	b, err := kafkatest.Start(kafkatest.Config{Port: port, Partitions: int(*partitions), Topics: names, DataDir: *dataDir})
+	b, err := kafkatest.Start(kafkatest.Config{Port: port, Partitions: int(*partitions), Topics: names, DataDir: *dataDir, MinSessionTimeout: *minSession})
 	if err != nil {
 		fmt.Fprintf(stderr, "weir kafka: %v\n", err)
 		return exitFail

@@ -77,14 +77,14 @@ func TestKafkaKillAndResumeExactlyOnce(t *testing.T) {
 // accessBroker starts weir kafka from the plain binary bin, with the
 // input's lines in the four partitions of topic access (see
 // produceLines), and returns its address; it is killed when the test
-// ends. The broker is kfake over TCP, as in the other tests, but in a
+// ends. flags go to weir kafka. The broker is kfake over TCP, as in the other tests, but in a
 // process of its own without the race detector: it serves the job's many
 // restarts, and takes the million records, faster than one in the
 // race-instrumented test process, which other tests share.
-func accessBroker(t *testing.T, bin string, in input) (string, *kadm.Client) {
+func accessBroker(t *testing.T, bin string, in input, flags ...string) (string, *kadm.Client) {
 	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(bin, "kafka", "--listen", addr, "--topics", "access", "--partitions", "4")
+	cmd := exec.Command(bin, append([]string{"kafka", "--listen", addr, "--topics", "access", "--partitions", "4"}, flags...)...)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -451,6 +451,7 @@ func TestUsageErrors(t *testing.T) {
 			[]string{"--early-results: running results go to Redis only"}},
 		{[]string{"ship", "--logs", "/tmp/x.log"}, []string{"--to: missing"}},
 		{[]string{"kafka", "--listen", "10.0.0.1:9092"}, []string{"--listen: the embedded broker listens on loopback only"}},
+		{[]string{"kafka", "--group-min-session-timeout", "0s"}, []string{"--group-min-session-timeout: 0s is too short"}},
 		{[]string{"pvuv", "--source", "file:///no/such/dir/*.log"}, []string{"--source:", "matches no file", "add ?follow=true"}},
 		{[]string{"pvuv", "--source", "datagen://?rat=5"}, []string{"--source:", `no parameter "rat"`}},
 		{[]string{"pvuv", "--source", "datagen://", "--dead-letter", "stdout"}, []string{"--dead-letter:"}},
