@@ -2,6 +2,7 @@ package weir
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/job"
@@ -65,12 +66,33 @@ type heapPanes[K comparable, A any] struct {
 	curOwned bool
 }
 
+// pane is the accumulators of one window: an entry per key, in the order
+// the keys came, and the index of each key's entry.
 type pane[K comparable, A any] struct {
 	index    map[K]int32
-	keys     []K
-	accs     []A
-	dirty    []bool
+	entries  []paneEntry[K, A]
 	anyDirty bool
+}
+
+// paneEntry is one key's accumulator in a pane; dirty marks a result that
+// changed since the last early firing.
+type paneEntry[K comparable, A any] struct {
+	key   K
+	acc   A
+	dirty bool
+}
+
+// add appends an entry for k and returns its index. The entries grow by
+// doubling: append grows a large slice by a quarter, which copies a pane
+// of many keys over and over as it fills.
+func (p *pane[K, A]) add(k K, acc A) int32 {
+	if len(p.entries) == cap(p.entries) {
+		p.entries = slices.Grow(p.entries, max(len(p.entries), 64))
+	}
+	i := int32(len(p.entries))
+	p.index[k] = i
+	p.entries = append(p.entries, paneEntry[K, A]{key: k, acc: acc})
+	return i
 }
 
 func newHeapPanes[K comparable, A any](base *keyedBase[K], clone func(K) K) *heapPanes[K, A] {
@@ -82,7 +104,7 @@ func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 		return p
 	}
 	n := h.dropped
-	p := &pane[K, A]{index: make(map[K]int32, n), keys: make([]K, 0, n), accs: make([]A, 0, n), dirty: make([]bool, 0, n)}
+	p := &pane[K, A]{index: make(map[K]int32, n), entries: make([]paneEntry[K, A], 0, n)}
 	h.panes[win] = p
 	return p
 }
@@ -96,7 +118,7 @@ func (h *heapPanes[K, A]) get(win window.Window, k K, owned bool) (A, bool, erro
 	h.cur = p
 	if i, ok := p.index[k]; ok {
 		h.curIdx = i
-		return p.accs[i], true, nil
+		return p.entries[i].acc, true, nil
 	}
 	h.curIdx, h.curKey, h.curOwned = -1, k, owned
 	var zero A
@@ -110,16 +132,12 @@ func (h *heapPanes[K, A]) put(acc A, _, dirty bool) error {
 		if !h.curOwned {
 			k = h.clone(k)
 		}
-		i = int32(len(p.keys))
-		p.index[k] = i
-		p.keys = append(p.keys, k)
-		p.accs = append(p.accs, acc)
-		p.dirty = append(p.dirty, false)
+		i = p.add(k, acc)
 	} else {
-		p.accs[i] = acc
+		p.entries[i].acc = acc
 	}
 	if dirty {
-		p.dirty[i], p.anyDirty = true, true
+		p.entries[i].dirty, p.anyDirty = true, true
 	}
 	return nil
 }
@@ -130,16 +148,17 @@ func (h *heapPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), dr
 		return nil
 	}
 	if emit != nil {
-		for i, k := range p.keys {
-			acc, err := emit(k, p.accs[i])
+		for i := range p.entries {
+			e := &p.entries[i]
+			acc, err := emit(e.key, e.acc)
 			if err != nil {
 				return err
 			}
-			p.accs[i] = acc
+			e.acc = acc
 		}
 	}
 	if drop {
-		h.dropped = len(p.keys)
+		h.dropped = len(p.entries)
 		delete(h.panes, win)
 		if h.last == p {
 			h.last = nil
@@ -154,14 +173,15 @@ func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) (A, error
 		return nil
 	}
 	p.anyDirty = false
-	for i, k := range p.keys {
-		if p.dirty[i] {
-			p.dirty[i] = false
-			acc, err := emit(k, p.accs[i])
+	for i := range p.entries {
+		e := &p.entries[i]
+		if e.dirty {
+			e.dirty = false
+			acc, err := emit(e.key, e.acc)
 			if err != nil {
 				return err
 			}
-			p.accs[i] = acc
+			e.acc = acc
 		}
 	}
 	return nil
@@ -169,8 +189,8 @@ func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) (A, error
 
 func (h *heapPanes[K, A]) snapshot(s *job.OperatorSnapshot, fired map[window.Window]bool) error {
 	for win, p := range h.panes {
-		for i, k := range p.keys {
-			if err := addWindowEntry(s, h.base, h.accs, paneState, k, win, fired[win], p.accs[i]); err != nil {
+		for _, e := range p.entries {
+			if err := addWindowEntry(s, h.base, h.accs, paneState, e.key, win, fired[win], e.acc); err != nil {
 				return err
 			}
 		}
@@ -183,12 +203,7 @@ func (h *heapPanes[K, A]) restore(k K, win window.Window, _, value []byte) error
 	if err != nil {
 		return err
 	}
-	p := h.pane(win)
-	k = h.clone(k)
-	p.index[k] = int32(len(p.keys))
-	p.keys = append(p.keys, k)
-	p.accs = append(p.accs, acc)
-	p.dirty = append(p.dirty, false)
+	h.pane(win).add(h.clone(k), acc)
 	return nil
 }
 
