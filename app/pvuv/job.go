@@ -207,8 +207,8 @@ type BadLine struct {
 // every process, and lines read again after a restore from a checkpoint
 // count again. The job's exact totals are Job.Totals.
 type Counters struct {
-	Lines    Count // lines read
-	BadLines Count // lines that are not page views, sent to the dead-letter output
+	Lines    Count        // lines read
+	BadLines Count        // lines that are not page views, sent to the dead-letter output
 	Late     atomic.Int64 // page views later than their window, sent there too
 	// Windows counts the final window results emitted (a window updated
 	// within the allowed lateness counts again); running results do not
