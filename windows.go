@@ -134,7 +134,9 @@ type AccWindowFunc[K comparable, A, O any] func(key K, w window.Window, acc *A, 
 // need a pointer to remember anything: no allocation per key and window,
 // and nothing for the garbage collector to trace in a window's state.
 // The accumulator is a copy once the function returns: keep no pointer
-// to it.
+// to it. agg.Merge combines what the function remembered too: a session
+// window that absorbs another one that fired keeps what both reported, and
+// a pre-aggregated partial has reported nothing.
 func AggregateWindowAcc[K comparable, T, A, R, O any](ws WindowedStream[K, T], agg AggregateFunc[T, A, R], fn AccWindowFunc[K, A, O], opts ...OpOption) Stream[O] {
 	return aggregate(ws, agg, func(em *emitter[O]) emitFunc[K, A] {
 		return func(k K, w window.Window, acc *A) error {
