@@ -307,7 +307,6 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			fmt.Fprintln(w)
 			return rep, err
 		}
-
 		want, rep.Windows, rep.PageViews = res.Windows, len(res.Windows), 0
 		for _, win := range res.Windows {
 			rep.PageViews += win.PV
@@ -339,7 +338,6 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 			cpu0 := CPUTime()
 			got, lines, d, ckpts, err := runWeir(ctx, rep.File, cfg, r.Parallelism, observe, opts...)
 			cpu := CPUTime() - cpu0
-
 			if dir != "" {
 				os.RemoveAll(dir)
 			}

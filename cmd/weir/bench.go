@@ -77,9 +77,10 @@ second of wall time and the ratios against the targets: weir p1 at least
 checkpoints at least 0.95 of weir p1. Then the efficiency targets, from the
 runs' medians: the baseline's CPU time per line at least 0.70 of weir p1's,
 weir p2's wall time at most the baseline's, and weir p1's peak resident
-memory at most 2 times the baseline's (on Linux: what each run adds to this
-process's resident set at its peak, the heap of earlier runs given back
-before it).`
+memory at most 2 times the baseline's: each program runs once more in a
+process of its own (weir starts itself again), and its peak is taken without
+the pages of weir's binary, which all three run in (on Linux: VmHWM less
+RssFile).`
 
 // pvuvChild is the hidden benchmark that runs one program of weir bench
 // pvuv in a process of its own.
