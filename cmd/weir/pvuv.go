@@ -241,8 +241,8 @@ const kafkaIdleness = 10 * time.Second
 
 // pvuvJob is a PV/UV job ready to run.
 type pvuvJob struct {
-	// src is the source of lines, Kafka's or generated. For files it was
-	// opened to check the pattern at start; run reads files decoded.
+	// src is the source of lines: Kafka's, generated, or the file source
+	// that run reads decoded.
 	src         source.Source[string]
 	spec        sourceSpec
 	opts        pvuv.Options
@@ -343,7 +343,7 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 		// client and the page (pvuv.BuildHits): lines are not copied.
 		c := &pvuv.Counters{}
 		var src *file.DecodedSource[pvuv.Hit]
-		if src, err = file.NewDecodedSource(j.spec.pattern, c.Decode, j.spec.fileOptions()...); err == nil {
+		if src, err = file.Decoded(j.src.(*file.Source), c.Decode); err == nil {
 			job, err = pvuv.BuildHits(weir.FromSource(env, src, j.spec.sourceOptions()...), c, opts)
 		}
 	case j.spec.kafka != nil:

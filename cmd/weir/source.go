@@ -90,14 +90,6 @@ func parseSource(f *flagSet, flagName, raw string) sourceSpec {
 	return spec
 }
 
-// fileOptions are the options of the spec's file source.
-func (s sourceSpec) fileOptions() []file.SourceOption {
-	if s.follow {
-		return []file.SourceOption{file.Follow()}
-	}
-	return nil
-}
-
 // open creates the weir source of the spec. Problems (a glob that matches
 // nothing) are recorded against the flag.
 func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
@@ -110,7 +102,11 @@ func (s sourceSpec) open(f *flagSet, flagName string) source.Source[string] {
 		return src
 	}
 	if s.file {
-		src, err := file.NewSource(s.pattern, s.fileOptions()...)
+		var opts []file.SourceOption
+		if s.follow {
+			opts = append(opts, file.Follow())
+		}
+		src, err := file.NewSource(s.pattern, opts...)
 		if err != nil {
 			for _, e := range splitErrors(err) {
 				if errors.Is(e, file.ErrNoMatch) {

@@ -40,14 +40,30 @@ var _ source.Source[int] = (*DecodedSource[int])(nil)
 // lines of the files matching pattern; opts are those of [NewSource].
 func NewDecodedSource[T any](pattern string, decode Decoder[T], opts ...SourceOption) (*DecodedSource[T], error) {
 	if decode == nil {
-		return nil, errors.New("file: NewDecodedSource needs a Decoder: pass a func(line []byte) (T, error)")
+		return nil, errNoDecoder
 	}
 	s, err := NewSource(pattern, opts...)
 	if err != nil {
 		return nil, err
 	}
+	return Decoded(s, decode)
+}
+
+// Decoded returns a source of the records decode makes of the lines s
+// reads: its pattern and options, checked when s was made. A program that
+// made s to check what a user asked for can read it decoded without
+// checking again.
+func Decoded[T any](s *Source, decode Decoder[T]) (*DecodedSource[T], error) {
+	if s == nil {
+		return nil, errors.New("file: Decoded needs a Source made by NewSource")
+	}
+	if decode == nil {
+		return nil, errNoDecoder
+	}
 	return &DecodedSource[T]{Source: s, decode: decode}, nil
 }
+
+var errNoDecoder = errors.New("file: a decoded source needs a Decoder: pass a func(line []byte) (T, error)")
 
 // NewReader returns the reader of one subtask.
 func (s *DecodedSource[T]) NewReader(ctx source.ReaderContext) (source.Reader[T], error) {

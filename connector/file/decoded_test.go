@@ -112,6 +112,18 @@ func TestNewDecodedSourceValidation(t *testing.T) {
 	if _, err := NewDecodedSource("", upper); err == nil {
 		t.Error("an empty pattern: no error")
 	}
+	// Decoded, which NewDecodedSource reads through, over a Source made
+	// before.
+	if _, err := Decoded[string](nil, upper); err == nil || !strings.Contains(err.Error(), "NewSource") {
+		t.Errorf("Decoded of no source: %v, want an error that asks for one", err)
+	}
+	s, err := NewSource(filepath.Join(t.TempDir(), "*.log"), Follow())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decoded[string](s, nil); err == nil || !strings.Contains(err.Error(), "Decoder") {
+		t.Errorf("Decoded without a decoder: %v, want an error that asks for one", err)
+	}
 }
 
 var _ source.Source[string] = (*DecodedSource[string])(nil)
