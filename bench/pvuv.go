@@ -579,7 +579,11 @@ func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, 
 	// As weir pvuv reads files: the source parses each line where it
 	// reads it, and keeps only what the job needs of it.
 	counters := &pvuv.Counters{}
-	src, err := file.NewDecodedSource(path, counters.Decode)
+	lines, err := file.NewSource(path)
+	if err != nil {
+		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	src, err := file.DecodedPerReader(lines, counters.NewDecoder)
 	if err != nil {
 		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}

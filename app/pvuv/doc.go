@@ -28,7 +28,7 @@
 //
 // Build adds the job to a stream of lines; BuildHits adds it to a stream
 // of hits that a source parsed as it read them (a file.DecodedSource with
-// Counters.Decode: the line is never copied, only its client and page),
+// Counters.NewDecoder: the line is never copied, only its client and page),
 // with the lines the source could not parse as its dead letters: the same
 // job without its parse step. UV is counted without a hot
 // subtask, as Flink's split distinct aggregation does: parallel steps

@@ -11,6 +11,7 @@ import (
 	"github.com/axiomhq/hyperloglog"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/connector/file"
 	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/window"
@@ -314,14 +315,15 @@ func Build(lines weir.Stream[string], opts Options) (*Job, error) {
 
 // BuildHits adds the PV/UV job to the environment of hits read straight
 // from a source that parses lines as it reads them: a file source that
-// decodes with c's Decode (file.NewDecodedSource(pattern, c.Decode)), which
-// copies only the client and the page of a line, not the line. The lines
+// decodes with c's decoders (file.DecodedPerReader(src, c.NewDecoder), or
+// c.Decode), which copy only the client and the page of a line, not the
+// line. The lines
 // the source could not read or parse (weir.SourceDeadLetters) go to Bad
 // with their reasons, and the job counts in c. Options.SourceDeadLetters
 // is implied; the rest is as for Build, of which it is the same job.
 func BuildHits(hits weir.Stream[Hit], c *Counters, opts Options) (*Job, error) {
 	if c == nil {
-		return nil, errors.New("pvuv: BuildHits needs the Counters whose Decode the source parses with")
+		return nil, errors.New("pvuv: BuildHits needs the Counters whose decoders the source parses with")
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -342,6 +344,22 @@ func (c *Counters) Decode(line []byte) (Hit, error) {
 	}
 	c.Lines.Add(1)
 	return h, nil
+}
+
+// NewDecoder returns a Decode for one reader of a file source
+// (file.DecodedPerReader(src, c.NewDecoder)): it takes the clients and
+// pages of its hits from a source.Strings of its own, so a line costs no
+// allocation, and counts in c as Decode does.
+func (c *Counters) NewDecoder() file.Decoder[Hit] {
+	s := &source.Strings{}
+	return func(line []byte) (Hit, error) {
+		var h Hit
+		if reason := ParseStrings(line, &h, s); reason != "" {
+			return Hit{}, reasonError(reason)
+		}
+		c.Lines.Add(1)
+		return h, nil
+	}
 }
 
 // reasonError is a bad line's reason as an error.

@@ -35,16 +35,32 @@ func generate(t testing.TB, n int) (path string, data []byte) {
 	return path, buf.Bytes()
 }
 
+// How runJob reads the file.
+const (
+	readLines       = iota // lines, parsed by pvuv.Build
+	decodeShared           // hits, parsed by the source with Counters.Decode
+	decodePerReader        // hits, parsed by the source with a Counters.NewDecoder per reader
+)
+
 // runJob runs the job over the file at path, read in splits of splitSize:
 // lines with pvuv.Build, or, decoded, hits with pvuv.BuildHits from a
 // file.DecodedSource. It returns the results, the counters and the bad
 // lines' reasons with their counts.
-func runJob(t testing.TB, path string, parallelism int, splitSize int64, decoded bool, opts ...weir.EnvOption) ([]pvuv.Result, *pvuv.Counters, map[string]int) {
+func runJob(t testing.TB, path string, parallelism int, splitSize int64, read int, opts ...weir.EnvOption) ([]pvuv.Result, *pvuv.Counters, map[string]int) {
 	env := weir.NewEnv(append([]weir.EnvOption{weir.Parallelism(parallelism)}, opts...)...)
 	var job *pvuv.Job
-	if decoded {
+	if read != readLines {
 		c := &pvuv.Counters{}
-		src, err := file.NewDecodedSource(path, c.Decode, file.SplitSize(splitSize))
+		lines, err := file.NewSource(path, file.SplitSize(splitSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var src *file.DecodedSource[pvuv.Hit]
+		if read == decodeShared {
+			src, err = file.Decoded(lines, c.Decode)
+		} else {
+			src, err = file.DecodedPerReader(lines, c.NewDecoder)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,21 +100,30 @@ func TestGoldenAgainstBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reasons map[string]int // of the first run, which reads lines
-	for _, p := range []int{1, 2, 3, -2, 10, 20} {
+	for _, run := range []struct {
+		p      int
+		read   int
+		pebble bool // the state in pebble instead of on the heap
+	}{
+		{1, readLines, false}, {2, readLines, false}, {3, readLines, false}, {2, readLines, true},
+		// Decoded: hits parsed by the source (BuildHits), not lines.
+		{1, decodeShared, false}, {2, decodeShared, false}, {2, decodePerReader, false}, {3, decodePerReader, false},
+	} {
+		p := run.p
 		name := fmt.Sprintf("p%d", p)
 		var opts []weir.EnvOption
-		if p < 0 {
-			// The state in pebble instead of on the heap.
-			p, name = -p, fmt.Sprintf("p%d-pebble", -p)
+		if run.pebble {
+			name += "-pebble"
 			opts = append(opts, weir.StateBackend("pebble", t.TempDir()))
 		}
-		// Decoded: hits parsed by the source (BuildHits), not lines.
-		decoded := p >= 10
-		if decoded {
-			p, name = p/10, fmt.Sprintf("p%d-decoded", p/10)
+		switch run.read {
+		case decodeShared:
+			name += "-decoded"
+		case decodePerReader:
+			name += "-decoded-per-reader"
 		}
 		t.Run(name, func(t *testing.T) {
-			got, c, bad := runJob(t, path, p, int64(len(data)/5+1), decoded, opts...)
+			got, c, bad := runJob(t, path, p, int64(len(data)/5+1), run.read, opts...)
 			if c.Lines.Load() != want.Lines || c.BadLines.Load() != want.Bad {
 				t.Fatalf("lines %d bad %d, want %d and %d", c.Lines.Load(), c.BadLines.Load(), want.Lines, want.Bad)
 			}

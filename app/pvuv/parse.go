@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"time"
 	"unsafe"
+
+	"github.com/weirstream/weir/source"
 )
 
 // Hit is one page view parsed from an access-log line.
@@ -103,6 +105,23 @@ func ParseInto(line []byte, h *Hit) string {
 	} else {
 		h.Client, h.Page = string(r.Client), string(r.Page)
 	}
+	h.Time = r.Time
+	h.Method = methodString(r.Method)
+	h.Status = r.Status
+	return ""
+}
+
+// ParseStrings is ParseInto with the client and the page copied into s:
+// no allocation per page view, one per block of s. The hit's strings keep
+// their block alive as long as they are kept (see source.Strings); weir's
+// windows and keyed state keep copies of the keys they store.
+func ParseStrings(line []byte, h *Hit, s *source.Strings) string {
+	var r RawHit
+	if reason := ParseRaw(line, &r); reason != "" {
+		return reason
+	}
+	h.Client = s.String(r.Client)
+	h.Page = s.String(r.Page)
 	h.Time = r.Time
 	h.Method = methodString(r.Method)
 	h.Status = r.Status

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/source"
 )
 
 const combined = `203.0.113.9 - - [24/Nov/2026:07:40:13 +0000] "GET /a/b?x=1 HTTP/1.1" 200 512 "https://ref/" "Mozilla/5.0 (X11; Linux x86_64)"`
@@ -242,7 +244,16 @@ func TestParseAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { ParseInto(bad, &h) }); n != 0 {
 		t.Errorf("ParseInto of a bad line allocates %v times, want 0", n)
 	}
+	// ParseStrings: a block of its Strings per some thousand lines.
+	var s source.Strings
+	if n := testing.AllocsPerRun(1000, func() { ParseStrings(line, &h, &s) }); n > 0.01 {
+		t.Errorf("ParseStrings allocates %v times a line, want one per block of source.Strings", n)
+	}
 }
+
+// fuzzStrings is the source.Strings FuzzParse's ParseStrings takes its
+// strings from, across inputs, as a reader's decoder does.
+var fuzzStrings source.Strings
 
 // format writes h back as a common-format line.
 func format(h Hit) string {
@@ -259,7 +270,7 @@ func format(h Hit) string {
 //     in 100..999, Client is non-empty and has no space, Method is non-empty,
 //     and Time is in UTC.
 //  4. Writing the hit back as a line and parsing that yields the same Hit.
-//  5. ParseInto and ParseRaw agree with Parse.
+//  5. ParseInto, ParseStrings and ParseRaw agree with Parse.
 //  6. A line with a NUL byte is never a page view.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
@@ -289,8 +300,9 @@ func FuzzParse(f *testing.F) {
 		h, err := Parse(line)
 		var r RawHit
 		rawReason := ParseRaw(line, &r)
-		var h2 Hit
+		var h2, hs Hit
 		intoReason := ParseInto(line, &h2)
+		stringsReason := ParseStrings(line, &hs, &fuzzStrings)
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) || pe.Reason == "" {
@@ -299,8 +311,8 @@ func FuzzParse(f *testing.F) {
 			if h != (Hit{}) {
 				t.Fatalf("non-zero Hit with error: %+v", h)
 			}
-			if rawReason != pe.Reason || intoReason != pe.Reason {
-				t.Fatalf("reasons differ: Parse %q, ParseRaw %q, ParseInto %q", pe.Reason, rawReason, intoReason)
+			if rawReason != pe.Reason || intoReason != pe.Reason || stringsReason != pe.Reason {
+				t.Fatalf("reasons differ: Parse %q, ParseRaw %q, ParseInto %q, ParseStrings %q", pe.Reason, rawReason, intoReason, stringsReason)
 			}
 			return
 		}
@@ -309,6 +321,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if rawReason != "" || intoReason != "" || h2 != h {
 			t.Fatalf("ParseRaw %q / ParseInto %q, %+v disagree with Parse %+v", rawReason, intoReason, h2, h)
+		}
+		if stringsReason != "" || hs != h {
+			t.Fatalf("ParseStrings %q, %+v disagrees with Parse %+v", stringsReason, hs, h)
 		}
 		if string(r.Client) != h.Client || string(r.Page) != h.Page || string(r.Method) != h.Method || r.Status != h.Status || r.Time != h.Time {
 			t.Fatalf("ParseRaw %+v disagrees with Parse %+v", r, h)

@@ -340,10 +340,11 @@ func (j pvuvJob) run(ctx context.Context) (summary, error) {
 	switch {
 	case j.spec.file:
 		// The source parses each line where it reads it and keeps only the
-		// client and the page (pvuv.BuildHits): lines are not copied.
+		// client and the page (pvuv.BuildHits): lines are not copied, and
+		// each reader takes the strings from blocks of its own.
 		c := &pvuv.Counters{}
 		var src *file.DecodedSource[pvuv.Hit]
-		if src, err = file.Decoded(j.src.(*file.Source), c.Decode); err == nil {
+		if src, err = file.DecodedPerReader(j.src.(*file.Source), c.NewDecoder); err == nil {
 			job, err = pvuv.BuildHits(weir.FromSource(env, src, j.spec.sourceOptions()...), c, opts)
 		}
 	case j.spec.kafka != nil:

@@ -11,7 +11,9 @@ import (
 
 // A Decoder makes a record of one line, without its '\n' (and '\r'), as
 // the line lies in the reader's buffer: line is valid only during the
-// call, so a Decoder copies what it keeps (string(line[i:j]) copies). A
+// call, so a Decoder copies what it keeps (string(line[i:j]) copies; a
+// decoder of each reader's own, [DecodedPerReader], can copy into a
+// [source.Strings] instead, without an allocation per line). A
 // line it returns an error for goes to the source's dead letters, whole,
 // with the error's text as the reason (see source.DeadLetter): make that
 // a stable short phrase, such as "bad timestamp".
@@ -31,7 +33,7 @@ type Decoder[T any] func(line []byte) (T, error)
 // often.
 type DecodedSource[T any] struct {
 	*Source
-	decode Decoder[T]
+	newDecoder func() Decoder[T]
 }
 
 var _ source.Source[int] = (*DecodedSource[int])(nil)
@@ -60,14 +62,33 @@ func Decoded[T any](s *Source, decode Decoder[T]) (*DecodedSource[T], error) {
 	if decode == nil {
 		return nil, errNoDecoder
 	}
-	return &DecodedSource[T]{Source: s, decode: decode}, nil
+	return DecodedPerReader(s, func() Decoder[T] { return decode })
+}
+
+// DecodedPerReader is Decoded with a Decoder of each reader's own:
+// newDecoder is called once for every subtask's reader, whose goroutine
+// alone calls the decoder it returns. So a decoder may keep what it reuses
+// from line to line without a lock: a [source.Strings] to take the strings
+// of its records from (no allocation per line), scratch space, counters.
+func DecodedPerReader[T any](s *Source, newDecoder func() Decoder[T]) (*DecodedSource[T], error) {
+	if s == nil {
+		return nil, errors.New("file: DecodedPerReader needs a Source made by NewSource")
+	}
+	if newDecoder == nil {
+		return nil, errNoDecoder
+	}
+	return &DecodedSource[T]{Source: s, newDecoder: newDecoder}, nil
 }
 
 var errNoDecoder = errors.New("file: a decoded source needs a Decoder: pass a func(line []byte) (T, error)")
 
 // NewReader returns the reader of one subtask.
 func (s *DecodedSource[T]) NewReader(ctx source.ReaderContext) (source.Reader[T], error) {
-	return newReader(s.Source, ctx, func() recordMaker[T] { return decodedLines[T]{s.decode} }), nil
+	decode := s.newDecoder()
+	if decode == nil {
+		return nil, errNoDecoder
+	}
+	return newReader(s.Source, ctx, func() recordMaker[T] { return decodedLines[T]{decode} }), nil
 }
 
 // recordMaker makes a reader's records of the lines it cuts from the file
@@ -78,11 +99,19 @@ type recordMaker[T any] interface {
 	emit(out source.Output[T], split *Split, path string, l tail.Line)
 }
 
-// copiedLines emits every line as a string copied into an arena.
-type copiedLines struct{ arena arena }
+// lineBlock is the size of the blocks a Source's lines are carved from:
+// whole lines, larger than what decoders keep of them.
+const lineBlock = 256 << 10
+
+// copiedLines emits every line as a string copied into blocks.
+type copiedLines struct{ strings source.Strings }
+
+func newCopiedLines() *copiedLines {
+	return &copiedLines{strings: source.Strings{BlockSize: lineBlock}}
+}
 
 func (c *copiedLines) emit(out source.Output[string], _ *Split, _ string, l tail.Line) {
-	out.Collect(c.arena.String(trimCR(l.Bytes)))
+	out.Collect(c.strings.String(trimCR(l.Bytes)))
 }
 
 // decodedLines emits what decode makes of every line; a line it refuses

@@ -1,11 +1,13 @@
 package file
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/weirstream/weir/source"
@@ -102,6 +104,60 @@ func TestDecodedSourceFollows(t *testing.T) {
 	}
 	if dead := deadLetters(d); len(dead) != 1 || dead[0].Reason != "comment" || dead[0].Position != path+":2" {
 		t.Fatalf("dead letters %+v, want the comment at offset 2", dead)
+	}
+}
+
+// TestDecodedPerReader gives each reader a decoder of its own that keeps
+// state without a lock (strings from a source.Strings, a line count):
+// readers polled on goroutines of their own, as the runtime polls them,
+// share none (the race detector would tell), and the strings, copied out
+// of a buffer the reader reuses, hold every line.
+func TestDecodedPerReader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	var b strings.Builder
+	var want []string
+	for i := range 3000 {
+		line := fmt.Sprintf("line %d %s", i, strings.Repeat("x", i%37))
+		want = append(want, strings.ToUpper(line))
+		b.WriteString(line + "\n")
+	}
+	writeFile(t, path, b.String())
+	var made atomic.Int32
+	newDecoder := func() Decoder[string] {
+		made.Add(1)
+		var s source.Strings
+		lines := 0
+		return func(line []byte) (string, error) {
+			lines++
+			return s.String(bytes.ToUpper(line)), nil
+		}
+	}
+	decoded := func(opts ...SourceOption) *DecodedSource[string] {
+		s, err := NewSource(path, append([]SourceOption{WithLogger(quiet)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := DecodedPerReader(s, newDecoder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	counts := runConcurrently(t, decoded(SplitSize(4<<10)), 3)
+	if n := counts[0] + counts[1] + counts[2]; n != len(want) || made.Load() != 3 {
+		t.Fatalf("%d lines from %d decoders, want %d from 3, one per reader", n, made.Load(), len(want))
+	}
+	for _, size := range []int64{13, 999, 1 << 20} {
+		d := newDriver(t, decoded(SplitSize(size), MaxLineSize(511)), 2, uint64(size)) // a buffer of 512 bytes, reused
+		d.run()
+		sameMultiset(t, fmt.Sprintf("split size %d", size), flatten(d.lines()), want)
+	}
+	s, err := NewSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodedPerReader[string](s, nil); err == nil || !strings.Contains(err.Error(), "Decoder") {
+		t.Errorf("DecodedPerReader without decoders: %v, want an error that asks for one", err)
 	}
 }
 

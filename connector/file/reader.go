@@ -22,7 +22,7 @@ func newBoundedReader[T any](src *Source, ctx source.ReaderContext, records func
 
 // rangeMemory is the memory the range readers of one subtask share: the
 // base opens one range at a time, so one buffer serves them all, and one
-// recordMaker (with its arena) makes the records of every range.
+// recordMaker (with its strings) makes the records of every range.
 type rangeMemory[T any] struct {
 	src     *Source
 	log     *slog.Logger // the reader's

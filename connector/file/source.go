@@ -335,7 +335,7 @@ type splitRecord struct {
 
 // NewReader returns the reader of one subtask.
 func (s *Source) NewReader(ctx source.ReaderContext) (source.Reader[string], error) {
-	return newReader(s, ctx, func() recordMaker[string] { return &copiedLines{} }), nil
+	return newReader(s, ctx, func() recordMaker[string] { return newCopiedLines() }), nil
 }
 
 // newReader returns the reader of one subtask of s, which makes its
