@@ -315,6 +315,7 @@ type asyncOp[In, Out any] struct {
 	fn    func(context.Context, In) (Out, error)
 	o     AsyncOptions[In, Out]
 	out   runtime.Collector[Out]
+	rec   runtime.Record[Out] // lent to out
 	stats *asyncStats
 	codec codec.Codec[In]
 
@@ -341,6 +342,8 @@ type asyncOp[In, Out any] struct {
 	flushEvery time.Duration
 	lastFlush  time.Time
 	timer      *time.Timer
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 type asyncSlot[In, Out any] struct {
@@ -426,11 +429,11 @@ func (a *asyncOp[In, Out]) begin() error {
 
 // Collect starts a call for r, after waiting for a free slot if the
 // subtask holds Capacity inputs.
-func (a *asyncOp[In, Out]) Collect(r runtime.Record[In]) error {
+func (a *asyncOp[In, Out]) Collect(r *runtime.Record[In]) error {
 	if err := a.begin(); err != nil {
 		return err
 	}
-	return a.submit(r)
+	return a.submit(*r)
 }
 
 // Watermark emits wm once the results of the inputs before it have left.
@@ -625,7 +628,7 @@ func (a *asyncOp[In, Out]) complete(r asyncResult[Out]) error {
 // emit sends a slot's result downstream and frees the slot.
 func (a *asyncOp[In, Out]) emit(slot int32) error {
 	s := &a.slots[slot]
-	rec := runtime.Record[Out]{Value: s.out, Time: s.in.Time}
+	a.rec = runtime.Record[Out]{Value: s.out, Time: s.in.Time}
 	if s.seg != nil {
 		s.seg.live--
 	}
@@ -633,7 +636,7 @@ func (a *asyncOp[In, Out]) emit(slot int32) error {
 	a.free = append(a.free, slot)
 	a.live--
 	a.stats.inFlight.Add(-1)
-	return a.out.Collect(rec)
+	return a.out.Collect(&a.rec)
 }
 
 // close ends the calls in flight (the job is over or failed) and waits for

@@ -263,9 +263,11 @@ type broadcastOp[T, C any, MK comparable, V, U any] struct {
 	em  emitter[U]
 	bs  *BroadcastState[MK, V]
 	ctx Context
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (p *broadcastOp[T, C, MK, V, U]) Collect(r runtime.Record[coRecord[T, C]]) (err error) {
+func (p *broadcastOp[T, C, MK, V, U]) Collect(r *runtime.Record[coRecord[T, C]]) (err error) {
 	defer runtime.Recover(&err, p.name, p.subtask, p.par)
 	p.ctx.time, p.em.time = r.Time, r.Time
 	if r.Value.Two {

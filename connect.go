@@ -75,10 +75,14 @@ type tagOp[T, U any] struct {
 	op
 	wrap func(T) U
 	out  runtime.Collector[U]
+	rec  runtime.Record[U] // lent to out
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (m *tagOp[T, U]) Collect(r runtime.Record[T]) error {
-	return m.out.Collect(runtime.Record[U]{Value: m.wrap(r.Value), Time: r.Time})
+func (m *tagOp[T, U]) Collect(r *runtime.Record[T]) error {
+	m.rec = runtime.Record[U]{Value: m.wrap(r.Value), Time: r.Time}
+	return m.out.Collect(&m.rec)
 }
 func (m *tagOp[T, U]) Watermark(wm int64) error { return m.out.Watermark(wm) }
 func (m *tagOp[T, U]) End() error               { return m.out.End() }

@@ -133,14 +133,14 @@ func sideCollector[T any](s plan.Side) (runtime.Collector[T], error) {
 // discard is the output of a stream that nothing consumes.
 type discard[T any] struct{}
 
-func (discard[T]) Collect(runtime.Record[T]) error { return nil }
-func (discard[T]) Watermark(int64) error           { return nil }
-func (discard[T]) End() error                      { return nil }
+func (discard[T]) Collect(*runtime.Record[T]) error { return nil }
+func (discard[T]) Watermark(int64) error            { return nil }
+func (discard[T]) End() error                       { return nil }
 
 // multi sends every element to several consumers.
 type multi[T any] []runtime.Collector[T]
 
-func (m multi[T]) Collect(r runtime.Record[T]) error {
+func (m multi[T]) Collect(r *runtime.Record[T]) error {
 	for _, c := range m {
 		if err := c.Collect(r); err != nil {
 			return err

@@ -35,11 +35,15 @@ type mapOp[T, U any] struct {
 	op
 	fn  func(T) U
 	out runtime.Collector[U]
+	rec runtime.Record[U] // lent to out
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (m *mapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+func (m *mapOp[T, U]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, m.name, m.subtask, m.par)
-	return m.out.Collect(runtime.Record[U]{Value: m.fn(r.Value), Time: r.Time})
+	m.rec = runtime.Record[U]{Value: m.fn(r.Value), Time: r.Time}
+	return m.out.Collect(&m.rec)
 }
 func (m *mapOp[T, U]) Watermark(wm int64) error { return m.out.Watermark(wm) }
 func (m *mapOp[T, U]) End() error               { return m.out.End() }
@@ -57,7 +61,7 @@ type filterOp[T any] struct {
 	out  runtime.Collector[T]
 }
 
-func (f *filterOp[T]) Collect(r runtime.Record[T]) (err error) {
+func (f *filterOp[T]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, f.name, f.subtask, f.par)
 	if !f.keep(r.Value) {
 		return nil
@@ -79,11 +83,13 @@ type emitter[T any] struct {
 	out  runtime.Collector[T]
 	time int64
 	err  error
+	rec  runtime.Record[T] // lent to out
 }
 
 func (e *emitter[T]) Emit(v T) {
 	if e.err == nil {
-		e.err = e.out.Collect(runtime.Record[T]{Value: v, Time: e.time})
+		e.rec = runtime.Record[T]{Value: v, Time: e.time}
+		e.err = e.out.Collect(&e.rec)
 	}
 }
 
@@ -104,9 +110,11 @@ type flatMapOp[T, U any] struct {
 	op
 	fn func(T, Emitter[U])
 	em emitter[U]
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (f *flatMapOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+func (f *flatMapOp[T, U]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, f.name, f.subtask, f.par)
 	f.em.time = r.Time
 	f.fn(r.Value, &f.em)

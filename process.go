@@ -106,9 +106,11 @@ type processOp[T, U any] struct {
 	em       emitter[U]
 	ctx      Context
 	sideEnds []controlSink
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (p *processOp[T, U]) Collect(r runtime.Record[T]) (err error) {
+func (p *processOp[T, U]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, p.name, p.subtask, p.par)
 	p.ctx.time, p.em.time = r.Time, r.Time
 	if err := p.fn(&p.ctx, r.Value, &p.em); err != nil {

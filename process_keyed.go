@@ -120,9 +120,11 @@ type keyedProcessOp[K comparable, T, U any] struct {
 	em    emitter[U]
 	ctx   KeyedContext[K, U]
 	bcast broadcastSnapshot // nil without broadcast state
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (p *keyedProcessOp[K, T, U]) Collect(r runtime.Record[T]) (err error) {
+func (p *keyedProcessOp[K, T, U]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, p.name, p.subtask, p.par)
 	k := p.key(r.Value)
 	p.store.SetKey(k)

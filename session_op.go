@@ -28,6 +28,8 @@ type sessionOp[K comparable, T, A, O any] struct {
 	timers    *timerQueue[K] // firing and cleanup times
 	buf       []window.Window
 	nextEarly int64
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 // sessionSet is the sessions of one key.
@@ -45,7 +47,7 @@ func (s *sessionSet[A]) remove(i int) {
 	s.wins, s.accs, s.fired, s.dirty = s.wins[:last], s.accs[:last], s.fired[:last], s.dirty[:last]
 }
 
-func (w *sessionOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
+func (w *sessionOp[K, T, A, O]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, w.name, w.subtask, w.par)
 	ts, err := w.eventTime(r)
 	if err != nil {
@@ -55,7 +57,8 @@ func (w *sessionOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
 	w.buf = w.assigner.Assign(ts, w.buf[:0])
 	win := w.buf[0]
 	if w.closed(win) {
-		return w.lateRecord(runtime.Record[T]{Value: r.Value, Time: ts})
+		late := runtime.Record[T]{Value: r.Value, Time: ts}
+		return w.lateRecord(&late)
 	}
 	s := w.sessions[k]
 	if s == nil {

@@ -109,9 +109,11 @@ type sinkOp[T any] struct {
 	stw       sink.StatefulWriter
 	committer sink.Committer
 	pending   []pendingCommit
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (s *sinkOp[T]) Collect(r runtime.Record[T]) (err error) {
+func (s *sinkOp[T]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, s.name, s.subtask, s.par)
 	if err := s.w.Write(s.ctx, r.Value); err != nil {
 		if errors.Is(err, context.Canceled) {

@@ -121,11 +121,14 @@ type sourceHead[T any] struct {
 	log  *slog.Logger                         // the subtask's
 
 	loggedDead bool
+	deadRec    runtime.Record[source.DeadLetter] // lent to dead
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 var _ runtime.SplitHead[int] = (*sourceHead[int])(nil)
 
-func (h *sourceHead[T]) Collect(r runtime.Record[T]) error {
+func (h *sourceHead[T]) Collect(r *runtime.Record[T]) error {
 	if h.wm != nil {
 		return h.wm.collect(h.wm.split(""), r)
 	}
@@ -184,7 +187,8 @@ func (h *sourceHead[T]) ReleaseSplit(id string) {
 // the job does not read that stream.
 func (h *sourceHead[T]) DeadLetter(d source.DeadLetter) error {
 	if h.dead != nil {
-		return h.dead.Collect(runtime.Record[source.DeadLetter]{Value: d, Time: runtime.NoTimestamp})
+		h.deadRec = runtime.Record[source.DeadLetter]{Value: d, Time: runtime.NoTimestamp}
+		return h.dead.Collect(&h.deadRec)
 	}
 	if !h.loggedDead {
 		h.loggedDead = true
@@ -200,9 +204,9 @@ type splitCollector[T any] struct {
 	s *splitState
 }
 
-func (c splitCollector[T]) Collect(r runtime.Record[T]) error { return c.h.wm.collect(c.s, r) }
-func (c splitCollector[T]) Watermark(wm int64) error          { return c.h.Watermark(wm) }
-func (c splitCollector[T]) End() error                        { return nil }
+func (c splitCollector[T]) Collect(r *runtime.Record[T]) error { return c.h.wm.collect(c.s, r) }
+func (c splitCollector[T]) Watermark(wm int64) error           { return c.h.Watermark(wm) }
+func (c splitCollector[T]) End() error                         { return nil }
 
 // splitWatermarks generates a reader's watermark from its splits'.
 type splitWatermarks[T any] struct {
@@ -220,6 +224,8 @@ type splitWatermarks[T any] struct {
 	done     bool
 
 	align *runtime.AlignMember
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 type splitState struct {
@@ -227,6 +233,8 @@ type splitState struct {
 	seen       bool  // a record arrived since the last tick
 	lastActive int64
 	idle       bool
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 func newSplitWatermarks[T any](h *sourceHead[T], strategy *WatermarkStrategy[T], interval time.Duration) *splitWatermarks[T] {
@@ -246,7 +254,9 @@ func (w *splitWatermarks[T]) split(id string) *splitState {
 	return s
 }
 
-func (w *splitWatermarks[T]) collect(s *splitState, r runtime.Record[T]) (err error) {
+// collect stamps r and forwards it. r is the source task's own record,
+// lent to the chain's head alone: the head may stamp it in place.
+func (w *splitWatermarks[T]) collect(s *splitState, r *runtime.Record[T]) (err error) {
 	if w.ts != nil {
 		defer runtime.Recover(&err, w.head.name, w.head.subtask, w.head.par)
 		r.Time = w.ts(r.Value).UnixMilli()

@@ -20,6 +20,8 @@ type timerQueue[K comparable] struct {
 	recent  [2]timerEntry[K]
 	has     [2]bool
 	replace int // the entry of recent the next timer added takes
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 type timerEntry[K comparable] struct {

@@ -82,12 +82,17 @@ type watermarkOp[T any] struct {
 	lastActive int64
 	idle       bool
 	nextEmit   int64
+	rec        runtime.Record[T] // a stamped record, lent to out
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
-func (w *watermarkOp[T]) Collect(r runtime.Record[T]) (err error) {
+func (w *watermarkOp[T]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, w.name, w.subtask, w.par)
 	if w.ts != nil {
-		r.Time = w.ts(r.Value).UnixMilli()
+		// The record is lent: stamp a copy of it.
+		w.rec = runtime.Record[T]{Value: r.Value, Time: w.ts(r.Value).UnixMilli()}
+		r = &w.rec
 	}
 	if r.Time > w.max {
 		w.max = r.Time

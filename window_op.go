@@ -33,12 +33,14 @@ type windowOp[K comparable, T, A, O any] struct {
 	// memory with a source's record, and is stored without a copy.
 	fixed func(T) (window.Window, bool)
 	// onLate takes a record that came after its windows closed.
-	onLate func(runtime.Record[T]) error
+	onLate func(*runtime.Record[T]) error
 
 	open      map[window.Window]bool // the open windows: fired or not
 	buf       []window.Window
 	nextEarly int64
 	firing    A // the accumulator the window function sees (fireAcc)
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 // windowBase is what the window operators share: their keys, time, late
@@ -59,7 +61,7 @@ type windowBase[K comparable, T, O any] struct {
 }
 
 // eventTime returns the time a record belongs to a window by.
-func (w *windowBase[K, T, O]) eventTime(r runtime.Record[T]) (int64, error) {
+func (w *windowBase[K, T, O]) eventTime(r *runtime.Record[T]) (int64, error) {
 	if w.procTime {
 		return w.clock.Now(), nil
 	}
@@ -76,7 +78,7 @@ func (w *windowBase[K, T, O]) closed(win window.Window) bool {
 
 // lateRecord sends a record that came after its windows closed to the
 // late side output, or counts it as dropped when there is none.
-func (w *windowBase[K, T, O]) lateRecord(r runtime.Record[T]) error {
+func (w *windowBase[K, T, O]) lateRecord(r *runtime.Record[T]) error {
 	if w.late == nil {
 		w.dropped.Add(1)
 		return nil
@@ -120,7 +122,7 @@ func (w *windowBase[K, T, O]) end(advance func(int64) error) error {
 	return w.em.out.End()
 }
 
-func (w *windowOp[K, T, A, O]) Collect(r runtime.Record[T]) (err error) {
+func (w *windowOp[K, T, A, O]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, w.name, w.subtask, w.par)
 	ts, err := w.eventTime(r)
 	if err != nil {

@@ -185,12 +185,15 @@ type preAggWriter[K comparable, T, A any] struct {
 	last  *preAggPane[K, A] // the pane of the previous record
 	free  []*preAggPane[K, A]
 	buf   []window.Window
+	rec   runtime.Record[partial[K, T, A]] // lent to w
 
 	// Whether folding pays (preAggSample, preAggBypass): records folded
 	// and partials sent since the last measure, and records still to send
 	// as they are.
 	folded, sent int
 	bypass       int
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 // preAggPane holds the partials of one window, in the order their keys
@@ -205,7 +208,7 @@ type preAggPane[K comparable, A any] struct {
 
 // Collect folds r into the partials of its key and windows, or sends it as
 // it is when a window of it may have fired downstream (rule 2).
-func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
+func (p *preAggWriter[K, T, A]) Collect(r *runtime.Record[T]) (err error) {
 	defer runtime.Recover(&err, p.name, p.subtask, p.par)
 	k := p.key(r.Value)
 	if r.Time == runtime.NoTimestamp || p.idle || p.limit == 0 {
@@ -253,8 +256,9 @@ func (p *preAggWriter[K, T, A]) Collect(r runtime.Record[T]) (err error) {
 }
 
 // raw sends r as it came, keyed by k.
-func (p *preAggWriter[K, T, A]) raw(k K, r runtime.Record[T]) error {
-	return p.w.Collect(runtime.Record[partial[K, T, A]]{Value: partial[K, T, A]{Key: k, Raw: true, Value: r.Value}, Time: r.Time})
+func (p *preAggWriter[K, T, A]) raw(k K, r *runtime.Record[T]) error {
+	p.rec = runtime.Record[partial[K, T, A]]{Value: partial[K, T, A]{Key: k, Raw: true, Value: r.Value}, Time: r.Time}
+	return p.w.Collect(&p.rec)
 }
 
 // pane returns the pane of win, starting one if there is none.
@@ -294,8 +298,8 @@ func (p *preAggWriter[K, T, A]) flush() error {
 	for _, pane := range p.panes {
 		ts := pane.win.MaxTimestamp()
 		for i, k := range pane.keys {
-			v := partial[K, T, A]{Key: k, Start: pane.win.Start, End: pane.win.End, Acc: pane.accs[i], Records: pane.records[i]}
-			if err := p.w.Collect(runtime.Record[partial[K, T, A]]{Value: v, Time: ts}); err != nil {
+			p.rec = runtime.Record[partial[K, T, A]]{Value: partial[K, T, A]{Key: k, Start: pane.win.Start, End: pane.win.End, Acc: pane.accs[i], Records: pane.records[i]}, Time: ts}
+			if err := p.w.Collect(&p.rec); err != nil {
 				return err
 			}
 		}

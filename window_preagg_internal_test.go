@@ -11,7 +11,7 @@ import (
 // recordedPartials is a partialWriter that keeps what it is sent.
 type recordedPartials[P any] struct{ got []P }
 
-func (r *recordedPartials[P]) Collect(rec runtime.Record[P]) error {
+func (r *recordedPartials[P]) Collect(rec *runtime.Record[P]) error {
 	r.got = append(r.got, rec.Value)
 	return nil
 }
@@ -39,7 +39,7 @@ func TestPreAggregationStepsAsideWhereKeysDoNotRepeat(t *testing.T) {
 	send := func(keys func(i int) int, n int) (raw, partials, records int) {
 		out.got = out.got[:0]
 		for i := range n {
-			if err := p.Collect(runtime.Record[int]{Value: keys(i), Time: 1000}); err != nil {
+			if err := p.Collect(&runtime.Record[int]{Value: keys(i), Time: 1000}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
 	"github.com/weirstream/weir/window"
 )
@@ -64,6 +65,8 @@ type heapPanes[K comparable, A any] struct {
 	curIdx   int32
 	curKey   K
 	curOwned bool
+
+	_ runtime.Pad // apart from the next subtask's
 }
 
 // pane is the accumulators of one window: an entry per key, in the order

@@ -236,7 +236,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 				return nil, err
 			}
 			w.fixed, w.first, w.lateEnd = fixed, first, lateEnd
-			w.onLate = func(r runtime.Record[partial[K, T, A]]) error {
+			w.onLate = func(r *runtime.Record[partial[K, T, A]]) error {
 				switch {
 				case !r.Value.Raw:
 					dropped.Add(r.Value.Records) // rule 3 of window_preagg.go

@@ -12,9 +12,9 @@ import (
 // countingHead is a chain that only counts its records.
 type countingHead struct{ n *int }
 
-func (h countingHead) Collect(runtime.Record[string]) error { *h.n++; return nil }
-func (h countingHead) Watermark(int64) error                { return nil }
-func (h countingHead) End() error                           { return nil }
+func (h countingHead) Collect(*runtime.Record[string]) error { *h.n++; return nil }
+func (h countingHead) Watermark(int64) error                 { return nil }
+func (h countingHead) End() error                            { return nil }
 
 // BenchmarkChannel measures records per second through one channel of an
 // exchange, from a Writer to the receiving task's chain: in one process,
@@ -32,7 +32,7 @@ func BenchmarkChannel(b *testing.B) {
 		b.ResetTimer()
 		go func() { done <- task.Run(context.Background()) }()
 		for i := range b.N {
-			if err := w.Collect(runtime.Record[string]{Value: value, Time: int64(i)}); err != nil {
+			if err := w.Collect(&runtime.Record[string]{Value: value, Time: int64(i)}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -85,7 +85,7 @@ func (tr *transcript) get() []string {
 // head is the chain of a receiving task: it writes what it gets.
 type head struct{ tr *transcript }
 
-func (h head) Collect(r runtime.Record[string]) error {
+func (h head) Collect(r *runtime.Record[string]) error {
 	h.tr.add("record %s@%d", r.Value, r.Time)
 	return nil
 }
@@ -155,11 +155,11 @@ func newProcesses(opts runtime.ExchangeOptions) processes {
 func script(w *runtime.Writer[string]) error {
 	var errs []error
 	for i := range 10 {
-		errs = append(errs, w.Collect(runtime.Record[string]{Value: fmt.Sprint("a", i), Time: int64(100 + i)}))
+		errs = append(errs, w.Collect(&runtime.Record[string]{Value: fmt.Sprint("a", i), Time: int64(100 + i)}))
 	}
 	errs = append(errs, w.Watermark(105), w.Watermark(runtime.Idle), w.Barrier(1))
 	for i := range 7 {
-		errs = append(errs, w.Collect(runtime.Record[string]{Value: fmt.Sprint("b", i), Time: runtime.NoTimestamp}))
+		errs = append(errs, w.Collect(&runtime.Record[string]{Value: fmt.Sprint("b", i), Time: runtime.NoTimestamp}))
 	}
 	errs = append(errs, w.Barrier(2), w.Watermark(runtime.EndOfTime), w.End())
 	return errors.Join(errs...)
@@ -324,7 +324,7 @@ func TestDataStreamBackpressure(t *testing.T) {
 	wrote := make(chan error, 1)
 	go func() {
 		for i := range n {
-			if err := f.upstream.Collect(runtime.Record[string]{Value: fmt.Sprintf("%05d%s", i, value), Time: int64(i)}); err != nil {
+			if err := f.upstream.Collect(&runtime.Record[string]{Value: fmt.Sprintf("%05d%s", i, value), Time: int64(i)}); err != nil {
 				wrote <- err
 				return
 			}
@@ -401,7 +401,7 @@ func TestUnalignedBarrierOvertakesOverTheNetwork(t *testing.T) {
 	var want []string
 	for i := range n {
 		want = append(want, fmt.Sprint("r", i))
-		if err := w.Collect(runtime.Record[string]{Value: want[i], Time: int64(i)}); err != nil {
+		if err := w.Collect(&runtime.Record[string]{Value: want[i], Time: int64(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -489,7 +489,7 @@ func TestStaleGenerationRefused(t *testing.T) {
 	}()
 	w := p.send.Writer(ctx, 0, &runtime.Metrics{})
 	go func() {
-		for i := 0; w.Collect(runtime.Record[string]{Value: "x", Time: int64(i)}) == nil; i++ {
+		for i := 0; w.Collect(&runtime.Record[string]{Value: "x", Time: int64(i)}) == nil; i++ {
 		}
 	}()
 	eventually(t, "the receiver's channel to fill", func() bool { return d.elements.Load() > 4 })
@@ -525,7 +525,7 @@ func TestChannelCancel(t *testing.T) {
 	wrote := make(chan error, 1)
 	go func() {
 		for i := 0; ; i++ {
-			if err := w.Collect(runtime.Record[string]{Value: "x", Time: int64(i)}); err != nil {
+			if err := w.Collect(&runtime.Record[string]{Value: "x", Time: int64(i)}); err != nil {
 				wrote <- err
 				return
 			}
@@ -566,7 +566,7 @@ func TestChannelWaitsForReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := p.send.Writer(ctx, 0, &runtime.Metrics{})
-	if err := errors.Join(w.Collect(runtime.Record[string]{Value: "late", Time: 1}), w.End()); err != nil {
+	if err := errors.Join(w.Collect(&runtime.Record[string]{Value: "late", Time: 1}), w.End()); err != nil {
 		t.Fatal(err)
 	}
 	var tr transcript

@@ -75,7 +75,7 @@ func TestMutualTLS(t *testing.T) {
 		})
 	}()
 	w := p.send.Writer(ctx, 0, &runtime.Metrics{})
-	if err := errors.Join(w.Collect(runtime.Record[string]{Value: "secret", Time: 1}), w.End()); err != nil {
+	if err := errors.Join(w.Collect(&runtime.Record[string]{Value: "secret", Time: 1}), w.End()); err != nil {
 		t.Fatal(err)
 	}
 	var tr transcript

@@ -152,10 +152,12 @@ type Writer[T any] struct {
 	next    int   // the receiver for Forward, the round-robin cursor for Rebalance
 	pending int   // records in unsent batches
 	out     int64 // records sent, not yet added to metrics
+
+	_ Pad // apart from the next subtask's
 }
 
 // Collect routes r to its receiver's batch and sends the batch when full.
-func (w *Writer[T]) Collect(r Record[T]) error {
+func (w *Writer[T]) Collect(r *Record[T]) error {
 	switch w.ex.pattern {
 	case Forward:
 		return w.add(w.next, r)
@@ -178,13 +180,13 @@ func (w *Writer[T]) Collect(r Record[T]) error {
 	}
 }
 
-func (w *Writer[T]) add(to int, r Record[T]) error {
+func (w *Writer[T]) add(to int, r *Record[T]) error {
 	b := w.batches[to]
 	if b == nil {
 		b = w.ex.getBatch()
 		w.batches[to] = b
 	}
-	b.Records = append(b.Records, r)
+	b.Records = append(b.Records, *r)
 	w.pending++
 	if len(b.Records) >= w.size {
 		return w.sendBatch(to)

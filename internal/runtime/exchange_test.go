@@ -14,7 +14,7 @@ func TestBufferTimeoutSendsPartialBatch(t *testing.T) {
 	ex := NewExchange[int](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 4, BufferTimeout: 5 * time.Millisecond})
 	w := ex.Writer(context.Background(), 0, &Metrics{})
 	in := ex.Inputs(0)[0].ch
-	w.Collect(Record[int]{Value: 1})
+	w.Collect(&Record[int]{Value: 1})
 	if len(in) != 0 {
 		t.Fatal("a partial batch left before its timeout")
 	}
@@ -26,7 +26,7 @@ func TestBufferTimeoutSendsPartialBatch(t *testing.T) {
 		t.Fatalf("flushed batch %+v", e.batch)
 	}
 	for v := range 4 {
-		w.Collect(Record[int]{Value: v})
+		w.Collect(&Record[int]{Value: v})
 	}
 	if e := <-in; len(e.batch.Records) != 4 {
 		t.Fatalf("a full batch of %d records, want 4", len(e.batch.Records))
@@ -34,7 +34,7 @@ func TestBufferTimeoutSendsPartialBatch(t *testing.T) {
 
 	now := NewExchange[int](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 4, BufferTimeout: 0})
 	w0 := now.Writer(context.Background(), 0, &Metrics{})
-	w0.Collect(Record[int]{Value: 7})
+	w0.Collect(&Record[int]{Value: 7})
 	if len(now.Inputs(0)[0].ch) != 1 {
 		t.Fatal("with no buffer timeout a record did not leave at once")
 	}
@@ -48,7 +48,7 @@ func TestRecycledBatchesHoldNoRecords(t *testing.T) {
 	ex := NewExchange[*[1 << 10]byte](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 4, BufferTimeout: 0})
 	w := ex.Writer(context.Background(), 0, &Metrics{})
 	for range 4 {
-		w.Collect(Record[*[1 << 10]byte]{Value: new([1 << 10]byte)})
+		w.Collect(&Record[*[1 << 10]byte]{Value: new([1 << 10]byte)})
 	}
 	e := <-ex.Inputs(0)[0].ch
 	ex.putBatch(e.batch)

@@ -48,7 +48,7 @@ func (tr *transcript) expect(t *testing.T, want ...string) {
 // transcript.
 type recorder struct{ tr *transcript }
 
-func (r recorder) Collect(rec Record[int]) error {
+func (r recorder) Collect(rec *Record[int]) error {
 	if rec.Time == NoTimestamp {
 		r.tr.add("record %d", rec.Value)
 	} else {

@@ -25,6 +25,8 @@ type InputTask[T any] struct {
 	loop          taskLoop
 	capture       capture[T]
 	lastUnaligned int64
+
+	_ Pad // apart from the next subtask's
 }
 
 // Drainer is implemented by an operator at the head of an input task whose
@@ -91,8 +93,8 @@ func (t *InputTask[T]) Run(ctx context.Context) error {
 // replay processes the in-flight records of the restored unaligned
 // checkpoint, before any input (invariant 7).
 func (t *InputTask[T]) replay() error {
-	for _, r := range t.Replay {
-		if err := t.Head.Collect(r); err != nil {
+	for i := range t.Replay {
+		if err := t.Head.Collect(&t.Replay[i]); err != nil {
 			return err
 		}
 	}
@@ -141,8 +143,8 @@ func (t *InputTask[T]) onBatch(i int, b *Batch[T]) error {
 	if err := t.forward(t.Gate.tracker.Activate(i)); err != nil {
 		return err
 	}
-	for _, r := range b.Records {
-		if err := t.Head.Collect(r); err != nil {
+	for i := range b.Records {
+		if err := t.Head.Collect(&b.Records[i]); err != nil {
 			return err
 		}
 	}

@@ -66,7 +66,7 @@ func (h *inputHarness) send(t *testing.T, i int, elems ...any) {
 		var err error
 		switch e := e.(type) {
 		case int:
-			err = w.Collect(Record[int]{Value: e, Time: NoTimestamp})
+			err = w.Collect(&Record[int]{Value: e, Time: NoTimestamp})
 		case wm:
 			err = w.Watermark(int64(e))
 		case barrier:
@@ -217,7 +217,7 @@ func TestInputTaskUnalignedLateArrival(t *testing.T) {
 		h.send(t, 0, unalignedBarrier(5))
 		// The flush before the task waits falls between the capture's read
 		// ahead and the task's last look at its inputs.
-		h.out.onFlush = func() { h.senders[1].Collect(Record[int]{Value: 9, Time: NoTimestamp}) }
+		h.out.onFlush = func() { h.senders[1].Collect(&Record[int]{Value: 9, Time: NoTimestamp}) }
 		done := runAsync(t.Context(), h.task.Run)
 		synctest.Wait()
 		h.tr.expect(t, "snapshot unaligned 5", "unaligned barrier 5", "record 9")
@@ -309,7 +309,7 @@ type slowHead struct {
 	cost time.Duration
 }
 
-func (s slowHead) Collect(r Record[int]) error {
+func (s slowHead) Collect(r *Record[int]) error {
 	time.Sleep(s.cost)
 	return s.Collector.Collect(r)
 }
@@ -454,7 +454,7 @@ type failing struct {
 	err error
 }
 
-func (f failing) Collect(Record[int]) error { return f.err }
+func (f failing) Collect(*Record[int]) error { return f.err }
 
 // box is a record that points to what it carries, as a pre-aggregated
 // window's partial points to its accumulator.
@@ -464,7 +464,7 @@ type box struct{ N *int }
 // a window that adopts a partial's accumulator and adds to it.
 type growing struct{ seen chan int }
 
-func (g growing) Collect(r Record[box]) error {
+func (g growing) Collect(r *Record[box]) error {
 	*r.Value.N += 100
 	g.seen <- *r.Value.N
 	return nil
@@ -506,7 +506,7 @@ func TestInputTaskUnalignedStateIsTakenAsCaptured(t *testing.T) {
 			},
 		}
 		send := func(w *Writer[box], n int) {
-			if err := w.Collect(Record[box]{Value: box{N: &n}, Time: NoTimestamp}); err != nil {
+			if err := w.Collect(&Record[box]{Value: box{N: &n}, Time: NoTimestamp}); err != nil {
 				t.Fatal(err)
 			}
 		}

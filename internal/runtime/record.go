@@ -26,8 +26,13 @@ type Record[T any] struct {
 // the next operator; at the end of a chain it is an exchange writer or a sink.
 // All methods are called from the subtask's goroutine.
 type Collector[T any] interface {
-	// Collect takes one record.
-	Collect(r Record[T]) error
+	// Collect takes one record. The record is lent for the call: Collect
+	// neither changes *r nor keeps r once it returns (it copies what it
+	// keeps), so that a sender can pass a record it owns to several
+	// collectors, and fill it again for the next. Records are passed by
+	// pointer because most are larger than Go passes in registers: a copy
+	// at every step of a chain was a good part of its cost.
+	Collect(r *Record[T]) error
 	// Watermark says that no record with a timestamp at or below wm follows
 	// (or, for wm == Idle, that the input went idle).
 	Watermark(wm int64) error

@@ -147,17 +147,17 @@ func TestRemoteChannelKeepsOrder(t *testing.T) {
 		}
 	}
 	for i, v := range []string{"a", "b", "c", "d"} {
-		must(w.Collect(Record[string]{Value: v, Time: int64(1000 - i)}))
+		must(w.Collect(&Record[string]{Value: v, Time: int64(1000 - i)}))
 	}
 	must(w.Watermark(990))
-	must(w.Collect(Record[string]{Value: "no time", Time: NoTimestamp}))
-	must(w.Collect(Record[string]{Value: "", Time: math.MaxInt64}))
+	must(w.Collect(&Record[string]{Value: "no time", Time: NoTimestamp}))
+	must(w.Collect(&Record[string]{Value: "", Time: math.MaxInt64}))
 	must(w.Watermark(Idle))
 	must(w.Barrier(1))
-	must(w.Collect(Record[string]{Value: "e", Time: -5}))
+	must(w.Collect(&Record[string]{Value: "e", Time: -5}))
 	must(w.LatencyMarker(LatencyMarker{Time: 1_700_000_000_123_456_789, Source: 3, Subtask: 1}))
 	must(w.UnalignedBarrier(2))
-	must(w.Collect(Record[string]{Value: "f", Time: 7}))
+	must(w.Collect(&Record[string]{Value: "f", Time: 7}))
 	must(w.Watermark(EndOfTime))
 	must(w.End())
 
@@ -213,7 +213,7 @@ func TestRemoteChannelSplitsLargeBatches(t *testing.T) {
 	for i := range 40 {
 		v := fmt.Sprintf("%04d", i) + strings.Repeat("x", size)
 		want = append(want, v)
-		if err := w.Collect(Record[string]{Value: v, Time: int64(i)}); err != nil {
+		if err := w.Collect(&Record[string]{Value: v, Time: int64(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -270,7 +270,7 @@ func TestRemoteChannelBackpressure(t *testing.T) {
 		const n = 1000
 		wrote := runAsync(ctx, func(context.Context) error {
 			for i := range n {
-				if err := w.Collect(Record[int]{Value: i, Time: NoTimestamp}); err != nil {
+				if err := w.Collect(&Record[int]{Value: i, Time: NoTimestamp}); err != nil {
 					return err
 				}
 			}
@@ -330,7 +330,7 @@ func TestRemoteUnalignedBarrierOvertakesData(t *testing.T) {
 		// sender's channel 1 of 2: everything but one place is full.
 		const n = 6
 		for i := range n {
-			if err := w.Collect(Record[int]{Value: i, Time: NoTimestamp}); err != nil {
+			if err := w.Collect(&Record[int]{Value: i, Time: NoTimestamp}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -413,7 +413,7 @@ func TestRemoteSendFailure(t *testing.T) {
 		out := runAsync(ctx, func(ctx context.Context) error {
 			return a.Outbound(ctx, 0, 0, func([]byte) error { return broken }, func([]byte) error { return nil })
 		})
-		if err := w.Collect(Record[int]{Value: 1}); err != nil {
+		if err := w.Collect(&Record[int]{Value: 1}); err != nil {
 			t.Fatal(err)
 		}
 		if err := <-out; !errors.Is(err, broken) {
@@ -433,7 +433,7 @@ func TestRemoteSendFailure(t *testing.T) {
 				},
 				func([]byte) error { close(torn); return broken })
 		})
-		if err := w.Collect(Record[int]{Value: 2}); err != nil {
+		if err := w.Collect(&Record[int]{Value: 2}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait() // Outbound is in send

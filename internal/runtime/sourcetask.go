@@ -170,6 +170,9 @@ type sourceOutput[T any] struct {
 	splits    map[string]*splitOutput[T]
 	err       error
 	n         int64
+	rec       Record[T] // lent to the head, for each record in turn
+
+	_ Pad // apart from the next subtask's
 }
 
 func (o *sourceOutput[T]) Collect(v T) { o.CollectAt(v, NoTimestamp) }
@@ -179,7 +182,8 @@ func (o *sourceOutput[T]) CollectAt(v T, ts int64) {
 		return
 	}
 	o.n++
-	o.err = o.head.Collect(Record[T]{Value: v, Time: ts})
+	o.rec = Record[T]{Value: v, Time: ts}
+	o.err = o.head.Collect(&o.rec)
 }
 
 func (o *sourceOutput[T]) EmitWatermark(wm int64) {
@@ -230,6 +234,9 @@ func (o *sourceOutput[T]) DeadLetter(d source.DeadLetter) {
 type splitOutput[T any] struct {
 	parent *sourceOutput[T]
 	head   Collector[T]
+	rec    Record[T] // lent to the head, for each record in turn
+
+	_ Pad // apart from the next subtask's
 }
 
 func (o *splitOutput[T]) Collect(v T) { o.CollectAt(v, NoTimestamp) }
@@ -240,7 +247,8 @@ func (o *splitOutput[T]) CollectAt(v T, ts int64) {
 		return
 	}
 	p.n++
-	p.err = o.head.Collect(Record[T]{Value: v, Time: ts})
+	o.rec = Record[T]{Value: v, Time: ts}
+	p.err = o.head.Collect(&o.rec)
 }
 
 func (o *splitOutput[T]) EmitWatermark(wm int64)         { o.parent.EmitWatermark(wm) }

@@ -268,7 +268,7 @@ type splitCollector struct {
 	id string
 }
 
-func (c splitCollector) Collect(r Record[int]) error {
+func (c splitCollector) Collect(r *Record[int]) error {
 	c.tr.add("%s: record %d@%d", c.id, r.Value, r.Time)
 	return nil
 }
