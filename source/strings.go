@@ -13,9 +13,10 @@ const DefaultStringsBlock = 32 << 10
 // changes; a block is freed when its last string is.
 //
 // The price is that a string kept for long keeps its whole block alive.
-// Weir's operators that store strings (keys of windows and keyed state,
-// pre-aggregated partials) keep copies of their own; a function that keeps
-// a record's strings anywhere else should strings.Clone them.
+// Weir copies the keys it stores (of windows, keyed state and timers) and
+// what pre-aggregation holds; values are kept as they are, in heap state
+// as in a function's own fields, so a function that keeps a record's
+// strings there should strings.Clone them.
 //
 // A Strings is not safe for concurrent use: give each reader (each
 // subtask) its own, as file.DecodedPerReader does with its decoders. The

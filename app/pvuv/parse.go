@@ -114,7 +114,7 @@ func ParseInto(line []byte, h *Hit) string {
 // ParseStrings is ParseInto with the client and the page copied into s:
 // no allocation per page view, one per block of s. The hit's strings keep
 // their block alive as long as they are kept (see source.Strings); weir's
-// windows and keyed state keep copies of the keys they store.
+// windows and keyed state copy the keys they store, not the values.
 func ParseStrings(line []byte, h *Hit, s *source.Strings) string {
 	var r RawHit
 	if reason := ParseRaw(line, &r); reason != "" {
