@@ -3,6 +3,7 @@ package weir_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -183,5 +184,61 @@ func TestOperatorNamesMustBeUnique(t *testing.T) {
 	err := env.Execute(context.Background(), "names")
 	if err == nil || !strings.Contains(err.Error(), `two operators are named "twice"`) {
 		t.Fatalf("two operators with one name: %v", err)
+	}
+}
+
+// TestARecordLentToSeveralStepsStaysAsItWas: a stream read by several
+// steps lends each record to all of them in turn, so a step must not
+// change what it was lent. The watermark step stamps the records it passes
+// on; a step beside it, before or after it in the fan-out, still sees the
+// record without a time, and a flat map's emitted records, lent one after
+// the other from one place, each arrive as emitted.
+func TestARecordLentToSeveralStepsStaysAsItWas(t *testing.T) {
+	type seen struct {
+		V       int
+		Stamped bool
+	}
+	stamp := func(v int) time.Time { return time.UnixMilli(int64(v) * 1000) }
+	record := func(s weir.Stream[int]) *weirtest.Collector[seen] {
+		c := weirtest.NewCollector[seen]()
+		weir.SinkTo(weir.Process(s, func(ctx *weir.Context, v int, out weir.Emitter[seen]) error {
+			ts, ok := ctx.Timestamp()
+			if ok && !ts.Equal(stamp(v)) {
+				return fmt.Errorf("record %d has time %v, want %v", v, ts, stamp(v))
+			}
+			out.Emit(seen{V: v, Stamped: ok})
+			return nil
+		}), c)
+		return c
+	}
+	for _, stampedFirst := range []bool{true, false} {
+		env := weir.NewEnv(weir.Parallelism(1))
+		src := weir.FromSource(env, weirtest.FromSlice(ints(1000)...))
+		pairs := weir.FlatMap(src, func(v int, out weir.Emitter[int]) { out.Emit(2 * v); out.Emit(2*v + 1) })
+		var stamped, plain *weirtest.Collector[seen]
+		if stampedFirst {
+			stamped = record(weir.Watermarks(pairs, weir.BoundedOutOfOrderness(0, stamp)))
+			plain = record(pairs)
+		} else {
+			plain = record(pairs)
+			stamped = record(weir.Watermarks(pairs, weir.BoundedOutOfOrderness(0, stamp)))
+		}
+		if err := env.Execute(context.Background(), "lent"); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name    string
+			got     []seen
+			stamped bool
+		}{{"stamped", stamped.Records(), true}, {"plain", plain.Records(), false}} {
+			if len(c.got) != 2000 {
+				t.Fatalf("stamped first %v: %s step saw %d records, want 2000", stampedFirst, c.name, len(c.got))
+			}
+			for i, s := range c.got {
+				if s.V != i || s.Stamped != c.stamped {
+					t.Fatalf("stamped first %v: %s step's record %d is %+v, want %d with a time %v", stampedFirst, c.name, i, s, i, c.stamped)
+				}
+			}
+		}
 	}
 }
