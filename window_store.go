@@ -2,6 +2,7 @@ package weir
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/weirstream/weir/codec"
@@ -70,19 +71,31 @@ type heapPanes[K comparable, A any] struct {
 }
 
 // pane is the accumulators of one window: an entry per key, in the order
-// the keys came, and the index of each key's entry.
+// the keys came, and the index of each key's entry. With early firing, a
+// bit per entry marks a result that changed since the last early firing:
+// beside the entries, not in them, which stay as small as a key and an
+// accumulator for the windows that never fire early.
 type pane[K comparable, A any] struct {
 	index    map[K]int32
 	entries  []paneEntry[K, A]
+	dirty    []uint64 // bit i: entries[i]; grown as entries are marked
 	anyDirty bool
 }
 
-// paneEntry is one key's accumulator in a pane; dirty marks a result that
-// changed since the last early firing.
+// paneEntry is one key's accumulator in a pane.
 type paneEntry[K comparable, A any] struct {
-	key   K
-	acc   A
-	dirty bool
+	key K
+	acc A
+}
+
+// markDirty marks entry i's result as changed.
+func (p *pane[K, A]) markDirty(i int32) {
+	w := int(i >> 6)
+	if w >= len(p.dirty) {
+		p.dirty = append(p.dirty, make([]uint64, w+1-len(p.dirty))...)
+	}
+	p.dirty[w] |= 1 << (i & 63)
+	p.anyDirty = true
 }
 
 // add appends an entry for k and returns its index. The entries grow by
@@ -140,7 +153,7 @@ func (h *heapPanes[K, A]) put(acc A, _, dirty bool) error {
 		p.entries[i].acc = acc
 	}
 	if dirty {
-		p.entries[i].dirty, p.anyDirty = true, true
+		p.markDirty(i)
 	}
 	return nil
 }
@@ -176,10 +189,11 @@ func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) (A, error
 		return nil
 	}
 	p.anyDirty = false
-	for i := range p.entries {
-		e := &p.entries[i]
-		if e.dirty {
-			e.dirty = false
+	for w := range p.dirty {
+		for p.dirty[w] != 0 {
+			b := bits.TrailingZeros64(p.dirty[w])
+			p.dirty[w] &^= 1 << b
+			e := &p.entries[w<<6+b]
 			acc, err := emit(e.key, e.acc)
 			if err != nil {
 				return err

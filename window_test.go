@@ -141,6 +141,41 @@ func TestEarlyFiring(t *testing.T) {
 	}
 }
 
+// TestEarlyFiringReportsTheKeysThatChanged: with many keys in a window,
+// an early firing reports exactly the keys whose results changed since the
+// one before, those on either side of every 64th included, and the final
+// firing reports every key.
+func TestEarlyFiringReportsTheKeysThatChanged(t *testing.T) {
+	const keys = 300
+	changed := []int{0, 1, 63, 64, 65, 127, 128, 191, 192, 299}
+	s := weirtest.NewScript[kv]()
+	for k := range keys {
+		s.Record(kv{fmt.Sprint(k), 1}, at(1))
+	}
+	// Waits of eight early-firing intervals: each phase fires early before
+	// the next begins, however loaded the machine.
+	s.Wait(400 * time.Millisecond)
+	for _, k := range changed {
+		s.Record(kv{fmt.Sprint(k), 1}, at(2))
+	}
+	s.Wait(400 * time.Millisecond)
+	got, _ := runWindowsOn(t, weir.NewEnv(weir.Parallelism(1)), s, window.Tumbling(time.Minute), weir.EarlyFiring(50*time.Millisecond))
+	reports := map[string][]string{} // by key: the counts reported, in order
+	for _, r := range got {
+		f := strings.Fields(r)
+		reports[f[0]] = append(reports[f[0]], f[2])
+	}
+	for k := range keys {
+		want := []string{"1", "1"} // early, final
+		if slices.Contains(changed, k) {
+			want = []string{"1", "2", "2"} // early, early again, final
+		}
+		if r := reports[fmt.Sprint(k)]; !slices.Equal(r, want) {
+			t.Errorf("key %d reported %v, want %v", k, r, want)
+		}
+	}
+}
+
 func TestProcessingTimeWindows(t *testing.T) {
 	s := weirtest.NewScript[kv]().Record(kv{"a", 1}, at(0)).Record(kv{"a", 2}, at(0))
 	got, _ := runWindows(t, s, window.OnProcessingTime(window.Tumbling(time.Hour)))
