@@ -35,20 +35,26 @@ func BenchmarkMapFilterKeyBy(b *testing.B) {
 // mapFilterKeyBy returns the job of BenchmarkMapFilterKeyBy at parallelism
 // p over n records.
 func mapFilterKeyBy(p, n int) *weir.Env {
-	records := make([]event, n)
-	for i := range records {
-		records[i] = event{user: int64(i % 1000), value: int64(i)}
-	}
 	env := weir.NewEnv(weir.Parallelism(p))
-	src := weirtest.FromSlice(records...)
-	src.BatchSize = 1024
-	s := weir.FromSource(env, src)
+	s := events(env, n)
 	s = weir.Map(s, func(e event) event { e.value *= 2; return e })
 	s = weir.Filter(s, func(e event) bool { return e.value%3 != 1 })
 	keyed := weir.ProcessKeyed(weir.KeyBy(s, func(e event) int64 { return e.user }),
 		func(*state.Store[int64]) weir.KeyedProcessFunction[int64, event, int64] { return passThrough{} })
 	weir.SinkTo(keyed, sink.Func[int64](func(context.Context, int64) error { return nil }))
 	return env
+}
+
+// events is a source of n events in env: 1,000 users in turn, values 0 to
+// n-1, read in batches of 1,024.
+func events(env *weir.Env, n int) weir.Stream[event] {
+	records := make([]event, n)
+	for i := range records {
+		records[i] = event{user: int64(i % 1000), value: int64(i)}
+	}
+	src := weirtest.FromSlice(records...)
+	src.BatchSize = 1024
+	return weir.FromSource(env, src)
 }
 
 // TestMapFilterKeyByAllocatesNothingPerRecord keeps BenchmarkMapFilterKeyBy's
@@ -100,14 +106,8 @@ func TestWindowWithValueAccumulatorsAllocatesNothingPerRecord(t *testing.T) {
 	for _, preAgg := range []int{weir.DefaultPreAggregate, 0} {
 		for _, p := range []int{1, 2} {
 			perRecord := allocationsPerRecord(t, func(n int) *weir.Env {
-				records := make([]event, n)
-				for i := range records {
-					records[i] = event{user: int64(i % 1000), value: int64(i)}
-				}
 				env := weir.NewEnv(weir.Parallelism(p))
-				src := weirtest.FromSlice(records...)
-				src.BatchSize = 1024
-				s := weir.Watermarks(weir.FromSource(env, src), weir.BoundedOutOfOrderness(0, func(e event) time.Time {
+				s := weir.Watermarks(events(env, n), weir.BoundedOutOfOrderness(0, func(e event) time.Time {
 					return start.Add(time.Duration(e.value) * time.Millisecond)
 				}))
 				w := weir.Window(weir.KeyBy(s, func(e event) int64 { return e.user }), window.Tumbling(10*time.Second), weir.PreAggregate(preAgg))

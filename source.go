@@ -119,6 +119,10 @@ type sourceHead[T any] struct {
 	dead runtime.Collector[source.DeadLetter] // nil when nobody reads them
 	wm   *splitWatermarks[T]                  // nil without a strategy
 	log  *slog.Logger                         // the subtask's
+	// whole is the watermark state of the records a reader emits without
+	// naming their split (wm's split ""), kept here: a map lookup per
+	// record otherwise.
+	whole *splitState
 
 	loggedDead bool
 	deadRec    runtime.Record[source.DeadLetter] // lent to dead
@@ -130,7 +134,10 @@ var _ runtime.SplitHead[int] = (*sourceHead[int])(nil)
 
 func (h *sourceHead[T]) Collect(r *runtime.Record[T]) error {
 	if h.wm != nil {
-		return h.wm.collect(h.wm.split(""), r)
+		if h.whole == nil {
+			h.whole = h.wm.split("")
+		}
+		return h.wm.collect(h.whole, r)
 	}
 	return h.out.Collect(r)
 }
@@ -180,6 +187,9 @@ func (h *sourceHead[T]) Split(id string) runtime.Collector[T] {
 func (h *sourceHead[T]) ReleaseSplit(id string) {
 	if h.wm != nil {
 		delete(h.wm.splits, id)
+		if id == "" {
+			h.whole = nil
+		}
 	}
 }
 

@@ -101,14 +101,16 @@ func ParseInto(line []byte, h *Hit) string {
 	if n := len(r.Client) + len(r.Page); n <= len(buf) {
 		copy(buf[copy(buf[:], r.Client):], r.Page)
 		s := string(buf[:n])
-		h.Client, h.Page = s[:len(r.Client)], s[len(r.Client):]
+		r.fill(h, s[:len(r.Client)], s[len(r.Client):])
 	} else {
-		h.Client, h.Page = string(r.Client), string(r.Page)
+		r.fill(h, string(r.Client), string(r.Page))
 	}
-	h.Time = r.Time
-	h.Method = methodString(r.Method)
-	h.Status = r.Status
 	return ""
+}
+
+// fill makes h the hit r is, with client and page as its strings.
+func (r *RawHit) fill(h *Hit, client, page string) {
+	*h = Hit{Client: client, Time: r.Time, Method: methodString(r.Method), Page: page, Status: r.Status}
 }
 
 // ParseStrings is ParseInto with the client and the page copied into s:
@@ -120,11 +122,7 @@ func ParseStrings(line []byte, h *Hit, s *source.Strings) string {
 	if reason := ParseRaw(line, &r); reason != "" {
 		return reason
 	}
-	h.Client = s.String(r.Client)
-	h.Page = s.String(r.Page)
-	h.Time = r.Time
-	h.Method = methodString(r.Method)
-	h.Status = r.Status
+	r.fill(h, s.String(r.Client), s.String(r.Page))
 	return ""
 }
 
@@ -137,11 +135,7 @@ func ParseString(line string, h *Hit) string {
 	if reason := ParseRaw(unsafe.Slice(unsafe.StringData(line), len(line)), &r); reason != "" {
 		return reason
 	}
-	h.Client = substring(line, r.Client)
-	h.Page = substring(line, r.Page)
-	h.Time = r.Time
-	h.Method = methodString(r.Method)
-	h.Status = r.Status
+	r.fill(h, substring(line, r.Client), substring(line, r.Page))
 	return ""
 }
 

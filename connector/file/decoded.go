@@ -56,9 +56,6 @@ func NewDecodedSource[T any](pattern string, decode Decoder[T], opts ...SourceOp
 // made s to check what a user asked for can read it decoded without
 // checking again.
 func Decoded[T any](s *Source, decode Decoder[T]) (*DecodedSource[T], error) {
-	if s == nil {
-		return nil, errors.New("file: Decoded needs a Source made by NewSource")
-	}
 	if decode == nil {
 		return nil, errNoDecoder
 	}
@@ -72,7 +69,7 @@ func Decoded[T any](s *Source, decode Decoder[T]) (*DecodedSource[T], error) {
 // of its records from (no allocation per line), scratch space, counters.
 func DecodedPerReader[T any](s *Source, newDecoder func() Decoder[T]) (*DecodedSource[T], error) {
 	if s == nil {
-		return nil, errors.New("file: DecodedPerReader needs a Source made by NewSource")
+		return nil, errNoSource
 	}
 	if newDecoder == nil {
 		return nil, errNoDecoder
@@ -80,7 +77,10 @@ func DecodedPerReader[T any](s *Source, newDecoder func() Decoder[T]) (*DecodedS
 	return &DecodedSource[T]{Source: s, newDecoder: newDecoder}, nil
 }
 
-var errNoDecoder = errors.New("file: a decoded source needs a Decoder: pass a func(line []byte) (T, error)")
+var (
+	errNoSource  = errors.New("file: a decoded source needs a Source made by NewSource")
+	errNoDecoder = errors.New("file: a decoded source needs a Decoder: pass a func(line []byte) (T, error)")
+)
 
 // NewReader returns the reader of one subtask.
 func (s *DecodedSource[T]) NewReader(ctx source.ReaderContext) (source.Reader[T], error) {

@@ -31,7 +31,9 @@ type Collector[T any] interface {
 	// keeps), so that a sender can pass a record it owns to several
 	// collectors, and fill it again for the next. Records are passed by
 	// pointer because most are larger than Go passes in registers: a copy
-	// at every step of a chain was a good part of its cost.
+	// at every step of a chain was a good part of its cost. One exception:
+	// a source task lends each record to its chain's head alone, which may
+	// stamp its time in place.
 	Collect(r *Record[T]) error
 	// Watermark says that no record with a timestamp at or below wm follows
 	// (or, for wm == Idle, that the input went idle).
