@@ -32,7 +32,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 	}
 	n.Operator = operator[T, T](func(t *plan.Subtask, _ runtime.Collector[T], _ plan.Outputs) (runtime.Collector[T], error) {
 		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, uid: n.UID, t: t}
-		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, checkpointing: t.Checkpoints(), log: t.Logger}
+		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, attempt: t.Attempt, checkpointing: t.Checkpoints(), log: t.Logger}
 		if t.Checkpoints() && committing {
 			c, err := cs.NewCommitter()
 			if err != nil {
@@ -74,6 +74,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 
 type writerContext struct {
 	subtask, parallelism int
+	attempt              int64
 	checkpointing        bool
 	restored             []byte
 	log                  *slog.Logger
@@ -83,6 +84,10 @@ func (w writerContext) Subtask() int        { return w.subtask }
 func (w writerContext) Parallelism() int    { return w.parallelism }
 func (w writerContext) Checkpointing() bool { return w.checkpointing }
 func (w writerContext) Restored() []byte    { return w.restored }
+
+// Attempt tells the writer's run from others that may overlap it (see
+// sink.AttemptOf).
+func (w writerContext) Attempt() int64 { return w.attempt }
 
 // Logger gives the writer the subtask's logger (see sink.LoggerOf).
 func (w writerContext) Logger() *slog.Logger { return w.log }

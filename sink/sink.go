@@ -105,6 +105,26 @@ func (f funcWriter[T]) Write(ctx context.Context, v T) error { return f(ctx, v) 
 func (funcWriter[T]) Flush(context.Context) error            { return nil }
 func (funcWriter[T]) Close() error                           { return nil }
 
+// AttemptOf returns the attempt of the run whose writer ctx serves, or 0
+// when ctx does not say (a test's own context; the runtime's
+// WriterContext has an Attempt method).
+//
+// Two runs of one job whose writers may be alive at the same time have
+// different attempts, and a later run a larger one. In one process a
+// restart stops the old writers before it creates new ones, and every
+// run has attempt 0. In a cluster each epoch is an attempt of its own: a
+// worker cut off from the others (stopped, or behind a network partition)
+// keeps running its old part of the job until it notices, beside the
+// writers of the newer epoch. A writer that names external resources after
+// its subtask (transactional ids, staging files) puts its attempt in the
+// name, so that such a zombie cannot take over what the live writer uses.
+func AttemptOf(ctx WriterContext) int64 {
+	if c, ok := ctx.(interface{ Attempt() int64 }); ok {
+		return c.Attempt()
+	}
+	return 0
+}
+
 // LoggerOf returns the logger the runtime gives the writer of ctx, whose
 // lines carry the job, the operator and the subtask (the runtime's
 // WriterContext has a Logger method), or fallback when ctx has none (a

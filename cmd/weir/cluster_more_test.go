@@ -730,6 +730,15 @@ func TestClusterZombieWorker(t *testing.T) {
 			case !ok:
 			case strings.Contains(line, "kafka sink: fenced transactional ids") && at.After(stoppedAt) && at.Before(resumedAt):
 				fenced = append(fenced, w.id+": "+line)
+				// The new generation's writer has transactional ids of
+				// its own epoch, which w0's old writer cannot fence.
+				m := fencedAttempt.FindStringSubmatch(line)
+				if m == nil || m[1] != m[2] {
+					r.fatalf("a fencing without the writer's attempt, or with ids of another: %s", line)
+				}
+				if epoch, _ := strconv.ParseInt(m[1], 10, 64); epoch>>16 != int64(gen2) {
+					r.fatalf("the sink's writer in generation %d fenced as attempt %d, not one of its generation's epochs: %s", gen2, epoch, line)
+				}
 			case at.After(resumedAt):
 				if m := staleRefusal.FindStringSubmatch(line); m != nil {
 					if epoch, _ := strconv.ParseInt(m[1], 10, 64); epoch>>16 == int64(gen1) {
@@ -744,6 +753,10 @@ func TestClusterZombieWorker(t *testing.T) {
 		r.fatalf("the live workers' logs show %d fencings of the sink's transactions while w0 was stopped and %d refusals of its stale messages after", len(fenced), len(refused))
 	}
 }
+
+// fencedAttempt matches the debug line of a Kafka sink's writer that
+// fenced transactional ids, among them its own first one, of its attempt.
+var fencedAttempt = regexp.MustCompile(`attempt=(\d+) ids="\[weir-pvuv-\d+-0-a(\d+)[ \]]`)
 
 // staleRefusal matches the debug line of a worker's transport that refused
 // a message of an older epoch than its own.

@@ -161,7 +161,8 @@ func Delivery(g Guarantee) SinkOption {
 
 // TransactionalIDPrefix starts the transactional ids of the sink's
 // producers with ExactlyOnce: "<prefix>-<subtask>-<n>", n in
-// [0, TransactionPool). It must not be empty nor longer than 200 bytes.
+// [0, TransactionPool), and "-a<epoch>" after it in a cluster (see
+// [Sink]). It must not be empty nor longer than 200 bytes.
 // The default is "weir-" followed by the topic.
 //
 // The prefix identifies the job to the brokers. Two jobs that write to the

@@ -46,6 +46,7 @@ type plainWriter[T any] struct {
 	log      *slog.Logger
 	subtask  int
 	par      int
+	attempt  int64 // see txnID
 	restored *sinkWriterState
 
 	cl      *kgo.Client // nil until the first call with a context
@@ -55,8 +56,8 @@ type plainWriter[T any] struct {
 	promise func(*kgo.Record, error)
 }
 
-func newPlainWriter[T any](s *Sink[T], log *slog.Logger, subtask, par int, restored *sinkWriterState) *plainWriter[T] {
-	w := &plainWriter[T]{s: s, log: log, subtask: subtask, par: par, restored: restored}
+func newPlainWriter[T any](s *Sink[T], log *slog.Logger, subtask, par int, attempt int64, restored *sinkWriterState) *plainWriter[T] {
+	w := &plainWriter[T]{s: s, log: log, subtask: subtask, par: par, attempt: attempt, restored: restored}
 	if s.cfg.delivery == DeliveryNone {
 		w.promise = func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -83,7 +84,7 @@ func (w *plainWriter[T]) start(ctx context.Context) error {
 		return nil
 	}
 	if w.restored != nil {
-		if err := fenceRestored(ctx, w.s, w.subtask, w.par, w.restored); err != nil {
+		if err := fenceRestored(ctx, w.s, w.subtask, w.par, w.attempt, w.restored); err != nil {
 			return err
 		}
 		w.restored = nil

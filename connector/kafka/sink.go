@@ -82,7 +82,12 @@ const (
 // records. A subtask has a pool of TransactionPool producers with fixed
 // transactional ids "<prefix>-<subtask>-<n>", because the next
 // transaction is written while the previous one waits for its checkpoint;
-// each transaction gets a new client, and so its own epoch.
+// each transaction gets a new client, and so its own epoch. In a cluster
+// the ids end in "-a<epoch>" (see [sink.AttemptOf]): a worker cut off from
+// the others runs its old part of the job until it notices, and were its
+// ids those of the new epoch's writer of its subtask, its next transaction
+// would fence that writer and abort the transaction that waits for its
+// checkpoint.
 // Checkpoints are required: without them NewWriter fails and says to
 // enable them or to choose AtLeastOnce.
 //
@@ -106,7 +111,8 @@ const (
 //     which it learns from its restored state; where the brokers support
 //     it (Kafka 3.0+), it also lists the open transactions with the prefix
 //     and aborts those of such subtasks, which covers a previous run that
-//     never completed a checkpoint.
+//     never completed a checkpoint (in a cluster: those of its epoch and
+//     earlier ones, never a later epoch's).
 //  4. The source replays from the checkpoint, and its records go into new
 //     transactions.
 //
@@ -188,7 +194,7 @@ func (s *Sink[T]) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kafka sink: topic %s, brokers %s, delivery %s", c.topic, strings.Join(c.client.Brokers, ","), c.delivery)
 	if c.delivery == ExactlyOnce {
-		fmt.Fprintf(&b, ", transactional ids %s-<subtask>-<0..%d>, transaction timeout %v", c.prefix, c.txnPool-1, c.txnTimeout)
+		fmt.Fprintf(&b, ", transactional ids %s-<subtask>-<0..%d> (-a<epoch> after them in a cluster), transaction timeout %v", c.prefix, c.txnPool-1, c.txnTimeout)
 	}
 	fmt.Fprintf(&b, ", max buffered %d records or %d bytes, delivery timeout %v", c.maxBufferedRecords, c.maxBufferedBytes, c.deliveryTimeout)
 	return b.String()
@@ -283,9 +289,9 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 			return nil, fmt.Errorf("kafka: sink to topic %q: Delivery(ExactlyOnce) commits Kafka transactions when checkpoints complete, and the job takes no checkpoints: "+
 				"enable them with weir.Checkpoints(interval, dir), or pass Delivery(AtLeastOnce)", s.cfg.topic)
 		}
-		return newTxnWriter(s, s.writerLog(ctx), ctx.Subtask(), ctx.Parallelism(), restored), nil
+		return newTxnWriter(s, s.writerLog(ctx), ctx.Subtask(), ctx.Parallelism(), sink.AttemptOf(ctx), restored), nil
 	}
-	return newPlainWriter(s, s.writerLog(ctx), ctx.Subtask(), ctx.Parallelism(), restored), nil
+	return newPlainWriter(s, s.writerLog(ctx), ctx.Subtask(), ctx.Parallelism(), sink.AttemptOf(ctx), restored), nil
 }
 
 // writerLog is the logger of a writer: the runtime's for its subtask

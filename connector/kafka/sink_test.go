@@ -243,7 +243,7 @@ func TestNewSinkValidation(t *testing.T) {
 		got.maxBufferedBytes != DefaultMaxBufferedBytes || got.deliveryTimeout != DefaultDeliveryTimeout || got.log == nil {
 		t.Fatalf("defaults not in effect: %+v", got)
 	}
-	want := "kafka sink: topic t, brokers 127.0.0.1:9092, delivery ExactlyOnce, transactional ids weir-t-<subtask>-<0..7>, transaction timeout 15m0s, max buffered 10000 records or 33554432 bytes, delivery timeout 2m0s"
+	want := "kafka sink: topic t, brokers 127.0.0.1:9092, delivery ExactlyOnce, transactional ids weir-t-<subtask>-<0..7> (-a<epoch> after them in a cluster), transaction timeout 15m0s, max buffered 10000 records or 33554432 bytes, delivery timeout 2m0s"
 	if got := s.String(); got != want {
 		t.Fatalf("String() = %q, want %q", got, want)
 	}

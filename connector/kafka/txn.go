@@ -38,6 +38,7 @@ type txnWriter[T any] struct {
 	log      *slog.Logger
 	subtask  int
 	par      int
+	attempt  int64 // see txnID
 	restored *sinkWriterState
 	started  bool
 	pool     []*txnProducer
@@ -49,10 +50,10 @@ var (
 	_ sink.StatefulWriter = (*txnWriter[int])(nil)
 )
 
-func newTxnWriter[T any](s *Sink[T], log *slog.Logger, subtask, par int, restored *sinkWriterState) *txnWriter[T] {
-	w := &txnWriter[T]{s: s, log: log, subtask: subtask, par: par, restored: restored}
+func newTxnWriter[T any](s *Sink[T], log *slog.Logger, subtask, par int, attempt int64, restored *sinkWriterState) *txnWriter[T] {
+	w := &txnWriter[T]{s: s, log: log, subtask: subtask, par: par, attempt: attempt, restored: restored}
 	for n := range s.cfg.txnPool {
-		p := &txnProducer{id: txnID(s.cfg.prefix, subtask, n)}
+		p := &txnProducer{id: txnID(s.cfg.prefix, subtask, n, attempt)}
 		p.promise = func(_ *kgo.Record, err error) {
 			if err != nil {
 				p.err.set(err)
@@ -75,7 +76,7 @@ func (w *txnWriter[T]) start(ctx context.Context) error {
 	if err := w.s.CheckTopic(ctx); err != nil {
 		return err
 	}
-	if err := fence(ctx, w.s, w.subtask, w.par, len(w.pool), w.restored); err != nil {
+	if err := fence(ctx, w.s, w.subtask, w.par, len(w.pool), w.attempt, w.restored); err != nil {
 		return err
 	}
 	w.s.reg.add(w.pool)
@@ -193,7 +194,7 @@ func (w *txnWriter[T]) Flush(ctx context.Context) error {
 
 // SnapshotState records how the writer names its transactional ids.
 func (w *txnWriter[T]) SnapshotState(int64) ([]byte, error) {
-	return sinkWriterState{Prefix: w.s.cfg.prefix, Parallelism: w.par, Pool: len(w.pool)}.encode(), nil
+	return sinkWriterState{Prefix: w.s.cfg.prefix, Parallelism: w.par, Pool: len(w.pool), Attempt: w.attempt}.encode(), nil
 }
 
 func (w *txnWriter[T]) failed(p *txnProducer, err error) error {

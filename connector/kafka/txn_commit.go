@@ -69,6 +69,7 @@ type sinkWriterState struct {
 	Prefix      string `json:"prefix"`
 	Parallelism int    `json:"parallelism"`
 	Pool        int    `json:"pool"`
+	Attempt     int64  `json:"attempt,omitempty"` // see txnID
 }
 
 func (s sinkWriterState) encode() []byte {
@@ -88,36 +89,57 @@ func decodeSinkWriterState(b []byte) (sinkWriterState, error) {
 	if s.V != txnFormat {
 		return s, fmt.Errorf("the restored state of the writer has format version %d, this build reads version %d; restore the checkpoint with the weir version that wrote it", s.V, txnFormat)
 	}
-	if s.Prefix == "" || s.Parallelism < 1 || s.Pool < 1 {
+	if s.Prefix == "" || s.Parallelism < 1 || s.Pool < 1 || s.Attempt < 0 {
 		return s, fmt.Errorf("the restored state of the writer is malformed: %s", b)
 	}
 	return s, nil
 }
 
-// txnID is the transactional id of producer n of subtask.
-func txnID(prefix string, subtask, n int) string {
-	return prefix + "-" + strconv.Itoa(subtask) + "-" + strconv.Itoa(n)
+// txnID is the transactional id of producer n of subtask in a run's
+// attempt (see sink.AttemptOf): "<prefix>-<subtask>-<n>", and
+// "-a<attempt>" after it when the attempt is not 0. Runs that may overlap
+// (a cluster's epochs) thus never share an id: a zombie writer's
+// InitProducerID cannot fence the live writer's producer, which would
+// abort the transaction that waits for its checkpoint.
+func txnID(prefix string, subtask, n int, attempt int64) string {
+	id := prefix + "-" + strconv.Itoa(subtask) + "-" + strconv.Itoa(n)
+	if attempt != 0 {
+		id += "-a" + strconv.FormatInt(attempt, 10)
+	}
+	return id
 }
 
-// parseTxnID returns the subtask and producer of a transactional id made
-// by txnID with prefix, or ok false for any other id.
-func parseTxnID(prefix, id string) (subtask, n int, ok bool) {
+// parseTxnID returns the subtask, producer and attempt of a transactional
+// id made by txnID with prefix, or ok false for any other id.
+func parseTxnID(prefix, id string) (subtask, n int, attempt int64, ok bool) {
 	rest, found := strings.CutPrefix(id, prefix+"-")
 	if !found {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	a, b, found := strings.Cut(rest, "-")
+	a, rest, found := strings.Cut(rest, "-")
 	if !found {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
+	b, c, withAttempt := strings.Cut(rest, "-")
 	subtask, okA := parseIndex(a)
 	n, okB := parseIndex(b)
-	return subtask, n, okA && okB
+	if !okA || !okB {
+		return 0, 0, 0, false
+	}
+	if withAttempt {
+		digits, found := strings.CutPrefix(c, "a")
+		v, okC := parseIndex(digits)
+		if !found || !okC || v == 0 {
+			return 0, 0, 0, false
+		}
+		attempt = int64(v)
+	}
+	return subtask, n, attempt, true
 }
 
 // parseIndex parses a decimal index as strconv.Itoa writes it.
 func parseIndex(s string) (int, bool) {
-	if s == "" || len(s) > 9 || (len(s) > 1 && s[0] == '0') {
+	if s == "" || len(s) > 18 || (len(s) > 1 && s[0] == '0') {
 		return 0, false
 	}
 	n := 0
@@ -131,11 +153,12 @@ func parseIndex(s string) (int, bool) {
 }
 
 // fenceIDs returns the transactional ids that subtask of par fences before
-// it writes: its own pool (when pool > 0), and, after a restore, the ids of
-// every old subtask j with j mod par == subtask under the old prefix and
-// pool size. Subtask s is the one that commits those old subtasks' restored
-// transactions, so it fences them only after that.
-func fenceIDs(prefix string, subtask, par, pool int, restored *sinkWriterState) []string {
+// it writes in attempt: its own pool (when pool > 0), and, after a
+// restore, the ids of every old subtask j with j mod par == subtask under
+// the old prefix, pool size and attempt. Subtask s is the one that commits
+// those old subtasks' restored transactions, so it fences them only after
+// that.
+func fenceIDs(prefix string, subtask, par, pool int, attempt int64, restored *sinkWriterState) []string {
 	seen := map[string]bool{}
 	var ids []string
 	add := func(id string) {
@@ -145,12 +168,12 @@ func fenceIDs(prefix string, subtask, par, pool int, restored *sinkWriterState) 
 		}
 	}
 	for n := range pool {
-		add(txnID(prefix, subtask, n))
+		add(txnID(prefix, subtask, n, attempt))
 	}
 	if restored != nil {
 		for j := subtask; j < restored.Parallelism; j += par {
 			for n := range restored.Pool {
-				add(txnID(restored.Prefix, j, n))
+				add(txnID(restored.Prefix, j, n, restored.Attempt))
 			}
 		}
 	}
@@ -159,10 +182,14 @@ func fenceIDs(prefix string, subtask, par, pool int, restored *sinkWriterState) 
 
 // fence initializes the transactional ids subtask must own before it
 // writes (see fenceIDs), and those of open transactions the brokers list
-// under the prefixes for old subtasks that map to it. Initializing an id
-// fences its earlier producers and aborts their open transaction.
-func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, restored *sinkWriterState) error {
-	ids := fenceIDs(s.cfg.prefix, subtask, par, pool, restored)
+// under the prefixes for old subtasks that map to it, of its attempt or an
+// earlier one. Initializing an id fences its earlier producers and aborts
+// their open transaction. A later attempt's ids are left alone: a writer
+// that finds them is a zombie (see sink.AttemptOf), and they are the live
+// writers'. With attempt 0 (one process) every listed id is fenced: a run
+// in one process is alone, whatever ran before it.
+func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, attempt int64, restored *sinkWriterState) error {
+	ids := fenceIDs(s.cfg.prefix, subtask, par, pool, attempt, restored)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -181,7 +208,8 @@ func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, resto
 	}
 	for _, id := range openTxnIDs(ctx, cl, s.log) {
 		for _, p := range prefixes {
-			if j, _, ok := parseTxnID(p, id); ok && j%par == subtask && !seen[id] {
+			j, _, a, ok := parseTxnID(p, id)
+			if ok && j%par == subtask && (a <= attempt || attempt == 0) && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}
@@ -192,14 +220,14 @@ func fence[T any](ctx context.Context, s *Sink[T], subtask, par, pool int, resto
 			return fmt.Errorf("kafka: sink to topic %q: fence transactional id %q: %w; %s", s.cfg.topic, id, err, produceHint(err))
 		}
 	}
-	s.log.Debug("kafka sink: fenced transactional ids", "subtask", subtask, "ids", ids)
+	s.log.Debug("kafka sink: fenced transactional ids", "subtask", subtask, "attempt", attempt, "ids", ids)
 	return nil
 }
 
 // fenceRestored fences the ids of a restored ExactlyOnce run, for a writer
 // that does not write transactions itself.
-func fenceRestored[T any](ctx context.Context, s *Sink[T], subtask, par int, restored *sinkWriterState) error {
-	return fence(ctx, s, subtask, par, 0, restored)
+func fenceRestored[T any](ctx context.Context, s *Sink[T], subtask, par int, attempt int64, restored *sinkWriterState) error {
+	return fence(ctx, s, subtask, par, 0, attempt, restored)
 }
 
 // openTxnIDs lists the transactional ids of ongoing transactions. Brokers

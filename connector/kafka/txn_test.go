@@ -114,10 +114,11 @@ func TestTxnSinkRestartFencesPreviousRun(t *testing.T) {
 
 	// Transactions a dead process left open: one on an id of old subtask 1
 	// (which the restored state names), one on an id of a subtask 3 of an
-	// earlier run at parallelism 4 that never completed a checkpoint (which
-	// only the brokers' list of open transactions names).
+	// earlier run at parallelism 4 that never completed a checkpoint, and
+	// one of an epoch of a cluster that ran the job before (which only the
+	// brokers' list of open transactions names).
 	prefix := snk.cfg.prefix
-	for _, id := range []string{txnID(prefix, 1, 3), txnID(prefix, 3, 0)} {
+	for _, id := range []string{txnID(prefix, 1, 3, 0), txnID(prefix, 3, 0, 0), txnID(prefix, 2, 1, 7<<16|3)} {
 		openTxn(t, b.Addr(), topic, id, "lingering "+id)
 	}
 	hwm, lso := sinkStableOffsets(t, b.Addr(), topic)
@@ -208,7 +209,7 @@ func TestTxnCommitterCommitsDeadWritersTransaction(t *testing.T) {
 	var logs bytes.Buffer
 	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	prefix := snk.cfg.prefix
-	c := openTxn(t, b.Addr(), topic, txnID(prefix, 0, 0), "prepared")
+	c := openTxn(t, b.Addr(), topic, txnID(prefix, 0, 0, 0), "prepared")
 	if hwm, lso := sinkStableOffsets(t, b.Addr(), topic); lso[0] >= hwm[0] {
 		t.Fatalf("the transaction is not open: lso %d, hwm %d", lso[0], hwm[0])
 	}
@@ -232,7 +233,7 @@ func TestTxnCommitterCommitsDeadWritersTransaction(t *testing.T) {
 		t.Fatalf("commit by a new process: %v", err)
 	}
 
-	aborted := openTxn(t, b.Addr(), topic, txnID(prefix, 0, 1), "aborted")
+	aborted := openTxn(t, b.Addr(), topic, txnID(prefix, 0, 1, 0), "aborted")
 	fencer, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
 	if err != nil {
 		t.Fatal(err)
@@ -257,12 +258,97 @@ func TestTxnCommitterCommitsDeadWritersTransaction(t *testing.T) {
 type sinkWriterCtx struct {
 	subtask, par int
 	restored     []byte
+	attempt      int64
 }
 
 func (c sinkWriterCtx) Subtask() int        { return c.subtask }
 func (c sinkWriterCtx) Parallelism() int    { return c.par }
 func (c sinkWriterCtx) Checkpointing() bool { return true }
 func (c sinkWriterCtx) Restored() []byte    { return c.restored }
+func (c sinkWriterCtx) Attempt() int64      { return c.attempt }
+
+// TestTxnZombieWriterLeavesTheLiveOneAlone: in a cluster, a worker cut off
+// from the others (stopped, or on the wrong side of a partition) runs its
+// old part of the job until it notices, while the new generation's writer
+// of the same subtask already writes. The old writer, a zombie, begins a
+// transaction (a window fired in it) while the new writer's transaction
+// waits for its checkpoint: if the two shared transactional ids, the
+// zombie's InitProducerID would fence the new writer and abort that
+// transaction, and the commit that follows would find it gone: its records
+// lost. Each attempt has ids of its own, so the new writer's records are
+// committed; the zombie's are never visible.
+func TestTxnZombieWriterLeavesTheLiveOneAlone(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const topic = "zombie"
+	b := sinkBroker(t, topic, 1)
+	defer b.Close()
+	ctx := context.Background()
+	pre := func(w sink.Writer[int], id int64) [][]byte {
+		t.Helper()
+		c, err := w.(sink.PreCommitter).PreCommit(ctx, id)
+		if err != nil || len(c) != 1 {
+			t.Fatalf("PreCommit = %d committables, %v; want one", len(c), err)
+		}
+		return c
+	}
+	// The old generation (a process of its own: a sink, its registry)
+	// writes and commits checkpoint 1.
+	old := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce)
+	oldCom, _ := old.NewCommitter()
+	zombie, err := old.NewWriter(sinkWriterCtx{subtask: 0, par: 1, attempt: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Close()
+	if err := zombie.Write(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := oldCom.Commit(ctx, pre(zombie, 1)); err != nil {
+		t.Fatal(err)
+	}
+	// The new generation restores checkpoint 1 and pre-commits checkpoint 2.
+	cur := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce)
+	curCom, _ := cur.NewCommitter()
+	st, err := zombie.(sink.StatefulWriter).SnapshotState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := cur.NewWriter(sinkWriterCtx{subtask: 0, par: 1, attempt: 2 << 16, restored: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if err := live.Write(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	pending := pre(live, 2)
+	// The zombie goes on: it begins a transaction. Another zombie of the
+	// old generation, which was starting its part (a writer not yet
+	// started; in a process of its own) when it was cut off, starts now:
+	// it fences what it finds open of its subtask, its attempt or earlier.
+	if err := zombie.Write(ctx, 666); err != nil {
+		t.Fatal(err)
+	}
+	late, err := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce).NewWriter(sinkWriterCtx{subtask: 0, par: 1, attempt: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if err := late.Write(ctx, 667); err != nil {
+		t.Fatal(err)
+	}
+	if err := curCom.Commit(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	zombie.Close()
+	late.Close()
+	if got := sinkValues(sinkRead(t, b.Addr(), topic, 1, true)); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("read_committed sees %q, want [1 2]: a zombie's transaction took the new writer's", got)
+	}
+	if hwm, lso := sinkStableOffsets(t, b.Addr(), topic); lso[0] != hwm[0] {
+		t.Fatalf("last stable offset %d behind the high watermark %d: the zombies' transactions are still open", lso[0], hwm[0])
+	}
+}
 
 // TestTxnWriterPool drives a writer by hand: a barrier without records
 // pre-commits nothing; a writer whose producers all wait for checkpoints
@@ -388,8 +474,14 @@ func TestTxnFenceIDs(t *testing.T) {
 			[]string{"p-1-0", "p-1-1", "p-1-2"}},
 		{"new prefix", 0, 1, 1, &sinkWriterState{Prefix: "old", Parallelism: 1, Pool: 2}, []string{"p-0-0", "old-0-0", "old-0-1"}},
 		{"no pool of its own", 1, 2, 0, &sinkWriterState{Prefix: "p", Parallelism: 4, Pool: 1}, []string{"p-1-0", "p-3-0"}},
+		{"an epoch of a cluster", 1, 2, 1, &sinkWriterState{Prefix: "p", Parallelism: 2, Pool: 2, Attempt: 3 << 16},
+			[]string{"p-1-0-a327680", "p-1-0-a196608", "p-1-1-a196608"}},
 	} {
-		if got := fenceIDs("p", tc.subtask, tc.par, tc.pool, tc.restored); !slices.Equal(got, tc.want) {
+		attempt := int64(0)
+		if tc.restored != nil && tc.restored.Attempt != 0 {
+			attempt = 5 << 16
+		}
+		if got := fenceIDs("p", tc.subtask, tc.par, tc.pool, attempt, tc.restored); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: fenceIDs = %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -397,22 +489,32 @@ func TestTxnFenceIDs(t *testing.T) {
 
 func TestTxnParseID(t *testing.T) {
 	for _, tc := range []struct {
-		id   string
-		j, n int
-		ok   bool
+		id      string
+		j, n    int
+		attempt int64
+		ok      bool
 	}{
-		{"weir-t-3-7", 3, 7, true},
-		{"weir-t-12-0", 12, 0, true},
-		{"weir-t-2-0-1", 0, 0, false}, // another job's prefix "weir-t-2"
-		{"weir-t-+1-0", 0, 0, false},
-		{"weir-t-01-0", 0, 0, false},
-		{"weir-t-1", 0, 0, false},
-		{"weir-u-1-0", 0, 0, false},
-		{"weir-t--1-0", 0, 0, false},
+		{"weir-t-3-7", 3, 7, 0, true},
+		{"weir-t-12-0", 12, 0, 0, true},
+		{"weir-t-3-7-a196613", 3, 7, 196613, true},
+		{"weir-t-2-0-1", 0, 0, 0, false}, // another job's prefix "weir-t-2"
+		{"weir-t-2-0-a", 0, 0, 0, false},
+		{"weir-t-2-0-a0", 0, 0, 0, false},
+		{"weir-t-2-0-a01", 0, 0, 0, false},
+		{"weir-t-2-0-a-1", 0, 0, 0, false},
+		{"weir-t-2-0-a1-", 0, 0, 0, false},
+		{"weir-t-+1-0", 0, 0, 0, false},
+		{"weir-t-01-0", 0, 0, 0, false},
+		{"weir-t-1", 0, 0, 0, false},
+		{"weir-u-1-0", 0, 0, 0, false},
+		{"weir-t--1-0", 0, 0, 0, false},
 	} {
-		j, n, ok := parseTxnID("weir-t", tc.id)
-		if ok != tc.ok || (ok && (j != tc.j || n != tc.n)) {
-			t.Errorf("parseTxnID(%q) = %d, %d, %v; want %d, %d, %v", tc.id, j, n, ok, tc.j, tc.n, tc.ok)
+		j, n, attempt, ok := parseTxnID("weir-t", tc.id)
+		if ok != tc.ok || (ok && (j != tc.j || n != tc.n || attempt != tc.attempt)) {
+			t.Errorf("parseTxnID(%q) = %d, %d, %d, %v; want %d, %d, %d, %v", tc.id, j, n, attempt, ok, tc.j, tc.n, tc.attempt, tc.ok)
+		}
+		if ok && txnID("weir-t", j, n, attempt) != tc.id {
+			t.Errorf("txnID(parseTxnID(%q)) = %q", tc.id, txnID("weir-t", j, n, attempt))
 		}
 	}
 }
@@ -429,7 +531,8 @@ func TestTxnFormats(t *testing.T) {
 			t.Errorf("decodeTxnCommittable(%s) accepted it", bad)
 		}
 	}
-	for _, bad := range []string{`[]`, `{"v":9,"prefix":"p","parallelism":1,"pool":1}`, `{"v":1,"prefix":"","parallelism":1,"pool":1}`} {
+	for _, bad := range []string{`[]`, `{"v":9,"prefix":"p","parallelism":1,"pool":1}`, `{"v":1,"prefix":"","parallelism":1,"pool":1}`,
+		`{"v":1,"prefix":"p","parallelism":1,"pool":1,"attempt":-1}`} {
 		if _, err := decodeSinkWriterState([]byte(bad)); err == nil {
 			t.Errorf("decodeSinkWriterState(%s) accepted it", bad)
 		}

@@ -16,6 +16,8 @@ type Subtask struct {
 	Ctx context.Context
 	// Index is the subtask's index in [0, Parallelism).
 	Index, Parallelism, MaxParallelism int
+	// Attempt is the run's Settings.Attempt.
+	Attempt int64
 	// Clock is the task's processing-time clock.
 	Clock *runtime.Clock
 	// Metrics are the task's counters.
