@@ -699,6 +699,22 @@ func TestClusterZombieWorker(t *testing.T) {
 		return nil
 	})
 	t.Logf("generation %d without w0; checkpoints up to %d", gen2, slices.Max(completedIn(ckpt)))
+	// Its checkpoints' state files carry its epoch, so that w0, which may
+	// still write files of its old epoch, cannot overwrite them.
+	newest := fmt.Sprintf("chk-%020d", slices.Max(completedIn(ckpt)))
+	keyed, _ := filepath.Glob(filepath.Join(ckpt, newest, "*.keyed"))
+	if len(keyed) == 0 {
+		r.fatalf("no keyed state file in %s", newest)
+	}
+	for _, f := range keyed {
+		m := keyedEpoch.FindStringSubmatch(filepath.Base(f))
+		if m == nil {
+			r.fatalf("state file %s of generation %d has no epoch in its name", f, gen2)
+		}
+		if epoch, _ := strconv.ParseInt(m[1], 10, 64); epoch>>16 != int64(gen2) {
+			r.fatalf("state file %s of generation %d names epoch %d", f, gen2, epoch)
+		}
+	}
 
 	// w0 learns that its session ended only 2 s after it goes on: it
 	// acts in its old generation meanwhile.
@@ -757,6 +773,9 @@ func TestClusterZombieWorker(t *testing.T) {
 // fencedAttempt matches the debug line of a Kafka sink's writer that
 // fenced transactional ids, among them its own first one, of its attempt.
 var fencedAttempt = regexp.MustCompile(`attempt=(\d+) ids="\[weir-pvuv-\d+-0-a(\d+)[ \]]`)
+
+// keyedEpoch matches the name of a keyed state file of a cluster epoch.
+var keyedEpoch = regexp.MustCompile(`\.\d+\.a(\d+)\.keyed$`)
 
 // staleRefusal matches the debug line of a worker's transport that refused
 // a message of an older epoch than its own.

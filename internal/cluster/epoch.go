@@ -73,7 +73,7 @@ func (w *worker) startEpoch(ctx context.Context, st Start, results chan<- epochR
 		enums: map[string]*runtime.Enumeration{}, readers: map[string]readerSide{}}
 	p := plan.Resolve(w.spec.Graph, g.Assignment.Parallelism(w.spec.Settings.MaxParallelism))
 	ep.plan = p
-	run, closeRun, err := w.job.OpenRun(ectx, w.store, st.Restore)
+	run, closeRun, err := w.job.OpenRun(ectx, w.store, st.Restore, st.Epoch)
 	if err != nil {
 		cancel()
 		close(ep.ended)

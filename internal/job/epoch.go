@@ -56,12 +56,14 @@ func (j *Job) StartPoint(ctx context.Context, store *storage.Storage) (path stri
 	return from.store.PathOf(from.dir), false, nil
 }
 
-// OpenRun opens the run of an epoch in this process, restoring the
+// OpenRun opens the run of epoch in this process, restoring the
 // checkpoint at path ("" for none), which the coordinator chose and
 // verified. The returned function closes what it opened.
-func (j *Job) OpenRun(ctx context.Context, store *storage.Storage, path string) (*Run, func() error, error) {
+func (j *Job) OpenRun(ctx context.Context, store *storage.Storage, path string, epoch int64) (*Run, func() error, error) {
 	if path == "" {
-		return newRun(j, store, newestID(ctx, store), nil), func() error { return nil }, nil
+		r := newRun(j, store, newestID(ctx, store), nil)
+		r.attempt = epoch
+		return r, func() error { return nil }, nil
 	}
 	rs, dir, err := storage.OpenRestore(ctx, path)
 	if err != nil {
@@ -77,6 +79,7 @@ func (j *Job) OpenRun(ctx context.Context, store *storage.Storage, path string) 
 		return nil, nil, fmt.Errorf("weir: restore %s: %w", path, err)
 	}
 	r := newRun(j, store, newestID(ctx, store), &point{meta: m, store: rs, dir: dir})
+	r.attempt = epoch
 	return r, rs.Close, nil
 }
 

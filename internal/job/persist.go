@@ -37,7 +37,7 @@ func (r *Run) writeKeyed(ctx context.Context, id int64, uid string, subtask int,
 	if err != nil {
 		return fmt.Errorf("checkpoint %d: operator %q: %w", id, uid, err)
 	}
-	name := fmt.Sprintf("%s.%d.keyed", FileSafe(uid), subtask)
+	name := keyedFileName(uid, subtask, r.attempt)
 	if _, err := r.store.WriteState(ctx, r.dirFor(id), name, &buf); err != nil {
 		return err
 	}
@@ -113,6 +113,15 @@ func (d *driver) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 		return 0, err
 	}
 	return size + int64(len(b)), nil
+}
+
+// keyedFileName names the keyed state file of an operator's subtask, with
+// the run's attempt after the subtask in a cluster (see Run.attempt).
+func keyedFileName(uid string, subtask int, attempt int64) string {
+	if attempt == 0 {
+		return fmt.Sprintf("%s.%d.keyed", FileSafe(uid), subtask)
+	}
+	return fmt.Sprintf("%s.%d.a%d.keyed", FileSafe(uid), subtask, attempt)
 }
 
 // now is the driver's clock.

@@ -19,6 +19,12 @@ type Run struct {
 	store   Store
 	lastID  int64    // the newest checkpoint id at the location
 	restore *Restore // nil on a fresh start
+	// attempt is the cluster epoch the run belongs to, 0 in one process. It
+	// is in the names of the state files the run writes: a worker cut off
+	// from its cluster may still run an older epoch, whose tasks would
+	// otherwise overwrite the files of a newer epoch's checkpoint of the
+	// same id.
+	attempt int64
 
 	// The tasks the driver coordinates, in the order they were added, and
 	// those of them that run in this process; in one process, all.
