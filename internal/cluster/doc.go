@@ -78,7 +78,12 @@
 // checkpoint; a failure anywhere ends the epoch and the coordinator starts
 // the next, as the job's restart strategy allows. Servers refuse messages
 // of an older epoch (stale generation: zombie fencing), and workers drop
-// the data of an epoch that is not theirs.
+// the data of an epoch that is not theirs. A worker cut off from the
+// others runs its old epoch until it notices; what an epoch leaves outside
+// the processes therefore carries the epoch in its name, so that such a
+// zombie cannot overwrite or fence what the live epoch uses: its keyed
+// state files (job.OpenRun) and its sinks' external names, such as the
+// Kafka sink's transactional ids (plan.Settings.Attempt, sink.AttemptOf).
 //
 // # The checkpoint location
 //
