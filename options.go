@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/weirstream/weir/internal/keygroup"
+	"github.com/weirstream/weir/internal/runtime"
 )
 
 // EnvOption configures an Env.
@@ -21,7 +23,8 @@ type config struct {
 	parallelism       int
 	maxParallelism    int
 	bufferTimeout     time.Duration
-	batchSize         int
+	batchSize         int // 0: by the records' size (runtime.BatchBytes)
+	batchSizeSet      bool
 	channelCapacity   int
 	watermarkInterval time.Duration
 	checkpoint        checkpointConfig
@@ -39,7 +42,7 @@ func defaultConfig() config {
 		parallelism:       1,
 		maxParallelism:    keygroup.DefaultMaxParallelism,
 		bufferTimeout:     10 * time.Millisecond,
-		batchSize:         512,
+		batchSize:         0,
 		channelCapacity:   4,
 		watermarkInterval: 200 * time.Millisecond,
 		latencyInterval:   DefaultLatencyTrackingInterval,
@@ -56,8 +59,8 @@ func (c config) validate() error {
 	if c.bufferTimeout < 0 {
 		errs = append(errs, fmt.Errorf("weir: BufferTimeout %v is negative: use 0 to send every record at once, or a small duration such as 10ms", c.bufferTimeout))
 	}
-	if c.batchSize < 1 {
-		errs = append(errs, fmt.Errorf("weir: BatchSize %d must be at least 1", c.batchSize))
+	if c.batchSize < 0 || (c.batchSizeSet && c.batchSize < 1) {
+		errs = append(errs, fmt.Errorf("weir: BatchSize %d must be at least 1; leave it out to size batches by their records' size", c.batchSize))
 	}
 	if c.channelCapacity < 1 {
 		errs = append(errs, fmt.Errorf("weir: ChannelCapacity %d must be at least 1", c.channelCapacity))
@@ -91,8 +94,12 @@ func (c config) validate() error {
 // of the options that set them.
 func (c config) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%d channel-capacity=%d watermark-interval=%v latency-tracking-interval=%v state-backend=%s",
-		c.parallelism, c.maxParallelism, c.bufferTimeout, c.batchSize, c.channelCapacity, c.watermarkInterval, c.latencyInterval, c.backend)
+	batch := fmt.Sprintf("%dKiB", runtime.BatchBytes>>10)
+	if c.batchSize > 0 {
+		batch = strconv.Itoa(c.batchSize)
+	}
+	fmt.Fprintf(&b, "parallelism=%d max-parallelism=%d buffer-timeout=%v batch-size=%s channel-capacity=%d watermark-interval=%v latency-tracking-interval=%v state-backend=%s",
+		c.parallelism, c.maxParallelism, c.bufferTimeout, batch, c.channelCapacity, c.watermarkInterval, c.latencyInterval, c.backend)
 	if c.backendDir != "" {
 		fmt.Fprintf(&b, " state-backend-dir=%s", c.backendDir)
 	}
@@ -177,8 +184,12 @@ func BufferTimeout(d time.Duration) EnvOption {
 	return envFunc(func(c *config) { c.bufferTimeout = d })
 }
 
-// BatchSize sets the records per batch between subtasks (default 512).
-func BatchSize(n int) EnvOption { return envFunc(func(c *config) { c.batchSize = n }) }
+// BatchSize sets the records per batch between subtasks. By default a
+// batch holds about 32 KiB of records, 16 to 512 of them: a channel's
+// memory then depends little on the size of what it carries.
+func BatchSize(n int) EnvOption {
+	return envFunc(func(c *config) { c.batchSize, c.batchSizeSet = n, true })
+}
 
 // ChannelCapacity sets how many batches each channel between two subtasks
 // buffers before the sender blocks (default 4). With BatchSize it bounds the

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"time"
+	"unsafe"
 
 	"github.com/weirstream/weir/internal/keygroup"
 )
@@ -28,10 +29,24 @@ func (p Pattern) String() string {
 
 // ExchangeOptions size an exchange.
 type ExchangeOptions struct {
-	BatchSize      int           // records per batch; 0 means 512
+	BatchSize      int           // records per batch; 0 sizes batches by BatchBytes
 	Capacity       int           // batches buffered per channel; 0 means 4
 	BufferTimeout  time.Duration // a partial batch leaves after this; 0 sends every record at once
 	MaxParallelism int           // key groups, for Hash
+}
+
+// BatchBytes is about how many bytes of records a batch holds when
+// ExchangeOptions.BatchSize is 0: 16 to 512 records, as many as fit. Every
+// channel holds up to Capacity batches, and its sender and receiver one
+// each: a size in records alone let an exchange of large records (a
+// window's partial accumulators, 176 bytes each) hold several times the
+// memory of one of small records.
+const BatchBytes = 32 << 10
+
+// batchSize is the records per batch of T when the options do not say.
+func batchSize[T any]() int {
+	n := BatchBytes / int(unsafe.Sizeof(Record[T]{}))
+	return min(max(n, 16), 512)
 }
 
 // Exchange is the set of channels between the subtasks of a sending and a
@@ -54,7 +69,7 @@ type Exchange[T any] struct {
 // used by the Hash pattern only.
 func NewExchange[T any](pattern Pattern, senders int, notify []chan struct{}, hash func(T) uint64, opts ExchangeOptions) *Exchange[T] {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 512
+		opts.BatchSize = batchSize[T]()
 	}
 	if opts.Capacity <= 0 {
 		opts.Capacity = 4

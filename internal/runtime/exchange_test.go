@@ -62,3 +62,28 @@ func TestRecycledBatchesHoldNoRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesSizedByTheirRecords: without a batch size, a batch holds about
+// BatchBytes of records, 16 to 512 of them.
+func TestBatchesSizedByTheirRecords(t *testing.T) {
+	type partial struct {
+		Key  string
+		Acc  [20]int64
+		Time int64
+	}
+	notify := []chan struct{}{make(chan struct{}, 1)}
+	for _, tc := range []struct {
+		name string
+		got  int
+		want int
+	}{
+		{"int", NewExchange[int](Forward, 1, notify, nil, ExchangeOptions{}).opts.BatchSize, 512},
+		{"a 192-byte partial", NewExchange[partial](Forward, 1, notify, nil, ExchangeOptions{}).opts.BatchSize, BatchBytes / 192},
+		{"a 4 KiB array", NewExchange[[4096]byte](Forward, 1, notify, nil, ExchangeOptions{}).opts.BatchSize, 16},
+		{"set by the job", NewExchange[partial](Forward, 1, notify, nil, ExchangeOptions{BatchSize: 1000}).opts.BatchSize, 1000},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: %d records a batch, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+}
