@@ -189,7 +189,7 @@ func ProcessBroadcast[T, C any, MK comparable, V, U any](s Stream[T], control St
 	connect(tagInput(s, "input1", func(v T) coRecord[T, C] { return coRecord[T, C]{In1: v} }), n, runtime.Forward, nil)
 	connectBroadcastSide[C, T](control, n)
 	n.Operator = operator[coRecord[T, C], U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[coRecord[T, C]], error) {
-		p := &broadcastOp[T, C, MK, V, U]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, uid: n.UID,
+		p := &broadcastOp[T, C, MK, V, U]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running}, uid: n.UID,
 			fn: fn, em: emitter[U]{out: out}, bs: newBroadcastState[MK, V](),
 			ctx: Context{subtask: t.Index, watermark: runtime.NoTimestamp}}
 		if t.Restore != nil && t.Restore.Has(n.UID) {
@@ -267,8 +267,15 @@ type broadcastOp[T, C any, MK comparable, V, U any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (p *broadcastOp[T, C, MK, V, U]) Collect(r *runtime.Record[coRecord[T, C]]) (err error) {
-	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+func (p *broadcastOp[T, C, MK, V, U]) Collect(r *runtime.Record[coRecord[T, C]]) error {
+	prev := p.enter()
+	err := p.collectEntered(r)
+	p.leave(prev)
+	return err
+}
+
+// collectEntered is Collect, run with the operator entered (see op.enter).
+func (p *broadcastOp[T, C, MK, V, U]) collectEntered(r *runtime.Record[coRecord[T, C]]) (err error) {
 	p.ctx.time, p.em.time = r.Time, r.Time
 	if r.Value.Two {
 		err = p.fn.ProcessBroadcastElement(&p.ctx, r.Value.In2, p.bs, &p.em)

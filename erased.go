@@ -80,7 +80,7 @@ func (c channel[T]) NewExchange(pattern runtime.Pattern, senders int, notify []c
 // exchange implements plan.Exchange.
 type exchange[T any] struct{ ex *runtime.Exchange[T] }
 
-func (e exchange[T]) Writer(ctx context.Context, sender int, m *runtime.Metrics) (plan.Collector, plan.Writer) {
+func (e exchange[T]) Writer(ctx context.Context, sender int, m *runtime.Metrics, _ *runtime.Running) (plan.Collector, plan.Writer) {
 	w := e.ex.Writer(ctx, sender, m)
 	return runtime.Collector[T](w), w
 }

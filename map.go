@@ -19,7 +19,7 @@ func oneToOne[In, Out any](s Stream[In], kind string, opts []OpOption, build fun
 // Map applies fn to every record.
 func Map[T, U any](s Stream[T], fn func(T) U, opts ...OpOption) Stream[U] {
 	return oneToOne(s, "map", opts, func(t *plan.Subtask, name string, out runtime.Collector[U]) runtime.Collector[T] {
-		return &mapOp[T, U]{fn: fn, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism}}
+		return &mapOp[T, U]{fn: fn, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}}
 	})
 }
 
@@ -27,9 +27,20 @@ func Map[T, U any](s Stream[T], fn func(T) U, opts ...OpOption) Stream[U] {
 type op struct {
 	name         string
 	subtask, par int
+	running      *runtime.Running // its task's; see enter
 }
 
 func (o op) wrap(err error) error { return runtime.Wrap(err, o.name, o.subtask, o.par) }
+
+// OperatorName names the operator in errors (runtime.Named).
+func (o *op) OperatorName() (string, int, int) { return o.name, o.subtask, o.par }
+
+// enter marks o as its task's running operator, which a panic names, until
+// leave(prev) with what enter returned: an operator that calls user code
+// enters on every call and leaves on every normal return.
+func (o *op) enter() (prev runtime.Named) { return o.running.Enter(o) }
+
+func (o *op) leave(prev runtime.Named) { o.running.Leave(prev) }
 
 type mapOp[T, U any] struct {
 	op
@@ -40,10 +51,12 @@ type mapOp[T, U any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (m *mapOp[T, U]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, m.name, m.subtask, m.par)
+func (m *mapOp[T, U]) Collect(r *runtime.Record[T]) error {
+	prev := m.enter()
 	m.rec = runtime.Record[U]{Value: m.fn(r.Value), Time: r.Time}
-	return m.out.Collect(&m.rec)
+	err := m.out.Collect(&m.rec)
+	m.leave(prev)
+	return err
 }
 func (m *mapOp[T, U]) Watermark(wm int64) error { return m.out.Watermark(wm) }
 func (m *mapOp[T, U]) End() error               { return m.out.End() }
@@ -51,7 +64,7 @@ func (m *mapOp[T, U]) End() error               { return m.out.End() }
 // Filter keeps the records for which keep returns true.
 func Filter[T any](s Stream[T], keep func(T) bool, opts ...OpOption) Stream[T] {
 	return oneToOne(s, "filter", opts, func(t *plan.Subtask, name string, out runtime.Collector[T]) runtime.Collector[T] {
-		return &filterOp[T]{keep: keep, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism}}
+		return &filterOp[T]{keep: keep, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}}
 	})
 }
 
@@ -61,12 +74,14 @@ type filterOp[T any] struct {
 	out  runtime.Collector[T]
 }
 
-func (f *filterOp[T]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, f.name, f.subtask, f.par)
-	if !f.keep(r.Value) {
-		return nil
+func (f *filterOp[T]) Collect(r *runtime.Record[T]) error {
+	prev := f.enter()
+	var err error
+	if f.keep(r.Value) {
+		err = f.out.Collect(r)
 	}
-	return f.out.Collect(r)
+	f.leave(prev)
+	return err
 }
 func (f *filterOp[T]) Watermark(wm int64) error { return f.out.Watermark(wm) }
 func (f *filterOp[T]) End() error               { return f.out.End() }
@@ -102,7 +117,7 @@ func (e *emitter[T]) take() error {
 // FlatMap calls fn for every record; fn emits zero or more records.
 func FlatMap[T, U any](s Stream[T], fn func(v T, out Emitter[U]), opts ...OpOption) Stream[U] {
 	return oneToOne(s, "flatmap", opts, func(t *plan.Subtask, name string, out runtime.Collector[U]) runtime.Collector[T] {
-		return &flatMapOp[T, U]{fn: fn, em: emitter[U]{out: out}, op: op{name: name, subtask: t.Index, par: t.Parallelism}}
+		return &flatMapOp[T, U]{fn: fn, em: emitter[U]{out: out}, op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}}
 	})
 }
 
@@ -114,10 +129,11 @@ type flatMapOp[T, U any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (f *flatMapOp[T, U]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, f.name, f.subtask, f.par)
+func (f *flatMapOp[T, U]) Collect(r *runtime.Record[T]) error {
+	prev := f.enter()
 	f.em.time = r.Time
 	f.fn(r.Value, &f.em)
+	f.leave(prev)
 	return f.em.take()
 }
 func (f *flatMapOp[T, U]) Watermark(wm int64) error { return f.em.out.Watermark(wm) }

@@ -77,7 +77,7 @@ func Process[T, U any](s Stream[T], fn ProcessFunc[T, U], opts ...OpOption) Stre
 	connect(s, n, runtime.Forward, nil)
 	n.Operator = operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], outs plan.Outputs) (runtime.Collector[T], error) {
 		p := &processOp[T, U]{fn: fn, em: emitter[U]{out: out},
-			op:  op{name: n.Name, subtask: t.Index, par: t.Parallelism},
+			op:  op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running},
 			ctx: Context{subtask: t.Index, watermark: runtime.NoTimestamp}}
 		for _, side := range outs.Sides {
 			p.ctx.sides = append(p.ctx.sides, sideOutput{tag: side.Tag, out: side.Emitter})
@@ -110,8 +110,15 @@ type processOp[T, U any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (p *processOp[T, U]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+func (p *processOp[T, U]) Collect(r *runtime.Record[T]) error {
+	prev := p.enter()
+	err := p.collectEntered(r)
+	p.leave(prev)
+	return err
+}
+
+// collectEntered is Collect, run with the operator entered (see op.enter).
+func (p *processOp[T, U]) collectEntered(r *runtime.Record[T]) (err error) {
 	p.ctx.time, p.em.time = r.Time, r.Time
 	if err := p.fn(&p.ctx, r.Value, &p.em); err != nil {
 		return p.wrap(err)

@@ -91,7 +91,7 @@ func keyedProcessOperator[K comparable, T, U any](env *Env, n *plan.Node, key fu
 			return nil, err
 		}
 		p := &keyedProcessOp[K, T, U]{
-			op:    op{name: n.Name, subtask: t.Index, par: t.Parallelism},
+			op:    op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running},
 			base:  newKeyedBase(n.UID, hash, t),
 			key:   key,
 			store: store,
@@ -124,8 +124,15 @@ type keyedProcessOp[K comparable, T, U any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (p *keyedProcessOp[K, T, U]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+func (p *keyedProcessOp[K, T, U]) Collect(r *runtime.Record[T]) error {
+	prev := p.enter()
+	err := p.collectEntered(r)
+	p.leave(prev)
+	return err
+}
+
+// collectEntered is Collect, run with the operator entered (see op.enter).
+func (p *keyedProcessOp[K, T, U]) collectEntered(r *runtime.Record[T]) (err error) {
 	k := p.key(r.Value)
 	p.store.SetKey(k)
 	p.ctx.key, p.ctx.time, p.em.time = k, r.Time, r.Time
@@ -147,8 +154,15 @@ func (p *keyedProcessOp[K, T, U]) take() error {
 	return err
 }
 
-func (p *keyedProcessOp[K, T, U]) fire(q *timerQueue[K], until int64, domain TimeDomain) (err error) {
-	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+func (p *keyedProcessOp[K, T, U]) fire(q *timerQueue[K], until int64, domain TimeDomain) error {
+	prev := p.enter()
+	err := p.fireEntered(q, until, domain)
+	p.leave(prev)
+	return err
+}
+
+// fireEntered is fire, run with the operator entered (see op.enter).
+func (p *keyedProcessOp[K, T, U]) fireEntered(q *timerQueue[K], until int64, domain TimeDomain) (err error) {
 	for {
 		tm, ok := q.popDue(until)
 		if !ok {

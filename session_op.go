@@ -47,8 +47,15 @@ func (s *sessionSet[A]) remove(i int) {
 	s.wins, s.accs, s.fired, s.dirty = s.wins[:last], s.accs[:last], s.fired[:last], s.dirty[:last]
 }
 
-func (w *sessionOp[K, T, A, O]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
+func (w *sessionOp[K, T, A, O]) Collect(r *runtime.Record[T]) error {
+	prev := w.enter()
+	err := w.collectEntered(r)
+	w.leave(prev)
+	return err
+}
+
+// collectEntered is Collect, run with the operator entered (see op.enter).
+func (w *sessionOp[K, T, A, O]) collectEntered(r *runtime.Record[T]) (err error) {
 	ts, err := w.eventTime(r)
 	if err != nil {
 		return w.wrap(err)
@@ -117,8 +124,15 @@ func (w *sessionOp[K, T, A, O]) scheduleEarly() {
 
 // advance fires the sessions whose timers are due at t and drops those
 // past their lateness.
-func (w *sessionOp[K, T, A, O]) advance(t int64) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
+func (w *sessionOp[K, T, A, O]) advance(t int64) error {
+	prev := w.enter()
+	err := w.advanceEntered(t)
+	w.leave(prev)
+	return err
+}
+
+// advanceEntered is advance, run with the operator entered (see op.enter).
+func (w *sessionOp[K, T, A, O]) advanceEntered(t int64) (err error) {
 	for {
 		tm, ok := w.timers.popDue(t)
 		if !ok {

@@ -31,7 +31,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 		}
 	}
 	n.Operator = operator[T, T](func(t *plan.Subtask, _ runtime.Collector[T], _ plan.Outputs) (runtime.Collector[T], error) {
-		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism}, uid: n.UID, t: t}
+		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running}, uid: n.UID, t: t}
 		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, attempt: t.Attempt, checkpointing: t.Checkpoints(), log: t.Logger}
 		if t.Checkpoints() && committing {
 			c, err := cs.NewCommitter()
@@ -118,15 +118,14 @@ type sinkOp[T any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (s *sinkOp[T]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, s.name, s.subtask, s.par)
-	if err := s.w.Write(s.ctx, r.Value); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return err
-		}
+func (s *sinkOp[T]) Collect(r *runtime.Record[T]) error {
+	prev := s.enter()
+	err := s.w.Write(s.ctx, r.Value)
+	s.leave(prev)
+	if err != nil && !errors.Is(err, context.Canceled) {
 		return s.wrap(err)
 	}
-	return nil
+	return err
 }
 
 func (s *sinkOp[T]) Watermark(int64) error { return nil }

@@ -45,7 +45,7 @@ func (s *sourceOf[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumer
 }
 
 func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.Enumeration) (plan.Reader, func(context.Context) error, error) {
-	head := &sourceHead[T]{op: op{name: t.Head(), subtask: t.Index, par: t.Parallelism}, out: out.Main.(runtime.Collector[T]), log: t.Logger}
+	head := &sourceHead[T]{op: op{name: t.Head(), subtask: t.Index, par: t.Parallelism, running: t.Running}, out: out.Main.(runtime.Collector[T]), log: t.Logger}
 	if side, ok := out.Side(deadLetterTag); ok {
 		dead, err := sideCollector[source.DeadLetter](side)
 		if err != nil {
@@ -266,10 +266,11 @@ func (w *splitWatermarks[T]) split(id string) *splitState {
 
 // collect stamps r and forwards it. r is the source task's own record,
 // lent to the chain's head alone: the head may stamp it in place.
-func (w *splitWatermarks[T]) collect(s *splitState, r *runtime.Record[T]) (err error) {
+func (w *splitWatermarks[T]) collect(s *splitState, r *runtime.Record[T]) error {
 	if w.ts != nil {
-		defer runtime.Recover(&err, w.head.name, w.head.subtask, w.head.par)
+		prev := w.head.enter()
 		r.Time = w.ts(r.Value).UnixMilli()
+		w.head.leave(prev)
 	}
 	if r.Time > s.max {
 		s.max = r.Time

@@ -12,6 +12,7 @@ import (
 	"github.com/weirstream/weir"
 	"github.com/weirstream/weir/state"
 	"github.com/weirstream/weir/weirtest"
+	"github.com/weirstream/weir/window"
 )
 
 func ints(n int) []int {
@@ -141,6 +142,58 @@ func TestPanicNamesOperator(t *testing.T) {
 	var pe *weir.PanicError
 	if !errors.As(err, &oe) || oe.Operator != "panicky" || !errors.As(err, &pe) || len(pe.Stack) == 0 {
 		t.Fatalf("err = %#v: want an OperatorError of panicky caused by a PanicError with its stack", err)
+	}
+}
+
+// TestAPanicNamesTheOperatorItCameFrom: operators of one chain run on one
+// goroutine, which recovers a panic; the error names the operator that
+// panicked, also when an operator panics after a call to the next one has
+// returned, and when a window panics while a watermark fires it.
+func TestAPanicNamesTheOperatorItCameFrom(t *testing.T) {
+	for _, tc := range []struct {
+		name, want                              string
+		secondPanics, thirdPanics, windowPanics bool
+	}{
+		{"the innermost operator", "third", false, true, false},
+		{"after the next operator returned", "second", true, false, false},
+		{"a window fired by the end of input", "counts", false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := weir.NewEnv(weir.Parallelism(1))
+			src := weir.FromSource(env, weirtest.FromSlice(ints(100)...))
+			first := weir.Map(src, func(v int) int { return v }, weir.Name("first"))
+			second := weir.FlatMap(first, func(v int, out weir.Emitter[int]) {
+				out.Emit(v)
+				if tc.secondPanics && v == 7 {
+					panic("second gave up")
+				}
+			}, weir.Name("second"))
+			third := weir.Map(second, func(v int) int {
+				if tc.thirdPanics && v == 7 {
+					panic("third gave up")
+				}
+				return v
+			}, weir.Name("third"))
+			stamped := weir.Watermarks(third, weir.BoundedOutOfOrderness(0, func(v int) time.Time { return time.UnixMilli(int64(v)) }))
+			counts := weir.Aggregate(weir.Window(weir.KeyBy(stamped, func(v int) int { return v % 3 }), window.Tumbling(time.Second)),
+				weir.AggregateFunc[int, int, int]{
+					Init: func() int { return 0 },
+					Add:  func(acc, _ int) int { return acc + 1 },
+					Result: func(acc int) int {
+						if tc.windowPanics {
+							panic("counts gave up")
+						}
+						return acc
+					},
+				}, weir.Name("counts"))
+			weir.SinkTo(counts, weirtest.NewCollector[int]())
+			err := env.Execute(context.Background(), "panics")
+			var oe *weir.OperatorError
+			var pe *weir.PanicError
+			if !errors.As(err, &oe) || oe.Operator != tc.want || !errors.As(err, &pe) || !strings.Contains(err.Error(), tc.want+" gave up") || len(pe.Stack) == 0 {
+				t.Fatalf("err = %v; want a panic of %s, with its stack, in an OperatorError that names it", err, tc.want)
+			}
+		})
 	}
 }
 

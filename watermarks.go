@@ -59,7 +59,7 @@ func Watermarks[T any](s Stream[T], strategy WatermarkStrategy[T], opts ...OpOpt
 	}
 	return oneToOne(s, "watermarks", opts, func(t *plan.Subtask, name string, out runtime.Collector[T]) runtime.Collector[T] {
 		w := &watermarkOp[T]{
-			op: op{name: name, subtask: t.Index, par: t.Parallelism}, out: out, ts: strategy.timestamp,
+			op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}, out: out, ts: strategy.timestamp,
 			delay: strategy.outOfOrder.Milliseconds(), idleAfter: strategy.idleTimeout.Milliseconds(),
 			interval: env.cfg.watermarkInterval.Milliseconds(), max: runtime.NoTimestamp, emitted: runtime.NoTimestamp,
 		}
@@ -87,8 +87,8 @@ type watermarkOp[T any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-func (w *watermarkOp[T]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
+func (w *watermarkOp[T]) Collect(r *runtime.Record[T]) error {
+	prev := w.enter()
 	if w.ts != nil {
 		// The record is lent: stamp a copy of it.
 		w.rec = runtime.Record[T]{Value: r.Value, Time: w.ts(r.Value).UnixMilli()}
@@ -99,7 +99,9 @@ func (w *watermarkOp[T]) Collect(r *runtime.Record[T]) (err error) {
 	}
 	w.seen = true
 	w.idle = false
-	return w.out.Collect(r)
+	err := w.out.Collect(r)
+	w.leave(prev)
+	return err
 }
 
 // Tick emits the watermark when its interval has come, and the idle marker

@@ -122,8 +122,15 @@ func (w *windowBase[K, T, O]) end(advance func(int64) error) error {
 	return w.em.out.End()
 }
 
-func (w *windowOp[K, T, A, O]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
+func (w *windowOp[K, T, A, O]) Collect(r *runtime.Record[T]) error {
+	prev := w.enter()
+	err := w.collectEntered(r)
+	w.leave(prev)
+	return err
+}
+
+// collectEntered is Collect, run with the operator entered (see op.enter).
+func (w *windowOp[K, T, A, O]) collectEntered(r *runtime.Record[T]) (err error) {
 	ts, err := w.eventTime(r)
 	if err != nil {
 		return w.wrap(err)
@@ -214,8 +221,15 @@ func (w *windowOp[K, T, A, O]) scheduleEarly() {
 // advance fires the windows due at time t — the watermark in event time,
 // the clock in processing time — in the order of their ends, and drops
 // those past their lateness.
-func (w *windowOp[K, T, A, O]) advance(t int64) (err error) {
-	defer runtime.Recover(&err, w.name, w.subtask, w.par)
+func (w *windowOp[K, T, A, O]) advance(t int64) error {
+	prev := w.enter()
+	err := w.advanceEntered(t)
+	w.leave(prev)
+	return err
+}
+
+// advanceEntered is advance, run with the operator entered (see op.enter).
+func (w *windowOp[K, T, A, O]) advanceEntered(t int64) (err error) {
 	var due []window.Window
 	for win, fired := range w.open {
 		if (!fired && win.MaxTimestamp() <= t) || win.MaxTimestamp()+w.lateness <= t {

@@ -143,10 +143,10 @@ type preAggExchange[K comparable, T, A any] struct {
 	senders int
 }
 
-func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runtime.Metrics) (plan.Collector, plan.Writer) {
+func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runtime.Metrics, running *runtime.Running) (plan.Collector, plan.Writer) {
 	w := &preAggWriter[K, T, A]{
 		w:        e.ex.Writer(ctx, sender, m),
-		op:       op{name: e.c.node.Name, subtask: sender, par: e.senders},
+		op:       op{name: e.c.node.Name, subtask: sender, par: e.senders, running: running},
 		key:      e.c.key,
 		clone:    e.c.clone,
 		assigner: e.c.assigner,
@@ -208,8 +208,15 @@ type preAggPane[K comparable, A any] struct {
 
 // Collect folds r into the partials of its key and windows, or sends it as
 // it is when a window of it may have fired downstream (rule 2).
-func (p *preAggWriter[K, T, A]) Collect(r *runtime.Record[T]) (err error) {
-	defer runtime.Recover(&err, p.name, p.subtask, p.par)
+func (p *preAggWriter[K, T, A]) Collect(r *runtime.Record[T]) error {
+	prev := p.enter()
+	err := p.collectEntered(r)
+	p.leave(prev)
+	return err
+}
+
+// collectEntered is Collect, run with the operator entered (see op.enter).
+func (p *preAggWriter[K, T, A]) collectEntered(r *runtime.Record[T]) (err error) {
 	k := p.key(r.Value)
 	if r.Time == runtime.NoTimestamp || p.idle || p.limit == 0 {
 		return p.raw(k, r)

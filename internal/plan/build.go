@@ -186,7 +186,7 @@ func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*
 func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.Enumeration) (runtime.Task, *runtime.Metrics, error) {
 	par := b.p.Parallelism(head)
 	t := &Subtask{Ctx: ctx, Index: i, Parallelism: par, MaxParallelism: b.s.MaxParallelism, Attempt: b.s.Attempt,
-		Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i, Unobserved: b.s.Unobserved}, b: b, head: head}
+		Running: &runtime.Running{}, Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i, Unobserved: b.s.Unobserved}, b: b, head: head}
 	// Built once per subtask, before its operators, which may log while
 	// they are built (a restore) or run.
 	log := b.s.Logger
@@ -230,7 +230,7 @@ func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.En
 		return err
 	}
 	return runtime.Task{Name: t.Metrics.Operator, Subtask: i, Parallelism: par, Run: run, Logger: t.Logger,
-		NoProfileLabels: b.s.Unobserved}, t.Metrics, nil
+		NoProfileLabels: b.s.Unobserved, Running: t.Running}, t.Metrics, nil
 }
 
 // chainNames appends the names of n and of the operators chained after it
@@ -320,7 +320,7 @@ func (b *builder) output(n *Node, t *Subtask) (Collector, error) {
 			outs = append(outs, in)
 			continue
 		}
-		c, w := b.exchanges[e].Writer(t.Ctx, t.Index, t.Metrics)
+		c, w := b.exchanges[e].Writer(t.Ctx, t.Index, t.Metrics, t.Running)
 		t.outputs = append(t.outputs, w)
 		t.OnTick(w)
 		outs = append(outs, c)

@@ -46,8 +46,9 @@ type Channel interface {
 // Exchange is a runtime.Exchange[T] of some T.
 type Exchange interface {
 	// Writer returns the collector of sending subtask sender, and the
-	// writer behind it (flushes, barriers, buffer timeouts).
-	Writer(ctx context.Context, sender int, m *runtime.Metrics) (Collector, Writer)
+	// writer behind it (flushes, barriers, buffer timeouts). A writer that
+	// calls user code enters running (the sender's task's).
+	Writer(ctx context.Context, sender int, m *runtime.Metrics, running *runtime.Running) (Collector, Writer)
 	// Inputs returns the channels of receiving subtask receiver.
 	Inputs(receiver int) Inputs
 	// Outbound carries the elements of channel (s, r), whose receiver runs

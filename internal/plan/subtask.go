@@ -18,6 +18,9 @@ type Subtask struct {
 	Index, Parallelism, MaxParallelism int
 	// Attempt is the run's Settings.Attempt.
 	Attempt int64
+	// Running is the operator running on the task's goroutine: operators
+	// that call user code enter it, so that a panic names them.
+	Running *runtime.Running
 	// Clock is the task's processing-time clock.
 	Clock *runtime.Clock
 	// Metrics are the task's counters.

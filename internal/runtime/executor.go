@@ -36,12 +36,51 @@ type PanicError struct {
 // Error says what the operator panicked with.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
-// Recover turns a panic into an *OperatorError in *err. Operators that call
-// user code defer it: `defer runtime.Recover(&err, name, subtask, parallelism)`.
-func Recover(err *error, operator string, subtask, parallelism int) {
+// Recover turns a panic into an *OperatorError in *err, which names the
+// operator running's current one, or else the given one. A task defers it
+// around everything it runs.
+func Recover(err *error, running *Running, operator string, subtask, parallelism int) {
 	if v := recover(); v != nil {
+		if running != nil && running.cur != nil {
+			operator, subtask, parallelism = running.cur.OperatorName()
+		}
 		*err = &OperatorError{Operator: operator, Subtask: subtask, Parallelism: parallelism,
 			Err: &PanicError{Value: v, Stack: debug.Stack()}}
+	}
+}
+
+// Named is an operator that names itself in errors.
+type Named interface {
+	OperatorName() (name string, subtask, parallelism int)
+}
+
+// Running is the operator of a task's chain that is running on the task's
+// goroutine, so that the task, which recovers a panic, names the operator
+// it came from (invariant 5). An operator that calls user code calls Enter
+// when it is called and Leave, with what Enter returned, on every normal
+// return; a panic skips the Leave, so Running then holds the innermost
+// operator. It replaces a deferred recover in every such operator, which
+// cost about 10 ns a call on every record, each operator of a chain.
+type Running struct {
+	cur Named
+
+	_ Pad // written per record: apart from the other subtasks'
+}
+
+// Enter makes op the running operator and returns the one before it. It
+// does nothing on a nil Running (an operator built outside a task).
+func (r *Running) Enter(op Named) (prev Named) {
+	if r == nil {
+		return nil
+	}
+	prev, r.cur = r.cur, op
+	return prev
+}
+
+// Leave makes prev, which Enter returned, the running operator again.
+func (r *Running) Leave(prev Named) {
+	if r != nil {
+		r.cur = prev
 	}
 }
 
@@ -71,6 +110,8 @@ type Task struct {
 	// Logger logs the task's failure; it carries the job, operator and
 	// subtask as attributes. nil means slog.Default().
 	Logger *slog.Logger
+	// Running names the operator a panic came from; nil names the chain.
+	Running *Running
 }
 
 // failed logs the task's failure, once, with the task's logger.
@@ -120,7 +161,7 @@ func Execute(ctx context.Context, cancel context.CancelCauseFunc, tasks []Task) 
 			// goroutines it starts, with its operator and subtask; they
 			// cost nothing per record.
 			body := func(c context.Context) {
-				defer Recover(&err, t.Name, t.Subtask, t.Parallelism)
+				defer Recover(&err, t.Running, t.Name, t.Subtask, t.Parallelism)
 				err = t.Run(c)
 			}
 			if t.NoProfileLabels {
