@@ -38,9 +38,9 @@ type ExchangeOptions struct {
 // BatchBytes is about how many bytes of records a batch holds when
 // ExchangeOptions.BatchSize is 0: 16 to 512 records, as many as fit. Every
 // channel holds up to Capacity batches, and its sender and receiver one
-// each: a size in records alone let an exchange of large records (a
-// window's partial accumulators, 176 bytes each) hold several times the
-// memory of one of small records.
+// each: a size in records alone let an exchange of large records (the
+// PV/UV job's pre-aggregated partials, 152 bytes each with their time)
+// hold ten times the memory of one of ints.
 const BatchBytes = 32 << 10
 
 // batchSize is the records per batch of T when the options do not say.
