@@ -31,7 +31,7 @@ type Settings struct {
 	// Attempt tells this run from others of the job whose tasks may be
 	// alive at the same time, a later run by a larger number: a cluster's
 	// epoch. 0 in one process, whose restarts stop the old tasks first.
-	// Sinks name what they keep outside the job after it (see
+	// Sinks put it in the names of what they keep outside the job (see
 	// sink.AttemptOf).
 	Attempt int64
 }
