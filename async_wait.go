@@ -216,7 +216,7 @@ func AsyncWait[In, Out any](s Stream[In], fn func(ctx context.Context, in In) (O
 		}
 		ctx, cancel := context.WithCancel(t.Ctx)
 		a := &asyncOp[In, Out]{
-			op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running},
+			op: opOf(t, n.Name),
 			fn: fn, o: o, out: out, stats: stats, codec: inputs,
 			ctx: ctx, cancel: cancel, notify: t.Notify,
 			done:       make(chan asyncResult[Out], o.Capacity),

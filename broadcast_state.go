@@ -189,7 +189,7 @@ func ProcessBroadcast[T, C any, MK comparable, V, U any](s Stream[T], control St
 	connect(tagInput(s, "input1", func(v T) coRecord[T, C] { return coRecord[T, C]{In1: v} }), n, runtime.Forward, nil)
 	connectBroadcastSide[C, T](control, n)
 	n.Operator = operator[coRecord[T, C], U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[coRecord[T, C]], error) {
-		p := &broadcastOp[T, C, MK, V, U]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running}, uid: n.UID,
+		p := &broadcastOp[T, C, MK, V, U]{op: opOf(t, n.Name), uid: n.UID,
 			fn: fn, em: emitter[U]{out: out}, bs: newBroadcastState[MK, V](),
 			ctx: Context{subtask: t.Index, watermark: runtime.NoTimestamp}}
 		if t.Restore != nil && t.Restore.Has(n.UID) {

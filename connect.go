@@ -56,7 +56,7 @@ func tagInput[T, U any](s Stream[T], kind string, wrap func(T) U) Stream[U] {
 		Signature: "out=" + reflect.TypeFor[U]().String()})
 	connect(s, n, runtime.Forward, nil)
 	n.Operator = operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], _ plan.Outputs) (runtime.Collector[T], error) {
-		return &tagOp[T, U]{wrap: wrap, out: out, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running}}, nil
+		return &tagOp[T, U]{wrap: wrap, out: out, op: opOf(t, n.Name)}, nil
 	})
 	return Stream[U]{s.env, n}
 }

@@ -19,7 +19,7 @@ func oneToOne[In, Out any](s Stream[In], kind string, opts []OpOption, build fun
 // Map applies fn to every record.
 func Map[T, U any](s Stream[T], fn func(T) U, opts ...OpOption) Stream[U] {
 	return oneToOne(s, "map", opts, func(t *plan.Subtask, name string, out runtime.Collector[U]) runtime.Collector[T] {
-		return &mapOp[T, U]{fn: fn, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}}
+		return &mapOp[T, U]{fn: fn, out: out, op: opOf(t, name)}
 	})
 }
 
@@ -28,6 +28,11 @@ type op struct {
 	name         string
 	subtask, par int
 	running      *runtime.Running // its task's; see enter
+}
+
+// opOf identifies the operator name in subtask t, whose Running it enters.
+func opOf(t *plan.Subtask, name string) op {
+	return op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}
 }
 
 func (o op) wrap(err error) error { return runtime.Wrap(err, o.name, o.subtask, o.par) }
@@ -64,7 +69,7 @@ func (m *mapOp[T, U]) End() error               { return m.out.End() }
 // Filter keeps the records for which keep returns true.
 func Filter[T any](s Stream[T], keep func(T) bool, opts ...OpOption) Stream[T] {
 	return oneToOne(s, "filter", opts, func(t *plan.Subtask, name string, out runtime.Collector[T]) runtime.Collector[T] {
-		return &filterOp[T]{keep: keep, out: out, op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}}
+		return &filterOp[T]{keep: keep, out: out, op: opOf(t, name)}
 	})
 }
 
@@ -117,7 +122,7 @@ func (e *emitter[T]) take() error {
 // FlatMap calls fn for every record; fn emits zero or more records.
 func FlatMap[T, U any](s Stream[T], fn func(v T, out Emitter[U]), opts ...OpOption) Stream[U] {
 	return oneToOne(s, "flatmap", opts, func(t *plan.Subtask, name string, out runtime.Collector[U]) runtime.Collector[T] {
-		return &flatMapOp[T, U]{fn: fn, em: emitter[U]{out: out}, op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}}
+		return &flatMapOp[T, U]{fn: fn, em: emitter[U]{out: out}, op: opOf(t, name)}
 	})
 }
 

@@ -77,7 +77,7 @@ func Process[T, U any](s Stream[T], fn ProcessFunc[T, U], opts ...OpOption) Stre
 	connect(s, n, runtime.Forward, nil)
 	n.Operator = operator[T, U](func(t *plan.Subtask, out runtime.Collector[U], outs plan.Outputs) (runtime.Collector[T], error) {
 		p := &processOp[T, U]{fn: fn, em: emitter[U]{out: out},
-			op:  op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running},
+			op:  opOf(t, n.Name),
 			ctx: Context{subtask: t.Index, watermark: runtime.NoTimestamp}}
 		for _, side := range outs.Sides {
 			p.ctx.sides = append(p.ctx.sides, sideOutput{tag: side.Tag, out: side.Emitter})

@@ -91,7 +91,7 @@ func keyedProcessOperator[K comparable, T, U any](env *Env, n *plan.Node, key fu
 			return nil, err
 		}
 		p := &keyedProcessOp[K, T, U]{
-			op:    op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running},
+			op:    opOf(t, n.Name),
 			base:  newKeyedBase(n.UID, hash, t),
 			key:   key,
 			store: store,

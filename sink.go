@@ -31,7 +31,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 		}
 	}
 	n.Operator = operator[T, T](func(t *plan.Subtask, _ runtime.Collector[T], _ plan.Outputs) (runtime.Collector[T], error) {
-		op := &sinkOp[T]{ctx: t.Ctx, op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running}, uid: n.UID, t: t}
+		op := &sinkOp[T]{ctx: t.Ctx, op: opOf(t, n.Name), uid: n.UID, t: t}
 		wctx := writerContext{subtask: t.Index, parallelism: t.Parallelism, attempt: t.Attempt, checkpointing: t.Checkpoints(), log: t.Logger}
 		if t.Checkpoints() && committing {
 			c, err := cs.NewCommitter()

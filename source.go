@@ -45,7 +45,7 @@ func (s *sourceOf[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumer
 }
 
 func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.Enumeration) (plan.Reader, func(context.Context) error, error) {
-	head := &sourceHead[T]{op: op{name: t.Head(), subtask: t.Index, par: t.Parallelism, running: t.Running}, out: out.Main.(runtime.Collector[T]), log: t.Logger}
+	head := &sourceHead[T]{op: opOf(t, t.Head()), out: out.Main.(runtime.Collector[T]), log: t.Logger}
 	if side, ok := out.Side(deadLetterTag); ok {
 		dead, err := sideCollector[source.DeadLetter](side)
 		if err != nil {

@@ -59,7 +59,7 @@ func Watermarks[T any](s Stream[T], strategy WatermarkStrategy[T], opts ...OpOpt
 	}
 	return oneToOne(s, "watermarks", opts, func(t *plan.Subtask, name string, out runtime.Collector[T]) runtime.Collector[T] {
 		w := &watermarkOp[T]{
-			op: op{name: name, subtask: t.Index, par: t.Parallelism, running: t.Running}, out: out, ts: strategy.timestamp,
+			op: opOf(t, name), out: out, ts: strategy.timestamp,
 			delay: strategy.outOfOrder.Milliseconds(), idleAfter: strategy.idleTimeout.Milliseconds(),
 			interval: env.cfg.watermarkInterval.Milliseconds(), max: runtime.NoTimestamp, emitted: runtime.NoTimestamp,
 		}

@@ -263,7 +263,7 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 		if ws.assigner.Merging() {
 			wb := newWindowBase(ws, n, t, ws.ks.key, out, dropped)
 			wb.late, wb.lateEnd = late, lateEnd
-			s := &sessionOp[K, T, A, O]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running}, windowBase: wb,
+			s := &sessionOp[K, T, A, O]{op: opOf(t, n.Name), windowBase: wb,
 				clone: keygroup.Cloner[K](), init: agg.Init, add: agg.Add, merge: agg.Merge,
 				accs: codec.For[A](), sessions: map[K]*sessionSet[A]{}, timers: newTimerQueue[K]()}
 			s.emit = makeEmit(&s.em)
@@ -311,7 +311,7 @@ func newWindowBase[K comparable, T, In, O any](ws WindowedStream[K, T], n *plan.
 // In: records, or partials of a pre-aggregated window.
 func newWindowOp[K comparable, T, In, A, O any](env *Env, ws WindowedStream[K, T], n *plan.Node, t *plan.Subtask, out runtime.Collector[O],
 	init func() A, key func(In) K, add func(A, In) A, dropped *atomic.Int64, makeEmit func(*emitter[O]) emitFunc[K, A]) (*windowOp[K, In, A, O], error) {
-	wo := &windowOp[K, In, A, O]{op: op{name: n.Name, subtask: t.Index, par: t.Parallelism, running: t.Running},
+	wo := &windowOp[K, In, A, O]{op: opOf(t, n.Name),
 		windowBase: newWindowBase(ws, n, t, key, out, dropped), init: init, add: add, open: map[window.Window]bool{}}
 	wo.emit = makeEmit(&wo.em)
 	var err error
