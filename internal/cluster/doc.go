@@ -84,6 +84,12 @@
 // zombie cannot overwrite or fence what the live epoch uses: its keyed
 // state files (job.OpenRun) and its sinks' external names, such as the
 // Kafka sink's transactional ids (plan.Settings.Attempt, sink.AttemptOf).
+// A cut-off coordinator whose worker holds every task could still
+// complete checkpoints, and its sinks would publish what the live epoch
+// writes again: before it writes a checkpoint's metadata, or deletes a
+// checkpoint, it asks the brokers with a heartbeat of its own whether its
+// generation goes on (Membership.Confirm, job.Confirmer). Every worker
+// asks too before it builds an epoch, whose restore takes output back.
 //
 // # The checkpoint location
 //

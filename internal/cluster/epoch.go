@@ -132,6 +132,12 @@ func (w *worker) build(ctx context.Context, run *job.Run) ([]runtime.Task, error
 	if ep == nil || ep.run != run {
 		return nil, errors.New("cluster: the epoch ended before it was built")
 	}
+	// The build restores: sinks take back output published after the
+	// restored checkpoint. A worker cut off while it started the epoch
+	// must not do that to the newer epoch the others run by now.
+	if err := w.members.Confirm(ctx, ep.gen.ID); err != nil {
+		return nil, err
+	}
 	s := w.spec.Settings
 	s.Network = network{w: w, ep: ep}
 	s.Attempt = ep.id // a cut-off worker may still run an older epoch
@@ -319,6 +325,14 @@ func (c coordinatorTasks) Notify(ctx context.Context, t checkpoint.TaskID, cmd r
 		c.w.log.Warn("cluster: a checkpoint notification did not reach its task", "task", t, "checkpoint", cmd.ID, "err", err)
 	}
 	return true
+}
+
+// Confirm asks the group whether the epoch's generation goes on:
+// job.Confirmer. The coordinator's worker may have been cut off from the
+// others, who go on without it; it must then neither complete a checkpoint
+// nor delete one.
+func (c coordinatorTasks) Confirm(ctx context.Context) error {
+	return c.w.members.Confirm(ctx, c.ep.gen.ID)
 }
 
 // reporter sends the reports of this process's tasks to the coordinator:

@@ -436,6 +436,37 @@ func (m *Membership) LastHeartbeat() time.Time {
 	return time.Unix(0, n)
 }
 
+// Confirm asks the group whether this worker is still a member of
+// generation gen, with a heartbeat of its own: nil when the brokers
+// answered that it is and that no new generation is being formed. A
+// worker cut off from the others (stopped, behind a partition) learns
+// that its generation is over only at its next heartbeat; until then it
+// runs its old epoch, and Confirm is how its coordinator asks before it
+// does what only the live epoch may do. After a nil answer, the group
+// cannot start a generation without this worker for a session timeout at
+// least, unless another process joins with this worker's ID.
+func (m *Membership) Confirm(ctx context.Context, gen int32) error {
+	member, current := m.cl.GroupMetadata()
+	if current != gen || member == "" {
+		return fmt.Errorf("cluster: worker %s is no longer in generation %d (its group session is at generation %d)", m.cfg.Self.ID, gen, current)
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.SessionTimeout)
+	defer cancel()
+	req := kmsg.NewPtrHeartbeatRequest()
+	req.Group = m.cfg.Name
+	req.Generation = gen
+	req.MemberID = member
+	req.InstanceID = &m.cfg.Self.ID
+	resp, err := req.RequestWith(ctx, m.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err != nil {
+		return fmt.Errorf("cluster: worker %s could not confirm that generation %d goes on: %w", m.cfg.Self.ID, gen, err)
+	}
+	return nil
+}
+
 // Rebalance asks for a new generation with the same workers, as after a
 // task failed. Only the coordinator can force one (Kafka starts a new
 // generation when its leader rejoins); on another worker it does nothing.

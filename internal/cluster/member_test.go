@@ -13,9 +13,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
+
+	"github.com/weirstream/weir/internal/job"
 )
 
 func TestMain(m *testing.M) {
@@ -519,6 +522,82 @@ func TestSameIDFencesTheOther(t *testing.T) {
 	if ev, _ := second.last(); ev.Kind != Assigned || ev.Generation.ID != g.ID {
 		t.Fatalf("the second process: %v, want generation %d", kinds(second.log()), g.ID)
 	}
+}
+
+// TestConfirmAsksTheBrokers: a worker learns that its generation is over
+// only at its next heartbeat, and a cut-off one runs its old epoch until
+// then. Confirm asks the brokers at once: it fails as soon as the group is
+// forming a new generation, whatever the worker's own client believes,
+// and for a worker that another process with its ID has replaced.
+func TestConfirmAsksTheBrokers(t *testing.T) {
+	broker := startBroker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	// Heartbeats far apart: a's client stays in its generation for a
+	// while after the brokers have moved on.
+	slow := func(c *Config) { c.SessionTimeout, c.HeartbeatInterval = 10*time.Second, 3*time.Second }
+	a := join(t, broker, "job", "a", 1, slow)
+	g := waitStable(t, a)
+	if err := a.m.Confirm(ctx, g.ID); err != nil {
+		t.Fatalf("confirm generation %d of its only member: %v", g.ID, err)
+	}
+	b := join(t, broker, "job", "b", 1)
+	waitFor(t, "the brokers to form a new generation", func() bool { return groupState(t, broker, "job") == "PreparingRebalance" })
+	err := a.m.Confirm(ctx, g.ID)
+	if _, local := a.m.cl.GroupMetadata(); local == g.ID && !errors.Is(err, kerr.RebalanceInProgress) {
+		t.Fatalf("confirm while a new generation forms, a's client still in generation %d: %v, want REBALANCE_IN_PROGRESS", g.ID, err)
+	}
+	if err == nil {
+		t.Fatal("confirmed a generation that is ending")
+	}
+	g2 := waitStable(t, a, b)
+	if err := a.m.Confirm(ctx, g.ID); err == nil {
+		t.Fatalf("confirmed generation %d after generation %d began", g.ID, g2.ID)
+	}
+	if err := a.m.Confirm(ctx, g2.ID); err != nil {
+		t.Fatalf("confirm generation %d: %v", g2.ID, err)
+	}
+	// What asks: the coordinator's checkpoint driver, and a worker about
+	// to build (and so restore) an epoch.
+	w := &worker{members: a.m}
+	var confirmer job.Confirmer = coordinatorTasks{w: w, ep: &epoch{gen: g}}
+	if err := confirmer.Confirm(ctx); err == nil {
+		t.Fatalf("the coordinator of generation %d confirmed it in generation %d", g.ID, g2.ID)
+	}
+	if err := (coordinatorTasks{w: w, ep: &epoch{gen: g2}}).Confirm(ctx); err != nil {
+		t.Fatalf("the coordinator of generation %d: %v", g2.ID, err)
+	}
+	run := &job.Run{}
+	w.mu.ep = &epoch{gen: g, run: run}
+	if _, err := w.build(ctx, run); err == nil || !strings.Contains(err.Error(), "generation") {
+		t.Fatalf("built an epoch of generation %d in generation %d: %v", g.ID, g2.ID, err)
+	}
+	// Another process with b's ID takes b's place.
+	join(t, broker, "job", "b", 1)
+	waitFor(t, "b to be refused", func() bool {
+		ev, ok := b.last()
+		return ok && ev.Kind == Refused
+	})
+	if err := b.m.Confirm(ctx, g2.ID); err == nil {
+		t.Fatal("a worker replaced by another process with its ID confirmed its generation")
+	}
+}
+
+// groupState returns the state of a group as the brokers describe it.
+func groupState(t *testing.T, broker *kfake.Cluster, group string) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	groups, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return groups[group].State
 }
 
 func TestJoinValidatesConfig(t *testing.T) {

@@ -141,7 +141,9 @@ func (d *driver) completed(ctx context.Context, id int64) {
 	if err := r.commitFinals(ctx, id); err != nil && ctx.Err() == nil {
 		r.job.log.Warn("could not publish the output of a finished sink; the job publishes it when it ends", "err", err)
 	}
-	if err := r.store.Retain(ctx, r.job.spec.Checkpoints.Retain); err != nil && ctx.Err() == nil {
+	if err := d.confirm(ctx); err != nil {
+		r.job.log.Warn("kept the old checkpoints: this run may no longer be the job's live one", "err", err)
+	} else if err := r.store.Retain(ctx, r.job.spec.Checkpoints.Retain); err != nil && ctx.Err() == nil {
 		r.job.log.Warn("could not delete old checkpoints", "err", err)
 	}
 	d.savepointEnded(id, true, "")
@@ -151,9 +153,24 @@ func (d *driver) completed(ctx context.Context, id int64) {
 func (d *driver) aborted(ctx context.Context, id int64, reason string) {
 	r := d.run
 	r.job.log.Warn("checkpoint aborted", "checkpoint", id, "reason", reason)
+	if err := d.confirm(ctx); err != nil {
+		// The live run may have given the same id to a checkpoint of its
+		// own; its retention deletes these files once they are old.
+		r.job.log.Warn("kept the files of the aborted checkpoint: this run may no longer be the job's live one", "checkpoint", id, "err", err)
+		return
+	}
 	if err := r.store.Discard(ctx, r.dirFor(id)); err != nil && ctx.Err() == nil {
 		r.job.log.Warn("could not delete the files of an aborted checkpoint", "checkpoint", id, "err", err)
 	}
+}
+
+// confirm asks the tasks whether this run is still the job's live one
+// (Confirmer); nil for tasks that cannot be given up on (one process).
+func (d *driver) confirm(ctx context.Context) error {
+	if c, ok := d.tasks.(Confirmer); ok {
+		return c.Confirm(ctx)
+	}
+	return nil
 }
 
 // ackSize is the bytes an acknowledgement's states stored.

@@ -41,6 +41,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the tr
 //	stopped C/S          task C/S returned: it takes no more notifications
 //	final UID C/S        sink UID, subtask C/S, pre-committed at its end
 //	fail-commit          the next metadata write fails
+//	cut-off              the run is no longer the job's live one: Confirm fails
 //	savepoint [stop]     ask for a savepoint (and to stop the run after it)
 //
 // Run with -rewrite to write the output the driver gives now.
@@ -131,6 +132,7 @@ type harness struct {
 	st     *fakeStore
 	reqs   []*savepointReq
 	failed map[int64]bool
+	cutOff bool // Confirm fails
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -195,6 +197,8 @@ func (h *harness) do(cmd string) {
 			Committables: [][]byte{[]byte("end")}, State: []byte("final")})
 	case "fail-commit":
 		h.st.failCommit = true
+	case "cut-off":
+		h.cutOff = true
 	case "savepoint":
 		req := &savepointReq{stop: len(f) > 1 && f[1] == "stop", done: make(chan savepointResult, 1)}
 		h.reqs = append(h.reqs, req)
@@ -270,6 +274,15 @@ func (f fakeTasks) Notify(_ context.Context, t checkpoint.TaskID, c runtime.Comm
 		f.h.logf("notify %d/%d %s %d", t.Chain, t.Subtask, kind, c.ID)
 	}
 	return true
+}
+
+// Confirm fails once the transcript cut the run off, as a cluster's
+// coordinator does once its worker's generation is over.
+func (f fakeTasks) Confirm(context.Context) error {
+	if f.h.cutOff {
+		return fmt.Errorf("generation 3 is over for this worker")
+	}
+	return nil
 }
 
 // fakeStore logs what the driver writes.

@@ -109,6 +109,11 @@ func (d *driver) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 	if err != nil {
 		return 0, err
 	}
+	// Last before the write that completes the checkpoint: a run the
+	// others gave up on must not complete one (Confirmer).
+	if err := d.confirm(ctx); err != nil {
+		return 0, fmt.Errorf("not completed: this run may no longer be the job's live one: %w", err)
+	}
 	if err := r.store.Commit(ctx, dir, b); err != nil {
 		return 0, err
 	}

@@ -21,6 +21,21 @@ type Tasks interface {
 	Notify(ctx context.Context, t checkpoint.TaskID, c runtime.Command) bool
 }
 
+// Confirmer is Tasks whose run may be given up on by others while it
+// still runs: a cluster's coordinator, whose worker may have been cut off
+// from the others (stopped, behind a partition) while they went on with a
+// newer epoch. Confirm returns nil when the run is still the job's live
+// one, and an error that says why not otherwise.
+//
+// The driver confirms before it writes to the checkpoint storage: before
+// a checkpoint's metadata (a run given up on completes no checkpoint, so
+// its sinks publish nothing that the live run will write again), and
+// before it deletes an aborted or an old checkpoint (whose id the live run
+// may use, or need). See internals invariant 16.
+type Confirmer interface {
+	Confirm(ctx context.Context) error
+}
+
 // Trigger is what a source gives the driver: runtime.Enumeration.
 type Trigger interface {
 	Trigger(ctx context.Context, id int64)
