@@ -48,7 +48,7 @@ func SinkTo[T any](s Stream[T], snk sink.Sink[T], opts ...OpOption) {
 				if err != nil {
 					return nil, fmt.Errorf("restore: %w", err)
 				}
-				if err := op.commit(t.Ctx, st.Pending); err != nil {
+				if err := op.commitRestored(t.Ctx, st.Pending); err != nil {
 					return nil, fmt.Errorf("restore: commit: %w", err)
 				}
 				if sub.Index == t.Index {
@@ -209,15 +209,31 @@ func (s *sinkOp[T]) NotifyCheckpoint(ctx context.Context, c runtime.Command) err
 }
 
 func (s *sinkOp[T]) commit(ctx context.Context, pending []pendingCommit) error {
-	if s.committer == nil {
+	all := committables(pending)
+	if s.committer == nil || len(all) == 0 {
 		return nil
 	}
+	return s.committer.Commit(ctx, all)
+}
+
+// commitRestored publishes what the checkpoint the job restores
+// pre-committed, with CommitRestored where the committer has it.
+func (s *sinkOp[T]) commitRestored(ctx context.Context, pending []pendingCommit) error {
+	all := committables(pending)
+	if s.committer == nil || len(all) == 0 {
+		return nil
+	}
+	if rc, ok := s.committer.(sink.RestoringCommitter); ok {
+		return rc.CommitRestored(ctx, all)
+	}
+	return s.committer.Commit(ctx, all)
+}
+
+// committables returns the committables of pending, in order.
+func committables(pending []pendingCommit) [][]byte {
 	var all [][]byte
 	for _, p := range pending {
 		all = append(all, p.Committables...)
 	}
-	if len(all) == 0 {
-		return nil
-	}
-	return s.committer.Commit(ctx, all)
+	return all
 }

@@ -72,6 +72,21 @@ type Committer interface {
 	Commit(ctx context.Context, committables [][]byte) error
 }
 
+// RestoringCommitter is a Committer that does more when the job restores
+// a checkpoint. CommitRestored publishes the committables of the
+// checkpoint the job restores, as Commit does, before the writers start;
+// it may also take back output that checkpoints after it published, which
+// the replay writes again (the file sink cuts its files back).
+//
+// Commit itself must never take output back: a commit can come late. In a
+// cluster, a worker cut off from the others may still commit a checkpoint
+// it was told of before, after the live run restored that checkpoint and
+// published more.
+type RestoringCommitter interface {
+	Committer
+	CommitRestored(ctx context.Context, committables [][]byte) error
+}
+
 // CommittingSink is a Sink whose writers pre-commit.
 type CommittingSink interface {
 	// NewCommitter creates the committer of one subtask.

@@ -83,6 +83,9 @@ type writerState struct {
 	Next    int64    `json:"next"`              // offset of Final where the next part lands
 	Seq     uint64   `json:"seq"`               // sequence number of the next part
 	Pending []uint64 `json:"pending,omitempty"` // parts pre-committed at the checkpoint
+	// Attempt is the writer's attempt (sink.AttemptOf), which names its
+	// parts; 0 in one process.
+	Attempt int64 `json:"attempt,omitempty"`
 	// Path is the sink's path, of which Final is the subtask's file, and
 	// Parallelism the number of writers (format 2).
 	Path        string `json:"path,omitempty"`
@@ -132,7 +135,10 @@ func decodeWriterState(b []byte) (writerState, error) {
 // [Sink] for what it guarantees.
 func (s *Sink[T]) NewCommitter() (sink.Committer, error) { return committer{}, nil }
 
-var _ sink.CommittingSink = (*Sink[int])(nil)
+var (
+	_ sink.CommittingSink     = (*Sink[int])(nil)
+	_ sink.RestoringCommitter = committer{}
+)
 
 // committer publishes committables. It keeps no state: each committable
 // names its files, and the files themselves tell what is already done.
@@ -141,12 +147,25 @@ type committer struct{}
 // Commit publishes the committables in order. It is idempotent: a
 // committable whose part is gone and whose bytes the file already holds is
 // skipped, and one whose publication was cut short is redone from its
-// offset. Then each file is cut back to where the last of its committables
-// says it ends: when a job restores a checkpoint older than the newest
-// one, what the later checkpoints published goes, and the replay writes it
-// again. In a running job a file never holds more than that, so the cut is
-// a no-op there.
+// offset. It never shortens a file: a late commit (from a cluster's worker
+// that was cut off while the others went on) must leave what the live run
+// published since.
 func (committer) Commit(ctx context.Context, committables [][]byte) error {
+	return publishAll(ctx, committables, false)
+}
+
+// CommitRestored publishes the committables of the checkpoint the job
+// restores, as Commit does, then cuts each file back to where the last of
+// its committables says it ends: when a job restores a checkpoint older
+// than the newest one, what the later checkpoints published goes, and the
+// replay writes it again.
+func (committer) CommitRestored(ctx context.Context, committables [][]byte) error {
+	return publishAll(ctx, committables, true)
+}
+
+// publishAll publishes committables and, with cut, cuts every file they name
+// back to where they say it ends.
+func publishAll(ctx context.Context, committables [][]byte, cut bool) error {
 	dirs := make(map[string]bool)
 	ends := make(map[string]int64)
 	var finals []string
@@ -177,11 +196,14 @@ func (committer) Commit(ctx context.Context, committables [][]byte) error {
 		}
 	}
 	for _, final := range finals {
-		cut, err := cutBack(slog.Default(), final, ends[final])
+		if !cut {
+			break
+		}
+		shortened, err := cutBack(slog.Default(), final, ends[final])
 		if err != nil {
 			return err
 		}
-		if cut {
+		if shortened {
 			dirs[filepath.Dir(final)] = true
 		}
 	}
@@ -338,19 +360,48 @@ func fileSize(path string) (int64, error) {
 }
 
 // partName returns the hidden name of part seq of subtask's writer of
-// final, in final's directory: ".NAME.part-SUBTASK-SEQ".
-func partName(final string, subtask int, seq uint64) string {
-	return filepath.Join(filepath.Dir(final), partPrefix(final, subtask)+strconv.FormatUint(seq, 10))
+// final, in final's directory: ".NAME.part-SUBTASK-SEQ", or with an attempt
+// (sink.AttemptOf: a cluster's epoch) ".NAME.part-SUBTASK-aATTEMPT-SEQ",
+// so that a writer of an old epoch that goes on after its worker was cut
+// off never writes, nor deletes, a part of the live one.
+func partName(final string, subtask int, attempt int64, seq uint64) string {
+	name := partPrefix(final, subtask)
+	if attempt != 0 {
+		name += "a" + strconv.FormatInt(attempt, 10) + "-"
+	}
+	return filepath.Join(filepath.Dir(final), name+strconv.FormatUint(seq, 10))
 }
 
 func partPrefix(final string, subtask int) string {
 	return "." + filepath.Base(final) + ".part-" + strconv.Itoa(subtask) + "-"
 }
 
-// removeStrayParts deletes the part files of subtask's writer of final,
-// except those numbered in keep: pending output of checkpoints that never
-// completed, which no committer will publish.
-func removeStrayParts(final string, subtask int, keep []uint64) error {
+// parsePart returns the attempt and number of a part of a writer, from
+// what follows its prefix (partPrefix); ok is false for another file.
+func parsePart(rest string) (attempt int64, seq uint64, ok bool) {
+	if a, s, cut := strings.Cut(rest, "-"); cut {
+		n, ok := strings.CutPrefix(a, "a")
+		if !ok {
+			return 0, 0, false
+		}
+		var err error
+		if attempt, err = strconv.ParseInt(n, 10, 64); err != nil || attempt == 0 {
+			return 0, 0, false
+		}
+		rest = s
+	}
+	seq, err := strconv.ParseUint(rest, 10, 64)
+	return attempt, seq, err == nil
+}
+
+// removeStrayParts deletes the part files of subtask's writer of final:
+// pending output of checkpoints that never completed, which no committer
+// will publish. It keeps those numbered in keep of attempt keepAttempt
+// (which a restored checkpoint's committables name) and, for a writer of
+// attempt attempt other than 0, those of later attempts: only a writer of
+// an old epoch that goes on after its worker was cut off finds them, and
+// they are the live epoch's.
+func removeStrayParts(final string, subtask int, attempt, keepAttempt int64, keep []uint64) error {
 	dir := filepath.Dir(final)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -362,9 +413,14 @@ func removeStrayParts(final string, subtask int, keep []uint64) error {
 		if !ok {
 			continue
 		}
-		seq, err := strconv.ParseUint(rest, 10, 64)
-		if err != nil || slices.Contains(keep, seq) {
-			continue // not a part of ours, or one a restored committable names
+		a, seq, ok := parsePart(rest)
+		switch {
+		case !ok:
+			continue // not a part of ours
+		case a == keepAttempt && slices.Contains(keep, seq):
+			continue // one a restored committable names
+		case attempt != 0 && a > attempt:
+			continue // a newer epoch's
 		}
 		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("file: delete stray part file: %w", err)

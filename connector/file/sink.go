@@ -45,7 +45,8 @@ const DefaultBufferSize = 64 << 10
 //     written out so far (at Flush, or when a buffer filled), which may end
 //     in a partial line.
 //   - With checkpoints, output is exactly-once. A writer writes to a hidden
-//     part file beside its file (".NAME.part-SUBTASK-SEQ"). At each
+//     part file beside its file (".NAME.part-SUBTASK-SEQ"; in a cluster
+//     ".NAME.part-SUBTASK-aEPOCH-SEQ"). At each
 //     checkpoint barrier it fsyncs and closes the part (PreCommit); when the
 //     checkpoint completes, the committer appends the part to the file,
 //     fsyncs it and deletes the part. Output thus appears only when a
@@ -264,6 +265,7 @@ func (s *Sink[T]) NewWriter(ctx sink.WriterContext) (sink.Writer[T], error) {
 func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
 	w.twoPhase = true
 	w.subtask = ctx.Subtask()
+	w.attempt = sink.AttemptOf(ctx)
 	if b := ctx.Restored(); b != nil {
 		st, err := decodeWriterState(b)
 		if err != nil {
@@ -276,7 +278,7 @@ func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
 		if err := truncateTo(w.log, st.Final, st.Next); err != nil {
 			return err
 		}
-		if err := removeStrayParts(st.Final, w.subtask, st.Pending); err != nil {
+		if err := removeStrayParts(st.Final, w.subtask, w.attempt, st.Attempt, st.Pending); err != nil {
 			return err
 		}
 		// A format 2 state of this sink tells what every file of the sink
@@ -317,7 +319,7 @@ func (w *writer[T]) startTwoPhase(ctx sink.WriterContext, keep bool) error {
 	if err != nil {
 		return fmt.Errorf("file: create sink file %s: %w", w.path, err)
 	}
-	return removeStrayParts(w.path, w.subtask, nil)
+	return removeStrayParts(w.path, w.subtask, w.attempt, 0, nil)
 }
 
 // restoreRenamed brings the writer's file, which no writer of the restored
@@ -345,7 +347,7 @@ func (w *writer[T]) restoreRenamed(st writerState) error {
 		return err
 	}
 	w.next = next
-	return removeStrayParts(w.path, w.subtask, nil)
+	return removeStrayParts(w.path, w.subtask, w.attempt, 0, nil)
 }
 
 // restoreOthers brings the sink's files that no writer writes, neither
@@ -431,6 +433,7 @@ type writer[T any] struct {
 	// With checkpoints (twoPhase), records go to part files numbered by seq.
 	twoPhase    bool
 	subtask     int
+	attempt     int64 // sink.AttemptOf: names the parts
 	parallelism int
 	others      map[string]int64 // see writerState.Others; nil until the first SnapshotState
 	part        string           // path of the open part, if file is not nil
@@ -462,7 +465,7 @@ func (w *writer[T]) Write(_ context.Context, v T) error {
 }
 
 func (w *writer[T]) openPart() error {
-	path := partName(w.path, w.subtask, w.seq)
+	path := partName(w.path, w.subtask, w.attempt, w.seq)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("file: create part file %s: %w", path, err)
@@ -566,7 +569,7 @@ func (w *writer[T]) SnapshotState(int64) ([]byte, error) {
 		}
 	}
 	return writerState{
-		Final: w.path, Next: w.next, Seq: w.seq, Pending: slices.Clone(w.pending),
+		Final: w.path, Next: w.next, Seq: w.seq, Pending: slices.Clone(w.pending), Attempt: w.attempt,
 		Path: w.base, Parallelism: w.parallelism, Others: w.others,
 	}.encode(), nil
 }

@@ -310,6 +310,21 @@ func commit(t *testing.T, s interface {
 	}
 }
 
+// commitRestored commits cs as the runtime does those of the checkpoint
+// it restores.
+func commitRestored(t *testing.T, s interface {
+	NewCommitter() (sink.Committer, error)
+}, cs [][]byte) {
+	t.Helper()
+	c, err := s.NewCommitter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(sink.RestoringCommitter).CommitRestored(t.Context(), cs); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func wantLines(t *testing.T, path string, want ...string) {
 	t.Helper()
 	if got := lines(t, path); !slices.Equal(got, want) {
@@ -409,7 +424,7 @@ func TestTwoPhaseRestoreDropsUncompletedOutput(t *testing.T) {
 			if got := partFiles(t, dir); len(got) != 0 {
 				t.Fatalf("stray part files after restore: %q", got)
 			}
-			commit(t, s, cs1) // (c) already published: no change
+			commitRestored(t, s, cs1) // (c) already published: no change
 			wantLines(t, path, "a")
 			writeAll(t, w, "b", "c") // the replay
 			commit(t, s, preCommit(t, w, 2))
@@ -430,7 +445,7 @@ func TestTwoPhaseRestoreKeepsPendingPart(t *testing.T) {
 
 	w = mustWriter(t, s, ckctx{0, 1, st}) // the writer may start before the commit
 	defer w.Close()
-	commit(t, s, cs)
+	commitRestored(t, s, cs)
 	wantLines(t, path, "a")
 	writeAll(t, w, "b")
 	commit(t, s, preCommit(t, w, 2))
@@ -604,6 +619,12 @@ func runTwoPhaseModel(t *testing.T, seed uint64) {
 			fail("Commit: %v", err)
 		}
 	}
+	mustCommitRestored := func(cs [][]byte) {
+		t.Helper()
+		if err := com.(sink.RestoringCommitter).CommitRestored(t.Context(), cs); err != nil {
+			fail("CommitRestored: %v", err)
+		}
+	}
 	start := func(from *checkpoint) {
 		t.Helper()
 		var st []byte
@@ -612,7 +633,7 @@ func runTwoPhaseModel(t *testing.T, seed uint64) {
 		}
 		commitFirst := from != nil && r.IntN(2) == 0
 		if commitFirst {
-			mustCommit(from.committables)
+			mustCommitRestored(from.committables)
 		}
 		nw, err := s.NewWriter(ckctx{0, 1, st})
 		if err != nil {
@@ -622,7 +643,7 @@ func runTwoPhaseModel(t *testing.T, seed uint64) {
 		pos, committed = 0, 0
 		if from != nil {
 			if !commitFirst {
-				mustCommit(from.committables)
+				mustCommitRestored(from.committables)
 			}
 			pos, committed = from.pos, from.pos
 		}
@@ -825,11 +846,11 @@ func TestTwoPhaseRestoreCutsBackEveryFile(t *testing.T) {
 	// Restore checkpoint 1 at parallelism 2. The runtime commits the
 	// restored committables of old subtasks 0 and 2 with new subtask 0's
 	// committer, of old subtask 1 with subtask 1's, before the writers start.
-	commit(t, s, pending[0])
-	commit(t, s, pending[2])
+	commitRestored(t, s, pending[0])
+	commitRestored(t, s, pending[2])
 	w0 := mustWriter(t, s, ckctx{0, 2, states[0]})
 	defer w0.Close()
-	commit(t, s, pending[1])
+	commitRestored(t, s, pending[1])
 	w1 := mustWriter(t, s, ckctx{1, 2, states[1]})
 	defer w1.Close()
 	wantLines(t, file(0), "p3 0")
@@ -847,11 +868,11 @@ func TestTwoPhaseRestoresFormat1(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "out.txt")
 	writeFile(t, path, "a\nb\nlater\n")
-	part := partName(path, 0, 1)
+	part := partName(path, 0, 0, 1)
 	writeFile(t, part, "b\n")
 	s := mustLineSink(t, path)
 	c1 := []byte(fmt.Sprintf(`{"v":1,"part":%q,"final":%q,"offset":2,"length":2}`, part, path))
-	commit(t, s, [][]byte{c1}) // published before: the part goes
+	commitRestored(t, s, [][]byte{c1}) // published before: the part goes
 	if got := partFiles(t, dir); len(got) != 0 {
 		t.Fatalf("part files left: %q", got)
 	}
@@ -862,4 +883,104 @@ func TestTwoPhaseRestoresFormat1(t *testing.T) {
 	writeAll(t, w, "c")
 	commit(t, s, preCommit(t, w, 2))
 	wantLines(t, path, "a", "b", "c")
+}
+
+// epochCtx is a writer's context in a cluster's epoch (sink.AttemptOf).
+type epochCtx struct {
+	ckctx
+	epoch int64
+}
+
+func (c epochCtx) Attempt() int64 { return c.epoch }
+
+// TestTwoPhaseCutOffWriterLeavesTheLiveOneAlone: a worker cut off from its
+// cluster runs its old epoch for a moment after it goes on, beside the
+// live epoch's writer of the same subtask, which restored a checkpoint
+// behind it. The old writer's parts must not be the live one's (it deletes
+// its open part when its epoch ends), and its committer, committing late a
+// checkpoint it was told of before, must not cut the file back past what
+// the live epoch published since.
+func TestTwoPhaseCutOffWriterLeavesTheLiveOneAlone(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	s := mustLineSink(t, path)
+	old := mustWriter(t, s, epochCtx{ckctx{0, 1, nil}, 2 << 16})
+	writeAll(t, old, "a")
+	cs1 := preCommit(t, old, 1)
+	st1, err := old.SnapshotState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeAll(t, old, "b") // its open part when its worker is cut off
+	if err := old.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The live epoch restores checkpoint 1, publishes it, and goes on.
+	commitRestored(t, s, cs1)
+	live := mustWriter(t, s, epochCtx{ckctx{0, 1, st1}, 3 << 16})
+	defer live.Close()
+	writeAll(t, live, "b", "c") // into its open part
+
+	// The old writer goes on, and its epoch ends: it deletes its open part.
+	old.Close()
+	commit(t, s, preCommit(t, live, 2))
+	wantLines(t, path, "a", "b", "c")
+	// Its committer publishes checkpoint 1 late, as it was told before its
+	// worker was cut off.
+	commit(t, s, cs1)
+	wantLines(t, path, "a", "b", "c")
+	writeAll(t, live, "d")
+	commit(t, s, preCommit(t, live, 3))
+	wantLines(t, path, "a", "b", "c", "d")
+
+	// A restore of the old epoch's checkpoint 1 still cuts back.
+	commitRestored(t, s, cs1)
+	wantLines(t, path, "a")
+}
+
+// TestRemoveStrayParts: a restored writer deletes the parts of its subtask
+// that no restored committable names, of its own attempt and earlier ones
+// (and of every attempt in one process), never those of a later attempt,
+// nor other files.
+func TestRemoveStrayParts(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "out.txt")
+	names := []string{
+		".out.txt.part-0-4", ".out.txt.part-0-a65536-5", ".out.txt.part-0-a65536-6",
+		".out.txt.part-0-a131072-7", ".out.txt.part-0-a196608-8",
+		".out.txt.part-1-a65536-5", ".out.txt.part-0-a0-9", ".out.txt.part-0-x-1", "out.txt",
+	}
+	for _, want := range []struct {
+		attempt int64
+		kept    []string
+	}{
+		{131072, []string{".out.txt.part-0-a196608-8", ".out.txt.part-0-a65536-5"}},
+		{0, []string{".out.txt.part-0-a65536-5"}},
+	} {
+		for _, n := range names {
+			writeFile(t, filepath.Join(dir, n), "x\n")
+		}
+		if err := removeStrayParts(final, 0, want.attempt, 65536, []uint64{5}); err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, n := range names {
+			if _, err := os.Stat(filepath.Join(dir, n)); err == nil && strings.HasPrefix(n, ".out.txt.part-0-a") && n != ".out.txt.part-0-a0-9" {
+				kept = append(kept, n)
+			}
+		}
+		slices.Sort(kept)
+		if !slices.Equal(kept, want.kept) {
+			t.Errorf("attempt %d kept %q, want %q", want.attempt, kept, want.kept)
+		}
+		for _, n := range []string{".out.txt.part-1-a65536-5", ".out.txt.part-0-a0-9", ".out.txt.part-0-x-1", "out.txt"} {
+			if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+				t.Errorf("attempt %d deleted %s, which is not a part of subtask 0: %v", want.attempt, n, err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, ".out.txt.part-0-4")); err == nil {
+			t.Errorf("attempt %d kept the stray part .out.txt.part-0-4", want.attempt)
+		}
+	}
 }
