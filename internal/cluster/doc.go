@@ -86,9 +86,10 @@
 // Kafka sink's transactional ids (plan.Settings.Attempt, sink.AttemptOf).
 // A cut-off coordinator whose worker holds every task could still
 // complete checkpoints, and its sinks would publish what the live epoch
-// writes again: before it writes a checkpoint's metadata, or deletes a
-// checkpoint, it asks the brokers with a heartbeat of its own whether its
-// generation goes on (Membership.Confirm, job.Confirmer). Every worker
+// writes again: before it writes a checkpoint's metadata, deletes a
+// checkpoint or finishes the job, it asks the brokers with a heartbeat of
+// its own whether its generation goes on (Membership.Confirm,
+// job.Confirmer). Every worker
 // asks too before it builds an epoch, whose restore takes output back.
 //
 // # The checkpoint location

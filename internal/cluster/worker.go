@@ -382,10 +382,7 @@ func (w *worker) epochEnded(ctx context.Context, res epochResult, coord *coordin
 	}
 	switch {
 	case res.err == nil && ep.gen.IsCoordinator():
-		// Every task of the job ended its input.
-		err := ep.run.Finish(ctx)
-		w.broadcast(ctx, ep, func(cl *Client) error { return cl.Done(ctx, Done{Epoch: ep.id, Error: errText(err)}) })
-		return true, err
+		return w.finish(ctx, ep)
 	case job.Stopped(res.err) && ep.gen.IsCoordinator():
 		w.broadcast(ctx, ep, func(cl *Client) error { return cl.Done(ctx, Done{Epoch: ep.id}) })
 		return true, nil
@@ -402,6 +399,22 @@ func (w *worker) epochEnded(ctx context.Context, res epochResult, coord *coordin
 		w.reportFailure(ctx, ep, res.err)
 	}
 	return false, nil
+}
+
+// finish ends the job after every task of epoch ep ended its input: it
+// publishes the end of the output and tells the other workers. Only the
+// live epoch may (job.Confirmer): if the brokers do not confirm ep's
+// generation, it asks for a new one, which finishes the job from the
+// latest checkpoint, and reports the job not done.
+func (w *worker) finish(ctx context.Context, ep *epoch) (bool, error) {
+	if err := w.members.Confirm(ctx, ep.gen.ID); err != nil {
+		w.log.Warn("cluster: the job's input ended in an epoch the others may have left; a new generation finishes it", "epoch", ep.id, "err", err)
+		w.members.Rebalance()
+		return false, nil
+	}
+	err := ep.run.Finish(ctx)
+	w.broadcast(ctx, ep, func(cl *Client) error { return cl.Done(ctx, Done{Epoch: ep.id, Error: errText(err)}) })
+	return true, err
 }
 
 // reportFailure tells the coordinator that epoch ep failed here, so that
