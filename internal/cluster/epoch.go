@@ -327,6 +327,8 @@ func (c coordinatorTasks) Notify(ctx context.Context, t checkpoint.TaskID, cmd r
 	return true
 }
 
+var _ job.Confirmer = coordinatorTasks{}
+
 // Confirm asks the group whether the epoch's generation goes on:
 // job.Confirmer. The coordinator's worker may have been cut off from the
 // others, who go on without it; it must then neither complete a checkpoint
