@@ -197,7 +197,7 @@ func publishAll(ctx context.Context, committables [][]byte, cut bool) error {
 	}
 	for _, final := range finals {
 		if !cut {
-			break
+			break // a late commit must not take back newer output
 		}
 		shortened, err := cutBack(slog.Default(), final, ends[final])
 		if err != nil {

@@ -89,8 +89,8 @@
 // writes again: before it writes a checkpoint's metadata, deletes a
 // checkpoint or finishes the job, it asks the brokers with a heartbeat of
 // its own whether its generation goes on (Membership.Confirm,
-// job.Confirmer). Every worker
-// asks too before it builds an epoch, whose restore takes output back.
+// job.Confirmer). Every worker asks too before it builds an epoch, whose
+// restore takes output back.
 //
 // # The checkpoint location
 //

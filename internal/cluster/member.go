@@ -441,8 +441,8 @@ func (m *Membership) LastHeartbeat() time.Time {
 // answered that it is and that no new generation is being formed. A
 // worker cut off from the others (stopped, behind a partition) learns
 // that its generation is over only at its next heartbeat; until then it
-// runs its old epoch, and Confirm is how its coordinator asks before it
-// does what only the live epoch may do. After a nil answer, the group
+// runs its old epoch, and Confirm is how it asks before it does what only
+// the live epoch may do. After a nil answer, the group
 // cannot start a generation without this worker for a session timeout at
 // least, unless another process joins with this worker's ID.
 func (m *Membership) Confirm(ctx context.Context, gen int32) error {

@@ -289,6 +289,19 @@ func revokedSince(evs []Event, n int, gen int32) bool {
 // sees them.
 func members(t *testing.T, broker *kfake.Cluster, group string) []string {
 	t.Helper()
+	var ids []string
+	for _, m := range describeGroup(t, broker, group).Members {
+		if m.InstanceID != nil {
+			ids = append(ids, *m.InstanceID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// describeGroup returns what the brokers say of a group.
+func describeGroup(t *testing.T, broker *kfake.Cluster, group string) kadm.DescribedGroup {
+	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.ListenAddrs()...))
 	if err != nil {
 		t.Fatal(err)
@@ -300,14 +313,7 @@ func members(t *testing.T, broker *kfake.Cluster, group string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, m := range groups[group].Members {
-		if m.InstanceID != nil {
-			ids = append(ids, *m.InstanceID)
-		}
-	}
-	slices.Sort(ids)
-	return ids
+	return groups[group]
 }
 
 // partitions returns the number of partitions of a topic, 0 if it is
@@ -542,7 +548,7 @@ func TestConfirmAsksTheBrokers(t *testing.T) {
 		t.Fatalf("confirm generation %d of its only member: %v", g.ID, err)
 	}
 	b := join(t, broker, "job", "b", 1)
-	waitFor(t, "the brokers to form a new generation", func() bool { return groupState(t, broker, "job") == "PreparingRebalance" })
+	waitFor(t, "the brokers to form a new generation", func() bool { return describeGroup(t, broker, "job").State == "PreparingRebalance" })
 	err := a.m.Confirm(ctx, g.ID)
 	if _, local := a.m.cl.GroupMetadata(); local == g.ID && !errors.Is(err, kerr.RebalanceInProgress) {
 		t.Fatalf("confirm while a new generation forms, a's client still in generation %d: %v, want REBALANCE_IN_PROGRESS", g.ID, err)
@@ -585,23 +591,6 @@ func TestConfirmAsksTheBrokers(t *testing.T) {
 	if err := b.m.Confirm(ctx, g2.ID); err == nil {
 		t.Fatal("a worker replaced by another process with its ID confirmed its generation")
 	}
-}
-
-// groupState returns the state of a group as the brokers describe it.
-func groupState(t *testing.T, broker *kfake.Cluster, group string) string {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), testWait)
-	defer cancel()
-	groups, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return groups[group].State
 }
 
 func TestJoinValidatesConfig(t *testing.T) {
