@@ -770,6 +770,94 @@ func TestClusterZombieWorker(t *testing.T) {
 	}
 }
 
+// TestClusterZombieCoordinator stops the only worker, which coordinates
+// and runs every task, with SIGSTOP; a second worker takes the job over
+// from the latest checkpoint. When the first goes on, it runs its old
+// epoch for 2 s (its heartbeat is held) with every task of it at hand, so
+// its checkpoints could complete, its sink then committing what the second
+// writes again, and a checkpoint it aborts would be deleted, whatever the
+// second wrote under its id: before it writes a checkpoint's metadata or
+// deletes a checkpoint, it asks the brokers whether its generation goes
+// on, and they say no. A read_committed consumer must see exactly the
+// expected windows.
+func TestClusterZombieCoordinator(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
+	if testing.Short() {
+		t.Skip("cluster process test: skipped with -short")
+	}
+	in := sharedInput(t, 200_000)
+	want := sharedBaseline(t, in, time.Second, 10)
+	ckpt := filepath.Join(t.TempDir(), "checkpoints")
+	r := newClusterRig(t, in, time.Second, ckpt)
+	release := slowFetches(r.broker, 50*time.Millisecond)
+	defer release()
+
+	w1 := r.start("w1")
+	vs := r.waitPlan("w1 alone", []*clusterWorker{w1}, 1, accessSplits, nil)
+	gen1 := vs[0].Generation
+	r.waitUntil("a checkpoint of w1", time.Minute, func() error {
+		if len(completedIn(ckpt)) == 0 {
+			return fmt.Errorf("no checkpoint completed")
+		}
+		return nil
+	})
+	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	defer func() {
+		if stopped {
+			w1.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}()
+	w2 := r.start("w2")
+	vs = r.waitPlan("w2 alone", []*clusterWorker{w2}, 1, accessSplits, func(vs []clusterView) error {
+		if vs[0].Generation <= gen1 {
+			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen1)
+		}
+		return nil
+	})
+	gen2 := vs[0].Generation
+	before := slices.Max(completedIn(ckpt))
+	r.waitUntil("a checkpoint of w2", time.Minute, func() error {
+		if newest := slices.Max(completedIn(ckpt)); newest <= before {
+			return fmt.Errorf("newest checkpoint %d, none after %d", newest, before)
+		}
+		return nil
+	})
+
+	holdHeartbeat(r.broker, "w1", 2*time.Second)
+	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	r.waitPlan("w1 back", []*clusterWorker{w1, w2}, 2, nil, func(vs []clusterView) error {
+		if vs[0].Generation <= gen2 {
+			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen2)
+		}
+		return nil
+	})
+	release()
+	r.finish(want)
+	// w1 numbers its checkpoints after its own, w2 after the newest it
+	// found: w1's next ids are w2's. Had w1 tried to complete one, it would
+	// have found w2's there, and aborting it would have deleted it.
+	var tried, refused []string
+	for line := range strings.Lines(r.logs()[w1]) {
+		switch {
+		case strings.Contains(line, "it is already completed"):
+			tried = append(tried, line)
+		case strings.Contains(line, "no longer the job's live one"):
+			refused = append(refused, line)
+		}
+	}
+	t.Logf("w1 as a zombie:\n%s", strings.Join(refused, ""))
+	if len(tried) > 0 {
+		r.fatalf("w1, cut off, wrote checkpoint metadata where w2's checkpoints are:\n%s", strings.Join(tried, ""))
+	}
+}
+
 // fencedAttempt matches the debug line of a Kafka sink's writer that
 // fenced transactional ids, among them its own first one, of its attempt.
 var fencedAttempt = regexp.MustCompile(`attempt=(\d+) ids="\[weir-pvuv-\d+-0-a(\d+)[ \]]`)
