@@ -858,6 +858,82 @@ func TestClusterZombieCoordinator(t *testing.T) {
 	}
 }
 
+// TestClusterFileSinkAcrossWorkers writes the windows with the file sink
+// into a directory both workers share, as their checkpoints are. The
+// worker with the first slot, which runs the results sink, is killed
+// (SIGKILL) while it writes: the other takes its subtask over, publishes
+// the part files the killed one pre-committed for the latest checkpoint,
+// cuts the file back to that checkpoint, and writes the rest. The file
+// must hold exactly the expected windows, and no part file may be left.
+func TestClusterFileSinkAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	takeTurn(t, timingTurn)
+	if testing.Short() {
+		t.Skip("cluster process test: skipped with -short")
+	}
+	in := sharedInput(t, 200_000)
+	want := sharedBaseline(t, in, time.Second, 10)
+	shared := t.TempDir()
+	out := filepath.Join(shared, "out", "pvuv.jsonl")
+	r := newClusterRig(t, in, time.Second, filepath.Join(shared, "checkpoints"))
+	for i, a := range r.common {
+		if a == "--sink" {
+			r.common[i+1] = "file://" + out
+		}
+	}
+	release := slowFetches(r.broker, 50*time.Millisecond)
+	defer release()
+
+	ws := []*clusterWorker{r.start("w0", "--min-workers", "2"), r.start("w1", "--min-workers", "2")}
+	vs := r.waitPlan("two workers with one plan", ws, 2, accessSplits, nil)
+	victim, survivor := ws[0], ws[1]
+	if m, _ := vs[0].member("w1"); m.FirstSlot == 0 {
+		victim, survivor = ws[1], ws[0]
+	}
+	r.waitUntil("windows published by "+victim.id, time.Minute, func() error {
+		if n := len(readLinesIfAny(out)); n < 3 {
+			return fmt.Errorf("%d windows published", n)
+		}
+		return nil
+	})
+	r.mayExit[victim] = true
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r.waitPlan(survivor.id+" alone", []*clusterWorker{survivor}, 1, accessSplits, nil)
+	release()
+	select {
+	case err := <-survivor.exited:
+		survivor.exited <- err
+		if err != nil {
+			r.fatalf("worker %s: %v", survivor.id, err)
+		}
+	case <-time.After(2 * time.Minute):
+		r.fatalf("the cluster did not finish the job within 2 minutes")
+	}
+	got := readLinesIfAny(out)
+	if len(got) != len(want) {
+		r.fatalf("%d windows in %s, want %d", len(got), out, len(want))
+	}
+	for i := range want {
+		if asJSON(t, got[i]) != asJSON(t, want[i]) {
+			r.fatalf("window %d:\n got %s\nwant %s", i, got[i], want[i])
+		}
+	}
+	if parts, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*part*")); len(parts) > 0 {
+		r.fatalf("part files left: %q", parts)
+	}
+}
+
+// readLinesIfAny returns the lines of path, none if it is missing.
+func readLinesIfAny(path string) []string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
 // fencedAttempt matches the debug line of a Kafka sink's writer that
 // fenced transactional ids, among them its own first one, of its attempt.
 var fencedAttempt = regexp.MustCompile(`attempt=(\d+) ids="\[weir-pvuv-\d+-0-a(\d+)[ \]]`)
