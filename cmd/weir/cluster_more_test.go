@@ -308,6 +308,29 @@ func completedIn(dir string) []int64 {
 	return ids
 }
 
+// after is a waitPlan condition: a generation after gen.
+func after(gen int32) func([]clusterView) error {
+	return func(vs []clusterView) error {
+		if vs[0].Generation <= gen {
+			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen)
+		}
+		return nil
+	}
+}
+
+// waitCheckpoint waits until a checkpoint newer than the newest in ckpt
+// completes.
+func (r *clusterRig) waitCheckpoint(what string, ckpt string) {
+	r.t.Helper()
+	before := slices.Max(completedIn(ckpt))
+	r.waitUntil(what, time.Minute, func() error {
+		if newest := slices.Max(completedIn(ckpt)); newest <= before {
+			return fmt.Errorf("newest checkpoint %d, none after %d", newest, before)
+		}
+		return nil
+	})
+}
+
 // clusterView is the answer of GET /api/cluster, decoded with the names
 // the endpoint uses.
 type clusterView struct {
@@ -586,12 +609,7 @@ func s3FourthWorker(t *testing.T, endpointInURL bool) {
 	})
 
 	ws = append(ws, r.start("w3"))
-	vs = r.waitPlan("four workers with one plan", ws, 4, nil, func(vs []clusterView) error {
-		if vs[0].Generation <= gen1 {
-			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen1)
-		}
-		return nil
-	})
+	vs = r.waitPlan("four workers with one plan", ws, 4, nil, after(gen1))
 	gen2 := vs[0].Generation
 	// Every worker runs an epoch of the new generation: the epochs of the
 	// old one ended, and a checkpoint newer than every one in the bucket
@@ -684,20 +702,9 @@ func TestClusterZombieWorker(t *testing.T) {
 		}
 	}()
 	live := []*clusterWorker{w1, w2}
-	vs = r.waitPlan("two workers without w0", live, 2, nil, func(vs []clusterView) error {
-		if vs[0].Generation <= gen1 {
-			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen1)
-		}
-		return nil
-	})
+	vs = r.waitPlan("two workers without w0", live, 2, nil, after(gen1))
 	gen2 := vs[0].Generation
-	before := slices.Max(completedIn(ckpt))
-	r.waitUntil("a checkpoint of the generation without w0", time.Minute, func() error {
-		if newest := slices.Max(completedIn(ckpt)); newest <= before {
-			return fmt.Errorf("newest checkpoint %d, none after %d", newest, before)
-		}
-		return nil
-	})
+	r.waitCheckpoint("a checkpoint of the generation without w0", ckpt)
 	t.Logf("generation %d without w0; checkpoints up to %d", gen2, slices.Max(completedIn(ckpt)))
 	// Its checkpoints' state files carry its epoch, so that w0, which may
 	// still write files of its old epoch, cannot overwrite them.
@@ -724,12 +731,7 @@ func TestClusterZombieWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped = false
-	vs = r.waitPlan("w0 back", ws, 3, nil, func(vs []clusterView) error {
-		if vs[0].Generation <= gen2 {
-			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen2)
-		}
-		return nil
-	})
+	vs = r.waitPlan("w0 back", ws, 3, nil, after(gen2))
 	t.Logf("generation %d with w0 again", vs[0].Generation)
 
 	release()
@@ -812,32 +814,16 @@ func TestClusterZombieCoordinator(t *testing.T) {
 		}
 	}()
 	w2 := r.start("w2")
-	vs = r.waitPlan("w2 alone", []*clusterWorker{w2}, 1, accessSplits, func(vs []clusterView) error {
-		if vs[0].Generation <= gen1 {
-			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen1)
-		}
-		return nil
-	})
+	vs = r.waitPlan("w2 alone", []*clusterWorker{w2}, 1, accessSplits, after(gen1))
 	gen2 := vs[0].Generation
-	before := slices.Max(completedIn(ckpt))
-	r.waitUntil("a checkpoint of w2", time.Minute, func() error {
-		if newest := slices.Max(completedIn(ckpt)); newest <= before {
-			return fmt.Errorf("newest checkpoint %d, none after %d", newest, before)
-		}
-		return nil
-	})
+	r.waitCheckpoint("a checkpoint of w2", ckpt)
 
 	holdHeartbeat(r.broker, "w1", 2*time.Second)
 	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	stopped = false
-	r.waitPlan("w1 back", []*clusterWorker{w1, w2}, 2, nil, func(vs []clusterView) error {
-		if vs[0].Generation <= gen2 {
-			return fmt.Errorf("generation %d, want one after %d", vs[0].Generation, gen2)
-		}
-		return nil
-	})
+	r.waitPlan("w1 back", []*clusterWorker{w1, w2}, 2, nil, after(gen2))
 	release()
 	r.finish(want)
 	// w1 numbers its checkpoints after its own, w2 after the newest it
