@@ -83,7 +83,7 @@
 // the processes therefore carries the epoch in its name, so that such a
 // zombie cannot overwrite or fence what the live epoch uses: its keyed
 // state files (job.OpenRun) and its sinks' external names, such as the
-// Kafka sink's transactional ids (plan.Settings.Attempt, sink.AttemptOf).
+// Kafka sink's transactional ids (job.Run.Attempt, sink.AttemptOf).
 // A cut-off coordinator whose worker holds every task could still
 // complete checkpoints, and its sinks would publish what the live epoch
 // writes again: before it writes a checkpoint's metadata, deletes a

@@ -140,7 +140,6 @@ func (w *worker) build(ctx context.Context, run *job.Run) ([]runtime.Task, error
 	}
 	s := w.spec.Settings
 	s.Network = network{w: w, ep: ep}
-	s.Attempt = ep.id // a cut-off worker may still run an older epoch
 	built, err := ep.plan.Build(ctx, s, run)
 	if err != nil {
 		return nil, err

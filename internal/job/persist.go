@@ -121,7 +121,7 @@ func (d *driver) persist(ctx context.Context, id int64, states map[checkpoint.Ta
 }
 
 // keyedFileName names the keyed state file of an operator's subtask, with
-// the run's attempt after the subtask in a cluster (see Run.attempt).
+// the run's attempt after the subtask in a cluster (see Run.Attempt).
 func keyedFileName(uid string, subtask int, attempt int64) string {
 	if attempt == 0 {
 		return fmt.Sprintf("%s.%d.keyed", FileSafe(uid), subtask)

@@ -19,12 +19,7 @@ type Run struct {
 	store   Store
 	lastID  int64    // the newest checkpoint id at the location
 	restore *Restore // nil on a fresh start
-	// attempt is the cluster epoch the run belongs to, 0 in one process. It
-	// is in the names of the state files the run writes: a worker cut off
-	// from its cluster may still run an older epoch, whose tasks would
-	// otherwise overwrite the files of a newer epoch's checkpoint of the
-	// same id.
-	attempt int64
+	attempt int64    // see Attempt
 
 	// The tasks the driver coordinates, in the order they were added, and
 	// those of them that run in this process; in one process, all.
@@ -143,6 +138,19 @@ func (r *Run) chainTasks() int {
 // ReportTo makes the run's tasks report to rep (a coordinator in another
 // process) instead of to the run's own driver.
 func (r *Run) ReportTo(rep Reporter) { r.reporter = rep }
+
+// Attempt is the cluster epoch the run belongs to (OpenRun), 0 in one
+// process; 0 for a nil run (a job without checkpoints). It is in the names
+// of what the run leaves outside the job: its state files, and its sinks'
+// transactional ids and part files (sink.AttemptOf). A worker cut off
+// from its cluster may still run an older epoch, whose tasks would
+// otherwise overwrite or fence what a newer epoch uses.
+func (r *Run) Attempt() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.attempt
+}
 
 // Task returns the task id of this process, or nil.
 func (r *Run) Task(id checkpoint.TaskID) *Task { return r.byID[id] }

@@ -28,12 +28,6 @@ type Settings struct {
 	// Unobserved turns latency markers, pprof labels and state access
 	// timing off (weir.Observe).
 	Unobserved bool
-	// Attempt tells this run from others of the job whose tasks may be
-	// alive at the same time, a later run by a larger number: a cluster's
-	// epoch. 0 in one process, whose restarts stop the old tasks first.
-	// Sinks put it in the names of what they keep outside the job (see
-	// sink.AttemptOf).
-	Attempt int64
 }
 
 // Built is what Build makes: the tasks of a run, and the counters of every
@@ -185,7 +179,7 @@ func (b *builder) sourceEnumeration(ctx context.Context, n *Node, out *Built) (*
 // subtask builds subtask i of the chain that starts at head.
 func (b *builder) subtask(ctx context.Context, head *Node, i int, en *runtime.Enumeration) (runtime.Task, *runtime.Metrics, error) {
 	par := b.p.Parallelism(head)
-	t := &Subtask{Ctx: ctx, Index: i, Parallelism: par, MaxParallelism: b.s.MaxParallelism, Attempt: b.s.Attempt,
+	t := &Subtask{Ctx: ctx, Index: i, Parallelism: par, MaxParallelism: b.s.MaxParallelism, Attempt: b.run.Attempt(),
 		Running: &runtime.Running{}, Clock: runtime.NewClock(), Metrics: &runtime.Metrics{Subtask: i, Unobserved: b.s.Unobserved}, b: b, head: head}
 	// Built once per subtask, before its operators, which may log while
 	// they are built (a restore) or run.

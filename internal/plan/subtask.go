@@ -16,7 +16,11 @@ type Subtask struct {
 	Ctx context.Context
 	// Index is the subtask's index in [0, Parallelism).
 	Index, Parallelism, MaxParallelism int
-	// Attempt is the run's Settings.Attempt.
+	// Attempt tells this run from others of the job whose tasks may be
+	// alive at the same time, a later run by a larger number: a cluster's
+	// epoch (job.Run.Attempt). 0 in one process, whose restarts stop the
+	// old tasks first. Sinks put it in the names of what they keep outside
+	// the job (see sink.AttemptOf).
 	Attempt int64
 	// Running is the operator running on the task's goroutine: operators
 	// that call user code enter it, so that a panic names them.
