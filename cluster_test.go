@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/weirstream/weir"
+	"github.com/weirstream/weir/sink"
 	"github.com/weirstream/weir/weirtest"
 	"github.com/weirstream/weir/window"
 )
@@ -33,7 +34,7 @@ func startBroker(t *testing.T) string {
 
 // clusterJob is the count job of the checkpoint tests, for a worker of a
 // cluster: every worker builds the same graph.
-func clusterJob(env *weir.Env, n int, out *weirtest.TxCollector[string]) {
+func clusterJob(env *weir.Env, n int, out sink.Sink[string]) {
 	src := timedSource(n, 10, func(i int) kv { return kv{string(rune('a' + i%7)), 1} })
 	src.BatchSize = 20
 	src.Delay = time.Millisecond
@@ -129,6 +130,7 @@ type clusterWorkers struct {
 	dirs    []string // when set, worker i checkpoints into dirs[i] instead
 	n       int
 	out     *weirtest.TxCollector[string]
+	sink    sink.Sink[string] // when set, the workers write to it instead of out
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	envs    []*weir.Env
@@ -147,7 +149,11 @@ func (c *clusterWorkers) start(ctx context.Context, minWorkers int) int {
 		Brokers: c.brokers, Name: "counts", Advertise: "127.0.0.1:0", Slots: 1, MinWorkers: minWorkers,
 		ID: fmt.Sprintf("worker-%d", i), SessionTimeout: 2 * time.Second,
 	}))
-	clusterJob(env, c.n, c.out)
+	var out sink.Sink[string] = c.out
+	if c.sink != nil {
+		out = c.sink
+	}
+	clusterJob(env, c.n, out)
 	wctx, stop := context.WithCancel(ctx)
 	c.envs, c.stops, c.errs = append(c.envs, env), append(c.stops, stop), append(c.errs, nil)
 	c.mu.Unlock()
@@ -271,6 +277,83 @@ func TestClusterGrowsWhenAWorkerJoins(t *testing.T) {
 	if st.Slots != 3 {
 		t.Errorf("the job ended in a generation of %d slots, want 3", st.Slots)
 	}
+}
+
+// TestClusterAttemptsGrowAcrossLifetimes stops a cluster in its second
+// generation and starts it again on a group Kafka no longer knows (a new
+// broker here), whose generations begin at 1 again: the attempts its sinks
+// write under still grow, so they fence what the stopped cluster left
+// open instead of taking it for a newer epoch's, and the output is exact.
+func TestClusterAttemptsGrowAcrossLifetimes(t *testing.T) {
+	// The first cluster stops after about half a second; its source
+	// would take four.
+	const n = 80000
+	want := cleanCounts(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir, out := t.TempDir(), weirtest.NewTxCollector[string]()
+	first := &attemptsSeen{TxCollector: out}
+	c := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: dir, n: n, out: out, sink: first}
+	c.start(ctx, 1)
+	c.waitFor("a checkpoint", func() bool { return c.completed() >= 1 })
+	c.start(ctx, 1)
+	var before int
+	c.waitFor("the second generation's epoch", func() bool {
+		before = c.completed()
+		return first.max()>>16 >= 2
+	})
+	c.waitFor("a checkpoint of the second generation", func() bool { return c.completed() > before+1 })
+	for _, stop := range c.stops {
+		stop()
+	}
+	c.wg.Wait()
+	if _, err := os.Stat(filepath.Join(dir, "_finished")); err == nil {
+		t.Fatal("the job ended before the test stopped it: give it more records")
+	}
+
+	second := &attemptsSeen{TxCollector: out}
+	c2 := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: dir, n: n, out: out, sink: second}
+	c2.start(ctx, 1)
+	c2.wg.Wait()
+	if err := c2.errs[0]; err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, want, out)
+	if second.min() <= first.max() {
+		t.Errorf("the second cluster's sinks wrote under attempt %d, not above the first's %d", second.min(), first.max())
+	}
+}
+
+// attemptsSeen is a TxCollector that notes the attempt of every writer.
+type attemptsSeen struct {
+	*weirtest.TxCollector[string]
+	mu   sync.Mutex
+	seen []int64
+}
+
+func (a *attemptsSeen) NewWriter(ctx sink.WriterContext) (sink.Writer[string], error) {
+	a.mu.Lock()
+	a.seen = append(a.seen, sink.AttemptOf(ctx))
+	a.mu.Unlock()
+	return a.TxCollector.NewWriter(ctx)
+}
+
+func (a *attemptsSeen) max() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.seen) == 0 {
+		return 0
+	}
+	return slices.Max(a.seen)
+}
+
+func (a *attemptsSeen) min() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.seen) == 0 {
+		return 0
+	}
+	return slices.Min(a.seen)
 }
 
 // TestClusterRefusesAnUnsharedCheckpointLocation runs two workers whose

@@ -83,7 +83,13 @@
 // the processes therefore carries the epoch in its name, so that such a
 // zombie cannot overwrite or fence what the live epoch uses: its keyed
 // state files (job.OpenRun) and its sinks' external names, such as the
-// Kafka sink's transactional ids (job.Run.Attempt, sink.AttemptOf).
+// Kafka sink's transactional ids (job.Run.Attempt, sink.AttemptOf). A
+// sink takes over what an earlier attempt left and leaves a later one's
+// alone, so attempts grow across everything that ran the job from the
+// checkpoint location, also when Kafka forgot the group of a stopped
+// cluster and numbers generations from 1 again: the attempt is the epoch
+// under a lifetime that the coordinators count in the location (the
+// probe "epochs", attempt.go).
 // A cut-off coordinator whose worker holds every task could still
 // complete checkpoints, and its sinks would publish what the live epoch
 // writes again: before it writes a checkpoint's metadata, deletes a

@@ -73,7 +73,7 @@ func (w *worker) startEpoch(ctx context.Context, st Start, results chan<- epochR
 		enums: map[string]*runtime.Enumeration{}, readers: map[string]readerSide{}}
 	p := plan.Resolve(w.spec.Graph, g.Assignment.Parallelism(w.spec.Settings.MaxParallelism))
 	ep.plan = p
-	run, closeRun, err := w.job.OpenRun(ectx, w.store, st.Restore, st.Epoch)
+	run, closeRun, err := w.job.OpenRun(ectx, w.store, st.Restore, attemptOf(st.Lifetime, st.Epoch))
 	if err != nil {
 		cancel()
 		close(ep.ended)
@@ -424,7 +424,8 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 	// Epoch ids must not repeat within a generation: a coordinator that
 	// was restarted (static membership keeps its generation) starts its
 	// restarts at a number of its own, so that no message of the previous
-	// process's epochs is taken for one of its own.
+	// process's epochs is taken for one of its own; numbering puts them
+	// above the last one recorded, too.
 	restart := 1 + rand.IntN(0x7fff)
 	strikes := 0 // failures since the job last made progress
 	probe, token := "coordinator."+w.self.ID, fmt.Sprintf("%016x", w.nonce)
@@ -432,6 +433,29 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 		if ctx.Err() == nil {
 			w.endJob(ctx, g, err)
 		}
+		return
+	}
+	last, found, err := readEpochs(ctx, w.store)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.endJob(ctx, g, err)
+		}
+		return
+	}
+	var confirmErr error
+	life, restart, err := numbering(last, found, g.ID, restart, func() error {
+		confirmErr = w.members.Confirm(ctx, g.ID)
+		return confirmErr
+	})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return
+	case confirmErr != nil:
+		w.log.Warn("cluster: this worker's generation ended before it started the job; the group will rebalance", "generation", g.ID, "err", err)
+		w.members.Rebalance()
+		return
+	case err != nil:
+		w.endJob(ctx, g, err)
 		return
 	}
 	for {
@@ -450,13 +474,21 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 			return
 		}
 		id := epochID(g.ID, restart)
-		w.log.Info("cluster: starting an epoch on every worker", "epoch", id, "restore", path)
+		// Recorded before any worker may use the attempt.
+		if err := writeEpochs(ctx, w.store, epochRecord{Lifetime: life, Generation: g.ID, Restart: restart}); err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("cluster: could not record the epoch in the checkpoint location; the group will rebalance", "epoch", id, "err", err)
+				w.members.Rebalance()
+			}
+			return
+		}
+		w.log.Info("cluster: starting an epoch on every worker", "epoch", id, "attempt", attemptOf(life, id), "restore", path)
 		took := map[string]uint64{} // the process of each worker that took the epoch
 		for _, ws := range g.Assignment.Workers {
 			c, err := w.client(ws.Addr)
 			var st Started
 			if err == nil {
-				st, err = c.Start(ctx, Start{Epoch: id, Restore: path, Probe: probe, Token: token})
+				st, err = c.Start(ctx, Start{Epoch: id, Restore: path, Probe: probe, Token: token, Lifetime: life})
 				took[ws.ID] = st.Nonce
 			}
 			if err != nil {

@@ -171,6 +171,10 @@ type Start struct {
 	// read Token there does not share the location, and is refused.
 	Probe string `cbor:"3,keyasint,omitempty"`
 	Token string `cbor:"4,keyasint,omitempty"`
+	// Lifetime places the epoch's attempt (job.Run.Attempt) above those of
+	// the epochs started before it from the same checkpoint location (see
+	// attemptOf).
+	Lifetime int64 `cbor:"5,keyasint,omitempty"`
 }
 
 // Started answers Start: Nonce names the worker's process, random at its
