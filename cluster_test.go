@@ -128,6 +128,7 @@ type clusterWorkers struct {
 	brokers []string
 	dir     string
 	dirs    []string // when set, worker i checkpoints into dirs[i] instead
+	restore string   // when set, the job starts from this checkpoint
 	n       int
 	out     *weirtest.TxCollector[string]
 	sink    sink.Sink[string] // when set, the workers write to it instead of out
@@ -145,10 +146,14 @@ func (c *clusterWorkers) start(ctx context.Context, minWorkers int) int {
 	if i < len(c.dirs) {
 		dir = c.dirs[i]
 	}
-	env := weir.NewEnv(weir.Checkpoints(50*time.Millisecond, dir), weir.RetainCheckpoints(20), weir.Cluster(weir.ClusterConfig{
+	opts := []weir.EnvOption{weir.Checkpoints(50*time.Millisecond, dir), weir.RetainCheckpoints(20), weir.Cluster(weir.ClusterConfig{
 		Brokers: c.brokers, Name: "counts", Advertise: "127.0.0.1:0", Slots: 1, MinWorkers: minWorkers,
 		ID: fmt.Sprintf("worker-%d", i), SessionTimeout: 2 * time.Second,
-	}))
+	})}
+	if c.restore != "" {
+		opts = append(opts, weir.RestoreFrom(c.restore))
+	}
+	env := weir.NewEnv(opts...)
 	var out sink.Sink[string] = c.out
 	if c.sink != nil {
 		out = c.sink
@@ -281,17 +286,30 @@ func TestClusterGrowsWhenAWorkerJoins(t *testing.T) {
 
 // TestClusterAttemptsGrowAcrossLifetimes stops a cluster in its second
 // generation and starts it again on a group Kafka no longer knows (a new
-// broker here), whose generations begin at 1 again: the attempts its sinks
-// write under still grow, so they fence what the stopped cluster left
-// open instead of taking it for a newer epoch's, and the output is exact.
+// broker here), whose generations begin at 1 again; then stops that one
+// too, and starts a third on a new broker and in a new checkpoint
+// location, restoring from the second's newest checkpoint. The attempts
+// their sinks write under still grow, so that each fences what the one
+// before left open instead of taking it for a newer epoch's, and the
+// output is exact.
 func TestClusterAttemptsGrowAcrossLifetimes(t *testing.T) {
-	// The first cluster stops after about half a second; its source
-	// would take four.
+	// The first two clusters stop after about half a second each; the
+	// source would take four.
 	const n = 80000
 	want := cleanCounts(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir, out := t.TempDir(), weirtest.NewTxCollector[string]()
+	stop := func(c *clusterWorkers) {
+		for _, stop := range c.stops {
+			stop()
+		}
+		c.wg.Wait()
+		if _, err := os.Stat(filepath.Join(dir, "_finished")); err == nil {
+			t.Fatal("the job ended before the test stopped it: give it more records")
+		}
+	}
+
 	first := &attemptsSeen{TxCollector: out}
 	c := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: dir, n: n, out: out, sink: first}
 	c.start(ctx, 1)
@@ -303,25 +321,48 @@ func TestClusterAttemptsGrowAcrossLifetimes(t *testing.T) {
 		return first.max()>>16 >= 2
 	})
 	c.waitFor("a checkpoint of the second generation", func() bool { return c.completed() > before+1 })
-	for _, stop := range c.stops {
-		stop()
-	}
-	c.wg.Wait()
-	if _, err := os.Stat(filepath.Join(dir, "_finished")); err == nil {
-		t.Fatal("the job ended before the test stopped it: give it more records")
-	}
+	stop(c)
 
 	second := &attemptsSeen{TxCollector: out}
-	c2 := &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: dir, n: n, out: out, sink: second}
-	c2.start(ctx, 1)
-	c2.wg.Wait()
-	if err := c2.errs[0]; err != nil {
-		t.Fatal(err)
-	}
-	sameCounts(t, want, out)
+	c = &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: dir, n: n, out: out, sink: second}
+	before = c.completed()
+	c.start(ctx, 1)
+	c.waitFor("a checkpoint of the second cluster", func() bool { return c.completed() > before })
+	stop(c)
 	if second.min() <= first.max() {
 		t.Errorf("the second cluster's sinks wrote under attempt %d, not above the first's %d", second.min(), first.max())
 	}
+
+	third := &attemptsSeen{TxCollector: out}
+	c = &clusterWorkers{t: t, brokers: []string{startBroker(t)}, dir: t.TempDir(), restore: newestCheckpoint(t, dir), n: n, out: out, sink: third}
+	c.start(ctx, 1)
+	c.wg.Wait()
+	if err := c.errs[0]; err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, want, out)
+	if third.min() <= second.max() {
+		t.Errorf("the third cluster's sinks wrote under attempt %d, not above the second's %d", third.min(), second.max())
+	}
+}
+
+// newestCheckpoint returns the path of the newest completed checkpoint in
+// dir.
+func newestCheckpoint(t *testing.T, dir string) string {
+	t.Helper()
+	metas, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
+	newest, path := -1, ""
+	for _, m := range metas {
+		d := filepath.Dir(m)
+		var id int
+		if _, err := fmt.Sscanf(filepath.Base(d), "chk-%d", &id); err == nil && id > newest {
+			newest, path = id, d
+		}
+	}
+	if path == "" {
+		t.Fatalf("no completed checkpoint in %s", dir)
+	}
+	return path
 }
 
 // attemptsSeen is a TxCollector that notes the attempt of every writer.

@@ -65,6 +65,29 @@ func readEpochs(ctx context.Context, store *storage.Storage) (epochRecord, bool,
 	return r, true, nil
 }
 
+// lastEpoch returns the last epoch started from the worker's checkpoint
+// location. A location where none was, whose job starts from a checkpoint
+// in another (RestoreFrom), takes that one's: what the other location's
+// cluster left open there is the job's too.
+func (w *worker) lastEpoch(ctx context.Context) (epochRecord, bool, error) {
+	last, found, err := readEpochs(ctx, w.store)
+	from := w.spec.Job.Checkpoints.RestoreFrom
+	if err != nil || found || from == "" || from == "latest" {
+		return last, found, err
+	}
+	rs, _, err := storage.OpenRestore(ctx, from)
+	if err == nil {
+		defer rs.Close()
+		last, found, err = readEpochs(ctx, rs)
+	}
+	if err != nil {
+		// The restore says what is wrong with the path, if anything is.
+		w.log.Warn("cluster: cannot read the last epoch started from the location restored from; numbering epochs from this location's", "restore", from, "err", err)
+		return epochRecord{}, false, nil
+	}
+	return last, found, nil
+}
+
 // writeEpochs records the epoch a coordinator is about to start.
 func writeEpochs(ctx context.Context, store *storage.Storage, r epochRecord) error {
 	b, err := json.Marshal(r)

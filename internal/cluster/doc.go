@@ -89,7 +89,8 @@
 // checkpoint location, also when Kafka forgot the group of a stopped
 // cluster and numbers generations from 1 again: the attempt is the epoch
 // under a lifetime that the coordinators count in the location (the
-// probe "epochs", attempt.go).
+// probe "epochs", attempt.go), carried on to a new location that restores
+// from a checkpoint in it.
 // A cut-off coordinator whose worker holds every task could still
 // complete checkpoints, and its sinks would publish what the live epoch
 // writes again: before it writes a checkpoint's metadata, deletes a

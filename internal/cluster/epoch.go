@@ -435,7 +435,7 @@ func (w *worker) coordinateLoop(ctx context.Context, g Generation, failures <-ch
 		}
 		return
 	}
-	last, found, err := readEpochs(ctx, w.store)
+	last, found, err := w.lastEpoch(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.endJob(ctx, g, err)
