@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/weirstream/weir/internal/keyedstate"
-	"github.com/weirstream/weir/internal/keygroup"
 )
 
 // Store holds the keyed state of one keyed operator in one parallel
@@ -98,7 +97,9 @@ type Map[MK comparable, V any] interface {
 	// Remove deletes mk from the current key's map.
 	Remove(mk MK)
 	// All calls yield for every entry of the current key's map until it
-	// returns false.
+	// returns false. yield may Remove the entry it was given; whether it
+	// is given entries that were put or removed during the iteration is
+	// unspecified.
 	All(yield func(MK, V) bool)
 	// Len is the size of the current key's map.
 	Len() int
@@ -108,56 +109,28 @@ type Map[MK comparable, V any] interface {
 
 // MapOf returns the map state called name. Put copies string map keys,
 // which may share memory with the record they came from, so a Put costs an
-// allocation. On the pebble backend a key's whole map is one entry: each
-// call decodes it, and Put and Remove encode it again, so keep such maps
-// small.
+// allocation. On the heap backend a key's map is a Go map; on the pebble
+// backend each entry is a pair of its own, so that Get, Put and Remove
+// touch one entry whatever the size of the map, and All and Len read the
+// key's entries. With TTL, a Put keeps the key's whole map alive.
 func MapOf[MK comparable, V any, K comparable](s *Store[K], name string, opts ...Option) Map[MK, V] {
-	return mapState[K, MK, V]{register[map[MK]V](s, "map", name, opts), keygroup.Cloner[MK]()}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return mapState[K, MK, V]{keyedstate.RegisterMap[MK, V](s, name, o.ttl)}
 }
 
 type mapState[K, MK comparable, V any] struct {
-	t     keyedstate.Cell[K, map[MK]V]
-	clone func(MK) MK
+	t keyedstate.MapCell[K, MK, V]
 }
 
-func (m mapState[K, MK, V]) Get(mk MK) (V, bool) {
-	cur, _ := m.t.Get()
-	v, ok := cur[mk]
-	return v, ok
-}
-
-func (m mapState[K, MK, V]) Put(mk MK, v V) {
-	cur, ok := m.t.Get()
-	if !ok || cur == nil {
-		cur = map[MK]V{}
-	}
-	cur[m.clone(mk)] = v
-	m.t.Set(cur) // refreshes the TTL stamp
-}
-
-func (m mapState[K, MK, V]) Remove(mk MK) {
-	cur, _ := m.t.Get()
-	if _, ok := cur[mk]; ok {
-		delete(cur, mk)
-		if len(cur) == 0 {
-			m.Clear()
-		} else {
-			m.t.Update(cur) // on a KV backend, cur is a decoded copy
-		}
-	}
-}
-
-func (m mapState[K, MK, V]) All(yield func(MK, V) bool) {
-	cur, _ := m.t.Get()
-	for k, v := range cur {
-		if !yield(k, v) {
-			return
-		}
-	}
-}
-
-func (m mapState[K, MK, V]) Len() int { cur, _ := m.t.Get(); return len(cur) }
-func (m mapState[K, MK, V]) Clear()   { m.t.Clear() }
+func (m mapState[K, MK, V]) Get(mk MK) (V, bool)        { return m.t.Get(mk) }
+func (m mapState[K, MK, V]) Put(mk MK, v V)             { m.t.Put(mk, v) }
+func (m mapState[K, MK, V]) Remove(mk MK)               { m.t.Remove(mk) }
+func (m mapState[K, MK, V]) All(yield func(MK, V) bool) { m.t.All(yield) }
+func (m mapState[K, MK, V]) Len() int                   { return m.t.Len() }
+func (m mapState[K, MK, V]) Clear()                     { m.t.Clear() }
 
 // Reducing keeps one value per key, folded with a reduce function.
 type Reducing[T any] interface {

@@ -1,6 +1,7 @@
 package keyedstate_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,6 +28,57 @@ func BenchmarkValue(b *testing.B) {
 				i++
 			}
 			checkErr(b, s)
+		})
+	}
+}
+
+// BenchmarkMap puts into and reads from the maps of 16 keys, each holding
+// entries entries: as a join keeps the records of a key by time.
+func BenchmarkMap(b *testing.B) {
+	for _, be := range backends {
+		for _, entries := range []int64{10, 1000} {
+			b.Run(fmt.Sprintf("%s/entries=%d", be.name, entries), func(b *testing.B) {
+				s := newStore[int64](b, be, func() int64 { return 0 })
+				m := state.MapOf[int64, string](s.Store(), "m")
+				for k := range int64(16) {
+					s.SetKey(k)
+					for e := range entries {
+						m.Put(e, "a value of some bytes")
+					}
+				}
+				i := int64(0)
+				for b.Loop() {
+					s.SetKey(i & 15)
+					e := (i >> 4) % entries
+					if v, ok := m.Get(e); ok {
+						m.Put(e, v)
+					}
+					i++
+				}
+				checkErr(b, s)
+			})
+		}
+	}
+}
+
+// BenchmarkMapSnapshot snapshots 100 maps of 1000 entries: on the KV
+// backend each map is read from its pairs and encoded whole.
+func BenchmarkMapSnapshot(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := newStore[int64](b, be, func() int64 { return 0 })
+			m := state.MapOf[int64, string](s.Store(), "m")
+			for k := range int64(100) {
+				s.SetKey(k)
+				for e := range int64(1000) {
+					m.Put(e, "a value of some bytes")
+				}
+			}
+			for b.Loop() {
+				if err := s.Snapshot(groupOf[int64](b), func(int, string, []byte, []byte) {}); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

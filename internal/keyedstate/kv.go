@@ -69,9 +69,9 @@ type BatchSetter interface {
 // scan and a copy, and a restore is a put. Restore buffers its puts, sorts
 // them by KV key and writes them in batches (see BatchSetter); any other use
 // of the store writes what is buffered first. Table ids follow registration
-// order. A map state stores the whole map of a key as one value, and a list
-// state the whole list, so Put and Add rewrite it: fine for small maps and
-// lists; a layout with one KV pair per map entry is future work.
+// order. A list state stores the whole list of a key as one value, so Add
+// rewrites it: fine for small lists. A map state has one KV pair per entry
+// (kvMapColumn, mapcell.go), so that its accesses do not grow with the map.
 func NewKV[K comparable](now func() int64, kv KV, hash func(K) uint64, maxParallelism int) *Engine[K] {
 	e := NewHeap[K](now)
 	s := &e.s
@@ -164,12 +164,34 @@ type kvColumn[K comparable, T any] struct {
 }
 
 func newKVColumn[K comparable, T any](s *Store[K], name string, ttl int64) *kvColumn[K, T] {
-	id := s.kv.nextID
+	return &kvColumn[K, T]{store: s, name: name, id: s.kv.newTable(name), ttl: ttl, vals: codec.For[T]()}
+}
+
+// newTable returns the id of a new table, for the state name.
+func (s *kvStore[K]) newTable(name string) uint16 {
+	id := s.nextID
 	if id > math.MaxUint16 {
 		panic(fmt.Sprintf("state: %s is state number %d of one operator; a KV store holds at most %d: use fewer states", name, id+1, math.MaxUint16+1))
 	}
-	s.kv.nextID++
-	return &kvColumn[K, T]{store: s, name: name, id: uint16(id), ttl: ttl, vals: codec.For[T]()}
+	s.nextID++
+	return uint16(id)
+}
+
+// buffer adds a restored pair to the pending writes (see flush), and
+// writes them when enough are buffered.
+func (s *Store[K]) buffer(key, value []byte) error {
+	kv := s.kv
+	start := len(kv.pendBuf)
+	kv.pendBuf = append(kv.pendBuf, key...)
+	mid := len(kv.pendBuf)
+	kv.pendBuf = append(kv.pendBuf, value...)
+	kv.pending = append(kv.pending, pair{start, mid, len(kv.pendBuf)})
+	if len(kv.pending) >= restoreBatch || len(kv.pendBuf) >= restoreBytes {
+		if !s.ready() {
+			return s.err
+		}
+	}
+	return nil
 }
 
 // fail records a KV failure.
@@ -191,21 +213,25 @@ func (s *Store[K]) ready() bool {
 
 // key returns the KV key of the current key, or false if the store has
 // failed (see ready).
-func (c *kvColumn[K, T]) key() ([]byte, bool) {
-	s := c.store
+func (c *kvColumn[K, T]) key() ([]byte, bool) { return c.store.currentKey(c.id, c.name) }
+
+// currentKey returns the KV key of the current key in the table with the
+// given id (the state name is for errors), or false if the store has failed
+// (see ready). The slice is the store's, valid until the next call.
+func (s *Store[K]) currentKey(id uint16, name string) ([]byte, bool) {
 	if !s.ready() {
 		return nil, false
 	}
 	kv := s.kv
 	if !kv.fresh {
 		var err error
-		if kv.cur, err = kv.appendKey(kv.cur[:0], c.id, s.key); err != nil {
-			s.fail(fmt.Errorf("state: encode the key of %q: %w", c.name, err))
+		if kv.cur, err = kv.appendKey(kv.cur[:0], id, s.key); err != nil {
+			s.fail(fmt.Errorf("state: encode the key of %q: %w", name, err))
 			return nil, false
 		}
 		kv.fresh = true
 	}
-	binary.BigEndian.PutUint16(kv.cur, c.id)
+	binary.BigEndian.PutUint16(kv.cur, id)
 	return kv.cur, true
 }
 
