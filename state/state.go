@@ -71,21 +71,23 @@ type List[T any] interface {
 	Clear()
 }
 
-// ListOf returns the list state called name. On the pebble backend a key's
-// whole list is one entry, which Add decodes and encodes again: keep such
-// lists short.
+// ListOf returns the list state called name. On the heap backend a key's
+// list is a slice; on the pebble backend each element is a pair of its
+// own, so that Add writes one element whatever the length of the list,
+// and Get reads them all.
 func ListOf[T any, K comparable](s *Store[K], name string, opts ...Option) List[T] {
-	return listState[K, T]{register[[]T](s, "list", name, opts)}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return listState[K, T]{keyedstate.RegisterList[T](s, name, o.ttl)}
 }
 
-type listState[K comparable, T any] struct{ t keyedstate.Cell[K, []T] }
+type listState[K comparable, T any] struct{ t keyedstate.ListCell[K, T] }
 
-func (l listState[K, T]) Get() []T { v, _ := l.t.Get(); return v }
-func (l listState[K, T]) Add(x T) {
-	v, _ := l.t.Get()
-	l.t.Set(append(v, x))
-}
-func (l listState[K, T]) Update(vs []T) { l.t.Set(append([]T(nil), vs...)) }
+func (l listState[K, T]) Get() []T      { return l.t.Get() }
+func (l listState[K, T]) Add(x T)       { l.t.Add(x) }
+func (l listState[K, T]) Update(vs []T) { l.t.Update(vs) }
 func (l listState[K, T]) Clear()        { l.t.Clear() }
 
 // Map is a map per key.

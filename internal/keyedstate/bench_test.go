@@ -61,6 +61,33 @@ func BenchmarkMap(b *testing.B) {
 	}
 }
 
+// BenchmarkListAdd adds to the lists of 16 keys, each holding 1000
+// elements or more, and reads one list in 1000.
+func BenchmarkListAdd(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := newStore[int64](b, be, func() int64 { return 0 })
+			l := state.ListOf[string](s.Store(), "l")
+			for k := range int64(16) {
+				s.SetKey(k)
+				for range 1000 {
+					l.Add("a value of some bytes")
+				}
+			}
+			i := int64(0)
+			for b.Loop() {
+				s.SetKey(i & 15)
+				l.Add("a value of some bytes")
+				if i%1000 == 0 && len(l.Get()) < 1000 {
+					b.Fatal("a list lost elements")
+				}
+				i++
+			}
+			checkErr(b, s)
+		})
+	}
+}
+
 // BenchmarkMapSnapshot snapshots 100 maps of 1000 entries: on the KV
 // backend each map is read from its pairs and encoded whole.
 func BenchmarkMapSnapshot(b *testing.B) {

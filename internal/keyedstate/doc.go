@@ -20,9 +20,9 @@
 // last written (for time to live). The heap backend keeps a column in a Go
 // map (heap.go); the KV backend keeps every column in one ordered key-value
 // store off the Go heap, such as pebble (kv.go, which draws its layout),
-// and a map state's column there holds a pair per map entry (mapcell.go).
-// Handles are written once against Cell, or MapCell for maps, whatever the
-// backend.
+// where a map or list state's column holds a pair per map entry or list
+// element (mapcell.go, listcell.go). Handles are written once against
+// Cell, MapCell or ListCell, whatever the backend.
 //
 // Errors and panics begin with "state:", the package users know.
 //

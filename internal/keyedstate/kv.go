@@ -69,9 +69,9 @@ type BatchSetter interface {
 // scan and a copy, and a restore is a put. Restore buffers its puts, sorts
 // them by KV key and writes them in batches (see BatchSetter); any other use
 // of the store writes what is buffered first. Table ids follow registration
-// order. A list state stores the whole list of a key as one value, so Add
-// rewrites it: fine for small lists. A map state has one KV pair per entry
-// (kvMapColumn, mapcell.go), so that its accesses do not grow with the map.
+// order. Map and list states have one KV pair per entry or element instead
+// (kvMapColumn, mapcell.go; kvListColumn, listcell.go), so that a Put or an
+// Add does not grow with the map or the list.
 func NewKV[K comparable](now func() int64, kv KV, hash func(K) uint64, maxParallelism int) *Engine[K] {
 	e := NewHeap[K](now)
 	s := &e.s

@@ -570,6 +570,16 @@ func mapPrefixLen(key []byte) (int, bool) {
 // with its prefix, its header's value (nil without a time to live) and its
 // entries (map key and value bytes, valid during the call).
 func (c *kvMapColumn[K, MK, V]) each(fn func(prefix, header []byte, entries [][2][]byte) error) error {
+	return eachPrefix(c.store, c.id, c.name, fn)
+}
+
+// eachPrefix scans the table with the given id, laid out as kvMapColumn
+// lays out its maps (a prefix per key, a header pair that is the prefix
+// alone, entries after it), and calls fn once per prefix, in KV key order:
+// with the prefix, the header's value (nil if there is none) and the
+// entries (the key's bytes after the prefix, and the value), valid during
+// the call.
+func eachPrefix[K comparable](s *Store[K], id uint16, name string, fn func(prefix, header []byte, entries [][2][]byte) error) error {
 	var (
 		cur     []byte
 		header  []byte
@@ -584,10 +594,10 @@ func (c *kvMapColumn[K, MK, V]) each(fn func(prefix, header []byte, entries [][2
 		cur, header, entries, buf = nil, nil, entries[:0], buf[:0]
 		return err
 	}
-	err := c.store.kv.kv.Scan(binary.BigEndian.AppendUint16(nil, c.id), func(key, value []byte) error {
+	err := s.kv.kv.Scan(binary.BigEndian.AppendUint16(nil, id), func(key, value []byte) error {
 		n, ok := mapPrefixLen(key)
 		if !ok {
-			return fmt.Errorf("state: %q has a KV key of %d bytes without a map prefix: the state backend's files are corrupt", c.name, len(key))
+			return fmt.Errorf("state: %q has a KV key of %d bytes without a key prefix: the state backend's files are corrupt", name, len(key))
 		}
 		if cur == nil || !bytes.Equal(cur, key[:n]) {
 			if err := flush(); err != nil {
