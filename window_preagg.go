@@ -144,8 +144,10 @@ type preAggExchange[K comparable, T, A any] struct {
 }
 
 func (e preAggExchange[K, T, A]) Writer(ctx context.Context, sender int, m *runtime.Metrics, running *runtime.Running) (plan.Collector, plan.Writer) {
+	tumbler, _ := e.c.assigner.(window.Tumbler)
 	w := &preAggWriter[K, T, A]{
 		w:        e.ex.Writer(ctx, sender, m),
+		tumbler:  tumbler,
 		op:       op{name: e.c.node.Name, subtask: sender, par: e.senders, running: running},
 		key:      e.c.key,
 		clone:    e.c.clone,
@@ -174,6 +176,7 @@ type preAggWriter[K comparable, T, A any] struct {
 	key      func(T) K
 	clone    func(K) K // keygroup.Cloner
 	assigner window.Assigner
+	tumbler  window.Tumbler // the assigner, if its windows tile time
 	init     func() A
 	add      func(A, T) A
 	limit    int
@@ -182,10 +185,12 @@ type preAggWriter[K comparable, T, A any] struct {
 	idle  bool  // the last watermark forwarded was Idle
 	held  int   // partials held, over every pane
 	panes []*preAggPane[K, A]
-	last  *preAggPane[K, A] // the pane of the previous record
-	free  []*preAggPane[K, A]
-	buf   []window.Window
-	rec   runtime.Record[partial[K, T, A]] // lent to w
+	// last is the pane of the previous record folded. Its window is not
+	// due by wm: wm moves only with a flush, which forgets last.
+	last *preAggPane[K, A]
+	free []*preAggPane[K, A]
+	buf  []window.Window
+	rec  runtime.Record[partial[K, T, A]] // lent to w
 
 	// Whether folding pays (preAggSample, preAggBypass): records folded
 	// and partials sent since the last measure, and records still to send
@@ -225,6 +230,9 @@ func (p *preAggWriter[K, T, A]) collectEntered(r *runtime.Record[T]) (err error)
 		p.bypass--
 		return p.raw(k, r)
 	}
+	if p.tumbler != nil {
+		return p.foldTumbling(k, r)
+	}
 	p.buf = p.assigner.Assign(r.Time, p.buf[:0])
 	for _, win := range p.buf {
 		if win.MaxTimestamp() <= p.wm {
@@ -256,6 +264,38 @@ func (p *preAggWriter[K, T, A]) collectEntered(r *runtime.Record[T]) (err error)
 		pane.accs[i] = p.add(pane.accs[i], r.Value)
 		pane.records[i]++
 	}
+	if p.held >= p.limit {
+		return p.flush()
+	}
+	return nil
+}
+
+// foldTumbling is collectEntered for windows that tile time: most
+// records fall in the window of the record before, whose pane is at hand
+// and known not to be due, so a record costs a comparison instead of
+// Assign's slice and the loops over it.
+func (p *preAggWriter[K, T, A]) foldTumbling(k K, r *runtime.Record[T]) error {
+	pane := p.last
+	if pane == nil || r.Time < pane.win.Start || r.Time >= pane.win.End {
+		win := p.tumbler.Window(r.Time)
+		if win.MaxTimestamp() <= p.wm {
+			return p.raw(k, r)
+		}
+		pane = p.pane(win)
+		p.last = pane
+	}
+	i, ok := pane.index[k]
+	if !ok {
+		k = p.clone(k) // see collectEntered
+		i = int32(len(pane.keys))
+		pane.index[k] = i
+		pane.keys = append(pane.keys, k)
+		pane.accs = append(pane.accs, p.init())
+		pane.records = append(pane.records, 0)
+		p.held++
+	}
+	pane.accs[i] = p.add(pane.accs[i], r.Value)
+	pane.records[i]++
 	if p.held >= p.limit {
 		return p.flush()
 	}

@@ -1,6 +1,8 @@
 package weir
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,5 +78,72 @@ func TestPreAggregationStepsAsideWhereKeysDoNotRepeat(t *testing.T) {
 	}
 	if raw, _, _ = send(repeat, bypass); raw != 0 {
 		t.Fatalf("keys that repeat must stay folded: %d records sent as they are", raw)
+	}
+}
+
+// TestPreAggregationTumblingFastPath checks the writer's path for windows
+// that tile time (window.Tumbler) against its path for every assigner, on
+// random records: keys that repeat, times that wander back and forth
+// across windows, watermarks that make some of them late, idle spells
+// and flushes by the bound. Both must send the same partials and raw
+// records in the same order.
+func TestPreAggregationTumblingFastPath(t *testing.T) {
+	type pt = partial[int, int, int]
+	tumbling := window.Tumbling(time.Second)
+	writer := func(out *recordedPartials[pt], fast bool) *preAggWriter[int, int, int] {
+		p := &preAggWriter[int, int, int]{
+			w: out, op: op{name: "window"}, key: func(v int) int { return v % 37 }, clone: func(k int) int { return k },
+			assigner: tumbling, init: func() int { return 0 },
+			add: func(a, v int) int { return a + v }, limit: 16, wm: runtime.NoTimestamp,
+		}
+		if fast {
+			p.tumbler = tumbling.(window.Tumbler)
+		}
+		return p
+	}
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		general, fast := &recordedPartials[pt]{}, &recordedPartials[pt]{}
+		ws := []*preAggWriter[int, int, int]{writer(general, false), writer(fast, true)}
+		ts, wm := int64(-5_000), int64(-10_000)
+		for i := range 5_000 {
+			ts += rng.Int64N(700) - 300
+			rec := &runtime.Record[int]{Value: i, Time: ts}
+			var mark int64
+			switch n := rng.IntN(100); {
+			case n < 3:
+				mark = runtime.Idle
+			case n < 10:
+				wm = max(wm, ts-rng.Int64N(2_000))
+				mark = wm
+			}
+			for _, w := range ws {
+				if err := w.Collect(rec); err != nil {
+					t.Fatal(err)
+				}
+				if mark != 0 {
+					if err := w.Watermark(mark); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		for _, w := range ws {
+			if err := w.End(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Equal(general.got, fast.got) {
+			t.Fatalf("seed %d: the tumbling path sent %d partials, the general one %d, or not the same", seed, len(fast.got), len(general.got))
+		}
+		raw := 0
+		for _, p := range fast.got {
+			if p.Raw {
+				raw++
+			}
+		}
+		if raw == 0 || raw == len(fast.got) {
+			t.Fatalf("seed %d: %d of %d sent as they are: the test must make some records late and fold others", seed, raw, len(fast.got))
+		}
 	}
 }

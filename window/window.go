@@ -62,9 +62,22 @@ type Assigner interface {
 	String() string
 }
 
+// Tumbler is an optional interface of an Assigner whose windows tile time:
+// every timestamp belongs to exactly one window, and every timestamp inside
+// that window belongs to it too. An operator that finds it keeps the
+// window of the previous record and asks for another only when a record
+// falls outside it, instead of calling Assign for every record.
+type Tumbler interface {
+	Assigner
+	// Window returns the window ts belongs to: the one Assign appends.
+	Window(ts int64) Window
+}
+
 // Tumbling returns event-time windows of a fixed size that do not overlap,
-// aligned to the Unix epoch.
-func Tumbling(size time.Duration) Assigner { return sliding{size: size, slide: size} }
+// aligned to the Unix epoch. It implements Tumbler.
+func Tumbling(size time.Duration) Assigner {
+	return tumbling{sliding{size: size, slide: size}}
+}
 
 // Sliding returns event-time windows of a fixed size that start every slide;
 // a record belongs to size/slide windows.
@@ -78,6 +91,9 @@ func Session(gap time.Duration) Assigner { return session{gap: gap} }
 // by event time.
 func OnProcessingTime(a Assigner) Assigner {
 	switch a := a.(type) {
+	case tumbling:
+		a.proc = true
+		return a
 	case sliding:
 		a.proc = true
 		return a
@@ -91,6 +107,8 @@ func OnProcessingTime(a Assigner) Assigner {
 // Validate reports an assigner's configuration errors.
 func Validate(a Assigner) error {
 	switch a := a.(type) {
+	case tumbling:
+		return Validate(a.sliding)
 	case sliding:
 		if a.size < time.Millisecond || a.slide < time.Millisecond {
 			return fmt.Errorf("window: size %v and slide %v must be at least 1ms", a.size, a.slide)
@@ -142,6 +160,15 @@ func (s sliding) String() string {
 		return fmt.Sprintf("tumbling(%v, %s)", s.size, kind)
 	}
 	return fmt.Sprintf("sliding(%v every %v, %s)", s.size, s.slide, kind)
+}
+
+// tumbling is sliding with the slide its size: one window per timestamp.
+type tumbling struct{ sliding }
+
+func (t tumbling) Window(ts int64) Window {
+	size := t.size.Milliseconds()
+	start := ts - mod(ts, size)
+	return Window{Start: start, End: start + size}
 }
 
 type session struct {

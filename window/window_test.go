@@ -16,6 +16,15 @@ func TestTumblingAligned(t *testing.T) {
 		if w.Start%60_000 != 0 || ts < w.Start || ts >= w.End || w.End-w.Start != 60_000 {
 			t.Fatalf("ts %d: window %+v", ts, w)
 		}
+		if got := a.(Tumbler).Window(ts); got != w {
+			t.Fatalf("ts %d: Window %+v, Assign %+v", ts, got, w)
+		}
+	}
+	if _, ok := OnProcessingTime(a).(Tumbler); !ok {
+		t.Fatal("OnProcessingTime(Tumbling) is no Tumbler")
+	}
+	if _, ok := Sliding(time.Minute, time.Second).(Tumbler); ok {
+		t.Fatal("Sliding is a Tumbler")
 	}
 }
 
