@@ -19,23 +19,20 @@ import (
 type windowOp[K comparable, T, A, O any] struct {
 	op
 	windowBase[K, T, O]
-	init func() A
-	add  func(A, T) A
-	// first, when set, is the accumulator of a key's first record in a
-	// window: a pre-aggregated window adopts a partial's accumulator
-	// instead of merging it into a new one. By default add(init(), v).
-	first func(T) A
+	init  func() A
+	add   func(A, T) A
 	emit  emitFunc[K, A]
 	store paneStore[K, A]
-	// fixed, when set, returns the one window a record belongs to, if it
-	// names one (a partial of a pre-aggregated window); the assigner
-	// assigns the others. Such a record's key is owned: it shares no
-	// memory with a source's record, and is stored without a copy.
-	fixed func(T) (window.Window, bool)
 	// onLate takes a record that came after its windows closed.
 	onLate func(*runtime.Record[T]) error
 
-	open      map[window.Window]bool // the open windows: fired or not
+	open map[window.Window]bool // the open windows: fired or not
+	// The window of the previous record, whether it fired, and whether
+	// that still holds (open changed since, if not): records come in runs
+	// of one window, pre-aggregated partials above all.
+	lastWin   window.Window
+	lastFired bool
+	lastValid bool
 	buf       []window.Window
 	nextEarly int64
 	firing    A // the accumulator the window function sees (fireAcc)
@@ -136,50 +133,25 @@ func (w *windowOp[K, T, A, O]) collectEntered(r *runtime.Record[T]) (err error) 
 		return w.wrap(err)
 	}
 	k := w.key(r.Value)
-	// A partial names its window, and its key is a copy of its own.
-	fixed, owned := w.fixedWindow(r.Value)
-	if owned {
-		w.buf = append(w.buf[:0], fixed)
-	} else {
-		w.buf = w.assigner.Assign(ts, w.buf[:0])
-	}
+	w.buf = w.assigner.Assign(ts, w.buf[:0])
 	placed := false
 	for _, win := range w.buf {
 		if w.closed(win) {
 			continue
 		}
 		placed = true
-		fired, known := w.open[win]
-		if !known {
-			w.open[win] = false
-			if w.procTime {
-				w.clock.WakeAt(win.MaxTimestamp())
-			}
-		}
-		acc, found, err := w.store.get(win, k, owned)
+		fired := w.openWindow(win)
+		acc, found, err := w.store.get(win, k, false)
 		switch {
 		case err != nil:
 			return w.wrap(err)
 		case found:
 			acc = w.add(acc, r.Value)
-		case w.first != nil:
-			acc = w.first(r.Value)
 		default:
 			acc = w.add(w.init(), r.Value)
 		}
-		if fired {
-			// A late record within the allowed lateness fires the window
-			// again; the window function may update the accumulator (what
-			// it reported so far), so it is stored after the firing.
-			if acc, err = w.fireAcc(k, win, acc); err != nil {
-				return err
-			}
-		}
-		if err := w.store.put(acc, fired, !fired && w.early > 0); err != nil {
-			return w.wrap(err)
-		}
-		if !fired && w.early > 0 {
-			w.scheduleEarly()
+		if err := w.put(k, win, acc, fired); err != nil {
+			return err
 		}
 	}
 	if !placed {
@@ -188,11 +160,42 @@ func (w *windowOp[K, T, A, O]) collectEntered(r *runtime.Record[T]) (err error) 
 	return nil
 }
 
-func (w *windowOp[K, T, A, O]) fixedWindow(v T) (window.Window, bool) {
-	if w.fixed == nil {
-		return window.Window{}, false
+// openWindow returns whether win, which is not closed, fired already, and
+// opens it if it was not open.
+func (w *windowOp[K, T, A, O]) openWindow(win window.Window) bool {
+	if w.lastValid && w.lastWin == win {
+		return w.lastFired
 	}
-	return w.fixed(v)
+	fired, known := w.open[win]
+	if !known {
+		w.open[win] = false
+		if w.procTime {
+			w.clock.WakeAt(win.MaxTimestamp())
+		}
+	}
+	w.lastWin, w.lastFired, w.lastValid = win, fired, true
+	return fired
+}
+
+// put stores acc, the new accumulator of k in win, as the entry the
+// store's get returned last; fired is what openWindow said of win.
+func (w *windowOp[K, T, A, O]) put(k K, win window.Window, acc A, fired bool) error {
+	if fired {
+		// A late record within the allowed lateness fires the window
+		// again; the window function may update the accumulator (what
+		// it reported so far), so it is stored after the firing.
+		var err error
+		if acc, err = w.fireAcc(k, win, acc); err != nil {
+			return err
+		}
+	}
+	if err := w.store.put(acc, fired, !fired && w.early > 0); err != nil {
+		return w.wrap(err)
+	}
+	if !fired && w.early > 0 {
+		w.scheduleEarly()
+	}
+	return nil
 }
 
 // fireAcc emits the result of k's accumulator acc in win, and returns
@@ -230,6 +233,7 @@ func (w *windowOp[K, T, A, O]) advance(t int64) error {
 
 // advanceEntered is advance, run with the operator entered (see op.enter).
 func (w *windowOp[K, T, A, O]) advanceEntered(t int64) (err error) {
+	w.lastValid = false // windows fire and close
 	var due []window.Window
 	for win, fired := range w.open {
 		if (!fired && win.MaxTimestamp() <= t) || win.MaxTimestamp()+w.lateness <= t {
@@ -326,6 +330,7 @@ func (w *windowOp[K, T, A, O]) restore(ctx context.Context, r job.Restorer) erro
 		return nil
 	}
 	w.wm = restoredWatermark(r, w.base.uid)
+	w.lastValid = false
 	return r.Keyed(ctx, w.base.uid, w.base.groups, func(e snapshot.Entry) error {
 		if e.State != paneState {
 			return fmt.Errorf("window state %q is not the state of tumbling or sliding windows: restore it into the window it was taken of", e.State)

@@ -2,6 +2,7 @@ package weir
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
@@ -420,26 +421,46 @@ func (p *preAggWriter[K, T, A]) LatencyMarker(m runtime.LatencyMarker) error {
 // fires on a watermark, which sends them first.
 func (p *preAggWriter[K, T, A]) Tick(now int64) (int64, error) { return p.w.Tick(now) }
 
-// preAggInput returns how a window operator reads partials: the key, the
-// window of a partial, how a partial or a raw record folds into an
-// accumulator, and the accumulator of a key's first one in a window: a
-// partial's own, which nothing upstream holds once it is sent.
-func preAggInput[K comparable, T, A any](init func() A, agg func(A, T) A, merge func(A, A) A) (key func(partial[K, T, A]) K, fixed func(partial[K, T, A]) (window.Window, bool), add func(A, partial[K, T, A]) A, first func(partial[K, T, A]) A) {
-	key = func(p partial[K, T, A]) K { return p.Key }
-	fixed = func(p partial[K, T, A]) (window.Window, bool) {
-		return window.Window{Start: p.Start, End: p.End}, !p.Raw
+// preAggWindowOp is the window operator of a pre-aggregated window. A
+// partial names its one window and owns its key, which pre-aggregation
+// copied: it is read in place, where the key and fold functions of records
+// would each take a copy of it. A raw record goes the way of every record.
+type preAggWindowOp[K comparable, T, A, O any] struct {
+	*windowOp[K, partial[K, T, A], A, O]
+	merge   func(A, A) A
+	dropped *atomic.Int64
+}
+
+func (w *preAggWindowOp[K, T, A, O]) Collect(r *runtime.Record[partial[K, T, A]]) error {
+	prev := w.enter()
+	var err error
+	if r.Value.Raw {
+		err = w.collectEntered(r)
+	} else {
+		err = w.collectPartial(&r.Value)
 	}
-	add = func(a A, p partial[K, T, A]) A {
-		if p.Raw {
-			return agg(a, p.Value)
-		}
-		return merge(a, p.Acc)
+	w.leave(prev)
+	return err
+}
+
+// collectPartial merges p into its key's accumulator in its window, or
+// adopts p's accumulator for a key's first partial: nothing upstream holds
+// it once it is sent.
+func (w *preAggWindowOp[K, T, A, O]) collectPartial(p *partial[K, T, A]) error {
+	win := window.Window{Start: p.Start, End: p.End}
+	if w.closed(win) {
+		w.dropped.Add(p.Records) // rule 3
+		return nil
 	}
-	first = func(p partial[K, T, A]) A {
-		if p.Raw {
-			return agg(init(), p.Value)
-		}
-		return p.Acc
+	fired := w.openWindow(win)
+	acc, found, err := w.store.get(win, p.Key, true)
+	switch {
+	case err != nil:
+		return w.wrap(err)
+	case found:
+		acc = w.merge(acc, p.Acc)
+	default:
+		acc = p.Acc
 	}
-	return key, fixed, add, first
+	return w.put(p.Key, win, acc, fired)
 }

@@ -225,30 +225,30 @@ func aggregate[K comparable, T, A, O any, R any](ws WindowedStream[K, T], agg Ag
 		// The signature of the records the operator reads, as without
 		// pre-aggregation: its default UID, and so its state, stay.
 		n.Signature += " in=" + reflect.TypeFor[T]().String()
-		key, fixed, add, first := preAggInput[K, T, A](agg.Init, agg.Add, agg.Merge)
+		// The window operator reads raw records as records, with these
+		// (preAggWindowOp reads the partials).
+		key := func(p partial[K, T, A]) K { return p.Key }
+		add := func(a A, p partial[K, T, A]) A { return agg.Add(a, p.Value) }
 		n.Operator = operator[partial[K, T, A], O](func(t *plan.Subtask, out runtime.Collector[O], outs plan.Outputs) (runtime.Collector[partial[K, T, A]], error) {
 			late, lateEnd, err := lateOutput[T](outs, ws.cfg.lateTag)
 			if err != nil {
 				return nil, err
 			}
-			w, err := newWindowOp(env, ws, n, t, out, agg.Init, key, add, dropped, makeEmit)
+			wo, err := newWindowOp(env, ws, n, t, out, agg.Init, key, add, dropped, makeEmit)
 			if err != nil {
 				return nil, err
 			}
-			w.fixed, w.first, w.lateEnd = fixed, first, lateEnd
-			w.onLate = func(r *runtime.Record[partial[K, T, A]]) error {
-				switch {
-				case !r.Value.Raw:
-					dropped.Add(r.Value.Records) // rule 3 of window_preagg.go
-				case late == nil:
+			wo.lateEnd = lateEnd
+			wo.onLate = func(r *runtime.Record[partial[K, T, A]]) error {
+				if late == nil {
 					dropped.Add(1)
-				default:
-					late.time = r.Time
-					late.Emit(r.Value.Value)
-					return late.take()
+					return nil
 				}
-				return nil
+				late.time = r.Time
+				late.Emit(r.Value.Value)
+				return late.take()
 			}
+			w := &preAggWindowOp[K, T, A, O]{windowOp: wo, merge: agg.Merge, dropped: dropped}
 			return w, startWindowOp(t, n.UID, w)
 		})
 		return Stream[O]{env, n}
