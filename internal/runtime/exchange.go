@@ -183,6 +183,12 @@ func (w *Writer[T]) Collect(r *Record[T]) error {
 		}
 		return w.add(to, r)
 	case Hash:
+		if len(w.outs) == 1 {
+			// Every key group is the one receiver's: the key and its hash
+			// (a call, and for a string a pass over it) would decide
+			// nothing. A merge step at parallelism 1 reads such edges.
+			return w.add(0, r)
+		}
 		g := keygroup.Of(w.ex.hash(r.Value), w.ex.opts.MaxParallelism)
 		return w.add(keygroup.Subtask(g, w.ex.opts.MaxParallelism, len(w.outs)), r)
 	default: // Broadcast

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/internal/keygroup"
 )
 
 // TestBufferTimeoutSendsPartialBatch: a record waits in its partial batch
@@ -84,6 +86,41 @@ func TestBatchesSizedByTheirRecords(t *testing.T) {
 	} {
 		if tc.got != tc.want {
 			t.Errorf("%s: %d records a batch, want %d", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// TestHashToOneReceiverSkipsTheHash: every key group of a Hash exchange
+// with one receiver is that receiver's, so its records go there without a
+// call of the hash; with two receivers each record goes where its hash
+// says.
+func TestHashToOneReceiverSkipsTheHash(t *testing.T) {
+	calls := 0
+	hash := func(v int) uint64 { calls++; return uint64(v) * 0x9e3779b97f4a7c15 }
+	opts := ExchangeOptions{BatchSize: 1, BufferTimeout: 0, MaxParallelism: 128}
+	one := NewExchange[int](Hash, 1, []chan struct{}{make(chan struct{}, 1)}, hash, opts)
+	w := one.Writer(context.Background(), 0, &Metrics{})
+	for v := range 3 {
+		if err := w.Collect(&Record[int]{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(one.Inputs(0)[0].ch); n != 3 || calls != 0 {
+		t.Fatalf("one receiver: %d of 3 records arrived, the hash was called %d times; want all, and none", n, calls)
+	}
+
+	two := NewExchange[int](Hash, 1, []chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1)}, hash, opts)
+	w = two.Writer(context.Background(), 0, &Metrics{})
+	want := [2]int{}
+	for v := range 3 {
+		want[keygroup.Subtask(keygroup.Of(hash(v), 128), 128, 2)]++
+		if err := w.Collect(&Record[int]{Value: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for r := range 2 {
+		if n := len(two.Inputs(r)[0].ch); n != want[r] {
+			t.Fatalf("two receivers: receiver %d got %d records, want %d", r, n, want[r])
 		}
 	}
 }
