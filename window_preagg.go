@@ -250,25 +250,33 @@ func (p *preAggWriter[K, T, A]) collectEntered(r *runtime.Record[T]) (err error)
 			pane = p.pane(win)
 			p.last = pane
 		}
-		i, ok := pane.index[k]
-		if !ok {
-			if !cloned {
-				k, cloned = p.clone(k), true // the record's other windows take the copy
-			}
-			i = int32(len(pane.keys))
-			pane.index[k] = i
-			pane.keys = append(pane.keys, k)
-			pane.accs = append(pane.accs, p.init())
-			pane.records = append(pane.records, 0)
-			p.held++
-		}
-		pane.accs[i] = p.add(pane.accs[i], r.Value)
-		pane.records[i]++
+		k, cloned = p.fold(pane, k, cloned, r)
 	}
 	if p.held >= p.limit {
 		return p.flush()
 	}
 	return nil
+}
+
+// fold folds r into k's partial in pane, adding one if k has none there;
+// it returns k, copied when it was added (unless cloned says it is a copy
+// already), so that a record's other windows take the copy.
+func (p *preAggWriter[K, T, A]) fold(pane *preAggPane[K, A], k K, cloned bool, r *runtime.Record[T]) (K, bool) {
+	i, ok := pane.index[k]
+	if !ok {
+		if !cloned {
+			k, cloned = p.clone(k), true
+		}
+		i = int32(len(pane.keys))
+		pane.index[k] = i
+		pane.keys = append(pane.keys, k)
+		pane.accs = append(pane.accs, p.init())
+		pane.records = append(pane.records, 0)
+		p.held++
+	}
+	pane.accs[i] = p.add(pane.accs[i], r.Value)
+	pane.records[i]++
+	return k, cloned
 }
 
 // foldTumbling is collectEntered for windows that tile time: most
@@ -285,18 +293,7 @@ func (p *preAggWriter[K, T, A]) foldTumbling(k K, r *runtime.Record[T]) error {
 		pane = p.pane(win)
 		p.last = pane
 	}
-	i, ok := pane.index[k]
-	if !ok {
-		k = p.clone(k) // see collectEntered
-		i = int32(len(pane.keys))
-		pane.index[k] = i
-		pane.keys = append(pane.keys, k)
-		pane.accs = append(pane.accs, p.init())
-		pane.records = append(pane.records, 0)
-		p.held++
-	}
-	pane.accs[i] = p.add(pane.accs[i], r.Value)
-	pane.records[i]++
+	p.fold(pane, k, false, r)
 	if p.held >= p.limit {
 		return p.flush()
 	}

@@ -269,25 +269,10 @@ func (c *kvListColumn[K, T]) update(vs []T) {
 
 // deleteList removes the list with the given prefix: its elements and
 // header.
-func (c *kvListColumn[K, T]) deleteList(prefix []byte) {
-	if err := c.store.kv.kv.DeleteRange(prefix, prefixEnd(prefix)); err != nil {
-		c.fail("delete", err)
-	}
-}
+func (c *kvListColumn[K, T]) deleteList(prefix []byte) { c.store.deleteRange(c.name, prefix) }
 
 // clearKey removes the list of key k.
-func (c *kvListColumn[K, T]) clearKey(k K) {
-	s := c.store
-	if !s.ready() {
-		return
-	}
-	var err error
-	if s.kv.other, err = s.kv.appendKey(s.kv.other[:0], c.id, k); err != nil {
-		s.fail(fmt.Errorf("state: encode a key of %q: %w", c.name, err))
-		return
-	}
-	c.deleteList(toMapPrefix(nil, s.kv.other))
-}
+func (c *kvListColumn[K, T]) clearKey(k K) { c.store.deletePrefix(c.id, c.name, k) }
 
 func (c *kvListColumn[K, T]) remove(k K) { c.clearKey(k) }
 
@@ -359,20 +344,9 @@ func (c *kvListColumn[K, T]) snapshot(name string, _ func(K) int, emit EmitFunc)
 			}
 			list = append(list, v)
 		}
-		if cap(slab)-len(slab) < minSlabFree {
-			slab = make([]byte, 0, slabSize)
-		}
-		_, n := binary.Uvarint(prefix[headerLen:])
-		slab = append(slab, prefix[headerLen+n:]...)
-		mid := len(slab)
-		slab = binary.AppendUvarint(slab, written)
 		var err error
-		if slab, err = c.lists.Append(slab, list); err != nil {
-			return fmt.Errorf("state: encode a value of %q: %w", name, err)
-		}
-		emit(int(binary.BigEndian.Uint16(prefix[2:headerLen])), name, slab[:mid:mid], slab[mid:len(slab):len(slab)])
-		slab = slab[len(slab):]
-		return nil
+		slab, err = emitWhole(slab, prefix, written, name, emit, func(b []byte) ([]byte, error) { return c.lists.Append(b, list) })
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("state: snapshot %q: %w", name, err)
@@ -383,21 +357,10 @@ func (c *kvListColumn[K, T]) snapshot(name string, _ func(K) int, emit EmitFunc)
 // restore writes a snapshot entry's list as its header and elements.
 func (c *kvListColumn[K, T]) restore(key, value []byte) error {
 	s := c.store
-	if s.err != nil {
-		return s.err
-	}
-	k, err := decodeKey(s.kv.keys, key)
+	prefix, written, list, err := restoredPrefix(s, c.id, c.lists, key, value)
 	if err != nil {
 		return err
 	}
-	written, list, err := decodeValue(c.lists, value)
-	if err != nil {
-		return err
-	}
-	if s.kv.other, err = s.kv.appendKey(s.kv.other[:0], c.id, k); err != nil {
-		return err
-	}
-	prefix := toMapPrefix(nil, s.kv.other)
 	header := binary.AppendUvarint(binary.AppendUvarint(nil, uint64(written)), uint64(len(list)))
 	if err := s.buffer(prefix, header); err != nil {
 		return err

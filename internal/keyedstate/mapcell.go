@@ -373,11 +373,7 @@ func (c *kvMapColumn[K, MK, V]) all(yield func(MK, V) bool) {
 }
 
 // deleteMap removes the map with the given prefix: its entries and header.
-func (c *kvMapColumn[K, MK, V]) deleteMap(prefix []byte) {
-	if err := c.store.kv.kv.DeleteRange(prefix, prefixEnd(prefix)); err != nil {
-		c.fail("delete", err)
-	}
-}
+func (c *kvMapColumn[K, MK, V]) deleteMap(prefix []byte) { c.store.deleteRange(c.name, prefix) }
 
 // prefixEnd returns the least key above every key with the map prefix.
 // Some byte of it is below 0xff: the last of its uvarint length is below
@@ -393,18 +389,7 @@ func prefixEnd(prefix []byte) []byte {
 }
 
 // clearKey removes the map of key k.
-func (c *kvMapColumn[K, MK, V]) clearKey(k K) {
-	s := c.store
-	if !s.ready() {
-		return
-	}
-	var err error
-	if s.kv.other, err = s.kv.appendKey(s.kv.other[:0], c.id, k); err != nil {
-		s.fail(fmt.Errorf("state: encode a key of %q: %w", c.name, err))
-		return
-	}
-	c.deleteMap(toMapPrefix(nil, s.kv.other))
-}
+func (c *kvMapColumn[K, MK, V]) clearKey(k K) { c.store.deletePrefix(c.id, c.name, k) }
 
 func (c *kvMapColumn[K, MK, V]) remove(k K) { c.clearKey(k) }
 
@@ -491,20 +476,8 @@ func (c *kvMapColumn[K, MK, V]) snapshot(name string, _ func(K) int, emit EmitFu
 			}
 			m[mk] = v
 		}
-		if cap(slab)-len(slab) < minSlabFree {
-			slab = make([]byte, 0, slabSize)
-		}
-		// The key as a value column's KV key holds it: after the length.
-		_, n := binary.Uvarint(prefix[headerLen:])
-		slab = append(slab, prefix[headerLen+n:]...)
-		mid := len(slab)
-		slab = binary.AppendUvarint(slab, written)
-		if slab, err = c.maps.Append(slab, m); err != nil {
-			return fmt.Errorf("state: encode a value of %q: %w", name, err)
-		}
-		emit(int(binary.BigEndian.Uint16(prefix[2:headerLen])), name, slab[:mid:mid], slab[mid:len(slab):len(slab)])
-		slab = slab[len(slab):]
-		return nil
+		slab, err = emitWhole(slab, prefix, written, name, emit, func(b []byte) ([]byte, error) { return c.maps.Append(b, m) })
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("state: snapshot %q: %w", name, err)
@@ -516,22 +489,10 @@ func (c *kvMapColumn[K, MK, V]) snapshot(name string, _ func(K) int, emit EmitFu
 // a time to live).
 func (c *kvMapColumn[K, MK, V]) restore(key, value []byte) error {
 	s := c.store
-	if s.err != nil {
-		return s.err
-	}
-	k, err := decodeKey(s.kv.keys, key)
+	prefix, written, m, err := restoredPrefix(s, c.id, c.maps, key, value)
 	if err != nil {
 		return err
 	}
-	written, m, err := decodeValue(c.maps, value)
-	if err != nil {
-		return err
-	}
-	// Encoded again, not copied, so that the KV keys are canonical.
-	if s.kv.other, err = s.kv.appendKey(s.kv.other[:0], c.id, k); err != nil {
-		return err
-	}
-	prefix := toMapPrefix(nil, s.kv.other)
 	if c.ttl > 0 && len(m) > 0 {
 		if err := s.buffer(prefix, binary.AppendUvarint(nil, uint64(written))); err != nil {
 			return err
@@ -619,4 +580,75 @@ func eachPrefix[K comparable](s *Store[K], id uint16, name string, fn func(prefi
 		return err
 	}
 	return flush()
+}
+
+// prefixOf returns the prefix of key k's map or list in the table with the
+// given id.
+func (s *Store[K]) prefixOf(id uint16, k K) ([]byte, error) {
+	var err error
+	if s.kv.other, err = s.kv.appendKey(s.kv.other[:0], id, k); err != nil {
+		return nil, err
+	}
+	return toMapPrefix(nil, s.kv.other), nil
+}
+
+// deletePrefix removes every pair under the prefix of key k's map or list
+// in the table with the given id (the state name is for errors).
+func (s *Store[K]) deletePrefix(id uint16, name string, k K) {
+	if !s.ready() {
+		return
+	}
+	p, err := s.prefixOf(id, k)
+	if err != nil {
+		s.fail(fmt.Errorf("state: encode a key of %q: %w", name, err))
+		return
+	}
+	s.deleteRange(name, p)
+}
+
+// deleteRange removes every pair under prefix.
+func (s *Store[K]) deleteRange(name string, prefix []byte) {
+	if err := s.kv.kv.DeleteRange(prefix, prefixEnd(prefix)); err != nil {
+		s.fail(fmt.Errorf("state: delete %q in the state backend: %w (check the disk of the local state directory; the job restarts from its last checkpoint)", name, err))
+	}
+}
+
+// restoredPrefix decodes a snapshot entry of a map or list state (key and
+// whole value) for the table with the given id, and returns the prefix its
+// pairs go under. The key is encoded again, not copied, so that the KV keys
+// are canonical.
+func restoredPrefix[K comparable, T any](s *Store[K], id uint16, vals codec.Codec[T], key, value []byte) (prefix []byte, written int64, v T, err error) {
+	if s.err != nil {
+		return nil, 0, v, s.err
+	}
+	k, err := decodeKey(s.kv.keys, key)
+	if err != nil {
+		return nil, 0, v, err
+	}
+	if written, v, err = decodeValue(vals, value); err != nil {
+		return nil, 0, v, err
+	}
+	prefix, err = s.prefixOf(id, k)
+	return prefix, written, v, err
+}
+
+// emitWhole carves from slab the snapshot entry of the map or list under
+// prefix, as a value column's entry (the key, the write time, then what
+// appendValue appends: the whole map or list), emits it and returns the
+// rest of slab.
+func emitWhole(slab, prefix []byte, written uint64, name string, emit EmitFunc, appendValue func([]byte) ([]byte, error)) ([]byte, error) {
+	if cap(slab)-len(slab) < minSlabFree {
+		slab = make([]byte, 0, slabSize)
+	}
+	// The encoded key follows the length in the prefix.
+	_, n := binary.Uvarint(prefix[headerLen:])
+	slab = append(slab, prefix[headerLen+n:]...)
+	mid := len(slab)
+	slab = binary.AppendUvarint(slab, written)
+	slab, err := appendValue(slab)
+	if err != nil {
+		return nil, fmt.Errorf("state: encode a value of %q: %w", name, err)
+	}
+	emit(int(binary.BigEndian.Uint16(prefix[2:headerLen])), name, slab[:mid:mid], slab[mid:len(slab):len(slab)])
+	return slab[len(slab):], nil
 }
