@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"github.com/weirstream/weir/bench"
 	"github.com/weirstream/weir/bench/baseline"
 	"github.com/weirstream/weir/connector/kafka/kafkatest"
+	"github.com/weirstream/weir/internal/freeport"
 	"github.com/weirstream/weir/internal/progress"
 )
 
@@ -129,7 +129,7 @@ func runBenchCluster(ctx context.Context, args []string, stdout, stderr io.Write
 	if code, ok := f.check(stderr); !ok {
 		return code
 	}
-	b := &clusterBench{cfg: cfg, log: stderr, ports: map[string]bool{},
+	b := &clusterBench{cfg: cfg, log: stderr,
 		http: &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	rep, err := b.run(ctx)
 	rep.print(stdout)
@@ -152,10 +152,9 @@ type clusterBench struct {
 	log    io.Writer // progress
 	http   *http.Client
 	broker *kafkatest.Broker
-	dir    string          // the temporary directory: input, checkpoints, logs
-	want   []string        // the expected windows, as the job writes them
-	seq    int             // names the runs' topics, groups and directories
-	ports  map[string]bool // loopback addresses handed out to workers
+	dir    string   // the temporary directory: input, checkpoints, logs
+	want   []string // the expected windows, as the job writes them
+	seq    int      // names the runs' topics, groups and directories
 }
 
 // clusterReport is what weir bench cluster measured.
@@ -420,23 +419,14 @@ func (b *clusterBench) newCluster(ctx context.Context, slots, minWorkers int, bo
 }
 
 // freeLoopback returns a loopback address whose port was free a moment
-// ago and that this benchmark has not handed out before: a worker binds
-// its ports only once it runs, so the kernel may offer a port again
-// meanwhile.
+// ago and that no listener on port 0 can take before the worker binds it
+// (freeport.Loopback).
 func (b *clusterBench) freeLoopback() string {
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			break
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if !b.ports[addr] {
-			b.ports[addr] = true
-			return addr
-		}
+	addr, err := freeport.Loopback()
+	if err != nil {
+		return "127.0.0.1:0" // the worker fails at start and says why
 	}
-	return "127.0.0.1:0" // the worker fails at start and says why
+	return addr
 }
 
 // start starts a worker named id.

@@ -5,17 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/weirstream/weir/internal/freeport"
 )
 
 // clusterWorker is one process of a weir pvuv cluster.
@@ -54,27 +54,18 @@ func (w *clusterWorker) coordinates() bool {
 	return json.NewDecoder(resp.Body).Decode(&st) == nil && st.Coordinator == st.Self && st.Self != ""
 }
 
-// freePort returns a loopback address with a port that is free now and
-// that no other call in this test process returned: the kernel hands a
-// port that was just closed out again, and a test that starts several
-// processes gives each a few before any of them listens.
+// freePort returns a loopback address with a port that is free now, that
+// no other call in this test process returned, and that no listener on
+// port 0 (a broker, a server, another test's process) can take before the
+// process it is meant for binds it (freeport.Loopback).
 func freePort(t *testing.T) string {
 	t.Helper()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
-			return addr
-		}
+	addr, err := freeport.Loopback()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return addr
 }
-
-// handedOut holds the addresses freePort returned.
-var handedOut sync.Map
 
 // TestClusterKillAndResumeExactlyOnce runs weir pvuv as three processes of
 // one cluster against the in-process broker: they read the access topic

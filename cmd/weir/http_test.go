@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,12 +103,7 @@ func TestSavepointAndStopOverHTTPSWithAToken(t *testing.T) {
 	t.Setenv(httpTokenEnv, "")
 	dir := t.TempDir()
 	certFile, keyFile, caFile := writeServerCert(t, dir)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	jobDone := make(chan result, 1)

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+	"github.com/weirstream/weir/internal/freeport"
 )
 
 // NotInstalled is the message of the failure when redis-server is not on
@@ -262,14 +263,19 @@ func command(addr string, args ...string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// freePort returns a loopback port that was free a moment ago.
+// freePort returns a loopback port that was free a moment ago and that no
+// listener on port 0 can take before redis-server binds it
+// (freeport.Loopback).
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Loopback()
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(port)
 }
 
 // tail keeps the last max bytes written to it.
