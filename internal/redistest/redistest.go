@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
 	"github.com/weirstream/weir/internal/freeport"
 )
 
