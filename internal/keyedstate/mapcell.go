@@ -160,10 +160,11 @@ func (c MapCell[K, MK, V]) Clear() {
 //
 // The key's part up to the map key is the map's prefix: the length keeps
 // one key's prefix from being the start of another key's. With a time to
-// live the map has one more pair, its header: the prefix alone, whose value
-// is the map's write time (uvarint). Every Put writes it, so that, as on the
-// heap backend, a Put keeps the whole map alive; the map exists while its
-// header does.
+// live the map has one more pair, its header: the prefix alone (an entry's
+// key is longer: an encoded map key is never empty, since encodings end
+// themselves), whose value is the map's write time (uvarint). Every Put
+// writes it, so that, as on the heap backend, a Put keeps the whole map
+// alive; the map exists while its header does.
 type kvMapColumn[K, MK comparable, V any] struct {
 	store  *Store[K]
 	name   string // "map:name", for errors
