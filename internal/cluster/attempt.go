@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 
@@ -98,7 +97,7 @@ func writeEpochs(ctx context.Context, store *storage.Storage, r epochRecord) err
 }
 
 // errTooManyLifetimes ends a job whose attempts would no longer fit.
-var errTooManyLifetimes = errors.New("cluster: the job's checkpoint location has seen too many lifetimes of its cluster to number another; restore from a savepoint into a new location")
+var errTooManyLifetimes = fmt.Errorf("cluster: the job's checkpoint location has seen too many lifetimes of its cluster to number another (%d); once every worker of the job has stopped, delete the record of the last epoch (probe %q in the checkpoint location) and start again", maxLifetime, epochsProbe)
 
 // numbering returns the lifetime of the epochs a coordinator of generation
 // gen starts, and the first restart to number them with (at least
