@@ -59,7 +59,7 @@ func readEpochs(ctx context.Context, store *storage.Storage) (epochRecord, bool,
 	}
 	var r epochRecord
 	if err := json.Unmarshal(b, &r); err != nil {
-		return epochRecord{}, false, fmt.Errorf("cluster: the record of the last epoch started (probe %q in the checkpoint location) is damaged: %w; delete it to start the count of lifetimes again", epochsProbe, err)
+		return epochRecord{}, false, fmt.Errorf("cluster: the record of the last epoch started (_probes/%s in the checkpoint location) is damaged: %w; delete it to start the count of lifetimes again", epochsProbe, err)
 	}
 	return r, true, nil
 }
@@ -97,7 +97,7 @@ func writeEpochs(ctx context.Context, store *storage.Storage, r epochRecord) err
 }
 
 // errTooManyLifetimes ends a job whose attempts would no longer fit.
-var errTooManyLifetimes = fmt.Errorf("cluster: the job's checkpoint location has seen too many lifetimes of its cluster to number another (%d); once every worker of the job has stopped, delete the record of the last epoch (probe %q in the checkpoint location) and start again", maxLifetime, epochsProbe)
+var errTooManyLifetimes = fmt.Errorf("cluster: the job's checkpoint location has seen too many lifetimes of its cluster to number another (%d); once every worker of the job has stopped, delete the record of the last epoch (_probes/%s in the checkpoint location) and start again", maxLifetime, epochsProbe)
 
 // numbering returns the lifetime of the epochs a coordinator of generation
 // gen starts, and the first restart to number them with (at least
