@@ -277,10 +277,10 @@ func (c *kvListColumn[K, T]) clearKey(k K) { c.store.deletePrefix(c.id, c.name, 
 func (c *kvListColumn[K, T]) remove(k K) { c.clearKey(k) }
 
 // each calls fn for every list of the column: its prefix, write time and
-// elements (valid during the call). Element pairs without a header are no
-// list and are left out.
-func (c *kvListColumn[K, T]) each(fn func(prefix []byte, written uint64, elems [][2][]byte) error) error {
-	return eachPrefix(c.store, c.id, c.name, func(prefix, header []byte, elems [][2][]byte) error {
+// elements (valid during the call; empty pairs without withElems). Element
+// pairs without a header are no list and are left out.
+func (c *kvListColumn[K, T]) each(withElems bool, fn func(prefix []byte, written uint64, elems [][2][]byte) error) error {
+	return eachPrefix(c.store, c.id, c.name, withElems, func(prefix, header []byte, elems [][2][]byte) error {
 		if header == nil {
 			return nil
 		}
@@ -293,23 +293,16 @@ func (c *kvListColumn[K, T]) each(fn func(prefix []byte, written uint64, elems [
 }
 
 func (c *kvListColumn[K, T]) expire(now int64) {
-	if c.ttl == 0 || !c.store.ready() {
+	if c.ttl == 0 {
 		return
 	}
-	var gone [][]byte
-	err := c.each(func(prefix []byte, written uint64, _ [][2][]byte) error {
-		if now-int64(written) >= c.ttl {
-			gone = append(gone, bytes.Clone(prefix))
+	c.store.deleteExpired(c.id, c.name, func(header []byte) bool {
+		if header == nil {
+			return false // elements without a header are no list
 		}
-		return nil
+		written, _, err := decodeListHeader(header)
+		return err == nil && now-int64(written) >= c.ttl
 	})
-	if err != nil {
-		c.fail("expire", err)
-		return
-	}
-	for _, p := range gone {
-		c.deleteList(p)
-	}
 }
 
 // len counts the lists (one per key, as the heap column counts entries).
@@ -318,7 +311,7 @@ func (c *kvListColumn[K, T]) len() int {
 		return 0
 	}
 	n := 0
-	if err := c.each(func([]byte, uint64, [][2][]byte) error { n++; return nil }); err != nil {
+	if err := c.each(false, func([]byte, uint64, [][2][]byte) error { n++; return nil }); err != nil {
 		c.fail("count", err)
 	}
 	return n
@@ -332,7 +325,7 @@ func (c *kvListColumn[K, T]) snapshot(name string, _ func(K) int, emit EmitFunc)
 	}
 	now := c.store.now()
 	var slab []byte
-	err := c.each(func(prefix []byte, written uint64, elems [][2][]byte) error {
+	err := c.each(true, func(prefix []byte, written uint64, elems [][2][]byte) error {
 		if c.ttl > 0 && now-int64(written) >= c.ttl {
 			return nil
 		}

@@ -411,23 +411,13 @@ func (c *kvMapColumn[K, MK, V]) expired(header []byte, now int64) (bool, error) 
 }
 
 func (c *kvMapColumn[K, MK, V]) expire(now int64) {
-	if c.ttl == 0 || !c.store.ready() {
+	if c.ttl == 0 {
 		return
 	}
-	var gone [][]byte
-	err := c.each(func(prefix, header []byte, _ [][2][]byte) error {
-		if old, err := c.expired(header, now); old || err != nil {
-			gone = append(gone, bytes.Clone(prefix))
-		}
-		return nil
+	c.store.deleteExpired(c.id, c.name, func(header []byte) bool {
+		old, err := c.expired(header, now)
+		return old && err == nil
 	})
-	if err != nil {
-		c.fail("expire", err)
-		return
-	}
-	for _, p := range gone {
-		c.deleteMap(p)
-	}
 }
 
 // len counts the maps (one per key, as the heap column counts its entries).
@@ -436,7 +426,7 @@ func (c *kvMapColumn[K, MK, V]) len() int {
 		return 0
 	}
 	n := 0
-	err := c.each(func(_, _ []byte, entries [][2][]byte) error {
+	err := eachPrefix(c.store, c.id, c.name, false, func(_, _ []byte, entries [][2][]byte) error {
 		if len(entries) > 0 {
 			n++
 		}
@@ -532,7 +522,7 @@ func mapPrefixLen(key []byte) (int, bool) {
 // with its prefix, its header's value (nil without a time to live) and its
 // entries (map key and value bytes, valid during the call).
 func (c *kvMapColumn[K, MK, V]) each(fn func(prefix, header []byte, entries [][2][]byte) error) error {
-	return eachPrefix(c.store, c.id, c.name, fn)
+	return eachPrefix(c.store, c.id, c.name, true, fn)
 }
 
 // eachPrefix scans the table with the given id, laid out as kvMapColumn
@@ -540,8 +530,9 @@ func (c *kvMapColumn[K, MK, V]) each(fn func(prefix, header []byte, entries [][2
 // alone, entries after it), and calls fn once per prefix, in KV key order:
 // with the prefix, the header's value (nil if there is none) and the
 // entries (the key's bytes after the prefix, and the value), valid during
-// the call.
-func eachPrefix[K comparable](s *Store[K], id uint16, name string, fn func(prefix, header []byte, entries [][2][]byte) error) error {
+// the call. Without withEntries the entries are counted, not copied:
+// they are empty pairs.
+func eachPrefix[K comparable](s *Store[K], id uint16, name string, withEntries bool, fn func(prefix, header []byte, entries [][2][]byte) error) error {
 	var (
 		cur     []byte
 		header  []byte
@@ -569,6 +560,10 @@ func eachPrefix[K comparable](s *Store[K], id uint16, name string, fn func(prefi
 		}
 		if n == len(key) {
 			header = bytes.Clone(value)
+			return nil
+		}
+		if !withEntries {
+			entries = append(entries, [2][]byte{})
 			return nil
 		}
 		// Copied: the scan's slices are valid during its call only.
@@ -611,6 +606,29 @@ func (s *Store[K]) deletePrefix(id uint16, name string, k K) {
 func (s *Store[K]) deleteRange(name string, prefix []byte) {
 	if err := s.kv.kv.DeleteRange(prefix, prefixEnd(prefix)); err != nil {
 		s.fail(fmt.Errorf("state: delete %q in the state backend: %w (check the disk of the local state directory; the job restarts from its last checkpoint)", name, err))
+	}
+}
+
+// deleteExpired removes every map or list of the table with the given id
+// whose header old says has expired. A header it cannot read is left, to be
+// reported when its map or list is read.
+func (s *Store[K]) deleteExpired(id uint16, name string, old func(header []byte) bool) {
+	if !s.ready() {
+		return
+	}
+	var gone [][]byte
+	err := eachPrefix(s, id, name, false, func(prefix, header []byte, _ [][2][]byte) error {
+		if old(header) {
+			gone = append(gone, bytes.Clone(prefix))
+		}
+		return nil
+	})
+	if err != nil {
+		s.fail(fmt.Errorf("state: expire %q in the state backend: %w", name, err))
+		return
+	}
+	for _, p := range gone {
+		s.deleteRange(name, p)
 	}
 }
 
