@@ -55,9 +55,13 @@ type heapPanes[K comparable, A any] struct {
 	panes   map[window.Window]*pane[K, A]
 	last    *pane[K, A] // the pane of the previous record (lastWin): most records hit it
 	lastWin window.Window
-	// dropped is how many keys the last window dropped had: a new pane
-	// starts with room for as many, since windows of a stream tend to be
-	// alike, instead of growing its map and slices from nothing.
+	// spare is the pane of the last window dropped, emptied: the next new
+	// window takes it, with the room its map and entries grew to, since
+	// windows of a stream tend to be alike. A pane made afresh grows its map
+	// and slices from nothing, and its memory, new to the process, faults
+	// in page by page. dropped is how many keys that window had: a pane
+	// made while the spare is taken starts with room for as many.
+	spare   *pane[K, A]
 	dropped int
 
 	// The entry get returned: index in cur, or -1 and the key for a new one
@@ -119,10 +123,31 @@ func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 	if p := h.panes[win]; p != nil {
 		return p
 	}
-	n := h.dropped
-	p := &pane[K, A]{index: make(map[K]int32, n), entries: make([]paneEntry[K, A], 0, n)}
+	p := h.spare
+	if p != nil {
+		h.spare = nil
+	} else {
+		n := h.dropped
+		p = &pane[K, A]{index: make(map[K]int32, n), entries: make([]paneEntry[K, A], 0, n)}
+	}
 	h.panes[win] = p
 	return p
+}
+
+// drop deletes win's pane p and keeps it, emptied, as the spare.
+func (h *heapPanes[K, A]) drop(win window.Window, p *pane[K, A]) {
+	h.dropped = len(p.entries)
+	delete(h.panes, win)
+	if h.last == p {
+		h.last = nil
+	}
+	clear(p.index)
+	clear(p.entries) // holds no key for the collector
+	clear(p.dirty)
+	p.entries, p.dirty, p.anyDirty = p.entries[:0], p.dirty[:0], false
+	if h.spare == nil || cap(p.entries) > cap(h.spare.entries) {
+		h.spare = p
+	}
 }
 
 func (h *heapPanes[K, A]) get(win window.Window, k K, owned bool) (A, bool, error) {
@@ -174,11 +199,7 @@ func (h *heapPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), dr
 		}
 	}
 	if drop {
-		h.dropped = len(p.entries)
-		delete(h.panes, win)
-		if h.last == p {
-			h.last = nil
-		}
+		h.drop(win, p)
 	}
 	return nil
 }

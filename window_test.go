@@ -402,3 +402,32 @@ func TestAggregateNeedsResult(t *testing.T) {
 		t.Errorf("AggregateWindowAcc without Result: %v", err)
 	}
 }
+
+// TestWindowsOneAfterAnother: each window is dropped before the next one
+// opens, so every window after the first takes over the pane of the one
+// before it (heapPanes.spare); keys that come back, keys that do not, and
+// early-firing marks left by a window that fired must not reach the next.
+func TestWindowsOneAfterAnother(t *testing.T) {
+	s := weirtest.NewScript[kv]()
+	var want []string
+	for w := range 4 {
+		start := float64(60 * w)
+		keys := 30 + 40*(w%2) // 30, 70, 30, 70 keys
+		for k := range keys {
+			s.Record(kv{fmt.Sprint(k + w), 1 + k%3}, at(start+1))
+			want = append(want, fmt.Sprintf("%d %s-%s %d", k+w, at(start).Format("15:04:05"), at(start+60).Format("15:04:05"), 1+k%3))
+		}
+		s.Watermark(at(start + 60)) // fires and drops the window
+	}
+	s.Record(kv{"x", 1}, at(241)).Wait(400 * time.Millisecond) // early firing: "x" only
+	for _, opts := range [][]weir.WindowOption{nil, {weir.EarlyFiring(50 * time.Millisecond)}} {
+		got, _ := runWindowsOn(t, weir.NewEnv(weir.Parallelism(1)), s, window.Tumbling(time.Minute), opts...)
+		got = slices.Compact(got) // the early and the final result of "x"
+		if i := slices.Index(got, "x 07:44:00-07:45:00 1"); i < 0 || i != len(got)-1 {
+			t.Fatalf("%v: the last window's results end in %q, want only x's", opts, got[len(want):])
+		}
+		if !slices.Equal(got[:len(want)], want) {
+			t.Errorf("%v: results\n got %q\nwant %q", opts, got[:len(want)], want)
+		}
+	}
+}
