@@ -46,6 +46,9 @@ func (s *sourceOf[T]) NewEnumerator(ctx source.EnumeratorContext) (source.Enumer
 
 func (s *sourceOf[T]) NewReader(t *plan.Subtask, out plan.Outputs, en *runtime.Enumeration) (plan.Reader, func(context.Context) error, error) {
 	head := &sourceHead[T]{op: opOf(t, t.Head()), out: out.Main.(runtime.Collector[T]), log: t.Logger}
+	if s, ok := head.out.(inPlaceStamper); ok {
+		s.stampInPlace() // the head passes on the task's own records
+	}
 	if side, ok := out.Side(deadLetterTag); ok {
 		dead, err := sideCollector[source.DeadLetter](side)
 		if err != nil {

@@ -236,3 +236,37 @@ func TestWatermarkAlignmentHoldsAFastSource(t *testing.T) {
 		t.Fatalf("with a drift of 10 s the fast source still led by %d s", l)
 	}
 }
+
+// TestWatermarksStampOnlyTheirOwnRecords: a Watermarks step fed straight
+// by a source stamps the records it is lent in place; one of two steps that
+// read a source must not, or the other would see its timestamps.
+func TestWatermarksStampOnlyTheirOwnRecords(t *testing.T) {
+	s := weirtest.NewScript[kv]().Record(kv{"a", 1}, at(1)).Record(kv{"b", 2}, at(2))
+	times := func(s weir.Stream[kv]) weir.Stream[string] {
+		return weir.Process(s, func(ctx *weir.Context, v kv, out weir.Emitter[string]) error {
+			ts, _ := ctx.Timestamp()
+			out.Emit(fmt.Sprintf("%s %s", v.K, ts.Format("15:04:05")))
+			return nil
+		})
+	}
+	later := weir.BoundedOutOfOrderness(0, func(v kv) time.Time { return at(3600 + float64(v.V)) })
+	for _, fanOut := range []bool{false, true} {
+		env := weir.NewEnv(weir.Parallelism(1))
+		src := weir.FromSource(env, s)
+		stamped := weirtest.NewCollector[string]()
+		weir.SinkTo(times(weir.Watermarks(src, later)), stamped)
+		plain := weirtest.NewCollector[string]()
+		if fanOut {
+			weir.SinkTo(times(src), plain)
+		}
+		if err := env.Execute(context.Background(), "stamps"); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(stamped.Records()), "[a 08:40:01 b 08:40:02]"; got != want {
+			t.Errorf("fan-out %v: stamped %s, want %s", fanOut, got, want)
+		}
+		if got, want := fmt.Sprint(plain.Records()), map[bool]string{false: "[]", true: "[a 07:40:01 b 07:40:02]"}[fanOut]; got != want {
+			t.Errorf("fan-out %v: the source's own records %s, want %s", fanOut, got, want)
+		}
+	}
+}

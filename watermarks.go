@@ -83,13 +83,21 @@ type watermarkOp[T any] struct {
 	idle       bool
 	nextEmit   int64
 	rec        runtime.Record[T] // a stamped record, lent to out
+	// inPlace says that the records come straight from a source task,
+	// which lends each to its chain's head alone: they are stamped where
+	// they lie instead of copied (see stampInPlace).
+	inPlace bool
 
 	_ runtime.Pad // apart from the next subtask's
 }
 
 func (w *watermarkOp[T]) Collect(r *runtime.Record[T]) error {
 	prev := w.enter()
-	if w.ts != nil {
+	switch {
+	case w.ts == nil:
+	case w.inPlace:
+		r.Time = w.ts(r.Value).UnixMilli()
+	default:
 		// The record is lent: stamp a copy of it.
 		w.rec = runtime.Record[T]{Value: r.Value, Time: w.ts(r.Value).UnixMilli()}
 		r = &w.rec
@@ -103,6 +111,15 @@ func (w *watermarkOp[T]) Collect(r *runtime.Record[T]) error {
 	w.leave(prev)
 	return err
 }
+
+// stampInPlace implements inPlaceStamper.
+func (w *watermarkOp[T]) stampInPlace() { w.inPlace = true }
+
+// inPlaceStamper is an operator that can stamp the records it is lent in
+// place. A source task lends each record to its chain's head alone
+// (runtime.Collector), so the operator it feeds directly is told to: a
+// copy of every record less.
+type inPlaceStamper interface{ stampInPlace() }
 
 // Tick emits the watermark when its interval has come, and the idle marker
 // when no record arrived for the idleness timeout.
