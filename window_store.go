@@ -55,9 +55,10 @@ type heapPanes[K comparable, A any] struct {
 	panes   map[window.Window]*pane[K, A]
 	last    *pane[K, A] // the pane of the previous record (lastWin): most records hit it
 	lastWin window.Window
-	// spare is the pane of the last window dropped, emptied: the next new
-	// window takes it, with the room its map and entries grew to, since
-	// windows of a stream tend to be alike. A pane made afresh grows its map
+	// spare is the pane of the last window dropped, emptied, unless that
+	// window used little of it: the next new window takes it, with the
+	// room its map and entries grew to, since windows of a stream tend to
+	// be alike. A pane made afresh grows its map
 	// and slices from nothing, and its memory, new to the process, faults
 	// in page by page. dropped is how many keys that window had: a pane
 	// made while the spare is taken starts with room for as many.
@@ -134,20 +135,25 @@ func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 	return p
 }
 
-// drop deletes win's pane p and keeps it, emptied, as the spare.
+// drop deletes win's pane p and keeps it, emptied, as the spare, unless
+// its window used little of it.
 func (h *heapPanes[K, A]) drop(win window.Window, p *pane[K, A]) {
 	h.dropped = len(p.entries)
 	delete(h.panes, win)
 	if h.last == p {
 		h.last = nil
 	}
+	if 4*h.dropped <= cap(p.entries) {
+		// The window filled a quarter of its pane or less: the pane goes
+		// to the collector, so that a burst of keys in one window does
+		// not keep its room for good.
+		return
+	}
 	clear(p.index)
 	clear(p.entries) // holds no key for the collector
 	clear(p.dirty)
 	p.entries, p.dirty, p.anyDirty = p.entries[:0], p.dirty[:0], false
-	if h.spare == nil || cap(p.entries) > cap(h.spare.entries) {
-		h.spare = p
-	}
+	h.spare = p
 }
 
 func (h *heapPanes[K, A]) get(win window.Window, k K, owned bool) (A, bool, error) {
