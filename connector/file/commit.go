@@ -147,9 +147,12 @@ type committer struct{}
 // Commit publishes the committables in order. It is idempotent: a
 // committable whose part is gone and whose bytes the file already holds is
 // skipped, and one whose publication was cut short is redone from its
-// offset. It never shortens a file: a late commit (from a cluster's worker
-// that was cut off while the others went on) must leave what the live run
-// published since.
+// offset. It takes back nothing else: a late commit (from a cluster's
+// worker that was cut off while the others went on) must leave what the
+// live run published since, and fails where the live run published other
+// bytes. Committers of one file take turns (an exclusive lock of the file
+// while they check and write it), so that one that paused between its
+// checks and its write cannot act on a file that changed in between.
 func (committer) Commit(ctx context.Context, committables [][]byte) error {
 	return publishAll(ctx, committables, false)
 }
@@ -187,7 +190,7 @@ func publishAll(ctx context.Context, committables [][]byte, cut bool) error {
 			}
 			continue
 		}
-		done, err := publish(c)
+		done, err := publish(c, cut)
 		if err != nil {
 			return err
 		}
@@ -241,6 +244,9 @@ func cutBack(log *slog.Logger, path string, size int64) (bool, error) {
 		return false, fmt.Errorf("file: open sink file %s: %w", path, err)
 	}
 	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return false, fmt.Errorf("file: lock sink file %s: %w", path, err)
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("file: open sink file %s: %w", path, err)
@@ -263,8 +269,11 @@ func cutBack(log *slog.Logger, path string, size int64) (bool, error) {
 }
 
 // publish puts the part of c into its final file and deletes the part. It
-// reports done if the committable had been published before.
-func publish(c committable) (done bool, err error) {
+// reports done if the committable had been published before. Where the
+// file holds other bytes than the part's at the part's offset, it replaces
+// them only with restoring (the commit of a restored checkpoint, which
+// takes later output back anyway); else it leaves them and fails.
+func publish(c committable, restoring bool) (done bool, err error) {
 	end := c.Offset + c.Length
 	part, err := os.Open(c.Part)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -293,17 +302,27 @@ func publish(c committable) (done bool, err error) {
 		return false, fmt.Errorf("file: commit part file %s: open %s: %w", c.Part, c.Final, err)
 	}
 	defer f.Close()
+	if err := lockFile(f); err != nil {
+		return false, fmt.Errorf("file: commit part file %s: lock %s: %w", c.Part, c.Final, err)
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		return false, fmt.Errorf("file: commit part file %s: %w", c.Part, err)
 	}
 	size := fi.Size()
+	if testHookPublishing != nil {
+		testHookPublishing(c)
+	}
 	switch {
 	case size < c.Offset:
 		return false, fmt.Errorf("file: commit part file %s: %s holds %d bytes, fewer than the %d published before this part; "+
 			"earlier output is missing (committables of an earlier checkpoint were not committed, or the file was truncated outside the job)", c.Part, c.Final, size, c.Offset)
 	case size >= end && sameBytes(f, part, c.Offset, c.Length):
 		// Published before a crash cut the deletion of the part short.
+	case !restoring && !cutShort(f, part, c.Offset, c.Length, size):
+		return false, fmt.Errorf("file: commit part file %s: %s holds other bytes than the part's after offset %d, where the part goes: "+
+			"another run of the job published there (this commit came late, from a cluster worker that was cut off), or the file was changed outside the job; "+
+			"a commit takes back no output: stop the worker, or restore a checkpoint to write the file again", c.Part, c.Final, c.Offset)
 	default:
 		// Drop a partial append of an interrupted commit, then append again.
 		if err := f.Truncate(c.Offset); err != nil {
@@ -326,6 +345,36 @@ func publish(c committable) (done bool, err error) {
 		return false, fmt.Errorf("file: commit part file %s: delete it: %w", c.Part, err)
 	}
 	return false, nil
+}
+
+// testHookPublishing, if set, is called by publish while it holds the
+// file, after it read the file's size.
+var testHookPublishing func(committable)
+
+// cutShort reports whether the size-off bytes of f after off are what a
+// publication of part (n bytes) cut short leaves: a prefix of the part,
+// or zeros, which blocks a machine crash left unwritten read as.
+func cutShort(f, part *os.File, off, n, size int64) bool {
+	k := min(size-off, n)
+	return (sameBytes(f, part, off, k) || zeros(f, off, k)) && zeros(f, off+k, size-off-k)
+}
+
+// zeros reports whether f holds n zero bytes at off.
+func zeros(f *os.File, off, n int64) bool {
+	b := make([]byte, min(n, 32<<10))
+	for pos := int64(0); pos < n; {
+		k := int(min(n-pos, int64(len(b))))
+		if _, err := f.ReadAt(b[:k], off+pos); err != nil {
+			return false
+		}
+		for _, c := range b[:k] {
+			if c != 0 {
+				return false
+			}
+		}
+		pos += int64(k)
+	}
+	return true
 }
 
 // sameBytes reports whether f holds the n bytes of part at off.

@@ -2,6 +2,7 @@ package file
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/weirstream/weir/sink"
 )
@@ -983,4 +986,81 @@ func TestRemoveStrayParts(t *testing.T) {
 			t.Errorf("attempt %d kept the stray part .out.txt.part-0-4", want.attempt)
 		}
 	}
+}
+
+// TestLateCommitLeavesOtherOutput: a commit that finds other bytes where
+// its part goes (a live run published there after a restore, and this
+// commit comes late from a worker that was cut off) fails and leaves them;
+// the commit of a restored checkpoint replaces them.
+func TestLateCommitLeavesOtherOutput(t *testing.T) {
+	for _, other := range []string{"x\n", "x\ny\nz\n"} { // shorter and longer than the part
+		dir := t.TempDir()
+		path := filepath.Join(dir, "out.txt")
+		s := mustLineSink(t, path)
+		w := mustWriter(t, s, epochCtx{ckctx{0, 1, nil}, 2 << 16})
+		writeAll(t, w, "a", "b")
+		cs := preCommit(t, w, 1)
+		writeFile(t, path, other)
+
+		com, _ := s.NewCommitter()
+		if err := com.Commit(t.Context(), cs); err == nil || !strings.Contains(err.Error(), "other bytes") {
+			t.Fatalf("%q: late commit: %v", other, err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != other {
+			t.Fatalf("%q: a late commit left %q", other, b)
+		}
+		commitRestored(t, s, cs)
+		wantLines(t, path, "a", "b")
+		w.Close()
+	}
+}
+
+// TestCommittersTakeTurns: a committer that read a file's size and paused
+// (a worker that was cut off, stopped by its machine) holds the file: the
+// live run's committer waits for it, instead of publishing before it
+// wakes and cuts the file back to what it read.
+func TestCommittersTakeTurns(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	s := mustLineSink(t, path)
+	w := mustWriter(t, s, ckctx{0, 1, nil})
+	defer w.Close()
+	writeAll(t, w, "a")
+	cs1 := preCommit(t, w, 1)
+	writeAll(t, w, "b")
+	cs2 := preCommit(t, w, 2)
+
+	inside, wake := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	testHookPublishing = func(committable) {
+		if first.CompareAndSwap(false, true) {
+			close(inside)
+			<-wake
+		}
+	}
+	defer func() { testHookPublishing = nil }()
+	late := make(chan error, 1)
+	go func() {
+		com, _ := s.NewCommitter()
+		late <- com.Commit(context.Background(), cs1)
+	}()
+	<-inside
+	live := make(chan error, 1)
+	go func() {
+		com, _ := s.NewCommitter()
+		live <- com.Commit(context.Background(), append(slices.Clone(cs1), cs2...))
+	}()
+	select {
+	case err := <-live:
+		t.Fatalf("the live commit went ahead while the late one held the file: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(wake)
+	if err := <-late; err != nil {
+		t.Fatalf("late commit: %v", err)
+	}
+	if err := <-live; err != nil {
+		t.Fatalf("live commit: %v", err)
+	}
+	wantLines(t, path, "a", "b")
 }
