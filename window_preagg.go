@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"github.com/weirstream/weir/internal/keyindex"
 	"github.com/weirstream/weir/internal/plan"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/window"
@@ -203,11 +204,10 @@ type preAggWriter[K comparable, T, A any] struct {
 }
 
 // preAggPane holds the partials of one window, in the order their keys
-// came.
+// came: the accumulator and record count of the key at position i at i.
 type preAggPane[K comparable, A any] struct {
 	win     window.Window
-	index   map[K]int32
-	keys    []K
+	keys    keyindex.Index[K]
 	accs    []A
 	records []int64
 }
@@ -262,14 +262,12 @@ func (p *preAggWriter[K, T, A]) collectEntered(r *runtime.Record[T]) (err error)
 // it returns k, copied when it was added (unless cloned says it is a copy
 // already), so that a record's other windows take the copy.
 func (p *preAggWriter[K, T, A]) fold(pane *preAggPane[K, A], k K, cloned bool, r *runtime.Record[T]) (K, bool) {
-	i, ok := pane.index[k]
+	i, ok := pane.keys.Find(k)
 	if !ok {
 		if !cloned {
 			k, cloned = p.clone(k), true
 		}
-		i = int32(len(pane.keys))
-		pane.index[k] = i
-		pane.keys = append(pane.keys, k)
+		i = pane.keys.Add(k)
 		pane.accs = append(pane.accs, p.init())
 		pane.records = append(pane.records, 0)
 		p.held++
@@ -317,7 +315,7 @@ func (p *preAggWriter[K, T, A]) pane(win window.Window) *preAggPane[K, A] {
 	if n := len(p.free); n > 0 {
 		pane, p.free = p.free[n-1], p.free[:n-1]
 	} else {
-		pane = &preAggPane[K, A]{index: map[K]int32{}}
+		pane = &preAggPane[K, A]{}
 	}
 	pane.win = win
 	p.panes = append(p.panes, pane)
@@ -342,16 +340,15 @@ func (p *preAggWriter[K, T, A]) flush() error {
 	}
 	for _, pane := range p.panes {
 		ts := pane.win.MaxTimestamp()
-		for i, k := range pane.keys {
+		for i, k := range pane.keys.Keys() {
 			p.rec = runtime.Record[partial[K, T, A]]{Value: partial[K, T, A]{Key: k, Start: pane.win.Start, End: pane.win.End, Acc: pane.accs[i], Records: pane.records[i]}, Time: ts}
 			if err := p.w.Collect(&p.rec); err != nil {
 				return err
 			}
 		}
-		clear(pane.index)
-		clear(pane.keys)
+		pane.keys.Reset()
 		clear(pane.accs)
-		pane.keys, pane.accs, pane.records = pane.keys[:0], pane.accs[:0], pane.records[:0]
+		pane.accs, pane.records = pane.accs[:0], pane.records[:0]
 		p.free = append(p.free, pane)
 	}
 	clear(p.panes)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weirstream/weir/codec"
 	"github.com/weirstream/weir/internal/job"
+	"github.com/weirstream/weir/internal/keyindex"
 	"github.com/weirstream/weir/internal/runtime"
 	"github.com/weirstream/weir/internal/snapshot"
 	"github.com/weirstream/weir/window"
@@ -57,11 +58,11 @@ type heapPanes[K comparable, A any] struct {
 	lastWin window.Window
 	// spare is the pane of the last window dropped, emptied, unless that
 	// window used little of it: the next new window takes it, with the
-	// room its map and entries grew to, since windows of a stream tend to
-	// be alike. A pane made afresh grows its map
-	// and slices from nothing, and its memory, new to the process, faults
-	// in page by page. dropped is how many keys that window had: a pane
-	// made while the spare is taken starts with room for as many.
+	// room its index and accumulators grew to, since windows of a stream
+	// tend to be alike. A pane made afresh grows them from nothing, and
+	// its memory, new to the process, faults in page by page. dropped is
+	// how many keys that window had: a pane made while the spare is taken
+	// starts with room for as many.
 	spare   *pane[K, A]
 	dropped int
 
@@ -75,22 +76,16 @@ type heapPanes[K comparable, A any] struct {
 	_ runtime.Pad // apart from the next subtask's
 }
 
-// pane is the accumulators of one window: an entry per key, in the order
-// the keys came, and the index of each key's entry. With early firing, a
-// bit per entry marks a result that changed since the last early firing:
-// beside the entries, not in them, which stay as small as a key and an
+// pane is the accumulators of one window: the keys in the order they
+// came, each with its accumulator at its position in accs. With early
+// firing, a bit per key marks a result that changed since the last early
+// firing: beside the accumulators, not in them, which stay as small as an
 // accumulator for the windows that never fire early.
 type pane[K comparable, A any] struct {
-	index    map[K]int32
-	entries  []paneEntry[K, A]
-	dirty    []uint64 // bit i: entries[i]; grown as entries are marked
+	keys     keyindex.Index[K]
+	accs     []A
+	dirty    []uint64 // bit i: accs[i]; grown as keys are marked
 	anyDirty bool
-}
-
-// paneEntry is one key's accumulator in a pane.
-type paneEntry[K comparable, A any] struct {
-	key K
-	acc A
 }
 
 // markDirty marks entry i's result as changed.
@@ -103,17 +98,15 @@ func (p *pane[K, A]) markDirty(i int32) {
 	p.anyDirty = true
 }
 
-// add appends an entry for k and returns its index. The entries grow by
+// add adds k with acc and returns its position. The accumulators grow by
 // doubling: append grows a large slice by a quarter, which copies a pane
 // of many keys over and over as it fills.
 func (p *pane[K, A]) add(k K, acc A) int32 {
-	if len(p.entries) == cap(p.entries) {
-		p.entries = slices.Grow(p.entries, max(len(p.entries), 64))
+	if len(p.accs) == cap(p.accs) {
+		p.accs = slices.Grow(p.accs, max(len(p.accs), 64))
 	}
-	i := int32(len(p.entries))
-	p.index[k] = i
-	p.entries = append(p.entries, paneEntry[K, A]{key: k, acc: acc})
-	return i
+	p.accs = append(p.accs, acc)
+	return p.keys.Add(k)
 }
 
 func newHeapPanes[K comparable, A any](base *keyedBase[K], clone func(K) K) *heapPanes[K, A] {
@@ -129,7 +122,8 @@ func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 		h.spare = nil
 	} else {
 		n := h.dropped
-		p = &pane[K, A]{index: make(map[K]int32, n), entries: make([]paneEntry[K, A], 0, n)}
+		p = &pane[K, A]{accs: make([]A, 0, n)}
+		p.keys.Grow(n)
 	}
 	h.panes[win] = p
 	return p
@@ -138,21 +132,21 @@ func (h *heapPanes[K, A]) pane(win window.Window) *pane[K, A] {
 // drop deletes win's pane p and keeps it, emptied, as the spare, unless
 // its window used little of it.
 func (h *heapPanes[K, A]) drop(win window.Window, p *pane[K, A]) {
-	h.dropped = len(p.entries)
+	h.dropped = len(p.accs)
 	delete(h.panes, win)
 	if h.last == p {
 		h.last = nil
 	}
-	if 4*h.dropped <= cap(p.entries) {
+	if 4*h.dropped <= cap(p.accs) {
 		// The window filled a quarter of its pane or less: the pane goes
 		// to the collector, so that a burst of keys in one window does
 		// not keep its room for good.
 		return
 	}
-	clear(p.index)
-	clear(p.entries) // holds no key for the collector
+	p.keys.Reset()
+	clear(p.accs) // holds nothing for the collector
 	clear(p.dirty)
-	p.entries, p.dirty, p.anyDirty = p.entries[:0], p.dirty[:0], false
+	p.accs, p.dirty, p.anyDirty = p.accs[:0], p.dirty[:0], false
 	h.spare = p
 }
 
@@ -163,9 +157,9 @@ func (h *heapPanes[K, A]) get(win window.Window, k K, owned bool) (A, bool, erro
 		h.last, h.lastWin = p, win
 	}
 	h.cur = p
-	if i, ok := p.index[k]; ok {
+	if i, ok := p.keys.Find(k); ok {
 		h.curIdx = i
-		return p.entries[i].acc, true, nil
+		return p.accs[i], true, nil
 	}
 	h.curIdx, h.curKey, h.curOwned = -1, k, owned
 	var zero A
@@ -181,7 +175,7 @@ func (h *heapPanes[K, A]) put(acc A, _, dirty bool) error {
 		}
 		i = p.add(k, acc)
 	} else {
-		p.entries[i].acc = acc
+		p.accs[i] = acc
 	}
 	if dirty {
 		p.markDirty(i)
@@ -195,13 +189,12 @@ func (h *heapPanes[K, A]) fire(win window.Window, emit func(K, A) (A, error), dr
 		return nil
 	}
 	if emit != nil {
-		for i := range p.entries {
-			e := &p.entries[i]
-			acc, err := emit(e.key, e.acc)
+		for i, k := range p.keys.Keys() {
+			acc, err := emit(k, p.accs[i])
 			if err != nil {
 				return err
 			}
-			e.acc = acc
+			p.accs[i] = acc
 		}
 	}
 	if drop {
@@ -220,12 +213,12 @@ func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) (A, error
 		for p.dirty[w] != 0 {
 			b := bits.TrailingZeros64(p.dirty[w])
 			p.dirty[w] &^= 1 << b
-			e := &p.entries[w<<6+b]
-			acc, err := emit(e.key, e.acc)
+			i := w<<6 + b
+			acc, err := emit(p.keys.Keys()[i], p.accs[i])
 			if err != nil {
 				return err
 			}
-			e.acc = acc
+			p.accs[i] = acc
 		}
 	}
 	return nil
@@ -233,8 +226,8 @@ func (h *heapPanes[K, A]) fireDirty(win window.Window, emit func(K, A) (A, error
 
 func (h *heapPanes[K, A]) snapshot(s *job.OperatorSnapshot, fired map[window.Window]bool) error {
 	for win, p := range h.panes {
-		for _, e := range p.entries {
-			if err := addWindowEntry(s, h.base, h.accs, paneState, e.key, win, fired[win], e.acc); err != nil {
+		for i, k := range p.keys.Keys() {
+			if err := addWindowEntry(s, h.base, h.accs, paneState, k, win, fired[win], p.accs[i]); err != nil {
 				return err
 			}
 		}

@@ -36,10 +36,10 @@ func TestPaneSpareAfterABurst(t *testing.T) {
 		t.Fatal("the next window did not take the spare")
 	}
 	if h.spare != nil {
-		t.Fatalf("a pane with room for %d entries is kept for a window of 10", cap(burst.entries))
+		t.Fatalf("a pane with room for %d entries is kept for a window of 10", cap(burst.accs))
 	}
 	small := fill(2, 10)
-	if small == burst || cap(small.entries) > 1000 {
-		t.Fatalf("the window after has a pane with room for %d entries", cap(small.entries))
+	if small == burst || cap(small.accs) > 1000 {
+		t.Fatalf("the window after has a pane with room for %d entries", cap(small.accs))
 	}
 }
