@@ -185,6 +185,32 @@ func (s *Store[K]) buffer(key, value []byte) error {
 	kv.pendBuf = append(kv.pendBuf, key...)
 	mid := len(kv.pendBuf)
 	kv.pendBuf = append(kv.pendBuf, value...)
+	return s.addPending(start, mid)
+}
+
+// fail records a KV failure.
+func (c *kvColumn[K, T]) fail(op string, err error) { c.store.kvFail(c.name, op, err) }
+
+// kvFail records a failure of op on state name in the KV store.
+func (s *Store[K]) kvFail(name, op string, err error) {
+	s.fail(fmt.Errorf("state: %s %q in the state backend: %w (check the disk of the local state directory; the job restarts from its last checkpoint)", op, name, err))
+}
+
+// kvGet reads key from the KV store for state name: false when the key is
+// absent or the read failed, which it records.
+func (s *Store[K]) kvGet(name string, key []byte) ([]byte, bool) {
+	raw, ok, err := s.kv.kv.Get(key)
+	if err != nil {
+		s.kvFail(name, "read", err)
+		return nil, false
+	}
+	return raw, ok
+}
+
+// addPending adds the pair that pendBuf holds from start, its value from
+// mid, to the pending writes, and writes them when enough are buffered.
+func (s *Store[K]) addPending(start, mid int) error {
+	kv := s.kv
 	kv.pending = append(kv.pending, pair{start, mid, len(kv.pendBuf)})
 	if len(kv.pending) >= restoreBatch || len(kv.pendBuf) >= restoreBytes {
 		if !s.ready() {
@@ -192,11 +218,6 @@ func (s *Store[K]) buffer(key, value []byte) error {
 		}
 	}
 	return nil
-}
-
-// fail records a KV failure.
-func (c *kvColumn[K, T]) fail(op string, err error) {
-	c.store.fail(fmt.Errorf("state: %s %q in the state backend: %w (check the disk of the local state directory; the job restarts from its last checkpoint)", op, c.name, err))
 }
 
 // ready writes the entries that Restore buffered, and reports whether the
@@ -241,11 +262,7 @@ func (c *kvColumn[K, T]) get() (T, bool) {
 	if !ok {
 		return zero, false
 	}
-	raw, ok, err := c.store.kv.kv.Get(key)
-	if err != nil {
-		c.fail("read", err)
-		return zero, false
-	}
+	raw, ok := c.store.kvGet(c.name, key)
 	if !ok {
 		return zero, false
 	}
@@ -281,11 +298,7 @@ func (c *kvColumn[K, T]) update(v T) {
 	if !ok {
 		return
 	}
-	raw, ok, err := c.store.kv.kv.Get(key)
-	if err != nil {
-		c.fail("read", err)
-		return
-	}
+	raw, ok := c.store.kvGet(c.name, key)
 	if !ok {
 		return
 	}
@@ -434,11 +447,5 @@ func (c *kvColumn[K, T]) restore(key, value []byte) error {
 	}
 	mid := len(kv.pendBuf)
 	kv.pendBuf = append(kv.pendBuf, value...)
-	kv.pending = append(kv.pending, pair{start, mid, len(kv.pendBuf)})
-	if len(kv.pending) >= restoreBatch || len(kv.pendBuf) >= restoreBytes {
-		if !s.ready() {
-			return s.err
-		}
-	}
-	return nil
+	return s.addPending(start, mid)
 }

@@ -380,6 +380,33 @@ func TestKVErrors(t *testing.T) {
 		})
 	}
 
+	// Map and list states read and write pairs of their own: a failure
+	// of each names the state, and a failed read returns nothing.
+	for name, op := range map[string]func(m state.Map[int64, string], l state.List[string]) bool{
+		"map get":  func(m state.Map[int64, string], _ state.List[string]) bool { _, ok := m.Get(1); return ok },
+		"map put":  func(m state.Map[int64, string], _ state.List[string]) bool { m.Put(2, "y"); return false },
+		"list get": func(_ state.Map[int64, string], l state.List[string]) bool { return len(l.Get()) > 0 },
+		"list add": func(_ state.Map[int64, string], l state.List[string]) bool { l.Add("y"); return false },
+	} {
+		t.Run(name, func(t *testing.T) {
+			kv := &failKV{memKV: *newMemKV()}
+			s := keyedstate.NewKV(nil, kv, mustHasher[string](t), maxPar)
+			m := state.MapOf[int64, string](s.Store(), "m", state.TTL(time.Hour))
+			l := state.ListOf[string](s.Store(), "l")
+			s.SetKey("a")
+			m.Put(1, "x")
+			l.Add("x")
+			checkErr(t, s)
+			kv.err = errDisk
+			if op(m, l) {
+				t.Fatal("a failed read returned a value")
+			}
+			if err := s.Err(); !errors.Is(err, errDisk) || !strings.Contains(err.Error(), map[bool]string{true: `:m"`, false: `:l"`}[strings.HasPrefix(name, "map")]) {
+				t.Fatalf("Err = %v, want the KV's error naming the state", err)
+			}
+		})
+	}
+
 	t.Run("expire", func(t *testing.T) {
 		kv := &failKV{memKV: *newMemKV()}
 		s := keyedstate.NewKV(nil, kv, mustHasher[string](t), maxPar)

@@ -135,7 +135,7 @@ func newKVListColumn[K comparable, T any](s *Store[K], name string, ttl int64) *
 var _ table[int] = (*kvListColumn[int, int])(nil)
 
 func (c *kvListColumn[K, T]) fail(op string, err error) {
-	c.store.fail(fmt.Errorf("state: %s %q in the state backend: %w (check the disk of the local state directory; the job restarts from its last checkpoint)", op, c.name, err))
+	c.store.kvFail(c.name, op, err)
 }
 
 // listPrefix returns the prefix of the current key's list, or false if the
@@ -152,11 +152,7 @@ func (c *kvListColumn[K, T]) listPrefix() ([]byte, bool) {
 // header returns the next position of the list with the given prefix, and
 // false if there is no list (an expired one is removed).
 func (c *kvListColumn[K, T]) header(prefix []byte) (uint64, bool) {
-	raw, ok, err := c.store.kv.kv.Get(prefix)
-	if err != nil {
-		c.fail("read", err)
-		return 0, false
-	}
+	raw, ok := c.store.kvGet(c.name, prefix)
 	if !ok {
 		return 0, false
 	}

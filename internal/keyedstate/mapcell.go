@@ -186,7 +186,7 @@ func newKVMapColumn[K, MK comparable, V any](s *Store[K], name string, ttl int64
 var _ table[int] = (*kvMapColumn[int, int, int])(nil)
 
 func (c *kvMapColumn[K, MK, V]) fail(op string, err error) {
-	c.store.fail(fmt.Errorf("state: %s %q in the state backend: %w (check the disk of the local state directory; the job restarts from its last checkpoint)", op, c.name, err))
+	c.store.kvFail(c.name, op, err)
 }
 
 // mapPrefix returns the prefix of the current key's map, or false if the
@@ -225,11 +225,7 @@ func (c *kvMapColumn[K, MK, V]) live(prefix []byte) bool {
 	if c.ttl == 0 {
 		return true
 	}
-	raw, ok, err := c.store.kv.kv.Get(prefix)
-	if err != nil {
-		c.fail("read", err)
-		return false
-	}
+	raw, ok := c.store.kvGet(c.name, prefix)
 	if !ok {
 		return false
 	}
@@ -255,11 +251,7 @@ func (c *kvMapColumn[K, MK, V]) get(mk MK) (V, bool) {
 	if !ok {
 		return zero, false
 	}
-	raw, ok, err := c.store.kv.kv.Get(key)
-	if err != nil {
-		c.fail("read", err)
-		return zero, false
-	}
+	raw, ok := c.store.kvGet(c.name, key)
 	if !ok {
 		return zero, false
 	}
