@@ -360,25 +360,18 @@ func cutShort(f, part *os.File, off, n, size int64) bool {
 }
 
 // zeros reports whether f holds n zero bytes at off.
-func zeros(f *os.File, off, n int64) bool {
-	b := make([]byte, min(n, 32<<10))
-	for pos := int64(0); pos < n; {
-		k := int(min(n-pos, int64(len(b))))
-		if _, err := f.ReadAt(b[:k], off+pos); err != nil {
-			return false
-		}
-		for _, c := range b[:k] {
-			if c != 0 {
-				return false
-			}
-		}
-		pos += int64(k)
-	}
-	return true
+func zeros(f *os.File, off, n int64) bool { return sameBytes(f, zeroReader{}, off, n) }
+
+// zeroReader reads zeros at every offset.
+type zeroReader struct{}
+
+func (zeroReader) ReadAt(p []byte, _ int64) (int, error) {
+	clear(p)
+	return len(p), nil
 }
 
 // sameBytes reports whether f holds the n bytes of part at off.
-func sameBytes(f, part *os.File, off, n int64) bool {
+func sameBytes(f *os.File, part io.ReaderAt, off, n int64) bool {
 	a, b := make([]byte, 32<<10), make([]byte, 32<<10)
 	for pos := int64(0); pos < n; {
 		k := int(min(n-pos, int64(len(a))))

@@ -96,8 +96,8 @@ func TestSetKey(t *testing.T) {
 	}
 }
 
-// TestNoAllocations: finding and adding string and integer keys allocates
-// nothing once the index has room.
+// TestNoAllocations: finding and adding string, struct and integer keys
+// allocates nothing once the index has room.
 func TestNoAllocations(t *testing.T) {
 	var s Index[string]
 	s.Grow(1000)
@@ -113,6 +113,22 @@ func TestNoAllocations(t *testing.T) {
 		i++
 	}); a != 0 {
 		t.Errorf("string keys: %v allocations a key", a)
+	}
+	type key struct {
+		Page string
+		Day  int
+	}
+	var st Index[key]
+	st.Grow(1100)
+	d := 0
+	if a := testing.AllocsPerRun(1000, func() {
+		k := key{keys[d%len(keys)], d}
+		if _, ok := st.Find(k); !ok {
+			st.Add(k)
+		}
+		d++
+	}); a != 0 {
+		t.Errorf("struct keys: %v allocations a key", a)
 	}
 	var n Index[int64]
 	n.Grow(1100)
