@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -503,6 +505,82 @@ func TestFinishedTasksKeepTheirStateInLaterCheckpoints(t *testing.T) {
 	if err := env.Execute(context.Background(), "both"); err != nil {
 		t.Fatal(err)
 	}
+	_, m := newestMetadata(t, dir)
+	found := operatorState(m, "sums")
+	if found == nil {
+		t.Fatalf("the newest checkpoint holds no state of the finished keyed operator: %+v", m.Operators)
+	}
+	if len(found.Subtasks) != 2 {
+		t.Fatalf("the finished keyed operator has %d subtasks in the checkpoint, want 2", len(found.Subtasks))
+	}
+	for _, s := range found.Subtasks {
+		if !s.Finished || s.KeyedFile == "" {
+			t.Errorf("subtask %d of the finished keyed operator: finished %v, keyed file %q: want its final keyed state, marked finished", s.Index, s.Finished, s.KeyedFile)
+		}
+	}
+}
+
+// TestFinishedSourceIsNotReadAgain: a checkpoint taken after a source
+// finished restores it as finished, and the restored run reads none of
+// it again; also from a checkpoint that holds only its enumerator's state,
+// as those written before finished readers kept theirs do.
+func TestFinishedSourceIsNotReadAgain(t *testing.T) {
+	for _, readers := range []bool{true, false} {
+		t.Run(map[bool]string{true: "readers", false: "enumerator only"}[readers], func(t *testing.T) {
+			dir := t.TempDir()
+			var shortRead atomic.Int64
+			job := func(env *weir.Env, fail func(kv) error) *weirtest.TxCollector[string] {
+				short := weir.FromSource(env, weirtest.FromSlice(1, 2, 3, 4, 5, 6), weir.Name("short"), weir.UID("short"))
+				short = weir.Map(short, func(v int) int { shortRead.Add(1); return v }, weir.Name("short-read"))
+				weir.SinkTo(short, weirtest.NewCollector[int](), weir.Name("short-sink"))
+				return countJob(env, 1500, fail)
+			}
+			first := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir), weir.Restart(weir.NoRestart()))
+			job(first, func(kv) error {
+				// Fail once a checkpoint completed that the short source's
+				// tasks took no part in: they had finished. Until then,
+				// each record waits a little, so that the long source
+				// outlasts the checkpoints however slow the run.
+				for _, s := range first.CheckpointStats() {
+					if s.Status == weir.CheckpointCompleted && shortRead.Load() == 6 && !slices.ContainsFunc(slices.Collect(maps.Keys(s.Acks)), func(task string) bool { return strings.HasPrefix(task, "short (subtask") }) {
+						return errors.New("stop here")
+					}
+				}
+				time.Sleep(time.Millisecond)
+				return nil
+			})
+			if err := first.Execute(context.Background(), "first"); err == nil {
+				t.Fatal("the first run did not fail")
+			}
+			if readers {
+				_, m := newestMetadata(t, dir)
+				op := operatorState(m, "short")
+				if op == nil || len(op.Subtasks) != 2 || !op.Subtasks[0].Finished || !op.Subtasks[1].Finished {
+					t.Fatalf("the newest checkpoint holds %+v of the finished source's readers, want both subtasks, marked finished", op)
+				}
+			} else {
+				dropOperator(t, dir, "short")
+			}
+			shortRead.Store(0)
+			second := weir.NewEnv(weir.Parallelism(2), weir.Checkpoints(20*time.Millisecond, dir))
+			out := job(second, func(kv) error { return nil })
+			if err := second.Execute(context.Background(), "second"); err != nil {
+				t.Fatal(err)
+			}
+			if n := shortRead.Load(); n != 0 {
+				t.Fatalf("the restored run read %d records of the source that had finished before the checkpoint, want 0", n)
+			}
+			if len(out.Records()) == 0 {
+				t.Fatal("the restored run's other source produced nothing: the test proves nothing")
+			}
+		})
+	}
+}
+
+// newestMetadata returns the path and the metadata of the newest
+// checkpoint in dir.
+func newestMetadata(t *testing.T, dir string) (string, *snapshot.Metadata) {
+	t.Helper()
 	chks, _ := filepath.Glob(filepath.Join(dir, "chk-*", "_metadata"))
 	if len(chks) == 0 {
 		t.Fatal("no checkpoint completed")
@@ -516,22 +594,34 @@ func TestFinishedTasksKeepTheirStateInLaterCheckpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found *snapshot.Operator
+	return chks[len(chks)-1], m
+}
+
+// operatorState returns the state of operator uid in m, or nil.
+func operatorState(m *snapshot.Metadata, uid string) *snapshot.Operator {
 	for i := range m.Operators {
-		if m.Operators[i].UID == "sums" {
-			found = &m.Operators[i]
+		if m.Operators[i].UID == uid {
+			return &m.Operators[i]
 		}
 	}
-	if found == nil {
-		t.Fatalf("the newest checkpoint holds no state of the finished keyed operator: %+v", m.Operators)
+	return nil
+}
+
+// dropOperator removes the state of operator uid from the newest
+// checkpoint in dir.
+func dropOperator(t *testing.T, dir, uid string) {
+	t.Helper()
+	path, m := newestMetadata(t, dir)
+	if operatorState(m, uid) == nil {
+		t.Fatalf("the newest checkpoint holds no state of %q", uid)
 	}
-	if len(found.Subtasks) != 2 {
-		t.Fatalf("the finished keyed operator has %d subtasks in the checkpoint, want 2", len(found.Subtasks))
+	m.Operators = slices.DeleteFunc(m.Operators, func(op snapshot.Operator) bool { return op.UID == uid })
+	b, err := snapshot.EncodeMetadata(m)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, s := range found.Subtasks {
-		if !s.Finished || s.KeyedFile == "" {
-			t.Errorf("subtask %d of the finished keyed operator: finished %v, keyed file %q: want its final keyed state, marked finished", s.Index, s.Finished, s.KeyedFile)
-		}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

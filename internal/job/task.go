@@ -59,9 +59,12 @@ type OperatorState struct {
 }
 
 type registered struct {
-	uid    string
-	op     Stateful
-	reader bool // a source reader's splits: none left once it finished
+	uid string
+	op  Stateful
+	// done, for a source reader, is its state once it finished: no
+	// splits left.
+	done   []byte
+	reader bool
 }
 
 // FinalState is an operator's state at the end of its input.
@@ -109,9 +112,11 @@ func (t *Task) AddState(uid string, op Stateful) {
 
 // AddReaderState registers a source reader's split state, as AddState
 // does, except that a reader that finished has read its splits to their
-// ends: checkpoints after that hold nothing of it.
-func (t *Task) AddReaderState(uid string, op Stateful) {
-	t.ops = append(t.ops, registered{uid: uid, op: op, reader: true})
+// ends: checkpoints after that hold done for it, the encoding of no
+// splits. They must hold something: a restore that found no state of a
+// source at all would read it again from its start.
+func (t *Task) AddReaderState(uid string, op Stateful, done []byte) {
+	t.ops = append(t.ops, registered{uid: uid, op: op, done: done, reader: true})
 }
 
 // Checkpointing returns the hooks the task's loop calls.
@@ -163,7 +168,11 @@ func (t *Task) Stopped() { close(t.stopped) }
 // the task's goroutine, before the task closes its operators.
 func (t *Task) Finished(ctx context.Context) error {
 	for _, s := range t.ops {
-		if s.reader || t.run.holdsFinalCommit(s.uid, t.subtask) {
+		if s.reader {
+			t.final = append(t.final, FinalState{UID: s.uid, Snapshot: OperatorSnapshot{State: s.done}})
+			continue
+		}
+		if t.run.holdsFinalCommit(s.uid, t.subtask) {
 			continue // a sink's final commit is its final state (final.go)
 		}
 		var snap OperatorSnapshot

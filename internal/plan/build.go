@@ -263,7 +263,11 @@ func (b *builder) reader(n *Node, t *Subtask, en *runtime.Enumeration) (func(con
 		if err != nil {
 			return nil, fmt.Errorf("source %q: %w", n.Name, err)
 		}
-		t.task.AddReaderState(n.UID, &readerState{reader: r, splits: splits})
+		done, err := encodeSplits(splits, nil)
+		if err != nil {
+			return nil, fmt.Errorf("source %q: %w", n.Name, err)
+		}
+		t.task.AddReaderState(n.UID, &readerState{reader: r, splits: splits}, done)
 	}
 	return loop, nil
 }

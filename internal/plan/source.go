@@ -42,7 +42,10 @@ func (b *builder) enumeration(ctx context.Context, n *Node) (*runtime.Enumeratio
 		if splits, err = n.Source.Splits(); err != nil {
 			return nil, err
 		}
-		if r := b.run.Restorer(); r != nil && r.Has(n.UID) {
+		// Either part of the source's state makes a restore: checkpoints
+		// before readers kept their state once finished hold only the
+		// enumerator's of a source whose readers all finished.
+		if r := b.run.Restorer(); r != nil && (r.Has(n.UID) || r.Has(EnumeratorUID(n.UID))) {
 			unassigned, err := decodeSplits(splits, r.OperatorStates(EnumeratorUID(n.UID), 0, 1))
 			if err != nil {
 				return nil, fmt.Errorf("restore the enumerator: %w", err)
