@@ -57,12 +57,19 @@ func (d *driver) loop(ctx context.Context) error {
 			d.triggerSavepoint(ctx)
 		case now := <-tick.C:
 			d.tick(ctx, now)
-		case a := <-r.acks:
-			d.ack(ctx, a)
-		case e := <-r.ended:
-			d.taskEnded(ctx, e)
+		case rep := <-r.reports:
+			d.report(ctx, rep)
 		}
 	}
+}
+
+// report passes a task's report to the coordinator.
+func (d *driver) report(ctx context.Context, rep taskReport) {
+	if rep.ended != nil {
+		d.taskEnded(ctx, *rep.ended)
+		return
+	}
+	d.ack(ctx, rep.ack)
 }
 
 // taskEnded stops waiting for a task that ended its input; later

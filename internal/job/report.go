@@ -59,6 +59,19 @@ func (r *Run) report(ctx context.Context, a Ack) {
 	}
 }
 
+// taskReport is an acknowledgement, or the end of a task's input when
+// ended is set. Both kinds travel in one queue: a task sends its last
+// acknowledgements before its end, and the driver must take them in that
+// order. Were the end taken first, the coordinator would stop waiting for
+// the task and drop its acknowledgement, and the checkpoint would hold the
+// task's final state instead of the state at its barrier — for a source
+// reader, "no splits" for a position before its last records, which a
+// restore would then never read.
+type taskReport struct {
+	ack   Ack
+	ended *Ended
+}
+
 // local reports to the run's own driver.
 type local struct{ run *Run }
 
@@ -75,7 +88,7 @@ func (l local) FinalCommit(_ context.Context, fc FinalCommit) error {
 // tasks, or of a task in another process of a cluster.
 func (r *Run) Receive(ctx context.Context, a Ack) error {
 	select {
-	case r.acks <- a:
+	case r.reports <- taskReport{ack: a}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -87,7 +100,7 @@ func (r *Run) Receive(ctx context.Context, a Ack) error {
 // state.
 func (r *Run) ReceiveEnded(ctx context.Context, e Ended) error {
 	select {
-	case r.ended <- e:
+	case r.reports <- taskReport{ended: &e}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -28,9 +28,11 @@ type Run struct {
 	sources []Trigger
 
 	reporter Reporter // where this process's tasks report
-	acks     chan Ack
-	ended    chan Ended
-	uploads  sync.WaitGroup
+	// reports carries the acknowledgements and ends of tasks to the
+	// driver, in one queue: a task's acknowledgement must reach the
+	// coordinator before its end (see taskReport).
+	reports chan taskReport
+	uploads sync.WaitGroup
 
 	// allEnded, when not nil, is closed by the driver once every task it
 	// coordinates has ended its input (Execute with a driver waits for it).
@@ -78,8 +80,7 @@ type Store interface {
 func newRun(j *Job, store Store, lastID int64, from *point) *Run {
 	r := &Run{job: j, store: store, lastID: lastID, byID: map[checkpoint.TaskID]*Task{},
 		savepointReqs: make(chan *savepointReq),
-		acks:          make(chan Ack, 64),
-		ended:         make(chan Ended, 64)}
+		reports:       make(chan taskReport, 128)}
 	r.reporter = local{r}
 	if from != nil {
 		r.restore = newRestore(*from)
