@@ -43,4 +43,8 @@
 //  4. A finished job leaves a record (_finished) naming the checkpoint its
 //     end followed; a start that finds it with that checkpoint still the
 //     newest publishes the end again (idempotent) and does nothing else.
+//  5. A task that ended its input stands in every later checkpoint with
+//     its final state, but only in those it did not acknowledge: its
+//     acknowledgements and its end reach the driver in the order it sent
+//     them (Run.reports).
 package job
