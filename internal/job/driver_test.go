@@ -346,6 +346,9 @@ func (s *fakeStore) PathOf(d storage.Dir) string { return s.Location() + "/" + d
 // its barrier, it made a restore skip the reader's last records.
 func TestAckBeforeEnd(t *testing.T) {
 	for range 20 {
+		// The loop's ticker passes the wall clock: the transcript's clock
+		// starts at it, so that no tick triggers or times out a checkpoint
+		// while the loop runs.
 		h := &harness{t: t, now: time.Now()}
 		h.do("tasks 0/0* 1/0")
 		h.do("tick 1s")

@@ -67,10 +67,6 @@ func (x *Index[K]) Add(k K) int32 {
 	return pos
 }
 
-// SetKey replaces the key at position i with k, which must equal it: a
-// copy that shares no memory with a record, say.
-func (x *Index[K]) SetKey(i int32, k K) { x.keys[i] = k }
-
 // Reset empties x and keeps its room for as many keys as it held.
 func (x *Index[K]) Reset() {
 	clear(x.slots)

@@ -86,16 +86,6 @@ func TestIntegerAndStructKeys(t *testing.T) {
 	}
 }
 
-func TestSetKey(t *testing.T) {
-	var x Index[string]
-	b := []byte("client")
-	x.Add(string(b))
-	x.SetKey(0, "client")
-	if pos, ok := x.Find("client"); !ok || pos != 0 || x.Keys()[0] != "client" {
-		t.Fatalf("after SetKey: %d, %v, %q", pos, ok, x.Keys())
-	}
-}
-
 // TestNoAllocations: finding and adding string, struct and integer keys
 // allocates nothing once the index has room.
 func TestNoAllocations(t *testing.T) {
