@@ -29,6 +29,7 @@ import (
 	"github.com/weirstream/weir/connector/file"
 	"github.com/weirstream/weir/metrics"
 	"github.com/weirstream/weir/sink"
+	"github.com/weirstream/weir/source"
 	"github.com/weirstream/weir/weirtest"
 )
 
@@ -213,6 +214,11 @@ type PVUVReport struct {
 	FileBytes int64
 	Baseline  PVUVRun
 	P1, P2    PVUVRun
+	// Source is weir's source alone at parallelism 1, as the job reads
+	// (the file source, lines parsed where they are read), into a sink
+	// that drops the hits: the CPU weir spends before its job's first
+	// step, which bounds what target 1 leaves for the job's steps.
+	Source PVUVRun
 	// P1Checkpointed is weir p1 with checkpoints every
 	// Config.CheckpointInterval (when set); CheckpointRatio its throughput
 	// over P1's, and CheckpointMet whether it reaches TargetCheckpoint.
@@ -298,6 +304,7 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 	rep.P2 = PVUVRun{Name: "weir p2", Parallelism: 2}
 	rep.P1Checkpointed = PVUVRun{Name: "weir p1+ckpt", Parallelism: 1}
 	rep.P1Unobserved = PVUVRun{Name: "weir p1 -obs", Parallelism: 1}
+	rep.Source = PVUVRun{Name: "weir source", Parallelism: 1}
 	var want []baseline.Window
 	for i := range cfg.Runs {
 		fmt.Fprintf(w, "run %d/%d:", i+1, cfg.Runs)
@@ -313,6 +320,14 @@ func PVUV(ctx context.Context, cfg PVUVConfig, w io.Writer) (PVUVReport, error) 
 		}
 		rep.Baseline.best(res.Lines, d, CPUTime()-cpu0)
 		fmt.Fprintf(w, " baseline %v", d.Round(time.Millisecond))
+		cpu0 = CPUTime()
+		lines, d, err := runSource(ctx, rep.File, cfg.Observe != ObserveOff)
+		if err != nil {
+			fmt.Fprintln(w)
+			return rep, err
+		}
+		rep.Source.best(lines, d, CPUTime()-cpu0)
+		fmt.Fprintf(w, ", weir source %v", d.Round(time.Millisecond))
 		runs := []*PVUVRun{&rep.P1, &rep.P2}
 		if cfg.CheckpointInterval > 0 {
 			runs = append(runs, &rep.P1Checkpointed)
@@ -483,6 +498,13 @@ func (rep *PVUVReport) print(w io.Writer) {
 func (rep *PVUVReport) printEfficiency(w io.Writer) {
 	fmt.Fprintf(w, "\nefficiency, medians of %d runs:\n", len(rep.Baseline.Each))
 	fmt.Fprintf(w, "  %-46s %6.2f   target >= %.2f   %s\n", "CPU per line, baseline over weir p1", rep.CPURatio, TargetCPU, yesNo(rep.CPUMet))
+	if b, src, p1 := rep.Baseline.MedianCPU(), rep.Source.MedianCPU(), rep.P1.MedianCPU(); b > 0 && src > 0 {
+		// What target 1 allows weir p1, less what its source alone takes,
+		// is what it leaves the job's steps.
+		allowed := time.Duration(float64(b) / TargetCPU)
+		fmt.Fprintf(w, "  (weir's source alone, read and parse at p1: %v per line, %.2f of the baseline's whole program;\n", src, float64(src)/float64(b))
+		fmt.Fprintf(w, "  target 1 allows weir p1 %v per line: %v for the steps after its source, which take %v)\n", allowed, allowed-src, p1-src)
+	}
 	fmt.Fprintf(w, "  %-46s %6.2f   target <= %.2f   %s\n", "wall time, weir p2 over baseline (1 goroutine)", rep.P2WallRatio, TargetP2Wall, yesNo(rep.P2WallMet))
 	if rep.MemoryRatio == 0 {
 		fmt.Fprintf(w, "  %-46s %6s   target <= %.2f   (not measured)\n", "peak RSS, weir p1 over baseline", "-", TargetMemory)
@@ -609,6 +631,35 @@ func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, 
 		}
 	}
 	return results.Records(), job.Counters.Lines.Load(), d, completed, nil
+}
+
+// runSource runs weir's source alone at parallelism 1 over the file at
+// path, as runWeir reads it, into a sink that drops the hits; it returns
+// the lines read and the wall time.
+func runSource(ctx context.Context, path string, observe bool) (int64, time.Duration, error) {
+	rt.GC()
+	start := time.Now()
+	env := weir.NewEnv(weir.Parallelism(1), weir.Observe(observe))
+	counters := &pvuv.Counters{}
+	lines, err := file.NewSource(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	src, err := file.DecodedPerReader(lines, counters.NewDecoder)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	hits := weir.FromSource(env, src, weir.Name("file"))
+	weir.SinkTo(hits, sink.Func[pvuv.Hit](func(context.Context, pvuv.Hit) error { return nil }), weir.Name("drop"))
+	// Bad lines count as lines, as in the job; they go nowhere here.
+	weir.SinkTo(weir.SourceDeadLetters(hits), sink.Func[source.DeadLetter](func(context.Context, source.DeadLetter) error {
+		counters.Lines.Add(1)
+		return nil
+	}), weir.Name("drop-bad"))
+	if err := env.Execute(ctx, "bench-pvuv-source"); err != nil {
+		return 0, 0, fmt.Errorf("bench: weir source: %w", err)
+	}
+	return counters.Lines.Load(), time.Since(start), nil
 }
 
 // diff describes the first differences between weir's windows and the

@@ -51,6 +51,9 @@ func TestPVUV(t *testing.T) {
 	if calls != 100 {
 		t.Errorf("Generating called %d times, want 100", calls)
 	}
+	if rep.Source.Lines != 20_000 || len(rep.Source.EachCPU) != 2 || rep.Source.MedianCPU() <= 0 {
+		t.Errorf("weir source: %d lines, CPU per line %v; want every line, measured in both runs", rep.Source.Lines, rep.Source.EachCPU)
+	}
 	if rep.CPURatio <= 0 || rep.P2WallRatio <= 0 {
 		t.Errorf("efficiency ratios CPU %v, p2 wall %v: not computed", rep.CPURatio, rep.P2WallRatio)
 	}
@@ -62,7 +65,7 @@ func TestPVUV(t *testing.T) {
 	if rep.MemoryRatio <= 0 {
 		t.Errorf("memory ratio %v: not computed", rep.MemoryRatio)
 	}
-	for _, want := range []string{"run 2/2", "results: PASS", "weir p2", "CPU per line, baseline over weir p1", "target <= 2.00"} {
+	for _, want := range []string{"run 2/2", "results: PASS", "weir p2", "CPU per line, baseline over weir p1", "weir's source alone", "target <= 2.00"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -66,6 +66,8 @@ const benchPVUVAbout = `Generates --events access-log lines (seeded, so the same
 temporary file, then runs over it, one after another in this process:
 
   baseline   bench/baseline: hand-written PV/UV in one goroutine
+  weir source   the job's file source alone, reading and parsing, at
+             parallelism 1, into a sink that drops the hits
   weir p1    the PV/UV job, file source, at parallelism 1
   weir p2    the same at parallelism 2
   weir p1+ckpt  weir p1 with a checkpoint every --checkpoint-interval
@@ -75,12 +77,13 @@ pv, uv, top pages) and prints PASS or FAIL, then throughput in lines per
 second of wall time and the ratios against the targets: weir p1 at least
 0.50 of the baseline, weir p2 at least 1.60 times weir p1, weir p1 with
 checkpoints at least 0.95 of weir p1. Then the efficiency targets, from the
-runs' medians: the baseline's CPU time per line at least 0.70 of weir p1's,
-weir p2's wall time at most the baseline's, and weir p1's peak resident
-memory at most 2 times the baseline's: each program runs once more in a
-process of its own (weir starts itself again), and its peak is taken without
-the pages of weir's binary, which all three run in (on Linux: VmHWM less
-RssFile).`
+runs' medians: the baseline's CPU time per line at least 0.70 of weir p1's
+(beside it, weir's source alone, and what that target leaves the job's steps
+after the source), weir p2's wall time at most the baseline's, and weir p1's
+peak resident memory at most 2 times the baseline's: each program runs once
+more in a process of its own (weir starts itself again), and its peak is
+taken without the pages of weir's binary, which all three run in (on Linux:
+VmHWM less RssFile).`
 
 // pvuvChild is the hidden benchmark that runs one program of weir bench
 // pvuv in a process of its own.
