@@ -195,11 +195,22 @@ func (c *Coordinator[S]) Decline(now time.Time, id int64, task TaskID, reason st
 	return c.abort(now, fmt.Sprintf("task %v declined: %s", task, reason))
 }
 
-// Finished records that task ended; it is not waited for any more.
-func (c *Coordinator[S]) Finished(now time.Time, task TaskID) []Action[S] {
+// Finished records that task ended; it is not waited for any more, and
+// the pending checkpoint holds its final state instead of an
+// acknowledgement. barrier is the last checkpoint whose barrier the task
+// took (0 for none). A task that took the pending checkpoint's barrier
+// acknowledged it before it ended, so an end that finds the checkpoint
+// still waiting for it means the acknowledgement was lost (a call between
+// processes that failed): its final state is not its state at the barrier
+// — a source reader's "no splits" for a position before its last records
+// — so the checkpoint aborts.
+func (c *Coordinator[S]) Finished(now time.Time, task TaskID, barrier int64) []Action[S] {
 	c.finished[task] = true
 	if c.pending == nil || !c.pending.waiting[task] {
 		return nil
+	}
+	if barrier >= c.pending.id {
+		return c.abort(now, fmt.Sprintf("task %v ended without its acknowledgement of the checkpoint's barrier, which it took", task))
 	}
 	delete(c.pending.waiting, task)
 	return c.maybeComplete(now)

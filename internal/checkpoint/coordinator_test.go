@@ -54,10 +54,17 @@ func TestCoordinatorTranscript(t *testing.T) {
 		{func() []Action[string] { return c.Tick(at(1400)) }, "abort 7 [{0 0} {1 0} {2 0}]: timed out after 1s with 0 of 3 tasks acknowledged;"},
 		{func() []Action[string] { return c.Tick(at(1500)) }, "trigger 8 [{0 0}];"},
 		{func() []Action[string] { return c.Ack(at(1510), 8, src, "s") }, ""},
-		{func() []Action[string] { return c.Finished(at(1520), mid) }, ""},
+		// mid ends before checkpoint 8's barrier reaches it (the last it
+		// took was 6's): 8 holds its final state instead.
+		{func() []Action[string] { return c.Finished(at(1520), mid, 6) }, ""},
 		{func() []Action[string] { return c.Ack(at(1530), 8, snk, "k") }, "persist 8 (2 states);"},
 		{func() []Action[string] { return c.Persisted(at(1540), 8, 1, errors.New("bucket gone")) }, "abort 8 [{0 0} {2 0}]: bucket gone;"},
-		{func() []Action[string] { return c.Finished(at(1600), src) }, ""},
+		{func() []Action[string] { return c.Tick(at(1700)) }, "trigger 9 [{0 0}];"},
+		{func() []Action[string] { return c.Ack(at(1710), 9, src, "s") }, ""},
+		// snk took 9's barrier and ended, but its acknowledgement never
+		// came: its final state is not its state at the barrier.
+		{func() []Action[string] { return c.Finished(at(1720), snk, 9) }, "abort 9 [{0 0}]: task {2 0} ended without its acknowledgement of the checkpoint's barrier, which it took;"},
+		{func() []Action[string] { return c.Finished(at(1800), src, 9) }, ""},
 		{func() []Action[string] { return c.Tick(at(5000)) }, ""}, // no source left to carry a barrier
 	}
 	for i, s := range steps {
@@ -66,8 +73,8 @@ func TestCoordinatorTranscript(t *testing.T) {
 		}
 	}
 	completed, failed := stats.Counts()
-	if completed != 1 || failed != 3 {
-		t.Fatalf("stats: %d completed, %d failed; want 1 and 3", completed, failed)
+	if completed != 1 || failed != 4 {
+		t.Fatalf("stats: %d completed, %d failed; want 1 and 4", completed, failed)
 	}
 	if st := stats.Recent()[0]; st.ID != 5 || st.Size != 42 || len(st.Acks) != 3 || st.Acks[mid] != 70*time.Millisecond {
 		t.Fatalf("stats of checkpoint 5: %+v", st)

@@ -359,7 +359,7 @@ func (r reporter) Ended(ctx context.Context, e job.Ended) error {
 	if err != nil {
 		return err
 	}
-	return cl.Finished(ctx, Finished{Epoch: r.ep.id, Task: e.Task, Final: e.Final})
+	return cl.Finished(ctx, Finished{Epoch: r.ep.id, Task: e.Task, Final: e.Final, Barrier: e.Barrier})
 }
 
 func (r reporter) FinalCommit(ctx context.Context, fc job.FinalCommit) error {
@@ -575,7 +575,7 @@ func (w *worker) Finished(ctx context.Context, m Finished) error {
 	if err != nil {
 		return err
 	}
-	return ep.run.ReceiveEnded(ctx, job.Ended{Task: m.Task, Final: m.Final})
+	return ep.run.ReceiveEnded(ctx, job.Ended{Task: m.Task, Final: m.Final, Barrier: m.Barrier})
 }
 
 func (w *worker) FinalCommit(ctx context.Context, m FinalCommit) error {

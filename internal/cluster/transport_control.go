@@ -86,6 +86,9 @@ type Finished struct {
 	Epoch int64             `cbor:"1,keyasint"`
 	Task  checkpoint.TaskID `cbor:"2,keyasint"`
 	Final []job.FinalState  `cbor:"3,keyasint,omitempty"`
+	// Barrier is the last checkpoint whose barrier the task took
+	// (job.Ended).
+	Barrier int64 `cbor:"4,keyasint,omitempty"`
 }
 
 // FinalCommit is what sink subtask Subtask of UID pre-committed at the end

@@ -696,7 +696,7 @@ func controlMessages(gen int64) []any {
 			Timing: &AckTiming{Barrier: 4, Aligned: 3, Snapshotted: 2, Uploaded: 1}},
 		Finished{Epoch: gen, Task: task, Final: []job.FinalState{{UID: "window", Snapshot: job.OperatorSnapshot{
 			Keyed:    map[int][]snapshot.Entry{97: {{State: "window/pane", Key: []byte("k"), Namespace: []byte("w"), Value: []byte("v")}}},
-			KeyRange: keygroup.Range{Start: 96, End: 128}, State: []byte{7}}}}},
+			KeyRange: keygroup.Range{Start: 96, End: 128}, State: []byte{7}}}}, Barrier: 7},
 		FinalCommit{Epoch: gen, UID: "sink", Subtask: 1, Parallelism: 2, Committables: [][]byte{{1}, {}, {2, 3}}, State: []byte("s")},
 		SplitRequest{Epoch: gen, Source: "kafka", Subtask: 5},
 		Mailbox{Epoch: gen, Source: "kafka", Subtask: 5, Items: []MailItem{

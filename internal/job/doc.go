@@ -44,7 +44,9 @@
 //     end followed; a start that finds it with that checkpoint still the
 //     newest publishes the end again (idempotent) and does nothing else.
 //  5. A task that ended its input stands in every later checkpoint with
-//     its final state, but only in those it did not acknowledge: its
+//     its final state, but only in those whose barrier it never took: its
 //     acknowledgements and its end reach the driver in the order it sent
-//     them (Run.reports).
+//     them (Run.reports), and its end names the last barrier it took
+//     (Ended.Barrier): a checkpoint still waiting for the acknowledgement
+//     of that barrier, lost between processes, aborts.
 package job

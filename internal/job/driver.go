@@ -76,7 +76,7 @@ func (d *driver) report(ctx context.Context, rep taskReport) {
 // checkpoints hold its final state.
 func (d *driver) taskEnded(ctx context.Context, e Ended) {
 	d.ended[e.Task] = e.Final
-	d.act(ctx, d.coord.Finished(d.now(), e.Task))
+	d.act(ctx, d.coord.Finished(d.now(), e.Task, e.Barrier))
 	if r := d.run; r.allEnded != nil && !d.allEnded && len(d.ended) == r.chainTasks() {
 		d.allEnded = true
 		close(r.allEnded)

@@ -36,8 +36,10 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the tr
 //	tick D               advance the clock by D and tick the driver
 //	ack ID C/S [UID...]  task C/S acknowledges checkpoint ID with operators UID
 //	decline ID C/S WHY   task C/S declines checkpoint ID
-//	finished C/S         task C/S ended its input, without state
-//	ended C/S [UID...]   task C/S ended its input with the final state of UIDs
+//	finished C/S [@ID]   task C/S ended its input, without state; @ID: the
+//	                     last barrier it took was checkpoint ID's
+//	ended C/S [@ID] [UID...]  task C/S ended its input with the final state
+//	                     of UIDs
 //	stopped C/S          task C/S returned: it takes no more notifications
 //	final UID C/S        sink UID, subtask C/S, pre-committed at its end
 //	fail-commit          the next metadata write fails
@@ -56,8 +58,9 @@ func TestDriverTranscripts(t *testing.T) {
 }
 
 type block struct {
-	cmd  string
-	want []string
+	comment []string // the lines starting with # before the command
+	cmd     string
+	want    []string
 }
 
 func readBlocks(t *testing.T, path string) []block {
@@ -68,15 +71,18 @@ func readBlocks(t *testing.T, path string) []block {
 	defer f.Close()
 	var blocks []block
 	var cur *block
+	var comment []string
 	inOutput := false
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case cur == nil && (line == "" || strings.HasPrefix(line, "#")):
+		case cur == nil && line == "":
+		case cur == nil && strings.HasPrefix(line, "#"):
+			comment = append(comment, line)
 		case cur == nil:
-			blocks = append(blocks, block{cmd: line})
-			cur, inOutput = &blocks[len(blocks)-1], false
+			blocks = append(blocks, block{comment: comment, cmd: line})
+			cur, inOutput, comment = &blocks[len(blocks)-1], false, nil
 		case line == "----" && !inOutput:
 			inOutput = true
 		case line == "":
@@ -110,6 +116,9 @@ func runTranscript(t *testing.T, path string) {
 	if *rewrite {
 		var b strings.Builder
 		for _, bl := range blocks {
+			for _, c := range bl.comment {
+				fmt.Fprintln(&b, c)
+			}
 			fmt.Fprintf(&b, "%s\n----\n", bl.cmd)
 			for _, l := range bl.want {
 				fmt.Fprintln(&b, l)
@@ -175,12 +184,14 @@ func (h *harness) do(cmd string) {
 		h.d.ack(ctx, Ack{ID: id, Task: task, Ops: ops})
 	case "decline":
 		h.d.ack(ctx, Ack{ID: h.id(f[1]), Task: h.task(f[2]), Err: strings.Join(f[3:], " ")})
-	case "finished":
-		h.d.taskEnded(ctx, Ended{Task: h.task(f[1])})
-	case "ended":
+	case "finished", "ended":
 		// The task ended its input with the final state given.
 		e := Ended{Task: h.task(f[1])}
-		for _, uid := range f[2:] {
+		uids := f[2:]
+		if len(uids) > 0 && strings.HasPrefix(uids[0], "@") {
+			e.Barrier, uids = h.id(uids[0][1:]), uids[1:]
+		}
+		for _, uid := range uids {
 			e.Final = append(e.Final, FinalState{UID: uid, Snapshot: OperatorSnapshot{State: []byte(uid + "@end")}})
 		}
 		h.d.taskEnded(ctx, e)
@@ -360,7 +371,7 @@ func TestAckBeforeEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		final := FinalState{UID: "src", Snapshot: OperatorSnapshot{State: []byte("no-splits")}}
-		if err := h.run.ReceiveEnded(ctx, Ended{Task: checkpoint.TaskID{Chain: 0, Subtask: 0}, Final: []FinalState{final}}); err != nil {
+		if err := h.run.ReceiveEnded(ctx, Ended{Task: checkpoint.TaskID{Chain: 0, Subtask: 0}, Final: []FinalState{final}, Barrier: 1}); err != nil {
 			t.Fatal(err)
 		}
 		h.log = nil
@@ -376,5 +387,43 @@ func TestAckBeforeEnd(t *testing.T) {
 		if !slices.ContainsFunc(h.log, func(l string) bool { return strings.Contains(l, "src[0=at-barrier]") }) {
 			t.Fatalf("checkpoint 1 does not hold the state the source acknowledged:\n%s", strings.Join(h.log, "\n"))
 		}
+	}
+}
+
+// TestEndedNamesTheLastBarrier: a task's end names the last checkpoint
+// whose barrier it took, after that checkpoint's acknowledgement, so that
+// a driver that finds the checkpoint still waiting for the task knows its
+// acknowledgement was lost.
+func TestEndedNamesTheLastBarrier(t *testing.T) {
+	ctx := context.Background()
+	h := &harness{t: t, now: time.Now()}
+	h.do("tasks 0/0* 0/1* 1/0")
+	first, second := h.run.byID[checkpoint.TaskID{Chain: 0, Subtask: 0}], h.run.byID[checkpoint.TaskID{Chain: 0, Subtask: 1}]
+	if err := second.Finished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rep := <-h.run.reports; rep.ended == nil || rep.ended.Barrier != 0 {
+		t.Fatalf("a task that took no barrier reported %+v, want its end with barrier 0", rep)
+	}
+	for _, id := range []int64{3, 4} {
+		if err := first.Checkpointing().Snapshot(ctx, id, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := first.Finished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 3 {
+		rep := <-h.run.reports
+		if rep.ended != nil {
+			got = append(got, fmt.Sprintf("ended after %d", rep.ended.Barrier))
+		} else {
+			got = append(got, fmt.Sprintf("ack %d", rep.ack.ID))
+		}
+	}
+	slices.Sort(got[:2]) // the uploads, and so the acknowledgements, may overtake each other
+	if want := []string{"ack 3", "ack 4", "ended after 4"}; !slices.Equal(got, want) {
+		t.Fatalf("the task reported %q, want %q", got, want)
 	}
 }

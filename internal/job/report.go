@@ -39,6 +39,10 @@ type Timing struct {
 type Ended struct {
 	Task  checkpoint.TaskID
 	Final []FinalState
+	// Barrier is the last checkpoint whose barrier the task took, 0 for
+	// none: a checkpoint still waiting for the task's acknowledgement of
+	// it aborts (checkpoint.Coordinator.Finished).
+	Barrier int64
 }
 
 // Reporter takes the reports of a run's tasks. A run reports to its own

@@ -89,6 +89,9 @@ type Task struct {
 	// final is the chain's state once it ended its input: written by the
 	// task before it reports, read by the driver after.
 	final []FinalState
+	// barrier is the last checkpoint whose barrier the task took; the
+	// task's goroutine's.
+	barrier int64
 	// stateBytes, when set, receives the size of the keyed state of each
 	// checkpoint the task uploaded.
 	stateBytes *atomic.Int64
@@ -182,7 +185,7 @@ func (t *Task) Finished(ctx context.Context) error {
 		t.final = append(t.final, FinalState{UID: s.uid, Snapshot: snap})
 	}
 	t.uploads.Wait()
-	return t.run.reporter.Ended(ctx, Ended{Task: t.id, Final: t.final})
+	return t.run.reporter.Ended(ctx, Ended{Task: t.id, Final: t.final, Barrier: t.barrier})
 }
 
 // Ack acknowledges checkpoint id with ops, or declines it with err, for a
@@ -197,6 +200,7 @@ func (t *Task) Ack(ctx context.Context, id int64, ops []OperatorState, err error
 
 // capture snapshots every operator of the chain, on the task's goroutine.
 func (t *Task) capture(ctx context.Context, id int64) ([]OperatorSnapshot, error) {
+	t.barrier = id
 	snaps := make([]OperatorSnapshot, len(t.ops))
 	for i, s := range t.ops {
 		if err := s.op.SnapshotState(ctx, id, &snaps[i]); err != nil {
