@@ -54,11 +54,26 @@ func blobErr(err error) error {
 }
 
 func (s *blobStore) put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	return s.write(ctx, key, r, false)
+}
+
+// putNew writes with the store's create-only condition (IfNotExist),
+// which it reports as FailedPrecondition when the key exists.
+func (s *blobStore) putNew(ctx context.Context, key string, r io.Reader) (int64, error) {
+	n, err := s.write(ctx, key, r, true)
+	if err != nil && gcerrors.Code(err) == gcerrors.FailedPrecondition {
+		return 0, fmt.Errorf("%w (%w)", fs.ErrExist, err)
+	}
+	return n, err
+}
+
+func (s *blobStore) write(ctx context.Context, key string, r io.Reader, ifNotExist bool) (int64, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w, err := s.b.NewWriter(wctx, key, &blob.WriterOptions{
 		// A fixed type skips content sniffing, which buffers the head.
 		ContentType: "application/octet-stream",
+		IfNotExist:  ifNotExist,
 	})
 	if err != nil {
 		return 0, err

@@ -28,8 +28,13 @@
 //
 //  1. A directory is completed iff its _metadata object exists. Commit writes
 //     _metadata after every state file, and the write is atomic (a local file
-//     is written to a temporary name and renamed; an object store PUT is
-//     atomic), so a reader never sees a partial _metadata from a live writer.
+//     is written to a temporary name and linked into place; an object store
+//     PUT is atomic), so a reader never sees a partial _metadata from a live
+//     writer. It is also create-only (the link fails on an existing name; S3
+//     and S3-compatible stores take If-None-Match: *, gocloud.dev's stores
+//     IfNotExist): of two processes that commit one directory, one wins and
+//     the other gets an error, and a completed checkpoint is never
+//     rewritten.
 //  2. Deleting a directory removes _metadata first, so a directory that is
 //     half deleted is never mistaken for a completed one.
 //  3. Retain and Discard touch only chk- directories they are asked about;

@@ -15,8 +15,9 @@ import (
 
 // localStore keeps objects as files under a directory. A write goes to a
 // temporary file next to its final name (os.TempDir is often another file
-// system, across which the rename would fail) and is renamed into place, so
-// a reader sees a file whole or not at all. Temporary names start with '.',
+// system, across which the rename would fail) and is renamed into place, or
+// for a create-only write linked, so a reader sees a file whole or not at
+// all. Temporary names start with '.',
 // which no key does, and listing skips them.
 type localStore struct {
 	root string // absolute
@@ -26,7 +27,50 @@ func (l *localStore) path(key string) string {
 	return filepath.Join(l.root, filepath.FromSlash(key))
 }
 
-func (l *localStore) put(ctx context.Context, key string, r io.Reader) (n int64, err error) {
+func (l *localStore) put(ctx context.Context, key string, r io.Reader) (int64, error) {
+	return l.write(ctx, key, r, os.Rename)
+}
+
+// putNew links the temporary file into place: link, unlike rename, fails
+// when the name exists, and the file it links is whole.
+func (l *localStore) putNew(ctx context.Context, key string, r io.Reader) (int64, error) {
+	return l.write(ctx, key, r, func(tmp, p string) error {
+		err := os.Link(tmp, p)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			// A file system without hard links: create the name
+			// exclusively and copy. A crash may leave it cut short,
+			// which readers take for a damaged file.
+			err = copyNew(tmp, p)
+		}
+		if rerr := os.Remove(tmp); err == nil && rerr != nil {
+			return rerr
+		}
+		return err
+	})
+}
+
+// copyNew creates p, which must not exist, with the content of file src.
+func copyNew(src, p string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err = io.Copy(out, in); err != nil {
+		_ = out.Close()
+		_ = os.Remove(p)
+		return err
+	}
+	return out.Close()
+}
+
+// write writes key through a temporary file, which place puts at the
+// key's path.
+func (l *localStore) write(ctx context.Context, key string, r io.Reader, place func(tmp, p string) error) (n int64, err error) {
 	p := l.path(key)
 	dir, base := filepath.Split(p)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -52,7 +96,7 @@ func (l *localStore) put(ctx context.Context, key string, r io.Reader) (n int64,
 	if err := f.Close(); err != nil {
 		return 0, err
 	}
-	if err := os.Rename(f.Name(), p); err != nil {
+	if err := place(f.Name(), p); err != nil {
 		return 0, err
 	}
 	return n, nil

@@ -199,6 +199,40 @@ func s3Err(err error) error {
 	return err
 }
 
+// putNew sends one PUT with If-None-Match: *, which S3 (and MinIO) apply
+// only where the key does not exist, answering 412 otherwise (409 while
+// another conditional write of the key is under way). What it writes,
+// checkpoint metadata, is read whole first: a multipart upload would put
+// the condition on its completion instead. A store that does not
+// implement the condition gets a check for the key before the write,
+// which two writers can both pass.
+func (s *s3Store) putNew(ctx context.Context, key string, r io.Reader) (int64, error) {
+	b, err := io.ReadAll(&ctxReader{ctx: ctx, r: io.NopCloser(r)})
+	if err != nil {
+		return 0, err
+	}
+	opts := s.put0
+	opts.SetMatchETagExcept("*")
+	_, err = s.client.PutObject(ctx, s.bucket, s.prefix+key, bytes.NewReader(b), int64(len(b)), opts)
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case err == nil:
+		return int64(len(b)), nil
+	case resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusConflict:
+		return 0, fmt.Errorf("%w (%w)", fs.ErrExist, err)
+	case resp.StatusCode == http.StatusNotImplemented, resp.Code == "NotImplemented":
+		exists, err := s.exists(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		if exists {
+			return 0, fs.ErrExist
+		}
+		return s.put(ctx, key, bytes.NewReader(b))
+	}
+	return 0, s3Err(err)
+}
+
 func (s *s3Store) put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	// Read up to a part: most state files fit, and go up in one PUT,
 	// which S3 applies whole or not at all. A larger one is a multipart

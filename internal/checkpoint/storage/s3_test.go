@@ -3,11 +3,14 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -48,6 +51,42 @@ func TestS3FromEnvironment(t *testing.T) {
 	s2 := open(t, "s3://weir/jobs/env?profile=weir")
 	if got, err := s2.Completed(t.Context()); err != nil || len(got) != 1 {
 		t.Errorf("with credentials from the shared file: %v, %v; want one checkpoint", names(got), err)
+	}
+}
+
+// TestS3WithoutConditionalWrites: a store that answers 501 to a PUT with
+// If-None-Match (one that does not implement conditional writes) still
+// takes checkpoints, and a second commit of one is still refused, by a
+// check before the write.
+func TestS3WithoutConditionalWrites(t *testing.T) {
+	mem := s3mem.New()
+	if err := mem.CreateBucket("weir"); err != nil {
+		t.Fatal(err)
+	}
+	fake := gofakes3.New(mem).Server()
+	var refused atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.Header.Get("If-None-Match") != "" {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusNotImplemented)
+			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>`)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	backends(t) // static credentials
+	s := open(t, "s3://weir/jobs/old?region=us-east-1&endpoint="+srv.URL)
+	d := checkpointAt(t, s, 4, true)
+	if err := s.Commit(t.Context(), d, metadata(d)); err == nil || !strings.Contains(err.Error(), "already completed") {
+		t.Fatalf("second Commit of %s: %v, want an already-completed error", d, err)
+	}
+	if got, err := s.Completed(t.Context()); err != nil || len(got) != 1 {
+		t.Fatalf("Completed = %v, %v; want the one checkpoint", names(got), err)
+	}
+	if refused.Load() == 0 {
+		t.Fatal("no conditional PUT reached the store")
 	}
 }
 

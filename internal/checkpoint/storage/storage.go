@@ -341,15 +341,16 @@ func (s *Storage) Commit(ctx context.Context, dir Dir, metadata []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, err)
 	}
-	exists, err := s.st.exists(ctx, key)
-	if err != nil {
-		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, ctxErr(ctx, err))
-	}
-	if exists {
+	// Created only where it does not exist, in one step: of two processes
+	// that commit one directory (a coordinator cut off from its cluster
+	// and the one that replaced it), one wins and the other fails, where a
+	// check before the write let both pass and the later one win.
+	_, err := s.st.putNew(ctx, key, strings.NewReader(string(metadata)))
+	switch {
+	case errors.Is(err, fs.ErrExist):
 		return fmt.Errorf("checkpoint storage: commit %s in %s: it is already completed; a checkpoint id or savepoint name is used once", dir, s.location)
-	}
-	if _, err := s.write(ctx, key, strings.NewReader(string(metadata))); err != nil {
-		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, err)
+	case err != nil:
+		return fmt.Errorf("checkpoint storage: commit %s in %s: %w", dir, s.location, ctxErr(ctx, err))
 	}
 	return nil
 }

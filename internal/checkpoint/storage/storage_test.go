@@ -219,6 +219,47 @@ func TestCommitMakesCompleted(t *testing.T) {
 	})
 }
 
+// TestCommitRace commits each of several directories from four goroutines
+// at once, each with metadata of its own, as a coordinator cut off from
+// its cluster and the one that replaced it may: one commit of each wins,
+// the others fail, and the metadata is the winner's.
+func TestCommitRace(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *Storage, _ *syncBuffer) {
+		ctx := t.Context()
+		const dirs, writers = 20, 4
+		won := make([][]int, dirs)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range dirs {
+			d := CheckpointDir(uint64(100 + i))
+			for w := range writers {
+				wg.Go(func() {
+					err := s.Commit(ctx, d, append(metadata(d), byte('a'+w)))
+					switch {
+					case err == nil:
+						mu.Lock()
+						won[i] = append(won[i], w)
+						mu.Unlock()
+					case !strings.Contains(err.Error(), "already completed"):
+						t.Errorf("Commit of %s by writer %d: %v, want success or an already-completed error", d, w, err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		for i, ws := range won {
+			d := CheckpointDir(uint64(100 + i))
+			if len(ws) != 1 {
+				t.Fatalf("%s: writers %v committed it, want exactly one", d, ws)
+			}
+			md, err := s.ReadMetadata(ctx, d, func([]byte) error { return nil })
+			if want := append(metadata(d), byte('a'+ws[0])); err != nil || !bytes.Equal(md, want) {
+				t.Fatalf("%s: metadata %q, %v; want the winner's, %q", d, md, err, want)
+			}
+		}
+	})
+}
+
 func TestLatestSkipsUnusableMetadata(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, s *Storage, logs *syncBuffer) {
 		ctx := t.Context()
@@ -792,5 +833,27 @@ func TestPathOf(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCopyNew: the local store's create-only write where hard links are
+// missing creates the file whole, and fails on one that exists, leaving it.
+func TestCopyNew(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := os.WriteFile(src, []byte("metadata"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyNew(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, []byte("other"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyNew(src, dst); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("copyNew onto an existing file: %v, want fs.ErrExist", err)
+	}
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "metadata" {
+		t.Fatalf("the existing file holds %q, %v; want it left as it was", b, err)
 	}
 }

@@ -14,6 +14,10 @@ type store interface {
 	// put writes key from r, whole or not at all: if r fails or ctx ends,
 	// nothing is written. It returns the number of bytes written.
 	put(ctx context.Context, key string, r io.Reader) (int64, error)
+	// putNew is put for a key that must not exist yet: if it does,
+	// nothing is written and the error matches fs.ErrExist. Of writers
+	// racing for one key, one wins and the others get that error.
+	putNew(ctx context.Context, key string, r io.Reader) (int64, error)
 	// get reads all of key.
 	get(ctx context.Context, key string) ([]byte, error)
 	// open opens key for reading from its start.
