@@ -514,7 +514,9 @@ func newEndTxnClient(ctx context.Context, c Client) (*kgo.Client, error) {
 // commitRaw commits tc with an EndTxn request; live says that a producer
 // of this process wrote it (rather than a run before a restore).
 func (c *txnCommitter) commitRaw(ctx context.Context, cl *kgo.Client, tc txnCommittable, live bool) error {
+	tries := 0
 	err := retryTxn(ctx, func() error {
+		tries++
 		req := kmsg.NewPtrEndTxnRequest()
 		req.TransactionalID = tc.ID
 		req.ProducerID = tc.ProducerID
@@ -542,8 +544,21 @@ func (c *txnCommitter) commitRaw(ctx context.Context, cl *kgo.Client, tc txnComm
 		return nil
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
 		errors.Is(err, kerr.InvalidProducerIDMapping), errors.Is(err, kerr.TransactionalIDNotFound):
-		log.Warn("kafka sink: a pre-committed transaction is no longer open: it was committed before a restart (usual), "+
-			"or the brokers aborted it after TransactionTimeout (then its records are lost)", "error", err)
+		switch {
+		case !live:
+			log.Warn("kafka sink: a pre-committed transaction is no longer open: it was committed before a restart (usual), "+
+				"or the brokers aborted it after TransactionTimeout (then its records are lost)", "error", err)
+		case tries > 1:
+			// The first try may have committed it, its answer lost.
+			log.Warn("kafka sink: a transaction is no longer open after its commit was retried: the first try committed it, "+
+				"or it was fenced before (then its records are lost)", "error", err, "tries", tries)
+		default:
+			// This run wrote it and pre-committed it, under an id of this
+			// attempt (sink.AttemptOf): no restart has committed it.
+			log.Error("kafka sink: a pre-committed transaction was fenced before its commit: its records are lost; "+
+				"another producer took its transactional id (give each job its own TransactionalIDPrefix), "+
+				"or the brokers aborted it after TransactionTimeout (raise it above the time a checkpoint takes to complete)", "error", err)
+		}
 		return nil
 	}
 	return fmt.Errorf("kafka: sink: commit transaction %q (producer id %d, epoch %d) of checkpoint %d: %w; %s",

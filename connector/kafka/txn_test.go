@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/goleak"
 
 	"github.com/weirstream/weir"
@@ -536,5 +539,55 @@ func TestTxnFormats(t *testing.T) {
 		if _, err := decodeSinkWriterState([]byte(bad)); err == nil {
 			t.Errorf("decodeSinkWriterState(%s) accepted it", bad)
 		}
+	}
+}
+
+// TestTxnLiveCommitFencedIsLost: a transaction this process's writer
+// pre-committed, found fenced at its first commit, lost its records (no
+// restart can have committed it: its id is this attempt's), and the
+// committer says so as an error; a fenced commit of a restored
+// transaction stays a warning, since a run before the restore may have
+// committed it.
+func TestTxnLiveCommitFencedIsLost(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	const topic = "fenced"
+	b := sinkBroker(t, topic, 1)
+	defer b.Close()
+	var logs bytes.Buffer
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	com, _ := snk.NewCommitter()
+	w, err := snk.NewWriter(sinkWriterCtx{subtask: 0, par: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx := context.Background()
+	if err := w.Write(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := w.(interface {
+		PreCommit(context.Context, int64) ([][]byte, error)
+	}).PreCommit(ctx, 1)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("PreCommit = %d committables, %v; want one", len(pending), err)
+	}
+	fault := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.ProducerFenced})
+	defer fault.Remove()
+	if err := com.Commit(ctx, pending); err != nil {
+		t.Fatalf("Commit of a fenced transaction: %v, want it logged", err)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "fenced before its commit: its records are lost") {
+		t.Fatalf("a live transaction fenced at its commit logged no error:\n%s", logs.String())
+	}
+
+	logs.Reset()
+	fault2 := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.ProducerFenced})
+	defer fault2.Remove()
+	fresh, _ := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))).NewCommitter()
+	if err := fresh.Commit(ctx, pending); err != nil {
+		t.Fatalf("Commit of a restored fenced transaction: %v, want it logged", err)
+	}
+	if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "level=WARN") {
+		t.Fatalf("a restored transaction fenced at its commit: want a warning, no error:\n%s", logs.String())
 	}
 }
