@@ -16,9 +16,9 @@ import (
 // localStore keeps objects as files under a directory. A write goes to a
 // temporary file next to its final name (os.TempDir is often another file
 // system, across which the rename would fail) and is renamed into place, or
-// for a create-only write linked, so a reader sees a file whole or not at
-// all. Temporary names start with '.',
-// which no key does, and listing skips them.
+// linked for a create-only write, so a reader sees a file whole or not at
+// all. Temporary names start with '.', which no key does, and listing skips
+// them.
 type localStore struct {
 	root string // absolute
 }
