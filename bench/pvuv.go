@@ -598,18 +598,12 @@ func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, 
 	if observe {
 		defer watch(ctx, env)()
 	}
-	// As weir pvuv reads files: the source parses each line where it
-	// reads it, and keeps only what the job needs of it.
 	counters := &pvuv.Counters{}
-	lines, err := file.NewSource(path)
+	hits, err := hitsOf(env, path, counters)
 	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
+		return nil, 0, 0, 0, err
 	}
-	src, err := file.DecodedPerReader(lines, counters.NewDecoder)
-	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
-	}
-	job, err := pvuv.BuildHits(weir.FromSource(env, src, weir.Name("file")), counters, pvuv.Options{Window: cfg.Window, TopN: cfg.TopN})
+	job, err := pvuv.BuildHits(hits, counters, pvuv.Options{Window: cfg.Window, TopN: cfg.TopN})
 	if err != nil {
 		return nil, 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
@@ -633,6 +627,21 @@ func runWeir(ctx context.Context, path string, cfg PVUVConfig, parallelism int, 
 	return results.Records(), job.Counters.Lines.Load(), d, completed, nil
 }
 
+// hitsOf adds the source of the file at path to env, as weir pvuv reads
+// files: it parses each line where it reads it, keeps only what the job
+// needs of it, and counts in counters.
+func hitsOf(env *weir.Env, path string, counters *pvuv.Counters) (weir.Stream[pvuv.Hit], error) {
+	lines, err := file.NewSource(path)
+	if err != nil {
+		return weir.Stream[pvuv.Hit]{}, fmt.Errorf("bench: %w", err)
+	}
+	src, err := file.DecodedPerReader(lines, counters.NewDecoder)
+	if err != nil {
+		return weir.Stream[pvuv.Hit]{}, fmt.Errorf("bench: %w", err)
+	}
+	return weir.FromSource(env, src, weir.Name("file")), nil
+}
+
 // runSource runs weir's source alone at parallelism 1 over the file at
 // path, as runWeir reads it, into a sink that drops the hits; it returns
 // the lines read and the wall time.
@@ -641,15 +650,10 @@ func runSource(ctx context.Context, path string, observe bool) (int64, time.Dura
 	start := time.Now()
 	env := weir.NewEnv(weir.Parallelism(1), weir.Observe(observe))
 	counters := &pvuv.Counters{}
-	lines, err := file.NewSource(path)
+	hits, err := hitsOf(env, path, counters)
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: %w", err)
+		return 0, 0, err
 	}
-	src, err := file.DecodedPerReader(lines, counters.NewDecoder)
-	if err != nil {
-		return 0, 0, fmt.Errorf("bench: %w", err)
-	}
-	hits := weir.FromSource(env, src, weir.Name("file"))
 	weir.SinkTo(hits, sink.Func[pvuv.Hit](func(context.Context, pvuv.Hit) error { return nil }), weir.Name("drop"))
 	// Bad lines count as lines, as in the job; they go nowhere here.
 	weir.SinkTo(weir.SourceDeadLetters(hits), sink.Func[source.DeadLetter](func(context.Context, source.DeadLetter) error {

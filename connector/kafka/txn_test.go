@@ -210,7 +210,7 @@ func TestTxnCommitterCommitsDeadWritersTransaction(t *testing.T) {
 	b := sinkBroker(t, topic, 1)
 	defer b.Close()
 	var logs bytes.Buffer
-	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, logTo(&logs))
 	prefix := snk.cfg.prefix
 	c := openTxn(t, b.Addr(), topic, txnID(prefix, 0, 0, 0), "prepared")
 	if hwm, lso := sinkStableOffsets(t, b.Addr(), topic); lso[0] >= hwm[0] {
@@ -554,7 +554,7 @@ func TestTxnLiveCommitFencedIsLost(t *testing.T) {
 	b := sinkBroker(t, topic, 1)
 	defer b.Close()
 	var logs bytes.Buffer
-	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	snk := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, logTo(&logs))
 	com, _ := snk.NewCommitter()
 	w, err := snk.NewWriter(sinkWriterCtx{subtask: 0, par: 1})
 	if err != nil {
@@ -583,7 +583,7 @@ func TestTxnLiveCommitFencedIsLost(t *testing.T) {
 	logs.Reset()
 	fault2 := b.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.EndTxn}, Err: kerr.ProducerFenced})
 	defer fault2.Remove()
-	fresh, _ := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))).NewCommitter()
+	fresh, _ := sinkNumberSink(t, b.Addr(), topic, ExactlyOnce, logTo(&logs)).NewCommitter()
 	if err := fresh.Commit(ctx, pending); err != nil {
 		t.Fatalf("Commit of a restored fenced transaction: %v, want it logged", err)
 	}
@@ -591,3 +591,6 @@ func TestTxnLiveCommitFencedIsLost(t *testing.T) {
 		t.Fatalf("a restored transaction fenced at its commit: want a warning, no error:\n%s", logs.String())
 	}
 }
+
+// logTo is a sink option that logs, as text, to b.
+func logTo(b *bytes.Buffer) Option { return WithLogger(slog.New(slog.NewTextHandler(b, nil))) }

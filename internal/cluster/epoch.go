@@ -359,7 +359,18 @@ func (r reporter) Ended(ctx context.Context, e job.Ended) error {
 	if err != nil {
 		return err
 	}
-	return cl.Finished(ctx, Finished{Epoch: r.ep.id, Task: e.Task, Final: e.Final, Barrier: e.Barrier})
+	return cl.Finished(ctx, finishedOf(r.ep.id, e))
+}
+
+// finishedOf is the message that carries e to the coordinator of epoch
+// epoch; Finished.ended gives e back.
+func finishedOf(epoch int64, e job.Ended) Finished {
+	return Finished{Epoch: epoch, Task: e.Task, Final: e.Final, Barrier: e.Barrier}
+}
+
+// ended is the task end m carries (finishedOf).
+func (m Finished) ended() job.Ended {
+	return job.Ended{Task: m.Task, Final: m.Final, Barrier: m.Barrier}
 }
 
 func (r reporter) FinalCommit(ctx context.Context, fc job.FinalCommit) error {
@@ -575,7 +586,7 @@ func (w *worker) Finished(ctx context.Context, m Finished) error {
 	if err != nil {
 		return err
 	}
-	return ep.run.ReceiveEnded(ctx, job.Ended{Task: m.Task, Final: m.Final, Barrier: m.Barrier})
+	return ep.run.ReceiveEnded(ctx, m.ended())
 }
 
 func (w *worker) FinalCommit(ctx context.Context, m FinalCommit) error {

@@ -841,3 +841,29 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestFinishedCarriesEveryFieldOfEnded: a task's end reaches the
+// coordinator whole. A field of job.Ended that the message dropped (the
+// last barrier the task took, say) would let a checkpoint complete with
+// the task's final state where it must abort.
+func TestFinishedCarriesEveryFieldOfEnded(t *testing.T) {
+	e := job.Ended{Task: checkpoint.TaskID{Chain: 2, Subtask: 3}, Barrier: 7,
+		Final: []job.FinalState{{UID: "window", Snapshot: job.OperatorSnapshot{State: []byte{7}}}}}
+	v := reflect.ValueOf(e)
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Fatalf("the test's job.Ended leaves %s zero: set it, and carry it in Finished", v.Type().Field(i).Name)
+		}
+	}
+	b, err := encodeMessage(finishedOf(5, e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Finished
+	if err := decodeMessage(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.ended(); m.Epoch != 5 || !reflect.DeepEqual(got, e) {
+		t.Fatalf("the coordinator gets epoch %d, %+v; want 5, %+v", m.Epoch, got, e)
+	}
+}
